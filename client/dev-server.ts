@@ -1,0 +1,156 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import * as net from 'node:net';
+import { Connection } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
+import { SEARCH_ATTRIBUTES } from '../workflows/messages';
+import { findOrBuildTemporalCli } from './temporal-cli';
+
+export interface DevServerOptions {
+  /** Serve the Temporal Web UI (demo, `kmsflow dev`); tests run headless. */
+  ui?: boolean;
+  uiPort?: number;
+  port?: number;
+  /** Keep the server's state in this SQLite file across restarts. */
+  dbFile?: string;
+  namespace?: string;
+  /** How long to wait for the frontend to answer; the SDK's own 5 s is too short on a busy 2-core machine. */
+  readyTimeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+export interface DevServer {
+  address: string;
+  namespace: string;
+  uiUrl?: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts `temporal server start-dev` on loopback with kmsflow's search attributes, and waits until it serves. */
+export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
+  const log = options.log ?? (() => {});
+  const cli = await findOrBuildTemporalCli(log);
+  const namespace = options.namespace ?? 'default';
+  const port = options.port ?? (await freePort());
+  const address = `127.0.0.1:${port}`;
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--namespace', namespace];
+  args.push('--log-level', 'warn', '--log-format', 'json');
+  let uiUrl: string | undefined;
+  if (options.ui) {
+    const uiPort = options.uiPort ?? (await freePort());
+    args.push('--ui-port', String(uiPort));
+    uiUrl = `http://127.0.0.1:${uiPort}`;
+  } else {
+    args.push('--headless');
+  }
+  if (options.dbFile) args.push('--db-filename', options.dbFile);
+  for (const key of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=${key.type}`);
+  args.push('--dynamic-config-value', 'frontend.enableExecuteMultiOperation=true');
+
+  const child = spawn(cli, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  const stderrTail: string[] = [];
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderrTail.push(...chunk.toString().split('\n').filter(Boolean));
+    stderrTail.splice(0, Math.max(0, stderrTail.length - 20));
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const killOnExit = () => killTree(child, 'SIGKILL');
+  process.once('exit', killOnExit);
+
+  const stop = async () => {
+    process.removeListener('exit', killOnExit);
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    killTree(child, 'SIGTERM');
+    const timer = setTimeout(() => killTree(child, 'SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(timer);
+  };
+
+  try {
+    await waitUntilServing(address, namespace, options.readyTimeoutMs ?? 120_000, exited, () => stderrTail.join('\n'));
+    await ensureSearchAttributes(address, namespace);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  log(`Temporal dev server on ${address}${uiUrl ? `, Web UI at ${uiUrl}` : ''}`);
+  return { address, namespace, uiUrl, pid: child.pid ?? -1, stop };
+}
+
+function killTree(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+async function waitUntilServing(
+  address: string,
+  namespace: string,
+  timeoutMs: number,
+  exited: Promise<number | null>,
+  stderr: () => string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exitCode: number | null | undefined;
+  void exited.then((code) => (exitCode = code));
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    if (exitCode !== undefined) {
+      throw new Error(`temporal server start-dev exited with code ${exitCode} before serving:\n${stderr()}`);
+    }
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 2_000 });
+      try {
+        await connection.workflowService.describeNamespace({ namespace });
+        return;
+      } finally {
+        await connection.close();
+      }
+    } catch (err) {
+      lastError = err;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+  throw new Error(`Temporal dev server at ${address} did not serve within ${timeoutMs / 1000} s: ${String(lastError)}`);
+}
+
+/**
+ * Registers kmsflow's search attributes on an existing namespace. Needed because `--search-attribute`
+ * is ignored when the dev server reopens a database whose namespace already exists.
+ */
+export async function ensureSearchAttributes(address: string, namespace: string): Promise<void> {
+  const connection = await Connection.connect({ address });
+  try {
+    const existing = await connection.operatorService.listSearchAttributes({ namespace });
+    const missing = SEARCH_ATTRIBUTES.filter((key) => !(key.name in (existing.customAttributes ?? {})));
+    if (missing.length === 0) return;
+    await connection.operatorService.addSearchAttributes({
+      namespace,
+      searchAttributes: Object.fromEntries(missing.map((key) => [key.name, indexedValueType(key.type)])),
+    });
+  } finally {
+    await connection.close();
+  }
+}
+
+function indexedValueType(type: string): temporal.api.enums.v1.IndexedValueType {
+  const name = `INDEXED_VALUE_TYPE_${type}` as keyof typeof temporal.api.enums.v1.IndexedValueType;
+  const value = temporal.api.enums.v1.IndexedValueType[name];
+  if (value === undefined) throw new Error(`unknown search attribute type ${type}`);
+  return value;
+}

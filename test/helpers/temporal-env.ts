@@ -1,0 +1,43 @@
+import * as path from 'node:path';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { startDevServer, type DevServer } from '../../client/dev-server';
+
+export interface TemporalTestEnv {
+  server: DevServer;
+  env: TestWorkflowEnvironment;
+  teardown(): Promise<void>;
+}
+
+let runtimeInstalled = false;
+
+/** Keeps the SDK's INFO chatter (worker state changes) out of test output. */
+export function installQuietRuntime(): void {
+  if (runtimeInstalled) return;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  runtimeInstalled = true;
+}
+
+/** One real `temporal server start-dev` per test file (headless, free ports), torn down in afterAll. */
+export async function startTemporalTestEnv(): Promise<TemporalTestEnv> {
+  installQuietRuntime();
+  const server = await startDevServer({ log: (line) => console.log(line) });
+  try {
+    const env = await TestWorkflowEnvironment.createFromExistingServer({ address: server.address, namespace: server.namespace });
+    return {
+      server,
+      env,
+      async teardown() {
+        await env.teardown();
+        await server.stop();
+      },
+    };
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+}
+
+export function bundleTestWorkflows(relativePath: string): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({ workflowsPath: path.resolve(relativePath), logger: new DefaultLogger('WARN') });
+}

@@ -1,0 +1,28 @@
+import { type NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { TASK_QUEUE } from '../workflows/messages';
+
+export interface KmsflowWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  activities: object;
+  workflowBundle: WorkflowBundleOption;
+  taskQueue?: string;
+  identity?: string;
+}
+
+/**
+ * The one place worker settings live. Grace and force times are set because the SDK's defaults
+ * (0 and unset) cancel in-flight activities at once and can leave `run()` hanging on shutdown.
+ */
+export function createKmsflowWorker(options: KmsflowWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue ?? TASK_QUEUE,
+    workflowBundle: options.workflowBundle,
+    activities: options.activities,
+    ...(options.identity ? { identity: options.identity } : {}),
+    shutdownGraceTime: '10s',
+    shutdownForceTime: '30s',
+  });
+}

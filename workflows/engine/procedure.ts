@@ -1,0 +1,281 @@
+/**
+ * The procedure engine: every kmsflow procedure is an ordered list of named steps run by `runProcedure`,
+ * which owns step state, approval gates, pause/resume, blocked-and-retry, cancel, the progress query,
+ * the Web UI's current details and the search attributes.
+ */
+import {
+  allHandlersFinished,
+  CancellationScope,
+  condition,
+  isCancellation,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import {
+  type Approval,
+  approveUpdate,
+  cancelUpdate,
+  ClusterAttribute,
+  pauseSignal,
+  type Phase,
+  PhaseAttribute,
+  type ProcedureProgress,
+  ProcedureAttribute,
+  progressQuery,
+  resumeSignal,
+  retryUpdate,
+  type StepProgress,
+  type StepState,
+  StepAttribute,
+} from '../messages';
+import { renderCurrentDetails } from './details';
+import { blockedReasonOf, isStepFailure } from './failures';
+
+export interface StepContext {
+  /** 1 for the first run of the step, 2 after the first `retry`, … */
+  readonly attempt: number;
+  /** Sub-progress of a long step (e.g. Secrets rewritten); shown by the progress query and the Web UI. */
+  reportProgress(progress: Omit<StepProgress, 'rate'>): void;
+  /** A short line about what the step is doing now. Never a Secret value. */
+  setDetail(detail: string): void;
+  /** Waits while the procedure is paused; long steps call it between units of work. */
+  checkpoint(): Promise<void>;
+}
+
+export interface StepDefinition {
+  id: string;
+  title: string;
+  /** An approval gate the step waits at before it runs, unless the start options pre-approved it. */
+  gate?: { id: string; prompt: string };
+  /** Evaluated when the step's turn comes; `false` marks it skipped. */
+  when?: () => boolean;
+  run(ctx: StepContext): Promise<void>;
+}
+
+export interface ProcedureOptions {
+  procedure: string;
+  cluster: string;
+  /** Gates approved at start: a list of gate ids, or 'all'. */
+  autoApprove?: string[] | 'all';
+  /** Who started the procedure; recorded on auto-approvals. */
+  requestedBy?: string;
+}
+
+export interface ProcedureResult {
+  outcome: 'completed' | 'cancelled';
+  progress: ProcedureProgress;
+}
+
+const now = () => new Date().toISOString();
+
+export async function runProcedure(options: ProcedureOptions, steps: StepDefinition[]): Promise<ProcedureResult> {
+  assertUniqueIds(steps);
+  const workflowId = workflowInfo().workflowId;
+  const progress: ProcedureProgress = {
+    procedure: options.procedure,
+    cluster: options.cluster,
+    phase: 'running',
+    paused: false,
+    steps: steps.map((s) => ({ id: s.id, title: s.title, status: 'pending', attempts: 0, gate: s.gate })),
+    approvals: [],
+    startedAt: now(),
+  };
+  let retryRequested = false;
+  let cancelReason: string | undefined;
+  let runningScope: CancellationScope | undefined;
+  let published = { phase: '', step: '' };
+
+  const stepState = (id: string) => progress.steps.find((s) => s.id === id) as StepState;
+  const current = () => (progress.currentStep ? stepState(progress.currentStep) : undefined);
+
+  const publish = (phase: Phase = progress.phase) => {
+    progress.phase = phase;
+    setCurrentDetails(renderCurrentDetails(progress, workflowId));
+    const step = progress.currentStep ?? '';
+    if (published.phase === phase && published.step === step) return;
+    upsertSearchAttributes([
+      { key: ClusterAttribute, value: options.cluster },
+      { key: ProcedureAttribute, value: options.procedure },
+      { key: PhaseAttribute, value: phase },
+      { key: StepAttribute, value: step },
+    ]);
+    published = { phase, step };
+  };
+
+  setHandler(progressQuery, () => progress);
+  setHandler(pauseSignal, (_request) => {
+    progress.paused = true;
+    publish();
+  });
+  setHandler(resumeSignal, (_request) => {
+    progress.paused = false;
+    publish();
+  });
+  setHandler(
+    approveUpdate,
+    ({ gate, approver, comment }) => {
+      const approval: Approval = { gate, approver, comment, at: now(), auto: false };
+      progress.approvals.push(approval);
+      return approval;
+    },
+    {
+      validator: ({ gate, approver }) => {
+        if (typeof approver !== 'string' || approver.trim() === '') throw new Error('approver is required: say who approves.');
+        const waiting = current();
+        if (progress.phase !== 'waiting-approval' || !waiting?.gate) {
+          throw new Error(`no gate is waiting for approval (phase: ${progress.phase}).`);
+        }
+        if (gate !== waiting.gate.id) {
+          throw new Error(`gate "${gate}" is not the one waiting; the procedure waits at gate "${waiting.gate.id}".`);
+        }
+      },
+      description: 'Approve the gate the procedure waits at.',
+    },
+  );
+  setHandler(
+    retryUpdate,
+    (_request) => {
+      retryRequested = true;
+      const step = current() as StepState;
+      return { step: step.id, attempt: step.attempts + 1 };
+    },
+    {
+      validator: (_request) => {
+        if (progress.phase !== 'blocked') throw new Error(`nothing to retry: the procedure is ${progress.phase}, not blocked.`);
+      },
+      description: 'Run the blocked step again after its cause was fixed.',
+    },
+  );
+  setHandler(
+    cancelUpdate,
+    ({ reason }) => {
+      cancelReason = reason;
+      runningScope?.cancel();
+      return { cancelled: true };
+    },
+    {
+      validator: ({ reason }) => {
+        if (typeof reason !== 'string' || reason.trim() === '') throw new Error('a reason is required to cancel.');
+        if (progress.phase === 'completed' || progress.phase === 'cancelled') {
+          throw new Error(`the procedure is already ${progress.phase}.`);
+        }
+      },
+      description: 'Stop the procedure after or during its current step.',
+    },
+  );
+
+  const cancelled = () => cancelReason !== undefined;
+  const waitWhilePaused = async () => {
+    if (!progress.paused) return;
+    const before = progress.phase;
+    publish('paused');
+    await condition(() => !progress.paused || cancelled());
+    if (!cancelled()) publish(before === 'paused' ? 'running' : before);
+  };
+  const isApproved = (gate: string) =>
+    options.autoApprove === 'all' || (options.autoApprove ?? []).includes(gate) || progress.approvals.some((a) => a.gate === gate);
+
+  try {
+    publish('running');
+    for (const step of steps) {
+      const state = stepState(step.id);
+      await waitWhilePaused();
+      if (cancelled()) break;
+      progress.currentStep = step.id;
+      if (step.when && !step.when()) {
+        state.status = 'skipped';
+        publish();
+        continue;
+      }
+      if (step.gate && !isApproved(step.gate.id)) {
+        state.status = 'waiting-approval';
+        publish('waiting-approval');
+        await condition(() => isApproved(step.gate!.id) || cancelled());
+        if (cancelled()) break;
+      } else if (step.gate && !progress.approvals.some((a) => a.gate === step.gate!.id)) {
+        progress.approvals.push({ gate: step.gate.id, approver: options.requestedBy ?? 'start option', at: now(), auto: true });
+      }
+      await runStep(step, state);
+      if (cancelled()) break;
+    }
+  } catch (err) {
+    if (isCancellation(err)) {
+      // The workflow itself was cancelled (e.g. `temporal workflow cancel`): record it, then let Temporal close the run.
+      markCancelled('workflow cancellation requested');
+    }
+    throw err;
+  }
+
+  if (cancelled()) markCancelled(cancelReason as string);
+  else {
+    progress.currentStep = undefined;
+    progress.endedAt = now();
+    publish('completed');
+  }
+  await condition(allHandlersFinished);
+  return { outcome: cancelled() ? 'cancelled' : 'completed', progress };
+
+  function markCancelled(reason: string) {
+    const step = current();
+    if (step && step.status !== 'done' && step.status !== 'skipped') {
+      step.status = 'cancelled';
+      step.endedAt = now();
+      step.detail = `cancelled: ${reason}`;
+    }
+    progress.endedAt = now();
+    publish('cancelled');
+  }
+
+  async function runStep(step: StepDefinition, state: StepState): Promise<void> {
+    for (;;) {
+      state.status = 'running';
+      state.attempts += 1;
+      state.startedAt = now();
+      state.blocked = undefined;
+      publish('running');
+      const startedMs = Date.now();
+      const ctx: StepContext = {
+        attempt: state.attempts,
+        reportProgress: (p) => {
+          const seconds = (Date.now() - startedMs) / 1000;
+          state.progress = { ...p, rate: seconds > 0 ? p.done / seconds : undefined };
+          publish();
+        },
+        setDetail: (detail) => {
+          state.detail = detail;
+          publish();
+        },
+        checkpoint: waitWhilePaused,
+      };
+      try {
+        runningScope = new CancellationScope();
+        await runningScope.run(() => step.run(ctx));
+        state.status = 'done';
+        state.endedAt = now();
+        publish();
+        return;
+      } catch (err) {
+        if (cancelled() && isCancellation(err)) return;
+        if (!isStepFailure(err) || isCancellation(err)) throw err;
+        state.status = 'blocked';
+        state.blocked = blockedReasonOf(err);
+        publish('blocked');
+        await condition(() => retryRequested || cancelled());
+        retryRequested = false;
+        if (cancelled()) return;
+      } finally {
+        runningScope = undefined;
+      }
+    }
+  }
+}
+
+function assertUniqueIds(steps: StepDefinition[]): void {
+  const seen = new Set<string>();
+  for (const step of steps) {
+    if (seen.has(step.id)) throw new Error(`duplicate step id "${step.id}"`);
+    seen.add(step.id);
+  }
+}

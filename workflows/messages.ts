@@ -1,0 +1,103 @@
+/**
+ * Every message a procedure understands and every search attribute it sets: the one contract shared by
+ * the workflows, the worker and the CLI.
+ */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+
+export const TASK_QUEUE = 'kmsflow';
+
+export const ClusterAttribute = defineSearchAttributeKey('KmsCluster', SearchAttributeType.KEYWORD);
+export const ProcedureAttribute = defineSearchAttributeKey('KmsProcedure', SearchAttributeType.KEYWORD);
+export const PhaseAttribute = defineSearchAttributeKey('KmsPhase', SearchAttributeType.KEYWORD);
+export const StepAttribute = defineSearchAttributeKey('KmsStep', SearchAttributeType.KEYWORD);
+
+/** Registered on every Temporal namespace kmsflow uses (dev server flags, or the operator API). */
+export const SEARCH_ATTRIBUTES = [ClusterAttribute, ProcedureAttribute, PhaseAttribute, StepAttribute] as const;
+
+export type StepStatus = 'pending' | 'running' | 'waiting-approval' | 'blocked' | 'done' | 'skipped' | 'cancelled';
+
+/** Where a whole procedure stands; the value of the KmsPhase search attribute. */
+export type Phase = 'running' | 'paused' | 'waiting-approval' | 'blocked' | 'completed' | 'cancelled';
+
+export interface StepProgress {
+  done: number;
+  total?: number;
+  unit: string;
+  /** Items per second over the step so far. */
+  rate?: number;
+}
+
+export interface BlockedReason {
+  message: string;
+  /** Error type, e.g. an Azure or Kubernetes error code. */
+  code?: string;
+  /** One sentence that says how to unblock, when known. */
+  fix?: string;
+}
+
+export interface StepState {
+  id: string;
+  title: string;
+  status: StepStatus;
+  gate?: { id: string; prompt: string };
+  attempts: number;
+  startedAt?: string;
+  endedAt?: string;
+  detail?: string;
+  progress?: StepProgress;
+  blocked?: BlockedReason;
+}
+
+export interface Approval {
+  gate: string;
+  approver: string;
+  at: string;
+  comment?: string;
+  auto: boolean;
+}
+
+export interface ProcedureProgress {
+  procedure: string;
+  cluster: string;
+  phase: Phase;
+  paused: boolean;
+  currentStep?: string;
+  steps: StepState[];
+  approvals: Approval[];
+  startedAt: string;
+  endedAt?: string;
+}
+
+export interface ApproveRequest {
+  gate: string;
+  approver: string;
+  comment?: string;
+}
+
+export interface CancelRequest {
+  reason: string;
+  requestedBy?: string;
+}
+
+export const progressQuery = defineQuery<ProcedureProgress>('progress');
+export const approveUpdate = defineUpdate<Approval, [ApproveRequest]>('approve');
+export interface OperatorRequest {
+  requestedBy?: string;
+}
+
+export const retryUpdate = defineUpdate<{ step: string; attempt: number }, [OperatorRequest]>('retry');
+export const cancelUpdate = defineUpdate<{ cancelled: boolean }, [CancelRequest]>('cancel');
+export const pauseSignal = defineSignal<[OperatorRequest]>('pause');
+export const resumeSignal = defineSignal<[OperatorRequest]>('resume');
+
+/**
+ * What activities attach as the first detail of a non-retryable ApplicationFailure, so a blocked step
+ * can tell the operator what to do.
+ */
+export interface FailureDetails {
+  /** The Azure or Kubernetes error code, e.g. `AzureKeyVaultKmsValidateIdentityPermissionCustomerError`. */
+  code?: string;
+  /** One sentence naming the fix. */
+  fix?: string;
+}

@@ -38,6 +38,17 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** The conventional port when it is free (so default settings find the server), else any free port. */
+export async function portOrFree(preferred: number): Promise<number> {
+  const free = await new Promise<boolean>((resolve) => {
+    const server = net.createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen(preferred, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+  return free ? preferred : freePort();
+}
+
 /** Starts `temporal server start-dev` on loopback with kmsflow's search attributes, and waits until it serves. */
 export async function startDevServer(options: DevServerOptions = {}): Promise<DevServer> {
   const log = options.log ?? (() => {});

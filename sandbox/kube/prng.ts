@@ -52,3 +52,19 @@ export class SeededRandom {
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${'89ab'[this.nextUint32() & 3]}${h.slice(17, 20)}-${h.slice(20, 32)}`;
   }
 }
+
+/**
+ * A uniform number in [0, 1) that depends only on (seed, text, n): decisions keyed by object and
+ * attempt stay reproducible whatever order concurrent clients send their requests in.
+ */
+export function hashUnit(seed: number, text: string, n: number): number {
+  let h = (0x811c9dc5 ^ seed) >>> 0;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  h = Math.imul(h ^ n, 0x01000193) >>> 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b) >>> 0;
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35) >>> 0;
+  h ^= h >>> 16;
+  return (h >>> 0) / 4294967296;
+}

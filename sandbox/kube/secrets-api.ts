@@ -204,7 +204,7 @@ function update(
   const meta = incomingMeta(obj);
   if (meta.uid !== undefined && meta.uid !== current.uid) throw preconditionFailed('secrets', name, 'UID', meta.uid, current.uid);
   if (meta.resourceVersion !== undefined && meta.resourceVersion !== String(current.resourceVersion)) throw conflict('secrets', name);
-  if (state.rollConflict()) throw conflict('secrets', name);
+  if (state.rollConflict(namespace, name)) throw conflict('secrets', name);
   const content = contentFromObject(obj);
   validate(name, content);
   if (content.type !== current.type) throw invalid('Secret', name, 'type', `Invalid value: "${content.type}": field is immutable`);

@@ -5,7 +5,7 @@
 import type { ClusterEncryption, KeyUsability } from '../contracts';
 import { ReadabilityCheck } from './encryption';
 import { type StoredNamespace } from './namespaces';
-import { SeededRandom } from './prng';
+import { hashUnit, SeededRandom } from './prng';
 import { SecretStore } from './secret-store';
 import type { KubeFaults } from './types';
 
@@ -15,7 +15,8 @@ export class KubeState {
   readonly secrets = new SecretStore();
   readonly namespaces = new Map<string, StoredNamespace>();
   readonly faults: KubeFaults = { terminatingNamespaces: new Set() };
-  private dice?: { seed: number; rng: SeededRandom };
+  /** Update attempts per Secret under the current conflict seed. */
+  private attempts = { seed: NaN, byKey: new Map<string, number>() };
   private readonly uidSource = new SeededRandom(0x6b756265);
 
   constructor(
@@ -41,12 +42,18 @@ export class KubeState {
     return this.faults.terminatingNamespaces.has(namespace) || this.namespaces.get(namespace)?.deletionTimestamp !== undefined;
   }
 
-  /** True when the seeded conflict fault picks this write. */
-  rollConflict(): boolean {
+  /**
+   * True when the seeded conflict fault picks this update. The choice depends on the seed, the
+   * object and its attempt number only, so a retry of a conflicting write is judged afresh.
+   */
+  rollConflict(namespace: string, name: string): boolean {
     const share = this.faults.conflictShare ?? 0;
     if (share <= 0) return false;
     const seed = this.faults.seed ?? 1;
-    if (!this.dice || this.dice.seed !== seed) this.dice = { seed, rng: new SeededRandom(seed) };
-    return this.dice.rng.next() < share;
+    if (this.attempts.seed !== seed) this.attempts = { seed, byKey: new Map() };
+    const key = `${namespace}/${name}`;
+    const n = (this.attempts.byKey.get(key) ?? 0) + 1;
+    this.attempts.byKey.set(key, n);
+    return hashUnit(seed, key, n) < share;
   }
 }

@@ -34,11 +34,14 @@ export interface KubeClusterOptions {
 export interface KubeFaults {
   /** After this many pages of one list, the next `continue` request answers 410 Expired. */
   expireContinueAfterPages?: number;
-  /** Share (0..1) of Secret updates (PUT/PATCH) answered with 409 Conflict, chosen by a seeded PRNG. */
+  /**
+   * Share (0..1) of Secret updates (PUT/PATCH) answered with 409 Conflict. Which ones is a seeded
+   * function of (seed, object, attempt number), so runs are reproducible under any concurrency.
+   */
   conflictShare?: number;
   /** Namespaces that behave as if being deleted: writes into them are refused with 403. */
   terminatingNamespaces: Set<string>;
-  /** Seed for the PRNG that picks the conflicting writes (default 1). Changing it restarts the sequence. */
+  /** Seed of the conflict choice (default 1). Changing it resets the attempt counts. */
   seed?: number;
 }
 

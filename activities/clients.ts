@@ -1,0 +1,136 @@
+/**
+ * The one client factory. Production clients use DefaultAzureCredential and Azure's public endpoints;
+ * sandbox clients use the sandbox CA, host mapping and credential (sandbox/client-options.ts). Kubernetes
+ * access for a cluster comes from ARM (user or admin credentials) or an explicit kubeconfig.
+ */
+import { AuthorizationManagementClient } from '@azure/arm-authorization';
+import { ContainerServiceClient } from '@azure/arm-containerservice';
+import { KeyVaultManagementClient } from '@azure/arm-keyvault';
+import { ManagedServiceIdentityClient } from '@azure/arm-msi';
+import type { TokenCredential } from '@azure/core-auth';
+import { DefaultAzureCredential } from '@azure/identity';
+import { KeyClient, type KeyClientOptions } from '@azure/keyvault-keys';
+import { CoreV1Api, KubeConfig, VersionApi } from '@kubernetes/client-node';
+import {
+  type SandboxClientTuning,
+  SandboxCredential,
+  type SandboxEndpoints,
+  type SandboxPrincipal,
+  sandboxAzureClientOptions,
+  sandboxKeyVaultClientOptions,
+} from '../sandbox/client-options';
+import type { ClusterRef } from '../workflows/ids';
+import { mapErrors } from './errors';
+
+export interface KubernetesClients {
+  core: CoreV1Api;
+  version: VersionApi;
+  /** The API server URL, for messages. */
+  server: string;
+}
+
+export type KubernetesAccess =
+  /** Cluster user credentials from ARM (`az aks get-credentials`), or admin ones (`--admin`). */
+  | { kind: 'arm'; admin?: boolean }
+  /** A kubeconfig file and optional context, for clusters whose ARM credentials are disabled. */
+  | { kind: 'kubeconfig'; path: string; context?: string };
+
+export interface ClientFactory {
+  containerService(subscriptionId: string): ContainerServiceClient;
+  keyVaultManagement(subscriptionId: string): KeyVaultManagementClient;
+  authorization(subscriptionId: string): AuthorizationManagementClient;
+  msi(subscriptionId: string): ManagedServiceIdentityClient;
+  /** A KeyClient for the vault at `vaultUrl` (the origin of a key id). */
+  keys(vaultUrl: string): KeyClient;
+  kubernetes(cluster: ClusterRef): Promise<KubernetesClients>;
+}
+
+interface FactoryParts {
+  credential: TokenCredential;
+  armOptions: () => object;
+  keyVaultOptions: () => KeyClientOptions;
+  kubernetesAccess: KubernetesAccess;
+}
+
+function memo<K, V>(make: (key: K) => V): (key: K) => V {
+  const cache = new Map<K, V>();
+  return (key) => {
+    if (!cache.has(key)) cache.set(key, make(key));
+    return cache.get(key) as V;
+  };
+}
+
+function buildFactory(parts: FactoryParts): ClientFactory {
+  const { credential } = parts;
+  const containerService = memo((sub: string) => new ContainerServiceClient(credential, sub, parts.armOptions()));
+  const kubernetes = new Map<string, Promise<KubernetesClients>>();
+  return {
+    containerService,
+    keyVaultManagement: memo((sub: string) => new KeyVaultManagementClient(credential, sub, parts.armOptions())),
+    authorization: memo((sub: string) => new AuthorizationManagementClient(credential, sub, parts.armOptions())),
+    msi: memo((sub: string) => new ManagedServiceIdentityClient(credential, sub, parts.armOptions())),
+    keys: memo((vaultUrl: string) => new KeyClient(vaultUrl, credential, parts.keyVaultOptions())),
+    kubernetes(cluster) {
+      const key = `${cluster.subscriptionId}/${cluster.resourceGroup}/${cluster.name}`.toLowerCase();
+      let clients = kubernetes.get(key);
+      if (!clients) {
+        clients = connectKubernetes(parts.kubernetesAccess, cluster, containerService(cluster.subscriptionId));
+        kubernetes.set(key, clients);
+        clients.catch(() => kubernetes.delete(key));
+      }
+      return clients;
+    },
+  };
+}
+
+async function connectKubernetes(access: KubernetesAccess, cluster: ClusterRef, arm: ContainerServiceClient): Promise<KubernetesClients> {
+  const config = await loadKubeConfig(access, cluster, arm);
+  return {
+    core: config.makeApiClient(CoreV1Api),
+    version: config.makeApiClient(VersionApi),
+    server: config.getCurrentCluster()?.server ?? 'unknown',
+  };
+}
+
+async function loadKubeConfig(access: KubernetesAccess, cluster: ClusterRef, arm: ContainerServiceClient): Promise<KubeConfig> {
+  const config = new KubeConfig();
+  if (access.kind === 'kubeconfig') {
+    config.loadFromFile(access.path);
+    if (access.context) config.setCurrentContext(access.context);
+    return config;
+  }
+  const action = `Read ${access.admin ? 'admin' : 'user'} credentials of cluster ${cluster.name}`;
+  const result = await mapErrors(action, () =>
+    access.admin
+      ? arm.managedClusters.listClusterAdminCredentials(cluster.resourceGroup, cluster.name)
+      : arm.managedClusters.listClusterUserCredentials(cluster.resourceGroup, cluster.name),
+  );
+  const value = result.kubeconfigs?.[0]?.value;
+  if (!value) throw new Error(`${action}: ARM returned no kubeconfig`);
+  config.loadFromString(Buffer.from(value).toString('utf8'));
+  return config;
+}
+
+export function createProductionClients(
+  options: { credential?: TokenCredential; kubernetesAccess?: KubernetesAccess } = {},
+): ClientFactory {
+  return buildFactory({
+    credential: options.credential ?? new DefaultAzureCredential(),
+    armOptions: () => ({}),
+    keyVaultOptions: () => ({}),
+    kubernetesAccess: options.kubernetesAccess ?? { kind: 'arm' },
+  });
+}
+
+export function createSandboxClients(
+  endpoints: SandboxEndpoints,
+  principal: SandboxPrincipal,
+  options: { tuning?: SandboxClientTuning; kubernetesAccess?: KubernetesAccess } = {},
+): ClientFactory {
+  return buildFactory({
+    credential: new SandboxCredential(principal),
+    armOptions: () => sandboxAzureClientOptions(endpoints, options.tuning),
+    keyVaultOptions: () => sandboxKeyVaultClientOptions(endpoints, options.tuning),
+    kubernetesAccess: options.kubernetesAccess ?? { kind: 'arm' },
+  });
+}

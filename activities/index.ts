@@ -1,0 +1,27 @@
+/**
+ * Every side effect of kmsflow, built from injected clients: production passes DefaultAzureCredential
+ * clients, tests and the demo pass sandbox ones.
+ */
+import type { ClientFactory } from './clients';
+import { createClusterActivities } from './cluster';
+import { createKeyVaultActivities } from './keyvault';
+import { createKubernetesActivities } from './kubernetes';
+import { createPermissionActivities } from './permissions';
+import { createPreflightActivities } from './preflight';
+
+export interface ActivityDeps {
+  clients: ClientFactory;
+  /** How often running ARM operations are polled (default 5 s; tests use less). */
+  pollIntervalMs?: number;
+}
+
+export function createActivities(deps: ActivityDeps) {
+  const cluster = createClusterActivities(deps.clients, { pollIntervalMs: deps.pollIntervalMs ?? 5_000 });
+  const keyVault = createKeyVaultActivities(deps.clients);
+  const permissions = createPermissionActivities(deps.clients);
+  const kubernetes = createKubernetesActivities(deps.clients);
+  const preflight = createPreflightActivities(deps.clients, { ...cluster, ...keyVault, ...permissions, ...kubernetes });
+  return { ...cluster, ...keyVault, ...permissions, ...kubernetes, ...preflight };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

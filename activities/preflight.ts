@@ -1,0 +1,261 @@
+/**
+ * Preflight: every documented limit of AKS KMS checked before a procedure changes anything. Each finding
+ * names its fix in one sentence. An `error` finding stops the procedure; nothing has been changed then.
+ */
+import { parseClusterId, parseKeyId, parseVaultId, sameKeyId, usesKmsV2, minorVersion } from '../workflows/ids';
+import type { ClientFactory } from './clients';
+import type { ClusterDigest, NetworkAccess } from './cluster-model';
+import { classifyError, ErrorType, mapErrors } from './errors';
+import type { KeyDigest, VaultDigest } from './keyvault';
+import { vaultDigestOf } from './keyvault';
+import type { PermissionReport } from './permissions';
+
+export type ProcedureName = 'enable-kms' | 'disable-kms' | 'rotate-key' | 'retire-key' | 'switch-vault-mode' | 'migrate-to-kms-v2';
+
+export interface Finding {
+  severity: 'error' | 'warning' | 'info';
+  code: string;
+  message: string;
+  fix?: string;
+}
+
+export interface PreflightInput {
+  clusterId: string;
+  /** The versioned key the procedure enables or rotates to. */
+  keyId?: string;
+  /** The mode the procedure leaves KMS in (enable, switch, migrate). */
+  networkAccess?: NetworkAccess;
+  vaultResourceId?: string;
+  /** migrate-to-kms-v2: the Kubernetes version to reach (≥ 1.27). */
+  targetVersion?: string;
+  /** A key expiring within this many days is a warning (default 30). */
+  keyValidityDays?: number;
+}
+
+export interface PreflightReport {
+  procedure: ProcedureName;
+  cluster: ClusterDigest;
+  vault?: VaultDigest;
+  key?: KeyDigest;
+  permissions?: PermissionReport;
+  secretCount?: number;
+  findings: Finding[];
+  /** True when no finding is an error. */
+  ok: boolean;
+}
+
+export const KMS_V1_SECRET_LIMIT = 2000;
+
+/** The activities preflight needs, so it reuses the same reads the procedures use. */
+export interface PreflightReads {
+  getClusterDigest(clusterId: string): Promise<ClusterDigest>;
+  getVaultDigest(vaultResourceId: string): Promise<VaultDigest>;
+  getKey(keyId: string): Promise<KeyDigest>;
+  checkKmsPermissions(input: {
+    vaultResourceId: string;
+    principalId: string;
+    enableRbacAuthorization: boolean;
+    accessPolicyCryptoPrincipals: string[];
+  }): Promise<PermissionReport>;
+  countSecrets(clusterId: string): Promise<number>;
+  nextUpgradeHop(input: { clusterId: string; targetVersion: string }): Promise<string | undefined>;
+}
+
+export function createPreflightActivities(clients: ClientFactory, reads: PreflightReads) {
+  /** Finds the vault of a key by its (globally unique) name when the caller gave no vault resource id. */
+  async function findVaultId(clusterId: string, vaultName: string): Promise<string | undefined> {
+    const { subscriptionId } = parseClusterId(clusterId);
+    return mapErrors(`Look up key vault ${vaultName}`, async () => {
+      for await (const vault of clients.keyVaultManagement(subscriptionId).vaults.listBySubscription()) {
+        if (vault.name?.toLowerCase() === vaultName.toLowerCase()) return vaultDigestOf(vault).id;
+      }
+      return undefined;
+    });
+  }
+
+  async function identityTenant(identityResourceId: string): Promise<string | undefined> {
+    const m = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ManagedIdentity\/userAssignedIdentities\/([^/]+)$/i.exec(
+      identityResourceId,
+    );
+    if (!m) return undefined;
+    const identity = await mapErrors(`Read managed identity ${m[3]}`, () => clients.msi(m[1]!).userAssignedIdentities.get(m[2]!, m[3]!));
+    return identity.tenantId;
+  }
+
+  async function runPreflight(procedure: ProcedureName, input: PreflightInput): Promise<PreflightReport> {
+    const findings: Finding[] = [];
+    const add = (severity: Finding['severity'], code: string, message: string, fix?: string) =>
+      findings.push({ severity, code, message, ...(fix ? { fix } : {}) });
+    const ref = parseClusterId(input.clusterId);
+    const az = `-g ${ref.resourceGroup} -n ${ref.name}`;
+    const cluster = await reads.getClusterDigest(input.clusterId);
+    const report: PreflightReport = { procedure, cluster, findings, ok: false };
+
+    // The cluster itself.
+    const state = cluster.provisioningState.toLowerCase();
+    if (state === 'failed') {
+      add('error', 'ClusterFailed', `Cluster ${ref.name} is in state Failed${cluster.provisioningError ? `: ${cluster.provisioningError.message}` : ''}.`, `Reconcile it first (az aks update ${az}) until its provisioning state is Succeeded.`);
+    } else if (state !== 'succeeded') {
+      add('error', 'OperationInProgress', `Cluster ${ref.name} is ${cluster.provisioningState}: another operation is running.`, 'Wait for it to finish (az aks wait --updated), then start again.');
+    }
+    const userAssigned = cluster.identity.userAssigned[0];
+    if (!/userassigned/i.test(cluster.identity.type) || !userAssigned) {
+      add('error', 'SystemAssignedIdentity', `Cluster ${ref.name} uses a ${cluster.identity.type} identity; KMS supports only a user-assigned identity.`, `Switch to one: az aks update ${az} --enable-managed-identity --assign-identity <user-assigned identity resource id>.`);
+    }
+
+    // What the procedure asks for, against the current KMS state.
+    const kms = cluster.kms;
+    const wantsKey = procedure === 'enable-kms' || procedure === 'rotate-key' || procedure === 'switch-vault-mode' || procedure === 'migrate-to-kms-v2';
+    const mode: NetworkAccess = input.networkAccess ?? kms.networkAccess ?? 'Public';
+    if (procedure === 'enable-kms' && kms.enabled) {
+      if (sameKeyId(kms.keyId, input.keyId) && kms.networkAccess === mode) {
+        add('info', 'AlreadyEnabled', `KMS is already enabled with this key in ${mode} mode; the procedure only re-encrypts and verifies.`);
+      } else if (kms.networkAccess && kms.networkAccess !== mode) {
+        add('error', 'ModeChangeWhileEnabled', `KMS is enabled in ${kms.networkAccess} mode; the mode cannot change while KMS is on.`, `Use the switch-vault-mode procedure (it disables KMS, re-encrypts, changes the vault, and enables in ${mode} mode).`);
+      } else {
+        add('error', 'UseRotate', `KMS is already enabled with ${kms.keyId}; enabling with another key is a rotation.`, 'Use the rotate-key procedure, which also re-encrypts and records the proof.');
+      }
+    }
+    if ((procedure === 'rotate-key' || procedure === 'retire-key' || procedure === 'switch-vault-mode') && !kms.enabled) {
+      add('error', 'KmsNotEnabled', `KMS is not enabled on cluster ${ref.name}.`, 'Use the enable-kms procedure first.');
+    }
+    if (procedure === 'rotate-key' && sameKeyId(kms.keyId, input.keyId)) {
+      add('error', 'SameKey', `The cluster already uses ${input.keyId}.`, 'Create a new key version (az keyvault key rotate) and pass its versioned id.');
+    }
+    if (procedure === 'rotate-key' && input.networkAccess && kms.networkAccess && input.networkAccess !== kms.networkAccess) {
+      add('error', 'ModeChangeWhileEnabled', 'A rotation keeps the network access mode; it cannot change while KMS is on.', 'Rotate in the current mode, or use switch-vault-mode.');
+    }
+    if (procedure === 'switch-vault-mode' && kms.networkAccess === mode) {
+      add('error', 'SameMode', `KMS already runs in ${mode} mode.`, `Pass the other mode (${mode === 'Public' ? 'Private' : 'Public'}).`);
+    }
+    if (procedure === 'disable-kms') {
+      if (!kms.enabled) add('info', 'AlreadyDisabled', 'KMS is already disabled; the procedure only re-encrypts and verifies.');
+      add('warning', 'PlaintextWindow', 'After disabling KMS, Secrets are stored unencrypted in etcd (identity provider) until KMS is enabled again.', 'Keep the key enabled: Secrets written before the switch still need it until they are re-encrypted.');
+    }
+
+    // The key and its vault.
+    let keyRef: ReturnType<typeof parseKeyId> | undefined;
+    if (wantsKey) {
+      if (!input.keyId) {
+        add('error', 'KeyIdRequired', 'This procedure needs a versioned key id.', 'Pass --key-id https://<vault>.vault.azure.net/keys/<name>/<version>.');
+      } else {
+        keyRef = parseKeyId(input.keyId);
+        try {
+          const key = await reads.getKey(input.keyId);
+          report.key = key;
+          if (!/^RSA(-HSM)?$/i.test(key.keyType)) {
+            add('error', 'KeyNotRsa', `Key ${key.name} is ${key.keyType}; AKS KMS needs an RSA key.`, `Create an RSA key: az keyvault key create --vault-name ${keyRef.vaultName} --name <name> --kty RSA --size 2048.`);
+          }
+          if (!key.enabled) {
+            add('error', 'KeyDisabled', `Key version ${key.version} is disabled.`, `Enable it (az keyvault key set-attributes --vault-name ${keyRef.vaultName} --name ${key.name} --version ${key.version} --enabled true) or choose another version.`);
+          }
+          const windowDays = input.keyValidityDays ?? 30;
+          if (key.expiresOn) {
+            const msLeft = Date.parse(key.expiresOn) - Date.now();
+            if (msLeft <= 0) {
+              add('error', 'KeyExpired', `Key version ${key.version} expired on ${key.expiresOn}.`, 'Choose a valid version or extend its expiry (az keyvault key set-attributes --expires).');
+            } else if (msLeft < windowDays * 86_400_000) {
+              add('warning', 'KeyExpiringSoon', `Key version ${key.version} expires on ${key.expiresOn}, within ${windowDays} days; Secrets become unreadable when it expires.`, 'Extend its expiry or rotate to a version with a longer life.');
+            }
+          }
+        } catch (err) {
+          const c = classifyError(err);
+          if (c.type === ErrorType.notFound) {
+            add('error', 'KeyNotFound', `Key ${input.keyId} does not exist.`, 'Check the key id (az keyvault key show --id <id>).');
+          } else if (c.type === ErrorType.permission) {
+            add('warning', 'KeyUnreadable', `kmsflow cannot read key ${input.keyId}: ${c.message}`, "Grant the worker's identity 'Key Vault Crypto User' (or Reader on keys) on the vault so preflight can check the key.");
+          } else throw err;
+        }
+      }
+    }
+
+    let vaultId = input.vaultResourceId;
+    if (vaultId) parseVaultId(vaultId);
+    if (mode === 'Private' && wantsKey && !input.vaultResourceId) {
+      add('error', 'PrivateNeedsVaultId', 'Private mode needs the key vault resource id.', 'Pass --vault-id /subscriptions/…/providers/Microsoft.KeyVault/vaults/<name>.');
+    }
+    if (!vaultId && keyRef) vaultId = await findVaultId(input.clusterId, keyRef.vaultName);
+    if (!vaultId && procedure === 'switch-vault-mode') {
+      add('error', 'VaultIdRequired', 'Switching the vault mode needs the key vault resource id.', 'Pass --vault-id /subscriptions/…/providers/Microsoft.KeyVault/vaults/<name>.');
+    }
+    if (vaultId && wantsKey) {
+      const vault = await reads.getVaultDigest(vaultId);
+      report.vault = vault;
+      const blocked = vault.publicNetworkAccess === 'Disabled' || vault.firewallDefaultAction === 'Deny';
+      if (mode === 'Public' && blocked && procedure !== 'switch-vault-mode') {
+        add('error', 'PublicModeWithFirewall', `Key vault ${vault.name} ${vault.publicNetworkAccess === 'Disabled' ? 'has public network access disabled' : 'has a firewall (selected networks)'}; KMS in Public mode needs a vault open to all networks.`, `Open it (az keyvault update --name ${vault.name} --public-network-access Enabled --default-action Allow) or use Private mode.`);
+      }
+      if (mode === 'Private' && !cluster.apiServerVnetIntegration) {
+        add('error', 'PrivateNeedsVnetIntegration', 'Private mode needs API server VNet integration (Konnectivity is not supported).', `Enable it: az aks update ${az} --enable-apiserver-vnet-integration --apiserver-subnet-id <subnet id>.`);
+      }
+      if (!vault.enableSoftDelete || !vault.enablePurgeProtection) {
+        add('warning', 'VaultRecoverability', `Key vault ${vault.name} has ${!vault.enableSoftDelete ? 'soft delete' : 'purge protection'} off: a deleted key would make every Secret unreadable for good.`, `Turn it on: az keyvault update --name ${vault.name} --enable-purge-protection true.`);
+      }
+      if (userAssigned) {
+        const tenant = await identityTenant(userAssigned.id);
+        if (tenant && tenant.toLowerCase() !== vault.tenantId.toLowerCase()) {
+          add('error', 'ForeignTenantVault', `Key vault ${vault.name} belongs to tenant ${vault.tenantId}, the cluster identity to ${tenant}; KMS does not support a vault of another tenant.`, "Use a vault in the cluster identity's tenant.");
+        }
+        if (userAssigned.principalId) {
+          const permissions = await reads.checkKmsPermissions({
+            vaultResourceId: vaultId,
+            principalId: userAssigned.principalId,
+            enableRbacAuthorization: vault.enableRbacAuthorization,
+            accessPolicyCryptoPrincipals: vault.accessPolicyCryptoPrincipals,
+          });
+          report.permissions = permissions;
+          if (permissions.crypto === 'missing') {
+            add('error', 'IdentityLacksCryptoPermission', `The cluster identity (${userAssigned.principalId}) cannot encrypt/decrypt with keys of vault ${vault.name}.`, vault.enableRbacAuthorization ? `az role assignment create --role "Key Vault Crypto User" --assignee-object-id ${userAssigned.principalId} --assignee-principal-type ServicePrincipal --scope ${vaultId}` : `az keyvault set-policy --name ${vault.name} --object-id ${userAssigned.principalId} --key-permissions encrypt decrypt`);
+          }
+          if (mode === 'Private' && !permissions.contributor) {
+            add('error', 'PrivateNeedsContributor', `Private mode needs the cluster identity to hold Key Vault Contributor on vault ${vault.name} (for the private link).`, `az role assignment create --role "Key Vault Contributor" --assignee-object-id ${userAssigned.principalId} --assignee-principal-type ServicePrincipal --scope ${vaultId}`);
+          }
+        }
+      }
+    } else if (wantsKey && keyRef && !vaultId) {
+      add('warning', 'VaultNotFound', `Key vault ${keyRef.vaultName} is not in subscription ${ref.subscriptionId}; its firewall and permissions were not checked.`, 'Pass --vault-id so preflight can check the vault.');
+    }
+
+    // Versions and the KMS v1 Secret limit.
+    const v2 = usesKmsV2(cluster.kubernetesVersion);
+    if (procedure === 'migrate-to-kms-v2') {
+      if (v2) add('info', 'AlreadyKmsV2', `Cluster ${ref.name} runs ${cluster.kubernetesVersion}: KMS v2 already applies.`);
+      if (!input.targetVersion) {
+        add('error', 'TargetVersionRequired', 'The migration needs a target Kubernetes version ≥ 1.27.', 'Pass --target-version, e.g. 1.29 (az aks get-upgrades lists what is reachable).');
+      } else if (!usesKmsV2(input.targetVersion)) {
+        add('error', 'TargetBelowKmsV2', `Target version ${input.targetVersion} is below 1.27, where KMS v2 starts.`, 'Choose a target version of 1.27 or later.');
+      } else if (minorVersion(input.targetVersion)[1] < minorVersion(cluster.kubernetesVersion)[1]) {
+        add('error', 'TargetVersionTooOld', `Target version ${input.targetVersion} is older than the cluster's ${cluster.kubernetesVersion}.`, `Choose a target version ≥ ${cluster.kubernetesVersion}.`);
+      } else {
+        try {
+          const hop = await reads.nextUpgradeHop({ clusterId: input.clusterId, targetVersion: input.targetVersion });
+          const hops = minorVersion(input.targetVersion)[1] - minorVersion(cluster.kubernetesVersion)[1];
+          add('info', 'UpgradePath', hop ? `The upgrade goes one minor version at a time: ${hops} hop(s), first to ${hop}.` : 'No upgrade is needed.');
+        } catch (err) {
+          const c = classifyError(err);
+          add('error', 'NoUpgradePath', c.message, 'Check az aks get-upgrades and choose a reachable target version.');
+        }
+      }
+    }
+    const v1Involved = !v2 && (kms.enabled || procedure === 'enable-kms');
+    if (v1Involved || procedure === 'migrate-to-kms-v2') {
+      report.secretCount = await reads.countSecrets(input.clusterId);
+      if (!v2 && report.secretCount > KMS_V1_SECRET_LIMIT && procedure !== 'disable-kms') {
+        add('error', 'KmsV1SecretLimit', `Cluster ${ref.name} holds ${report.secretCount} Secrets; KMS v1 (Kubernetes < 1.27) supports at most ${KMS_V1_SECRET_LIMIT}.`, `Remove unused Secrets until at most ${KMS_V1_SECRET_LIMIT} remain, or upgrade the cluster to 1.27+ (KMS v2) before enabling KMS.`);
+      }
+    }
+
+    report.ok = !findings.some((f) => f.severity === 'error');
+    return report;
+  }
+
+  const preflightFor = (procedure: ProcedureName) => (input: PreflightInput) => runPreflight(procedure, input);
+  return {
+    preflightEnableKms: preflightFor('enable-kms'),
+    preflightDisableKms: preflightFor('disable-kms'),
+    preflightRotateKey: preflightFor('rotate-key'),
+    preflightRetireKey: preflightFor('retire-key'),
+    preflightSwitchVaultMode: preflightFor('switch-vault-mode'),
+    preflightMigrateToKmsV2: preflightFor('migrate-to-kms-v2'),
+  };
+}

@@ -11,7 +11,7 @@ import { header, type ApiRequest, type Reply } from './reply';
 import { route } from './router';
 import { contentBytes, type StoredSecret } from './secret-record';
 import { KubeState } from './state';
-import { KubeError, unauthorized } from './status';
+import { internalError, KubeError, unauthorized } from './status';
 import type { EtcdViewEntry, KubeClusterOptions, KubeClusterSnapshot, KubeFaults } from './types';
 
 export type { EtcdViewEntry, KubeClusterOptions, KubeClusterSnapshot, KubeFaults } from './types';
@@ -55,8 +55,9 @@ export class EmulatedKubeCluster {
       if (!this.authorized(request)) throw unauthorized();
       reply = route(this.state, this.kubernetesVersion, request);
     } catch (e) {
-      if (!(e instanceof KubeError)) throw e;
-      reply = { status: e.code, body: JSON.stringify(e.status), contentType: 'application/json', detail: e.status.reason ?? 'Failure' };
+      // A bug in the emulator still answers like an apiserver would (500 InternalError), never hangs the client.
+      const err = e instanceof KubeError ? e : internalError(e instanceof Error ? e.message : String(e));
+      reply = { status: err.code, body: JSON.stringify(err.status), contentType: 'application/json', detail: err.status.reason ?? 'Failure' };
     }
     if (MUTATING.has(method)) this.record(method, loggedPath, reply.status, reply.detail);
     res.writeHead(reply.status, {

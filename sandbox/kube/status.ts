@@ -83,6 +83,8 @@ export const continueExpired = (inconsistentContinue: string): KubeError => {
   return e;
 };
 
+export const internalError = (cause: string): KubeError => failure(500, 'InternalError', `Internal error occurred: ${cause}`, { causes: [{ reason: '', message: cause, field: '' }] });
+
 export const badRequest = (message: string): KubeError => failure(400, 'BadRequest', message);
 
 export const invalid = (kind: string, name: string, field: string, detail: string): KubeError =>

@@ -39,3 +39,45 @@ export async function waitFor<T>(probe: () => T | undefined | false, timeoutMs =
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+import * as https from 'node:https';
+import { sandboxHttpsAgent, type SandboxEndpoints } from '../../sandbox/client-options';
+
+export interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+  json<T = unknown>(): T;
+}
+
+/** A plain HTTPS request through the sandbox agent (for what no SDK exposes: raw 401s, admin endpoints). */
+export function rawRequest(endpoints: SandboxEndpoints, opts: { host: string; method?: string; path: string; headers?: Record<string, string>; body?: unknown }): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+    const req = https.request(
+      {
+        host: opts.host,
+        port: endpoints.port,
+        method: opts.method ?? 'GET',
+        path: opts.path,
+        agent: sandboxHttpsAgent(endpoints),
+        headers: { ...(payload ? { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(payload)) } : {}), ...opts.headers },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const body = Buffer.concat(chunks).toString('utf8');
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body, json: <T>() => JSON.parse(body) as T });
+        });
+      },
+    );
+    req.on('error', reject);
+    if (payload) req.write(payload);
+    req.end();
+  });
+}
+
+export function admin(endpoints: SandboxEndpoints, method: string, path: string, body?: unknown): Promise<RawResponse> {
+  return rawRequest(endpoints, { host: '127.0.0.1', method, path: `/_sandbox${path}`, ...(body !== undefined ? { body } : {}) });
+}

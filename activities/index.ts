@@ -8,6 +8,7 @@ import { createKeyVaultActivities } from './keyvault';
 import { createKubernetesActivities } from './kubernetes';
 import { createPermissionActivities } from './permissions';
 import { createPreflightActivities } from './preflight';
+import { createReencryptActivities } from './reencrypt';
 
 export interface ActivityDeps {
   clients: ClientFactory;
@@ -21,7 +22,8 @@ export function createActivities(deps: ActivityDeps) {
   const permissions = createPermissionActivities(deps.clients);
   const kubernetes = createKubernetesActivities(deps.clients);
   const preflight = createPreflightActivities(deps.clients, { ...cluster, ...keyVault, ...permissions, ...kubernetes });
-  return { ...cluster, ...keyVault, ...permissions, ...kubernetes, ...preflight };
+  const reencrypt = createReencryptActivities(deps.clients);
+  return { ...cluster, ...keyVault, ...permissions, ...kubernetes, ...preflight, ...reencrypt };
 }
 
 export type Activities = ReturnType<typeof createActivities>;

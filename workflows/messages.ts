@@ -101,3 +101,12 @@ export interface FailureDetails {
   /** One sentence naming the fix. */
   fix?: string;
 }
+
+/** Sent by a re-encryption child to its parent procedure, a few times per pass. */
+export interface ReencryptProgress {
+  pass: 'key-active' | 'rewrite' | 'verify' | 'done';
+  done: number;
+  total?: number;
+}
+
+export const reencryptProgressSignal = defineSignal<[ReencryptProgress]>('reencryptProgress');

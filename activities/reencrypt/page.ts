@@ -1,0 +1,146 @@
+/**
+ * One page of a re-encryption pass: list a page of Secrets, then no-op-update every Secret at or below
+ * the watermark, a chunk of `concurrency` at a time, heartbeating the position after every chunk so a
+ * retried attempt resumes there. Secret data stays inside this function.
+ */
+import { createHash } from 'node:crypto';
+import { ApiException, type CoreV1Api, type V1Secret } from '@kubernetes/client-node';
+import { activityInfo, Context, heartbeat } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { classifyError, ErrorType, toApplicationFailure } from '../errors';
+import { AdaptiveRate } from './adaptive-rate';
+import { isAfter } from './resource-version';
+import { emptyCounts, type ObjectFailure, type Outcome, type PageHeartbeat, type PageInput, type PageResult } from './types';
+
+/** Failures kept per page; the counts stay exact beyond it. */
+export const MAX_FAILURES_PER_PAGE = 50;
+const MAX_WRITE_ATTEMPTS = 8;
+const MAX_CONFLICT_ROUNDS = 5;
+
+const keyOf = (s: V1Secret) => `${s.metadata?.namespace ?? ''}/${s.metadata?.name ?? ''}`;
+
+interface ObjectResult {
+  key: string;
+  outcome: Outcome;
+  resourceVersion: string;
+  failure?: ObjectFailure;
+}
+
+export function chainDigest(previous: string, lines: string[]): string {
+  const hash = createHash('sha256').update(previous);
+  for (const line of lines) hash.update('\n').update(line);
+  return hash.digest('hex');
+}
+
+function statusOf(err: unknown): number | undefined {
+  return err instanceof ApiException ? err.code : undefined;
+}
+
+export async function processPage(core: CoreV1Api, input: PageInput): Promise<PageResult> {
+  const resumed = activityInfo().heartbeatDetails as PageHeartbeat | undefined;
+  let list;
+  try {
+    list = await core.listSecretForAllNamespaces({ limit: input.pageSize, _continue: input.continueToken });
+  } catch (err) {
+    if (statusOf(err) === 410) {
+      const body = (err as ApiException<unknown>).body;
+      const offeredToken = (typeof body === 'string' ? (JSON.parse(body) as { metadata?: { continue?: string } }) : undefined)?.metadata?.continue;
+      return { counts: emptyCounts(), failures: [], expired: { offeredToken }, digest: input.digest, items: 0, throttled: 0 };
+    }
+    throw toApplicationFailure(err, 'List Secrets');
+  }
+
+  const items = list.items.filter((s) => !input.skipThroughKey || keyOf(s) > input.skipThroughKey);
+  const counts = resumed?.counts ?? emptyCounts();
+  const failures: ObjectFailure[] = resumed?.failures ?? [];
+  let digest = resumed?.digest ?? input.digest;
+  let throttled = resumed?.throttled ?? 0;
+  const todo = resumed ? items.filter((s) => keyOf(s) > resumed.doneThroughKey) : items;
+  const rate = new AdaptiveRate(input.maxQps);
+  const signal = Context.current().cancellationSignal;
+
+  const writeOnce = async (secret: V1Secret): Promise<V1Secret> => {
+    for (let attempt = 1; ; attempt++) {
+      await rate.acquire();
+      try {
+        const written = await core.replaceNamespacedSecret({
+          name: secret.metadata!.name!,
+          namespace: secret.metadata!.namespace!,
+          body: { ...secret, apiVersion: 'v1', kind: 'Secret' },
+        });
+        rate.succeeded();
+        return written;
+      } catch (err) {
+        const c = classifyError(err);
+        const transient = c.retryable && c.type !== ErrorType.conflict && statusOf(err) !== 409;
+        if (!transient || attempt >= MAX_WRITE_ATTEMPTS || signal.aborted) throw err;
+        throttled++;
+        rate.throttled(c.retryAfterMs);
+      }
+    }
+  };
+
+  const handle = async (secret: V1Secret): Promise<ObjectResult> => {
+    const key = keyOf(secret);
+    const rv = secret.metadata?.resourceVersion ?? '0';
+    if (isAfter(rv, input.watermark)) return { key, outcome: 'newerThanWatermark', resourceVersion: rv };
+    let current = secret;
+    for (let round = 1; ; round++) {
+      const before = current.metadata?.resourceVersion ?? '0';
+      try {
+        const written = await writeOnce(current);
+        const after = written.metadata?.resourceVersion ?? before;
+        const unchanged = after === before;
+        const outcome: Outcome = input.pass === 'rewrite' ? (unchanged ? 'alreadyCurrent' : 'rewritten') : unchanged ? 'alreadyCurrent' : 'stale';
+        return { key, outcome, resourceVersion: after };
+      } catch (err) {
+        const status = statusOf(err);
+        if (status === 404) return { key, outcome: 'gone', resourceVersion: before };
+        if (status === 409 && round < MAX_CONFLICT_ROUNDS) {
+          try {
+            current = await core.readNamespacedSecret({ name: secret.metadata!.name!, namespace: secret.metadata!.namespace! });
+          } catch (readErr) {
+            if (statusOf(readErr) === 404) return { key, outcome: 'gone', resourceVersion: before };
+            throw toApplicationFailure(readErr, `Re-read Secret ${key}`);
+          }
+          const fresh = current.metadata?.resourceVersion ?? '0';
+          if (isAfter(fresh, input.watermark)) return { key, outcome: 'rewrittenByOther', resourceVersion: fresh };
+          continue;
+        }
+        const c = classifyError(err);
+        if (c.retryable && status !== 409) throw toApplicationFailure(err, `No-op update of Secret ${key}`);
+        const [namespace = '', name = ''] = key.split('/');
+        return {
+          key,
+          outcome: 'failed',
+          resourceVersion: before,
+          failure: { namespace, name, reason: c.message, ...(c.code ? { code: c.code } : {}) },
+        };
+      }
+    }
+  };
+
+  for (let start = 0; start < todo.length; start += input.concurrency) {
+    if (signal.aborted) throw ApplicationFailure.retryable('page cancelled', 'Cancelled');
+    const chunk = todo.slice(start, start + input.concurrency);
+    const results = await Promise.all(chunk.map(handle));
+    for (const r of results) {
+      counts[r.outcome]++;
+      if (r.failure && failures.length < MAX_FAILURES_PER_PAGE) failures.push(r.failure);
+    }
+    digest = chainDigest(digest, results.map((r) => `${r.key} ${r.resourceVersion} ${r.outcome}`));
+    const last = results[results.length - 1]!;
+    heartbeat({ doneThroughKey: last.key, counts, failures, digest, throttled } satisfies PageHeartbeat);
+  }
+
+  return {
+    counts,
+    failures,
+    nextToken: list.metadata?._continue || undefined,
+    lastKey: items.length > 0 ? keyOf(items[items.length - 1]!) : input.skipThroughKey,
+    remainingItemCount: list.metadata?.remainingItemCount,
+    digest,
+    items: items.length,
+    throttled,
+  };
+}

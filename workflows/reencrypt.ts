@@ -1,0 +1,286 @@
+/**
+ * `reencryptSecrets`: the storage migration, done so it is provable. After the new write key is active
+ * (ARM says so and a canary Secret is rewritten by a no-op update), a watermark Secret's resourceVersion
+ * splits the Secrets into "written after the switch" and "to rewrite". A rewrite pass no-op-updates every
+ * Secret at or below the watermark; a verification pass lists everything again and must find nothing
+ * stale and nothing failed. Paging state lives here; the run continues as new every few pages.
+ */
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  defineQuery,
+  getExternalWorkflowHandle,
+  setCurrentDetails,
+  setHandler,
+  sleep,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ClusterDigest } from '../activities/cluster-model';
+import type { Marker, ObjectFailure, OutcomeCounts, PageResult } from '../activities/reencrypt/types';
+import { pages, quick } from './activity-proxies';
+import { sameKeyId } from './ids';
+import { pauseSignal, reencryptProgressSignal, resumeSignal, type ReencryptProgress } from './messages';
+
+export type ExpectedEncryption = { kms: 'enabled'; keyId: string } | { kms: 'disabled' };
+
+export interface ReencryptSettings {
+  pageSize: number;
+  concurrency: number;
+  maxQps: number;
+  /** Continue as new after this many pages, so history stays small whatever the Secret count. */
+  pagesPerRun: number;
+  /** Extra wait after ARM reports the key, for every API server replica to reload (AKS advises minutes). */
+  propagationWaitMs: number;
+  /** How long to wait for the canary to show the new key before blocking. */
+  keyActiveTimeoutMs: number;
+  pollIntervalMs: number;
+  /** Send progress to the parent every this many pages. */
+  progressEveryPages: number;
+}
+
+export const DEFAULT_REENCRYPT_SETTINGS: ReencryptSettings = {
+  pageSize: 500,
+  concurrency: 16,
+  maxQps: 400,
+  pagesPerRun: 40,
+  propagationWaitMs: 3 * 60_000,
+  keyActiveTimeoutMs: 30 * 60_000,
+  pollIntervalMs: 10_000,
+  progressEveryPages: 5,
+};
+
+export interface ReencryptInput {
+  clusterId: string;
+  expect: ExpectedEncryption;
+  /** Written by the parent before the key change; its rewrite proves the new key is active. */
+  canary?: Marker;
+  /** Unique per procedure attempt; names the watermark's content so a retried write is idempotent. */
+  operationKey: string;
+  settings?: Partial<ReencryptSettings>;
+}
+
+export interface PassTotals {
+  counts: OutcomeCounts;
+  objects: number;
+  pages: number;
+  expiredListings: number;
+  throttled: number;
+  digest: string;
+}
+
+export interface ReencryptState {
+  stage: 'key-active' | 'rewrite' | 'verify' | 'done';
+  startedAt: string;
+  watermark?: string;
+  token?: string;
+  skipThroughKey?: string;
+  total?: number;
+  rewrite: PassTotals;
+  verify: PassTotals;
+  /** Bounded list of objects that could not be rewritten or verified. */
+  failures: ObjectFailure[];
+  runs: number;
+  /** Workflow-clock milliseconds spent in earlier runs (continue-as-new). */
+  elapsedMs: number;
+}
+
+export interface ReencryptResult {
+  clusterId: string;
+  expect: ExpectedEncryption;
+  proven: boolean;
+  /** Why the result is not proven, one sentence per reason. */
+  notProven: string[];
+  watermark: string;
+  rewrite: PassTotals;
+  verify: PassTotals;
+  failures: ObjectFailure[];
+  startedAt: string;
+  endedAt: string;
+  durationMs: number;
+  secretsPerSecond: number;
+  runs: number;
+}
+
+export const MAX_FAILURES = 200;
+const EMPTY_DIGEST = '0'.repeat(64);
+
+export const reencryptStateQuery = defineQuery<ReencryptState>('reencryptState');
+
+const emptyTotals = (): PassTotals => ({
+  counts: { rewritten: 0, alreadyCurrent: 0, newerThanWatermark: 0, gone: 0, rewrittenByOther: 0, failed: 0, stale: 0 },
+  objects: 0,
+  pages: 0,
+  expiredListings: 0,
+  throttled: 0,
+  digest: EMPTY_DIGEST,
+});
+
+function initialState(): ReencryptState {
+  return {
+    stage: 'key-active',
+    startedAt: new Date().toISOString(),
+    rewrite: emptyTotals(),
+    verify: emptyTotals(),
+    failures: [],
+    runs: 0,
+    elapsedMs: 0,
+  };
+}
+
+function clusterMatches(digest: ClusterDigest, expect: ExpectedEncryption): boolean {
+  if (digest.provisioningState.toLowerCase() !== 'succeeded') return false;
+  return expect.kms === 'enabled' ? digest.kms.enabled && sameKeyId(digest.kms.keyId, expect.keyId) : !digest.kms.enabled;
+}
+
+export async function reencryptSecrets(input: ReencryptInput, carried?: ReencryptState): Promise<ReencryptResult> {
+  const settings = { ...DEFAULT_REENCRYPT_SETTINGS, ...input.settings };
+  const state = carried ?? initialState();
+  state.runs += 1;
+  const runStartedMs = Date.now();
+  let paused = false;
+  let pagesThisRun = 0;
+  const parent = workflowInfo().parent;
+
+  setHandler(reencryptStateQuery, () => state);
+  setHandler(pauseSignal, () => void (paused = true));
+  setHandler(resumeSignal, () => void (paused = false));
+
+  const done = () => (state.stage === 'verify' ? state.verify.objects : state.rewrite.objects);
+  const report = async (force = false) => {
+    const pass = state.stage === 'key-active' ? 'key-active' : state.stage;
+    setCurrentDetails(
+      `**Re-encryption** of \`${input.clusterId.split('/').pop()}\` — ${pass}${paused ? ' (paused)' : ''}\n\n` +
+        `watermark: ${state.watermark ?? 'not yet'} · rewrite: ${state.rewrite.objects} objects, ${state.rewrite.counts.rewritten} rewritten · ` +
+        `verify: ${state.verify.objects} objects, ${state.verify.counts.stale} stale · failures: ${state.failures.length}`,
+    );
+    const totalPages = state.rewrite.pages + state.verify.pages;
+    if (parent && (force || totalPages % settings.progressEveryPages === 0)) {
+      const progress: ReencryptProgress = { pass, done: done(), total: state.total };
+      await getExternalWorkflowHandle(parent.workflowId, parent.runId).signal(reencryptProgressSignal, progress);
+    }
+  };
+
+  if (state.stage === 'key-active') {
+    await report(true);
+    await waitUntilKeyActive(input, settings);
+    const marker = await quick.writeMarker({ clusterId: input.clusterId, name: 'kmsflow-watermark', nonce: input.operationKey });
+    state.watermark = marker.resourceVersion;
+    state.stage = 'rewrite';
+    await report(true);
+  }
+
+  while (state.stage === 'rewrite' || state.stage === 'verify') {
+    if (pagesThisRun >= settings.pagesPerRun) {
+      state.elapsedMs += Date.now() - runStartedMs;
+      await condition(allHandlersFinished);
+      return continueAsNew<typeof reencryptSecrets>(input, state);
+    }
+    if (paused) {
+      await report(true);
+      await condition(() => !paused);
+    }
+    const totals = state.stage === 'rewrite' ? state.rewrite : state.verify;
+    const page: PageResult = await pages.reencryptPage.executeWithOptions(
+      { summary: `${state.stage} page ${totals.pages + 1}` },
+      [
+        {
+          clusterId: input.clusterId,
+          pass: state.stage,
+          continueToken: state.token,
+          skipThroughKey: state.skipThroughKey,
+          pageSize: settings.pageSize,
+          watermark: state.watermark as string,
+          concurrency: settings.concurrency,
+          maxQps: settings.maxQps,
+          digest: totals.digest,
+        },
+      ],
+    );
+    pagesThisRun += 1;
+    totals.pages += 1;
+    totals.throttled += page.throttled;
+    totals.digest = page.digest;
+    totals.objects += page.items;
+    for (const [outcome, n] of Object.entries(page.counts)) totals.counts[outcome as keyof OutcomeCounts] += n;
+    for (const f of page.failures) if (state.failures.length < MAX_FAILURES) state.failures.push(f);
+    if (state.total === undefined && page.remainingItemCount !== undefined && !state.token) {
+      state.total = page.items + page.remainingItemCount;
+    }
+
+    if (page.expired) {
+      // A 410 never counts as "finished": continue with the token the server offered, or list again
+      // from the start, skipping what this pass already handled.
+      totals.expiredListings += 1;
+      state.token = page.expired.offeredToken;
+      if (!state.token) state.skipThroughKey = page.lastKey ?? state.skipThroughKey;
+    } else {
+      state.token = page.nextToken;
+      if (page.lastKey && state.skipThroughKey && page.lastKey > state.skipThroughKey) state.skipThroughKey = undefined;
+      if (!state.token) {
+        state.skipThroughKey = undefined;
+        state.stage = state.stage === 'rewrite' ? 'verify' : 'done';
+        await report(true);
+        continue;
+      }
+    }
+    await report();
+  }
+
+  const endedMs = Date.now();
+  const durationMs = state.elapsedMs + (endedMs - runStartedMs);
+  const notProven: string[] = [];
+  if (state.verify.counts.stale > 0) {
+    notProven.push(`${state.verify.counts.stale} Secret(s) were still stale in the verification pass.`);
+  }
+  if (state.verify.counts.failed > 0) {
+    notProven.push(`${state.verify.counts.failed} Secret(s) could not be verified (see failures).`);
+  }
+  const result: ReencryptResult = {
+    clusterId: input.clusterId,
+    expect: input.expect,
+    proven: notProven.length === 0,
+    notProven,
+    watermark: state.watermark as string,
+    rewrite: state.rewrite,
+    verify: state.verify,
+    failures: state.failures,
+    startedAt: state.startedAt,
+    endedAt: new Date(endedMs).toISOString(),
+    durationMs,
+    secretsPerSecond: durationMs > 0 ? Math.round((state.rewrite.objects / durationMs) * 1000) : 0,
+    runs: state.runs,
+  };
+  await report(true);
+  await condition(allHandlersFinished);
+  return result;
+}
+
+async function waitUntilKeyActive(input: ReencryptInput, settings: ReencryptSettings): Promise<void> {
+  const deadline = Date.now() + settings.keyActiveTimeoutMs;
+  for (;;) {
+    const digest = await quick.getClusterDigest(input.clusterId);
+    if (clusterMatches(digest, input.expect)) break;
+    if (Date.now() > deadline) throw keyNotActive(input, `ARM still reports ${JSON.stringify(digest.kms)} (${digest.provisioningState})`);
+    await sleep(settings.pollIntervalMs, { summary: 'wait for ARM to report the expected key' });
+  }
+  if (settings.propagationWaitMs > 0) await sleep(settings.propagationWaitMs, { summary: 'let every API server load the key' });
+  if (!input.canary) return;
+  for (;;) {
+    const probe = await quick.probeCanary({ clusterId: input.clusterId, canary: input.canary });
+    if (probe.switched) return;
+    if (Date.now() > deadline) throw keyNotActive(input, 'the canary Secret is still stored under the previous key');
+    await sleep(settings.pollIntervalMs, { summary: 'wait for the canary to be rewritten' });
+  }
+}
+
+function keyNotActive(input: ReencryptInput, why: string): ApplicationFailure {
+  const what = input.expect.kms === 'enabled' ? `key ${input.expect.keyId}` : 'the identity (unencrypted) provider';
+  return ApplicationFailure.create({
+    message: `The API server of ${input.clusterId.split('/').pop()} does not write under ${what} yet: ${why}.`,
+    type: 'KeyNotActive',
+    nonRetryable: true,
+    details: [{ code: 'KeyNotActive', fix: 'Check the cluster (az aks show) and the KMS plugin health, then retry: the re-encryption starts over safely.' }],
+  });
+}

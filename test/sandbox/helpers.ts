@@ -81,3 +81,13 @@ export function rawRequest(endpoints: SandboxEndpoints, opts: { host: string; me
 export function admin(endpoints: SandboxEndpoints, method: string, path: string, body?: unknown): Promise<RawResponse> {
   return rawRequest(endpoints, { host: '127.0.0.1', method, path: `/_sandbox${path}`, ...(body !== undefined ? { body } : {}) });
 }
+
+/** The SDK error a promise rejects with; `name` is checked because SDKs may load another copy of RestError. */
+export async function restError(p: Promise<unknown>): Promise<{ statusCode?: number; code?: string; message: string; name: string }> {
+  const e = await p.then(
+    () => undefined,
+    (err: unknown) => err as Error,
+  );
+  if (!e || e.name !== 'RestError') throw new Error(`expected a RestError, got ${e ? `${e.name}: ${e.message}` : 'success'}`);
+  return e as Error & { statusCode?: number; code?: string };
+}

@@ -1,10 +1,9 @@
 import { CryptographyClient, KeyClient } from '@azure/keyvault-keys';
-import { RestError } from '@azure/core-rest-pipeline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sandboxKeyVaultClientOptions, SandboxCredential } from '../../sandbox/client-options';
 import { VaultKeyUsability } from '../../sandbox/keyvault/usability';
 import { startSandbox, type RunningSandbox } from '../../sandbox/sandbox';
-import { RG, rawRequest, testScenario } from './helpers';
+import { RG, rawRequest, testScenario, restError } from './helpers';
 
 let sb: RunningSandbox;
 const noRetry = { retryOptions: { maxRetries: 0 } };
@@ -14,14 +13,6 @@ beforeAll(async () => {
 });
 afterAll(async () => sb?.close());
 
-async function restError(p: Promise<unknown>): Promise<RestError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(RestError);
-  return e as RestError;
-}
 
 describe('Key Vault data plane', () => {
   it('challenges a request without a token with 401 and WWW-Authenticate naming the tenant', async () => {

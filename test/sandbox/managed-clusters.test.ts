@@ -1,9 +1,8 @@
 import { restorePoller, type ManagedCluster } from '@azure/arm-containerservice';
-import { RestError } from '@azure/core-rest-pipeline';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSandbox, type RunningSandbox } from '../../sandbox/sandbox';
 import type { SandboxAzureClients } from '../../sandbox/client-options';
-import { RG, testScenario, waitFor } from './helpers';
+import { RG, testScenario, waitFor, restError } from './helpers';
 
 const OPERATION_MS = 250;
 const PROPAGATION_MS = 150;
@@ -26,14 +25,6 @@ async function keyId(vault: string, key: string, index: number): Promise<string>
   return `${sb.vaultUrl(vault)}/keys/${key}/${versions[index]!.version}`;
 }
 
-async function rejection(p: Promise<unknown>): Promise<RestError> {
-  const e = await p.then(
-    () => undefined,
-    (err: unknown) => err,
-  );
-  expect(e).toBeInstanceOf(RestError);
-  return e as RestError;
-}
 
 function kms(keyIdValue: string, access: 'Public' | 'Private' = 'Public', resourceId = '') {
   return { azureKeyVaultKms: { enabled: true, keyId: keyIdValue, keyVaultNetworkAccess: access, keyVaultResourceId: resourceId } };
@@ -56,7 +47,7 @@ describe('managed cluster long-running operations', () => {
     const mc = await get('c-system');
     const first = put('c-system', mc);
     await first.submitted();
-    const e = await rejection(put('c-system', mc).submitted());
+    const e = await restError(put('c-system', mc).submitted());
     expect(e.statusCode).toBe(409);
     expect(e.code).toBe('OperationNotAllowed');
     expect(e.message).toBe(
@@ -67,7 +58,7 @@ describe('managed cluster long-running operations', () => {
 
   it('honours If-Match: 412 on a stale eTag, success on the current one', async () => {
     const mc = await get('c-system');
-    const stale = await rejection(put('c-system', mc, { ifMatch: 'not-the-etag' }).submitted());
+    const stale = await restError(put('c-system', mc, { ifMatch: 'not-the-etag' }).submitted());
     expect(stale.statusCode).toBe(412);
     expect(stale.code).toBe('PreconditionFailed');
     const ok = await put('c-system', mc, { ifMatch: mc.eTag! });
@@ -111,7 +102,7 @@ describe('upgrades', () => {
     expect(profile.controlPlaneProfile.kubernetesVersion).toBe('1.29.14');
     expect(profile.controlPlaneProfile.upgrades?.map((u) => u.kubernetesVersion)).toEqual(['1.30.13']);
     const mc = await get('c-system');
-    const e = await rejection(put('c-system', { ...mc, kubernetesVersion: '1.31' }).submitted());
+    const e = await restError(put('c-system', { ...mc, kubernetesVersion: '1.31' }).submitted());
     expect(e.statusCode).toBe(400);
     expect(e.code).toBe('OperationNotAllowed');
     expect(e.message).toBe(
@@ -149,7 +140,7 @@ describe('upgrades', () => {
 describe('KMS rules', () => {
   it('refuses a system-assigned identity', async () => {
     const mc = await get('c-system');
-    const e = await rejection(put('c-system', { ...mc, securityProfile: kms(await keyId('kv-test', 'kms', 0)) }).submitted());
+    const e = await restError(put('c-system', { ...mc, securityProfile: kms(await keyId('kv-test', 'kms', 0)) }).submitted());
     expect(e.statusCode).toBe(400);
     expect(e.message).toBe("AzureKeyVaultKms feature does not support cluster identity type SystemAssigned, supported value is 'UserAssigned'");
   });
@@ -157,7 +148,7 @@ describe('KMS rules', () => {
   it('requires the network access', async () => {
     const mc = await get('c-modern');
     const key = await keyId('kv-test', 'kms', 0);
-    const e = await rejection(put('c-modern', { ...mc, securityProfile: { azureKeyVaultKms: { enabled: true, keyId: key } } }).submitted());
+    const e = await restError(put('c-modern', { ...mc, securityProfile: { azureKeyVaultKms: { enabled: true, keyId: key } } }).submitted());
     expect(e.code).toBe('BadRequest');
     expect(e.message).toBe('KeyVault network access is unspecified for Azure Key Vault KMS.');
   });
@@ -165,18 +156,18 @@ describe('KMS rules', () => {
   it('Private needs a vault resource id and API server VNet integration', async () => {
     const key = await keyId('kv-private', 'kms', 0);
     const modern = await get('c-modern');
-    const noId = await rejection(put('c-modern', { ...modern, securityProfile: kms(key, 'Private') }).submitted());
+    const noId = await restError(put('c-modern', { ...modern, securityProfile: kms(key, 'Private') }).submitted());
     expect(noId.message).toBe('KeyVault resource ID is empty when KeyVault network access is Private.');
     const vaultId = `/subscriptions/${sb.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.KeyVault/vaults/kv-private`;
     const withoutVnet = { ...modern, apiServerAccessProfile: { enableVnetIntegration: false } };
-    const noVnet = await rejection(put('c-modern', { ...withoutVnet, securityProfile: kms(key, 'Private', vaultId) }).submitted());
+    const noVnet = await restError(put('c-modern', { ...withoutVnet, securityProfile: kms(key, 'Private', vaultId) }).submitted());
     expect(noVnet.message).toBe('Vnet integration should be enabled when KeyVault network access is Private.');
   });
 
   it('checks the identity permission on a public vault', async () => {
     const mc = await get('c-modern');
     const identityId = `/subscriptions/${sb.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-nokeys`;
-    const e = await rejection(
+    const e = await restError(
       put('c-modern', { ...mc, identity: { type: 'UserAssigned', userAssignedIdentities: { [identityId]: {} } }, securityProfile: kms(await keyId('kv-test', 'kms', 0)) }).submitted(),
     );
     expect(e.code).toBe('AzureKeyVaultKmsValidateIdentityPermissionCustomerError');
@@ -187,13 +178,13 @@ describe('KMS rules', () => {
     const mc = await get('c-legacy');
     expect(mc.securityProfile?.azureKeyVaultKms?.keyVaultNetworkAccess).toBe('Public');
     const vaultId = `/subscriptions/${sb.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.KeyVault/vaults/kv-private`;
-    const e = await rejection(put('c-legacy', { ...mc, securityProfile: kms(await keyId('kv-private', 'kms', 0), 'Private', vaultId) }).submitted());
+    const e = await restError(put('c-legacy', { ...mc, securityProfile: kms(await keyId('kv-private', 'kms', 0), 'Private', vaultId) }).submitted());
     expect(e.message).toMatch(/^Changing KeyVault network access of Azure Key Vault KMS from Public to Private is not allowed while KMS is enabled/);
   });
 
   it('refuses upgrading a KMS v1 cluster below 1.27 to 1.27', async () => {
     const mc = await get('c-legacy');
-    const e = await rejection(put('c-legacy', { ...mc, kubernetesVersion: '1.27' }).submitted());
+    const e = await restError(put('c-legacy', { ...mc, kubernetesVersion: '1.27' }).submitted());
     expect(e.statusCode).toBe(400);
     expect(e.message).toMatch(/KMS v1 clusters below 1.27 cannot upgrade to 1.27 or later/);
   });

@@ -25,12 +25,15 @@ export interface PersistedSandbox {
 
 export class SandboxPersistence {
   private timer: NodeJS.Timeout | undefined;
+  private timerDueAt = 0;
   private dirty = false;
 
   constructor(
     readonly dir: string,
     private readonly collect: () => PersistedSandbox,
     private readonly debounceMs = 1_000,
+    /** Secret writes come in bursts of thousands and a snapshot serialises every cluster; save them less often. */
+    private readonly kubeDebounceMs = 10_000,
   ) {
     mkdirSync(dir, { recursive: true });
   }
@@ -54,14 +57,18 @@ export class SandboxPersistence {
     return parsed;
   }
 
-  /** Marks the state changed; a save follows after the debounce interval. */
-  markDirty(): void {
+  /** Marks the state changed; a save follows after the debounce interval of that kind of change. */
+  markDirty(kind: 'azure' | 'kube' = 'azure'): void {
     this.dirty = true;
-    if (this.timer) return;
+    const delay = kind === 'azure' ? this.debounceMs : this.kubeDebounceMs;
+    const dueAt = Date.now() + delay;
+    if (this.timer && this.timerDueAt <= dueAt) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerDueAt = dueAt;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.saveNow();
-    }, this.debounceMs);
+    }, delay);
     this.timer.unref();
   }
 

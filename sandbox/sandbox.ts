@@ -31,8 +31,10 @@ export interface StartSandboxOptions {
   propagationDelayMs?: number;
   /** Added to the scenario's faults. */
   faults?: Partial<FaultConfig>;
-  /** Debounce of persistence saves, default 1,000 ms. */
+  /** Debounce of persistence saves after Azure changes, default 1,000 ms. */
   persistDebounceMs?: number;
+  /** Debounce after Secret writes, default 10,000 ms (a snapshot serialises every cluster). */
+  persistKubeDebounceMs?: number;
 }
 
 export interface RunningSandbox {
@@ -126,8 +128,8 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<R
   }
 
   if (options.stateDir) {
-    persistence = new SandboxPersistence(options.stateDir, () => collect(ctx), options.persistDebounceMs);
-    oplog.onRecord(() => persistence?.markDirty());
+    persistence = new SandboxPersistence(options.stateDir, () => collect(ctx), options.persistDebounceMs, options.persistKubeDebounceMs);
+    oplog.onRecord((entry) => persistence?.markDirty(entry.service === 'kube' ? 'kube' : 'azure'));
     persistence.saveNow();
   }
   serverDeps.ctx = ctx;

@@ -235,6 +235,19 @@ describe('encryption hand-over to the emulated API server', () => {
     expect(kube.getEncryption().write).toEqual({ type: 'kms-v2', keyId: k1 });
   });
 
+  it('switches a cluster from a public to a private vault through disable -> enable (Private needs no permission check)', async () => {
+    const kube = sb.kubeCluster('c-modern')!;
+    const mc = await get('c-modern');
+    const off = await put('c-modern', { ...mc, securityProfile: { azureKeyVaultKms: { ...mc.securityProfile!.azureKeyVaultKms, enabled: false } } });
+    expect(off.securityProfile?.azureKeyVaultKms?.enabled).toBe(false);
+    const privateKey = await keyId('kv-private', 'kms', 0);
+    const vaultId = `/subscriptions/${sb.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.KeyVault/vaults/kv-private`;
+    const on = await put('c-modern', { ...off, securityProfile: kms(privateKey, 'Private', vaultId) });
+    expect(on.securityProfile?.azureKeyVaultKms).toMatchObject({ enabled: true, keyVaultNetworkAccess: 'Private', keyVaultResourceId: vaultId });
+    await waitFor(() => kube.getEncryption().slots.current === privateKey, 2_000);
+    expect(kube.getEncryption().write).toEqual({ type: 'kms-v2', keyId: privateKey });
+  });
+
   it('records every cluster PUT in the operation log with a description', () => {
     const entries = sb.oplog.entries({ service: 'arm', method: 'PUT', path: '/managedClusters/c-modern' });
     expect(entries.length).toBeGreaterThanOrEqual(3);

@@ -204,9 +204,19 @@ export class KmsV2Plugin {
     return { response: { ciphertext, key_id: keyId, annotations }, keyId };
   }
 
+  private slotFor(keyId: string): KeyWrapper {
+    const slot = [this.slots.current, this.slots.previous].find((s) => s && kmsKeyIdFor(s.versionedKeyId) === keyId);
+    if (!slot) throw new RpcError(grpc.status.NOT_FOUND, `key_id ${keyId} is neither the current nor the previous key of this plugin`);
+    return slot;
+  }
+
+  /** Unwraps an `encryptedDEKSource` read from etcd, so tests can decrypt stored values themselves. */
+  unwrapDekSource(keyId: string, encryptedDEKSource: Buffer): Promise<Buffer> {
+    return this.slotFor(keyId).unwrap(encryptedDEKSource);
+  }
+
   private async decrypt(req: DecryptRequest): Promise<Served<object>> {
-    const slot = [this.slots.current, this.slots.previous].find((s) => s && kmsKeyIdFor(s.versionedKeyId) === req.key_id);
-    if (!slot) throw new RpcError(grpc.status.NOT_FOUND, `key_id ${req.key_id} is neither the current nor the previous key of this plugin`);
+    const slot = this.slotFor(req.key_id);
     const version = req.annotations[ANNOTATION_VERSION]?.toString();
     const algorithm = req.annotations[ANNOTATION_ALGORITHM]?.toString();
     if (version !== '1' || algorithm !== slot.algorithm) {

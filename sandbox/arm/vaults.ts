@@ -97,7 +97,7 @@ export async function putVault(ctx: SandboxContext, r: VaultRoute, req: Incoming
   if (!existing) ctx.store.state.vaults.push(vault);
   ctx.changed();
   setLogDetail(res, `${existing ? 'update' : 'create'} ${describe(props)}`);
-  sendJson(res, existing ? 200 : 200, renderVault(ctx, vault));
+  sendJson(res, 200, renderVault(ctx, vault));
 }
 
 export async function patchVault(ctx: SandboxContext, r: VaultRoute, req: IncomingMessage, res: ServerResponse): Promise<void> {

@@ -2,10 +2,12 @@
  * Every side effect of kmsflow, built from injected clients: production passes DefaultAzureCredential
  * clients, tests and the demo pass sandbox ones.
  */
+import type { Client } from '@temporalio/client';
 import type { ClientFactory } from './clients';
 import { createClusterActivities } from './cluster';
 import { createKeyVaultActivities } from './keyvault';
 import { createKubernetesActivities } from './kubernetes';
+import { createLedgerActivities } from './ledger';
 import { createPermissionActivities } from './permissions';
 import { createPreflightActivities } from './preflight';
 import { createReencryptActivities } from './reencrypt';
@@ -14,6 +16,9 @@ export interface ActivityDeps {
   clients: ClientFactory;
   /** How often running ARM operations are polled (default 5 s; tests use less). */
   pollIntervalMs?: number;
+  /** For the key ledger, an entity workflow per cluster. */
+  temporal?: Client;
+  taskQueue?: string;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -23,7 +28,8 @@ export function createActivities(deps: ActivityDeps) {
   const kubernetes = createKubernetesActivities(deps.clients);
   const preflight = createPreflightActivities(deps.clients, { ...cluster, ...keyVault, ...permissions, ...kubernetes });
   const reencrypt = createReencryptActivities(deps.clients);
-  return { ...cluster, ...keyVault, ...permissions, ...kubernetes, ...preflight, ...reencrypt };
+  const ledger = createLedgerActivities(deps.temporal, deps.taskQueue);
+  return { ...cluster, ...keyVault, ...permissions, ...kubernetes, ...preflight, ...reencrypt, ...ledger };
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -41,6 +41,7 @@ export interface StepState {
   title: string;
   status: StepStatus;
   gate?: { id: string; prompt: string };
+  command?: string;
   attempts: number;
   startedAt?: string;
   endedAt?: string;
@@ -110,3 +111,7 @@ export interface ReencryptProgress {
 }
 
 export const reencryptProgressSignal = defineSignal<[ReencryptProgress]>('reencryptProgress');
+
+/** Workflow ids: one procedure per cluster at a time, one key ledger per cluster. */
+export const procedureWorkflowId = (clusterId: string) => `kmsflow:${clusterId.toLowerCase()}`;
+export const ledgerWorkflowId = (clusterId: string) => `kmsflow-ledger:${clusterId.toLowerCase()}`;

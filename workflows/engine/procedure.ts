@@ -6,11 +6,13 @@
 import {
   allHandlersFinished,
   CancellationScope,
+  type ChildWorkflowHandle,
   condition,
   isCancellation,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
+  type Workflow,
   workflowInfo,
 } from '@temporalio/workflow';
 import {
@@ -42,6 +44,8 @@ export interface StepContext {
   setDetail(detail: string): void;
   /** Waits while the procedure is paused; long steps call it between units of work. */
   checkpoint(): Promise<void>;
+  /** Passes pause/resume on to a child workflow the step runs (e.g. the re-encryption). */
+  forwardControlTo(child: { signal: ChildWorkflowHandle<Workflow>['signal'] }): void;
 }
 
 export interface StepDefinition {
@@ -49,6 +53,8 @@ export interface StepDefinition {
   title: string;
   /** An approval gate the step waits at before it runs, unless the start options pre-approved it. */
   gate?: { id: string; prompt: string };
+  /** The equivalent manual command (az / kubectl), shown in plans and status. */
+  command?: string;
   /** Evaluated when the step's turn comes; `false` marks it skipped. */
   when?: () => boolean;
   run(ctx: StepContext): Promise<void>;
@@ -78,13 +84,14 @@ export async function runProcedure(options: ProcedureOptions, steps: StepDefinit
     cluster: options.cluster,
     phase: 'running',
     paused: false,
-    steps: steps.map((s) => ({ id: s.id, title: s.title, status: 'pending', attempts: 0, gate: s.gate })),
+    steps: steps.map((s) => ({ id: s.id, title: s.title, status: 'pending', attempts: 0, gate: s.gate, command: s.command })),
     approvals: [],
     startedAt: now(),
   };
   let retryRequested = false;
   let cancelReason: string | undefined;
   let runningScope: CancellationScope | undefined;
+  let controlTargets: { signal: ChildWorkflowHandle<Workflow>['signal'] }[] = [];
   let published = { phase: '', step: '' };
 
   const stepState = (id: string) => progress.steps.find((s) => s.id === id) as StepState;
@@ -105,12 +112,14 @@ export async function runProcedure(options: ProcedureOptions, steps: StepDefinit
   };
 
   setHandler(progressQuery, () => progress);
-  setHandler(pauseSignal, (_request) => {
+  setHandler(pauseSignal, (request) => {
     progress.paused = true;
+    for (const target of controlTargets) void target.signal(pauseSignal, request);
     publish();
   });
-  setHandler(resumeSignal, (_request) => {
+  setHandler(resumeSignal, (request) => {
     progress.paused = false;
+    for (const target of controlTargets) void target.signal(resumeSignal, request);
     publish();
   });
   setHandler(
@@ -248,6 +257,10 @@ export async function runProcedure(options: ProcedureOptions, steps: StepDefinit
           publish();
         },
         checkpoint: waitWhilePaused,
+        forwardControlTo: (child) => {
+          controlTargets.push(child);
+          if (progress.paused) void child.signal(pauseSignal, {});
+        },
       };
       try {
         runningScope = new CancellationScope();
@@ -267,6 +280,7 @@ export async function runProcedure(options: ProcedureOptions, steps: StepDefinit
         if (cancelled()) return;
       } finally {
         runningScope = undefined;
+        controlTargets = [];
       }
     }
   }

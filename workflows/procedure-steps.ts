@@ -1,0 +1,277 @@
+/**
+ * The building blocks every procedure is made of: preflight, ledger guards, the canary, a cluster change
+ * (submit + await), the re-encryption child, the vault's network access, key versions. Each returns a
+ * StepDefinition for the engine, with the equivalent manual command for plans and status.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { setHandler, startChild, workflowInfo } from '@temporalio/workflow';
+import type { ClusterChange, ClusterDigest, NetworkAccess } from '../activities/cluster-model';
+import type { PreflightInput, PreflightReport, ProcedureName } from '../activities/preflight';
+import type { Marker } from '../activities/reencrypt/types';
+import { longRunning, quick } from './activity-proxies';
+import type { StepContext, StepDefinition } from './engine/procedure';
+import { parseClusterId, parseKeyId } from './ids';
+import type { LedgerEvent, LedgerView } from './ledger-model';
+import { retirementBlocker, rotationBlocker } from './ledger-model';
+import { reencryptProgressSignal } from './messages';
+import { type ExpectedEncryption, type ReencryptResult, reencryptSecrets, type ReencryptSettings } from './reencrypt';
+
+/** What the steps of one procedure run share: the cluster, facts learnt on the way, the evidence. */
+export class ProcedureRun {
+  report?: PreflightReport;
+  canary?: Marker;
+  cluster?: ClusterDigest;
+  readonly evidence: ReencryptResult[] = [];
+  readonly workflowId = workflowInfo().workflowId;
+
+  constructor(
+    readonly clusterId: string,
+    readonly reencryptSettings?: Partial<ReencryptSettings>,
+  ) {}
+
+  get name(): string {
+    return parseClusterId(this.clusterId).name;
+  }
+
+  get az(): string {
+    const ref = parseClusterId(this.clusterId);
+    return `-g ${ref.resourceGroup} -n ${ref.name}`;
+  }
+
+  operationKey(stepId: string, ctx: StepContext): string {
+    return `${this.workflowId}/${stepId}/${ctx.attempt}`;
+  }
+
+  async record(stepId: string, event: DistributiveOmit<LedgerEvent, 'id' | 'at' | 'workflowId'>): Promise<LedgerView> {
+    const full = { ...event, id: `${this.workflowId}/${stepId}`, at: new Date().toISOString(), workflowId: this.workflowId } as LedgerEvent;
+    return quick.recordLedgerEvent({ clusterId: this.clusterId, event: full });
+  }
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+const PREFLIGHT_ACTIVITY = {
+  'enable-kms': quick.preflightEnableKms,
+  'disable-kms': quick.preflightDisableKms,
+  'rotate-key': quick.preflightRotateKey,
+  'retire-key': quick.preflightRetireKey,
+  'switch-vault-mode': quick.preflightSwitchVaultMode,
+  'migrate-to-kms-v2': quick.preflightMigrateToKmsV2,
+} as const;
+
+export function runPreflight(procedure: ProcedureName, input: PreflightInput): Promise<PreflightReport> {
+  return PREFLIGHT_ACTIVITY[procedure](input);
+}
+
+export function preflightStep(run: ProcedureRun, procedure: ProcedureName, input: () => PreflightInput): StepDefinition {
+  return {
+    id: 'preflight',
+    title: 'Preflight: check every documented limit',
+    command: `az aks show ${run.az}; az keyvault key show --id <key>; az role assignment list --scope <vault>`,
+    run: async (ctx) => {
+      const report = await runPreflight(procedure, input());
+      run.report = report;
+      run.cluster = report.cluster;
+      const errors = report.findings.filter((f) => f.severity === 'error');
+      const warnings = report.findings.filter((f) => f.severity === 'warning');
+      ctx.setDetail(`${errors.length} error(s), ${warnings.length} warning(s)` + (report.secretCount !== undefined ? `, ${report.secretCount} Secrets` : ''));
+      if (errors.length > 0) {
+        throw ApplicationFailure.create({
+          message: `Preflight found ${errors.length} problem(s): ${errors.map((e) => `${e.code}: ${e.message}`).join(' ')}`,
+          type: 'PreflightFailed',
+          nonRetryable: true,
+          details: [{ code: errors[0]!.code, fix: errors.map((e) => e.fix).filter(Boolean).join(' ') }],
+        });
+      }
+    },
+  };
+}
+
+export function rotationGuardStep(run: ProcedureRun): StepDefinition {
+  return {
+    id: 'ledger-guard',
+    title: 'Key ledger: the previous re-encryption is proven',
+    command: 'kmsflow keys <cluster>',
+    run: async () => {
+      const ledger = await quick.readKeyLedger(run.clusterId);
+      const blocker = rotationBlocker(ledger);
+      if (blocker) {
+        throw ApplicationFailure.create({
+          message: `A rotation must not start now: ${blocker}`,
+          type: 'RotationUnsafe',
+          nonRetryable: true,
+          details: [{ code: 'RotationUnsafe', fix: 'Finish (retry) the last procedure until its re-encryption is proven, then start the rotation again.' }],
+        });
+      }
+    },
+  };
+}
+
+export function canaryStep(run: ProcedureRun, id = 'canary'): StepDefinition {
+  return {
+    id,
+    title: 'Write the canary Secret under the current key',
+    command: 'kubectl -n kmsflow-system create secret generic kmsflow-canary --from-literal=nonce=<n>',
+    run: async (ctx) => {
+      run.canary = await quick.writeMarker({ clusterId: run.clusterId, name: 'kmsflow-canary', nonce: run.operationKey(id, ctx) });
+    },
+  };
+}
+
+export interface ClusterChangeStepOptions {
+  id: string;
+  title: string;
+  command: string;
+  gate?: { id: string; prompt: string };
+  change: () => ClusterChange;
+  /** When the change fails, re-encrypt under whatever the cluster now writes before blocking. */
+  reencryptOnFailure?: boolean;
+}
+
+export function clusterChangeStep(run: ProcedureRun, options: ClusterChangeStepOptions): StepDefinition {
+  return {
+    id: options.id,
+    title: options.title,
+    command: options.command,
+    gate: options.gate,
+    run: async (ctx) => {
+      const change = options.change();
+      try {
+        const submission = await quick.submitClusterChange({ clusterId: run.clusterId, change, operationKey: run.operationKey(options.id, ctx) });
+        ctx.setDetail(submission.kind === 'already-done' ? 'already in the desired state' : 'waiting for the ARM operation');
+        // Nothing changed, so the canary will never be rewritten: the re-encryption relies on ARM and the wait.
+        if (submission.kind === 'already-done') run.canary = undefined;
+        run.cluster = await longRunning.awaitClusterChange.executeWithOptions(
+          { summary: `${options.title} on ${run.name}` },
+          [{ clusterId: run.clusterId, change, submission }],
+        );
+      } catch (err) {
+        if (options.reencryptOnFailure) await reencryptAfterFailedChange(run, ctx, options.id);
+        throw err;
+      }
+      if (change.kind === 'enable-kms') await run.record(options.id, { kind: 'key-set', keyId: change.keyId });
+      if (change.kind === 'disable-kms') await run.record(options.id, { kind: 'kms-disabled' });
+    },
+  };
+}
+
+async function reencryptAfterFailedChange(run: ProcedureRun, ctx: StepContext, stepId: string): Promise<void> {
+  // The article: a failed KMS update may leave Secrets written under either key; re-encrypt under what the
+  // cluster now reports, so nothing depends on a key the operator might remove while fixing the cause.
+  const digest = await quick.getClusterDigest(run.clusterId);
+  if (digest.provisioningState.toLowerCase() !== 'succeeded') return;
+  const expect: ExpectedEncryption = digest.kms.enabled && digest.kms.keyId ? { kms: 'enabled', keyId: digest.kms.keyId } : { kms: 'disabled' };
+  ctx.setDetail('the change failed: re-encrypting under the cluster’s current key before blocking');
+  await runReencryption(run, ctx, `${stepId}-recovery`, expect, undefined);
+}
+
+export function reencryptStep(run: ProcedureRun, id: string, expect: () => ExpectedEncryption): StepDefinition {
+  return {
+    id,
+    title: 'Re-encrypt every Secret and verify (storage migration)',
+    command: 'kubectl get secrets --all-namespaces -o json | kubectl replace -f -',
+    run: async (ctx) => {
+      const result = await runReencryption(run, ctx, id, expect(), run.canary);
+      if (!result.proven) {
+        const named = result.failures.slice(0, 5).map((f) => `${f.namespace}/${f.name} (${f.reason})`);
+        throw ApplicationFailure.create({
+          message: `Re-encryption not proven: ${result.notProven.join(' ')} ${named.length ? `First: ${named.join('; ')}.` : ''}`.trim(),
+          type: 'NotProven',
+          nonRetryable: true,
+          details: [{ code: 'NotProven', fix: 'Fix the named Secrets (e.g. a terminating namespace, an admission webhook) and retry: the pass runs again and keeps what is done.' }],
+        });
+      }
+    },
+  };
+}
+
+async function runReencryption(
+  run: ProcedureRun,
+  ctx: StepContext,
+  stepId: string,
+  expect: ExpectedEncryption,
+  canary: Marker | undefined,
+): Promise<ReencryptResult> {
+  setHandler(reencryptProgressSignal, (p) => ctx.reportProgress({ done: p.done, total: p.total, unit: `Secrets (${p.pass})` }));
+  const child = await startChild(reencryptSecrets, {
+    workflowId: `${run.workflowId}/${stepId}/${ctx.attempt}`,
+    args: [{ clusterId: run.clusterId, expect, canary, operationKey: run.operationKey(stepId, ctx), settings: run.reencryptSettings }],
+    staticSummary: `Re-encrypt every Secret of ${run.name}`,
+  });
+  ctx.forwardControlTo(child);
+  const result = await child.result();
+  run.evidence.push(result);
+  await run.record(stepId, {
+    kind: 'reencrypted',
+    keyId: expect.kms === 'enabled' ? expect.keyId : undefined,
+    proven: result.proven,
+    watermark: result.watermark,
+    digest: result.verify.digest,
+    objects: result.verify.objects,
+    secretsPerSecond: result.secretsPerSecond,
+  });
+  ctx.setDetail(
+    `${result.proven ? 'proven' : 'NOT proven'}: ${result.rewrite.counts.rewritten} rewritten, ${result.rewrite.counts.alreadyCurrent} already current, ` +
+      `${result.verify.counts.stale} stale, ${result.verify.counts.failed} failed; ${result.secretsPerSecond} Secrets/s`,
+  );
+  return result;
+}
+
+export function vaultAccessStep(run: ProcedureRun, vaultResourceId: () => string, access: 'Enabled' | 'Disabled'): StepDefinition {
+  return {
+    id: `vault-public-access-${access.toLowerCase()}`,
+    title: `Set the key vault's public network access to ${access}`,
+    command: `az keyvault update --name <vault> --public-network-access ${access}`,
+    run: async (ctx) => {
+      const vault = await quick.ensureVaultPublicNetworkAccess({ vaultResourceId: vaultResourceId(), publicNetworkAccess: access });
+      ctx.setDetail(vault.changed ? `changed to ${access}` : `already ${access}`);
+    },
+  };
+}
+
+/** A new version of the key named in `keyId` (same vault, same name), created once per procedure. */
+export function newKeyVersionStep(run: ProcedureRun, id: string, fromKeyId: () => string, onCreated: (keyId: string) => void): StepDefinition {
+  return {
+    id,
+    title: 'Create a new key version',
+    command: 'az keyvault key rotate --vault-name <vault> --name <key>',
+    run: async (ctx) => {
+      const ref = parseKeyId(fromKeyId());
+      const created = await quick.createKeyVersion({ vaultUrl: ref.vaultUrl, name: ref.name, operationKey: `${run.workflowId}/${id}` });
+      onCreated(created.id);
+      ctx.setDetail(`created ${created.id}`);
+    },
+  };
+}
+
+export function retireStep(run: ProcedureRun, keyId: () => string, how: 'disable' | 'expire'): StepDefinition {
+  return {
+    id: 'retire-key',
+    title: `Retire the old key version (${how}; never delete)`,
+    command: how === 'disable' ? 'az keyvault key set-attributes --id <key> --enabled false' : 'az keyvault key set-attributes --id <key> --expires <now>',
+    gate: { id: 'retire-key', prompt: 'The old key version will be disabled/expired; kmsflow has proof that no Secret needs it.' },
+    run: async (ctx) => {
+      const ledger = await quick.readKeyLedger(run.clusterId);
+      const blocker = retirementBlocker(ledger, keyId());
+      if (blocker) {
+        throw ApplicationFailure.create({
+          message: `Refusing to retire ${keyId()}: ${blocker}`,
+          type: 'RetirementUnsafe',
+          nonRetryable: true,
+          details: [{ code: 'RetirementUnsafe', fix: 'Complete two proven rotations after this key first (kmsflow keys <cluster> shows what is still needed).' }],
+        });
+      }
+      const retired = await quick.retireKeyVersion({ keyId: keyId(), how });
+      await run.record('retire-key', { kind: 'key-retired', keyId: keyId(), how });
+      ctx.setDetail(`${retired.id}: enabled=${retired.enabled}${retired.expiresOn ? `, expires ${retired.expiresOn}` : ''}`);
+    },
+  };
+}
+
+export function kmsEnableCommand(run: ProcedureRun, keyId: string, mode: NetworkAccess, vaultResourceId?: string): string {
+  return (
+    `az aks update ${run.az} --enable-azure-keyvault-kms --azure-keyvault-kms-key-id ${keyId} ` +
+    `--azure-keyvault-kms-key-vault-network-access ${mode}` +
+    (mode === 'Private' ? ` --azure-keyvault-kms-key-vault-resource-id ${vaultResourceId ?? '<vault id>'}` : '')
+  );
+}

@@ -1,0 +1,75 @@
+import type { StepDefinition } from '../engine/procedure';
+import { minorVersion } from '../ids';
+import { canaryStep, clusterChangeStep, kmsEnableCommand, preflightStep, reencryptStep } from '../procedure-steps';
+import { DISABLE_GATE, type ProcedureDefinition, type ProcedureInputBase, type ProcedureOutcome, runDefinition } from './common';
+
+export interface MigrateToKmsV2Input extends ProcedureInputBase {
+  /** Kubernetes version to reach, ≥ 1.27 (e.g. "1.29"). */
+  targetVersion: string;
+  /** The key to enable KMS v2 with; defaults to the key in use. */
+  keyId?: string;
+}
+
+/** The versions to pass through, one minor at a time, ending at the target. */
+export function upgradeHops(fromVersion: string, targetVersion: string): string[] {
+  const [, fromMinor] = minorVersion(fromVersion);
+  const [major, toMinor] = minorVersion(targetVersion);
+  const hops: string[] = [];
+  for (let minor = fromMinor + 1; minor <= toMinor; minor++) hops.push(minor === toMinor ? targetVersion : `${major}.${minor}`);
+  return hops;
+}
+
+/**
+ * Clusters below 1.27 with KMS on cannot upgrade: disable KMS → re-encrypt → upgrade one minor version at
+ * a time (control plane and node pools, each hop approved) → enable KMS (now v2) → re-encrypt.
+ */
+export const migrateToKmsV2Procedure: ProcedureDefinition<MigrateToKmsV2Input> = {
+  name: 'migrate-to-kms-v2',
+  preflightInput: (input, _run, start) => ({
+    clusterId: input.clusterId,
+    keyId: input.keyId ?? start.kms.keyId,
+    targetVersion: input.targetVersion,
+    networkAccess: start.kms.networkAccess ?? 'Public',
+    vaultResourceId: start.kms.vaultResourceId,
+  }),
+  steps: (run, input, start) => {
+    const keyId = input.keyId ?? start.kms.keyId ?? '<key in use>';
+    const mode = start.kms.networkAccess ?? 'Public';
+    const upgrades: StepDefinition[] = upgradeHops(start.kubernetesVersion, input.targetVersion).map((version) =>
+      clusterChangeStep(run, {
+        id: `upgrade-${version}`,
+        title: `Upgrade control plane and node pools to ${version}`,
+        command: `az aks upgrade ${run.az} --kubernetes-version ${version}`,
+        gate: { id: `upgrade-${version}`, prompt: `The cluster (control plane and every node pool) will be upgraded to ${version}.` },
+        change: () => ({ kind: 'upgrade', version }),
+      }),
+    );
+    return [
+      preflightStep(run, 'migrate-to-kms-v2', () => migrateToKmsV2Procedure.preflightInput(input, run, start)),
+      canaryStep(run, 'canary-1'),
+      clusterChangeStep(run, {
+        id: 'disable-kms',
+        title: 'Disable KMS v1',
+        command: `az aks update ${run.az} --disable-azure-keyvault-kms`,
+        gate: DISABLE_GATE,
+        change: () => ({ kind: 'disable-kms' }),
+        reencryptOnFailure: true,
+      }),
+      reencryptStep(run, 'reencrypt-1', () => ({ kms: 'disabled' })),
+      ...upgrades,
+      canaryStep(run, 'canary-2'),
+      clusterChangeStep(run, {
+        id: 'enable-kms',
+        title: 'Enable KMS (now v2)',
+        command: kmsEnableCommand(run, keyId, mode, start.kms.vaultResourceId),
+        change: () => ({ kind: 'enable-kms', keyId, networkAccess: mode, vaultResourceId: start.kms.vaultResourceId }),
+        reencryptOnFailure: true,
+      }),
+      reencryptStep(run, 'reencrypt-2', () => ({ kms: 'enabled', keyId })),
+    ];
+  },
+};
+
+export function migrateToKmsV2(input: MigrateToKmsV2Input): Promise<ProcedureOutcome> {
+  return runDefinition(migrateToKmsV2Procedure, input);
+}

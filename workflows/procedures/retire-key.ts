@@ -1,0 +1,59 @@
+import type { ClusterDigest } from '../../activities/cluster-model';
+import type { StepDefinition } from '../engine/procedure';
+import {
+  canaryStep,
+  clusterChangeStep,
+  newKeyVersionStep,
+  preflightStep,
+  type ProcedureRun,
+  reencryptStep,
+  retireStep,
+  rotationGuardStep,
+} from '../procedure-steps';
+import { type ProcedureDefinition, type ProcedureInputBase, type ProcedureOutcome, runDefinition } from './common';
+
+export interface RetireKeyInput extends ProcedureInputBase {
+  /** The two key versions to rotate through; created as new versions of the current key when omitted. */
+  newKeyIds?: [string, string];
+  how?: 'disable' | 'expire';
+}
+
+function rotation(run: ProcedureRun, start: ClusterDigest, n: 1 | 2, keyId: () => string): StepDefinition[] {
+  return [
+    canaryStep(run, `canary-${n}`),
+    clusterChangeStep(run, {
+      id: `rotate-${n}`,
+      title: `Rotation ${n}: switch KMS to the next key version`,
+      command: `az aks update ${run.az} --enable-azure-keyvault-kms --azure-keyvault-kms-key-id <version ${n + 1}> --azure-keyvault-kms-key-vault-network-access ${start.kms.networkAccess ?? 'Public'}`,
+      change: () => ({ kind: 'enable-kms', keyId: keyId(), networkAccess: start.kms.networkAccess ?? 'Public', vaultResourceId: start.kms.vaultResourceId }),
+      reencryptOnFailure: true,
+    }),
+    reencryptStep(run, `reencrypt-${n}`, () => ({ kms: 'enabled', keyId: keyId() })),
+  ];
+}
+
+/**
+ * AKS keeps two keys: the version in use (K1) may be retired only after two rotations (K1→K2, K2→K3),
+ * each followed by a proven re-encryption. Then K1's version is disabled or expired, never deleted.
+ */
+export const retireKeyProcedure: ProcedureDefinition<RetireKeyInput> = {
+  name: 'retire-key',
+  preflightInput: (input) => ({ clusterId: input.clusterId }),
+  steps: (run, input, start) => {
+    const retiring = start.kms.keyId ?? '<key in use>';
+    const keys = { second: input.newKeyIds?.[0], third: input.newKeyIds?.[1] };
+    return [
+      preflightStep(run, 'retire-key', () => retireKeyProcedure.preflightInput(input, run, start)),
+      rotationGuardStep(run),
+      { ...newKeyVersionStep(run, 'new-version-2', () => retiring, (id) => (keys.second = id)), when: () => keys.second === undefined },
+      ...rotation(run, start, 1, () => keys.second!),
+      { ...newKeyVersionStep(run, 'new-version-3', () => keys.second!, (id) => (keys.third = id)), when: () => keys.third === undefined },
+      ...rotation(run, start, 2, () => keys.third!),
+      retireStep(run, () => retiring, input.how ?? 'disable'),
+    ];
+  },
+};
+
+export function retireKey(input: RetireKeyInput): Promise<ProcedureOutcome> {
+  return runDefinition(retireKeyProcedure, input);
+}

@@ -1,0 +1,40 @@
+import { canaryStep, clusterChangeStep, preflightStep, reencryptStep, rotationGuardStep } from '../procedure-steps';
+import { type ProcedureDefinition, type ProcedureInputBase, type ProcedureOutcome, runDefinition } from './common';
+
+export interface RotateKeyInput extends ProcedureInputBase {
+  /** The new versioned key id. */
+  keyId: string;
+}
+
+export const rotateKeyProcedure: ProcedureDefinition<RotateKeyInput> = {
+  name: 'rotate-key',
+  preflightInput: (input, _run, start) => ({
+    clusterId: input.clusterId,
+    keyId: input.keyId,
+    networkAccess: start.kms.networkAccess,
+    vaultResourceId: start.kms.vaultResourceId,
+  }),
+  steps: (run, input, start) => [
+    preflightStep(run, 'rotate-key', () => rotateKeyProcedure.preflightInput(input, run, start)),
+    rotationGuardStep(run),
+    canaryStep(run),
+    clusterChangeStep(run, {
+      id: 'rotate',
+      title: 'Rotate KMS to the new key version',
+      command: `az aks update ${run.az} --enable-azure-keyvault-kms --azure-keyvault-kms-key-id ${input.keyId} --azure-keyvault-kms-key-vault-network-access ${start.kms.networkAccess ?? 'Public'}`,
+      change: () => ({
+        kind: 'enable-kms',
+        keyId: input.keyId,
+        networkAccess: run.report?.cluster.kms.networkAccess ?? start.kms.networkAccess ?? 'Public',
+        vaultResourceId: run.report?.cluster.kms.vaultResourceId ?? start.kms.vaultResourceId,
+      }),
+      reencryptOnFailure: true,
+    }),
+    reencryptStep(run, 'reencrypt', () => ({ kms: 'enabled', keyId: input.keyId })),
+  ],
+};
+
+/** Rotate to a new key version in the same mode, re-encrypt, and prove it; the previous key stays valid. */
+export function rotateKey(input: RotateKeyInput): Promise<ProcedureOutcome> {
+  return runDefinition(rotateKeyProcedure, input);
+}

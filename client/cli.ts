@@ -1,66 +1,113 @@
-import { Command, InvalidArgumentError } from 'commander';
-import { runDev } from './commands/dev';
+import { Command, CommanderError } from 'commander';
+import { approveCommand } from './commands/approve';
+import { cancelCommand } from './commands/cancel';
+import { devCommand } from './commands/dev';
+import { listCommand } from './commands/list';
+import { pauseCommand } from './commands/pause';
+import { resumeCommand } from './commands/resume';
+import { retryCommand } from './commands/retry';
+import { setupCommand } from './commands/setup';
+import { statusCommand } from './commands/status';
+import { addConnectionOptions } from './commands/support/connection';
+import { type CliIo, type CommandModule, CliRuntime } from './commands/support/runtime';
+import { watchCommand } from './commands/watch';
+import { workerCommand } from './commands/worker';
 import { ExitCode } from './exit-codes';
-import { findOrBuildTemporalCli } from './temporal-cli';
-import { runWorker } from '../worker/main';
+import { createOutput } from './output/output';
 
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 65535) throw new InvalidArgumentError('a port is a whole number from 1 to 65535.');
-  return n;
-}
+export type { CliIo } from './commands/support/runtime';
 
-export function buildProgram(): Command {
+/** Every command, in the order `kmsflow --help` lists them. A new command is one module added here. */
+export const COMMANDS: readonly CommandModule[] = [
+  statusCommand,
+  watchCommand,
+  listCommand,
+  approveCommand,
+  pauseCommand,
+  resumeCommand,
+  retryCommand,
+  cancelCommand,
+  workerCommand,
+  devCommand,
+  setupCommand,
+];
+
+export function buildProgram(runtime: CliRuntime, onCommanderError: (message: string) => void): Command {
+  const { io } = runtime;
   const program = new Command('kmsflow')
     .description('Durable, provable AKS KMS etcd-encryption procedures on Temporal.')
-    .showHelpAfterError()
-    .exitOverride();
-
-  program
-    .command('dev')
-    .description('Start a local Temporal dev server with its Web UI and a kmsflow worker (the embedded default).')
-    .option('--port <port>', 'Temporal frontend port (default: 7233, or a free port when taken)', port)
-    .option('--ui-port <port>', 'Web UI port (default: 8233, or a free port when taken)', port)
-    .option('--no-ui', 'run the dev server without its Web UI')
-    .option('--db <file>', 'dev server database file (default: ~/.cache/kmsflow/dev/temporal.db)')
-    .addHelpText('after', '\nExamples:\n  kmsflow dev\n  kmsflow dev --ui-port 8233 --port 7233')
-    .action(async (opts: { port?: number; uiPort?: number; ui: boolean; db?: string }) => {
-      await runDev({ ...opts, activities: {} });
-    });
-
-  program
-    .command('setup')
-    .description('Find or build the tools kmsflow runs locally (the Temporal CLI, built once with Go and cached).')
-    .action(async () => {
-      const cli = await findOrBuildTemporalCli(console.log);
-      console.log(`temporal CLI: ${cli}`);
-    });
-
-  program
-    .command('worker')
-    .description('Run a kmsflow worker against the Temporal service named by TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE / profiles.')
-    .addHelpText('after', '\nExamples:\n  TEMPORAL_ADDRESS=temporal.internal:7233 kmsflow worker')
-    .action(async () => {
-      await runWorker({ activities: {} });
-    });
-
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => io.stdout.write(text),
+      writeErr: (text) => io.stderr.write(text),
+      // Commander's own errors (missing argument, invalid value) are printed by `main`, like every other error.
+      outputError: (text) => onCommanderError(text),
+      getOutHelpWidth: () => io.columns ?? 100,
+      getErrHelpWidth: () => io.columns ?? 100,
+    })
+    .configureHelp({ showGlobalOptions: true });
+  addConnectionOptions(program);
+  program.addHelpText(
+    'after',
+    '\nExit codes: 0 success, 1 unexpected error, 2 usage error, 3 waiting for an operator, 4 failed or cancelled, 5 not found.\n' +
+      'Temporal is found through --address/--namespace/--profile, else TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_PROFILE\n' +
+      'and the Temporal config file, else localhost:7233. Colours only on a terminal, never with NO_COLOR set.\n' +
+      '\nExamples:\n  kmsflow list --status running\n  kmsflow status <workflowId>\n  kmsflow watch <workflowId>\n  kmsflow approve <workflowId> --as alice',
+  );
+  for (const command of COMMANDS) command.register(program, runtime);
   return program;
 }
 
-export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+/** Commander's message as one sentence: `error: missing required argument 'x'` → `Missing required argument 'x'.` */
+function commanderSentence(text: string): string {
+  const message = text.replace(/^error:\s*/i, '').trim();
+  const sentence = message.charAt(0).toUpperCase() + message.slice(1);
+  return `${/[.!?]$/.test(sentence) ? sentence : `${sentence}.`} Add --help for usage and examples.`;
+}
+
+/**
+ * Runs the CLI with `argv` (the arguments after `kmsflow`) against the given terminal and returns the exit
+ * code; it never calls `process.exit`, so tests drive it in-process.
+ */
+export async function main(argv: string[], io: CliIo = processIo()): Promise<number> {
+  const runtime = new CliRuntime(io);
+  let commanderMessage: string | undefined;
+  const program = buildProgram(runtime, (text) => (commanderMessage = text));
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return ExitCode.success;
+    return runtime.exitCode;
   } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') return ExitCode.success;
-    if (typeof code === 'string' && code.startsWith('commander.')) return ExitCode.usage;
-    console.error(`kmsflow: ${err instanceof Error ? err.message : String(err)}`);
-    return ExitCode.error;
+    if (!(err instanceof CommanderError)) throw err;
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+      return ExitCode.success;
+    }
+    const out = createOutput(io, { json: argv.includes('--json') });
+    out.error(ExitCode.usage, commanderSentence(commanderMessage ?? err.message));
+    return ExitCode.usage;
   }
 }
 
+/** The real terminal of this process. */
+export function processIo(): CliIo {
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    isTTY: process.stdout.isTTY === true,
+    columns: process.stdout.columns,
+    onInterrupt(handler) {
+      process.on('SIGINT', handler);
+      return () => process.off('SIGINT', handler);
+    },
+  };
+}
+
 if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => process.exit(code));
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      console.error(`kmsflow: ${err instanceof Error ? err.message : String(err)}`);
+      process.exit(ExitCode.error);
+    },
+  );
 }

@@ -1,8 +1,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { Command } from 'commander';
 import { kmsflowCacheDir } from '../cache-dir';
 import { portOrFree, startDevServer } from '../dev-server';
+import { ExitCode } from '../exit-codes';
 import { runWorker } from '../../worker/main';
+import { addExamples, wholeNumber } from './support/options';
+import type { CommandModule } from './support/runtime';
 
 export interface DevOptions {
   port?: number;
@@ -36,3 +40,22 @@ export async function runDev(options: DevOptions): Promise<void> {
     await server.stop();
   }
 }
+
+export const devCommand: CommandModule = {
+  register(program: Command, runtime) {
+    const command = program
+      .command('dev')
+      .description('Start a local Temporal dev server with its Web UI and a kmsflow worker (the embedded default).')
+      .option('--port <port>', 'Temporal frontend port (default: 7233, or a free port when taken)', wholeNumber(1, 65535))
+      .option('--ui-port <port>', 'Web UI port (default: 8233, or a free port when taken)', wholeNumber(1, 65535))
+      .option('--no-ui', 'run the dev server without its Web UI')
+      .option('--db <file>', 'dev server database file (default: ~/.cache/kmsflow/dev/temporal.db)');
+    addExamples(command, ['kmsflow dev', 'kmsflow dev --ui-port 8233 --port 7233']);
+    command.action(
+      runtime.action(async (_ctx, opts: { port?: number; uiPort?: number; ui: boolean; db?: string }) => {
+        await runDev({ ...opts, activities: {} });
+        return ExitCode.success;
+      }),
+    );
+  },
+};

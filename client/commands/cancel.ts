@@ -1,0 +1,35 @@
+import type { Command } from 'commander';
+import { cancelUpdate } from '../../workflows/messages';
+import { usageError } from './support/errors';
+import { addExamples, addJsonOption, addRequesterOption, requesterOf, workflowIdArgument } from './support/options';
+import { followHint, printActionResult, runningProcedure, sendUpdate } from './support/operator';
+import type { CommandModule } from './support/runtime';
+
+export const cancelCommand: CommandModule = {
+  register(program: Command, runtime) {
+    const command = program
+      .command('cancel <workflowId>')
+      .description('Stop a procedure during or after its current step; the reason is recorded in the procedure.')
+      .option('--reason <text>', 'why the procedure is stopped (required)');
+    addRequesterOption(command);
+    addJsonOption(command);
+    addExamples(command, ['kmsflow cancel kmsflow-rotate-aks-prod-1 --reason "change window closed"']);
+    command.action(
+      runtime.action(async (ctx, workflowId: string, opts: { as?: string; reason?: string }) => {
+        const id = workflowIdArgument(workflowId, 'cancel');
+        const reason = opts.reason?.trim();
+        if (!reason) throw usageError(`Say why: kmsflow cancel ${id} --reason "..." (the reason is recorded in the procedure).`);
+        const requestedBy = requesterOf(opts.as, ctx.io.env);
+        const { handle } = await runningProcedure(ctx, id, 'cancel');
+        const result = await sendUpdate(handle, cancelUpdate, { reason, requestedBy }, 'cancel');
+        return printActionResult(ctx, {
+          workflowId: id,
+          action: 'cancel',
+          requestedBy,
+          result,
+          message: `Cancelling ${id} (${reason}). ${followHint(id)}`,
+        });
+      }),
+    );
+  },
+};

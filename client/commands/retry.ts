@@ -1,0 +1,31 @@
+import type { Command } from 'commander';
+import { retryUpdate } from '../../workflows/messages';
+import { addExamples, addJsonOption, addRequesterOption, requesterOf, workflowIdArgument } from './support/options';
+import { followHint, printActionResult, runningProcedure, sendUpdate } from './support/operator';
+import type { CommandModule } from './support/runtime';
+
+export const retryCommand: CommandModule = {
+  register(program: Command, runtime) {
+    const command = program
+      .command('retry <workflowId>')
+      .description('Run the blocked step again, after its cause was fixed (`kmsflow status` shows the cause and the fix).');
+    addRequesterOption(command);
+    addJsonOption(command);
+    addExamples(command, ['kmsflow retry kmsflow-enable-aks-prod-1', 'kmsflow retry kmsflow-enable-aks-prod-1 --as alice --json']);
+    command.action(
+      runtime.action(async (ctx, workflowId: string, opts: { as?: string }) => {
+        const id = workflowIdArgument(workflowId, 'retry');
+        const requestedBy = requesterOf(opts.as, ctx.io.env);
+        const { handle } = await runningProcedure(ctx, id, 'retry');
+        const retried = await sendUpdate(handle, retryUpdate, { requestedBy }, 'retry');
+        return printActionResult(ctx, {
+          workflowId: id,
+          action: 'retry',
+          requestedBy,
+          result: retried,
+          message: `Retrying step "${retried.step}" of ${id} (attempt ${retried.attempt}). ${followHint(id)}`,
+        });
+      }),
+    );
+  },
+};

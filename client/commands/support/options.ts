@@ -1,0 +1,64 @@
+/** Option parsing shared by the commands: one spelling and one error sentence for each kind of value. */
+import { type Command, InvalidArgumentError } from 'commander';
+import { usageError } from './errors';
+
+export function addJsonOption(command: Command): Command {
+  return command.option('--json', 'print machine-readable JSON instead of text (shapes in docs/cli.md)');
+}
+
+export function addRequesterOption(command: Command, what = 'who asks'): Command {
+  return command.option('--as <name>', `${what}, recorded in the procedure (default: $USER)`);
+}
+
+export function addExamples(command: Command, examples: string[]): Command {
+  return command.addHelpText('after', `\nExamples:\n${examples.map((e) => `  ${e}`).join('\n')}`);
+}
+
+export function wholeNumber(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!/^\d+$/.test(value.trim()) || n < min || n > max) {
+      throw new InvalidArgumentError(`Give a whole number from ${min} to ${max}.`);
+    }
+    return n;
+  };
+}
+
+export function seconds(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value.trim().replace(/s$/, ''));
+    if (!Number.isFinite(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`Give a number of seconds from ${min} to ${max}, e.g. 1 or 0.5.`);
+    }
+    return n;
+  };
+}
+
+export function oneOf<T extends string>(values: readonly T[]) {
+  return (value: string): T => {
+    const v = value.trim().toLowerCase() as T;
+    if (!values.includes(v)) throw new InvalidArgumentError(`Use one of ${values.join(', ')}.`);
+    return v;
+  };
+}
+
+export function nonEmptyText(what: string) {
+  return (value: string): string => {
+    if (value.trim() === '') throw new InvalidArgumentError(`The ${what} must not be empty.`);
+    return value.trim();
+  };
+}
+
+/** A workflow id as typed: trimmed, and not empty. */
+export function workflowIdArgument(value: string | undefined, command: string): string {
+  const id = value?.trim() ?? '';
+  if (id === '') throw usageError(`Name the procedure: kmsflow ${command} <workflowId> (\`kmsflow list\` shows the ids).`);
+  return id;
+}
+
+/** Who runs an operator command: `--as`, else the login name from the environment. */
+export function requesterOf(as: string | undefined, env: Record<string, string | undefined>): string {
+  const name = as?.trim() || env.USER?.trim() || env.LOGNAME?.trim() || env.USERNAME?.trim();
+  if (!name) throw usageError('Say who you are with --as NAME: $USER is not set.');
+  return name;
+}

@@ -86,6 +86,11 @@ export class LocalControlPlane {
     return this.files.adminToken;
   }
 
+  /** Changes on every restart; lets tests tell a reload from a restart. */
+  get apiserverPid(): number | undefined {
+    return this.apiserver.process.pid;
+  }
+
   get apiserverLog(): string {
     return this.apiserver.process.logFile;
   }

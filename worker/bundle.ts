@@ -2,7 +2,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { bundleWorkflowCode, type WorkflowBundleOption } from '@temporalio/worker';
 
-export const WORKFLOWS_PATH = require.resolve('../workflows');
+/** The workflows' entry: the compiled index.js next to a build, the TypeScript source otherwise. */
+export const WORKFLOWS_PATH = ['index.js', 'index.ts']
+  .map((file) => path.resolve(__dirname, '..', 'workflows', file))
+  .find((file) => fs.existsSync(file)) as string;
 
 /** Written by `npm run build`; a worker started from the build loads it instead of bundling at start. */
 export const PREBUILT_BUNDLE_PATH = path.resolve(__dirname, '..', 'workflow-bundle.js');

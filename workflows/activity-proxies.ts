@@ -6,7 +6,8 @@ import type { RetryPolicy } from '@temporalio/common';
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 
-const retry: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 };
+const backoff: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' };
+const retry: RetryPolicy = { ...backoff, maximumAttempts: 10 };
 
 /** Reads and quick writes: seconds each. */
 export const quick = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry });
@@ -15,12 +16,12 @@ export const quick = proxyActivities<Activities>({ startToCloseTimeout: '2 minut
 export const longRunning = proxyActivities<Activities>({
   startToCloseTimeout: '6 hours',
   heartbeatTimeout: '2 minutes',
-  retry: { ...retry, maximumAttempts: 0 },
+  retry: backoff,
 });
 
 /** One page of a re-encryption pass: heartbeats after every chunk, resumes from it on retry. */
 export const pages = proxyActivities<Activities>({
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '1 minute',
-  retry: { ...retry, maximumAttempts: 0 },
+  retry: backoff,
 });

@@ -145,6 +145,7 @@ export function clusterChangeStep(run: ProcedureRun, options: ClusterChangeStepO
           { summary: `${options.title} on ${run.name}` },
           [{ clusterId: run.clusterId, change, submission }],
         );
+        if (submission.kind !== 'already-done') ctx.setDetail(`done: Kubernetes ${run.cluster.kubernetesVersion}, KMS ${run.cluster.kms.enabled ? 'on' : 'off'}`);
       } catch (err) {
         if (options.reencryptOnFailure) await reencryptAfterFailedChange(run, ctx, options.id);
         throw err;

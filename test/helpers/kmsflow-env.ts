@@ -1,0 +1,87 @@
+/**
+ * The whole of kmsflow for end-to-end tests: a real Temporal dev server, the sandbox (ARM, Key Vault,
+ * Kubernetes) and a worker running the real workflow bundle and activities built on sandbox clients.
+ */
+import type { Worker } from '@temporalio/worker';
+import { createActivities, type Activities } from '../../activities';
+import { createSandboxClients } from '../../activities/clients';
+import { startSandbox, type RunningSandbox, type StartSandboxOptions } from '../../sandbox/sandbox';
+import type { ScenarioInput } from '../../sandbox/scenario';
+import { buildWorkflowBundle } from '../../worker/bundle';
+import { createKmsflowWorker } from '../../worker/create-worker';
+import { clusterId as formatClusterId } from '../../workflows/ids';
+import type { ReencryptSettings } from '../../workflows/reencrypt';
+import { startTemporalTestEnv, type TemporalTestEnv } from './temporal-env';
+
+/** Re-encryption settings that keep tests fast while still crossing pages and continue-as-new. */
+export const FAST_REENCRYPT: Partial<ReencryptSettings> = {
+  pageSize: 50,
+  pagesPerRun: 4,
+  propagationWaitMs: 0,
+  pollIntervalMs: 200,
+  keyActiveTimeoutMs: 60_000,
+  concurrency: 8,
+};
+
+export interface KmsflowTestEnv {
+  temporal: TemporalTestEnv;
+  sandbox: RunningSandbox;
+  activities: Activities;
+  workflowBundle: { code: string };
+  taskQueue: string;
+  clusterId(name: string, resourceGroup?: string): string;
+  vaultId(name: string, resourceGroup?: string): string;
+  /** Versioned key ids of `vault/key`, oldest first. */
+  keyVersions(vault: string, key: string): Promise<string[]>;
+  /** Mutating sandbox calls so far (ARM, Key Vault, Kubernetes). */
+  mutations(): number;
+  withWorker<T>(fn: (worker: Worker) => Promise<T>): Promise<T>;
+  teardown(): Promise<void>;
+}
+
+export async function startKmsflowEnv(
+  scenario: ScenarioInput,
+  options: Omit<StartSandboxOptions, 'scenario'> = {},
+): Promise<KmsflowTestEnv> {
+  const temporal = await startTemporalTestEnv();
+  const sandbox = await startSandbox({ scenario, operationDurationMs: 200, propagationDelayMs: 200, ...options });
+  const subscriptionId = sandbox.subscriptionId;
+  const resourceGroup = scenario.subscriptions?.[0]?.resourceGroups?.[0]?.name ?? 'rg';
+  const taskQueue = `kmsflow-test-${Date.now()}`;
+  const clients = createSandboxClients(sandbox.endpoints, sandbox.operator, { tuning: { retryOptions: { maxRetries: 2, retryDelayInMs: 50 } } });
+  const activities = createActivities({ clients, pollIntervalMs: 100, temporal: temporal.env.client, taskQueue });
+  const workflowBundle = { code: await buildWorkflowBundle() };
+  const azure = sandbox.clients();
+
+  return {
+    temporal,
+    sandbox,
+    activities,
+    workflowBundle,
+    taskQueue,
+    clusterId: (name, rg = resourceGroup) => formatClusterId({ subscriptionId, resourceGroup: rg, name }),
+    vaultId: (name, rg = resourceGroup) => `/subscriptions/${subscriptionId}/resourceGroups/${rg}/providers/Microsoft.KeyVault/vaults/${name}`,
+    async keyVersions(vault, key) {
+      const versions: { id: string; created: number }[] = [];
+      for await (const p of azure.keys(vault).listPropertiesOfKeyVersions(key)) {
+        versions.push({ id: p.id!, created: p.createdOn?.getTime() ?? 0 });
+      }
+      return versions.sort((a, b) => a.created - b.created).map((v) => v.id);
+    },
+    mutations: () => sandbox.oplog.count(),
+    async withWorker(fn) {
+      const worker = await createKmsflowWorker({
+        connection: temporal.env.nativeConnection,
+        namespace: temporal.server.namespace,
+        taskQueue,
+        workflowBundle,
+        activities,
+      });
+      return worker.runUntil(() => fn(worker));
+    },
+    async teardown() {
+      await sandbox.close();
+      await temporal.teardown();
+    },
+  };
+}

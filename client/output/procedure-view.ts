@@ -162,7 +162,10 @@ function changeLine(step: StepView, total: number): string {
   const base = `${stepLabel(step, total)}: ${step.status}`;
   if (step.status === 'blocked' && step.blocked) return `${base}: ${step.blocked.message}${step.blocked.code ? ` (${step.blocked.code})` : ''}`;
   if (step.status === 'cancelled' && step.detail) return `${base} (${step.detail})`;
-  if (step.status === 'running' && step.attempts > 1) return `${base} (attempt ${step.attempts})`;
+  if (step.status === 'running') {
+    const notes = [step.progress ? progressText(step.progress) : '', step.attempts > 1 ? `attempt ${step.attempts}` : ''].filter(Boolean);
+    return notes.length > 0 ? `${base} (${notes.join(', ')})` : base;
+  }
   if (step.status === 'done' && step.progress) return `${base} (${step.progress.done} ${step.progress.unit})`;
   return base;
 }
@@ -183,7 +186,7 @@ export function describeChanges(previous: ProcedureSnapshot | undefined, next: P
       lines.push(`${stepLabel(step, total)}: ${progressText(step.progress)}`);
     }
   }
-  if (previous && previous.phase !== next.phase && next.phase) lines.push(`phase: ${next.phase}`);
+  if (previous && previous.phase !== next.phase && next.phase && next.status === 'running') lines.push(`phase: ${next.phase}`);
   const waitingKey = (s: ProcedureSnapshot | undefined) => (s?.waitingFor ? `${s.waitingFor.kind}:${s.waitingFor.step}:${s.waitingFor.command}` : '');
   if (next.waitingFor && waitingKey(previous) !== waitingKey(next)) {
     lines.push(`waiting for ${next.waitingFor.message} Run: ${next.waitingFor.command}`);

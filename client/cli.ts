@@ -52,7 +52,9 @@ export function buildProgram(runtime: CliRuntime, onCommanderError: (message: st
     '\nExit codes: 0 success, 1 unexpected error, 2 usage error, 3 waiting for an operator, 4 failed or cancelled, 5 not found.\n' +
       'Temporal is found through --address/--namespace/--profile, else TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_PROFILE\n' +
       'and the Temporal config file, else localhost:7233. Colours only on a terminal, never with NO_COLOR set.\n' +
-      '\nExamples:\n  kmsflow list --status running\n  kmsflow status <workflowId>\n  kmsflow watch <workflowId>\n  kmsflow approve <workflowId> --as alice',
+      '\nA procedure is named by its workflow id or by its cluster\'s resource id.\n' +
+      '\nExamples:\n  kmsflow list --status running\n  CLUSTER_ID=$(az aks show -g rg-prod -n aks-prod-1 --query id -o tsv)\n' +
+      '  kmsflow status "$CLUSTER_ID"\n  kmsflow watch "$CLUSTER_ID"\n  kmsflow approve "$CLUSTER_ID" --as alice',
   );
   for (const command of COMMANDS) command.register(program, runtime);
   return program;

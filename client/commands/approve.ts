@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { approveUpdate } from '../../workflows/messages';
 import { usageError } from './support/errors';
-import { addExamples, addJsonOption, addRequesterOption, nonEmptyText, requesterOf, workflowIdArgument } from './support/options';
+import { addExamples, addJsonOption, addRequesterOption, nonEmptyText, requesterOf, workflowIdArgument, WORKFLOW_ID_HELP } from './support/options';
 import { followHint, notWaitingFor, printActionResult, runningProcedure, sendUpdate } from './support/operator';
 import type { CommandModule } from './support/runtime';
 
@@ -13,14 +13,15 @@ interface ApproveOptions {
 export const approveCommand: CommandModule = {
   register(program: Command, runtime) {
     const command = program
-      .command('approve <workflowId> [gate]')
+      .command('approve')
+      .argument('<workflowId>', WORKFLOW_ID_HELP).argument('[gate]', 'the gate to approve (default: the one the procedure waits at)')
       .description('Approve the gate a procedure waits at (the gate defaults to the one waiting).')
       .option('--comment <text>', 'why it is approved, recorded with the approval', nonEmptyText('comment'));
     addRequesterOption(command, 'who approves');
     addJsonOption(command);
     addExamples(command, [
-      'kmsflow approve kmsflow-disable-aks-prod-1',
-      'kmsflow approve kmsflow-disable-aks-prod-1 disable --as alice --comment "change CHG-1234"',
+      'kmsflow approve "$CLUSTER_ID"',
+      'kmsflow approve "$CLUSTER_ID" disable-kms --as alice --comment "change CHG-1234"',
     ]);
     command.action(
       runtime.action(async (ctx, workflowId: string, gate: string | undefined, opts: ApproveOptions) => {

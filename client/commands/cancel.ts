@@ -1,19 +1,20 @@
 import type { Command } from 'commander';
 import { cancelUpdate } from '../../workflows/messages';
 import { usageError } from './support/errors';
-import { addExamples, addJsonOption, addRequesterOption, requesterOf, workflowIdArgument } from './support/options';
+import { addExamples, addJsonOption, addRequesterOption, requesterOf, workflowIdArgument, WORKFLOW_ID_HELP } from './support/options';
 import { followHint, printActionResult, runningProcedure, sendUpdate } from './support/operator';
 import type { CommandModule } from './support/runtime';
 
 export const cancelCommand: CommandModule = {
   register(program: Command, runtime) {
     const command = program
-      .command('cancel <workflowId>')
+      .command('cancel')
+      .argument('<workflowId>', WORKFLOW_ID_HELP)
       .description('Stop a procedure during or after its current step; the reason is recorded in the procedure.')
       .option('--reason <text>', 'why the procedure is stopped (required)');
     addRequesterOption(command);
     addJsonOption(command);
-    addExamples(command, ['kmsflow cancel kmsflow-rotate-aks-prod-1 --reason "change window closed"']);
+    addExamples(command, ['kmsflow cancel "$CLUSTER_ID" --reason "change window closed"']);
     command.action(
       runtime.action(async (ctx, workflowId: string, opts: { as?: string; reason?: string }) => {
         const id = workflowIdArgument(workflowId, 'cancel');

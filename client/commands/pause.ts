@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { pauseSignal } from '../../workflows/messages';
-import { addExamples, addJsonOption, addRequesterOption, requesterOf, workflowIdArgument } from './support/options';
+import { addExamples, addJsonOption, addRequesterOption, requesterOf, workflowIdArgument, WORKFLOW_ID_HELP } from './support/options';
 import { printActionResult, runningProcedure } from './support/operator';
 import { shellWord } from './support/procedure-snapshot';
 import type { CommandModule } from './support/runtime';
@@ -8,11 +8,12 @@ import type { CommandModule } from './support/runtime';
 export const pauseCommand: CommandModule = {
   register(program: Command, runtime) {
     const command = program
-      .command('pause <workflowId>')
+      .command('pause')
+      .argument('<workflowId>', WORKFLOW_ID_HELP)
       .description('Pause a procedure at its next checkpoint (between steps, or between batches of a long step).');
     addRequesterOption(command);
     addJsonOption(command);
-    addExamples(command, ['kmsflow pause kmsflow-rotate-aks-prod-1', 'kmsflow pause kmsflow-rotate-aks-prod-1 --as alice --json']);
+    addExamples(command, ['kmsflow pause "$CLUSTER_ID"', 'kmsflow pause "$CLUSTER_ID" --as alice --json']);
     command.action(
       runtime.action(async (ctx, workflowId: string, opts: { as?: string }) => {
         const id = workflowIdArgument(workflowId, 'pause');

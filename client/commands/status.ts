@@ -1,20 +1,21 @@
 import type { Command } from 'commander';
 import { renderStatus } from '../output/procedure-view';
 import { DEFAULT_LIST_LIMIT, printProcedures } from './list';
-import { addExamples, addJsonOption, workflowIdArgument } from './support/options';
+import { addExamples, addJsonOption, workflowIdArgument, WORKFLOW_ID_HELP } from './support/options';
 import { readSnapshot } from './support/procedure-snapshot';
 import type { CommandModule } from './support/runtime';
 
 export const statusCommand: CommandModule = {
   register(program: Command, runtime) {
     const command = program
-      .command('status [workflowId]')
+      .command('status')
+      .argument('[workflowId]', WORKFLOW_ID_HELP)
       .description(
         "Show one procedure's steps, progress, approvals and what it waits for; without an id, the running procedures.\n" +
           'Exit code: 0 running or completed, 3 waiting for an operator, 4 failed or cancelled, 5 unknown id.',
       );
     addJsonOption(command);
-    addExamples(command, ['kmsflow status', 'kmsflow status kmsflow-rotate-aks-prod-1', 'kmsflow status kmsflow-rotate-aks-prod-1 --json']);
+    addExamples(command, ['kmsflow status', 'kmsflow status "$CLUSTER_ID"', 'kmsflow status "$CLUSTER_ID" --json']);
     command.action(
       runtime.action(async (ctx, workflowId: string | undefined) => {
         if (workflowId === undefined) return printProcedures(ctx, { status: 'running' }, DEFAULT_LIST_LIMIT);

@@ -4,7 +4,7 @@ import { describeChanges, renderLiveFrame } from '../output/procedure-view';
 import type { Output } from '../output/output';
 import type { ProcedureSnapshot } from '../output/shapes';
 import { usageError, CliError } from './support/errors';
-import { addExamples, addJsonOption, seconds, workflowIdArgument } from './support/options';
+import { addExamples, addJsonOption, seconds, workflowIdArgument, WORKFLOW_ID_HELP } from './support/options';
 import { readSnapshot, shellWord } from './support/procedure-snapshot';
 import type { CommandContext, CommandModule } from './support/runtime';
 import { listProcedures } from './support/visibility';
@@ -65,7 +65,8 @@ async function pickRunning(ctx: CommandContext): Promise<string> {
 export const watchCommand: CommandModule = {
   register(program: Command, runtime) {
     const command = program
-      .command('watch [workflowId]')
+      .command('watch')
+      .argument('[workflowId]', WORKFLOW_ID_HELP)
       .description(
         'Follow a procedure until it ends: a live view on a terminal, one line (or JSON object with --json) per change otherwise.\n' +
           'Exits with the outcome: 0 completed, 4 failed or cancelled (3 with --exit-on-wait when it waits for an operator).',
@@ -74,10 +75,10 @@ export const watchCommand: CommandModule = {
       .option('--exit-on-wait', 'stop with exit code 3 as soon as the procedure waits for an approval, a resume or a fix');
     addJsonOption(command);
     addExamples(command, [
-      'kmsflow watch kmsflow-rotate-aks-prod-1',
+      'kmsflow watch "$CLUSTER_ID"',
       'kmsflow watch                                  # the only running procedure',
-      'kmsflow watch kmsflow-rotate-aks-prod-1 --json | jq .phase',
-      'kmsflow watch kmsflow-rotate-aks-prod-1 --exit-on-wait || echo "needs an operator"',
+      'kmsflow watch "$CLUSTER_ID" --json | jq .phase',
+      'kmsflow watch "$CLUSTER_ID" --exit-on-wait || echo "needs an operator"',
     ]);
     command.action(
       runtime.action(async (ctx, workflowId: string | undefined, opts: WatchOptions) => {

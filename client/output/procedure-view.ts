@@ -123,6 +123,10 @@ export function renderStatus(snapshot: ProcedureSnapshot, style: Style, now = ne
   if (snapshot.failure) lines.push(`  ${style.red('failure')}   ${snapshot.failure}`);
   const steps = renderSteps(snapshot, style);
   if (steps.length > 0) lines.push('', ...steps);
+  const current = snapshot.steps.find((s) => s.id === snapshot.currentStep);
+  if (current?.command && snapshot.status === 'running') {
+    lines.push('', style.dim(`Step ${current.number} does what this manual command does: ${current.command}`));
+  }
   if (snapshot.note) lines.push('', style.dim(snapshot.note));
   if (snapshot.approvals.length > 0) {
     lines.push('', 'Approvals:');

@@ -35,6 +35,8 @@ export interface StepView {
   status: StepStatus;
   attempts: number;
   gate: { id: string; prompt: string } | null;
+  /** The equivalent manual command (az / kubectl), when the procedure names one. */
+  command: string | null;
   detail: string | null;
   progress: StepProgressView | null;
   blocked: { message: string; code: string | null; fix: string | null } | null;

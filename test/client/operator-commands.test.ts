@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { ActionResult, ErrorShape, ProcedureList, ProcedureSnapshot } from '../../client/output/shapes';
+import { procedureWorkflowId } from '../../workflows/messages';
 import { waitUntil } from '../helpers/wait';
 import { parseJson, runBinary, runCli } from './cli-harness';
 import { ProbeHarness } from './probe-harness';
@@ -64,7 +65,7 @@ describe('status and approve', () => {
       [5, 'verify', 'pending'],
     ]);
     expect(Object.keys(snapshot.steps[1]!).sort()).toEqual(
-      ['attempts', 'blocked', 'detail', 'endedAt', 'gate', 'id', 'number', 'progress', 'startedAt', 'status', 'title'].sort(),
+      ['attempts', 'blocked', 'command', 'detail', 'endedAt', 'gate', 'id', 'number', 'progress', 'startedAt', 'status', 'title'].sort(),
     );
 
     const approved = await cli('approve', id);
@@ -123,6 +124,19 @@ describe('status and approve', () => {
     const late = await cli('approve', id);
     expect(late.code).toBe(2);
     expect(late.stderr).toContain(`${id} has already ended (completed): there is nothing to approve.`);
+  });
+
+  it("finds a cluster's procedure by the cluster's resource id", async () => {
+    const armId = '/subscriptions/0000-1111/resourceGroups/rg-cli/providers/Microsoft.ContainerService/managedClusters/aks-arm';
+    const handle = await probe.startProbe({ batches: 1, cluster: 'aks-arm', workflowId: procedureWorkflowId(armId) });
+    await probe.untilPhase(handle.workflowId, 'waiting-approval');
+    const run = await cli('status', armId.toUpperCase().replace('/SUBSCRIPTIONS/', '/subscriptions/'), '--json');
+    expect(run.code).toBe(3);
+    const snapshot = parseJson<ProcedureSnapshot>(run.stdout);
+    expect(snapshot.workflowId).toBe(`kmsflow:${armId.toLowerCase()}`);
+    expect(snapshot.waitingFor?.command).toBe(`kmsflow approve kmsflow:${armId.toLowerCase()} change`);
+    expect((await cli('approve', armId)).code).toBe(0);
+    expect((await handle.result()).outcome).toBe('completed');
   });
 
   it('answers exit 5 and names an unknown workflow id, in text and JSON', async () => {

@@ -8,6 +8,7 @@ import { colorsWanted, createStyle, stripStyle } from '../../client/output/style
 import { quoteValue, visibilityQuery } from '../../client/commands/support/visibility';
 import { shellWord, waitingForOf } from '../../client/commands/support/procedure-snapshot';
 import { exitCodeFor, procedureStatusOf } from '../../client/commands/support/procedure-status';
+import { workflowIdArgument } from '../../client/commands/support/options';
 
 describe('colours', () => {
   it('are used only on a terminal and never with NO_COLOR', () => {
@@ -53,6 +54,17 @@ describe('visibility query', () => {
       "KmsProcedure IS NOT NULL AND KmsProcedure = 'rotate' AND KmsCluster = 'aks-1' AND KmsPhase = 'blocked' AND ExecutionStatus = 'Running'",
     );
     expect(visibilityQuery({ status: 'cancelled' })).toContain("(ExecutionStatus = 'Canceled' OR (ExecutionStatus = 'Completed' AND KmsPhase = 'cancelled'))");
+  });
+});
+
+describe('naming a procedure', () => {
+  it("takes a workflow id as typed, or a cluster's resource id as the id of the cluster's procedure", () => {
+    expect(workflowIdArgument('  probe-1 ', 'status')).toBe('probe-1');
+    const cluster = '/subscriptions/0000/resourceGroups/RG/providers/Microsoft.ContainerService/managedClusters/AKS-1/';
+    expect(workflowIdArgument(cluster, 'status')).toBe(
+      'kmsflow:/subscriptions/0000/resourcegroups/rg/providers/microsoft.containerservice/managedclusters/aks-1',
+    );
+    expect(workflowIdArgument('/subscriptions/x', 'status')).toBe('/subscriptions/x');
   });
 });
 
@@ -110,6 +122,7 @@ function snapshot(steps: Partial<StepView>[], extra: Partial<ProcedureSnapshot> 
       status: 'pending',
       attempts: 0,
       gate: null,
+      command: null,
       detail: null,
       progress: null,
       blocked: null,

@@ -1,5 +1,7 @@
 /** Option parsing shared by the commands: one spelling and one error sentence for each kind of value. */
 import { type Command, InvalidArgumentError } from 'commander';
+import { clusterId, parseClusterId } from '../../../workflows/ids';
+import { procedureWorkflowId } from '../../../workflows/messages';
 import { usageError } from './errors';
 
 export function addJsonOption(command: Command): Command {
@@ -49,10 +51,23 @@ export function nonEmptyText(what: string) {
   };
 }
 
-/** A workflow id as typed: trimmed, and not empty. */
+export const WORKFLOW_ID_HELP =
+  "the procedure: its workflow id (`kmsflow list` shows them) or the AKS cluster's resource id, e.g. \"$(az aks show -g RG -n NAME --query id -o tsv)\"";
+
+/**
+ * The procedure a command names: a workflow id as typed, or an AKS cluster's resource id, which names the
+ * cluster's procedure (one per cluster at a time).
+ */
 export function workflowIdArgument(value: string | undefined, command: string): string {
   const id = value?.trim() ?? '';
   if (id === '') throw usageError(`Name the procedure: kmsflow ${command} <workflowId> (\`kmsflow list\` shows the ids).`);
+  if (id.toLowerCase().startsWith('/subscriptions/')) {
+    try {
+      return procedureWorkflowId(clusterId(parseClusterId(id)));
+    } catch {
+      // Not a cluster id after all: take it as a workflow id.
+    }
+  }
   return id;
 }
 

@@ -74,6 +74,7 @@ function stepViews(progress: ProcedureProgress): StepView[] {
     status: s.status,
     attempts: s.attempts,
     gate: s.gate ? { id: s.gate.id, prompt: s.gate.prompt } : null,
+    command: s.command ?? null,
     detail: s.detail ?? null,
     progress: s.progress
       ? {

@@ -35,7 +35,7 @@ export const listCommand: CommandModule = {
       .command('list')
       .description('List kmsflow procedures, newest first, filtered by their search attributes.')
       .option('--cluster <name>', 'only procedures on this cluster', nonEmptyText('cluster'))
-      .option('--procedure <name>', 'only this procedure, e.g. rotate', nonEmptyText('procedure'))
+      .option('--procedure <name>', 'only this procedure, e.g. rotate-key', nonEmptyText('procedure'))
       .option('--phase <phase>', `only procedures in this phase: ${PHASES.join(', ')}`, oneOf(PHASES))
       .option('--status <status>', `only procedures with this status: ${PROCEDURE_STATUSES.join(', ')}`, oneOf(PROCEDURE_STATUSES))
       .option('--limit <n>', `show at most n procedures (default ${DEFAULT_LIST_LIMIT})`, wholeNumber(1, 1000), DEFAULT_LIST_LIMIT);
@@ -43,7 +43,7 @@ export const listCommand: CommandModule = {
     addExamples(command, [
       'kmsflow list',
       'kmsflow list --status running',
-      'kmsflow list --cluster aks-prod-1 --procedure rotate --limit 5',
+      'kmsflow list --cluster aks-prod-1 --procedure rotate-key --limit 5',
       'kmsflow list --phase waiting-approval --json',
     ]);
     command.action(

@@ -1,0 +1,94 @@
+/**
+ * Request/response over Node's IPC channel, so each part of the benchmark (sandbox server, Temporal
+ * worker, raw client) runs in its own process: contenders do not share the server's event loop, and
+ * each process reports its own peak RSS.
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+type Handlers = Record<string, (arg: never) => Promise<unknown>>;
+
+interface RequestMessage {
+  id: number;
+  op: string;
+  arg: unknown;
+}
+
+type ReplyMessage = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };
+
+/** Peak resident set size of this process so far (the kernel's high-water mark), in MB. */
+export function peakRssMb(): number {
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const kb = /^VmHWM:\s+(\d+) kB/m.exec(status)?.[1];
+  return kb ? Math.round(Number(kb) / 1024) : Math.round(process.memoryUsage().rss / 1e6);
+}
+
+/** Child side: answers requests with the given handlers; `peakRss` is always available. */
+export function serveRequests(handlers: Handlers): void {
+  const all: Handlers = { ...handlers, peakRss: async () => peakRssMb() };
+  process.on('message', (m: RequestMessage) => {
+    const handler = all[m.op];
+    const reply = (r: ReplyMessage) => process.send?.(r);
+    if (!handler) return reply({ id: m.id, ok: false, error: `unknown request '${m.op}'` });
+    handler(m.arg as never).then(
+      (result) => reply({ id: m.id, ok: true, result }),
+      (err: unknown) =>
+        reply({
+          id: m.id,
+          ok: false,
+          error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+        }),
+    );
+  });
+  process.on('disconnect', () => process.exit(0));
+}
+
+export interface BenchChild<H extends Handlers> {
+  pid: number;
+  call<K extends keyof H & string>(op: K, arg: Parameters<H[K]>[0]): Promise<Awaited<ReturnType<H[K]>>>;
+  peakRssMb(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+/** Parent side: forks `file` (a TypeScript module run through the same loader as this process). */
+export function startChild<H extends Handlers>(file: string, execArgv: string[] = []): BenchChild<H> {
+  const child: ChildProcess = fork(file, ['--child'], {
+    execArgv: [...process.execArgv, ...execArgv],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  let nextId = 1;
+  const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  child.on('message', (m: ReplyMessage) => {
+    const p = pending.get(m.id);
+    if (!p) return;
+    pending.delete(m.id);
+    if (m.ok) p.resolve(m.result);
+    else p.reject(new Error(m.error));
+  });
+  child.on('exit', (code, signal) => {
+    for (const p of pending.values())
+      p.reject(new Error(`${file} exited (${code ?? signal}) with a request pending`));
+    pending.clear();
+  });
+  const call = (op: string, arg: unknown) =>
+    new Promise<unknown>((resolve, reject) => {
+      const id = nextId++;
+      pending.set(id, { resolve, reject });
+      child.send({ id, op, arg } satisfies RequestMessage);
+    });
+  return {
+    pid: child.pid ?? 0,
+    call: call as BenchChild<H>['call'],
+    peakRssMb: () => call('peakRss', undefined) as Promise<number>,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+export const isChild = () => process.argv.includes('--child');

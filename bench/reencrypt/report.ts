@@ -1,0 +1,76 @@
+/** One row per contender, printed as a Markdown table (the same text goes into docs/benchmarks.md). */
+import type { HistoryStats } from './kmsflow-engine';
+import type { EtcdCheck } from './sandbox-process';
+
+export interface Scenario {
+  size: number;
+  latencyMs: number;
+}
+
+export interface ContenderRow {
+  contender: string;
+  wallMs: number;
+  /** Time of the rewrite pass alone, where the contender has separate passes. */
+  rewriteMs?: number;
+  secrets: number;
+  /** Decoded bytes of Secret data in the estate. */
+  bytes: number;
+  processes: { name: string; peakRssMb: number; cpuS?: number }[];
+  serverPeakRssMb?: number;
+  history?: HistoryStats;
+  proof?: {
+    proven: boolean;
+    notProven: string[];
+    rewritten: number;
+    verifiedStale: number;
+    failures: number;
+  };
+  etcd?: EtcdCheck;
+  /** Every Secret under the new key in the etcd view, and the contender reported success. */
+  complete: boolean;
+  notes: string[];
+}
+
+const s = (ms: number) => (ms / 1000).toFixed(1);
+
+function etcdCell(row: ContenderRow): string {
+  if (!row.etcd) return 'not checked';
+  const stale = row.etcd.secrets - row.etcd.underNewKey;
+  const where =
+    stale === 0
+      ? `all ${row.etcd.secrets} under new key`
+      : `**${stale} of ${row.etcd.secrets} NOT under new key**`;
+  return row.complete ? where : `${where}; **incomplete**`;
+}
+
+function historyCell(h: HistoryStats | undefined, secrets: number): string {
+  if (!h) return '–';
+  const max = Math.max(...h.eventsPerRun);
+  return `${h.totalEvents} in ${h.runs} runs (max ${max}/run; ${Math.round((h.totalEvents / secrets) * 10_000)} per 10k Secrets)`;
+}
+
+export function formatTable(scenario: Scenario, rows: ContenderRow[]): string {
+  const mb = rows[0] ? rows[0].bytes / 1e6 : 0;
+  const lines = [
+    `**${scenario.size.toLocaleString('en-US')} Secrets (${mb.toFixed(0)} MB of data), ${scenario.latencyMs} ms added per request**`,
+    '',
+    '| contender | wall s | rewrite pass s | Secrets/s | MB/s | client peak RSS MB | server peak RSS MB | Temporal history events | proof | etcd check |',
+    '|---|---:|---:|---:|---:|---|---:|---|---|---|',
+  ];
+  for (const r of rows) {
+    const ok = Number.isFinite(r.wallMs);
+    const rate = ok ? Math.round(r.secrets / (r.wallMs / 1000)).toLocaleString('en-US') : '–';
+    const mbs = ok ? (r.bytes / 1e6 / (r.wallMs / 1000)).toFixed(1) : '–';
+    const rss = r.processes.map((p) => `${p.name} ${p.peakRssMb}`).join(', ') || '–';
+    const proof = r.proof
+      ? r.proof.proven
+        ? 'proven'
+        : `**not proven**: ${r.proof.notProven.join(' ')}`
+      : '–';
+    lines.push(
+      `| ${r.contender.replace(/\|/g, '\\|')} | ${ok ? s(r.wallMs) : 'failed'} | ${r.rewriteMs !== undefined ? s(r.rewriteMs) : '–'} | ${rate} | ${mbs} | ${rss} | ${r.serverPeakRssMb ?? '–'} | ${historyCell(r.history, r.secrets)} | ${proof} | ${etcdCell(r)} |`,
+    );
+  }
+  const notes = rows.filter((r) => r.notes.length).map((r) => `- ${r.contender}: ${r.notes.join('; ')}`);
+  return [...lines, ...(notes.length ? ['', ...notes] : [])].join('\n');
+}

@@ -1,0 +1,296 @@
+/**
+ * `npm run bench -- reencrypt`: the storage migration after a key change, on a fresh copy of the same
+ * seeded estate for every contender, with zero and with realistic per-request latency.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { writeMarker } from '../../activities/reencrypt/markers';
+import { startDevServer, type DevServer } from '../../client/dev-server';
+import { buildWorkflowBundle } from '../../worker/bundle';
+import { startChild, type BenchChild } from './child-process';
+import { connectTemporal, runEngine } from './kmsflow-engine';
+import { runKubectlPipeline } from './kubectl-pipeline';
+import { namespacesFor, parseOptions, USAGE, type BenchOptions, type Contender } from './options';
+import type { runRawClient } from './raw-client';
+import { formatTable, type ContenderRow, type Scenario } from './report';
+import type { EtcdCheck, EstateRequest, SandboxInfo } from './sandbox-process';
+import type { WorkerRequest } from './worker-process';
+
+type SandboxChild = BenchChild<{
+  start(e: EstateRequest): Promise<SandboxInfo>;
+  rotate(_: undefined): Promise<void>;
+  setLatency(ms: number): Promise<void>;
+  checkEtcd(_: undefined): Promise<EtcdCheck>;
+}>;
+type WorkerChild = BenchChild<{ start(r: WorkerRequest): Promise<void>; stop(_: undefined): Promise<void> }>;
+type RawChild = BenchChild<{ run: typeof runRawClient }>;
+
+const SANDBOX_FILE = join(__dirname, 'sandbox-process.ts');
+const WORKER_FILE = join(__dirname, 'worker-process.ts');
+const RAW_FILE = join(__dirname, 'raw-client.ts');
+
+interface Shared {
+  options: BenchOptions;
+  temporal?: DevServer;
+  bundlePath?: string;
+}
+
+/** A fresh sandbox process holding the estate, rotated to the new key, with the latency rule in place. */
+async function preparedSandbox(
+  size: number,
+  latencyMs: number,
+  options: BenchOptions,
+  beforeRotate?: (info: SandboxInfo) => Promise<void>,
+) {
+  const sandbox: SandboxChild = startChild(SANDBOX_FILE, ['--max-old-space-size=8192']);
+  const info = await sandbox.call('start', {
+    secrets: size,
+    namespaces: namespacesFor(size),
+    seed: options.seed,
+  });
+  await beforeRotate?.(info);
+  await sandbox.call('rotate', undefined);
+  const before = await sandbox.call('checkEtcd', undefined);
+  if (before.underNewKey > 1)
+    throw new Error(`${before.underNewKey} Secrets are already under the new key before the contender runs`);
+  await sandbox.call('setLatency', latencyMs);
+  return { sandbox, info };
+}
+
+async function finish(
+  sandbox: SandboxChild,
+  row: Omit<ContenderRow, 'etcd' | 'serverPeakRssMb' | 'complete'>,
+  extraOk = true,
+): Promise<ContenderRow> {
+  const etcd = await sandbox.call('checkEtcd', undefined);
+  const serverPeakRssMb = await sandbox.peakRssMb();
+  await sandbox.stop();
+  const complete = extraOk && etcd.underNewKey === etcd.secrets && etcd.unreadable === 0;
+  return { ...row, etcd, serverPeakRssMb, complete };
+}
+
+async function kubectlRow(size: number, latencyMs: number, shared: Shared): Promise<ContenderRow> {
+  const { sandbox, info } = await preparedSandbox(size, latencyMs, shared.options);
+  const r = await runKubectlPipeline(info.kubeconfig);
+  const notes = r.exitCode === 0 ? [] : [`pipeline exit ${r.exitCode}`, ...r.stderrTail];
+  if (r.replaced < size) notes.push(`replace printed ${r.replaced} of ${size} "replaced" lines`);
+  return finish(
+    sandbox,
+    {
+      contender: 'kubectl get | replace',
+      wallMs: r.wallMs,
+      secrets: size,
+      bytes: info.estateBytes,
+      processes: [
+        { name: 'kubectl get', peakRssMb: r.get.peakRssMb, cpuS: r.get.cpuS },
+        { name: 'kubectl replace', peakRssMb: r.replace.peakRssMb, cpuS: r.replace.cpuS },
+      ],
+      notes,
+    },
+    r.exitCode === 0,
+  );
+}
+
+async function kmsflowRow(
+  size: number,
+  latencyMs: number,
+  concurrency: number,
+  shared: Shared,
+): Promise<ContenderRow> {
+  const { options } = shared;
+  let canary: { namespace: string; name: string; resourceVersion: string } | undefined;
+  const { sandbox, info } = await preparedSandbox(size, latencyMs, options, async (i) => {
+    // As the procedures do: the canary is written under the old key, before the key change.
+    const kc = new KubeConfig();
+    kc.loadFromString(i.kubeconfig);
+    canary = await writeMarker(kc.makeApiClient(CoreV1Api), 'kmsflow-canary', `bench-${Date.now()}`);
+  });
+  const taskQueue = `bench-${Date.now()}`;
+  const worker: WorkerChild = startChild(WORKER_FILE);
+  try {
+    await worker.call('start', {
+      temporalAddress: shared.temporal!.address,
+      namespace: shared.temporal!.namespace,
+      taskQueue,
+      bundlePath: shared.bundlePath!,
+      endpoints: info.endpoints,
+      operator: info.operator,
+    });
+    const client = await connectTemporal(shared.temporal!.address, shared.temporal!.namespace);
+    const run = await runEngine(
+      { client, taskQueue },
+      { clusterId: info.clusterId, expect: { kms: 'enabled', keyId: info.newKeyId }, canary: canary! },
+      // The canary proves the switch, so the sandbox needs no extra propagation wait.
+      {
+        pageSize: options.pageSize,
+        concurrency,
+        maxQps: options.maxQps,
+        pagesPerRun: options.pagesPerRun,
+        propagationWaitMs: 0,
+        pollIntervalMs: 1_000,
+      },
+    );
+    await client.connection.close();
+    await worker.call('stop', undefined);
+    const workerPeak = await worker.peakRssMb();
+    const h = run.history;
+    const rewriteMs =
+      h.firstRewritePageMs !== undefined && h.firstVerifyPageMs !== undefined
+        ? h.firstVerifyPageMs - h.firstRewritePageMs
+        : undefined;
+    const r = run.result;
+    return finish(
+      sandbox,
+      {
+        contender: `kmsflow (c=${concurrency}, maxQps ${options.maxQps})`,
+        wallMs: run.wallMs,
+        ...(rewriteMs !== undefined ? { rewriteMs } : {}),
+        secrets: size,
+        bytes: info.estateBytes,
+        processes: [{ name: 'worker', peakRssMb: workerPeak }],
+        history: h,
+        proof: {
+          proven: r.proven,
+          notProven: r.notProven,
+          rewritten: r.rewrite.counts.rewritten,
+          verifiedStale: r.verify.counts.stale,
+          failures: r.failures.length,
+        },
+        notes: r.proven ? [] : r.notProven,
+      },
+      r.proven,
+    );
+  } finally {
+    await worker.stop();
+  }
+}
+
+async function rawRow(
+  kind: 'pool' | 'page-activity',
+  size: number,
+  latencyMs: number,
+  concurrency: number,
+  shared: Shared,
+): Promise<ContenderRow> {
+  const { sandbox, info } = await preparedSandbox(size, latencyMs, shared.options);
+  const raw: RawChild = startChild(RAW_FILE);
+  try {
+    await raw.peakRssMb(); // loaded and listening: module loading is not part of the measurement
+    const t0 = performance.now();
+    const r = await raw.call('run', {
+      kind,
+      kubeconfig: info.kubeconfig,
+      concurrency,
+      pageSize: shared.options.pageSize,
+      maxQps: shared.options.maxQps,
+    });
+    const wallMs = performance.now() - t0;
+    const peak = await raw.peakRssMb();
+    const failed = r.rewrite.counts.failed + r.verify.counts.failed;
+    const notes = [
+      ...(failed ? [`${failed} writes failed`] : []),
+      ...(r.verify.counts.stale ? [`${r.verify.counts.stale} stale in its own verification`] : []),
+    ];
+    return finish(
+      sandbox,
+      {
+        contender:
+          kind === 'pool'
+            ? `raw pool (c=${concurrency})`
+            : `processPage loop (c=${concurrency}, maxQps ${shared.options.maxQps})`,
+        wallMs,
+        rewriteMs: r.rewrite.ms,
+        secrets: size,
+        bytes: info.estateBytes,
+        processes: [{ name: 'client', peakRssMb: peak }],
+        notes,
+      },
+      failed === 0,
+    );
+  } finally {
+    await raw.stop();
+  }
+}
+
+async function runScenario(scenario: Scenario, shared: Shared): Promise<ContenderRow[]> {
+  const rows: ContenderRow[] = [];
+  const add = async (what: string, make: () => Promise<ContenderRow>) => {
+    process.stdout.write(`  ${what} ... `);
+    try {
+      const row = await make();
+      rows.push(row);
+      console.log(`${(row.wallMs / 1000).toFixed(1)} s${row.complete ? '' : ' (INCOMPLETE)'}`);
+    } catch (err) {
+      console.log('FAILED');
+      console.error(err);
+      rows.push({
+        contender: what,
+        wallMs: NaN,
+        secrets: scenario.size,
+        bytes: 0,
+        processes: [],
+        complete: false,
+        notes: [`run failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`],
+      });
+    }
+  };
+  const { size, latencyMs } = scenario;
+  for (const c of shared.options.contenders as Contender[]) {
+    if (c === 'kubectl') await add('kubectl', () => kubectlRow(size, latencyMs, shared));
+    for (const concurrency of shared.options.concurrency) {
+      if (c === 'kmsflow')
+        await add(`kmsflow c=${concurrency}`, () => kmsflowRow(size, latencyMs, concurrency, shared));
+      if (c === 'raw')
+        await add(`raw pool c=${concurrency}`, () => rawRow('pool', size, latencyMs, concurrency, shared));
+      if (c === 'page-activity')
+        await add(`processPage loop c=${concurrency}`, () =>
+          rawRow('page-activity', size, latencyMs, concurrency, shared),
+        );
+    }
+  }
+  return rows;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  if (argv.includes('--help')) {
+    console.log(USAGE);
+    return;
+  }
+  const options = parseOptions(argv);
+  const scenarios: Scenario[] = [];
+  if (!options.noZeroLatency) for (const size of options.sizes) scenarios.push({ size, latencyMs: 0 });
+  if (options.latencyMs > 0)
+    for (const size of options.sizes)
+      if (size <= options.latencyMaxSize) scenarios.push({ size, latencyMs: options.latencyMs });
+
+  console.log(
+    `reencrypt benchmark: ${new Date().toISOString()}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
+  );
+  console.log(`command: npm run bench -- reencrypt ${argv.join(' ')}`);
+  const shared: Shared = { options };
+  const tmp = mkdtempSync(join(tmpdir(), 'bench-reencrypt-'));
+  try {
+    if (options.contenders.includes('kmsflow')) {
+      shared.temporal = await startDevServer({ readyTimeoutMs: 60_000 });
+      shared.bundlePath = join(tmp, 'workflow-bundle.js');
+      writeFileSync(shared.bundlePath, await buildWorkflowBundle());
+    }
+    const results: { scenario: Scenario; rows: ContenderRow[] }[] = [];
+    for (const scenario of scenarios) {
+      console.log(`\n${scenario.size} Secrets, ${scenario.latencyMs} ms added latency per request`);
+      const rows = await runScenario(scenario, shared);
+      results.push({ scenario, rows });
+      console.log(`\n${formatTable(scenario, rows)}`);
+    }
+    if (options.jsonOut)
+      writeFileSync(
+        options.jsonOut,
+        JSON.stringify({ date: new Date().toISOString(), argv, options, results }, null, 2),
+      );
+  } finally {
+    await shared.temporal?.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}

@@ -47,5 +47,5 @@ export function findConformanceBinaries(): ConformanceBinaries | undefined {
 
 export const CONFORMANCE_SETUP_HINT =
   `The conformance tier needs kube-apiserver v${KUBE_VERSION} and etcd v${ETCD_VERSION} in ${conformanceBinDir()}. ` +
-  `Build them once with 'npx tsx conformance/setup.ts' (Go >= 1.24 and Go module access; about 20 minutes on 2 cores), ` +
+  `Build them once with 'npx tsx conformance/setup.ts' (Go >= 1.24 and Go module access; about 8 minutes on 2 cores), ` +
   `or point KMSFLOW_KUBE_APISERVER and KMSFLOW_ETCD at existing binaries.`;

@@ -8,7 +8,17 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CONFORMANCE_SETUP_HINT, findConformanceBinaries, type ConformanceBinaries } from './binaries';
-import { apiserverRequest, startApiserver, writeApiserverFiles, type ApiserverFiles, type ApiserverResponse, type RunningApiserver } from './control-plane/apiserver';
+import {
+  apiserverRequest,
+  readiness,
+  startApiserver,
+  writeApiserverFiles,
+  type ApiserverFiles,
+  type ApiserverResponse,
+  type Readiness,
+  type RunningApiserver,
+  type StartApiserverOptions,
+} from './control-plane/apiserver';
 import { encryptionConfigYaml, identityProvider, kmsProvider, type EncryptionProvider } from './control-plane/encryption-config';
 import { startEtcd, type RunningEtcd } from './control-plane/etcd-server';
 import { readStoredSecrets, type StoredSecret } from './etcd/stored-secrets';
@@ -138,21 +148,29 @@ export class LocalControlPlane {
     return revision;
   }
 
-  /** Stops and starts kube-apiserver on the same port with the same files and etcd data. */
-  async restartApiserver(): Promise<void> {
+  /**
+   * Stops and starts kube-apiserver on the same port with the same files and etcd data. By default it
+   * waits for /readyz; `waitFor: 'live'` returns once it serves, ready or not.
+   */
+  async restartApiserver(options: Pick<StartApiserverOptions, 'waitFor' | 'timeoutMs'> = {}): Promise<void> {
     const port = this.apiserver.port;
     await this.apiserver.stop();
-    this.apiserver = await startApiserver(this.binaries.kubeApiserver, this.files, this.etcd.url, { port, extraArgs: this.extraApiserverArgs });
+    this.apiserver = await startApiserver(this.binaries.kubeApiserver, this.files, this.etcd.url, { port, extraArgs: this.extraApiserverArgs, ...options });
+  }
+
+  /** /readyz with its failing checks. */
+  readiness(): Promise<Readiness> {
+    return readiness(this.url, this.files);
   }
 
   /**
    * AKS-style rotation: `next` becomes the plugin's current key and the old current key the previous
    * one; returns once new writes land in etcd under the new key id.
    */
-  async rotateKey(next: KeyWrapper, via: ApplyVia): Promise<void> {
+  async rotateKey(next: KeyWrapper, via: ApplyVia, restart: Pick<StartApiserverOptions, 'waitFor'> = {}): Promise<void> {
     this.plugin.rotateTo(next);
     const keyId = this.plugin.currentKeyId;
-    await this.apply(via, (v) => v.kind === 'kms-v2' && v.keyId === keyId, `kms-v2/*/${keyId}`);
+    await this.apply(via, (v) => v.kind === 'kms-v2' && v.keyId === keyId, `kms-v2/*/${keyId}`, restart);
   }
 
   /** Rewrites the EncryptionConfiguration; returns once new writes use its first provider. */
@@ -164,8 +182,8 @@ export class LocalControlPlane {
     await this.apply(via, expected, 'kms' in first ? `kms-v2/${first.kms.name}/${keyId}` : 'identity');
   }
 
-  private async apply(via: ApplyVia, expected: (v: StoredValue) => boolean, label: string): Promise<void> {
-    if (via === 'restart') await this.restartApiserver();
+  private async apply(via: ApplyVia, expected: (v: StoredValue) => boolean, label: string, restart: Pick<StartApiserverOptions, 'waitFor'> = {}): Promise<void> {
+    if (via === 'restart') await this.restartApiserver(restart);
     // Reload: the config file and the plugin's Status are each polled about once a minute.
     await this.waitUntilWritesUse(expected, label, via === 'restart' ? 30_000 : 150_000);
   }

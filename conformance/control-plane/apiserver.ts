@@ -87,6 +87,26 @@ export function apiserverRequest(
   });
 }
 
+export interface Readiness {
+  ready: boolean;
+  /** The failing checks of /readyz?verbose, e.g. `[-]informer-sync failed: ...`. */
+  failing: string[];
+}
+
+export async function readiness(url: string, files: Pick<ApiserverFiles, 'caPem' | 'adminToken'>): Promise<Readiness> {
+  const res = await apiserverRequest(url, files, 'GET', '/readyz?verbose');
+  return { ready: res.status === 200, failing: res.body.split('\n').filter((l) => l.startsWith('[-]')) };
+}
+
+function throwUnlessReady(r: Readiness): boolean {
+  if (r.ready) return true;
+  throw new Error(`/readyz failing: ${r.failing.join('; ')}`);
+}
+
+async function isLive(url: string, files: ApiserverFiles): Promise<boolean> {
+  return (await apiserverRequest(url, files, 'GET', '/livez')).status === 200;
+}
+
 export interface RunningApiserver {
   url: string;
   port: number;
@@ -95,12 +115,24 @@ export interface RunningApiserver {
 }
 
 /** Starts kube-apiserver and waits for /readyz (all post-start hooks, including the KMS provider). */
-export async function startApiserver(binary: string, files: ApiserverFiles, etcdUrl: string, options: { port?: number; extraArgs?: string[] } = {}): Promise<RunningApiserver> {
+export interface StartApiserverOptions {
+  port?: number;
+  extraArgs?: string[];
+  /**
+   * `ready` (default) waits for /readyz; `live` only for /livez, for scenarios in which the apiserver
+   * is expected to never become ready (e.g. a Secret it cannot decrypt blocks its informer sync).
+   */
+  waitFor?: 'ready' | 'live';
+  timeoutMs?: number;
+}
+
+export async function startApiserver(binary: string, files: ApiserverFiles, etcdUrl: string, options: StartApiserverOptions = {}): Promise<RunningApiserver> {
   const port = options.port ?? (await freePort());
   const url = `https://127.0.0.1:${port}`;
   const proc = ManagedProcess.spawn('kube-apiserver', binary, apiserverArgs(files, etcdUrl, port, options.extraArgs), path.join(files.dir, 'kube-apiserver.log'));
   try {
-    await proc.waitUntil('ready', async () => (await apiserverRequest(url, files, 'GET', '/readyz')).status === 200, 120_000, 500);
+    const waitFor = options.waitFor ?? 'ready';
+    await proc.waitUntil(waitFor, () => (waitFor === 'ready' ? readiness(url, files).then(throwUnlessReady) : isLive(url, files)), options.timeoutMs ?? 120_000, 500);
   } catch (e) {
     await proc.stop();
     throw e;

@@ -5,8 +5,9 @@
  */
 import type * as k8s from '@kubernetes/client-node';
 import { KMS_PROVIDER_NAME, LocalControlPlane } from '../../conformance/control-plane';
+import { apiserverRequest } from '../../conformance/control-plane/apiserver';
 import { kmsKeyIdFor } from '../../conformance/kms-plugin/key-wrappers';
-import { KubectlEnv, makeTls, startCluster, type TestCluster, KEY } from '../sandbox/kube/helpers';
+import { KEY, KubectlEnv, makeTls, startCluster, TOKENS, type TestCluster } from '../sandbox/kube/helpers';
 import { coreApiFor, keyVaultKeys, type KeyVaultKeys } from './helpers';
 
 export interface KubeBackend {
@@ -15,13 +16,23 @@ export interface KubeBackend {
   kubectl: KubectlEnv;
   /** Key number (1-based) new writes use. */
   readonly currentKey: number;
-  /** AKS-style rotation to the next key number (current becomes previous); returns once writes use it. */
-  rotateKey(): Promise<void>;
+  /**
+   * AKS-style rotation to the next key number (current becomes previous); returns once writes use it.
+   * `expectUnready`: the real apiserver will not become ready afterwards (a Secret it can no longer decrypt).
+   */
+  rotateKey(options?: { expectUnready?: boolean }): Promise<void>;
   /** Makes every continue token handed out so far expire (etcd compaction / the emulator's token TTL). */
   expireContinueTokens(): Promise<void>;
+  /** GET /readyz?verbose with the admin token: status and failing checks. */
+  readyz(): Promise<{ status: number; failing: string[] }>;
   /** `ns/name` -> `key<n>` or `identity`, from the storage ground truth (etcd, or the emulator's etcd view). */
   storage(): Promise<Map<string, string>>;
   close(): Promise<void>;
+}
+
+async function readyzOf(url: string, caPem: string, adminToken: string) {
+  const res = await apiserverRequest(url, { caPem, adminToken }, 'GET', '/readyz?verbose');
+  return { status: res.status, failing: res.body.split('\n').filter((l) => l.startsWith('[-]')) };
 }
 
 export async function startApiserverBackend(): Promise<KubeBackend & { cp: LocalControlPlane; kv: KeyVaultKeys }> {
@@ -45,12 +56,16 @@ export async function startApiserverBackend(): Promise<KubeBackend & { cp: Local
     get currentKey() {
       return currentKey;
     },
-    async rotateKey() {
-      await cp.rotateKey(kv.wrapper(currentKey + 1), 'restart');
+    async rotateKey(options = {}) {
+      await cp.rotateKey(kv.wrapper(currentKey + 1), 'restart', { waitFor: options.expectUnready ? 'live' : 'ready' });
       currentKey++;
     },
+    readyz: () => readyzOf(cp.url, cp.caPem, cp.adminToken),
     async expireContinueTokens() {
+      // Compaction alone is not enough on 1.34: a continue token is served from the watch cache's
+      // snapshot while it is retained. A restart (or another replica) has no snapshot and goes to etcd.
       await cp.compactEtcd();
+      await cp.restartApiserver();
     },
     async storage() {
       const out = new Map<string, string>();
@@ -86,6 +101,7 @@ export async function startEmulatorBackend(): Promise<KubeBackend & { tc: TestCl
       currentKey++;
       tc.rotateTo(currentKey);
     },
+    readyz: () => readyzOf(tc.url, tc.tls.caPem, TOKENS.admin),
     async expireContinueTokens() {
       tc.clock.now += 10 * 60_000;
     },

@@ -27,6 +27,26 @@ async function failureOf(p: Promise<unknown>): Promise<Failure> {
   throw new Error('expected the request to fail');
 }
 
+/**
+ * Where the emulator is known to answer differently from kube-apiserver 1.34 (reported for a fix in
+ * sandbox/kube). The emulator's current answers are pinned here, so a fix makes the comparison fail:
+ * then delete the entry.
+ */
+const KNOWN_EMULATOR_DIFFERENCES = {
+  undecryptableSecrets: {
+    // Real: stays ready=false ([-]informer-sync), because its internal Secret informer cannot list.
+    readyz: { status: 200, failing: [] as string[] },
+    // Real: a single-object read reports the KMS error without the `unable to transform key "…":` part.
+    get: {
+      code: 500,
+      reason: 'InternalError',
+      message: 'Internal error occurred: unable to transform key "/registry/secrets/conf-a/s1": failed to decrypt DEK, error: rpc error: code = …',
+    },
+    // Real: an unpaged list is served by the watch cache, which cannot initialize: 429 "storage is (re)initializing".
+    unpagedList: { code: 500 },
+  },
+};
+
 const NS = ['conf-a', 'conf-b'];
 const secretBody = (name: string, n: number): k8s.V1Secret => ({
   apiVersion: 'v1',
@@ -209,25 +229,40 @@ describeConformance('real kube-apiserver vs emulated API: the semantics re-encry
     expect(obs.emu).toEqual(obs.real);
   });
 
-  it('after two rotations without re-encryption, Secrets under the dropped key fail reads and the whole list', async () => {
-    // Leave one Secret under key2, then rotate twice (key2 -> previous -> dropped), as Azure/kubernetes-kms#291 did.
+  it('after two rotations without re-encryption, Secrets under the dropped key break reads, lists, deletes and readiness', async () => {
+    // Leave the Secrets under key2 except t1, then rotate twice (key2 -> previous -> dropped), as in Azure/kubernetes-kms#291.
     await real.rotateKey();
     await emu.rotateKey();
     for (const b of backends) {
       const s = await b.core.readNamespacedSecret({ namespace: 'conf-b', name: 't1' });
       await b.core.replaceNamespacedSecret({ namespace: 'conf-b', name: 't1', body: { ...s, apiVersion: 'v1', kind: 'Secret' } });
     }
-    await real.rotateKey();
-    await emu.rotateKey();
-    const obs = await both(async (b) => ({
-      rewrittenStillReadable: (await b.core.readNamespacedSecret({ namespace: 'conf-b', name: 't1' })).metadata!.name,
-      get: await failureOf(b.core.readNamespacedSecret({ namespace: 'conf-a', name: 's1' })),
-      list: await failureOf(b.core.listSecretForAllNamespaces({ limit: 500 })),
-    }));
-    expect(obs.real.rewrittenStillReadable).toBe('t1');
-    expect(obs.real.get).toMatchObject({ code: 500, reason: 'InternalError' });
-    expect(obs.real.list).toMatchObject({ code: 500, reason: 'InternalError' });
-    expect({ get: obs.emu.get.code, list: obs.emu.list.code }).toEqual({ get: obs.real.get.code, list: obs.real.list.code });
-    expect(obs.emu).toEqual(obs.real);
+    await real.rotateKey({ expectUnready: true });
+    await emu.rotateKey({ expectUnready: true });
+    // The plugin's own error text is not part of the contract: compare up to the gRPC status.
+    const shape = (f: Failure) => ({ ...f, message: f.message?.replace(/rpc error: code = .*$/s, 'rpc error: code = …') });
+    const obs = await both(async (b) => {
+      return {
+        readyz: await b.readyz(),
+        rewrittenStillReadable: (await b.core.readNamespacedSecret({ namespace: 'conf-b', name: 't1' })).metadata!.name,
+        get: shape(await failureOf(b.core.readNamespacedSecret({ namespace: 'conf-a', name: 's1' }))),
+        pagedList: shape(await failureOf(b.core.listSecretForAllNamespaces({ limit: 500 }))),
+        unpagedList: { code: (await failureOf(b.core.listSecretForAllNamespaces())).code },
+        delete: { code: (await failureOf(b.core.deleteNamespacedSecret({ namespace: 'conf-a', name: 's1' }))).code },
+        create: (await b.core.createNamespacedSecret({ namespace: 'conf-b', body: secretBody('after', 9) })).metadata!.name,
+      };
+    });
+    expect(obs.real).toEqual({
+      // kube-apiserver's own Secret informer cannot sync: it never becomes ready (AKS: cluster stuck updating).
+      readyz: { status: 500, failing: ['[-]informer-sync failed: reason withheld'] },
+      rewrittenStillReadable: 't1',
+      get: { code: 500, reason: 'InternalError', message: 'Internal error occurred: failed to decrypt DEK, error: rpc error: code = …' },
+      pagedList: { code: 500, reason: 'InternalError', message: 'Internal error occurred: unable to transform key "/registry/secrets/conf-a/s1": failed to decrypt DEK, error: rpc error: code = …' },
+      // The watch cache cannot initialize, so a list it would serve answers "storage is (re)initializing".
+      unpagedList: { code: 429 },
+      delete: { code: 500 },
+      create: 'after',
+    });
+    expect(obs.emu).toEqual({ ...obs.real, ...KNOWN_EMULATOR_DIFFERENCES.undecryptableSecrets });
   });
 });

@@ -6,7 +6,7 @@
 import { restorePoller, type ManagedCluster, type ContainerServiceClient } from '@azure/arm-containerservice';
 import { Context, heartbeat, sleep } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { minorVersion, parseClusterId, type ClusterRef } from '../workflows/ids';
+import { minorVersion, parseClusterId, sameKeyId, type ClusterRef } from '../workflows/ids';
 import type { ClientFactory } from './clients';
 import {
   changeHolds,
@@ -193,7 +193,21 @@ export function createClusterActivities(clients: ClientFactory, tuning: ClusterA
     return best;
   }
 
-  return { getClusterDigest, submitClusterChange, awaitClusterChange, nextUpgradeHop };
+  /** Other clusters of the subscription whose KMS uses `keyId` now: retiring it would break them. */
+  async function clustersUsingKey(input: { clusterId: string; keyId: string }): Promise<string[]> {
+    const ref = parseClusterId(input.clusterId);
+    return mapErrors(`List the clusters of subscription ${ref.subscriptionId}`, async () => {
+      const users: string[] = [];
+      for await (const mc of arm(ref).managedClusters.list()) {
+        const digest = digestOf(mc);
+        if (digest.id.toLowerCase() === input.clusterId.toLowerCase()) continue;
+        if (sameKeyId(digest.kms.keyId, input.keyId)) users.push(digest.id);
+      }
+      return users;
+    });
+  }
+
+  return { getClusterDigest, submitClusterChange, awaitClusterChange, nextUpgradeHop, clustersUsingKey };
 }
 
 function comparePatch(a: string, b: string): number {

@@ -240,8 +240,13 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
     const v1Involved = !v2 && (kms.enabled || procedure === 'enable-kms');
     if (v1Involved || procedure === 'migrate-to-kms-v2') {
       report.secretCount = await reads.countSecrets(input.clusterId);
-      if (!v2 && report.secretCount > KMS_V1_SECRET_LIMIT && procedure !== 'disable-kms') {
-        add('error', 'KmsV1SecretLimit', `Cluster ${ref.name} holds ${report.secretCount} Secrets; KMS v1 (Kubernetes < 1.27) supports at most ${KMS_V1_SECRET_LIMIT}.`, `Remove unused Secrets until at most ${KMS_V1_SECRET_LIMIT} remain, or upgrade the cluster to 1.27+ (KMS v2) before enabling KMS.`);
+      const over = !v2 && report.secretCount > KMS_V1_SECRET_LIMIT;
+      const message = `Cluster ${ref.name} holds ${report.secretCount} Secrets; KMS v1 (Kubernetes < 1.27) supports at most ${KMS_V1_SECRET_LIMIT}.`;
+      if (over && (procedure === 'migrate-to-kms-v2' || procedure === 'disable-kms')) {
+        // Leaving KMS v1 is the remedy, so it must stay possible; the re-encryption under v1 is still paced.
+        add('warning', 'KmsV1SecretLimit', `${message} Moving off KMS v1 removes the limit.`, 'Expect the re-encryption off KMS v1 to be slower; nothing else is needed.');
+      } else if (over) {
+        add('error', 'KmsV1SecretLimit', message, `Remove unused Secrets until at most ${KMS_V1_SECRET_LIMIT} remain, or upgrade the cluster to 1.27+ (migrate-to-kms-v2) first.`);
       }
     }
 

@@ -156,11 +156,19 @@ export function ledgerView(state: LedgerState): LedgerView {
 /** Why a rotation may not start now (the trap of rotating twice without re-encrypting), or undefined. */
 export function rotationBlocker(state: LedgerState): string | undefined {
   const last = state.lastReencryption;
-  if (state.keys.length === 0) return undefined;
-  if (!last) return 'kmsflow has no proof that the Secrets were re-encrypted under the current key; run a re-encryption (e.g. rotate with the same procedure after fixing) first.';
-  if (!last.proven) return `the last re-encryption (${last.workflowId}) is not proven; a second rotation now could make Secrets unreadable.`;
-  if (state.slots.current && last.keyId && norm(last.keyId) !== norm(state.slots.current)) {
-    return `the last proven re-encryption was under ${last.keyId}, not the current key ${state.slots.current}.`;
+  if (last && !last.proven) {
+    return `the last re-encryption (${last.workflowId}) is not proven; a second rotation now could make Secrets unreadable.`;
   }
   return undefined;
+}
+
+/**
+ * True when kmsflow holds no proof that every Secret is under the current key (a cluster whose history it
+ * does not know): a rotation then first re-encrypts under the current key, so nothing still depends on an
+ * older key that the rotation pushes out of AKS's slots.
+ */
+export function needsBaselineProof(state: LedgerState): boolean {
+  const last = state.lastReencryption;
+  if (!state.slots.current) return false;
+  return !last || !last.proven || !last.keyId || norm(last.keyId) !== norm(state.slots.current);
 }

@@ -12,7 +12,7 @@ import { longRunning, quick } from './activity-proxies';
 import type { StepContext, StepDefinition } from './engine/procedure';
 import { parseClusterId, parseKeyId } from './ids';
 import type { LedgerEvent, LedgerView } from './ledger-model';
-import { retirementBlocker, rotationBlocker } from './ledger-model';
+import { needsBaselineProof, retirementBlocker, rotationBlocker } from './ledger-model';
 import { reencryptProgressSignal } from './messages';
 import { type ExpectedEncryption, type ReencryptResult, reencryptSecrets, type ReencryptSettings } from './reencrypt';
 
@@ -20,6 +20,8 @@ import { type ExpectedEncryption, type ReencryptResult, reencryptSecrets, type R
 export class ProcedureRun {
   report?: PreflightReport;
   canary?: Marker;
+  /** Set by the ledger guard: no proof yet that every Secret is under the current key. */
+  baselineNeeded = false;
   cluster?: ClusterDigest;
   readonly evidence: ReencryptResult[] = [];
   readonly workflowId = workflowInfo().workflowId;
@@ -83,6 +85,9 @@ export function preflightStep(run: ProcedureRun, procedure: ProcedureName, input
           details: [{ code: errors[0]!.code, fix: errors.map((e) => e.fix).filter(Boolean).join(' ') }],
         });
       }
+      // The ledger learns the key in use, also on clusters whose KMS was enabled before kmsflow.
+      const kms = report.cluster.kms;
+      if (kms.enabled && kms.keyId) await run.record('observed', { kind: 'key-set', keyId: kms.keyId });
     },
   };
 }
@@ -92,8 +97,10 @@ export function rotationGuardStep(run: ProcedureRun): StepDefinition {
     id: 'ledger-guard',
     title: 'Key ledger: the previous re-encryption is proven',
     command: 'kmsflow keys <cluster>',
-    run: async () => {
+    run: async (ctx) => {
       const ledger = await quick.readKeyLedger(run.clusterId);
+      run.baselineNeeded = needsBaselineProof(ledger);
+      if (run.baselineNeeded) ctx.setDetail('no proof yet under the current key: re-encrypting under it first');
       const blocker = rotationBlocker(ledger);
       if (blocker) {
         throw ApplicationFailure.create({
@@ -166,13 +173,27 @@ async function reencryptAfterFailedChange(run: ProcedureRun, ctx: StepContext, s
   await runReencryption(run, ctx, `${stepId}-recovery`, expect, undefined);
 }
 
-export function reencryptStep(run: ProcedureRun, id: string, expect: () => ExpectedEncryption): StepDefinition {
+/** Before a rotation on a cluster without proof: re-encrypt under the key in use (no key change, no wait). */
+export function baselineReencryptStep(run: ProcedureRun, currentKeyId: () => string | undefined): StepDefinition {
+  return {
+    ...reencryptStep(run, 'reencrypt-baseline', () => ({ kms: 'enabled', keyId: currentKeyId() as string }), { propagationWaitMs: 0 }),
+    title: 'Re-encrypt under the key in use first (no proof of it yet)',
+    when: () => run.baselineNeeded && currentKeyId() !== undefined,
+  };
+}
+
+export function reencryptStep(
+  run: ProcedureRun,
+  id: string,
+  expect: () => ExpectedEncryption,
+  settings?: Partial<ReencryptSettings>,
+): StepDefinition {
   return {
     id,
     title: 'Re-encrypt every Secret and verify (storage migration)',
     command: 'kubectl get secrets --all-namespaces -o json | kubectl replace -f -',
     run: async (ctx) => {
-      const result = await runReencryption(run, ctx, id, expect(), run.canary);
+      const result = await runReencryption(run, ctx, id, expect(), id === 'reencrypt-baseline' ? undefined : run.canary, settings);
       if (!result.proven) {
         const named = result.failures.slice(0, 5).map((f) => `${f.namespace}/${f.name} (${f.reason})`);
         throw ApplicationFailure.create({
@@ -192,11 +213,12 @@ async function runReencryption(
   stepId: string,
   expect: ExpectedEncryption,
   canary: Marker | undefined,
+  settings?: Partial<ReencryptSettings>,
 ): Promise<ReencryptResult> {
   setHandler(reencryptProgressSignal, (p) => ctx.reportProgress({ done: p.done, total: p.total, unit: `Secrets (${p.pass})` }));
   const child = await startChild(reencryptSecrets, {
     workflowId: `${run.workflowId}/${stepId}/${ctx.attempt}`,
-    args: [{ clusterId: run.clusterId, expect, canary, operationKey: run.operationKey(stepId, ctx), settings: run.reencryptSettings }],
+    args: [{ clusterId: run.clusterId, expect, canary, operationKey: run.operationKey(stepId, ctx), settings: { ...run.reencryptSettings, ...settings } }],
     staticSummary: `Re-encrypt every Secret of ${run.name}`,
   });
   ctx.forwardControlTo(child);
@@ -260,6 +282,15 @@ export function retireStep(run: ProcedureRun, keyId: () => string, how: 'disable
           type: 'RetirementUnsafe',
           nonRetryable: true,
           details: [{ code: 'RetirementUnsafe', fix: 'Complete two proven rotations after this key first (kmsflow keys <cluster> shows what is still needed).' }],
+        });
+      }
+      const users = await quick.clustersUsingKey({ clusterId: run.clusterId, keyId: keyId() });
+      if (users.length > 0) {
+        throw ApplicationFailure.create({
+          message: `Refusing to retire ${keyId()}: cluster(s) ${users.map((u) => u.split('/').pop()).join(', ')} use it for KMS now.`,
+          type: 'KeyInUseByOtherCluster',
+          nonRetryable: true,
+          details: [{ code: 'KeyInUseByOtherCluster', fix: 'Rotate those clusters off this key version first (give each cluster its own key to avoid this).' }],
         });
       }
       const retired = await quick.retireKeyVersion({ keyId: keyId(), how });

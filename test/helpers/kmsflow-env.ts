@@ -2,6 +2,7 @@
  * The whole of kmsflow for end-to-end tests: a real Temporal dev server, the sandbox (ARM, Key Vault,
  * Kubernetes) and a worker running the real workflow bundle and activities built on sandbox clients.
  */
+import type { WorkflowHandle } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { createActivities, type Activities } from '../../activities';
 import { createSandboxClients } from '../../activities/clients';
@@ -10,6 +11,7 @@ import type { ScenarioInput } from '../../sandbox/scenario';
 import { buildWorkflowBundle } from '../../worker/bundle';
 import { createKmsflowWorker } from '../../worker/create-worker';
 import { clusterId as formatClusterId } from '../../workflows/ids';
+import { progressQuery } from '../../workflows/messages';
 import type { ReencryptSettings } from '../../workflows/reencrypt';
 import { startTemporalTestEnv, type TemporalTestEnv } from './temporal-env';
 
@@ -84,4 +86,20 @@ export async function startKmsflowEnv(
       await temporal.teardown();
     },
   };
+}
+
+/** The procedure's result, or (after `timeoutMs`) a failure that shows where it stands. */
+export async function resultWithin<T>(handle: WorkflowHandle, timeoutMs = 45_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(async () => {
+      const progress = await handle.query(progressQuery).catch((e: unknown) => String(e));
+      reject(new Error(`no result within ${timeoutMs} ms; progress: ${JSON.stringify(progress, null, 1)}`));
+    }, timeoutMs);
+  });
+  try {
+    return (await Promise.race([handle.result(), timeout])) as T;
+  } finally {
+    clearTimeout(timer);
+  }
 }

@@ -76,15 +76,21 @@ export interface ProcedureResult {
 
 const now = () => new Date().toISOString();
 
-export async function runProcedure(options: ProcedureOptions, steps: StepDefinition[]): Promise<ProcedureResult> {
-  assertUniqueIds(steps);
+/**
+ * Runs the steps in order. `steps` may be a function: it is called once the handlers are registered, so
+ * a procedure can read what its step list depends on while `progress` already answers.
+ */
+export async function runProcedure(
+  options: ProcedureOptions,
+  stepsOrBuilder: StepDefinition[] | (() => Promise<StepDefinition[]>),
+): Promise<ProcedureResult> {
   const workflowId = workflowInfo().workflowId;
   const progress: ProcedureProgress = {
     procedure: options.procedure,
     cluster: options.cluster,
     phase: 'running',
     paused: false,
-    steps: steps.map((s) => ({ id: s.id, title: s.title, status: 'pending', attempts: 0, gate: s.gate, command: s.command })),
+    steps: [],
     approvals: [],
     startedAt: now(),
   };
@@ -185,6 +191,10 @@ export async function runProcedure(options: ProcedureOptions, steps: StepDefinit
   };
   const isApproved = (gate: string) =>
     options.autoApprove === 'all' || (options.autoApprove ?? []).includes(gate) || progress.approvals.some((a) => a.gate === gate);
+
+  const steps = Array.isArray(stepsOrBuilder) ? stepsOrBuilder : await stepsOrBuilder();
+  assertUniqueIds(steps);
+  progress.steps = steps.map((s) => ({ id: s.id, title: s.title, status: 'pending', attempts: 0, gate: s.gate, command: s.command }));
 
   try {
     publish('running');

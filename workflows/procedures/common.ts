@@ -38,11 +38,10 @@ export const DISABLE_GATE = {
 
 export async function runDefinition<I extends ProcedureInputBase>(definition: ProcedureDefinition<I>, input: I): Promise<ProcedureOutcome> {
   const run = new ProcedureRun(input.clusterId, input.reencrypt);
-  // Read once before the steps: some step lists depend on the cluster (e.g. one step per upgrade hop).
-  const start = await quick.getClusterDigest(input.clusterId);
   const result = await runProcedure(
     { procedure: definition.name, cluster: run.name, autoApprove: input.autoApprove, requestedBy: input.requestedBy },
-    definition.steps(run, input, start),
+    // Some step lists depend on the cluster (e.g. one step per upgrade hop): read it once, first.
+    async () => definition.steps(run, input, await quick.getClusterDigest(input.clusterId)),
   );
   return { ...result, evidence: run.evidence };
 }

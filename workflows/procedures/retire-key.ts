@@ -1,6 +1,7 @@
 import type { ClusterDigest } from '../../activities/cluster-model';
 import type { StepDefinition } from '../engine/procedure';
 import {
+  baselineReencryptStep,
   canaryStep,
   clusterChangeStep,
   newKeyVersionStep,
@@ -45,6 +46,7 @@ export const retireKeyProcedure: ProcedureDefinition<RetireKeyInput> = {
     return [
       preflightStep(run, 'retire-key', () => retireKeyProcedure.preflightInput(input, run, start)),
       rotationGuardStep(run),
+      baselineReencryptStep(run, () => start.kms.keyId),
       { ...newKeyVersionStep(run, 'new-version-2', () => retiring, (id) => (keys.second = id)), when: () => keys.second === undefined },
       ...rotation(run, start, 1, () => keys.second!),
       { ...newKeyVersionStep(run, 'new-version-3', () => keys.second!, (id) => (keys.third = id)), when: () => keys.third === undefined },

@@ -1,4 +1,4 @@
-import { canaryStep, clusterChangeStep, preflightStep, reencryptStep, rotationGuardStep } from '../procedure-steps';
+import { baselineReencryptStep, canaryStep, clusterChangeStep, preflightStep, reencryptStep, rotationGuardStep } from '../procedure-steps';
 import { type ProcedureDefinition, type ProcedureInputBase, type ProcedureOutcome, runDefinition } from './common';
 
 export interface RotateKeyInput extends ProcedureInputBase {
@@ -17,6 +17,7 @@ export const rotateKeyProcedure: ProcedureDefinition<RotateKeyInput> = {
   steps: (run, input, start) => [
     preflightStep(run, 'rotate-key', () => rotateKeyProcedure.preflightInput(input, run, start)),
     rotationGuardStep(run),
+    baselineReencryptStep(run, () => start.kms.keyId),
     canaryStep(run),
     clusterChangeStep(run, {
       id: 'rotate',

@@ -23,6 +23,10 @@ export interface KubeBackend {
   rotateKey(options?: { expectUnready?: boolean }): Promise<void>;
   /** Makes every continue token handed out so far expire (etcd compaction / the emulator's token TTL). */
   expireContinueTokens(): Promise<void>;
+  /** Enables or disables key version `n` in Key Vault (the emulator: its key-usability view). */
+  setKeyUsable(n: number, usable: boolean): Promise<void>;
+  /** Restarts kube-apiserver (fresh caches); the emulator has no process state, so nothing happens. */
+  restart(options?: { expectUnready?: boolean }): Promise<void>;
   /** GET /readyz?verbose with the admin token: status and failing checks. */
   readyz(): Promise<{ status: number; failing: string[] }>;
   /** `ns/name` -> `key<n>` or `identity`, from the storage ground truth (etcd, or the emulator's etcd view). */
@@ -60,6 +64,11 @@ export async function startApiserverBackend(): Promise<KubeBackend & { cp: Local
       await cp.rotateKey(kv.wrapper(currentKey + 1), 'restart', { waitFor: options.expectUnready ? 'live' : 'ready' });
       currentKey++;
     },
+    async setKeyUsable(n, usable) {
+      const [name, version] = new URL(kv.versions[n - 1]!).pathname.split('/').slice(2);
+      await kv.sandbox.clients().keys('kv-test').updateKeyProperties(name!, version!, { enabled: usable });
+    },
+    restart: (options = {}) => cp.restartApiserver({ waitFor: options.expectUnready ? 'live' : 'ready' }),
     readyz: () => readyzOf(cp.url, cp.caPem, cp.adminToken),
     async expireContinueTokens() {
       // Compaction alone is not enough on 1.34: a continue token is served from the watch cache's
@@ -101,6 +110,11 @@ export async function startEmulatorBackend(): Promise<KubeBackend & { tc: TestCl
       currentKey++;
       tc.rotateTo(currentKey);
     },
+    async setKeyUsable(n, usable) {
+      if (usable) tc.unusableKeys.delete(KEY(n));
+      else tc.unusableKeys.add(KEY(n));
+    },
+    async restart() {},
     readyz: () => readyzOf(tc.url, tc.tls.caPem, TOKENS.admin),
     async expireContinueTokens() {
       tc.clock.now += 10 * 60_000;

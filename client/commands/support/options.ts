@@ -1,7 +1,7 @@
 /** Option parsing shared by the commands: one spelling and one error sentence for each kind of value. */
 import { type Command, InvalidArgumentError } from 'commander';
 import { clusterId, parseClusterId } from '../../../workflows/ids';
-import { procedureWorkflowId } from '../../../workflows/messages';
+import { procedureWorkflowId, TASK_QUEUE } from '../../../workflows/messages';
 import { usageError } from './errors';
 
 export function addJsonOption(command: Command): Command {
@@ -76,4 +76,15 @@ export function requesterOf(as: string | undefined, env: Record<string, string |
   const name = as?.trim() || env.USER?.trim() || env.LOGNAME?.trim() || env.USERNAME?.trim();
   if (!name) throw usageError('Say who you are with --as NAME: $USER is not set.');
   return name;
+}
+
+export const TASK_QUEUE_VARIABLE = 'KMSFLOW_TASK_QUEUE';
+
+/** `--task-queue`: the queue kmsflow's workers poll (default $KMSFLOW_TASK_QUEUE, else `kmsflow`). */
+export function addTaskQueueOption(command: Command): Command {
+  return command.option('--task-queue <name>', `the task queue kmsflow workers poll (default: $${TASK_QUEUE_VARIABLE} or ${TASK_QUEUE})`, nonEmptyText('task queue'));
+}
+
+export function taskQueueOf(flag: string | undefined, env: Record<string, string | undefined>): string {
+  return flag ?? (env[TASK_QUEUE_VARIABLE]?.trim() || TASK_QUEUE);
 }

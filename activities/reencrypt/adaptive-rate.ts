@@ -1,18 +1,23 @@
 /**
- * A write budget shared by the workers of one page: at most `rate` requests per second, halved on
- * throttling (and paused for Retry-After), grown back by 10 % per 50 clean responses up to `maxRate`.
+ * A write budget shared by the workers of one page: at most `rate` requests per second. Throttling
+ * (429/5xx) halves the rate at most once per second and pauses everyone for Retry-After (or a short
+ * default); every 20 clean responses grow it by 20 % again, up to `maxRate`.
  */
 export class AdaptiveRate {
   private rate: number;
+  private readonly minRate: number;
   private nextSlotMs = 0;
   private pausedUntilMs = 0;
+  private lastCutMs = -Infinity;
   private cleanStreak = 0;
 
   constructor(
     private readonly maxRate: number,
     private readonly now: () => number = Date.now,
+    private readonly defaultPauseMs = 200,
   ) {
     this.rate = maxRate;
+    this.minRate = Math.max(1, maxRate / 50);
   }
 
   get currentRate(): number {
@@ -28,15 +33,19 @@ export class AdaptiveRate {
   }
 
   throttled(retryAfterMs?: number): void {
+    const now = this.now();
     this.cleanStreak = 0;
-    this.rate = Math.max(1, this.rate / 2);
-    const pause = retryAfterMs ?? 1000 / this.rate;
-    this.pausedUntilMs = Math.max(this.pausedUntilMs, this.now() + pause);
+    if (now - this.lastCutMs >= 1000) {
+      this.rate = Math.max(this.minRate, this.rate / 2);
+      this.lastCutMs = now;
+    }
+    const pause = retryAfterMs && retryAfterMs > 0 ? retryAfterMs : this.defaultPauseMs;
+    this.pausedUntilMs = Math.max(this.pausedUntilMs, now + pause);
   }
 
   succeeded(): void {
-    if (++this.cleanStreak < 50) return;
+    if (++this.cleanStreak < 20) return;
     this.cleanStreak = 0;
-    this.rate = Math.min(this.maxRate, this.rate * 1.1);
+    this.rate = Math.min(this.maxRate, this.rate * 1.2);
   }
 }

@@ -1,0 +1,182 @@
+import { type Client, type WorkflowHandle } from '@temporalio/client';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClusterSubmission } from '../../activities/cluster';
+import type { ScenarioInput } from '../../sandbox/scenario';
+import type { ReencryptResult, reencryptSecrets } from '../../workflows/reencrypt';
+import { FAST_REENCRYPT, type KmsflowTestEnv, resultWithin, startKmsflowEnv } from '../helpers/kmsflow-env';
+import { kubeClient } from '../helpers/kube';
+
+const CLUSTERS = ['r-410', 'r-429', 'r-conflict', 'r-churn', 'r-stuck', 'r-history'] as const;
+type ClusterName = (typeof CLUSTERS)[number];
+
+const scenario: ScenarioInput = {
+  seed: 31,
+  tenantId: '72f988bf-0000-4000-a000-00000000c0de',
+  subscriptions: [{ id: '11111111-2222-4333-8444-555555555555', resourceGroups: [{ name: 'rg-re', location: 'eastus' }] }],
+  principals: [{ name: 'operator', type: 'User' }],
+  operator: 'operator',
+  identities: [{ name: 'id-kms' }],
+  vaults: [{ name: 'kv-re', enablePurgeProtection: true, keys: CLUSTERS.map((name) => ({ name, versions: 2 })) }],
+  roleAssignments: [
+    { role: 'Key Vault Crypto Officer', principal: 'operator', scope: 'vault:kv-re' },
+    { role: 'Key Vault Crypto User', principal: 'id-kms', scope: 'vault:kv-re' },
+  ],
+  clusters: CLUSTERS.map((name, i) => ({
+    name,
+    kubernetesVersion: '1.30',
+    identity: 'id-kms',
+    kms: { vault: 'kv-re', key: name, version: 1, networkAccess: 'Public' as const },
+    secrets: { count: 150, namespaces: 4, seed: 100 + i, maxBytes: 6000 },
+  })),
+};
+
+let env: KmsflowTestEnv;
+let client: Client;
+
+beforeAll(async () => {
+  env = await startKmsflowEnv(scenario);
+  client = env.temporal.env.client;
+});
+
+afterAll(async () => {
+  await env?.teardown();
+});
+
+const etcd = (cluster: ClusterName) => env.sandbox.kubeCluster(cluster)!.etcdView();
+
+/** Writes the canary, rotates the cluster to its key's second version through ARM, starts the re-encryption. */
+async function rotateAndStart(cluster: ClusterName): Promise<{ handle: WorkflowHandle<typeof reencryptSecrets>; newKey: string }> {
+  const clusterId = env.clusterId(cluster);
+  const [, newKey] = (await env.keyVersions('kv-re', cluster)) as [string, string];
+  const canary = await env.activities.writeMarker({ clusterId, name: 'kmsflow-canary', nonce: `canary-${Date.now()}` });
+  const change = { kind: 'enable-kms' as const, keyId: newKey, networkAccess: 'Public' as const };
+  const activityEnv = new MockActivityEnvironment();
+  const submission: ClusterSubmission = await activityEnv.run(env.activities.submitClusterChange, { clusterId, change, operationKey: `test-${cluster}` });
+  await activityEnv.run(env.activities.awaitClusterChange, { clusterId, change, submission });
+  const handle = await client.workflow.start<typeof reencryptSecrets>('reencryptSecrets', {
+    taskQueue: env.taskQueue,
+    workflowId: `reencrypt-${cluster}-${Date.now()}`,
+    args: [{ clusterId, expect: { kms: 'enabled', keyId: newKey }, canary, operationKey: `op-${cluster}`, settings: FAST_REENCRYPT }],
+  });
+  return { handle, newKey };
+}
+
+const staleOrUnreadable = (cluster: ClusterName, key: string) =>
+  etcd(cluster).filter((e) => !e.readable || e.provider.type !== 'kms-v2' || e.provider.keyId !== key);
+
+describe('re-encryption under faults ends proven, or not proven naming why', () => {
+  it('survives expired continue tokens (410) without counting a partial listing as done', async () => {
+    env.sandbox.kubeCluster('r-410')!.kubeFaults.expireContinueAfterPages = 2;
+    await env.withWorker(async () => {
+      const { handle, newKey } = await rotateAndStart('r-410');
+      const result = await resultWithin<ReencryptResult>(handle);
+      expect(result.proven).toBe(true);
+      expect(result.rewrite.expiredListings + result.verify.expiredListings).toBeGreaterThan(0);
+      expect(staleOrUnreadable('r-410', newKey)).toEqual([]);
+    });
+  });
+
+  it('backs off under a 429 and 503 storm and still rewrites everything', async () => {
+    const rules = [
+      env.sandbox.faults.addRule({ service: 'kube', cluster: 'r-429', method: 'PUT', probability: 0.2, action: { kind: 'throttle', retryAfterSeconds: 0 } }),
+      env.sandbox.faults.addRule({ service: 'kube', cluster: 'r-429', method: 'PUT', probability: 0.05, action: { kind: 'error', status: 503 } }),
+    ];
+    try {
+      await env.withWorker(async () => {
+        const { handle, newKey } = await rotateAndStart('r-429');
+        const result = await resultWithin<ReencryptResult>(handle);
+        expect(result.proven).toBe(true);
+        expect(result.rewrite.throttled).toBeGreaterThan(10);
+        expect(staleOrUnreadable('r-429', newKey)).toEqual([]);
+      });
+    } finally {
+      for (const rule of rules) env.sandbox.faults.removeRule(rule.id);
+    }
+  });
+
+  it('resolves write conflicts by re-reading', async () => {
+    env.sandbox.kubeCluster('r-conflict')!.kubeFaults.conflictShare = 0.3;
+    await env.withWorker(async () => {
+      const { handle, newKey } = await rotateAndStart('r-conflict');
+      const result = await resultWithin<ReencryptResult>(handle);
+      expect(result.proven).toBe(true);
+      expect(result.rewrite.counts.failed).toBe(0);
+      expect(staleOrUnreadable('r-conflict', newKey)).toEqual([]);
+    });
+    env.sandbox.kubeCluster('r-conflict')!.kubeFaults.conflictShare = 0;
+  });
+
+  it('stays correct while Secrets are created and deleted during the run', async () => {
+    const kube = kubeClient(env.sandbox.kubeconfig('r-churn', 'admin'));
+    const victims = etcd('r-churn').filter((e) => e.namespace !== 'kmsflow-system').slice(0, 40);
+    await env.withWorker(async () => {
+      const { handle, newKey } = await rotateAndStart('r-churn');
+      let created = 0;
+      let done = false;
+      const churn = (async () => {
+        for (const victim of victims) {
+          if (done) break;
+          await kube.deleteNamespacedSecret({ name: victim.name, namespace: victim.namespace }).catch(() => undefined);
+          await kube.createNamespacedSecret({
+            namespace: victim.namespace,
+            body: { metadata: { name: `churn-${created++}` }, data: { v: Buffer.from('x').toString('base64') } },
+          });
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      })();
+      const result = await resultWithin<ReencryptResult>(handle);
+      done = true;
+      await churn;
+      expect(result.proven).toBe(true);
+      expect(created).toBeGreaterThan(0);
+      expect(staleOrUnreadable('r-churn', newKey)).toEqual([]);
+    });
+  });
+
+  it('is not proven when a Secret cannot be written, and names it', async () => {
+    const cluster = env.sandbox.kubeCluster('r-stuck')!;
+    const stuck = etcd('r-stuck').find((e) => e.namespace !== 'kmsflow-system' && e.namespace !== 'kube-system')!.namespace;
+    cluster.kubeFaults.terminatingNamespaces.add(stuck);
+    try {
+      await env.withWorker(async () => {
+        const { handle } = await rotateAndStart('r-stuck');
+        const result = await resultWithin<ReencryptResult>(handle);
+        expect(result.proven).toBe(false);
+        expect(result.notProven.join(' ')).toMatch(/could not be verified/);
+        expect(result.failures.length).toBeGreaterThan(0);
+        expect(result.failures.every((f) => f.namespace === stuck)).toBe(true);
+        expect(result.failures[0]?.reason).toContain('being terminated');
+      });
+    } finally {
+      cluster.kubeFaults.terminatingNamespaces.clear();
+    }
+  });
+
+  it('never writes a Secret value into workflow history', async () => {
+    const kube = kubeClient(env.sandbox.kubeconfig('r-history', 'admin'));
+    const values = new Set<string>();
+    const page = await kube.listSecretForAllNamespaces({ limit: 500 });
+    for (const secret of page.items) {
+      for (const encoded of Object.values(secret.data ?? {})) {
+        if (encoded.length < 16) continue;
+        values.add(encoded.slice(0, 32));
+        const plain = Buffer.from(encoded, 'base64').toString('latin1');
+        if (/^[\x20-\x7e]{16,}/.test(plain)) values.add(plain.slice(0, 24));
+      }
+    }
+    expect(values.size).toBeGreaterThan(100);
+    let histories = '';
+    await env.withWorker(async () => {
+      const { handle } = await rotateAndStart('r-history');
+      expect((await resultWithin<ReencryptResult>(handle)).proven).toBe(true);
+      for await (const run of client.workflow.list({ query: `WorkflowId = '${handle.workflowId}'` })) {
+        const history = await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
+        histories += JSON.stringify(history);
+      }
+    });
+    expect(histories.length).toBeGreaterThan(10_000);
+    const hits = [...values].filter((v) => histories.includes(v));
+    expect(hits).toEqual([]);
+  });
+});

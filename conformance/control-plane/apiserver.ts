@@ -38,7 +38,6 @@ export function apiserverArgs(files: ApiserverFiles, etcdUrl: string, port: numb
     '--bind-address=127.0.0.1',
     '--advertise-address=127.0.0.1',
     `--secure-port=${port}`,
-    `--cert-dir=${f('certs')}`,
     `--tls-cert-file=${f('serving.crt')}`,
     `--tls-private-key-file=${f('serving.key')}`,
     `--token-auth-file=${f('tokens.csv')}`,

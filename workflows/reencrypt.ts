@@ -38,6 +38,8 @@ export interface ReencryptSettings {
   pollIntervalMs: number;
   /** Send progress to the parent every this many pages. */
   progressEveryPages: number;
+  /** A page whose worker stops heartbeating for this long is retried elsewhere, from its last heartbeat. */
+  pageHeartbeatTimeoutMs: number;
 }
 
 export const DEFAULT_REENCRYPT_SETTINGS: ReencryptSettings = {
@@ -49,6 +51,7 @@ export const DEFAULT_REENCRYPT_SETTINGS: ReencryptSettings = {
   keyActiveTimeoutMs: 30 * 60_000,
   pollIntervalMs: 10_000,
   progressEveryPages: 5,
+  pageHeartbeatTimeoutMs: 60_000,
 };
 
 export interface ReencryptInput {
@@ -183,7 +186,7 @@ export async function reencryptSecrets(input: ReencryptInput, carried?: Reencryp
     }
     const totals = state.stage === 'rewrite' ? state.rewrite : state.verify;
     const page: PageResult = await pages.reencryptPage.executeWithOptions(
-      { summary: `${state.stage} page ${totals.pages + 1}` },
+      { summary: `${state.stage} page ${totals.pages + 1}`, heartbeatTimeout: settings.pageHeartbeatTimeoutMs },
       [
         {
           clusterId: input.clusterId,

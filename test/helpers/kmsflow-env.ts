@@ -23,6 +23,7 @@ export const FAST_REENCRYPT: Partial<ReencryptSettings> = {
   pollIntervalMs: 200,
   keyActiveTimeoutMs: 60_000,
   concurrency: 8,
+  pageHeartbeatTimeoutMs: 3_000,
 };
 
 export interface KmsflowTestEnv {

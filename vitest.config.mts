@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    // The conformance tier (real kube-apiserver + etcd) has its own config: npm run test:conformance.
+    exclude: ['test/conformance/**', 'node_modules/**'],
     pool: 'forks',
     fileParallelism: false,
     testTimeout: 60_000,

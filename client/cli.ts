@@ -2,11 +2,16 @@ import { Command, CommanderError } from 'commander';
 import { approveCommand } from './commands/approve';
 import { cancelCommand } from './commands/cancel';
 import { devCommand } from './commands/dev';
+import { keysCommand } from './commands/keys';
 import { listCommand } from './commands/list';
 import { pauseCommand } from './commands/pause';
+import { planCommand } from './commands/plan';
+import { reportCommand } from './commands/report';
 import { resumeCommand } from './commands/resume';
 import { retryCommand } from './commands/retry';
+import { sandboxCommand } from './commands/sandbox';
 import { setupCommand } from './commands/setup';
+import { startCommand } from './commands/start';
 import { statusCommand } from './commands/status';
 import { addConnectionOptions } from './commands/support/connection';
 import { type CliIo, type CommandModule, CliRuntime } from './commands/support/runtime';
@@ -19,6 +24,8 @@ export type { CliIo } from './commands/support/runtime';
 
 /** Every command, in the order `kmsflow --help` lists them. A new command is one module added here. */
 export const COMMANDS: readonly CommandModule[] = [
+  planCommand,
+  startCommand,
   statusCommand,
   watchCommand,
   listCommand,
@@ -27,8 +34,11 @@ export const COMMANDS: readonly CommandModule[] = [
   resumeCommand,
   retryCommand,
   cancelCommand,
+  keysCommand,
+  reportCommand,
   workerCommand,
   devCommand,
+  sandboxCommand,
   setupCommand,
 ];
 
@@ -54,7 +64,8 @@ export function buildProgram(runtime: CliRuntime, onCommanderError: (message: st
       'and the Temporal config file, else localhost:7233. Colours only on a terminal, never with NO_COLOR set.\n' +
       '\nA procedure is named by its workflow id or by its cluster\'s resource id.\n' +
       '\nExamples:\n  kmsflow list --status running\n  CLUSTER_ID=$(az aks show -g rg-prod -n aks-prod-1 --query id -o tsv)\n' +
-      '  kmsflow status "$CLUSTER_ID"\n  kmsflow watch "$CLUSTER_ID"\n  kmsflow approve "$CLUSTER_ID" --as alice',
+      '  kmsflow plan enable --cluster "$CLUSTER_ID" --key-id "$KEY_ID"\n  kmsflow start enable --cluster "$CLUSTER_ID" --key-id "$KEY_ID" --watch\n' +
+      '  kmsflow status "$CLUSTER_ID"\n  kmsflow watch "$CLUSTER_ID"\n  kmsflow approve "$CLUSTER_ID" --as alice\n  kmsflow report "$CLUSTER_ID"\n  kmsflow keys "$CLUSTER_ID"',
   );
   for (const command of COMMANDS) command.register(program, runtime);
   return program;

@@ -36,7 +36,7 @@ export function activitySource(options: ActivitySourceOptions): ActivitySource {
   if (!file) return { kind: 'azure' };
   if (!existsSync(file)) {
     throw new ActivityConfigError(
-      `No sandbox env file at ${file}: start a sandbox with \`kmsflow sandbox start --env-file ${file}\`, or leave out --sandbox and ${SANDBOX_ENV_FILE_VARIABLE} to use Azure.`,
+      `No sandbox env file at ${file}: start a sandbox with \`kmsflow sandbox start --sandbox-env ${file}\`, or leave out --sandbox and ${SANDBOX_ENV_FILE_VARIABLE} to use Azure.`,
     );
   }
   let complete = false;
@@ -46,7 +46,7 @@ export function activitySource(options: ActivitySourceOptions): ActivitySource {
     // unreadable file or CA: reported below
   }
   if (!complete) {
-    throw new ActivityConfigError(`${file} is not a complete sandbox env file: write it again with \`kmsflow sandbox start --env-file ${file}\`.`);
+    throw new ActivityConfigError(`${file} is not a complete sandbox env file: write it again with \`kmsflow sandbox start --sandbox-env ${file}\`.`);
   }
   return { kind: 'sandbox', envFile: path.resolve(file) };
 }

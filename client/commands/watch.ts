@@ -9,7 +9,7 @@ import { readSnapshot, shellWord } from './support/procedure-snapshot';
 import type { CommandContext, CommandModule } from './support/runtime';
 import { listProcedures } from './support/visibility';
 
-interface WatchOptions {
+export interface WatchOptions {
   interval: number;
   exitOnWait?: boolean;
 }
@@ -103,7 +103,8 @@ function pause(ms: number, signal: AbortSignal): Promise<'slept' | 'stopped'> {
   });
 }
 
-async function watchProcedure(ctx: CommandContext, workflowId: string, opts: WatchOptions): Promise<number> {
+/** Follows a procedure until it ends (or Ctrl-C) and returns its exit code; shared with `start --watch`. */
+export async function watchProcedure(ctx: CommandContext, workflowId: string, opts: WatchOptions): Promise<number> {
   const client = await ctx.temporal();
   const view = ctx.out.json ? jsonView(ctx.out) : ctx.out.live ? liveView(ctx.out) : lineView(ctx.out);
   const stop = new AbortController();

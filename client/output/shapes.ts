@@ -124,3 +124,152 @@ export interface ActionResult {
 export interface ErrorShape {
   error: { exitCode: number; message: string };
 }
+
+/** `start --json`: what was started and how to follow it. */
+export interface StartResult {
+  workflowId: string;
+  runId: string;
+  workflowType: string;
+  /** e.g. `enable-kms` (the KmsProcedure search attribute). */
+  procedure: string;
+  cluster: string;
+  clusterId: string;
+  taskQueue: string;
+  requestedBy: string;
+  /** The workflow input: ids, modes, gates and tuning only, never a Secret value. */
+  input: unknown;
+  /** Link to the workflow in the Temporal Web UI, when `--ui-url` or KMSFLOW_UI_URL names the UI. */
+  uiUrl: string | null;
+  /** Whether a worker polled the task queue recently; the procedure waits for one otherwise. */
+  workerSeen: boolean;
+  /** The commands to run next, ready to paste. */
+  next: string[];
+}
+
+export interface FindingView {
+  severity: 'error' | 'warning' | 'info';
+  code: string;
+  message: string;
+  fix: string | null;
+}
+
+export interface PlanStepView {
+  number: number;
+  id: string;
+  title: string;
+  gate: { id: string; prompt: string } | null;
+  /** The equivalent manual command (az / kubectl). */
+  command: string | null;
+}
+
+export interface KeySlotsView {
+  current: string | null;
+  previous: string | null;
+}
+
+/** `plan --json`: what a procedure would do; a plan changes nothing. */
+export interface PlanResult {
+  procedure: string;
+  clusterId: string;
+  cluster: string;
+  kubernetesVersion: string;
+  kms: { enabled: boolean; keyId: string | null; networkAccess: string | null };
+  /** False when preflight found an error: `start` would stop at its preflight step. */
+  ok: boolean;
+  findings: FindingView[];
+  steps: PlanStepView[];
+  secretsInScope: number | null;
+  estimatedSeconds: number;
+  secretsPerSecond: number;
+  slots: { before: KeySlotsView; after: KeySlotsView };
+  /** The read-only workflow that computed the plan. */
+  workflowId: string;
+}
+
+export interface KeyRecordView {
+  keyId: string;
+  /** current | previous | null: where AKS holds it now. */
+  slot: 'current' | 'previous' | null;
+  /** still-needed | retirable | retired */
+  state: 'still-needed' | 'retirable' | 'retired';
+  setAt: string;
+  replacedAt: string | null;
+  provenAt: string | null;
+  migratedAwayAt: string | null;
+  retiredAt: string | null;
+  retiredHow: 'disable' | 'expire' | null;
+}
+
+export interface ReencryptionProofView {
+  keyId: string | null;
+  proven: boolean;
+  at: string;
+  workflowId: string;
+  watermark: string;
+  digest: string;
+  objects: number;
+  secretsPerSecond: number | null;
+}
+
+/** `keys --json`: the key ledger of one cluster. */
+export interface KeysResult {
+  clusterId: string;
+  cluster: string;
+  /** False when kmsflow has never recorded anything for this cluster. */
+  known: boolean;
+  kmsEnabled: boolean;
+  slots: KeySlotsView;
+  keys: KeyRecordView[];
+  stillNeeded: string[];
+  retirable: string[];
+  lastReencryption: ReencryptionProofView | null;
+  note: string | null;
+}
+
+export interface PassView {
+  /** Secrets per outcome: rewritten, alreadyCurrent, newerThanWatermark, gone, rewrittenByOther, failed, stale. */
+  counts: Record<string, number>;
+  objects: number;
+  pages: number;
+  expiredListings: number;
+  throttled: number;
+  digest: string;
+}
+
+/** One re-encryption of a procedure and its proof. */
+export interface ReencryptionView {
+  /** The child workflow that ran it, when known. */
+  workflowId: string | null;
+  /** The procedure step (e.g. `reencrypt`, `reencrypt-1`), when known. */
+  step: string | null;
+  /** `completed`, or `running` for one still in progress (then not yet proven). */
+  state: 'completed' | 'running';
+  /** What every Secret must be stored under: a key id, or `identity` (unencrypted, after disable). */
+  expected: string;
+  proven: boolean;
+  notProven: string[];
+  watermark: string | null;
+  rewrite: PassView;
+  verify: PassView;
+  failures: { namespace: string; name: string; reason: string; code: string | null }[];
+  startedAt: string | null;
+  endedAt: string | null;
+  durationSeconds: number | null;
+  secretsPerSecond: number | null;
+}
+
+/** `report --json`: the re-encryption evidence of a procedure. */
+export interface ReportResult {
+  workflowId: string;
+  runId: string;
+  procedure: string | null;
+  cluster: string | null;
+  status: ProcedureStatus;
+  /** proven: every re-encryption completed and proven; not-proven: one is not; unknown: no finished evidence. */
+  verdict: 'proven' | 'not-proven' | 'unknown';
+  exitCode: number;
+  /** Where the evidence came from: the procedure's result, or its re-encryption children (running or failed runs). */
+  source: 'result' | 'children';
+  reencryptions: ReencryptionView[];
+  note: string | null;
+}

@@ -1,0 +1,300 @@
+/**
+ * The arguments of `plan` and `start`: which procedure, on which cluster, with which keys, modes and
+ * tuning. Everything is checked here, before anything reaches Temporal; a wrong value gets one sentence
+ * that names the fix.
+ */
+import type { Command } from 'commander';
+import { z } from 'zod';
+import type { PlanRequest } from '../../../workflows/plan';
+import type { ReencryptSettings } from '../../../workflows/reencrypt';
+import { clusterId as formatClusterId, minorVersion, parseClusterId, parseKeyId, parseVaultId, usesKmsV2 } from '../../../workflows/ids';
+import { usageError } from './errors';
+import { nonEmptyText, seconds, wholeNumber } from './options';
+
+/** The procedures as the CLI names them, with their workflow type and their name in plans and search attributes. */
+export const PROCEDURES = {
+  enable: { workflowType: 'enableKms', name: 'enable-kms', summary: 'enable KMS with a versioned key (Public, or Private with --vault-id)' },
+  disable: { workflowType: 'disableKms', name: 'disable-kms', summary: 'disable KMS (Secrets are then stored unencrypted)' },
+  rotate: { workflowType: 'rotateKey', name: 'rotate-key', summary: 'rotate to a new versioned key' },
+  retire: { workflowType: 'retireKey', name: 'retire-key', summary: 'rotate twice, then disable or expire the old key' },
+  'switch-mode': { workflowType: 'switchVaultMode', name: 'switch-vault-mode', summary: "switch the vault's network access Public <-> Private" },
+  'migrate-v2': { workflowType: 'migrateToKmsV2', name: 'migrate-to-kms-v2', summary: 'upgrade a KMS v1 cluster (< 1.27) to KMS v2' },
+} as const satisfies Record<string, { workflowType: string; name: PlanRequest['procedure']; summary: string }>;
+
+export type ProcedureKey = keyof typeof PROCEDURES;
+export const PROCEDURE_KEYS = Object.keys(PROCEDURES) as ProcedureKey[];
+
+export interface ProcedureFlags {
+  cluster?: string;
+  subscription?: string;
+  resourceGroup?: string;
+  name?: string;
+  keyId?: string;
+  mode?: string;
+  vaultId?: string;
+  targetVersion?: string;
+  newKeyIds?: string;
+  how?: string;
+  approve?: string;
+  pageSize?: number;
+  concurrency?: number;
+  maxQps?: number;
+  pagesPerRun?: number;
+  propagationWait?: number;
+  pollInterval?: number;
+}
+
+/** A checked request: the procedure, its workflow type, the cluster and the workflow input. */
+export interface ProcedureRequest {
+  key: ProcedureKey;
+  workflowType: string;
+  clusterId: string;
+  clusterName: string;
+  plan: PlanRequest;
+}
+
+export const PROCEDURE_ARGUMENT_HELP = `the procedure: ${PROCEDURE_KEYS.join(', ')}`;
+
+export function addProcedureOptions(command: Command): Command {
+  return command
+    .option('--cluster <resourceId>', 'the AKS cluster\'s resource id, e.g. "$(az aks show -g RG -n NAME --query id -o tsv)"', nonEmptyText('cluster id'))
+    .option('--subscription <id>', 'with --resource-group and --name: the subscription (default: $AZURE_SUBSCRIPTION_ID)', nonEmptyText('subscription'))
+    .option('--resource-group <name>', "with --name: the cluster's resource group", nonEmptyText('resource group'))
+    .option('--name <name>', "with --resource-group: the cluster's name", nonEmptyText('cluster name'))
+    .option('--key-id <url>', 'versioned key id https://<vault>.vault.azure.net/keys/<name>/<version> (enable, rotate; optional for switch-mode, migrate-v2)', nonEmptyText('key id'))
+    .option('--mode <Public|Private>', "the key vault's network access KMS uses (enable: default Public; switch-mode: the mode to switch to)", nonEmptyText('mode'))
+    .option('--vault-id <resourceId>', "the key vault's resource id (needed for Private and switch-mode)", nonEmptyText('vault id'))
+    .option('--target-version <version>', 'migrate-v2: the Kubernetes version to reach, 1.27 or later (e.g. 1.29)', nonEmptyText('target version'))
+    .option('--new-key-ids <K2,K3>', 'retire: the two versioned key ids to rotate through (default: two new versions of the current key)', nonEmptyText('key ids'))
+    .option('--how <disable|expire>', 'retire: disable the old key version, or set it to expire (default disable)', nonEmptyText('how'))
+    .option('--approve <gates>', 'pre-approve these gates (comma-separated gate ids) or all of them ("all")', nonEmptyText('gate list'))
+    .option('--page-size <n>', 're-encryption: Secrets per list page (default 500)', wholeNumber(1, 5000))
+    .option('--concurrency <n>', 're-encryption: parallel no-op updates (default 16)', wholeNumber(1, 256))
+    .option('--max-qps <n>', 're-encryption: at most this many writes per second (default 400)', wholeNumber(1, 100_000))
+    .option('--pages-per-run <n>', 're-encryption: pages per workflow run before it continues as new (default 40)', wholeNumber(1, 1000))
+    .option('--propagation-wait <seconds>', 're-encryption: wait after ARM reports the key, for every API server to load it (default 180)', seconds(0, 3600))
+    .option('--poll-interval <seconds>', 're-encryption: how often the key switch is polled (default 10)', seconds(0.05, 600));
+}
+
+/** Zod's first message is already one sentence naming the fix. */
+function firstMessage(error: z.ZodError): string {
+  return error.issues[0]?.message ?? 'The arguments are not valid: see --help.';
+}
+
+function idParser<T>(flag: string, parse: (value: string) => T) {
+  return z.string().transform((value, ctx) => {
+    try {
+      parse(value);
+      return value.trim();
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `${flag} ${(err as Error).message}` });
+      return z.NEVER;
+    }
+  });
+}
+
+const keyIdSchema = idParser('--key-id', parseKeyId);
+const vaultIdSchema = idParser('--vault-id', parseVaultId);
+
+const modeSchema = z.string().transform((value, ctx) => {
+  const v = value.trim().toLowerCase();
+  if (v === 'public') return 'Public' as const;
+  if (v === 'private') return 'Private' as const;
+  ctx.addIssue({ code: 'custom', message: `--mode "${value}" is not a network access mode: use Public or Private.` });
+  return z.NEVER;
+});
+
+const targetVersionSchema = z.string().transform((value, ctx) => {
+  try {
+    minorVersion(value);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: `--target-version ${(err as Error).message}` });
+    return z.NEVER;
+  }
+  if (!usesKmsV2(value)) {
+    ctx.addIssue({ code: 'custom', message: `--target-version ${value} is below 1.27: KMS v2 needs Kubernetes 1.27 or later; give e.g. --target-version 1.29.` });
+    return z.NEVER;
+  }
+  return value.trim().replace(/^v/, '');
+});
+
+const newKeyIdsSchema = z.string().transform((value, ctx): [string, string] => {
+  const ids = value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (ids.length !== 2) {
+    ctx.addIssue({ code: 'custom', message: `--new-key-ids needs exactly two versioned key ids separated by a comma (K2,K3), got ${ids.length}.` });
+    return z.NEVER;
+  }
+  for (const id of ids) {
+    try {
+      parseKeyId(id);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `--new-key-ids ${(err as Error).message}` });
+      return z.NEVER;
+    }
+  }
+  return [ids[0]!, ids[1]!];
+});
+
+const howSchema = z.string().transform((value, ctx) => {
+  const v = value.trim().toLowerCase();
+  if (v === 'disable' || v === 'expire') return v;
+  ctx.addIssue({ code: 'custom', message: `--how "${value}" is not a way to retire a key: use disable or expire.` });
+  return z.NEVER;
+});
+
+const approveSchema = z.string().transform((value, ctx): string[] | 'all' => {
+  if (value.trim().toLowerCase() === 'all') return 'all';
+  const gates = value.split(',').map((s) => s.trim()).filter(Boolean);
+  const bad = gates.find((g) => !/^[a-z0-9][a-z0-9.-]*$/i.test(g));
+  if (gates.length === 0 || bad !== undefined) {
+    ctx.addIssue({ code: 'custom', message: `--approve "${value}" is not a gate list: give gate ids separated by commas (e.g. disable-kms), or all.` });
+    return z.NEVER;
+  }
+  return gates;
+});
+
+/** Which flags each procedure takes (besides the cluster, --approve and the tuning). */
+const FLAGS_OF: Record<ProcedureKey, (keyof ProcedureFlags)[]> = {
+  enable: ['keyId', 'mode', 'vaultId'],
+  disable: [],
+  rotate: ['keyId'],
+  retire: ['newKeyIds', 'how'],
+  'switch-mode': ['mode', 'vaultId', 'keyId'],
+  'migrate-v2': ['targetVersion', 'keyId'],
+};
+
+const FLAG_NAMES: Partial<Record<keyof ProcedureFlags, string>> = {
+  keyId: '--key-id',
+  mode: '--mode',
+  vaultId: '--vault-id',
+  targetVersion: '--target-version',
+  newKeyIds: '--new-key-ids',
+  how: '--how',
+};
+
+function procedureFor(flag: keyof ProcedureFlags): string {
+  return PROCEDURE_KEYS.filter((k) => FLAGS_OF[k].includes(flag)).join(', ');
+}
+
+export function procedureKeyOf(value: string | undefined): ProcedureKey {
+  const v = (value ?? '').trim().toLowerCase();
+  if ((PROCEDURE_KEYS as string[]).includes(v)) return v as ProcedureKey;
+  const shown = value === undefined || value.trim() === '' ? 'no procedure' : `"${value}"`;
+  throw usageError(`Unknown procedure ${shown}: name one of ${PROCEDURE_KEYS.join(', ')}.`);
+}
+
+/** The cluster from --cluster, or from --subscription (default $AZURE_SUBSCRIPTION_ID) / --resource-group / --name. */
+export function clusterIdOf(
+  flags: Pick<ProcedureFlags, 'cluster' | 'subscription' | 'resourceGroup' | 'name'>,
+  env: Record<string, string | undefined>,
+  clusterWords = '--cluster',
+): string {
+  const parts = flags.subscription !== undefined || flags.resourceGroup !== undefined || flags.name !== undefined;
+  if (flags.cluster !== undefined) {
+    if (parts) throw usageError(`Name the cluster once: either ${clusterWords} <resource id>, or --resource-group and --name (with --subscription).`);
+    const parsed = idParser(clusterWords, parseClusterId).safeParse(flags.cluster);
+    if (!parsed.success) throw usageError(firstMessage(parsed.error));
+    return formatClusterId(parseClusterId(parsed.data));
+  }
+  if (!flags.resourceGroup || !flags.name) {
+    throw usageError(`Name the cluster: ${clusterWords} "$(az aks show -g RG -n NAME --query id -o tsv)", or --resource-group RG --name NAME.`);
+  }
+  const subscription = flags.subscription ?? env.AZURE_SUBSCRIPTION_ID?.trim();
+  if (!subscription) throw usageError('Give --subscription, or set AZURE_SUBSCRIPTION_ID (az account show --query id -o tsv prints it).');
+  return formatClusterId({ subscriptionId: subscription, resourceGroup: flags.resourceGroup, name: flags.name });
+}
+
+function reencryptSettingsOf(flags: ProcedureFlags): Partial<ReencryptSettings> | undefined {
+  const settings: Partial<ReencryptSettings> = {};
+  if (flags.pageSize !== undefined) settings.pageSize = flags.pageSize;
+  if (flags.concurrency !== undefined) settings.concurrency = flags.concurrency;
+  if (flags.maxQps !== undefined) settings.maxQps = flags.maxQps;
+  if (flags.pagesPerRun !== undefined) settings.pagesPerRun = flags.pagesPerRun;
+  if (flags.propagationWait !== undefined) settings.propagationWaitMs = Math.round(flags.propagationWait * 1000);
+  if (flags.pollInterval !== undefined) settings.pollIntervalMs = Math.round(flags.pollInterval * 1000);
+  return Object.keys(settings).length > 0 ? settings : undefined;
+}
+
+function parseWith<T>(schema: z.ZodType<T>, value: string): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw usageError(firstMessage(parsed.error));
+  return parsed.data;
+}
+
+function required<T>(key: ProcedureKey, flag: string, value: T | undefined, what: string): T {
+  if (value === undefined) throw usageError(`${key} needs ${flag}: ${what}.`);
+  return value;
+}
+
+const KEY_ID_WHAT = 'the versioned key id, from az keyvault key show --vault-name VAULT --name KEY --query key.kid -o tsv';
+const VAULT_ID_WHAT = "the key vault's resource id, from az keyvault show --name VAULT --query id -o tsv";
+
+/**
+ * Checks the procedure and its flags and builds the workflow input; throws a usage error (one sentence)
+ * for the first problem. Pure: nothing is sent anywhere.
+ */
+export function procedureRequest(procedureArg: string | undefined, flags: ProcedureFlags, env: Record<string, string | undefined>, requestedBy?: string): ProcedureRequest {
+  const key = procedureKeyOf(procedureArg);
+  for (const [flag, name] of Object.entries(FLAG_NAMES) as [keyof ProcedureFlags, string][]) {
+    if (flags[flag] !== undefined && !FLAGS_OF[key].includes(flag)) {
+      throw usageError(`${name} does not apply to ${key}: it is for ${procedureFor(flag)}.`);
+    }
+  }
+  const id = clusterIdOf(flags, env);
+  const keyId = flags.keyId === undefined ? undefined : parseWith(keyIdSchema, flags.keyId);
+  const mode = flags.mode === undefined ? undefined : parseWith(modeSchema, flags.mode);
+  const vaultResourceId = flags.vaultId === undefined ? undefined : parseWith(vaultIdSchema, flags.vaultId);
+  const base = {
+    clusterId: id,
+    ...(flags.approve !== undefined ? { autoApprove: parseWith(approveSchema, flags.approve) } : {}),
+    ...(requestedBy ? { requestedBy } : {}),
+    ...(reencryptSettingsOf(flags) ? { reencrypt: reencryptSettingsOf(flags) } : {}),
+  };
+  const privateNeedsVault = (m: string | undefined) => {
+    if (m === 'Private' && !vaultResourceId) throw usageError(`--mode Private needs --vault-id: ${VAULT_ID_WHAT}.`);
+  };
+
+  let plan: PlanRequest;
+  switch (key) {
+    case 'enable': {
+      const networkAccess = mode ?? 'Public';
+      privateNeedsVault(networkAccess);
+      plan = { procedure: 'enable-kms', input: { ...base, keyId: required(key, '--key-id', keyId, KEY_ID_WHAT), networkAccess, ...(vaultResourceId ? { vaultResourceId } : {}) } };
+      break;
+    }
+    case 'disable':
+      plan = { procedure: 'disable-kms', input: base };
+      break;
+    case 'rotate':
+      plan = { procedure: 'rotate-key', input: { ...base, keyId: required(key, '--key-id', keyId, KEY_ID_WHAT) } };
+      break;
+    case 'retire': {
+      const newKeyIds = flags.newKeyIds === undefined ? undefined : parseWith(newKeyIdsSchema, flags.newKeyIds);
+      const how = flags.how === undefined ? undefined : parseWith(howSchema, flags.how);
+      plan = { procedure: 'retire-key', input: { ...base, ...(newKeyIds ? { newKeyIds } : {}), ...(how ? { how } : {}) } };
+      break;
+    }
+    case 'switch-mode': {
+      const to = required(key, '--mode', mode, 'the mode to switch to, Public or Private');
+      plan = {
+        procedure: 'switch-vault-mode',
+        input: { ...base, to, vaultResourceId: required(key, '--vault-id', vaultResourceId, VAULT_ID_WHAT), ...(keyId ? { keyId } : {}) },
+      };
+      break;
+    }
+    case 'migrate-v2': {
+      const target = parseWith(targetVersionSchema, required(key, '--target-version', flags.targetVersion, 'the Kubernetes version to reach, 1.27 or later (e.g. 1.29)'));
+      plan = { procedure: 'migrate-to-kms-v2', input: { ...base, targetVersion: target, ...(keyId ? { keyId } : {}) } };
+      break;
+    }
+  }
+  return { key, workflowType: PROCEDURES[key].workflowType, clusterId: id, clusterName: parseClusterId(id).name, plan };
+}
+
+/** The inputs as `name: value` pairs for people (details in the Web UI, the start summary). */
+export function describeInputs(request: ProcedureRequest): [string, string][] {
+  const input = request.plan.input as unknown as Record<string, unknown>;
+  return Object.entries(input)
+    .filter(([name, value]) => value !== undefined && name !== 'clusterId')
+    .map(([name, value]) => [name, typeof value === 'string' ? value : JSON.stringify(value)]);
+}

@@ -1,0 +1,49 @@
+/** Human rendering of `keys`: the key ledger of one cluster. */
+import { formatTime, table } from './format';
+import { shortKey } from './plan-view';
+import type { KeyRecordView, KeysResult } from './shapes';
+import type { Style } from './style';
+
+function stateWord(k: KeyRecordView, style: Style): string {
+  if (k.state === 'retired') return style.dim(`retired (${k.retiredHow ?? '?'})`);
+  if (k.state === 'retirable') return style.green('retirable');
+  return style.yellow('still needed');
+}
+
+function history(k: KeyRecordView): string {
+  const parts = [`set ${formatTime(k.setAt)}`];
+  if (k.replacedAt) parts.push(`replaced ${formatTime(k.replacedAt)}`);
+  if (k.provenAt) parts.push(`proven ${formatTime(k.provenAt)}`);
+  if (k.migratedAwayAt) parts.push(`migrated away ${formatTime(k.migratedAwayAt)}`);
+  if (k.retiredAt) parts.push(`retired ${formatTime(k.retiredAt)}`);
+  return parts.join(', ');
+}
+
+export function renderKeys(result: KeysResult, style: Style): string[] {
+  const lines = [`${style.bold(`Key ledger of ${result.cluster}`)}  KMS ${result.kmsEnabled ? 'on' : 'off'}`, `  ${result.clusterId}`, ''];
+  if (result.note) lines.push(style.dim(result.note), '');
+  lines.push(`Key slots: current ${shortKey(result.slots.current)}   previous ${shortKey(result.slots.previous)}`);
+  if (result.keys.length > 0) {
+    lines.push('');
+    lines.push(
+      ...table(
+        ['KEY', 'SLOT', 'STATE', 'HISTORY'],
+        result.keys.map((k) => [shortKey(k.keyId), k.slot ?? '-', stateWord(k, style), history(k)]),
+      ),
+    );
+    lines.push('');
+    lines.push(`Still needed: ${result.stillNeeded.length ? result.stillNeeded.join(', ') : 'none'}`);
+    lines.push(`Retirable:    ${result.retirable.length ? result.retirable.join(', ') : 'none'}`);
+  }
+  const last = result.lastReencryption;
+  lines.push('');
+  if (last) {
+    const verdict = last.proven ? style.green('proven') : style.red('NOT proven');
+    lines.push(`Last re-encryption: ${verdict} at ${formatTime(last.at)} under ${last.keyId ? shortKey(last.keyId) : 'identity (unencrypted)'}`);
+    lines.push(`  ${last.objects} objects, watermark ${last.watermark}, digest ${last.digest}${last.secretsPerSecond ? `, ${last.secretsPerSecond} Secrets/s` : ''}`);
+    lines.push(`  by ${last.workflowId}`);
+  } else {
+    lines.push('Last re-encryption: none recorded');
+  }
+  return lines;
+}

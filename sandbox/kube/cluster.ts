@@ -51,12 +51,14 @@ export class EmulatedKubeCluster {
     const body = MUTATING.has(method) ? await readBody(req) : EMPTY;
     const request: ApiRequest = { method, pathname, query: new URLSearchParams(q < 0 ? '' : path.slice(q + 1)), headers: req.headers, body };
     let reply: Reply;
+    let retryAfterSeconds: number | undefined;
     try {
       if (!this.authorized(request)) throw unauthorized();
       reply = route(this.state, this.kubernetesVersion, request);
     } catch (e) {
       // A bug in the emulator still answers like an apiserver would (500 InternalError), never hangs the client.
       const err = e instanceof KubeError ? e : internalError(e instanceof Error ? e.message : String(e));
+      retryAfterSeconds = err.status.details?.retryAfterSeconds;
       reply = { status: err.code, body: JSON.stringify(err.status), contentType: 'application/json', detail: err.status.reason ?? 'Failure' };
     }
     if (MUTATING.has(method)) this.record(method, loggedPath, reply.status, reply.detail);
@@ -64,6 +66,7 @@ export class EmulatedKubeCluster {
       'Content-Type': reply.contentType ?? 'application/json',
       'Content-Length': Buffer.byteLength(reply.body),
       'Cache-Control': 'no-cache, private',
+      ...(retryAfterSeconds !== undefined ? { 'Retry-After': String(retryAfterSeconds) } : {}),
     });
     res.end(reply.body);
   }

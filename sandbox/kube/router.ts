@@ -1,5 +1,6 @@
 /** Maps an authenticated request to its handler. */
 import { coreApi, coreV1Resources, groupsApi, openApiV2, parseMinor, versionInfo } from './discovery';
+import { livez, readyz } from './health';
 import { createNamespace, deleteNamespace, getNamespace, listNamespaces } from './namespaces-api';
 import { header, type ApiRequest, type Reply } from './reply';
 import { createSecret, deleteSecret, getSecret, listSecrets, patchSecret, replaceSecret } from './secrets-api';
@@ -60,10 +61,11 @@ export function route(state: KubeState, kubernetesVersion: string, req: ApiReque
       return coreV1Resources();
     case '/openapi/v2':
       return openApiV2();
-    case '/healthz':
     case '/readyz':
+      return readyz(state, req.query.has('verbose'));
+    case '/healthz':
     case '/livez':
-      return { status: 200, body: 'ok', contentType: 'text/plain; charset=utf-8' };
+      return livez();
     case '/metrics':
       return {
         status: 200,

@@ -24,7 +24,7 @@ import {
   type SecretContent,
   type StoredSecret,
 } from './secret-record';
-import type { KubeState } from './state';
+import { firstUnreadableSecret, type KubeState } from './state';
 import {
   alreadyExists,
   badRequest,
@@ -34,6 +34,7 @@ import {
   invalid,
   notFound,
   preconditionFailed,
+  storageInitializing,
   successStatus,
   terminatingNamespace,
 } from './status';
@@ -42,9 +43,16 @@ const MAX_SECRET_BYTES = 1024 * 1024;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const CONFIG_KEY = /^[-._a-zA-Z0-9]+$/;
 
+/** Single-object reads report the decrypt error without naming the etcd key (unlike paged lists). */
 function ensureReadable(state: KubeState, s: StoredSecret): void {
   const failure = state.readability().failure(s.provider);
-  if (failure) throw decryptFailed(etcdKeyOf(s.namespace, s.name), failure);
+  if (failure) throw decryptFailed(undefined, failure);
+}
+
+/** The watch cache's initial list: the first Secret (in etcd key order) that cannot be decrypted blocks it. */
+function ensureWatchCacheCanInitialize(state: KubeState): void {
+  const unreadable = firstUnreadableSecret(state);
+  if (unreadable) throw storageInitializing(etcdKeyOf(unreadable.secret.namespace, unreadable.secret.name), unreadable.failure);
 }
 
 function ensureNamespaceWritable(state: KubeState, namespace: string, name: string): void {
@@ -91,6 +99,7 @@ function secretReply(status: number, s: StoredSecret, detail: string): Reply {
 export function listSecrets(state: KubeState, namespace: string | undefined, req: ApiRequest): Reply {
   const limit = Math.max(0, Number.parseInt(req.query.get('limit') ?? '0', 10) || 0);
   const token = req.query.get('continue');
+  if (limit === 0 && !token) ensureWatchCacheCanInitialize(state);
   const prefix = namespace === undefined ? '' : `${namespace}/`;
   const now = state.now();
   let rv = state.revision;

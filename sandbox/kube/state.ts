@@ -6,6 +6,7 @@ import type { ClusterEncryption, KeyUsability } from '../contracts';
 import { ReadabilityCheck } from './encryption';
 import { type StoredNamespace } from './namespaces';
 import { hashUnit, SeededRandom } from './prng';
+import type { StoredSecret } from './secret-record';
 import { SecretStore } from './secret-store';
 import type { KubeFaults } from './types';
 
@@ -56,4 +57,17 @@ export class KubeState {
     this.attempts.byKey.set(key, n);
     return hashUnit(seed, key, n) < share;
   }
+}
+
+/**
+ * The first Secret, in etcd key order, whose stored value cannot be decrypted now. While there is
+ * one, kube-apiserver's own Secret informer and watch cache cannot list, so it is not ready.
+ */
+export function firstUnreadableSecret(state: KubeState): { secret: StoredSecret; failure: string } | undefined {
+  const check = state.readability();
+  for (const secret of state.secrets.values()) {
+    const failure = check.failure(secret.provider);
+    if (failure) return { secret, failure };
+  }
+  return undefined;
 }

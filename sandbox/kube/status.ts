@@ -10,7 +10,14 @@ export interface StatusBody {
   status: 'Failure' | 'Success';
   message?: string;
   reason?: string;
-  details?: { name?: string; group?: string; kind?: string; uid?: string; causes?: { reason: string; message: string; field: string }[] };
+  details?: {
+    name?: string;
+    group?: string;
+    kind?: string;
+    uid?: string;
+    causes?: { reason?: string; message: string; field?: string }[];
+    retryAfterSeconds?: number;
+  };
   code: number;
 }
 
@@ -67,11 +74,22 @@ export const terminatingNamespace = (resource: string, name: string, namespace: 
 export const forbidden = (resource: string, name: string, why: string): KubeError =>
   failure(403, 'Forbidden', `${resource} "${name}" is forbidden: ${why}`, { name, kind: resource });
 
-/** The message `prefixTransformers`/the KMS envelope produce when a stored value cannot be decrypted. */
-export const decryptFailed = (etcdKey: string, cause: string): KubeError =>
-  failure(500, 'InternalError', `Internal error occurred: unable to transform key "${etcdKey}": ${cause}`, {
-    causes: [{ reason: '', message: `unable to transform key "${etcdKey}": ${cause}`, field: '' }],
-  });
+/**
+ * A stored value that cannot be decrypted. A paged list reads etcd directly and names the object
+ * (`unable to transform key "<etcd key>": …`); a single-object read (GET, and the read inside an
+ * update or delete) reports only the decrypt error.
+ */
+export const decryptFailed = (etcdKey: string | undefined, cause: string): KubeError => {
+  const detail = etcdKey === undefined ? cause : `unable to transform key "${etcdKey}": ${cause}`;
+  return failure(500, 'InternalError', `Internal error occurred: ${detail}`, { causes: [{ message: detail }] });
+};
+
+/**
+ * An unpaged list is served by the watch cache, which cannot initialize while any Secret of the
+ * resource fails to decrypt: 429 with a one-second retry hint, whatever namespace was asked for.
+ */
+export const storageInitializing = (etcdKey: string, cause: string): KubeError =>
+  failure(429, 'TooManyRequests', `storage is (re)initializing: failed to list *core.Secret: unable to transform key "${etcdKey}": ${cause}`, { retryAfterSeconds: 1 });
 
 export const continueExpired = (inconsistentContinue: string): KubeError => {
   const e = failure(

@@ -6,6 +6,7 @@ import { portOrFree, startDevServer } from '../dev-server';
 import { ExitCode } from '../exit-codes';
 import { connectClient } from '../temporal-connection';
 import type { ActivitySource } from '../../worker/activity-source';
+import { loadActivitiesFromEnv, loadWorkerMain } from './support/lazy';
 import { type ActivityFlags, addActivityOptions, pollIntervalMs, resolveActivitySource } from './support/activity-options';
 import { addExamples, wholeNumber } from './support/options';
 import type { CommandModule } from './support/runtime';
@@ -25,9 +26,8 @@ export interface DevOptions {
 /** The embedded default: a Temporal dev server with its Web UI and a worker, until Ctrl-C. */
 export async function runDev(options: DevOptions): Promise<void> {
   const log = options.log ?? console.log;
-  // Loaded on demand: the worker SDK and the Azure/Kubernetes clients are not needed by the other commands.
-  const { runWorker } = await import('../../worker/main');
-  const { buildActivities, describeSource } = await import('../../worker/activities-from-env');
+  const { runWorker } = await loadWorkerMain();
+  const { buildActivities, describeSource } = await loadActivitiesFromEnv();
   const db = options.db ?? path.join(kmsflowCacheDir(), 'dev', 'temporal.db');
   fs.mkdirSync(path.dirname(db), { recursive: true });
   const server = await startDevServer({

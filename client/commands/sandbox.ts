@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_SANDBOX_ENV_FILE, SANDBOX_ENV_FILE_VARIABLE } from '../../worker/activity-source';
 import { ExitCode } from '../exit-codes';
+import { loadSandboxMain } from './support/lazy';
 import { CliError, usageError } from './support/errors';
 import { addExamples, addJsonOption, nonEmptyText, wholeNumber } from './support/options';
 import type { CliIo, CommandContext, CommandModule } from './support/runtime';
@@ -60,7 +61,7 @@ function jsonArgument(what: string, text: string | undefined): string {
 }
 
 async function runSandbox(ctx: CommandContext, opts: StartOptions): Promise<number> {
-  const { sandboxStartCommand } = await import('../../sandbox/main');
+  const { sandboxStartCommand } = await loadSandboxMain();
   mkdirSync(path.dirname(path.resolve(opts.sandboxEnv)), { recursive: true });
   const scenario = opts.scenario === 'demo' || opts.scenario === 'empty' ? opts.scenario : path.resolve(opts.scenario);
   if (scenario !== opts.scenario && !existsSync(scenario)) throw usageError(`No scenario file at ${opts.scenario}: give a YAML or JSON scenario file (see sandbox/README.md), or demo.`);
@@ -119,7 +120,7 @@ export const sandboxCommand: CommandModule = {
     inspect.action(
       runtime.action(async (ctx, opts: TargetOptions & { cluster?: string; entries?: boolean; json?: boolean }) => {
         const envFile = envFileOf(opts, ctx.io.env);
-        const { sandboxInspectCommand } = await import('../../sandbox/main');
+        const { sandboxInspectCommand } = await loadSandboxMain();
         await adminErrors(envFile, () =>
           sandboxInspectCommand({ envFile, cluster: opts.cluster, entries: opts.entries, json: opts.json, print: (line) => ctx.out.line(line) }),
         );
@@ -157,7 +158,7 @@ export const sandboxCommand: CommandModule = {
           if (json !== undefined) request.spec = jsonArgument('Kubernetes faults', json);
         }
         const envFile = envFileOf(opts, ctx.io.env);
-        const { sandboxFaultsCommand } = await import('../../sandbox/main');
+        const { sandboxFaultsCommand } = await loadSandboxMain();
         await adminErrors(envFile, () => sandboxFaultsCommand({ envFile, ...request, print: (line) => ctx.out.line(line) }));
         return ExitCode.success;
       }),

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { ExitCode } from '../exit-codes';
+import { loadActivitiesFromEnv, loadWorkerMain } from './support/lazy';
 import { type ActivityFlags, addActivityOptions, pollIntervalMs, resolveActivitySource } from './support/activity-options';
 import { addExamples, addTaskQueueOption, taskQueueOf } from './support/options';
 import type { CommandModule } from './support/runtime';
@@ -25,9 +26,8 @@ export const workerCommand: CommandModule = {
       runtime.action(async (ctx, opts: WorkerOptions) => {
         const source = resolveActivitySource(opts, ctx.io.env);
         const taskQueue = taskQueueOf(opts.taskQueue, ctx.io.env);
-        // Loaded on demand: the worker SDK (native core, bundler) is not needed by the other commands.
-        const { runWorker } = await import('../../worker/main');
-        const { buildActivities, describeSource } = await import('../../worker/activities-from-env');
+        const { runWorker } = await loadWorkerMain();
+        const { buildActivities, describeSource } = await loadActivitiesFromEnv();
         const activities = buildActivities({ source, temporal: await ctx.temporal(), taskQueue, pollIntervalMs: pollIntervalMs(opts) });
         ctx.out.note(`Activities act on ${describeSource(source)}.`);
         await runWorker({ target: ctx.target(), activities, taskQueue });

@@ -65,7 +65,7 @@ function stepOf(parentId: string, childId: string): string | null {
   return childId.slice(parentId.length + 1).split('/')[0] ?? null;
 }
 
-async function childViews(client: Client, parent: { workflowId: string; runId: string }): Promise<{ views: ReencryptionView[]; failed: number }> {
+export async function childEvidence(client: Client, parent: { workflowId: string; runId: string }): Promise<{ views: ReencryptionView[]; failed: number }> {
   const query = `ParentWorkflowId = ${quoteValue(parent.workflowId)} AND ParentRunId = ${quoteValue(parent.runId)} AND WorkflowType = 'reencryptSecrets'`;
   const executions: WorkflowExecutionInfo[] = [];
   for await (const info of client.workflow.list({ query })) executions.push(info);
@@ -119,7 +119,7 @@ export async function readEvidence(client: Client, workflowId: string): Promise<
     phase = outcome.progress?.phase ?? phase;
     views = outcome.evidence.map((r) => reencryptionView(r));
   } else {
-    const children = await childViews(client, { workflowId, runId: description.runId });
+    const children = await childEvidence(client, { workflowId, runId: description.runId });
     views = children.views;
     if (children.failed > 0) note = `${children.failed} re-encryption attempt(s) failed and were retried or abandoned; they prove nothing.`;
   }

@@ -45,13 +45,15 @@ async function adminErrors<T>(file: string | undefined, call: () => Promise<T>):
     if ((err as NodeJS.ErrnoException).code === 'ECONNREFUSED') {
       throw new CliError(ExitCode.error, `The sandbox of ${file ?? 'the environment'} does not answer (${message}): is \`kmsflow sandbox start\` still running?`);
     }
-    if (/^sandbox admin \S+ \S+: 404/.test(message)) throw new CliError(ExitCode.notFound, `${message.replace(/\.?$/, '.')}`);
+    if (/^sandbox admin \S+ \S+: 404/.test(message)) throw new CliError(ExitCode.notFound, message.replace(/\.?$/, '.'));
+    // The sandbox validates what it is given (fault rules, kube faults): a 400 is bad input.
+    if (/^sandbox admin \S+ \S+: 400/.test(message)) throw usageError(message.replace(/\.?$/, '.'));
     throw new CliError(ExitCode.error, message);
   }
 }
 
 function jsonArgument(what: string, text: string | undefined): string {
-  if (text === undefined) throw usageError(`Give the ${what} as JSON, e.g. '{"service":"arm","method":"PUT","count":1,"action":{"kind":"status","status":500}}'.`);
+  if (text === undefined) throw usageError(`Give the ${what} as JSON, e.g. '{"service":"arm","method":"PUT","count":1,"action":{"kind":"error","status":500}}'.`);
   try {
     JSON.parse(text);
   } catch (err) {
@@ -96,7 +98,7 @@ export const sandboxCommand: CommandModule = {
     addExamples(sandbox, [
       'kmsflow sandbox start                          # the demo scenario; writes .kmsflow/sandbox.env',
       'kmsflow sandbox inspect --cluster aks-legacy',
-      "kmsflow sandbox faults add '{\"service\":\"arm\",\"method\":\"PUT\",\"count\":1,\"action\":{\"kind\":\"status\",\"status\":500}}'",
+      "kmsflow sandbox faults add '{\"service\":\"arm\",\"method\":\"PUT\",\"count\":1,\"action\":{\"kind\":\"error\",\"status\":500}}'",
     ]);
 
     const start = sandbox
@@ -137,7 +139,7 @@ export const sandboxCommand: CommandModule = {
       .option('--sandbox-env <file>', `the sandbox's env file (default $${SANDBOX_ENV_FILE_VARIABLE}, else ${DEFAULT_SANDBOX_ENV_FILE})`, nonEmptyText('env file'));
     addExamples(faults, [
       'kmsflow sandbox faults',
-      "kmsflow sandbox faults add '{\"service\":\"kube\",\"method\":\"PUT\",\"count\":3,\"action\":{\"kind\":\"status\",\"status\":429}}'",
+      "kmsflow sandbox faults add '{\"service\":\"kube\",\"method\":\"PUT\",\"count\":3,\"action\":{\"kind\":\"throttle\",\"retryAfterSeconds\":1}}'",
       "kmsflow sandbox faults kube aks-legacy '{\"expireContinueAfterPages\":3}'",
       'kmsflow sandbox faults clear',
     ]);

@@ -103,7 +103,7 @@ describe('an unreachable Temporal', () => {
 });
 
 describe('help', () => {
-  const names = ['status', 'watch', 'list', 'approve', 'pause', 'resume', 'retry', 'cancel', 'worker', 'dev', 'setup'];
+  const names = ['plan', 'start', 'status', 'watch', 'list', 'approve', 'pause', 'resume', 'retry', 'cancel', 'keys', 'report', 'worker', 'dev', 'sandbox', 'setup'];
 
   it('registers every command once', () => {
     expect(COMMANDS).toHaveLength(names.length);
@@ -128,7 +128,7 @@ describe('help', () => {
   });
 
   it('offers --json on every operator command', async () => {
-    for (const name of ['status', 'watch', 'list', 'approve', 'pause', 'resume', 'retry', 'cancel']) {
+    for (const name of ['plan', 'start', 'status', 'watch', 'list', 'approve', 'pause', 'resume', 'retry', 'cancel', 'keys', 'report']) {
       expect((await runCli([name, '--help'])).stdout).toContain('--json');
     }
   });

@@ -170,6 +170,16 @@ describe('plan', () => {
 });
 
 describe('start, report, keys', () => {
+  it('with --preflight, refuses to start when the plan finds errors (exit 2) and starts nothing', async () => {
+    const sysid = env.clusterId('aks-sysid');
+    const run = await cli('start', 'enable', '--cluster', sysid, '--key-id', keys[0]!, '--preflight');
+    expect(run.code).toBe(2);
+    expect(run.stdout).toContain('Plan: enable-kms on aks-sysid');
+    expect(run.stderr).toBe('kmsflow: preflight found errors; enable was not started.\n');
+    const list = parseJson<ProcedureList>((await cli('list', '--cluster', 'aks-sysid', '--json')).stdout);
+    expect(list.procedures).toEqual([]);
+  });
+
   it('starts enable, watches it to completion, proves it in the report and records the key in the ledger', async () => {
     const run = await cli('start', 'enable', '--cluster', clusterId, '--key-id', keys[0]!, '--approve', 'all', '--watch', '--interval', '0.2', '--ui-url', 'http://127.0.0.1:8233', ...FAST);
     expect(run.stderr).toBe('');

@@ -215,7 +215,10 @@ async function runReencryption(
   canary: Marker | undefined,
   settings?: Partial<ReencryptSettings>,
 ): Promise<ReencryptResult> {
-  setHandler(reencryptProgressSignal, (p) => ctx.reportProgress({ done: p.done, total: p.total, unit: `Secrets (${p.pass})` }));
+  setHandler(reencryptProgressSignal, (p) => {
+    ctx.setDetail(`${p.pass} pass`);
+    ctx.reportProgress({ done: p.done, total: p.total, unit: 'Secrets' });
+  });
   const child = await startChild(reencryptSecrets, {
     workflowId: `${run.workflowId}/${stepId}/${ctx.attempt}`,
     args: [{ clusterId: run.clusterId, expect, canary, operationKey: run.operationKey(stepId, ctx), settings: { ...run.reencryptSettings, ...settings } }],

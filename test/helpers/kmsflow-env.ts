@@ -44,10 +44,11 @@ export interface KmsflowTestEnv {
 
 export async function startKmsflowEnv(
   scenario: ScenarioInput,
-  options: Omit<StartSandboxOptions, 'scenario'> = {},
+  options: Omit<StartSandboxOptions, 'scenario'> & { temporalUi?: boolean } = {},
 ): Promise<KmsflowTestEnv> {
-  const temporal = await startTemporalTestEnv();
-  const sandbox = await startSandbox({ scenario, operationDurationMs: 200, propagationDelayMs: 200, ...options });
+  const { temporalUi, ...sandboxOptions } = options;
+  const temporal = await startTemporalTestEnv({ ui: temporalUi });
+  const sandbox = await startSandbox({ scenario, operationDurationMs: 200, propagationDelayMs: 200, ...sandboxOptions });
   const subscriptionId = sandbox.subscriptionId;
   const resourceGroup = scenario.subscriptions?.[0]?.resourceGroups?.[0]?.name ?? 'rg';
   const taskQueue = `kmsflow-test-${Date.now()}`;

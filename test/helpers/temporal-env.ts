@@ -19,9 +19,9 @@ export function installQuietRuntime(): void {
 }
 
 /** One real `temporal server start-dev` per test file (headless, free ports), torn down in afterAll. */
-export async function startTemporalTestEnv(): Promise<TemporalTestEnv> {
+export async function startTemporalTestEnv(options: { ui?: boolean } = {}): Promise<TemporalTestEnv> {
   installQuietRuntime();
-  const server = await startDevServer({ log: (line) => console.log(line) });
+  const server = await startDevServer({ ui: options.ui, log: (line) => console.log(line) });
   try {
     const env = await TestWorkflowEnvironment.createFromExistingServer({ address: server.address, namespace: server.namespace });
     return {

@@ -264,7 +264,7 @@ describe('procedure engine on a real Temporal dev server', () => {
 
       const metadata = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
       expect(metadata.currentDetails).toContain('**probe** on `aks-visible` — **waiting-approval**');
-      expect(metadata.currentDetails).toContain('Step 2/5: Change the cluster');
+      expect(metadata.currentDetails).toContain('Step 2 of 5: Change the cluster');
       expect(metadata.currentDetails).toContain(`Run \`kmsflow approve ${handle.workflowId} change\``);
 
       await handle.executeUpdate(approveUpdate, { args: [{ gate: 'change', approver: 'erin' }] });

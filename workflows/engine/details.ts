@@ -37,13 +37,17 @@ export function waitingFor(progress: ProcedureProgress, workflowId: string): str
 export function renderCurrentDetails(progress: ProcedureProgress, workflowId: string): string {
   const index = progress.steps.findIndex((s) => s.id === progress.currentStep);
   const current = index >= 0 ? progress.steps[index] : undefined;
-  const lines = [`**${progress.procedure}** on \`${progress.cluster}\` — **${progress.phase}**`];
-  if (current) lines.push(`Step ${index + 1}/${progress.steps.length}: ${current.title} ${progressText(current)}`.trimEnd());
+  const pausing = progress.paused && progress.phase !== 'paused' ? ' (pause requested: stops after the current unit of work)' : '';
+  const lines = [`**${progress.procedure}** on \`${progress.cluster}\` — **${progress.phase}**${pausing}`];
+  if (current) {
+    const detail = current.detail ? ` — ${current.detail}` : '';
+    lines.push(`Step ${index + 1} of ${progress.steps.length}: ${current.title} ${progressText(current)}${detail}`.trimEnd());
+  }
   const waiting = waitingFor(progress, workflowId);
   if (waiting) lines.push(`Waiting for ${waiting}`);
-  lines.push('', '| | Step | Status | Progress |', '|---|---|---|---|');
+  const table = ['| | Step | Status | Progress |', '|---|---|---|---|'];
   for (const step of progress.steps) {
-    lines.push(`| ${MARKS[step.status]} | ${step.title} | ${step.status} | ${progressText(step)} |`);
+    table.push(`| ${MARKS[step.status]} | ${step.title} | ${step.status} | ${progressText(step)} |`);
   }
-  return lines.join('\n');
+  return [...lines, table.join('\n')].join('\n\n');
 }

@@ -1,0 +1,96 @@
+// The Temporal Web UI as an operator sees it: a real dev server with its UI, a real procedure on the
+// sandbox, and Debian's headless Chromium driven by playwright-core (no browser is downloaded).
+import * as fs from 'node:fs';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { ScenarioInput } from '../../sandbox/scenario';
+import type { enableKms } from '../../workflows';
+import { pauseSignal, progressQuery } from '../../workflows/messages';
+import { type KmsflowTestEnv, startKmsflowEnv } from '../helpers/kmsflow-env';
+import { waitUntil } from '../helpers/wait';
+
+const CHROMIUM = '/usr/bin/chromium';
+// The README's screenshot is refreshed with KMSFLOW_UPDATE_SCREENSHOT=1; other runs keep theirs in .cache.
+const SCREENSHOT = process.env.KMSFLOW_UPDATE_SCREENSHOT === '1' ? 'docs/images/web-ui.png' : '.cache/web-ui.png';
+
+const scenario: ScenarioInput = {
+  seed: 51,
+  tenantId: '72f988bf-0000-4000-a000-00000000c0de',
+  subscriptions: [{ id: '11111111-2222-4333-8444-555555555555', resourceGroups: [{ name: 'rg-ui', location: 'eastus' }] }],
+  principals: [{ name: 'operator', type: 'User' }],
+  operator: 'operator',
+  identities: [{ name: 'id-kms' }],
+  vaults: [{ name: 'kv-ui', enablePurgeProtection: true, keys: [{ name: 'kms', versions: 1 }] }],
+  roleAssignments: [
+    { role: 'Key Vault Crypto Officer', principal: 'operator', scope: 'vault:kv-ui' },
+    { role: 'Key Vault Crypto User', principal: 'id-kms', scope: 'vault:kv-ui' },
+  ],
+  clusters: [{ name: 'aks-ui', kubernetesVersion: '1.30', identity: 'id-kms', secrets: { count: 1200, namespaces: 6, seed: 5, maxBytes: 3000 } }],
+};
+
+let env: KmsflowTestEnv;
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium).`);
+  env = await startKmsflowEnv(scenario, { temporalUi: true });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await env?.teardown();
+});
+
+it('the Web UI finds a running procedure by its search attributes and shows its current step and progress', async () => {
+  // Slow writes down so the re-encryption is still running when the browser looks.
+  env.sandbox.faults.addRule({ service: 'kube', cluster: 'aks-ui', method: 'PUT', action: { kind: 'latency', ms: 15 } });
+  const [keyId] = await env.keyVersions('kv-ui', 'kms');
+  await env.withWorker(async () => {
+    const handle = await env.temporal.env.client.workflow.start<typeof enableKms>('enableKms', {
+      taskQueue: env.taskQueue,
+      workflowId: 'kmsflow:aks-ui-demo',
+      args: [
+        {
+          clusterId: env.clusterId('aks-ui'),
+          keyId: keyId!,
+          networkAccess: 'Public',
+          autoApprove: 'all',
+          reencrypt: { pageSize: 100, concurrency: 2, propagationWaitMs: 0, pollIntervalMs: 200, progressEveryPages: 1 },
+        },
+      ],
+      staticSummary: 'Enable KMS on aks-ui',
+      staticDetails: 'Enable KMS with a versioned key, then re-encrypt and verify every Secret.',
+    });
+    await waitUntil(() => handle.query(progressQuery), (p) => (p.steps.find((s) => s.id === 'reencrypt')?.progress?.done ?? 0) >= 200, {
+      timeoutMs: 60_000,
+      what: 're-encryption progress',
+    });
+    await handle.signal(pauseSignal, { requestedBy: 'ui-test' });
+
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    const query = encodeURIComponent("KmsCluster = 'aks-ui' AND KmsProcedure = 'enable-kms'");
+    await page.goto(`${env.temporal.server.uiUrl}/namespaces/default/workflows?query=${query}`);
+    // The list shows the run found through the search attributes; open it.
+    const run = page.locator('table').getByText(handle.firstExecutionRunId);
+    await run.waitFor({ timeout: 30_000 });
+    await run.click();
+    // Temporal UI 2.42 shows the summary, details and current details under "User Metadata".
+    await page.getByText('User Metadata', { exact: true }).click();
+    // The UI renders each markdown block (summary, details, current details) in a frame of its own.
+    const text = await waitUntil(
+      async () => (await Promise.all(page.frames().map((f) => f.locator('body').innerText().catch(() => '')))).join('\n'),
+      (all) => all.includes('Step 4 of 4'),
+      { timeoutMs: 30_000, what: 'the current details in the Web UI' },
+    );
+    expect(text).toContain('enable-kms');
+    expect(text).toMatch(/Step 4 of 4: Re-encrypt every Secret and verify \(storage migration\) \d+ \/ 12\d\d Secrets/);
+    expect(text).toContain('Enable KMS on aks-ui');
+    await page.screenshot({ path: SCREENSHOT, fullPage: false });
+    await handle.signal('resume', {});
+    await handle.result();
+  });
+}, 180_000);

@@ -176,10 +176,35 @@ export class LocalControlPlane {
   /** Rewrites the EncryptionConfiguration; returns once new writes use its first provider. */
   async setProviders(providers: EncryptionProvider[], via: ApplyVia): Promise<void> {
     fs.writeFileSync(this.files.encryptionConfigPath, encryptionConfigYaml(providers));
-    const first = providers[0]!;
+    const { expected, label } = this.writesOf(providers);
+    await this.apply(via, expected, label);
+  }
+
+  /**
+   * Sets the plugin's key slots and the EncryptionConfiguration together and restarts kube-apiserver
+   * once, as AKS rolls its control plane for a KMS change; returns once new writes use the first
+   * provider. Readiness is awaited for at most `readyTimeoutMs` and reported, not required: a
+   * configuration that leaves a Secret undecryptable never becomes ready, like a stuck AKS cluster.
+   */
+  async reconfigure(slots: KmsKeySlots, providers: EncryptionProvider[], readyTimeoutMs = 30_000): Promise<{ ready: boolean }> {
+    this.plugin.setSlots(slots);
+    fs.writeFileSync(this.files.encryptionConfigPath, encryptionConfigYaml(providers));
+    await this.restartApiserver({ waitFor: 'live' });
+    const deadline = Date.now() + readyTimeoutMs;
+    let ready = false;
+    while (!(ready = (await this.readiness().catch(() => ({ ready: false }))).ready) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    const { expected, label } = this.writesOf(providers);
+    await this.waitUntilWritesUse(expected, label, 30_000);
+    return { ready };
+  }
+
+  /** What a new write looks like in etcd under `providers` (the first one writes). */
+  private writesOf(providers: EncryptionProvider[]): { expected: (v: StoredValue) => boolean; label: string } {
+    const first = providers[0];
+    if (!first) throw new Error('an EncryptionConfiguration needs at least one provider');
+    if (!('kms' in first)) return { expected: (v) => v.kind === 'identity', label: 'identity' };
     const keyId = this.plugin.currentKeyId;
-    const expected = (v: StoredValue) => ('kms' in first ? v.kind === 'kms-v2' && v.provider === first.kms.name && v.keyId === keyId : v.kind === 'identity');
-    await this.apply(via, expected, 'kms' in first ? `kms-v2/${first.kms.name}/${keyId}` : 'identity');
+    return { expected: (v) => v.kind === 'kms-v2' && v.provider === first.kms.name && v.keyId === keyId, label: `kms-v2/${first.kms.name}/${keyId}` };
   }
 
   private async apply(via: ApplyVia, expected: (v: StoredValue) => boolean, label: string, restart: Pick<StartApiserverOptions, 'waitFor'> = {}): Promise<void> {

@@ -56,6 +56,8 @@ async function route({ ctx, snapshot }: AdminDeps, req: IncomingMessage, res: Se
       if (!inspection) throw new HttpError(404, 'ClusterNotFound', `No cluster named '${name}'.`);
       return sendJson(res, 200, inspection);
     }
+    const external = ctx.kube.external(name);
+    if (external && sub === 'etcd' && method === 'GET') return sendJson(res, 200, { entries: await external.etcdView() });
     if (!kube) throw new HttpError(404, 'ClusterNotFound', `No emulated API server for cluster '${name}'.`);
     if (sub === 'etcd' && method === 'GET') return sendJson(res, 200, { entries: kube.etcdView() });
     if (sub === 'kube-faults' && method === 'GET') return sendJson(res, 200, kubeFaultsToJson(kube.kubeFaults));

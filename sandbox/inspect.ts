@@ -52,6 +52,8 @@ export interface ClusterInspection {
   keySlots: { current?: string; previous?: string };
   /** What the API server uses now. */
   encryption?: ClusterEncryption;
+  /** Set when the cluster is backed by an external (real) API server instead of the emulated one. */
+  externalApiServer?: string;
   pendingChange?: PendingKubeChange;
   etcd?: EtcdSummary;
   /** Per-Secret view, only when asked for. */
@@ -72,6 +74,7 @@ export function inspectCluster(ctx: SandboxContext, name: string, opts: { entrie
   const record = ctx.store.clusterByName(name);
   if (!record) return undefined;
   const kube = ctx.kube.get(record.name);
+  const external = ctx.kube.external(record.name);
   const view = kube?.etcdView();
   const pending = ctx.kube.pendingChanges().find((p) => p.cluster === record.name);
   const ops = clusterOperations(ctx, record.name);
@@ -82,6 +85,8 @@ export function inspectCluster(ctx: SandboxContext, name: string, opts: { entrie
     ...(record.provisioningError ? { provisioningError: record.provisioningError } : {}),
     kubernetesVersion: record.currentKubernetesVersion,
     ...(kube ? { apiServerVersion: kube.getKubernetesVersion(), encryption: kube.getEncryption() } : {}),
+    // An external API server's storage is read asynchronously: GET /_sandbox/clusters/<name>/etcd.
+    ...(external ? { encryption: external.getEncryption(), externalApiServer: external.connection().server } : {}),
     ...(record.appliedKms ? { kms: record.appliedKms } : {}),
     keySlots: { ...record.keySlots },
     ...(pending ? { pendingChange: pending } : {}),

@@ -1,8 +1,10 @@
 /**
- * The emulated Kubernetes API servers of the sandbox, one per managed cluster, and the delayed hand-over
- * of encryption / version changes from ARM to them (the propagation delay of a real AKS control plane).
+ * The Kubernetes API servers of the sandbox, one per managed cluster (emulated, or an external one
+ * attached in its place), and the delayed hand-over of encryption / version changes from ARM to them
+ * (the propagation delay of a real AKS control plane).
  */
 import type { ClusterEncryption, FaultHook, KeyUsability, OperationRecorder } from './contracts';
+import type { ExternalApiServer } from './external-cluster';
 import { EmulatedKubeCluster, type KubeClusterSnapshot } from './kube/cluster';
 
 export interface KubeRegistryDeps {
@@ -22,6 +24,7 @@ export interface PendingKubeChange {
 
 export class KubeRegistry {
   private readonly clusters = new Map<string, EmulatedKubeCluster>();
+  private readonly externals = new Map<string, ExternalApiServer>();
   private readonly pending = new Map<string, { change: PendingKubeChange; timer: NodeJS.Timeout }>();
 
   constructor(private readonly deps: KubeRegistryDeps) {}
@@ -46,6 +49,21 @@ export class KubeRegistry {
     return this.clusters.get(name);
   }
 
+  /** Whether the cluster has an API server at all (emulated or external). */
+  has(name: string): boolean {
+    return this.clusters.has(name) || this.externals.has(name);
+  }
+
+  external(name: string): ExternalApiServer | undefined {
+    return this.externals.get(name);
+  }
+
+  /** Replaces the cluster's emulated API server by `server`; pending changes go to `server`. */
+  attachExternal(name: string, server: ExternalApiServer): void {
+    this.clusters.delete(name);
+    this.externals.set(name, server);
+  }
+
   names(): string[] {
     return [...this.clusters.keys()];
   }
@@ -53,6 +71,7 @@ export class KubeRegistry {
   remove(name: string): void {
     this.cancelPending(name);
     this.clusters.delete(name);
+    this.externals.delete(name);
   }
 
   /**
@@ -95,6 +114,16 @@ export class KubeRegistry {
   }
 
   private apply(change: PendingKubeChange): void {
+    const external = this.externals.get(change.cluster);
+    if (external) {
+      // Its Kubernetes version is the binary's; only encryption changes reach it.
+      if (change.encryption) {
+        external.setEncryption(change.encryption).catch((e: unknown) => {
+          console.error(`sandbox: the API server of ${change.cluster} did not apply the encryption change: ${e instanceof Error ? e.message : String(e)}`);
+        });
+      }
+      return;
+    }
     const cluster = this.clusters.get(change.cluster);
     if (!cluster) return;
     if (change.kubernetesVersion) cluster.setKubernetesVersion(change.kubernetesVersion);

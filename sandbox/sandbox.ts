@@ -4,8 +4,10 @@ import { armEndpoint, createSandboxAzureClients, SandboxCredential, vaultUrl, ty
 import type { SandboxPrincipal } from './auth';
 import { resumeOperations, stopOperationTimers } from './arm/operations';
 import { buildKubeconfig } from './arm/kubeconfig';
+import { clusterEncryption } from './arm/kms-encryption';
 import type { SandboxContext, SandboxTiming } from './context';
 import { writeSandboxEnvFile } from './env-file';
+import type { ExternalApiServer } from './external-cluster';
 import { FaultInjector, type FaultConfig } from './faults';
 import { inspectCluster, inspectSandbox, type ClusterInspection, type SandboxOverview } from './inspect';
 import { VaultKeyUsability } from './keyvault/usability';
@@ -58,6 +60,12 @@ export interface RunningSandbox {
   clients(who?: string | SandboxPrincipal, tuning?: SandboxClientTuning): SandboxAzureClients;
   vaultUrl(vaultName: string): string;
   kubeCluster(name: string): EmulatedKubeCluster | undefined;
+  /**
+   * Backs cluster `name` by an external API server (e.g. a real kube-apiserver) from now on: ARM's
+   * credentials point at it and its encryption changes go to it. The emulated API server must hold
+   * no Secrets (seed the external one instead). Resolves once `server` applied ARM's current encryption.
+   */
+  attachExternalCluster(name: string, server: ExternalApiServer): Promise<void>;
   kubeconfig(clusterName: string, kind?: 'user' | 'admin'): string;
   inspectCluster(name: string, opts?: { entries?: boolean }): ClusterInspection | undefined;
   inspect(): SandboxOverview;
@@ -169,6 +177,14 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<R
     clients: (who, tuning) => createSandboxAzureClients(endpoints, new SandboxCredential(principalFor(who)), firstSub.subscriptionId, tuning),
     vaultUrl: (name) => vaultUrl(endpoints, name),
     kubeCluster: (name) => kube.get(name),
+    attachExternalCluster: async (name, server) => {
+      const record = store.clusterByName(name);
+      if (!record) throw new Error(`sandbox: no cluster named '${name}'`);
+      const held = kube.get(name)?.etcdView().length ?? 0;
+      if (held > 0) throw new Error(`sandbox: cluster '${name}' already holds ${held} emulated Secrets; seed the external API server instead`);
+      kube.attachExternal(name, server);
+      await server.setEncryption(clusterEncryption(record.appliedKms, record.keySlots, record.currentKubernetesVersion));
+    },
     kubeconfig: (name, kind = 'user') => {
       const record = store.clusterByName(name);
       if (!record) throw new Error(`sandbox: no cluster named '${name}'`);

@@ -9,6 +9,8 @@ export interface StoredSecret {
   name: string;
   /** etcd's mod revision, which is the object's resourceVersion. */
   modRevision: number;
+  /** Size of the stored value in bytes (envelope included). */
+  bytes: number;
   stored: StoredValue;
 }
 
@@ -17,7 +19,7 @@ export async function readStoredSecrets(etcd: EtcdClient, etcdPrefix = '/registr
   const { entries, revision } = await etcd.getAllWithPrefix(prefix);
   const secrets = entries.map((e) => {
     const [namespace = '', name = ''] = e.key.slice(prefix.length).split('/');
-    return { key: e.key, namespace, name, modRevision: e.modRevision, stored: parseStoredValue(e.value) };
+    return { key: e.key, namespace, name, modRevision: e.modRevision, bytes: e.value.length, stored: parseStoredValue(e.value) };
   });
   return { secrets, revision };
 }

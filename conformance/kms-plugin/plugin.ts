@@ -16,7 +16,8 @@ export const ANNOTATION_VERSION = 'version.azure.akv.io';
 export const ANNOTATION_ALGORITHM = 'algorithm.azure.akv.io';
 
 export interface KmsKeySlots {
-  current: KeyWrapper;
+  /** Absent only while no EncryptionConfiguration names this plugin (a cluster without KMS yet). */
+  current?: KeyWrapper;
   previous?: KeyWrapper;
 }
 
@@ -102,7 +103,7 @@ export class KmsV2Plugin {
 
   /** The key id Status reports, i.e. the one new writes are encrypted under. */
   get currentKeyId(): string {
-    return kmsKeyIdFor(this.slots.current.versionedKeyId);
+    return kmsKeyIdFor(this.currentKey().versionedKeyId);
   }
 
   get previousKeyId(): string | undefined {
@@ -111,7 +112,16 @@ export class KmsV2Plugin {
 
   /** A rotation as AKS does it: the new version becomes current, the old current becomes previous. */
   rotateTo(next: KeyWrapper): void {
-    this.setSlots({ current: next, previous: this.slots.current });
+    this.setSlots({ current: next, ...(this.slots.current ? { previous: this.slots.current } : {}) });
+  }
+
+  get keySlots(): KmsKeySlots {
+    return { ...this.slots };
+  }
+
+  private currentKey(): KeyWrapper {
+    if (!this.slots.current) throw new RpcError(grpc.status.FAILED_PRECONDITION, 'this plugin has no current key');
+    return this.slots.current;
   }
 
   setSlots(slots: KmsKeySlots): void {
@@ -167,7 +177,8 @@ export class KmsV2Plugin {
         },
         (e: unknown) => {
           const err = e instanceof RpcError ? e : new RpcError(grpc.status.INTERNAL, e instanceof Error ? e.message : String(e));
-          const keyId = method === 'Decrypt' ? (req as DecryptRequest).key_id : this.currentKeyId;
+          const current = this.slots.current;
+          const keyId = method === 'Decrypt' ? (req as DecryptRequest).key_id : current ? kmsKeyIdFor(current.versionedKeyId) : '';
           this.record({ method, keyId, uid, ok: false, error: err.message, at: Date.now() });
           callback({ code: err.code, details: err.message });
         },
@@ -183,7 +194,7 @@ export class KmsV2Plugin {
 
   /** Like the Azure plugin, Status proves the current key still works with a wrap/unwrap round trip. */
   private async status(): Promise<Served<object>> {
-    const { current } = this.slots;
+    const current = this.currentKey();
     const keyId = kmsKeyIdFor(current.versionedKeyId);
     const probe = Buffer.from('kmsflow-healthz-probe-0123456789');
     let healthz = 'ok';
@@ -197,7 +208,7 @@ export class KmsV2Plugin {
   }
 
   private async encrypt(req: EncryptRequest): Promise<Served<object>> {
-    const { current } = this.slots;
+    const current = this.currentKey();
     const keyId = kmsKeyIdFor(current.versionedKeyId);
     const ciphertext = await current.wrap(req.plaintext);
     const annotations = { [ANNOTATION_VERSION]: Buffer.from('1'), [ANNOTATION_ALGORITHM]: Buffer.from(current.algorithm) };

@@ -213,7 +213,7 @@ export function listCredentials(ctx: SandboxContext, r: ClusterRoute, kind: 'use
   if (kind === 'admin' && cluster.properties.disableLocalAccounts === true) {
     throw new HttpError(400, 'BadRequest', 'Getting static credential is not allowed because this cluster is set to disable local accounts.');
   }
-  if (!ctx.kube.get(cluster.name)) {
+  if (!ctx.kube.has(cluster.name)) {
     throw new HttpError(400, 'BadRequest', `The managed cluster '${cluster.name}' has no API server yet (its create operation has not succeeded).`);
   }
   setLogDetail(res, `list ${kind} credential`);

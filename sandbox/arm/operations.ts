@@ -109,7 +109,7 @@ function applyGoalState(ctx: SandboxContext, cluster: ClusterRecord, op: Operati
   if (kms) cluster.appliedKms = kms;
   else delete cluster.appliedKms;
   const encryption = clusterEncryption(kms, cluster.keySlots, cluster.currentKubernetesVersion);
-  if (!ctx.kube.get(cluster.name)) {
+  if (!ctx.kube.has(cluster.name)) {
     ctx.kube.create(cluster.name, cluster.currentKubernetesVersion, encryption, cluster.tokens);
     return;
   }

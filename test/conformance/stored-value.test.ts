@@ -51,7 +51,7 @@ describe('parseStoredValue', () => {
 
 describe('storage helpers', () => {
   it('counts Secrets per provider and key', () => {
-    const s = (name: string, value: Buffer): StoredSecret => ({ key: `/registry/secrets/ns/${name}`, namespace: 'ns', name, modRevision: 1, stored: parseStoredValue(value) });
+    const s = (name: string, value: Buffer): StoredSecret => ({ key: `/registry/secrets/ns/${name}`, namespace: 'ns', name, modRevision: 1, bytes: value.length, stored: parseStoredValue(value) });
     expect(storageSummary([s('a', kmsV2Value('p', 'k1')), s('b', kmsV2Value('p', 'k1')), s('c', kmsV2Value('p', 'k2')), s('d', Buffer.from('k8s\x00'))])).toEqual({
       'kms-v2/p/k1': 2,
       'kms-v2/p/k2': 1,

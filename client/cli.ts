@@ -10,6 +10,7 @@ import { reportCommand } from './commands/report';
 import { resumeCommand } from './commands/resume';
 import { retryCommand } from './commands/retry';
 import { sandboxCommand } from './commands/sandbox';
+import { demoCommand } from './commands/demo';
 import { setupCommand } from './commands/setup';
 import { startCommand } from './commands/start';
 import { statusCommand } from './commands/status';
@@ -39,6 +40,7 @@ export const COMMANDS: readonly CommandModule[] = [
   workerCommand,
   devCommand,
   sandboxCommand,
+  demoCommand,
   setupCommand,
 ];
 

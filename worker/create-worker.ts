@@ -1,4 +1,4 @@
-import { type NativeConnection, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { DefaultLogger, type NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { TASK_QUEUE } from '../workflows/messages';
 
 export interface KmsflowWorkerOptions {
@@ -25,4 +25,17 @@ export function createKmsflowWorker(options: KmsflowWorkerOptions): Promise<Work
     shutdownGraceTime: '10s',
     shutdownForceTime: '30s',
   });
+}
+
+let runtimeInstalled = false;
+
+/** Keeps the SDK's INFO chatter (worker state changes) off the operator's terminal; once per process. */
+export function installWorkerRuntime(): void {
+  if (runtimeInstalled) return;
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // Already installed by the embedding process (e.g. a test runner): keep its settings.
+  }
+  runtimeInstalled = true;
 }

@@ -1,7 +1,7 @@
-import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
+import { NativeConnection } from '@temporalio/worker';
 import { temporalTargetFromEnvironment, type TemporalTarget } from '../client/temporal-connection';
 import { loadWorkflowBundle } from './bundle';
-import { createKmsflowWorker } from './create-worker';
+import { createKmsflowWorker, installWorkerRuntime } from './create-worker';
 
 export interface RunWorkerOptions {
   target?: TemporalTarget;
@@ -14,7 +14,7 @@ export interface RunWorkerOptions {
 export async function runWorker(options: RunWorkerOptions): Promise<void> {
   const log = options.log ?? console.log;
   const target = options.target ?? temporalTargetFromEnvironment();
-  if (!Runtime._instance) Runtime.install({ logger: new DefaultLogger('WARN') });
+  installWorkerRuntime();
   const connection = await NativeConnection.connect(target.connectionOptions);
   try {
     const worker = await createKmsflowWorker({

@@ -88,8 +88,13 @@ export function applyLedgerEvent(state: LedgerState, event: LedgerEvent): Ledger
       }
       state.slots.current = event.keyId;
       state.kmsEnabled = true;
-      if (!record(state, event.keyId)) state.keys.push({ keyId: event.keyId, firstSetAt: event.at });
-      else delete record(state, event.keyId)!.replacedAt;
+      const existing = record(state, event.keyId);
+      if (!existing) state.keys.push({ keyId: event.keyId, firstSetAt: event.at });
+      else if (existing.replacedAt) {
+        // Set again (e.g. enabled again after a disable): it is in use once more.
+        delete existing.replacedAt;
+        delete existing.migratedAwayAt;
+      }
       break;
     }
     case 'kms-disabled': {

@@ -217,7 +217,7 @@ async function runReencryption(
 ): Promise<ReencryptResult> {
   setHandler(reencryptProgressSignal, (p) => {
     ctx.setDetail(`${p.pass} pass`);
-    ctx.reportProgress({ done: p.done, total: p.total, unit: 'Secrets' });
+    ctx.reportProgress({ done: p.done, total: p.total, unit: 'Secret checks' });
   });
   const child = await startChild(reencryptSecrets, {
     workflowId: `${run.workflowId}/${stepId}/${ctx.attempt}`,

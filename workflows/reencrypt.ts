@@ -150,7 +150,8 @@ export async function reencryptSecrets(input: ReencryptInput, carried?: Reencryp
   setHandler(pauseSignal, () => void (paused = true));
   setHandler(resumeSignal, () => void (paused = false));
 
-  const done = () => (state.stage === 'verify' ? state.verify.objects : state.rewrite.objects);
+  // Both passes count toward one figure, so progress only ever grows: the total is twice the Secrets.
+  const done = () => state.rewrite.objects + state.verify.objects;
   const report = async (force = false) => {
     const pass = state.stage === 'key-active' ? 'key-active' : state.stage;
     setCurrentDetails(
@@ -160,7 +161,7 @@ export async function reencryptSecrets(input: ReencryptInput, carried?: Reencryp
     );
     const totalPages = state.rewrite.pages + state.verify.pages;
     if (parent && (force || totalPages % settings.progressEveryPages === 0)) {
-      const progress: ReencryptProgress = { pass, done: done(), total: state.total };
+      const progress: ReencryptProgress = { pass, done: done(), total: state.total === undefined ? undefined : state.total * 2 };
       await getExternalWorkflowHandle(parent.workflowId, parent.runId).signal(reencryptProgressSignal, progress);
     }
   };

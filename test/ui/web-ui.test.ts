@@ -87,7 +87,7 @@ it('the Web UI finds a running procedure by its search attributes and shows its 
       { timeoutMs: 30_000, what: 'the current details in the Web UI' },
     );
     expect(text).toContain('enable-kms');
-    expect(text).toMatch(/Step 4 of 4: Re-encrypt every Secret and verify \(storage migration\) \d+ \/ 12\d\d Secrets/);
+    expect(text).toMatch(/Step 4 of 4: Re-encrypt every Secret and verify \(storage migration\) \d+ \/ 24\d\d Secret checks/);
     expect(text).toContain('Enable KMS on aks-ui');
     await page.screenshot({ path: SCREENSHOT, fullPage: false });
     await handle.signal('resume', {});

@@ -11,6 +11,10 @@
 import type * as ActivitiesFromEnv from '../../../worker/activities-from-env';
 import type * as WorkerMain from '../../../worker/main';
 import type * as SandboxMain from '../../../sandbox/main';
+import type * as Sandbox from '../../../sandbox/sandbox';
+import type * as CreateWorker from '../../../worker/create-worker';
+import type * as Bundle from '../../../worker/bundle';
+import type * as WorkerSdk from '@temporalio/worker';
 
 async function load<T>(viaRequire: () => T, viaImport: () => Promise<T>): Promise<T> {
   try {
@@ -24,3 +28,9 @@ export const loadWorkerMain = () => load<typeof WorkerMain>(() => require('../..
 export const loadActivitiesFromEnv = () =>
   load<typeof ActivitiesFromEnv>(() => require('../../../worker/activities-from-env'), () => import('../../../worker/activities-from-env'));
 export const loadSandboxMain = () => load<typeof SandboxMain>(() => require('../../../sandbox/main'), () => import('../../../sandbox/main'));
+export const loadSandbox = () => load<typeof Sandbox>(() => require('../../../sandbox/sandbox'), () => import('../../../sandbox/sandbox'));
+export const loadWorkerParts = async () => ({
+  ...(await load<typeof CreateWorker>(() => require('../../../worker/create-worker'), () => import('../../../worker/create-worker'))),
+  ...(await load<typeof Bundle>(() => require('../../../worker/bundle'), () => import('../../../worker/bundle'))),
+});
+export const loadWorkerSdk = () => load<typeof WorkerSdk>(() => require('@temporalio/worker'), () => import('@temporalio/worker'));

@@ -153,6 +153,11 @@ describeConformance('kmsflow procedures against the real kube-apiserver, checked
     expect(result.outcome).toBe('completed');
     expectProofAgreesWithEtcd(result.evidence, before, after);
     expect(result.evidence.at(-1)!.rewrite.counts.rewritten).toBe(SECRETS);
+    // The sandbox's inspection of the real-backed cluster reads the same etcd, in the emulated clusters' shape.
+    expect(env.sandbox.inspectCluster(CLUSTER)).toMatchObject({ externalApiServer: real.cp.url, encryption: { write: { type: 'kms-v2', keyId: keys[0] } } });
+    const view = await real.etcdView();
+    expect(view).toHaveLength(after.size);
+    expect(view.filter((e) => !e.readable || e.provider.type !== 'kms-v2' || e.provider.keyId !== keys[0])).toEqual([]);
   });
 
   it('rotateKey: every Secret under key version 2; version 1 stays in the previous slot', async () => {

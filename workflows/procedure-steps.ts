@@ -177,7 +177,7 @@ async function reencryptAfterFailedChange(run: ProcedureRun, ctx: StepContext, s
 export function baselineReencryptStep(run: ProcedureRun, currentKeyId: () => string | undefined): StepDefinition {
   return {
     ...reencryptStep(run, 'reencrypt-baseline', () => ({ kms: 'enabled', keyId: currentKeyId() as string }), { propagationWaitMs: 0 }),
-    title: 'Re-encrypt under the key in use first (no proof of it yet)',
+    title: 'Re-encrypt under the key in use first (skipped when kmsflow holds its proof)',
     when: () => run.baselineNeeded && currentKeyId() !== undefined,
   };
 }

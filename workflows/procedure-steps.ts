@@ -310,3 +310,45 @@ export function kmsEnableCommand(run: ProcedureRun, keyId: string, mode: Network
     (mode === 'Private' ? ` --azure-keyvault-kms-key-vault-resource-id ${vaultResourceId ?? '<vault id>'}` : '')
   );
 }
+
+const DISABLE_GATE = {
+  id: 'disable-kms',
+  prompt:
+    'Disabling KMS: from now until KMS is enabled again, Secrets are stored UNENCRYPTED in etcd (identity provider). The key stays enabled.',
+};
+
+/** Canary, disable KMS behind its gate, re-encrypt and verify: disable-kms, and the first half of a mode switch or v2 migration. */
+export function disableAndReencryptSteps(run: ProcedureRun, ids: { canary: string; reencrypt: string }, title: string): StepDefinition[] {
+  return [
+    canaryStep(run, ids.canary),
+    clusterChangeStep(run, {
+      id: 'disable-kms',
+      title,
+      command: `az aks update ${run.az} --disable-azure-keyvault-kms`,
+      gate: DISABLE_GATE,
+      change: () => ({ kind: 'disable-kms' }),
+      reencryptOnFailure: true,
+    }),
+    reencryptStep(run, ids.reencrypt, () => ({ kms: 'disabled' })),
+  ];
+}
+
+/** Canary, enable KMS with a key and mode, re-encrypt and verify. */
+export function enableAndReencryptSteps(
+  run: ProcedureRun,
+  ids: { canary: string; reencrypt: string },
+  title: string,
+  target: { keyId: string; networkAccess: NetworkAccess; vaultResourceId?: string },
+): StepDefinition[] {
+  return [
+    canaryStep(run, ids.canary),
+    clusterChangeStep(run, {
+      id: 'enable-kms',
+      title,
+      command: kmsEnableCommand(run, target.keyId, target.networkAccess, target.vaultResourceId),
+      change: () => ({ kind: 'enable-kms', ...target }),
+      reencryptOnFailure: true,
+    }),
+    reencryptStep(run, ids.reencrypt, () => ({ kms: 'enabled', keyId: target.keyId })),
+  ];
+}

@@ -1,18 +1,10 @@
 /** Human renderings of a procedure: the `status` page, the live `watch` frame, `watch`'s change lines, tables. */
+import { STEP_MARKS } from '../../workflows/engine/details';
 import type { StepStatus } from '../../workflows/messages';
 import { fitToWidth, formatDuration, formatRate, formatTime, progressBar, table } from './format';
 import type { ProcedureRow, ProcedureSnapshot, StepProgressView, StepView, WaitingFor } from './shapes';
 import type { Style } from './style';
 
-export const STEP_MARKS: Record<StepStatus, string> = {
-  pending: '·',
-  running: '▶',
-  'waiting-approval': '⏸',
-  blocked: '✖',
-  done: '✔',
-  skipped: '↷',
-  cancelled: '■',
-};
 
 function markOf(status: StepStatus, style: Style): string {
   const mark = STEP_MARKS[status];

@@ -1,6 +1,7 @@
 import type { ProcedureProgress, StepState, StepStatus } from '../messages';
 
-const MARKS: Record<StepStatus, string> = {
+/** One mark per step status: the Web UI's table and the CLI's views use the same ones. */
+export const STEP_MARKS: Record<StepStatus, string> = {
   pending: '·',
   running: '▶',
   'waiting-approval': '⏸',
@@ -47,7 +48,7 @@ export function renderCurrentDetails(progress: ProcedureProgress, workflowId: st
   if (waiting) lines.push(`Waiting for ${waiting}`);
   const table = ['| | Step | Status | Progress |', '|---|---|---|---|'];
   for (const step of progress.steps) {
-    table.push(`| ${MARKS[step.status]} | ${step.title} | ${step.status} | ${progressText(step)} |`);
+    table.push(`| ${STEP_MARKS[step.status]} | ${step.title} | ${step.status} | ${progressText(step)} |`);
   }
   return [...lines, table.join('\n')].join('\n\n');
 }

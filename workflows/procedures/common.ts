@@ -30,12 +30,6 @@ export interface ProcedureDefinition<I extends ProcedureInputBase> {
   steps(run: ProcedureRun, input: I, start: ClusterDigest): StepDefinition[];
 }
 
-export const DISABLE_GATE = {
-  id: 'disable-kms',
-  prompt:
-    'Disabling KMS: from now until KMS is enabled again, Secrets are stored UNENCRYPTED in etcd (identity provider). The key stays enabled.',
-};
-
 export async function runDefinition<I extends ProcedureInputBase>(definition: ProcedureDefinition<I>, input: I): Promise<ProcedureOutcome> {
   const run = new ProcedureRun(input.clusterId, input.reencrypt);
   const result = await runProcedure(

@@ -1,5 +1,5 @@
-import { canaryStep, clusterChangeStep, preflightStep, reencryptStep } from '../procedure-steps';
-import { DISABLE_GATE, type ProcedureDefinition, type ProcedureInputBase, type ProcedureOutcome, runDefinition } from './common';
+import { disableAndReencryptSteps, preflightStep } from '../procedure-steps';
+import { type ProcedureDefinition, type ProcedureInputBase, type ProcedureOutcome, runDefinition } from './common';
 
 export type DisableKmsInput = ProcedureInputBase;
 
@@ -8,16 +8,7 @@ export const disableKmsProcedure: ProcedureDefinition<DisableKmsInput> = {
   preflightInput: (input) => ({ clusterId: input.clusterId }),
   steps: (run, input, start) => [
     preflightStep(run, 'disable-kms', () => disableKmsProcedure.preflightInput(input, run, start)),
-    canaryStep(run),
-    clusterChangeStep(run, {
-      id: 'disable-kms',
-      title: 'Disable KMS',
-      command: `az aks update ${run.az} --disable-azure-keyvault-kms`,
-      gate: DISABLE_GATE,
-      change: () => ({ kind: 'disable-kms' }),
-      reencryptOnFailure: true,
-    }),
-    reencryptStep(run, 'reencrypt', () => ({ kms: 'disabled' })),
+    ...disableAndReencryptSteps(run, { canary: 'canary', reencrypt: 'reencrypt' }, 'Disable KMS'),
   ],
 };
 

@@ -1,4 +1,4 @@
-import { canaryStep, clusterChangeStep, kmsEnableCommand, preflightStep, reencryptStep } from '../procedure-steps';
+import { enableAndReencryptSteps, preflightStep } from '../procedure-steps';
 import { type NetworkAccess, type ProcedureDefinition, type ProcedureInputBase, type ProcedureOutcome, runDefinition } from './common';
 
 export interface EnableKmsInput extends ProcedureInputBase {
@@ -13,15 +13,7 @@ export const enableKmsProcedure: ProcedureDefinition<EnableKmsInput> = {
   preflightInput: (input) => ({ clusterId: input.clusterId, keyId: input.keyId, networkAccess: input.networkAccess, vaultResourceId: input.vaultResourceId }),
   steps: (run, input, start) => [
     preflightStep(run, 'enable-kms', () => enableKmsProcedure.preflightInput(input, run, start)),
-    canaryStep(run),
-    clusterChangeStep(run, {
-      id: 'enable-kms',
-      title: `Enable KMS (${input.networkAccess})`,
-      command: kmsEnableCommand(run, input.keyId, input.networkAccess, input.vaultResourceId),
-      change: () => ({ kind: 'enable-kms', keyId: input.keyId, networkAccess: input.networkAccess, vaultResourceId: input.vaultResourceId }),
-      reencryptOnFailure: true,
-    }),
-    reencryptStep(run, 'reencrypt', () => ({ kms: 'enabled', keyId: input.keyId })),
+    ...enableAndReencryptSteps(run, { canary: 'canary', reencrypt: 'reencrypt' }, `Enable KMS (${input.networkAccess})`, input),
   ],
 };
 

@@ -1,7 +1,7 @@
 import type { StepDefinition } from '../engine/procedure';
 import { minorVersion } from '../ids';
-import { canaryStep, clusterChangeStep, kmsEnableCommand, preflightStep, reencryptStep } from '../procedure-steps';
-import { DISABLE_GATE, type ProcedureDefinition, type ProcedureInputBase, type ProcedureOutcome, runDefinition } from './common';
+import { clusterChangeStep, disableAndReencryptSteps, enableAndReencryptSteps, preflightStep } from '../procedure-steps';
+import { type ProcedureDefinition, type ProcedureInputBase, type ProcedureOutcome, runDefinition } from './common';
 
 export interface MigrateToKmsV2Input extends ProcedureInputBase {
   /** Kubernetes version to reach, ≥ 1.27 (e.g. "1.29"). */
@@ -46,26 +46,13 @@ export const migrateToKmsV2Procedure: ProcedureDefinition<MigrateToKmsV2Input> =
     );
     return [
       preflightStep(run, 'migrate-to-kms-v2', () => migrateToKmsV2Procedure.preflightInput(input, run, start)),
-      canaryStep(run, 'canary-1'),
-      clusterChangeStep(run, {
-        id: 'disable-kms',
-        title: 'Disable KMS v1',
-        command: `az aks update ${run.az} --disable-azure-keyvault-kms`,
-        gate: DISABLE_GATE,
-        change: () => ({ kind: 'disable-kms' }),
-        reencryptOnFailure: true,
-      }),
-      reencryptStep(run, 'reencrypt-1', () => ({ kms: 'disabled' })),
+      ...disableAndReencryptSteps(run, { canary: 'canary-1', reencrypt: 'reencrypt-1' }, 'Disable KMS v1'),
       ...upgrades,
-      canaryStep(run, 'canary-2'),
-      clusterChangeStep(run, {
-        id: 'enable-kms',
-        title: 'Enable KMS (now v2)',
-        command: kmsEnableCommand(run, keyId, mode, start.kms.vaultResourceId),
-        change: () => ({ kind: 'enable-kms', keyId, networkAccess: mode, vaultResourceId: start.kms.vaultResourceId }),
-        reencryptOnFailure: true,
+      ...enableAndReencryptSteps(run, { canary: 'canary-2', reencrypt: 'reencrypt-2' }, 'Enable KMS (now v2)', {
+        keyId,
+        networkAccess: mode,
+        vaultResourceId: start.kms.vaultResourceId,
       }),
-      reencryptStep(run, 'reencrypt-2', () => ({ kms: 'enabled', keyId })),
     ];
   },
 };

@@ -1,5 +1,5 @@
-import { canaryStep, clusterChangeStep, kmsEnableCommand, preflightStep, reencryptStep, vaultAccessStep } from '../procedure-steps';
-import { DISABLE_GATE, type NetworkAccess, type ProcedureDefinition, type ProcedureInputBase, type ProcedureOutcome, runDefinition } from './common';
+import { disableAndReencryptSteps, enableAndReencryptSteps, preflightStep, vaultAccessStep } from '../procedure-steps';
+import { type NetworkAccess, type ProcedureDefinition, type ProcedureInputBase, type ProcedureOutcome, runDefinition } from './common';
 
 export interface SwitchVaultModeInput extends ProcedureInputBase {
   to: NetworkAccess;
@@ -20,26 +20,13 @@ export const switchVaultModeProcedure: ProcedureDefinition<SwitchVaultModeInput>
     const keyId = input.keyId ?? start.kms.keyId ?? '<key in use>';
     return [
       preflightStep(run, 'switch-vault-mode', () => switchVaultModeProcedure.preflightInput(input, run, start)),
-      canaryStep(run, 'canary-1'),
-      clusterChangeStep(run, {
-        id: 'disable-kms',
-        title: 'Disable KMS (the mode cannot change while it is on)',
-        command: `az aks update ${run.az} --disable-azure-keyvault-kms`,
-        gate: DISABLE_GATE,
-        change: () => ({ kind: 'disable-kms' }),
-        reencryptOnFailure: true,
-      }),
-      reencryptStep(run, 'reencrypt-1', () => ({ kms: 'disabled' })),
+      ...disableAndReencryptSteps(run, { canary: 'canary-1', reencrypt: 'reencrypt-1' }, 'Disable KMS (the mode cannot change while it is on)'),
       vaultAccessStep(run, () => input.vaultResourceId, input.to === 'Private' ? 'Disabled' : 'Enabled'),
-      canaryStep(run, 'canary-2'),
-      clusterChangeStep(run, {
-        id: 'enable-kms',
-        title: `Enable KMS in ${input.to} mode`,
-        command: kmsEnableCommand(run, keyId, input.to, input.vaultResourceId),
-        change: () => ({ kind: 'enable-kms', keyId, networkAccess: input.to, vaultResourceId: input.vaultResourceId }),
-        reencryptOnFailure: true,
+      ...enableAndReencryptSteps(run, { canary: 'canary-2', reencrypt: 'reencrypt-2' }, `Enable KMS in ${input.to} mode`, {
+        keyId,
+        networkAccess: input.to,
+        vaultResourceId: input.vaultResourceId,
       }),
-      reencryptStep(run, 'reencrypt-2', () => ({ kms: 'enabled', keyId })),
     ];
   },
 };

@@ -19,6 +19,8 @@ import { handleKeyVaultRequest, isKeyVaultCryptoPath } from './keyvault/data-pla
 import type { SandboxTlsMaterial } from './tls';
 
 const MUTATING = new Set(['PUT', 'POST', 'PATCH', 'DELETE']);
+/** ARM actions that are POSTs but change nothing: reading cluster credentials. */
+const READ_ONLY_ARM_ACTION = /\/listCluster(User|Admin)Credential$/i;
 
 export interface SandboxServerDeps {
   /** Filled in once the state is loaded; until then requests get 503. */
@@ -30,6 +32,7 @@ function recordOnFinish(ctx: SandboxContext, service: SandboxService, req: Incom
   const method = (req.method ?? 'GET').toUpperCase();
   if (!MUTATING.has(method)) return;
   if (service === 'keyvault' && isKeyVaultCryptoPath(path)) return;
+  if (service === 'arm' && READ_ONLY_ARM_ACTION.test(path)) return;
   res.once('finish', () => {
     const detail = getLogDetail(res);
     ctx.oplog.record({ service, method, path, status: res.statusCode, ...(detail ? { detail } : {}) });

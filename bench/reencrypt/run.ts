@@ -17,11 +17,11 @@ import type { runRawClient } from './raw-client';
 import { formatTable, type ContenderRow, type Scenario } from './report';
 import type { EtcdCheck, EstateRequest, SandboxInfo } from './sandbox-process';
 import type { WorkerRequest } from './worker-process';
+import type { ProxyRequest } from './latency-proxy';
 
 type SandboxChild = BenchChild<{
   start(e: EstateRequest): Promise<SandboxInfo>;
   rotate(_: undefined): Promise<void>;
-  setLatency(ms: number): Promise<void>;
   checkEtcd(_: undefined): Promise<EtcdCheck>;
 }>;
 type WorkerChild = BenchChild<{ start(r: WorkerRequest): Promise<void>; stop(_: undefined): Promise<void> }>;
@@ -30,6 +30,7 @@ type RawChild = BenchChild<{ run: typeof runRawClient }>;
 const SANDBOX_FILE = join(__dirname, 'sandbox-process.ts');
 const WORKER_FILE = join(__dirname, 'worker-process.ts');
 const RAW_FILE = join(__dirname, 'raw-client.ts');
+const PROXY_FILE = join(__dirname, 'latency-proxy.ts');
 
 interface Shared {
   options: BenchOptions;
@@ -37,13 +38,22 @@ interface Shared {
   bundlePath?: string;
 }
 
-/** A fresh sandbox process holding the estate, rotated to the new key, with the latency rule in place. */
+type ProxyChild = BenchChild<{ start(r: ProxyRequest): Promise<number> }>;
+
+interface Prepared {
+  sandbox: SandboxChild;
+  proxy?: ProxyChild;
+  /** The sandbox's info; with latency, its kubeconfig points at the latency proxy. */
+  info: SandboxInfo;
+}
+
+/** A fresh sandbox process holding the estate, rotated to the new key, behind a latency proxy when `latencyMs` > 0. */
 async function preparedSandbox(
   size: number,
   latencyMs: number,
   options: BenchOptions,
   beforeRotate?: (info: SandboxInfo) => Promise<void>,
-) {
+): Promise<Prepared> {
   const sandbox: SandboxChild = startChild(SANDBOX_FILE, ['--max-old-space-size=8192']);
   const info = await sandbox.call('start', {
     secrets: size,
@@ -55,15 +65,25 @@ async function preparedSandbox(
   const before = await sandbox.call('checkEtcd', undefined);
   if (before.underNewKey > 1)
     throw new Error(`${before.underNewKey} Secrets are already under the new key before the contender runs`);
-  await sandbox.call('setLatency', latencyMs);
-  return { sandbox, info };
+  if (latencyMs <= 0) return { sandbox, info };
+  const proxy: ProxyChild = startChild(PROXY_FILE);
+  const port = await proxy.call('start', { upstreamPort: info.endpoints.port, latencyMs });
+  const kubeconfig = info.kubeconfig.replace(
+    `https://127.0.0.1:${info.endpoints.port}/`,
+    `https://127.0.0.1:${port}/`,
+  );
+  if (kubeconfig === info.kubeconfig)
+    throw new Error('the sandbox kubeconfig does not name the expected server URL');
+  return { sandbox, proxy, info: { ...info, kubeconfig } };
 }
 
 async function finish(
-  sandbox: SandboxChild,
+  prepared: Prepared,
   row: Omit<ContenderRow, 'etcd' | 'serverPeakRssMb' | 'complete'>,
   extraOk = true,
 ): Promise<ContenderRow> {
+  const { sandbox, proxy } = prepared;
+  await proxy?.stop();
   const etcd = await sandbox.call('checkEtcd', undefined);
   const serverPeakRssMb = await sandbox.peakRssMb();
   await sandbox.stop();
@@ -72,12 +92,13 @@ async function finish(
 }
 
 async function kubectlRow(size: number, latencyMs: number, shared: Shared): Promise<ContenderRow> {
-  const { sandbox, info } = await preparedSandbox(size, latencyMs, shared.options);
+  const prepared = await preparedSandbox(size, latencyMs, shared.options);
+  const { info } = prepared;
   const r = await runKubectlPipeline(info.kubeconfig);
   const notes = r.exitCode === 0 ? [] : [`pipeline exit ${r.exitCode}`, ...r.stderrTail];
   if (r.replaced < size) notes.push(`replace printed ${r.replaced} of ${size} "replaced" lines`);
   return finish(
-    sandbox,
+    prepared,
     {
       contender: 'kubectl get | replace',
       wallMs: r.wallMs,
@@ -101,12 +122,13 @@ async function kmsflowRow(
 ): Promise<ContenderRow> {
   const { options } = shared;
   let canary: { namespace: string; name: string; resourceVersion: string } | undefined;
-  const { sandbox, info } = await preparedSandbox(size, latencyMs, options, async (i) => {
+  const prepared = await preparedSandbox(size, latencyMs, options, async (i) => {
     // As the procedures do: the canary is written under the old key, before the key change.
     const kc = new KubeConfig();
     kc.loadFromString(i.kubeconfig);
     canary = await writeMarker(kc.makeApiClient(CoreV1Api), 'kmsflow-canary', `bench-${Date.now()}`);
   });
+  const { info } = prepared;
   const taskQueue = `bench-${Date.now()}`;
   const worker: WorkerChild = startChild(WORKER_FILE);
   try {
@@ -117,6 +139,7 @@ async function kmsflowRow(
       bundlePath: shared.bundlePath!,
       endpoints: info.endpoints,
       operator: info.operator,
+      kubeconfig: info.kubeconfig,
     });
     const client = await connectTemporal(shared.temporal!.address, shared.temporal!.namespace);
     const run = await runEngine(
@@ -142,7 +165,7 @@ async function kmsflowRow(
         : undefined;
     const r = run.result;
     return finish(
-      sandbox,
+      prepared,
       {
         contender: `kmsflow (c=${concurrency}, maxQps ${options.maxQps})`,
         wallMs: run.wallMs,
@@ -158,7 +181,17 @@ async function kmsflowRow(
           verifiedStale: r.verify.counts.stale,
           failures: r.failures.length,
         },
-        notes: r.proven ? [] : r.notProven,
+        notes: [
+          ...(r.proven ? [] : r.notProven),
+          ...(r.rewrite.expiredListings + r.verify.expiredListings > 0
+            ? [
+                `${r.rewrite.expiredListings + r.verify.expiredListings} listing(s) expired (410) and were resumed`,
+              ]
+            : []),
+          ...(r.rewrite.throttled + r.verify.throttled > 0
+            ? [`${r.rewrite.throttled + r.verify.throttled} writes throttled`]
+            : []),
+        ],
       },
       r.proven,
     );
@@ -174,7 +207,8 @@ async function rawRow(
   concurrency: number,
   shared: Shared,
 ): Promise<ContenderRow> {
-  const { sandbox, info } = await preparedSandbox(size, latencyMs, shared.options);
+  const prepared = await preparedSandbox(size, latencyMs, shared.options);
+  const { info } = prepared;
   const raw: RawChild = startChild(RAW_FILE);
   try {
     await raw.peakRssMb(); // loaded and listening: module loading is not part of the measurement
@@ -194,7 +228,7 @@ async function rawRow(
       ...(r.verify.counts.stale ? [`${r.verify.counts.stale} stale in its own verification`] : []),
     ];
     return finish(
-      sandbox,
+      prepared,
       {
         contender:
           kind === 'pool'

@@ -1,8 +1,8 @@
 /**
  * The sandbox (ARM, Key Vault, Kubernetes) in its own process, seeded with one cluster holding a
  * realistic estate under key version 1. The parent asks it to rotate the cluster to version 2 through
- * ARM (so every Secret is stale), to add per-request latency to the Kubernetes API, and to check
- * from the etcd view which key every Secret is stored under.
+ * ARM (so every Secret is stale), and to check from the etcd view which key every Secret is stored
+ * under. Added latency lives in a separate proxy process (latency-proxy.ts).
  */
 import { startSandbox, type RunningSandbox } from '../../sandbox/sandbox';
 import type { ScenarioInput } from '../../sandbox/scenario';
@@ -126,19 +126,6 @@ function serve(): void {
           throw new Error('the emulated API server did not pick up the new key within 30 s');
         await new Promise((r) => setTimeout(r, 20));
       }
-    },
-
-    /** Every Kubernetes request waits `ms` before it is served, like the round trip to a remote managed API server. */
-    async setLatency(ms: number): Promise<void> {
-      for (const rule of sandbox.faults.list())
-        if (rule.id === 'bench-latency') sandbox.faults.removeRule(rule.id);
-      if (ms > 0)
-        sandbox.faults.addRule({
-          id: 'bench-latency',
-          service: 'kube',
-          cluster: CLUSTER,
-          action: { kind: 'latency', ms },
-        });
     },
 
     async checkEtcd(): Promise<EtcdCheck> {

@@ -2,6 +2,9 @@
  * Contender (b), worker side: the real kmsflow worker (prebuilt workflow bundle, the real activities on
  * sandbox clients) in its own process, so its peak RSS is its own.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { NativeConnection, DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
 import { createSandboxClients } from '../../activities/clients';
@@ -16,6 +19,8 @@ export interface WorkerRequest {
   bundlePath: string;
   endpoints: SandboxEndpoints;
   operator: SandboxPrincipal;
+  /** The cluster's kubeconfig (pointing at the latency proxy when there is one). */
+  kubeconfig: string;
 }
 
 function serve(): void {
@@ -25,7 +30,11 @@ function serve(): void {
   serveRequests({
     async start(req: WorkerRequest): Promise<void> {
       const connection = await NativeConnection.connect({ address: req.temporalAddress });
-      const clients = createSandboxClients(req.endpoints, req.operator);
+      const kubeconfigPath = join(mkdtempSync(join(tmpdir(), 'bench-worker-')), 'kubeconfig');
+      writeFileSync(kubeconfigPath, req.kubeconfig, { mode: 0o600 });
+      const clients = createSandboxClients(req.endpoints, req.operator, {
+        kubernetesAccess: { kind: 'kubeconfig', path: kubeconfigPath },
+      });
       worker = await createKmsflowWorker({
         connection,
         namespace: req.namespace,

@@ -152,11 +152,16 @@ function classifyKubernetes(err: ApiException<unknown>): Classified {
 }
 
 function systemErrorCode(err: unknown): string | undefined {
-  const code = (err as { code?: unknown }).code;
+  const code = (err as { code?: unknown } | null | undefined)?.code;
   return typeof code === 'string' && TRANSIENT_SYSTEM_CODES.has(code) ? code : undefined;
 }
 
 export function classifyError(err: unknown): Classified {
+  // An activity's own failure (already mapped, e.g. by a read another activity reuses) keeps its classification.
+  if (err instanceof ApplicationFailure) {
+    const details = err.details?.[0] as FailureDetails | undefined;
+    return { type: err.type ?? ErrorType.unexpected, code: details?.code, message: truncate(err.message), retryable: !err.nonRetryable };
+  }
   if (isRestError(err)) return classifyAzure(err);
   if (err instanceof ApiException) return classifyKubernetes(err);
   const message = err instanceof Error ? err.message : String(err);

@@ -82,6 +82,24 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
     return identity.tenantId;
   }
 
+  /** The vault, or undefined after adding the finding that says why it cannot be read. */
+  async function readVault(vaultId: string, add: (severity: Finding['severity'], code: string, message: string, fix?: string) => void): Promise<VaultDigest | undefined> {
+    const { name } = parseVaultId(vaultId);
+    try {
+      return await reads.getVaultDigest(vaultId);
+    } catch (err) {
+      const c = classifyError(err);
+      if (c.code === 'InvalidAuthenticationTokenTenant') {
+        add('error', 'ForeignTenantVault', `Key vault ${name} belongs to another tenant than the cluster's (${c.message})`, "Use a vault in the cluster identity's tenant.");
+      } else if (c.type === ErrorType.notFound) {
+        add('error', 'VaultNotFound', `Key vault ${vaultId} does not exist.`, 'Check the vault resource id (az keyvault show --name <vault> --query id -o tsv).');
+      } else if (c.type === ErrorType.permission) {
+        add('error', 'VaultUnreadable', `kmsflow cannot read key vault ${name}: ${c.message}`, "Grant the worker's identity Reader on the vault (see docs/permissions.md).");
+      } else throw err;
+      return undefined;
+    }
+  }
+
   async function runPreflight(procedure: ProcedureName, input: PreflightInput): Promise<PreflightReport> {
     const findings: Finding[] = [];
     const add = (severity: Finding['severity'], code: string, message: string, fix?: string) =>
@@ -178,8 +196,8 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
     if (!vaultId && procedure === 'switch-vault-mode') {
       add('error', 'VaultIdRequired', 'Switching the vault mode needs the key vault resource id.', 'Pass --vault-id /subscriptions/…/providers/Microsoft.KeyVault/vaults/<name>.');
     }
-    if (vaultId && wantsKey) {
-      const vault = await reads.getVaultDigest(vaultId);
+    const vault = vaultId && wantsKey ? await readVault(vaultId, add) : undefined;
+    if (vaultId && vault) {
       report.vault = vault;
       const blocked = vault.publicNetworkAccess === 'Disabled' || vault.firewallDefaultAction === 'Deny';
       if (mode === 'Public' && blocked && procedure !== 'switch-vault-mode') {

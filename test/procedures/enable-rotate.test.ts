@@ -4,6 +4,7 @@ import { ledgerQuery } from '../../workflows/ledger';
 import { ledgerWorkflowId } from '../../workflows/messages';
 import type { enableKms, rotateKey } from '../../workflows';
 import { FAST_REENCRYPT, type KmsflowTestEnv, startKmsflowEnv } from '../helpers/kmsflow-env';
+import { recordProcedureHistories } from '../helpers/record-histories';
 
 const scenario: ScenarioInput = {
   seed: 11,
@@ -53,6 +54,7 @@ describe('enable then rotate, end to end on the sandbox', () => {
       expect(proof.rewrite.counts.rewritten).toBeGreaterThanOrEqual(180);
       expect(proof.verify.counts.stale).toBe(0);
       expect(proof.runs).toBeGreaterThan(1);
+      await recordProcedureHistories(env.temporal.env.client, handle, 'enable-kms');
     });
     const view = etcd();
     expect(view.length).toBeGreaterThanOrEqual(182);
@@ -75,6 +77,7 @@ describe('enable then rotate, end to end on the sandbox', () => {
       expect(ledger.stillNeeded.sort()).toEqual([keys[0], keys[1]].sort());
       expect(ledger.retirable).toEqual([]);
       expect(ledger.lastReencryption).toMatchObject({ keyId: keys[1], proven: true });
+      await recordProcedureHistories(env.temporal.env.client, handle, 'rotate-key');
     });
     expect(etcd().filter((e) => e.provider.type !== 'kms-v2' || e.provider.keyId !== keys[1])).toEqual([]);
     expect(etcd().every((e) => e.readable)).toBe(true);

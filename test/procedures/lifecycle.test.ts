@@ -7,6 +7,7 @@ import { ledgerQuery } from '../../workflows/ledger';
 import { approveUpdate, cancelUpdate, ledgerWorkflowId, type ProcedureProgress, progressQuery } from '../../workflows/messages';
 import type { ProcedureOutcome } from '../../workflows/procedures/common';
 import { FAST_REENCRYPT, type KmsflowTestEnv, resultWithin, startKmsflowEnv } from '../helpers/kmsflow-env';
+import { recordProcedureHistories } from '../helpers/record-histories';
 import { waitUntil } from '../helpers/wait';
 
 const estate = (seed: number) => ({ count: 60, namespaces: 3, seed, maxBytes: 4096 });
@@ -76,6 +77,7 @@ describe('procedures end to end on the sandbox', () => {
       const handle = await start<typeof retireKey>('retireKey', { clusterId, autoApprove: ['retire-key'] });
       const result = await resultWithin<ProcedureOutcome>(handle);
       expect(result.outcome).toBe('completed');
+      await recordProcedureHistories(env.temporal.env.client, handle, 'retire-key');
       expect(result.evidence.map((e) => [e.expect.kms, e.proven])).toEqual([['enabled', true], ['enabled', true], ['enabled', true]]);
       expect(result.progress.steps.find((s) => s.id === 'reencrypt-baseline')?.status).toBe('done');
       const ledger = await env.temporal.env.client.workflow.getHandle(ledgerWorkflowId(clusterId)).query(ledgerQuery);
@@ -103,6 +105,7 @@ describe('procedures end to end on the sandbox', () => {
       const result = await resultWithin<ProcedureOutcome>(handle);
       expect(result.outcome).toBe('completed');
       expect(result.evidence[0]?.proven).toBe(true);
+      await recordProcedureHistories(env.temporal.env.client, handle, 'disable-kms');
     });
     expect(notUnder('aks-disable', undefined)).toEqual([]);
   });
@@ -115,6 +118,7 @@ describe('procedures end to end on the sandbox', () => {
       const handle = await start<typeof switchVaultMode>('switchVaultMode', { clusterId, to: 'Private', vaultResourceId, autoApprove: 'all' });
       const result = await resultWithin<ProcedureOutcome>(handle);
       expect(result.outcome).toBe('completed');
+      await recordProcedureHistories(env.temporal.env.client, handle, 'switch-vault-mode');
       expect(result.evidence.map((e) => [e.expect.kms, e.proven])).toEqual([
         ['disabled', true],
         ['enabled', true],
@@ -135,6 +139,7 @@ describe('procedures end to end on the sandbox', () => {
       const handle = await start<typeof migrateToKmsV2>('migrateToKmsV2', { clusterId, targetVersion: '1.28', autoApprove: 'all' });
       const result = await resultWithin<ProcedureOutcome>(handle);
       expect(result.outcome).toBe('completed');
+      await recordProcedureHistories(env.temporal.env.client, handle, 'migrate-to-kms-v2');
       expect(result.progress.steps.map((s) => s.id)).toEqual([
         'preflight',
         'canary-1',

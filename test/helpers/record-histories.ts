@@ -1,0 +1,27 @@
+/**
+ * Records the histories of a procedure run (and of its child re-encryptions, every continue-as-new run)
+ * as replay fixtures, when KMSFLOW_RECORD_HISTORIES=1. The replay tests then guard determinism.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+
+export const PROCEDURE_HISTORIES = path.resolve('test/fixtures/histories/procedures');
+const recording = process.env.KMSFLOW_RECORD_HISTORIES === '1';
+
+export async function recordProcedureHistories(client: Client, handle: WorkflowHandle, name: string): Promise<void> {
+  if (!recording) return;
+  fs.mkdirSync(PROCEDURE_HISTORIES, { recursive: true });
+  const write = async (file: string, workflowId: string, runId?: string) => {
+    const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    fs.writeFileSync(path.join(PROCEDURE_HISTORIES, `${file}.json`), JSON.stringify(JSON.parse(historyToJSON(history))));
+  };
+  await write(name, handle.workflowId);
+  let n = 0;
+  for await (const child of client.workflow.list({ query: `ParentWorkflowId = '${handle.workflowId}'` })) {
+    // The first run of each child; its continue-as-new successors replay the same code path.
+    if (n >= 2) break;
+    await write(`${name}--child-${++n}`, child.workflowId, child.runId);
+  }
+}

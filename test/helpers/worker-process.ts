@@ -1,7 +1,8 @@
 /**
  * A kmsflow worker as its own process, for tests that kill it (SIGKILL) and start another. Settings come
  * from the environment: TEMPORAL_ADDRESS, KMSFLOW_TASK_QUEUE, KMSFLOW_SANDBOX_ENV (the sandbox env file), and
- * optionally KMSFLOW_WORKFLOW_BUNDLE (a prebuilt bundle file, so a restart does not bundle again).
+ * optionally KMSFLOW_WORKFLOW_BUNDLE (a prebuilt bundle file, so a restart does not bundle again) and
+ * KMSFLOW_WORKER_LOG_LEVEL (the SDK logger's level, default WARN).
  */
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
@@ -16,7 +17,7 @@ async function main(): Promise<void> {
   const taskQueue = process.env.KMSFLOW_TASK_QUEUE!;
   const sandbox = readSandboxEnv({ file: process.env.KMSFLOW_SANDBOX_ENV! });
   if (!sandbox) throw new Error('KMSFLOW_SANDBOX_ENV names no sandbox env file');
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  Runtime.install({ logger: new DefaultLogger((process.env.KMSFLOW_WORKER_LOG_LEVEL as 'DEBUG' | 'INFO' | 'WARN' | undefined) ?? 'WARN') });
   const temporal = new Client({ connection: await Connection.connect({ address }) });
   const clients = createSandboxClients(sandbox.endpoints, sandbox.principal, { tuning: { retryOptions: { maxRetries: 2, retryDelayInMs: 50 } } });
   const worker = await createKmsflowWorker({

@@ -10,6 +10,7 @@ import { ManagedServiceIdentityClient } from '@azure/arm-msi';
 import type { TokenCredential } from '@azure/core-auth';
 import { DefaultAzureCredential } from '@azure/identity';
 import { KeyClient, type KeyClientOptions } from '@azure/keyvault-keys';
+import type { Agent } from 'node:http';
 import { CoreV1Api, KubeConfig, VersionApi } from '@kubernetes/client-node';
 import {
   type SandboxClientTuning,
@@ -83,8 +84,23 @@ function buildFactory(parts: FactoryParts): ClientFactory {
   };
 }
 
+type AgentFactory = (cluster: unknown, options: Record<string, unknown>) => Agent;
+
+/**
+ * client-node 1.4 builds a new https.Agent for every request, so every call pays a TLS handshake: against a
+ * loopback API server that cut no-op PUTs to a third of the rate with one keep-alive agent (see
+ * docs/benchmarks.md), and a remote one costs more. One keep-alive agent per kubeconfig instead.
+ */
+function reuseOneAgent(config: KubeConfig): void {
+  const target = config as unknown as { createAgent: AgentFactory };
+  const create = target.createAgent.bind(config);
+  let agent: Agent | undefined;
+  target.createAgent = (cluster, options) => (agent ??= create(cluster, { ...options, keepAlive: true, maxSockets: 64 }));
+}
+
 async function connectKubernetes(access: KubernetesAccess, cluster: ClusterRef, arm: ContainerServiceClient): Promise<KubernetesClients> {
   const config = await loadKubeConfig(access, cluster, arm);
+  reuseOneAgent(config);
   return {
     core: config.makeApiClient(CoreV1Api),
     version: config.makeApiClient(VersionApi),

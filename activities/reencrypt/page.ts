@@ -16,6 +16,8 @@ import { emptyCounts, type ObjectFailure, type Outcome, type PageHeartbeat, type
 export const MAX_FAILURES_PER_PAGE = 50;
 const MAX_WRITE_ATTEMPTS = 8;
 const MAX_CONFLICT_ROUNDS = 5;
+/** Heartbeat after this many more Secrets are folded (the SDK throttles heartbeats further). */
+const HEARTBEAT_EVERY = 25;
 
 const keyOf = (s: V1Secret) => `${s.metadata?.namespace ?? ''}/${s.metadata?.name ?? ''}`;
 
@@ -26,10 +28,9 @@ interface ObjectResult {
   failure?: ObjectFailure;
 }
 
-export function chainDigest(previous: string, lines: string[]): string {
-  const hash = createHash('sha256').update(previous);
-  for (const line of lines) hash.update('\n').update(line);
-  return hash.digest('hex');
+/** The evidence digest: a SHA-256 chain over "namespace/name resourceVersion outcome", one link per Secret in list order. */
+export function chainDigest(previous: string, line: string): string {
+  return createHash('sha256').update(previous).update('\n').update(line).digest('hex');
 }
 
 function statusOf(err: unknown): number | undefined {
@@ -120,18 +121,36 @@ export async function processPage(core: CoreV1Api, input: PageInput): Promise<Pa
     }
   };
 
-  for (let start = 0; start < todo.length; start += input.concurrency) {
-    if (signal.aborted) throw ApplicationFailure.retryable('page cancelled', 'Cancelled');
-    const chunk = todo.slice(start, start + input.concurrency);
-    const results = await Promise.all(chunk.map(handle));
-    for (const r of results) {
+  // A sliding pool: `concurrency` writes in flight, each worker takes the next Secret as soon as it is free,
+  // so one large Secret does not hold the others back. Results are folded in list order; the folded
+  // prefix is what the heartbeat records, so a retried attempt resumes right after it.
+  const results: (ObjectResult | undefined)[] = new Array(todo.length);
+  let next = 0;
+  let folded = 0;
+  let beatAt = 0;
+  const fold = () => {
+    while (folded < todo.length && results[folded]) {
+      const r = results[folded]!;
       counts[r.outcome]++;
       if (r.failure && failures.length < MAX_FAILURES_PER_PAGE) failures.push(r.failure);
+      digest = chainDigest(digest, `${r.key} ${r.resourceVersion} ${r.outcome}`);
+      results[folded] = undefined;
+      folded++;
     }
-    digest = chainDigest(digest, results.map((r) => `${r.key} ${r.resourceVersion} ${r.outcome}`));
-    const last = results[results.length - 1]!;
-    heartbeat({ doneThroughKey: last.key, counts, failures, digest, throttled } satisfies PageHeartbeat);
-  }
+    if (folded > 0 && (folded - beatAt >= HEARTBEAT_EVERY || folded === todo.length)) {
+      beatAt = folded;
+      heartbeat({ doneThroughKey: keyOf(todo[folded - 1]!), counts, failures, digest, throttled } satisfies PageHeartbeat);
+    }
+  };
+  const worker = async () => {
+    while (next < todo.length) {
+      if (signal.aborted) throw ApplicationFailure.retryable('page cancelled', 'Cancelled');
+      const index = next++;
+      results[index] = await handle(todo[index]!);
+      fold();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(input.concurrency, todo.length) }, worker));
 
   return {
     counts,

@@ -15,7 +15,9 @@ export async function recordProcedureHistories(client: Client, handle: WorkflowH
   fs.mkdirSync(PROCEDURE_HISTORIES, { recursive: true });
   const write = async (file: string, workflowId: string, runId?: string) => {
     const history = await client.workflow.getHandle(workflowId, runId).fetchHistory();
-    fs.writeFileSync(path.join(PROCEDURE_HISTORIES, `${file}.json`), JSON.stringify(JSON.parse(historyToJSON(history))));
+    // The workflow id is kept with the history: child workflow ids derive from it, so replay needs it.
+    const fixture = { workflowId, history: JSON.parse(historyToJSON(history)) };
+    fs.writeFileSync(path.join(PROCEDURE_HISTORIES, `${file}.json`), JSON.stringify(fixture));
   };
   await write(name, handle.workflowId);
   let n = 0;

@@ -14,10 +14,10 @@ it('replays every recorded procedure history with the current workflow code', as
   const files = fs.readdirSync(PROCEDURE_HISTORIES).filter((f) => f.endsWith('.json'));
   const procedures = ['enable-kms', 'rotate-key', 'retire-key', 'disable-kms', 'switch-vault-mode', 'migrate-to-kms-v2'];
   expect(procedures.filter((p) => !files.includes(`${p}.json`))).toEqual([]);
-  const histories = files.map((file) => ({
-    workflowId: file.replace(/\.json$/, ''),
-    history: historyFromJSON(JSON.parse(fs.readFileSync(path.join(PROCEDURE_HISTORIES, file), 'utf8'))),
-  }));
+  const histories = files.map((file) => {
+    const fixture = JSON.parse(fs.readFileSync(path.join(PROCEDURE_HISTORIES, file), 'utf8')) as { workflowId: string; history: unknown };
+    return { workflowId: fixture.workflowId, history: historyFromJSON(fixture.history) };
+  });
   const results = [];
   for await (const result of Worker.runReplayHistories({ workflowBundle: { code: await buildWorkflowBundle() } }, histories)) {
     results.push([result.workflowId, result.error?.message]);

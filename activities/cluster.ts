@@ -24,8 +24,11 @@ export type ClusterSubmission =
   | { kind: 'already-done' }
   /** This activity sent the PUT; the serialized poller lets await resume it anywhere. */
   | { kind: 'submitted'; pollerState: string }
-  /** An operation (ours from an earlier attempt, or someone else's) is running; await watches the cluster. */
-  | { kind: 'in-flight'; by: 'kmsflow' | 'other' };
+  /**
+   * An operation (ours from an earlier attempt, or someone else's) is running; await watches the cluster.
+   * With someone else's, `operationKey` lets await send the change once that operation has ended.
+   */
+  | { kind: 'in-flight'; by: 'kmsflow' | 'other'; operationKey?: string };
 
 export interface SubmitClusterChangeInput {
   clusterId: string;
@@ -39,6 +42,9 @@ export interface AwaitClusterChangeInput {
   change: ClusterChange;
   submission: ClusterSubmission;
 }
+
+/** What to do about a failed cluster operation whose code has no fix of its own. */
+const PROVISIONING_FIX = 'Fix the cause in the message, then retry (the step re-sends the change).';
 
 export interface ClusterActivityTuning {
   /** How often a running operation is polled. */
@@ -61,7 +67,7 @@ export function createClusterActivities(clients: ClientFactory, tuning: ClusterA
     const current = await readCluster(ref);
     const digest = digestOf(current);
     if (!isTerminal(digest.provisioningState)) {
-      return { kind: 'in-flight', by: digest.lastOperationKey === input.operationKey ? 'kmsflow' : 'other' };
+      return digest.lastOperationKey === input.operationKey ? { kind: 'in-flight', by: 'kmsflow' } : { kind: 'in-flight', by: 'other', operationKey: input.operationKey };
     }
     if (digest.lastOperationKey === input.operationKey) {
       // Our PUT of this very attempt landed and finished (well or not); await reports how.
@@ -81,7 +87,7 @@ export function createClusterActivities(clients: ClientFactory, tuning: ClusterA
       return { kind: 'submitted', pollerState: await poller.serialize() };
     } catch (err) {
       const failure = classifyError(err);
-      if (failure.type === ErrorType.operationInProgress) return { kind: 'in-flight', by: 'other' };
+      if (failure.type === ErrorType.operationInProgress) return { kind: 'in-flight', by: 'other', operationKey: input.operationKey };
       throw toApplicationFailure(err, action);
     }
   }
@@ -90,41 +96,57 @@ export function createClusterActivities(clients: ClientFactory, tuning: ClusterA
     const ref = parseClusterId(input.clusterId);
     const action = `${describeChange(input.change)} on cluster ${ref.name}`;
     const signal = Context.current().cancellationSignal;
-    if (input.submission.kind === 'submitted') {
-      const client: ContainerServiceClient = arm(ref);
-      const poller = restorePoller(client, input.submission.pollerState, client.managedClusters.createOrUpdate, {
-        updateIntervalInMs: tuning.pollIntervalMs,
-        abortSignal: signal,
-      });
-      poller.onProgress((state) => heartbeat({ status: state.status }));
-      try {
-        await poller.pollUntilDone({ abortSignal: signal });
-      } catch (err) {
-        if (signal.aborted) throw err;
-        throw await failureWithProvisioningError(ref, err, action);
+    let submission = input.submission;
+    let digest: ClusterDigest;
+    for (;;) {
+      if (submission.kind === 'submitted') {
+        const client: ContainerServiceClient = arm(ref);
+        const poller = restorePoller(client, submission.pollerState, client.managedClusters.createOrUpdate, {
+          updateIntervalInMs: tuning.pollIntervalMs,
+          abortSignal: signal,
+        });
+        poller.onProgress((state) => heartbeat({ status: state.status }));
+        try {
+          await poller.pollUntilDone({ abortSignal: signal });
+        } catch (err) {
+          if (signal.aborted) throw err;
+          throw await failureWithProvisioningError(ref, err, action);
+        }
+      } else if (submission.kind === 'in-flight') {
+        for (;;) {
+          const current = digestOf(await readCluster(ref));
+          heartbeat({ provisioningState: current.provisioningState });
+          if (isTerminal(current.provisioningState)) break;
+          await sleep(tuning.pollIntervalMs);
+        }
       }
-    } else if (input.submission.kind === 'in-flight') {
-      for (;;) {
-        const digest = digestOf(await readCluster(ref));
-        heartbeat({ provisioningState: digest.provisioningState });
-        if (isTerminal(digest.provisioningState)) break;
-        await sleep(tuning.pollIntervalMs);
-      }
+      digest = digestOf(await readCluster(ref));
+      const sendAs = submission.kind === 'in-flight' && submission.by === 'other' ? submission.operationKey : undefined;
+      if (!sendAs || digest.provisioningState.toLowerCase() !== 'succeeded' || changeHolds(digest, input.change)) break;
+      // Someone else's operation has ended and ours was never sent: send it now. Submit is idempotent by the
+      // operation key, so a retry of this activity after a crash finds the PUT it sent and sends nothing.
+      submission = await submitClusterChange({ clusterId: input.clusterId, change: input.change, operationKey: sendAs });
+      heartbeat({ resubmitted: submission.kind });
     }
-    const digest = digestOf(await readCluster(ref));
     if (digest.provisioningState.toLowerCase() !== 'succeeded') {
       const code = digest.provisioningError?.code ?? 'OperationFailed';
       throw ApplicationFailure.create({
         message: `${action}: the cluster is ${digest.provisioningState}: ${digest.provisioningError?.message ?? 'no error given'}`,
         type: ErrorType.operationFailed,
         nonRetryable: true,
-        details: [{ code, fix: fixFor(code) ?? `Fix the cause in the message, then retry (the step re-sends the change).` }],
+        details: [{ code, fix: fixFor(code) ?? PROVISIONING_FIX }],
       });
     }
     if (!changeHolds(digest, input.change)) {
-      if (input.submission.kind === 'in-flight' && input.submission.by === 'other') {
-        // Someone else's operation ended; ours was never sent. A retryable failure makes the workflow submit again.
-        throw ApplicationFailure.retryable(`${action}: another operation finished first; submitting again`, ErrorType.operationInProgress);
+      if (submission.kind === 'in-flight' && submission.by === 'other') {
+        // Only a submission recorded without its operation key gets here (retrying this activity would wait
+        // forever): block, and the step's retry submits the change again.
+        throw ApplicationFailure.create({
+          message: `${action}: another operation ran on the cluster and this change was never sent`,
+          type: ErrorType.operationInProgress,
+          nonRetryable: true,
+          details: [{ code: 'ChangeNotSent', fix: 'Retry: the step submits the change again.' }],
+        });
       }
       throw ApplicationFailure.create({
         message: `${action}: the operation succeeded but the cluster does not show the change`,
@@ -147,7 +169,7 @@ export function createClusterActivities(clients: ClientFactory, tuning: ClusterA
         message: `${action}: ${digest.provisioningError?.message ?? mapped.message}`,
         type: ErrorType.operationFailed,
         nonRetryable: true,
-        details: [{ code, fix: fixFor(code) }],
+        details: [{ code, fix: fixFor(code) ?? PROVISIONING_FIX }],
       });
     } catch {
       return mapped;

@@ -1,6 +1,6 @@
 /** Key Vault activities: a vault's network mode, keys and key versions. Keys are never deleted. */
 import type { Vault } from '@azure/arm-keyvault';
-import type { KeyProperties } from '@azure/keyvault-keys';
+import type { KeyClient, KeyProperties } from '@azure/keyvault-keys';
 import { keyId, parseKeyId, parseVaultId } from '../workflows/ids';
 import type { ClientFactory } from './clients';
 import { mapErrors } from './errors';
@@ -107,9 +107,14 @@ export function createKeyVaultActivities(clients: ClientFactory) {
   }
 
   async function listKeyVersions(input: { vaultUrl: string; name: string }): Promise<KeyVersionDigest[]> {
+    const client = clients.keys(input.vaultUrl);
     return mapErrors(`List versions of key ${input.name}`, async () => {
       const versions: KeyVersionDigest[] = [];
-      for await (const p of clients.keys(input.vaultUrl).listPropertiesOfKeyVersions(input.name)) versions.push(versionDigestOf(p));
+      try {
+        for await (const p of client.listPropertiesOfKeyVersions(input.name)) versions.push(versionDigestOf(p));
+      } catch (err) {
+        throw await preciseRefusal(client, input.name, err);
+      }
       return versions.sort((a, b) => (a.createdOn ?? '').localeCompare(b.createdOn ?? ''));
     });
   }
@@ -124,7 +129,7 @@ export function createKeyVaultActivities(clients: ClientFactory) {
         }
       } catch (err) {
         if ((err as { statusCode?: number }).statusCode === 404) return undefined;
-        throw err;
+        throw await preciseRefusal(client, input.name, err);
       }
       return undefined;
     });
@@ -150,4 +155,20 @@ export function createKeyVaultActivities(clients: ClientFactory) {
   }
 
   return { getVaultDigest, ensureVaultPublicNetworkAccess, getKey, listKeyVersions, createKeyVersion, retireKeyVersion };
+}
+
+/**
+ * The Key Vault client's paging keeps only the status of a refused listing ("Pagination failed with unexpected
+ * statusCode 403"), not the service's reason (ForbiddenByRbac, ForbiddenByFirewall) or sentence. A single GET
+ * of the key is refused the same way, in full: that error is the one to report.
+ */
+async function preciseRefusal(client: KeyClient, name: string, err: unknown): Promise<unknown> {
+  const status = (err as { statusCode?: number }).statusCode;
+  if (status !== 401 && status !== 403) return err;
+  try {
+    await client.getKey(name);
+    return err;
+  } catch (precise) {
+    return precise;
+  }
 }

@@ -12,6 +12,7 @@ import { retryCommand } from './commands/retry';
 import { sandboxCommand } from './commands/sandbox';
 import { demoCommand } from './commands/demo';
 import { setupCommand } from './commands/setup';
+import { codecServerCommand } from './commands/codec-server';
 import { startCommand } from './commands/start';
 import { statusCommand } from './commands/status';
 import { addConnectionOptions } from './commands/support/connection';
@@ -42,6 +43,7 @@ export const COMMANDS: readonly CommandModule[] = [
   sandboxCommand,
   demoCommand,
   setupCommand,
+  codecServerCommand,
 ];
 
 export function buildProgram(runtime: CliRuntime, onCommanderError: (message: string) => void): Command {

@@ -9,6 +9,8 @@ export interface DevServerOptions {
   /** Serve the Temporal Web UI (demo, `kmsflow dev`); tests run headless. */
   ui?: boolean;
   uiPort?: number;
+  /** A payload codec endpoint the Web UI calls to show encrypted payloads (`kmsflow codec-server`). */
+  uiCodecEndpoint?: string;
   port?: number;
   /** Keep the server's state in this SQLite file across restarts. */
   dbFile?: string;
@@ -63,6 +65,7 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
     const uiPort = options.uiPort ?? (await freePort());
     args.push('--ui-port', String(uiPort));
     uiUrl = `http://127.0.0.1:${uiPort}`;
+    if (options.uiCodecEndpoint) args.push('--ui-codec-endpoint', options.uiCodecEndpoint);
   } else {
     args.push('--headless');
   }

@@ -1,6 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
+import { dataConverterFromEnvironment } from '../worker/payload-codec';
 
 export interface TemporalTarget {
   connectionOptions: NativeConnectionOptions;
@@ -21,5 +22,6 @@ export function temporalTargetFromEnvironment(profile?: string): TemporalTarget 
 
 export async function connectClient(target: TemporalTarget): Promise<Client> {
   const connection = await Connection.connect(target.connectionOptions);
-  return new Client({ connection, namespace: target.namespace });
+  // With KMSFLOW_CODEC_KEY(_FILE) set, payloads are encrypted as the workers encrypt them.
+  return new Client({ connection, namespace: target.namespace, dataConverter: dataConverterFromEnvironment() });
 }

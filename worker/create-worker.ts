@@ -1,5 +1,7 @@
 import { DefaultLogger, type NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import type { DataConverter } from '@temporalio/common';
 import { TASK_QUEUE } from '../workflows/messages';
+import { dataConverterFromEnvironment } from './payload-codec';
 
 export interface KmsflowWorkerOptions {
   connection: NativeConnection;
@@ -8,6 +10,8 @@ export interface KmsflowWorkerOptions {
   workflowBundle: WorkflowBundleOption;
   taskQueue?: string;
   identity?: string;
+  /** Default: the payload codec the environment configures (KMSFLOW_CODEC_KEY / _FILE), if any. */
+  dataConverter?: DataConverter;
 }
 
 /**
@@ -22,6 +26,7 @@ export function createKmsflowWorker(options: KmsflowWorkerOptions): Promise<Work
     workflowBundle: options.workflowBundle,
     activities: options.activities,
     ...(options.identity ? { identity: options.identity } : {}),
+    dataConverter: options.dataConverter ?? dataConverterFromEnvironment(),
     shutdownGraceTime: '10s',
     shutdownForceTime: '30s',
   });

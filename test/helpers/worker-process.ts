@@ -11,6 +11,7 @@ import { createSandboxClients } from '../../activities/clients';
 import { readSandboxEnv } from '../../sandbox/env-file';
 import { loadWorkflowBundle } from '../../worker/bundle';
 import { createKmsflowWorker } from '../../worker/create-worker';
+import { dataConverterFromEnvironment } from '../../worker/payload-codec';
 
 async function main(): Promise<void> {
   const address = process.env.TEMPORAL_ADDRESS!;
@@ -18,7 +19,7 @@ async function main(): Promise<void> {
   const sandbox = readSandboxEnv({ file: process.env.KMSFLOW_SANDBOX_ENV! });
   if (!sandbox) throw new Error('KMSFLOW_SANDBOX_ENV names no sandbox env file');
   Runtime.install({ logger: new DefaultLogger((process.env.KMSFLOW_WORKER_LOG_LEVEL as 'DEBUG' | 'INFO' | 'WARN' | undefined) ?? 'WARN') });
-  const temporal = new Client({ connection: await Connection.connect({ address }) });
+  const temporal = new Client({ connection: await Connection.connect({ address }), dataConverter: dataConverterFromEnvironment() });
   const clients = createSandboxClients(sandbox.endpoints, sandbox.principal, { tuning: { retryOptions: { maxRetries: 2, retryDelayInMs: 50 } } });
   const worker = await createKmsflowWorker({
     connection: await NativeConnection.connect({ address }),

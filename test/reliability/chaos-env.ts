@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { type DevServer, startDevServer } from '../../client/dev-server';
 import type { OperationLogEntry } from '../../sandbox/contracts';
 import { type RunningSandbox, startSandbox } from '../../sandbox/sandbox';
@@ -23,6 +24,8 @@ export interface ChaosEnvOptions {
   workerEnv?: Record<string, string>;
   /** Log level of the worker processes' SDK logger; their output is kept for the Secret scan. */
   workerLogLevel?: 'DEBUG' | 'INFO' | 'WARN';
+  /** The data converter of the test's own client (e.g. with the workers' payload codec). */
+  clientDataConverter?: DataConverter;
 }
 
 export interface ChaosEnv {
@@ -63,7 +66,7 @@ export async function startChaosEnv(scenario: ScenarioInput, options: ChaosEnvOp
   let sandbox = await startSandbox({ scenario, stateDir, ...sandboxTiming, persistDebounceMs: 200, persistKubeDebounceMs: 2_000 });
   await sandbox.writeEnvFile(envFile);
   fs.writeFileSync(bundleFile, await buildWorkflowBundle());
-  const client = new Client({ connection: await Connection.connect({ address: devServer.address }), namespace: devServer.namespace });
+  const client = new Client({ connection: await Connection.connect({ address: devServer.address }), namespace: devServer.namespace, dataConverter: options.clientDataConverter });
 
   const listeners: ((entry: OperationLogEntry) => void)[] = [];
   const attach = (s: RunningSandbox) => s.oplog.onRecord((entry) => listeners.forEach((l) => l(entry)));

@@ -64,18 +64,33 @@ export async function temporalCorpus(client: Client, options: { query?: (workflo
   const parts: string[] = [];
   let runs = 0;
   let events = 0;
-  for await (const execution of client.workflow.list()) {
+  for (const execution of await listRaw(client)) {
     const handle = client.workflow.getHandle(execution.workflowId, execution.runId);
     const history = await handle.fetchHistory();
     runs++;
     events += history.events?.length ?? 0;
     textOf(history, parts);
-    textOf(await handle.describe().then((d) => d.raw), parts);
+    textOf(await client.workflowService.describeWorkflowExecution({ namespace: client.options.namespace, execution }), parts);
     if (options.query?.(execution.type)) {
       textOf(await handle.query(progressQuery).catch(() => undefined), parts);
     }
   }
   return { runs, events, text: parts.join('\n') };
+}
+
+/**
+ * Every execution of the namespace, read from the raw visibility API so that encrypted memos (payload
+ * codec) need no key.
+ */
+export async function listRaw(client: Client): Promise<{ workflowId: string; runId: string; type: string }[]> {
+  const out: { workflowId: string; runId: string; type: string }[] = [];
+  let nextPageToken: Uint8Array | undefined;
+  do {
+    const page = await client.workflowService.listWorkflowExecutions({ namespace: client.options.namespace, nextPageToken });
+    for (const e of page.executions ?? []) out.push({ workflowId: e.execution!.workflowId!, runId: e.execution!.runId!, type: e.type?.name ?? '' });
+    nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
+  } while (nextPageToken);
+  return out;
 }
 
 /** Which samples occur in `text`, plain or base64-encoded as a whole. */

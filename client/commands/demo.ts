@@ -20,7 +20,7 @@ import { readEvidence } from './support/evidence';
 import { loadActivitiesFromEnv, loadSandbox, loadWorkerParts, loadWorkerSdk } from './support/lazy';
 import { addExamples, wholeNumber } from './support/options';
 import { procedureRequest } from './support/procedure-request';
-import { planResult, runPlan, startProcedure } from './support/procedure-runs';
+import { planResult, runPlan, startProcedure, workerSeen } from './support/procedure-runs';
 import type { CommandContext, CommandModule } from './support/runtime';
 import { watchProcedure } from './watch';
 
@@ -68,6 +68,13 @@ async function runDemo(ctx: CommandContext, options: DemoOptions): Promise<numbe
       await running;
       await connection.close();
     });
+
+    // The worker's first poll reaches the server a moment after run(): plans and starts check for it.
+    const deadline = Date.now() + 60_000;
+    while (!(await workerSeen(client, TASK_QUEUE))) {
+      if (Date.now() > deadline) throw new Error('the demo worker did not start polling within 60 s');
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
 
     const demoCtx: CommandContext = { ...ctx, temporal: async () => client, where: () => ({ address: server.address, namespace: server.namespace }) };
     const cluster = formatClusterId({ subscriptionId: sandbox.subscriptionId, ...DEMO_CLUSTER });

@@ -96,7 +96,10 @@ function expectProofAgreesWithEtcd(evidence: ReencryptResult[], before: EtcdStat
   for (const e of evidence) {
     expect({ proven: e.proven, notProven: e.notProven, failures: e.failures }).toEqual({ proven: true, notProven: [], failures: [] });
     expect({ stale: e.verify.counts.stale, failed: e.verify.counts.failed }).toEqual({ stale: 0, failed: 0 });
-    expect(e.verify.objects).toBe(after.size);
+    // Every Secret etcd holds was verified; at most one more was listed: the control plane's own write probe
+    // (kmsflow-write-probe), which a key switch creates and deletes, can be listed by a pass and gone from etcd after.
+    expect(e.verify.objects).toBeGreaterThanOrEqual(after.size);
+    expect(e.verify.objects - after.size).toBeLessThanOrEqual(1);
     expect(e.rewrite.counts.failed).toBe(0);
   }
   const last = evidence[evidence.length - 1]!;

@@ -48,7 +48,11 @@ export async function startKmsflowEnv(
 ): Promise<KmsflowTestEnv> {
   const { temporalUi, ...sandboxOptions } = options;
   const temporal = await startTemporalTestEnv({ ui: temporalUi });
-  const sandbox = await startSandbox({ scenario, operationDurationMs: 200, propagationDelayMs: 200, ...sandboxOptions });
+  // A scenario that does not load must not leave the dev server running.
+  const sandbox = await startSandbox({ scenario, operationDurationMs: 200, propagationDelayMs: 200, ...sandboxOptions }).catch(async (err: unknown) => {
+    await temporal.teardown();
+    throw err;
+  });
   const subscriptionId = sandbox.subscriptionId;
   const resourceGroup = scenario.subscriptions?.[0]?.resourceGroups?.[0]?.name ?? 'rg';
   const taskQueue = `kmsflow-test-${Date.now()}`;

@@ -20,6 +20,7 @@ const ROUNDS = Number(process.env.KMSFLOW_CHAOS_ROUNDS ?? 1);
 const KILLS_PER_ROUND = Number(process.env.KMSFLOW_CHAOS_KILLS ?? 6);
 const SEED = Number(process.env.KMSFLOW_CHAOS_SEED ?? 20_261_128);
 const SECRETS = Number(process.env.KMSFLOW_CHAOS_SECRETS ?? 120);
+const MIN_KILLS_PER_PROCEDURE = 3;
 
 const PROCEDURES = ['enable', 'rotate', 'retire', 'disable', 'switch-mode', 'migrate-v2'] as const;
 type Procedure = (typeof PROCEDURES)[number];
@@ -89,7 +90,8 @@ function storedKeyIds(vault: string, key: string): string[] {
 
 function startProcedure(p: Procedure, round: number): Promise<WorkflowHandle> {
   const clusterId = env.clusterId(cluster(p, round));
-  const base = { clusterId, autoApprove: 'all', reencrypt: FAST_REENCRYPT, requestedBy: 'chaos' };
+  // Writes paced like a busy API server's, so re-encryptions last long enough to be killed in the middle of a page.
+  const base = { clusterId, autoApprove: 'all', reencrypt: { ...FAST_REENCRYPT, maxQps: 25 }, requestedBy: 'chaos' };
   const keys = p === 'switch-mode' ? [] : storedKeyIds('kv-chaos', keyName(p, round));
   const [workflowType, input] = (
     {
@@ -234,8 +236,12 @@ it(
       const restartDevAt = Math.min(1, KILLS_PER_ROUND - 1);
       const restartSandboxAt = Math.min(3, KILLS_PER_ROUND - 1);
       const triggers = shuffled(Array.from({ length: KILLS_PER_ROUND }, (_, i) => kinds[i % kinds.length]!), random);
-      for (let i = 0; i < KILLS_PER_ROUND && running.size > 0; i++) {
-        const how = await killAt(triggers[i]!, random, 10_000);
+      // At least KILLS_PER_ROUND kills, more (up to twice as many) while a running procedure has seen fewer than three.
+      const killsOf = (name: string) => kills.filter((k) => k.inFlight.includes(name)).length - killsBefore.get(name)!;
+      const killsBefore = new Map(PROCEDURES.map((p) => [cluster(p, round), kills.filter((k) => k.inFlight.includes(cluster(p, round))).length]));
+      const more = (i: number) => i < KILLS_PER_ROUND || (i < 2 * KILLS_PER_ROUND && [...running].some((name) => killsOf(name) < MIN_KILLS_PER_PROCEDURE));
+      for (let i = 0; running.size > 0 && more(i); i++) {
+        const how = await killAt(triggers[i % triggers.length]!, random, 10_000);
         kills.push(snapshotAtKill(how, running));
         if (process.env.KMSFLOW_CHAOS_TRACE) console.log(`[chaos] t=${Math.round((Date.now() - started) / 1000)}s kill ${kills.length} ${how} seq=${env.sandbox.oplog.lastSeq}`, JSON.stringify(kills.at(-1)));
         await sleep(random() * 1_000);

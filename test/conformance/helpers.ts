@@ -13,15 +13,15 @@ import { testScenario } from '../sandbox/helpers';
 export const conformanceEnabled = process.env.KMSFLOW_CONFORMANCE === '1';
 
 /**
- * A suite that needs the real binaries. Without KMSFLOW_CONFORMANCE=1 it is skipped (and the default
- * vitest config should exclude it); with it, missing binaries fail every test with the build command.
+ * A suite that needs the real binaries; it runs under `npm run test:conformance` (which sets
+ * KMSFLOW_CONFORMANCE=1; the default vitest config excludes these files). Run any other way it fails
+ * with that command instead of skipping silently, and missing binaries fail it with the build command.
  */
 export function describeConformance(name: string, body: () => void): void {
-  if (!conformanceEnabled) {
-    describe.skip(`${name} [conformance tier: npm run test:conformance]`, body);
-    return;
-  }
   describe(name, () => {
+    beforeAll(() => {
+      if (!conformanceEnabled) throw new Error('This is the conformance tier: run it with npm run test:conformance.');
+    });
     beforeAll(() => {
       if (!findConformanceBinaries()) throw new Error(CONFORMANCE_SETUP_HINT);
     });

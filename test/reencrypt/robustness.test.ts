@@ -6,6 +6,7 @@ import type { ScenarioInput } from '../../sandbox/scenario';
 import type { ReencryptResult, reencryptSecrets } from '../../workflows/reencrypt';
 import { FAST_REENCRYPT, type KmsflowTestEnv, resultWithin, startKmsflowEnv } from '../helpers/kmsflow-env';
 import { kubeClient } from '../helpers/kube';
+import { textOf } from '../reliability/secret-scan';
 
 const CLUSTERS = ['r-410', 'r-429', 'r-conflict', 'r-churn', 'r-stuck', 'r-history'] as const;
 type ClusterName = (typeof CLUSTERS)[number];
@@ -172,7 +173,8 @@ describe('re-encryption under faults ends proven, or not proven naming why', () 
       expect((await resultWithin<ReencryptResult>(handle)).proven).toBe(true);
       for await (const run of client.workflow.list({ query: `WorkflowId = '${handle.workflowId}'` })) {
         const history = await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
-        histories += JSON.stringify(history);
+        // Payload bytes decoded as text: JSON.stringify would show them as arrays of numbers and hide any value.
+        histories += textOf(history).join('\n');
       }
     });
     expect(histories.length).toBeGreaterThan(10_000);

@@ -56,8 +56,8 @@ export interface FaultConfig {
   rules: readonly (FaultRuleInput | unknown)[];
 }
 
-/** mulberry32: tiny, fast and good enough to make fault decisions reproducible. */
-function prng(seed: number): () => number {
+/** mulberry32: tiny, fast and good enough to make fault decisions (and chaos schedules) reproducible. */
+export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
@@ -76,7 +76,7 @@ export class FaultInjector implements FaultHook {
 
   constructor(config: Partial<FaultConfig> = {}) {
     this.seedValue = config.seed ?? 1;
-    this.random = prng(this.seedValue);
+    this.random = seededRandom(this.seedValue);
     this.setRules(config.rules ?? []);
   }
 
@@ -87,7 +87,7 @@ export class FaultInjector implements FaultHook {
   /** Replaces all rules and restarts the PRNG from `seed` (default: the current seed). */
   configure(config: Partial<FaultConfig>): void {
     if (config.seed !== undefined) this.seedValue = config.seed;
-    this.random = prng(this.seedValue);
+    this.random = seededRandom(this.seedValue);
     this.setRules(config.rules ?? []);
   }
 

@@ -172,14 +172,5 @@ export async function outcomeOf<T>(handle: WorkflowHandle, timeoutMs: number): P
   }
 }
 
-/** mulberry32: the seeded choices of a chaos run (same seed, same schedule). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The seeded choices of a chaos run (same seed, same schedule): the sandbox's own generator. */
+export { seededRandom } from '../../sandbox/faults';

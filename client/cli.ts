@@ -119,12 +119,25 @@ export function processIo(): CliIo {
   };
 }
 
+/**
+ * Exits once stdout and stderr have handed everything to the OS. A pipe takes only what its buffer holds
+ * (64 KiB here) and Node queues the rest, so an immediate `process.exit` would cut piped output short;
+ * the exit cannot simply wait for the event loop to empty either, as SDK connections keep it alive.
+ */
+export function exitAfterFlush(code: number): void {
+  process.exitCode = code;
+  let pending = 2;
+  const flushed = () => {
+    pending -= 1;
+    if (pending === 0) process.exit(code);
+  };
+  process.stdout.write('', flushed);
+  process.stderr.write('', flushed);
+}
+
 if (require.main === module) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: unknown) => {
-      console.error(`kmsflow: ${err instanceof Error ? err.message : String(err)}`);
-      process.exit(ExitCode.error);
-    },
-  );
+  main(process.argv.slice(2)).then(exitAfterFlush, (err: unknown) => {
+    process.stderr.write(`kmsflow: ${err instanceof Error ? err.message : String(err)}\n`);
+    exitAfterFlush(ExitCode.error);
+  });
 }

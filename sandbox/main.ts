@@ -5,7 +5,8 @@
 import * as https from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { OperationLogEntry } from './contracts';
-import { readSandboxEnv } from './env-file';
+import { createSandboxAzureClients, SandboxCredential } from './client-options';
+import { readSandboxEnv, type SandboxEnv } from './env-file';
 import type { ClusterInspection, SandboxOverview } from './inspect';
 import { startSandbox, type RunningSandbox, type StartSandboxOptions } from './sandbox';
 
@@ -42,10 +43,15 @@ export interface SandboxClientOptions {
   caPath?: string;
 }
 
+function sandboxEnvOf(opts: SandboxClientOptions): SandboxEnv {
+  const env = readSandboxEnv(opts.envFile ? { file: opts.envFile } : { env: process.env });
+  if (!env) throw new Error('No running sandbox found: pass --sandbox-env, or --admin-url and --ca, or set the KMSFLOW_SANDBOX_* variables.');
+  return env;
+}
+
 function adminTarget(opts: SandboxClientOptions): { url: string; ca: string } {
   if (opts.adminUrl && opts.caPath) return { url: opts.adminUrl, ca: readFileSync(opts.caPath, 'utf8') };
-  const env = readSandboxEnv(opts.envFile ? { file: opts.envFile } : { env: process.env });
-  if (!env) throw new Error('No running sandbox found: pass --env-file, or --admin-url and --ca, or set the KMSFLOW_SANDBOX_* variables.');
+  const env = sandboxEnvOf(opts);
   return { url: opts.adminUrl ?? env.adminUrl, ca: opts.caPath ? readFileSync(opts.caPath, 'utf8') : env.endpoints.caPem };
 }
 
@@ -104,6 +110,35 @@ export async function sandboxInspectCommand(opts: SandboxInspectCommandOptions):
   const overview = await adminCall<SandboxOverview>(opts, 'GET', '/state');
   if (opts.json) print(JSON.stringify(overview, null, 2));
   else printOverview(overview, print);
+}
+
+export interface SandboxKubeconfigOptions extends SandboxClientOptions {
+  cluster: string;
+  /** Default: the resource group of the subscription's only cluster with that name. */
+  resourceGroup?: string;
+}
+
+/**
+ * The kubeconfig of a sandbox cluster, the way `az aks get-credentials` gets it: ARM's
+ * listClusterUserCredential, through the same SDK client kmsflow's activities use.
+ */
+export async function sandboxKubeconfig(opts: SandboxKubeconfigOptions): Promise<string> {
+  const env = sandboxEnvOf(opts);
+  const arm = createSandboxAzureClients(env.endpoints, new SandboxCredential(env.principal), env.subscriptionId).containerService;
+  let resourceGroup = opts.resourceGroup;
+  if (!resourceGroup) {
+    const groups: string[] = [];
+    for await (const mc of arm.managedClusters.list()) {
+      if (mc.name?.toLowerCase() === opts.cluster.toLowerCase()) groups.push(/\/resourceGroups\/([^/]+)\//i.exec(mc.id ?? '')?.[1] ?? '');
+    }
+    if (groups.length === 0) throw new Error(`No cluster named ${opts.cluster} in subscription ${env.subscriptionId}: \`kmsflow sandbox inspect\` lists them.`);
+    if (groups.length > 1) throw new Error(`${groups.length} clusters are named ${opts.cluster} (resource groups ${groups.join(', ')}): name one with --resource-group.`);
+    resourceGroup = groups[0]!;
+  }
+  const credentials = await arm.managedClusters.listClusterUserCredentials(resourceGroup, opts.cluster);
+  const value = credentials.kubeconfigs?.[0]?.value;
+  if (!value) throw new Error(`ARM returned no kubeconfig for ${opts.cluster}.`);
+  return Buffer.from(value).toString('utf8');
 }
 
 export interface SandboxFaultsCommandOptions extends SandboxClientOptions {

@@ -1,5 +1,5 @@
 /** `kmsflow sandbox start|inspect|faults`: thin commands over sandbox/main.ts. */
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { DEFAULT_SANDBOX_ENV_FILE, SANDBOX_ENV_FILE_VARIABLE } from '../../worker/activity-source';
@@ -126,6 +126,36 @@ export const sandboxCommand: CommandModule = {
         await adminErrors(envFile, () =>
           sandboxInspectCommand({ envFile, cluster: opts.cluster, entries: opts.entries, json: opts.json, print: (line) => ctx.out.line(line) }),
         );
+        return ExitCode.success;
+      }),
+    );
+
+    const kubeconfig = sandbox
+      .command('kubeconfig')
+      .description(
+        "Print (or write) a sandbox cluster's kubeconfig, as `az aks get-credentials` gets it (ARM listClusterUserCredential), for kubectl.",
+      )
+      .requiredOption('--cluster <name>', 'the cluster', nonEmptyText('cluster'))
+      .option('--resource-group <name>', "the cluster's resource group (default: the only cluster with that name)", nonEmptyText('resource group'))
+      .option('--file <path>', 'write it to this file (mode 600) instead of printing it', nonEmptyText('file'))
+      .option('--sandbox-env <file>', `the sandbox's env file (default $${SANDBOX_ENV_FILE_VARIABLE}, else ${DEFAULT_SANDBOX_ENV_FILE})`, nonEmptyText('env file'));
+    addExamples(kubeconfig, [
+      'kmsflow sandbox kubeconfig --cluster aks-modern --file .kmsflow/aks-modern.kubeconfig',
+      'export KUBECONFIG=$PWD/.kmsflow/aks-modern.kubeconfig',
+      'kubectl get secrets --all-namespaces -o json | kubectl replace -f -    # the article\'s storage migration',
+    ]);
+    kubeconfig.action(
+      runtime.action(async (ctx, opts: TargetOptions & { cluster: string; resourceGroup?: string; file?: string }) => {
+        const envFile = envFileOf(opts, ctx.io.env);
+        const { sandboxKubeconfig } = await loadSandboxMain();
+        const text = await adminErrors(envFile, () => sandboxKubeconfig({ envFile, cluster: opts.cluster, resourceGroup: opts.resourceGroup }));
+        if (!opts.file) {
+          ctx.out.raw(text);
+          return ExitCode.success;
+        }
+        mkdirSync(path.dirname(path.resolve(opts.file)), { recursive: true });
+        writeFileSync(opts.file, text, { mode: 0o600 });
+        ctx.out.note(`Wrote the kubeconfig of ${opts.cluster} to ${opts.file}: export KUBECONFIG=${path.resolve(opts.file)}`);
         return ExitCode.success;
       }),
     );

@@ -26,9 +26,9 @@ export function createActivities(deps: ActivityDeps) {
   const keyVault = createKeyVaultActivities(deps.clients);
   const permissions = createPermissionActivities(deps.clients);
   const kubernetes = createKubernetesActivities(deps.clients);
-  const preflight = createPreflightActivities(deps.clients, { ...cluster, ...keyVault, ...permissions, ...kubernetes });
-  const reencrypt = createReencryptActivities(deps.clients);
   const ledger = createLedgerActivities(deps.temporal, deps.taskQueue);
+  const preflight = createPreflightActivities(deps.clients, { ...cluster, ...keyVault, ...permissions, ...kubernetes, ...ledger });
+  const reencrypt = createReencryptActivities(deps.clients);
   return { ...cluster, ...keyVault, ...permissions, ...kubernetes, ...preflight, ...reencrypt, ...ledger };
 }
 

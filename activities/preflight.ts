@@ -9,6 +9,7 @@ import { classifyError, ErrorType, mapErrors } from './errors';
 import type { KeyDigest, VaultDigest } from './keyvault';
 import { vaultDigestOf } from './keyvault';
 import type { PermissionReport } from './permissions';
+import type { LedgerView } from '../workflows/ledger-model';
 
 export type ProcedureName = 'enable-kms' | 'disable-kms' | 'rotate-key' | 'retire-key' | 'switch-vault-mode' | 'migrate-to-kms-v2';
 
@@ -59,6 +60,7 @@ export interface PreflightReads {
   }): Promise<PermissionReport>;
   countSecrets(clusterId: string): Promise<number>;
   nextUpgradeHop(input: { clusterId: string; targetVersion: string }): Promise<string | undefined>;
+  readKeyLedger(clusterId: string): Promise<LedgerView>;
 }
 
 export function createPreflightActivities(clients: ClientFactory, reads: PreflightReads) {
@@ -138,7 +140,19 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
       add('error', 'KmsNotEnabled', `KMS is not enabled on cluster ${ref.name}.`, 'Use the enable-kms procedure first.');
     }
     if (procedure === 'rotate-key' && sameKeyId(kms.keyId, input.keyId)) {
-      add('error', 'SameKey', `The cluster already uses ${input.keyId}.`, 'Create a new key version (az keyvault key rotate) and pass its versioned id.');
+      // The same key again finishes a rotation whose key change landed but whose re-encryption was cancelled
+      // or not proven; once kmsflow holds the proof there is nothing left to do.
+      const last = (await reads.readKeyLedger(input.clusterId)).lastReencryption;
+      if (last && !last.proven && sameKeyId(last.keyId, input.keyId)) {
+        add(
+          'warning',
+          'SameKeyUnproven',
+          `The cluster already uses ${input.keyId}, and the last re-encryption under it (${last.runId ? `run ${last.runId}` : last.workflowId}) was cancelled, failed or not proven.`,
+          'Nothing to fix: this rotation changes no key, it re-encrypts every Secret under it and proves it.',
+        );
+      } else {
+        add('error', 'SameKey', `The cluster already uses ${input.keyId} and every Secret is proven under it.`, 'Create a new key version (az keyvault key rotate) and pass its versioned id.');
+      }
     }
     if (procedure === 'rotate-key' && input.networkAccess && kms.networkAccess && input.networkAccess !== kms.networkAccess) {
       add('error', 'ModeChangeWhileEnabled', 'A rotation keeps the network access mode; it cannot change while KMS is on.', 'Rotate in the current mode, or use switch-vault-mode.');

@@ -4,13 +4,27 @@
  * the entity workflow, the CLI and the tests share one definition of "still needed".
  */
 
+/**
+ * Every event names the procedure run that recorded it. `id` is unique per procedure run, step, attempt and
+ * kind (see `ProcedureRun.eventId`), so a retried activity records an event once, and a later procedure
+ * under the cluster's same workflow id never collides with an earlier one.
+ */
+interface EventBase {
+  id: string;
+  at: string;
+  workflowId: string;
+  /** The procedure run (its first run id); absent in events recorded before runs were named. */
+  runId?: string;
+  /** The step attempt's operation key (`ProcedureRun.operationKey`); pairs a re-encryption's start and result. */
+  operation?: string;
+}
+
 export type LedgerEvent =
-  | { id: string; at: string; workflowId: string; kind: 'key-set'; keyId: string }
-  | { id: string; at: string; workflowId: string; kind: 'kms-disabled' }
-  | {
-      id: string;
-      at: string;
-      workflowId: string;
+  | (EventBase & { kind: 'key-set'; keyId: string })
+  | (EventBase & { kind: 'kms-disabled' })
+  /** A re-encryption began: until its result is recorded, the cluster has no proof under any key. */
+  | (EventBase & { kind: 'reencryption-started'; keyId?: string })
+  | (EventBase & {
       kind: 'reencrypted';
       /** The key every Secret was proven to be under; undefined for the identity (unencrypted) provider. */
       keyId?: string;
@@ -19,8 +33,8 @@ export type LedgerEvent =
       digest: string;
       objects: number;
       secretsPerSecond?: number;
-    }
-  | { id: string; at: string; workflowId: string; kind: 'key-retired'; keyId: string; how: 'disable' | 'expire' };
+    })
+  | (EventBase & { kind: 'key-retired'; keyId: string; how: 'disable' | 'expire' });
 
 export interface KeyRecord {
   keyId: string;
@@ -40,19 +54,37 @@ export interface LedgerState {
   kmsEnabled: boolean;
   slots: { current?: string; previous?: string };
   keys: KeyRecord[];
-  /** The last re-encryption: a rotation must not start while it is not proven. */
+  /** The last re-encryption: while it is not proven, a rotation first re-encrypts under the key in use. */
   lastReencryption?: {
     keyId?: string;
+    /** `started`: it began and no result was recorded (cancelled, failed, or still running). */
+    status?: 'started' | 'completed';
     proven: boolean;
     at: string;
     workflowId: string;
+    runId?: string;
     watermark: string;
     digest: string;
     objects: number;
     secretsPerSecond?: number;
   };
+  /** Every re-encryption of the last procedure runs, oldest first (bounded): what `list` and `keys` show per run. */
+  reencryptions?: ReencryptionRecord[];
   eventIds: string[];
 }
+
+export interface ReencryptionRecord {
+  operation: string;
+  runId?: string;
+  workflowId: string;
+  keyId?: string;
+  status: 'started' | 'completed';
+  proven: boolean;
+  at: string;
+}
+
+/** What a procedure run proved: every re-encryption proven, one not proven, one never finished, or none ran. */
+export type RunProof = 'proven' | 'not-proven' | 'unfinished' | 'none';
 
 export interface LedgerView extends LedgerState {
   /** Versions AKS may still need: in a slot, or not yet proven migrated away from. */
@@ -62,6 +94,7 @@ export interface LedgerView extends LedgerState {
 }
 
 const MAX_EVENT_IDS = 500;
+const MAX_REENCRYPTIONS = 300;
 
 export function emptyLedger(cluster: string): LedgerState {
   return { cluster, kmsEnabled: false, slots: {}, keys: [], eventIds: [] };
@@ -103,12 +136,30 @@ export function applyLedgerEvent(state: LedgerState, event: LedgerEvent): Ledger
       if (current && !current.replacedAt) current.replacedAt = event.at;
       break;
     }
-    case 'reencrypted': {
+    case 'reencryption-started': {
+      trackReencryption(state, event, { status: 'started', proven: false });
       state.lastReencryption = {
         keyId: event.keyId,
+        status: 'started',
+        proven: false,
+        at: event.at,
+        workflowId: event.workflowId,
+        runId: event.runId,
+        watermark: '',
+        digest: '',
+        objects: 0,
+      };
+      break;
+    }
+    case 'reencrypted': {
+      trackReencryption(state, event, { status: 'completed', proven: event.proven });
+      state.lastReencryption = {
+        keyId: event.keyId,
+        status: 'completed',
         proven: event.proven,
         at: event.at,
         workflowId: event.workflowId,
+        runId: event.runId,
         watermark: event.watermark,
         digest: event.digest,
         objects: event.objects,
@@ -131,6 +182,27 @@ export function applyLedgerEvent(state: LedgerState, event: LedgerEvent): Ledger
     }
   }
   return state;
+}
+
+function trackReencryption(state: LedgerState, event: LedgerEvent & { keyId?: string }, outcome: Pick<ReencryptionRecord, 'status' | 'proven'>): void {
+  const operation = event.operation ?? event.id;
+  const list = (state.reencryptions ??= []);
+  const existing = list.find((r) => r.operation === operation);
+  if (existing) Object.assign(existing, outcome, { at: event.at });
+  else list.push({ operation, runId: event.runId, workflowId: event.workflowId, keyId: event.keyId, at: event.at, ...outcome });
+  if (list.length > MAX_REENCRYPTIONS) list.splice(0, list.length - MAX_REENCRYPTIONS);
+}
+
+/**
+ * The proof of one procedure run: that of the last re-encryption it recorded. A procedure only moves past a
+ * re-encryption once it is proven (a not-proven one blocks the step until a retry proves it), so the last
+ * one speaks for the run.
+ */
+export function proofOfRun(state: LedgerState, runId: string): RunProof {
+  const last = (state.reencryptions ?? []).filter((r) => r.runId === runId).at(-1);
+  if (!last) return 'none';
+  if (last.status === 'started') return 'unfinished';
+  return last.proven ? 'proven' : 'not-proven';
 }
 
 export function inSlot(state: LedgerState, keyId: string): boolean {
@@ -158,22 +230,25 @@ export function ledgerView(state: LedgerState): LedgerView {
   };
 }
 
-/** Why a rotation may not start now (the trap of rotating twice without re-encrypting), or undefined. */
-export function rotationBlocker(state: LedgerState): string | undefined {
-  const last = state.lastReencryption;
-  if (last && !last.proven) {
-    return `the last re-encryption (${last.workflowId}) is not proven; a second rotation now could make Secrets unreadable.`;
-  }
-  return undefined;
-}
-
 /**
- * True when kmsflow holds no proof that every Secret is under the current key (a cluster whose history it
- * does not know): a rotation then first re-encrypts under the current key, so nothing still depends on an
- * older key that the rotation pushes out of AKS's slots.
+ * True when kmsflow holds no proof that every Secret is under the current key: a cluster whose history it
+ * does not know, or whose last re-encryption was cancelled, failed or not proven. A rotation then first
+ * re-encrypts under the current key, so nothing still depends on an older key that the rotation pushes out
+ * of AKS's slots (the trap of rotating twice without re-encrypting).
  */
 export function needsBaselineProof(state: LedgerState): boolean {
   const last = state.lastReencryption;
   if (!state.slots.current) return false;
   return !last || !last.proven || !last.keyId || norm(last.keyId) !== norm(state.slots.current);
+}
+
+/** Why a rotation first re-encrypts under the key in use, in one sentence; undefined when it need not. */
+export function baselineReason(state: LedgerState): string | undefined {
+  if (!needsBaselineProof(state)) return undefined;
+  const last = state.lastReencryption;
+  if (!last) return 'kmsflow holds no proof for this cluster yet';
+  const which = `the last re-encryption (${last.runId ? `run ${last.runId}` : last.workflowId})`;
+  if (last.status === 'started') return `${which} never finished (cancelled or failed)`;
+  if (!last.proven) return `${which} is not proven`;
+  return 'the last proof is for another key than the one in use';
 }

@@ -113,5 +113,7 @@ export interface ReencryptProgress {
 export const reencryptProgressSignal = defineSignal<[ReencryptProgress]>('reencryptProgress');
 
 /** Workflow ids: one procedure per cluster at a time, one key ledger per cluster. */
-export const procedureWorkflowId = (clusterId: string) => `kmsflow:${clusterId.toLowerCase()}`;
+/** Every procedure ever run on a cluster shares this workflow id; each run has its own run id. */
+export const PROCEDURE_WORKFLOW_PREFIX = 'kmsflow:';
+export const procedureWorkflowId = (clusterId: string) => `${PROCEDURE_WORKFLOW_PREFIX}${clusterId.toLowerCase()}`;
 export const ledgerWorkflowId = (clusterId: string) => `kmsflow-ledger:${clusterId.toLowerCase()}`;

@@ -4,7 +4,7 @@
  * StepDefinition for the engine, with the equivalent manual command for plans and status.
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { setHandler, startChild, workflowInfo } from '@temporalio/workflow';
+import { patched, setHandler, startChild, workflowInfo } from '@temporalio/workflow';
 import type { ClusterChange, ClusterDigest, NetworkAccess } from '../activities/cluster-model';
 import type { PreflightInput, PreflightReport, ProcedureName } from '../activities/preflight';
 import type { Marker } from '../activities/reencrypt/types';
@@ -12,7 +12,7 @@ import { longRunning, quick } from './activity-proxies';
 import type { StepContext, StepDefinition } from './engine/procedure';
 import { parseClusterId, parseKeyId } from './ids';
 import type { LedgerEvent, LedgerView } from './ledger-model';
-import { needsBaselineProof, retirementBlocker, rotationBlocker } from './ledger-model';
+import { baselineReason, retirementBlocker } from './ledger-model';
 import { reencryptProgressSignal } from './messages';
 import { type ExpectedEncryption, type ReencryptResult, reencryptSecrets, type ReencryptSettings } from './reencrypt';
 
@@ -24,7 +24,13 @@ export class ProcedureRun {
   baselineNeeded = false;
   cluster?: ClusterDigest;
   readonly evidence: ReencryptResult[] = [];
+  /** The cluster's procedure workflow id: the same for every procedure ever run on the cluster. */
   readonly workflowId = workflowInfo().workflowId;
+  /**
+   * This procedure run: its first run id, unique to it and stable across worker crashes and replays. Every
+   * identity of a side effect is built from it (see `operationKey`).
+   */
+  readonly runId = workflowInfo().firstExecutionRunId;
 
   constructor(
     readonly clusterId: string,
@@ -40,17 +46,42 @@ export class ProcedureRun {
     return `-g ${ref.resourceGroup} -n ${ref.name}`;
   }
 
+  /**
+   * The identity of one side effect: `kmsflow/<procedure run id>/<step id>/<attempt>`. It makes the cluster
+   * PUT (tag `kmsflow-operation`), the key-version creation (key tag) and the canary and watermark nonces
+   * idempotent. Unique to one procedure run and one step attempt, so the next procedure on the cluster (same
+   * workflow id) and a `retry` after a block (next attempt) never meet an earlier identity; stable across
+   * worker crashes, activity retries and the re-encryption's continue-as-new, so those never act twice.
+   * The cluster's workflow id is deliberately not part of it: it repeats for every procedure.
+   */
   operationKey(stepId: string, ctx: StepContext): string {
-    return `${this.workflowId}/${stepId}/${ctx.attempt}`;
+    return `kmsflow/${this.runId}/${stepId}/${ctx.attempt}`;
   }
 
-  async record(stepId: string, event: DistributiveOmit<LedgerEvent, 'id' | 'at' | 'workflowId'>): Promise<LedgerView> {
-    const full = { ...event, id: `${this.workflowId}/${stepId}`, at: new Date().toISOString(), workflowId: this.workflowId } as LedgerEvent;
+  /** A ledger event's id: the step attempt's operation key and the event kind, so each is recorded once. */
+  async record(stepId: string, ctx: StepContext, event: DistributiveOmit<LedgerEvent, 'id' | 'at' | 'workflowId' | 'runId' | 'operation'>): Promise<LedgerView> {
+    const operation = this.operationKey(stepId, ctx);
+    const full = {
+      ...event,
+      id: `${operation}/${event.kind}`,
+      operation,
+      at: new Date().toISOString(),
+      workflowId: this.workflowId,
+      runId: this.runId,
+    } as LedgerEvent;
     return quick.recordLedgerEvent({ clusterId: this.clusterId, event: full });
   }
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** The patch that introduced per-run identities into the command sequence (child ids, the started event). */
+export const RUN_SCOPED_IDENTITY_PATCH = 'run-scoped-identity';
+
+/** A re-encryption child's workflow id: `<procedure workflow id>/<procedure run id>/<step id>/<attempt>`. */
+export function reencryptChildId(workflowId: string, runId: string, stepId: string, attempt: number): string {
+  return `${workflowId}/${runId}/${stepId}/${attempt}`;
+}
 
 const PREFLIGHT_ACTIVITY = {
   'enable-kms': quick.preflightEnableKms,
@@ -87,7 +118,7 @@ export function preflightStep(run: ProcedureRun, procedure: ProcedureName, input
       }
       // The ledger learns the key in use, also on clusters whose KMS was enabled before kmsflow.
       const kms = report.cluster.kms;
-      if (kms.enabled && kms.keyId) await run.record('observed', { kind: 'key-set', keyId: kms.keyId });
+      if (kms.enabled && kms.keyId) await run.record('preflight', ctx, { kind: 'key-set', keyId: kms.keyId });
     },
   };
 }
@@ -95,21 +126,15 @@ export function preflightStep(run: ProcedureRun, procedure: ProcedureName, input
 export function rotationGuardStep(run: ProcedureRun): StepDefinition {
   return {
     id: 'ledger-guard',
-    title: 'Key ledger: the previous re-encryption is proven',
+    title: 'Key ledger: every Secret is proven under the key in use',
     command: 'kmsflow keys <cluster>',
     run: async (ctx) => {
       const ledger = await quick.readKeyLedger(run.clusterId);
-      run.baselineNeeded = needsBaselineProof(ledger);
-      if (run.baselineNeeded) ctx.setDetail('no proof yet under the current key: re-encrypting under it first');
-      const blocker = rotationBlocker(ledger);
-      if (blocker) {
-        throw ApplicationFailure.create({
-          message: `A rotation must not start now: ${blocker}`,
-          type: 'RotationUnsafe',
-          nonRetryable: true,
-          details: [{ code: 'RotationUnsafe', fix: 'Finish (retry) the last procedure until its re-encryption is proven, then start the rotation again.' }],
-        });
-      }
+      // Without that proof the rotation first makes it (the baseline step): pushing a key out of AKS's
+      // slots while Secrets may still be under it is exactly what loses them.
+      const reason = baselineReason(ledger);
+      run.baselineNeeded = reason !== undefined;
+      ctx.setDetail(reason ? `${reason}: re-encrypting under the key in use first` : 'proven under the key in use');
     },
   };
 }
@@ -157,8 +182,8 @@ export function clusterChangeStep(run: ProcedureRun, options: ClusterChangeStepO
         if (options.reencryptOnFailure) await reencryptAfterFailedChange(run, ctx, options.id);
         throw err;
       }
-      if (change.kind === 'enable-kms') await run.record(options.id, { kind: 'key-set', keyId: change.keyId });
-      if (change.kind === 'disable-kms') await run.record(options.id, { kind: 'kms-disabled' });
+      if (change.kind === 'enable-kms') await run.record(options.id, ctx, { kind: 'key-set', keyId: change.keyId });
+      if (change.kind === 'disable-kms') await run.record(options.id, ctx, { kind: 'kms-disabled' });
     },
   };
 }
@@ -219,17 +244,24 @@ async function runReencryption(
     ctx.setDetail(`${p.pass} pass`);
     ctx.reportProgress({ done: p.done, total: p.total, unit: 'Secret checks' });
   });
+  const keyId = expect.kms === 'enabled' ? expect.keyId : undefined;
+  // Histories recorded before procedure runs had their own identity replay unchanged (old child ids, no
+  // start event); every procedure started since takes this branch.
+  const runScoped = patched(RUN_SCOPED_IDENTITY_PATCH);
+  // Recorded first, so a cancel or a crash anywhere in the re-encryption leaves the ledger saying
+  // "no proof": the next rotation then re-encrypts under the key in use before it moves a key out of a slot.
+  if (runScoped) await run.record(stepId, ctx, { kind: 'reencryption-started', keyId });
   const child = await startChild(reencryptSecrets, {
-    workflowId: `${run.workflowId}/${stepId}/${ctx.attempt}`,
+    workflowId: runScoped ? reencryptChildId(run.workflowId, run.runId, stepId, ctx.attempt) : `${run.workflowId}/${stepId}/${ctx.attempt}`,
     args: [{ clusterId: run.clusterId, expect, canary, operationKey: run.operationKey(stepId, ctx), settings: { ...run.reencryptSettings, ...settings } }],
     staticSummary: `Re-encrypt every Secret of ${run.name}`,
   });
   ctx.forwardControlTo(child);
   const result = await child.result();
-  run.evidence.push(result);
-  await run.record(stepId, {
+  run.evidence.push({ ...result, step: stepId });
+  await run.record(stepId, ctx, {
     kind: 'reencrypted',
-    keyId: expect.kms === 'enabled' ? expect.keyId : undefined,
+    keyId,
     proven: result.proven,
     watermark: result.watermark,
     digest: result.verify.digest,
@@ -263,7 +295,7 @@ export function newKeyVersionStep(run: ProcedureRun, id: string, fromKeyId: () =
     command: 'az keyvault key rotate --vault-name <vault> --name <key>',
     run: async (ctx) => {
       const ref = parseKeyId(fromKeyId());
-      const created = await quick.createKeyVersion({ vaultUrl: ref.vaultUrl, name: ref.name, operationKey: `${run.workflowId}/${id}` });
+      const created = await quick.createKeyVersion({ vaultUrl: ref.vaultUrl, name: ref.name, operationKey: run.operationKey(id, ctx) });
       onCreated(created.id);
       ctx.setDetail(`created ${created.id}`);
     },
@@ -297,7 +329,7 @@ export function retireStep(run: ProcedureRun, keyId: () => string, how: 'disable
         });
       }
       const retired = await quick.retireKeyVersion({ keyId: keyId(), how });
-      await run.record('retire-key', { kind: 'key-retired', keyId: keyId(), how });
+      await run.record('retire-key', ctx, { kind: 'key-retired', keyId: keyId(), how });
       ctx.setDetail(`${retired.id}: enabled=${retired.enabled}${retired.expiresOn ? `, expires ${retired.expiresOn}` : ''}`);
     },
   };

@@ -11,6 +11,7 @@ import {
   continueAsNew,
   defineQuery,
   getExternalWorkflowHandle,
+  patched,
   setCurrentDetails,
   setHandler,
   sleep,
@@ -21,6 +22,7 @@ import type { ClusterDigest } from '../activities/cluster-model';
 import type { Marker, ObjectFailure, OutcomeCounts, PageResult } from '../activities/reencrypt/types';
 import { pages, quick } from './activity-proxies';
 import { sameKeyId } from './ids';
+import { isAfter } from './resource-version';
 import { pauseSignal, reencryptProgressSignal, resumeSignal, type ReencryptProgress } from './messages';
 
 export type ExpectedEncryption = { kms: 'enabled'; keyId: string } | { kms: 'disabled' };
@@ -59,7 +61,10 @@ export interface ReencryptInput {
   expect: ExpectedEncryption;
   /** Written by the parent before the key change; its rewrite proves the new key is active. */
   canary?: Marker;
-  /** Unique per procedure attempt; names the watermark's content so a retried write is idempotent. */
+  /**
+   * Unique to one procedure run and step attempt (`ProcedureRun.operationKey`): the watermark's nonce, so a
+   * retried write is idempotent and a watermark of any other run is recognised as foreign.
+   */
   operationKey: string;
   settings?: Partial<ReencryptSettings>;
 }
@@ -71,6 +76,12 @@ export interface PassTotals {
   expiredListings: number;
   throttled: number;
   digest: string;
+  /**
+   * Rewrite pass: Secrets last written before the key change (at or below the canary's resourceVersion)
+   * that a no-op update left as they were. After a key change every one of them is stale, so any here
+   * means the API server does not write under the expected key. Absent in runs recorded before it existed.
+   */
+  keptDespiteKeyChange?: number;
 }
 
 export interface ReencryptState {
@@ -91,10 +102,14 @@ export interface ReencryptState {
 
 export interface ReencryptResult {
   clusterId: string;
+  /** The procedure step that ran it (set by the procedure in its evidence, not by the child). */
+  step?: string;
   expect: ExpectedEncryption;
   proven: boolean;
   /** Why the result is not proven, one sentence per reason. */
   notProven: string[];
+  /** What a reader of the evidence should know although it is proven (e.g. why nothing needed rewriting). */
+  notes?: string[];
   watermark: string;
   rewrite: PassTotals;
   verify: PassTotals;
@@ -118,6 +133,7 @@ const emptyTotals = (): PassTotals => ({
   expiredListings: 0,
   throttled: 0,
   digest: EMPTY_DIGEST,
+  keptDespiteKeyChange: 0,
 });
 
 function initialState(): ReencryptState {
@@ -199,6 +215,7 @@ export async function reencryptSecrets(input: ReencryptInput, carried?: Reencryp
           concurrency: settings.concurrency,
           maxQps: settings.maxQps,
           digest: totals.digest,
+          writtenBeforeChange: state.stage === 'rewrite' ? input.canary?.resourceVersion : undefined,
         },
       ],
     );
@@ -207,6 +224,7 @@ export async function reencryptSecrets(input: ReencryptInput, carried?: Reencryp
     totals.throttled += page.throttled;
     totals.digest = page.digest;
     totals.objects += page.items;
+    if (page.keptDespiteKeyChange) totals.keptDespiteKeyChange = (totals.keptDespiteKeyChange ?? 0) + page.keptDespiteKeyChange;
     for (const [outcome, n] of Object.entries(page.counts)) totals.counts[outcome as keyof OutcomeCounts] += n;
     for (const f of page.failures) if (state.failures.length < MAX_FAILURES) state.failures.push(f);
     if (state.total === undefined && page.remainingItemCount !== undefined && !state.token) {
@@ -241,11 +259,21 @@ export async function reencryptSecrets(input: ReencryptInput, carried?: Reencryp
   if (state.verify.counts.failed > 0) {
     notProven.push(`${state.verify.counts.failed} Secret(s) could not be verified (see failures).`);
   }
+  const notes: string[] = [];
+  if (patched(WATERMARK_CHECK_PATCH)) {
+    notProven.push(...(await watermarkProblems(input, state)));
+    if (input.canary && state.rewrite.counts.rewritten === 0 && notProven.length === 0) {
+      notes.push(
+        `Nothing needed rewriting after the key change: no Secret at or below the watermark was written before the canary (resourceVersion ${input.canary.resourceVersion}).`,
+      );
+    }
+  }
   const result: ReencryptResult = {
     clusterId: input.clusterId,
     expect: input.expect,
     proven: notProven.length === 0,
     notProven,
+    ...(notes.length > 0 ? { notes } : {}),
     watermark: state.watermark as string,
     rewrite: state.rewrite,
     verify: state.verify,
@@ -259,6 +287,35 @@ export async function reencryptSecrets(input: ReencryptInput, carried?: Reencryp
   await report(true);
   await condition(allHandlersFinished);
   return result;
+}
+
+/** Runs recorded before these checks existed replay without them. */
+export const WATERMARK_CHECK_PATCH = 'watermark-check';
+
+/**
+ * The watermark splits "written after the key became active" from "to rewrite" only if this run wrote it
+ * after the switch. Checked through the API, not only from resourceVersions this run remembers: the
+ * watermark Secret must still hold this run's nonce (a watermark left by another procedure run holds
+ * another), it must be newer than the canary written before the key change, and no Secret written before
+ * the change may have survived a no-op update unchanged.
+ */
+async function watermarkProblems(input: ReencryptInput, state: ReencryptState): Promise<string[]> {
+  const problems: string[] = [];
+  const watermark = state.watermark as string;
+  const check = await quick.checkMarker({ clusterId: input.clusterId, name: 'kmsflow-watermark', nonce: input.operationKey });
+  if (!check.holdsNonce) {
+    problems.push(`The watermark Secret does not hold this run's nonce (${input.operationKey}): it was not written by this re-encryption.`);
+  } else if (check.resourceVersion !== watermark) {
+    problems.push(`The watermark Secret's resourceVersion is ${check.resourceVersion ?? 'gone'}, not ${watermark}: something else rewrote it during the run.`);
+  }
+  if (input.canary && !isAfter(watermark, input.canary.resourceVersion)) {
+    problems.push(`The watermark (${watermark}) is not newer than the canary written before the key change (${input.canary.resourceVersion}).`);
+  }
+  const kept = state.rewrite.keptDespiteKeyChange ?? 0;
+  if (kept > 0) {
+    problems.push(`${kept} Secret(s) written before the key change were not rewritten by a no-op update: the API server does not write under the expected key.`);
+  }
+  return problems;
 }
 
 async function waitUntilKeyActive(input: ReencryptInput, settings: ReencryptSettings): Promise<void> {

@@ -60,6 +60,20 @@ export async function writeMarker(core: CoreV1Api, name: string, nonce: string):
   }
 }
 
+/**
+ * Reads marker `name` back: whether it still holds `nonce` (so it was written by the run that owns the
+ * nonce) and its resourceVersion. The nonce is compared here; neither it nor the content leaves.
+ */
+export async function checkMarker(core: CoreV1Api, name: string, nonce: string): Promise<{ holdsNonce: boolean; resourceVersion?: string }> {
+  try {
+    const secret = await core.readNamespacedSecret({ name, namespace: MARKER_NAMESPACE });
+    return { holdsNonce: secret.data?.nonce === Buffer.from(nonce).toString('base64'), resourceVersion: secret.metadata?.resourceVersion };
+  } catch (err) {
+    if (status(err) === 404) return { holdsNonce: false };
+    throw toApplicationFailure(err, `Read marker ${name}`);
+  }
+}
+
 /** No-op update of the canary; `switched` when the API server rewrote it, i.e. it writes under a new key now. */
 export async function probeCanary(core: CoreV1Api, canary: Marker): Promise<{ switched: boolean; resourceVersion: string }> {
   try {

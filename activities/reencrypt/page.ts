@@ -1,7 +1,7 @@
 /**
  * One page of a re-encryption pass: list a page of Secrets, then no-op-update every Secret at or below
- * the watermark, a chunk of `concurrency` at a time, heartbeating the position after every chunk so a
- * retried attempt resumes there. Secret data stays inside this function.
+ * the watermark with `concurrency` writes in flight, heartbeating the position as results are folded in
+ * list order so a retried attempt resumes there. Secret data stays inside this function.
  */
 import { createHash } from 'node:crypto';
 import { ApiException, type CoreV1Api, type V1Secret } from '@kubernetes/client-node';
@@ -9,7 +9,7 @@ import { activityInfo, Context, heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { classifyError, ErrorType, toApplicationFailure } from '../errors';
 import { AdaptiveRate } from './adaptive-rate';
-import { isAfter } from './resource-version';
+import { isAfter } from '../../workflows/resource-version';
 import { emptyCounts, type ObjectFailure, type Outcome, type PageHeartbeat, type PageInput, type PageResult } from './types';
 
 /** Failures kept per page; the counts stay exact beyond it. */
@@ -56,6 +56,7 @@ export async function processPage(core: CoreV1Api, input: PageInput): Promise<Pa
   const failures: ObjectFailure[] = resumed?.failures ?? [];
   let digest = resumed?.digest ?? input.digest;
   let throttled = resumed?.throttled ?? 0;
+  let keptDespiteKeyChange = resumed?.keptDespiteKeyChange ?? 0;
   const todo = resumed ? items.filter((s) => keyOf(s) > resumed.doneThroughKey) : items;
   const rate = new AdaptiveRate(input.maxQps);
   const signal = Context.current().cancellationSignal;
@@ -132,6 +133,7 @@ export async function processPage(core: CoreV1Api, input: PageInput): Promise<Pa
     while (folded < todo.length && results[folded]) {
       const r = results[folded]!;
       counts[r.outcome]++;
+      if (r.outcome === 'alreadyCurrent' && input.writtenBeforeChange && !isAfter(r.resourceVersion, input.writtenBeforeChange)) keptDespiteKeyChange++;
       if (r.failure && failures.length < MAX_FAILURES_PER_PAGE) failures.push(r.failure);
       digest = chainDigest(digest, `${r.key} ${r.resourceVersion} ${r.outcome}`);
       results[folded] = undefined;
@@ -139,7 +141,7 @@ export async function processPage(core: CoreV1Api, input: PageInput): Promise<Pa
     }
     if (folded > 0 && (folded - beatAt >= HEARTBEAT_EVERY || folded === todo.length)) {
       beatAt = folded;
-      heartbeat({ doneThroughKey: keyOf(todo[folded - 1]!), counts, failures, digest, throttled } satisfies PageHeartbeat);
+      heartbeat({ doneThroughKey: keyOf(todo[folded - 1]!), counts, failures, digest, throttled, keptDespiteKeyChange } satisfies PageHeartbeat);
     }
   };
   const worker = async () => {
@@ -161,5 +163,6 @@ export async function processPage(core: CoreV1Api, input: PageInput): Promise<Pa
     digest,
     items: items.length,
     throttled,
+    ...(keptDespiteKeyChange > 0 ? { keptDespiteKeyChange } : {}),
   };
 }

@@ -37,6 +37,11 @@ export interface PageInput {
   maxQps: number;
   /** Running digest over all per-object outcomes so far (hex sha256), chained page by page. */
   digest: string;
+  /**
+   * Rewrite pass after a key change: the canary's resourceVersion from before the change. A Secret at or
+   * below it was written under the previous key, so a no-op update must rewrite it.
+   */
+  writtenBeforeChange?: string;
 }
 
 export interface PageResult {
@@ -53,6 +58,8 @@ export interface PageResult {
   items: number;
   /** Write requests answered 429 or 5xx while processing the page (handled by backing off). */
   throttled: number;
+  /** Secrets at or below `writtenBeforeChange` that a no-op update did not rewrite (see PageInput). */
+  keptDespiteKeyChange?: number;
 }
 
 /** Heartbeat details of a page activity: where a retried attempt resumes. */
@@ -62,6 +69,7 @@ export interface PageHeartbeat {
   failures: ObjectFailure[];
   digest: string;
   throttled: number;
+  keptDespiteKeyChange?: number;
 }
 
 export interface Marker {

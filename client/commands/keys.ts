@@ -1,44 +1,26 @@
-import { type Client, WorkflowNotFoundError } from '@temporalio/client';
 import type { Command } from 'commander';
-import { parseClusterId } from '../../workflows/ids';
-import { ledgerQuery } from '../../workflows/ledger';
-import { emptyLedger, type LedgerView, ledgerView } from '../../workflows/ledger-model';
-import { ledgerWorkflowId } from '../../workflows/messages';
+import { parseClusterId, sameKeyId } from '../../workflows/ids';
+import { type LedgerView, proofOfRun } from '../../workflows/ledger-model';
 import { ExitCode } from '../exit-codes';
 import { renderKeys } from '../output/keys-view';
-import type { KeyRecordView, KeysResult } from '../output/shapes';
-import { CliError } from './support/errors';
+import type { KeyRecordView, KeysResult, ProcedureRow } from '../output/shapes';
+import { readLedger } from './support/ledger';
 import { addExamples, addJsonOption, nonEmptyText } from './support/options';
 import { clusterIdOf } from './support/procedure-request';
+import { listProcedures } from './support/visibility';
 import type { CommandModule } from './support/runtime';
 
-const QUERY_TIMEOUT_MS = 10_000;
+/** How many of the cluster's procedure runs `keys` lists. */
+const KEYS_PROCEDURE_LIMIT = 50;
 
-const norm = (k: string | undefined) => k?.trim().replace(/\/+$/, '').toLowerCase();
-
-/** The ledger view of a cluster; an unknown cluster has an empty ledger. */
-export async function readLedger(client: Client, clusterId: string): Promise<{ view: LedgerView; known: boolean }> {
-  const handle = client.workflow.getHandle(ledgerWorkflowId(clusterId));
-  try {
-    const view = await client.connection.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(ledgerQuery));
-    return { view, known: true };
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return { view: ledgerView(emptyLedger(parseClusterId(clusterId).name)), known: false };
-    throw new CliError(
-      ExitCode.error,
-      `The key ledger of ${parseClusterId(clusterId).name} did not answer (${(err as Error).message}): is a kmsflow worker running (\`kmsflow worker\`)?`,
-    );
-  }
-}
-
-export function keysResult(clusterId: string, view: LedgerView, known: boolean): KeysResult {
+export function keysResult(clusterId: string, view: LedgerView, known: boolean, procedures: ProcedureRow[] = []): KeysResult {
   const slotOf = (keyId: string): KeyRecordView['slot'] =>
-    norm(view.slots.current) === norm(keyId) ? 'current' : norm(view.slots.previous) === norm(keyId) ? 'previous' : null;
-  const retirable = new Set(view.retirable.map(norm));
+    sameKeyId(view.slots.current, keyId) ? 'current' : sameKeyId(view.slots.previous, keyId) ? 'previous' : null;
+  const retirable = (keyId: string) => view.retirable.some((r) => sameKeyId(r, keyId));
   const keys: KeyRecordView[] = view.keys.map((k) => ({
     keyId: k.keyId,
     slot: slotOf(k.keyId),
-    state: k.retiredAt ? 'retired' : retirable.has(norm(k.keyId)) ? 'retirable' : 'still-needed',
+    state: k.retiredAt ? 'retired' : retirable(k.keyId) ? 'retirable' : 'still-needed',
     setAt: k.firstSetAt,
     replacedAt: k.replacedAt ?? null,
     provenAt: k.provenAt ?? null,
@@ -59,15 +41,18 @@ export function keysResult(clusterId: string, view: LedgerView, known: boolean):
     lastReencryption: last
       ? {
           keyId: last.keyId ?? null,
+          status: last.status ?? 'completed',
           proven: last.proven,
           at: last.at,
           workflowId: last.workflowId,
+          runId: last.runId ?? null,
           watermark: last.watermark,
           digest: last.digest,
           objects: last.objects,
           secretsPerSecond: last.secretsPerSecond ?? null,
         }
       : null,
+    procedures: procedures.map((row) => ({ ...row, proof: proofOfRun(view, row.firstRunId) })),
     note: known
       ? null
       : 'kmsflow has recorded nothing for this cluster yet: its ledger starts with the first procedure kmsflow runs on it. The key slots of a cluster kmsflow never changed are shown by `kmsflow plan`.',
@@ -97,8 +82,10 @@ export const keysCommand: CommandModule = {
     command.action(
       runtime.action(async (ctx, cluster: string | undefined, opts: KeysOptions) => {
         const clusterId = clusterIdOf({ ...opts, cluster }, ctx.io.env, 'kmsflow keys');
-        const { view, known } = await readLedger(await ctx.temporal(), clusterId);
-        const result = keysResult(clusterId, view, known);
+        const client = await ctx.temporal();
+        const { view, known } = await readLedger(client, clusterId);
+        const { rows } = await listProcedures(client, { cluster: clusterId }, KEYS_PROCEDURE_LIMIT);
+        const result = keysResult(clusterId, view, known, rows);
         if (ctx.out.json) ctx.out.printJson(result);
         else ctx.out.lines(renderKeys(result, ctx.out.style));
         return ExitCode.success;

@@ -5,6 +5,7 @@ import { renderProcedureTable } from '../output/procedure-view';
 import { PHASES, PROCEDURE_STATUSES, type ProcedureList, type ProcedureStatus } from '../output/shapes';
 import { addExamples, addJsonOption, nonEmptyText, oneOf, wholeNumber } from './support/options';
 import type { CommandContext, CommandModule } from './support/runtime';
+import { withProofs } from './support/ledger';
 import { listProcedures, type ProcedureFilters } from './support/visibility';
 
 interface ListOptions {
@@ -19,7 +20,10 @@ export const DEFAULT_LIST_LIMIT = 20;
 
 /** Lists procedures and prints them as a table or a `ProcedureList`; shared with `status` without an id. */
 export async function printProcedures(ctx: CommandContext, filters: ProcedureFilters, limit: number): Promise<number> {
-  const { query, rows } = await listProcedures(await ctx.temporal(), filters, limit);
+  const client = await ctx.temporal();
+  const listed = await listProcedures(client, filters, limit);
+  const query = listed.query;
+  const rows = await withProofs(client, listed.rows);
   if (ctx.out.json) {
     const list: ProcedureList = { query, procedures: rows };
     ctx.out.printJson(list);
@@ -34,7 +38,7 @@ export const listCommand: CommandModule = {
     const command = program
       .command('list')
       .description('List kmsflow procedures, newest first, filtered by their search attributes.')
-      .option('--cluster <name>', 'only procedures on this cluster', nonEmptyText('cluster'))
+      .option('--cluster <name|resourceId>', "only procedures on this cluster: its name, or its resource id (every procedure ever run on it)", nonEmptyText('cluster'))
       .option('--procedure <name>', 'only this procedure, e.g. rotate-key', nonEmptyText('procedure'))
       .option('--phase <phase>', `only procedures in this phase: ${PHASES.join(', ')}`, oneOf(PHASES))
       .option('--status <status>', `only procedures with this status: ${PROCEDURE_STATUSES.join(', ')}`, oneOf(PROCEDURE_STATUSES))

@@ -38,12 +38,21 @@ export function renderKeys(result: KeysResult, style: Style): string[] {
   const last = result.lastReencryption;
   lines.push('');
   if (last) {
-    const verdict = last.proven ? style.green('proven') : style.red('NOT proven');
+    const verdict = last.status === 'started' ? style.red('NOT finished (cancelled, failed or running)') : last.proven ? style.green('proven') : style.red('NOT proven');
     lines.push(`Last re-encryption: ${verdict} at ${formatTime(last.at)} under ${last.keyId ? shortKey(last.keyId) : 'identity (unencrypted)'}`);
     lines.push(`  ${last.objects} objects, watermark ${last.watermark}, digest ${last.digest}${last.secretsPerSecond ? `, ${last.secretsPerSecond} Secrets/s` : ''}`);
-    lines.push(`  by ${last.workflowId}`);
+    lines.push(`  by ${last.workflowId}${last.runId ? ` run ${last.runId}` : ''}`);
   } else {
     lines.push('Last re-encryption: none recorded');
+  }
+  if (result.procedures.length > 0) {
+    lines.push('', style.bold('Procedures on this cluster (newest first)'));
+    lines.push(
+      ...table(
+        ['RUN', 'PROCEDURE', 'STATUS', 'PROOF', 'STARTED'],
+        result.procedures.map((p) => [p.firstRunId, p.procedure ?? '', p.status, p.proof ?? '-', formatTime(p.startedAt)]),
+      ),
+    );
   }
   return lines;
 }

@@ -197,7 +197,7 @@ export function describeChanges(previous: ProcedureSnapshot | undefined, next: P
 export function renderProcedureTable(rows: ProcedureRow[], style: Style): string[] {
   if (rows.length === 0) return [style.dim('No kmsflow procedures match.')];
   return table(
-    ['WORKFLOW ID', 'PROCEDURE', 'CLUSTER', 'PHASE', 'STEP', 'STATUS', 'STARTED'],
-    rows.map((r) => [r.workflowId, r.procedure ?? '', r.cluster ?? '', r.phase ?? '', r.step ?? '', r.status, formatTime(r.startedAt)]),
+    ['WORKFLOW ID', 'RUN', 'PROCEDURE', 'CLUSTER', 'PHASE', 'STEP', 'STATUS', 'PROOF', 'STARTED'],
+    rows.map((r) => [r.workflowId, r.firstRunId, r.procedure ?? '', r.cluster ?? '', r.phase ?? '', r.step ?? '', r.status, r.proof ?? '-', formatTime(r.startedAt)]),
   );
 }

@@ -23,6 +23,7 @@ function reencryptionLines(view: ReencryptionView, index: number, style: Style):
   const lines = [`${style.bold(label)} ${verdict}: every Secret under ${expectedWords(view.expected)}`];
   if (view.workflowId) lines.push(`   ${style.dim(view.workflowId)}`);
   for (const reason of view.notProven) lines.push(`   ${style.red('•')} ${reason}`);
+  for (const note of view.notes) lines.push(`   ${style.dim('•')} ${note}`);
   const timing = [
     view.startedAt ? `started ${formatTime(view.startedAt)}` : '',
     view.durationSeconds !== null ? `took ${formatDuration(view.durationSeconds)}` : '',

@@ -2,6 +2,7 @@
  * The machine-readable shapes the operator commands print with `--json` (documented in docs/cli.md).
  * Absent values are `null`, never missing keys, so scripts can rely on every key being there.
  */
+import type { RunProof } from '../../workflows/ledger-model';
 import type { Phase, StepStatus } from '../../workflows/messages';
 
 /** A procedure's status across Temporal and kmsflow: what `list --status` filters on. */
@@ -94,6 +95,8 @@ export interface ProcedureSnapshot {
 export interface ProcedureRow {
   workflowId: string;
   runId: string;
+  /** The procedure run's identity (its first run id): what `--run` takes and what the key ledger records. */
+  firstRunId: string;
   procedure: string | null;
   cluster: string | null;
   phase: Phase | null;
@@ -102,6 +105,8 @@ export interface ProcedureRow {
   executionStatus: string;
   startedAt: string;
   endedAt: string | null;
+  /** What the run proved, from the cluster's key ledger; null when the ledger does not know the run. */
+  proof: RunProof | null;
 }
 
 export interface ProcedureList {
@@ -202,9 +207,12 @@ export interface KeyRecordView {
 
 export interface ReencryptionProofView {
   keyId: string | null;
+  /** `started`: it began and no result was recorded (cancelled, failed or still running). */
+  status: 'started' | 'completed';
   proven: boolean;
   at: string;
   workflowId: string;
+  runId: string | null;
   watermark: string;
   digest: string;
   objects: number;
@@ -223,6 +231,8 @@ export interface KeysResult {
   stillNeeded: string[];
   retirable: string[];
   lastReencryption: ReencryptionProofView | null;
+  /** Every procedure run on the cluster, newest first, with its outcome and proof. */
+  procedures: ProcedureRow[];
   note: string | null;
 }
 
@@ -234,6 +244,8 @@ export interface PassView {
   expiredListings: number;
   throttled: number;
   digest: string;
+  /** Rewrite pass: Secrets written before the key change that a no-op update left unchanged (must be 0). */
+  keptDespiteKeyChange: number;
 }
 
 /** One re-encryption of a procedure and its proof. */
@@ -248,6 +260,8 @@ export interface ReencryptionView {
   expected: string;
   proven: boolean;
   notProven: string[];
+  /** What a reader should know although it is proven, e.g. why nothing needed rewriting. */
+  notes: string[];
   watermark: string | null;
   rewrite: PassView;
   verify: PassView;

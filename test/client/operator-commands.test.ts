@@ -262,6 +262,7 @@ describe('list', () => {
       {
         workflowId: waiting.workflowId,
         runId: waiting.firstExecutionRunId,
+        firstRunId: waiting.firstExecutionRunId,
         procedure: 'probe',
         cluster: odd,
         phase: 'waiting-approval',
@@ -270,13 +271,15 @@ describe('list', () => {
         executionStatus: 'RUNNING',
         startedAt: expect.any(String),
         endedAt: null,
+        // Not a cluster's procedure workflow: no key ledger to take a proof from.
+        proof: null,
       },
     ]);
 
     const table = await cli('list', '--procedure', 'probe', '--phase', 'waiting-approval', '--status', 'running');
     expect(table.code).toBe(0);
     const lines = table.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^WORKFLOW ID\s+PROCEDURE\s+CLUSTER\s+PHASE\s+STEP\s+STATUS\s+STARTED$/);
+    expect(lines[0]).toMatch(/^WORKFLOW ID\s+RUN\s+PROCEDURE\s+CLUSTER\s+PHASE\s+STEP\s+STATUS\s+PROOF\s+STARTED$/);
     expect(lines.some((l) => l.startsWith(waiting.workflowId) && l.includes('waiting-approval') && l.includes('running'))).toBe(true);
     expect(lines.some((l) => l.startsWith(other.workflowId))).toBe(true);
 

@@ -37,6 +37,9 @@ const scenario: ScenarioInput = {
 /** The FAST_REENCRYPT test settings, as flags. */
 const FAST = ['--page-size', '15', '--pages-per-run', '2', '--concurrency', '8', '--propagation-wait', '0', '--poll-interval', '0.2'];
 
+/** `text` as a literal inside a RegExp. */
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
 let env: KmsflowTestEnv;
 let worker: Worker;
 let running: Promise<void>;
@@ -206,7 +209,7 @@ describe('start, report, keys', () => {
     const text = await cli('report', id);
     expect(text.code).toBe(0);
     expect(text.stdout).toContain('Verdict: proven');
-    expect(text.stdout).toMatch(/1\. PROVEN: every Secret under kv-cli\/kms\//);
+    expect(text.stdout).toMatch(/1\. reencrypt PROVEN: every Secret under kv-cli\/kms\//);
     expect(text.stdout).toMatch(/rewrite +\d+ +\d+/);
 
     // The same proof, found through visibility as a running procedure's report would find it.
@@ -235,8 +238,12 @@ describe('start, report, keys', () => {
     const second = await cli('start', 'rotate', '--cluster', clusterId, '--key-id', keys[1]!);
     expect(second.code).toBe(2);
     expect(second.stdout).toBe('');
-    expect(second.stderr).toBe(
-      `kmsflow: aks-cli already runs disableKms as ${id} (one procedure per cluster at a time): follow it with \`kmsflow status ${id}\`, or stop it with \`kmsflow cancel ${id} --reason "..."\`.\n`,
+    // It names the running procedure, its run and (once it has one) its step, and how to follow or stop it.
+    expect(second.stderr).toMatch(
+      new RegExp(
+        `^kmsflow: aks-cli already runs disable-kms as ${escape(id)} \\(run ${started.runId}(, at step [a-z-]+)?\\); one procedure per cluster at a time: ` +
+          `follow it with \`kmsflow status ${escape(id)}\`, or stop it with \`kmsflow cancel ${escape(id)} --reason "\\.\\.\\."\`\\.\n$`,
+      ),
     );
     const json = await cli('start', 'rotate', '--cluster', clusterId, '--key-id', keys[1]!, '--json');
     expect(parseJson<ErrorShape>(json.stderr).error.exitCode).toBe(2);

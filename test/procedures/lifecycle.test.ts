@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ScenarioInput } from '../../sandbox/scenario';
 import type { disableKms, migrateToKmsV2, planProcedure, retireKey, rotateKey, switchVaultMode } from '../../workflows';
 import { ledgerQuery } from '../../workflows/ledger';
-import { approveUpdate, cancelUpdate, ledgerWorkflowId, type ProcedureProgress, progressQuery } from '../../workflows/messages';
+import { approveUpdate, cancelUpdate, ledgerWorkflowId, type ProcedureProgress, progressQuery, retryUpdate } from '../../workflows/messages';
 import type { ProcedureOutcome } from '../../workflows/procedures/common';
 import { FAST_REENCRYPT, type KmsflowTestEnv, resultWithin, startKmsflowEnv } from '../helpers/kmsflow-env';
 import { recordProcedureHistories } from '../helpers/record-histories';
@@ -180,19 +180,27 @@ describe('procedures end to end on the sandbox', () => {
         expect((await unproven.result()).outcome).toBe('cancelled');
 
         // Secrets of the stuck namespace are still under k2, now in the previous slot: a third rotation
-        // would push k2 out of both slots and make them unreadable. kmsflow refuses it.
+        // would push k2 out of both slots and make them unreadable. kmsflow first re-encrypts under k3 and
+        // blocks there, before any key change, while the namespace still cannot be written.
         const trap = await start<typeof rotateKey>('rotateKey', { clusterId, keyId: k4 });
-        const refused = await untilPhase(trap, 'blocked');
-        expect(refused.currentStep).toBe('ledger-guard');
-        expect(refused.steps.find((s) => s.id === 'ledger-guard')?.blocked?.message).toContain('is not proven');
-        await trap.executeUpdate(cancelUpdate, { args: [{ reason: 'test done' }] });
-        await trap.result();
+        const blockedFirst = await untilPhase(trap, 'blocked');
+        expect(blockedFirst.currentStep).toBe('reencrypt-baseline');
+        expect(blockedFirst.steps.find((s) => s.id === 'ledger-guard')?.detail).toContain('not proven');
+        expect(blockedFirst.steps.find((s) => s.id === 'reencrypt-baseline')?.blocked?.code).toBe('NotProven');
+        expect(blockedFirst.steps.find((s) => s.id === 'rotate')?.status).toBe('pending');
+        expect(etcd('aks-trap').filter((e) => e.namespace === stuckNamespace).every((e) => e.provider.type === 'kms-v2' && e.provider.keyId === k2)).toBe(true);
+        expect(etcd('aks-trap').every((e) => e.readable)).toBe(true);
+
+        // Once the namespace can be written again, a retry proves the baseline and only then rotates.
+        cluster.kubeFaults.terminatingNamespaces.clear();
+        await trap.executeUpdate(retryUpdate, { args: [{}] });
+        expect((await resultWithin<ProcedureOutcome>(trap)).outcome).toBe('completed');
       } finally {
         cluster.kubeFaults.terminatingNamespaces.clear();
       }
     });
     expect(etcd('aks-trap').every((e) => e.readable)).toBe(true);
-    expect(etcd('aks-trap').filter((e) => e.namespace === stuckNamespace).every((e) => e.provider.type === 'kms-v2' && e.provider.keyId === k2)).toBe(true);
+    expect(etcd('aks-trap').every((e) => e.provider.type === 'kms-v2' && e.provider.keyId === k4)).toBe(true);
   });
 
   it('refuses to retire a key version another cluster still uses', async () => {

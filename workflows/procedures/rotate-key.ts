@@ -1,4 +1,5 @@
 import { baselineReencryptStep, canaryStep, clusterChangeStep, preflightStep, reencryptStep, rotationGuardStep } from '../procedure-steps';
+import { sameKeyId } from '../ids';
 import { type ProcedureDefinition, type ProcedureInputBase, type ProcedureOutcome, runDefinition } from './common';
 
 export interface RotateKeyInput extends ProcedureInputBase {
@@ -17,7 +18,9 @@ export const rotateKeyProcedure: ProcedureDefinition<RotateKeyInput> = {
   steps: (run, input, start) => [
     preflightStep(run, 'rotate-key', () => rotateKeyProcedure.preflightInput(input, run, start)),
     rotationGuardStep(run),
-    baselineReencryptStep(run, () => start.kms.keyId),
+    // Rotating to the key already in use (finishing a rotation whose re-encryption was cancelled): the
+    // `reencrypt` step below is that re-encryption, so no baseline before it.
+    baselineReencryptStep(run, () => (sameKeyId(start.kms.keyId, input.keyId) ? undefined : start.kms.keyId)),
     canaryStep(run),
     clusterChangeStep(run, {
       id: 'rotate',

@@ -14,7 +14,15 @@ import { quoteValue } from './visibility';
 const QUERY_TIMEOUT_MS = 5_000;
 
 function passView(p: PassTotals): PassView {
-  return { counts: { ...p.counts }, objects: p.objects, pages: p.pages, expiredListings: p.expiredListings, throttled: p.throttled, digest: p.digest };
+  return {
+    counts: { ...p.counts },
+    objects: p.objects,
+    pages: p.pages,
+    expiredListings: p.expiredListings,
+    throttled: p.throttled,
+    digest: p.digest,
+    keptDespiteKeyChange: p.keptDespiteKeyChange ?? 0,
+  };
 }
 
 function expectedOf(expect: ReencryptResult['expect']): string {
@@ -24,11 +32,12 @@ function expectedOf(expect: ReencryptResult['expect']): string {
 export function reencryptionView(result: ReencryptResult, child?: { workflowId: string; step: string | null }): ReencryptionView {
   return {
     workflowId: child?.workflowId ?? null,
-    step: child?.step ?? null,
+    step: child?.step ?? result.step ?? null,
     state: 'completed',
     expected: expectedOf(result.expect),
     proven: result.proven,
     notProven: result.notProven,
+    notes: result.notes ?? [],
     watermark: result.watermark,
     rewrite: passView(result.rewrite),
     verify: passView(result.verify),
@@ -48,6 +57,7 @@ function runningView(state: ReencryptState, expected: string, child: { workflowI
     expected,
     proven: false,
     notProven: [`Still running (${state.stage} pass): there is no proof until its verification pass ends.`],
+    notes: [],
     watermark: state.watermark ?? null,
     rewrite: passView(state.rewrite),
     verify: passView(state.verify),
@@ -59,10 +69,11 @@ function runningView(state: ReencryptState, expected: string, child: { workflowI
   };
 }
 
-/** Child ids are `<procedure id>/<step>/<attempt>`. */
+/** Child ids are `<procedure id>/<run id>/<step>/<attempt>` (`<procedure id>/<step>/<attempt>` in older runs). */
 function stepOf(parentId: string, childId: string): string | null {
   if (!childId.startsWith(`${parentId}/`)) return null;
-  return childId.slice(parentId.length + 1).split('/')[0] ?? null;
+  const parts = childId.slice(parentId.length + 1).split('/');
+  return (parts.length >= 3 ? parts[1] : parts[0]) ?? null;
 }
 
 export async function childEvidence(client: Client, parent: { workflowId: string; runId: string }): Promise<{ views: ReencryptionView[]; failed: number }> {
@@ -102,9 +113,9 @@ function verdictOf(views: ReencryptionView[]): ReportResult['verdict'] {
 
 const VERDICT_EXIT: Record<ReportResult['verdict'], number> = { proven: ExitCode.success, 'not-proven': ExitCode.failed, unknown: ExitCode.notFound };
 
-/** The evidence of the procedure with this workflow id (its latest run); throws WorkflowNotFoundError. */
-export async function readEvidence(client: Client, workflowId: string): Promise<ReportResult> {
-  const handle = client.workflow.getHandle(workflowId);
+/** The evidence of the procedure with this workflow id (its latest run, or run `runId`); throws WorkflowNotFoundError. */
+export async function readEvidence(client: Client, workflowId: string, runId?: string): Promise<ReportResult> {
+  const handle = client.workflow.getHandle(workflowId, runId);
   const description = await handle.describe();
   const attrs = description.typedSearchAttributes;
   const execution = description.status.name;

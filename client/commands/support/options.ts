@@ -8,6 +8,11 @@ export function addJsonOption(command: Command): Command {
   return command.option('--json', 'print machine-readable JSON instead of text (shapes in docs/cli.md)');
 }
 
+/** Every procedure on a cluster shares one workflow id; `--run` names one of its runs (`kmsflow list --cluster` shows them). */
+export function addRunOption(command: Command): Command {
+  return command.option('--run <runId>', 'an earlier procedure run on the same cluster (default: the latest); `kmsflow list --cluster` shows the run ids', nonEmptyText('run id'));
+}
+
 export function addRequesterOption(command: Command, what = 'who asks'): Command {
   return command.option('--as <name>', `${what}, recorded in the procedure (default: $USER)`);
 }

@@ -5,7 +5,7 @@
 import { ActivityFailure, ApplicationFailure, type Client, WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import { ClusterAttribute, PhaseAttribute, ProcedureAttribute, procedureWorkflowId } from '../../../workflows/messages';
+import { ClusterAttribute, PhaseAttribute, ProcedureAttribute, procedureWorkflowId, StepAttribute } from '../../../workflows/messages';
 import type { Plan } from '../../../workflows/plan';
 import { ExitCode } from '../../exit-codes';
 import type { PlanResult, StartResult } from '../../output/shapes';
@@ -121,14 +121,15 @@ export interface StartOptions {
 }
 
 async function alreadyRunning(client: Client, request: ProcedureRequest, workflowId: string): Promise<CliError> {
-  const type = await client.workflow
+  const running = await client.workflow
     .getHandle(workflowId)
     .describe()
-    .then((d) => d.type)
-    .catch(() => 'a procedure');
+    .then((d) => ({ what: d.typedSearchAttributes.get(ProcedureAttribute) ?? d.type, run: d.runId, step: d.typedSearchAttributes.get(StepAttribute) || undefined }))
+    .catch(() => ({ what: 'a procedure', run: undefined, step: undefined }));
   const id = shellWord(workflowId);
+  const where = [running.run ? `run ${running.run}` : '', running.step ? `at step ${running.step}` : ''].filter(Boolean).join(', ');
   return usageError(
-    `${request.clusterName} already runs ${type} as ${workflowId} (one procedure per cluster at a time): follow it with \`kmsflow status ${id}\`, or stop it with \`kmsflow cancel ${id} --reason "..."\`.`,
+    `${request.clusterName} already runs ${running.what} as ${workflowId}${where ? ` (${where})` : ''}; one procedure per cluster at a time: follow it with \`kmsflow status ${id}\`, or stop it with \`kmsflow cancel ${id} --reason "..."\`.`,
   );
 }
 

@@ -128,9 +128,9 @@ async function readProgress(client: Client, handle: WorkflowHandle, running: boo
   }
 }
 
-/** The procedure's state; throws WorkflowNotFoundError for an unknown id. */
-export async function readSnapshot(client: Client, workflowId: string): Promise<ProcedureSnapshot> {
-  const handle = client.workflow.getHandle(workflowId);
+/** The procedure's state (its latest run, or run `runId`); throws WorkflowNotFoundError for an unknown id. */
+export async function readSnapshot(client: Client, workflowId: string, runId?: string): Promise<ProcedureSnapshot> {
+  const handle = client.workflow.getHandle(workflowId, runId);
   const description = await handle.describe();
   const execution = description.status.name;
   let failure: string | null = null;

@@ -5,12 +5,15 @@ import {
   type Phase,
   PhaseAttribute,
   ProcedureAttribute,
+  procedureWorkflowId,
   StepAttribute,
 } from '../../../workflows/messages';
+import { clusterId, parseClusterId } from '../../../workflows/ids';
 import { PHASES, type ProcedureRow, type ProcedureStatus } from '../../output/shapes';
 import { procedureStatusOf, statusCondition } from './procedure-status';
 
 export interface ProcedureFilters {
+  /** A cluster's name (KmsCluster), or its resource id: then exactly that cluster's procedure workflow id. */
   cluster?: string;
   procedure?: string;
   phase?: Phase;
@@ -26,7 +29,10 @@ export function quoteValue(value: string): string {
 export function visibilityQuery(filters: ProcedureFilters): string {
   const conditions = [`${ProcedureAttribute.name} IS NOT NULL`];
   if (filters.procedure !== undefined) conditions.push(`${ProcedureAttribute.name} = ${quoteValue(filters.procedure)}`);
-  if (filters.cluster !== undefined) conditions.push(`${ClusterAttribute.name} = ${quoteValue(filters.cluster)}`);
+  if (filters.cluster !== undefined) {
+    const id = clusterResourceId(filters.cluster);
+    conditions.push(id ? `WorkflowId = ${quoteValue(procedureWorkflowId(id))}` : `${ClusterAttribute.name} = ${quoteValue(filters.cluster)}`);
+  }
   if (filters.phase !== undefined) conditions.push(`${PhaseAttribute.name} = ${quoteValue(filters.phase)}`);
   if (filters.status !== undefined) conditions.push(statusCondition(filters.status));
   return conditions.join(' AND ');
@@ -39,6 +45,7 @@ export function procedureRow(info: WorkflowExecutionInfo): ProcedureRow {
   return {
     workflowId: info.workflowId,
     runId: info.runId,
+    firstRunId: info.raw.firstRunId || info.runId,
     procedure: attrs.get(ProcedureAttribute) ?? null,
     cluster: attrs.get(ClusterAttribute) ?? null,
     phase,
@@ -47,7 +54,17 @@ export function procedureRow(info: WorkflowExecutionInfo): ProcedureRow {
     executionStatus: info.status.name,
     startedAt: info.startTime.toISOString(),
     endedAt: info.closeTime?.toISOString() ?? null,
+    proof: null,
   };
+}
+
+/** The cluster resource id a `--cluster` value names, or undefined for a plain cluster name. */
+function clusterResourceId(value: string): string | undefined {
+  try {
+    return clusterId(parseClusterId(value));
+  } catch {
+    return undefined;
+  }
 }
 
 /** The newest procedures first (Temporal's visibility order), at most `limit`. */

@@ -144,12 +144,9 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
       // or not proven; once kmsflow holds the proof there is nothing left to do.
       const last = (await reads.readKeyLedger(input.clusterId)).lastReencryption;
       if (last && !last.proven && sameKeyId(last.keyId, input.keyId)) {
-        add(
-          'warning',
-          'SameKeyUnproven',
-          `The cluster already uses ${input.keyId}, and the last re-encryption under it (${last.runId ? `run ${last.runId}` : last.workflowId}) was cancelled, failed or not proven.`,
-          'Nothing to fix: this rotation changes no key, it re-encrypts every Secret under it and proves it.',
-        );
+        const run = last.runId ? `run ${last.runId}` : last.workflowId;
+        const message = `The cluster already uses ${input.keyId}, and the last re-encryption under it (${run}) was cancelled, failed or not proven.`;
+        add('warning', 'SameKeyUnproven', message, 'Nothing to fix: this rotation changes no key; it re-encrypts every Secret under it and proves it.');
       } else {
         add('error', 'SameKey', `The cluster already uses ${input.keyId} and every Secret is proven under it.`, 'Create a new key version (az keyvault key rotate) and pass its versioned id.');
       }

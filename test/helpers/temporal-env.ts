@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, type LogEntry, makeTelemetryFilterString, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { startDevServer, type DevServer } from '../../client/dev-server';
 
 export interface TemporalTestEnv {
@@ -16,6 +16,21 @@ export function installQuietRuntime(): void {
   if (runtimeInstalled) return;
   Runtime.install({ logger: new DefaultLogger('WARN') });
   runtimeInstalled = true;
+}
+
+/**
+ * For a test that provokes warnings on purpose (e.g. a nondeterminism control): the SDK's and the native
+ * core's log lines at WARN and above go to the returned list instead of the test output, for the test to
+ * assert on. Call it first in the file, instead of installQuietRuntime.
+ */
+export function installCollectingRuntime(): LogEntry[] {
+  const entries: LogEntry[] = [];
+  Runtime.install({
+    logger: new DefaultLogger('WARN', (entry) => void entries.push(entry)),
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } },
+  });
+  runtimeInstalled = true;
+  return entries;
 }
 
 /** One real `temporal server start-dev` per test file (headless, free ports), torn down in afterAll. */

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { Connection } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
@@ -73,7 +74,8 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   for (const key of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=${key.type}`);
   args.push('--dynamic-config-value', 'frontend.enableExecuteMultiOperation=true');
 
-  const child = spawn(cli, args, { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  if (options.dbFile) await stopStaleServer(options.dbFile, log);
+  const child = spawnGuarded(cli, args, options.dbFile ? pidFileOf(options.dbFile) : undefined);
   const stderrTail: string[] = [];
   child.stderr?.on('data', (chunk: Buffer) => {
     stderrTail.push(...chunk.toString().split('\n').filter(Boolean));
@@ -86,8 +88,8 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   const stop = async () => {
     process.removeListener('exit', killOnExit);
     if (child.exitCode !== null || child.signalCode !== null) return;
-    killTree(child, 'SIGTERM');
-    const timer = setTimeout(() => killTree(child, 'SIGKILL'), 5_000);
+    child.stdin?.end();
+    const timer = setTimeout(() => killTree(child, 'SIGKILL'), 10_000);
     await exited;
     clearTimeout(timer);
   };
@@ -101,6 +103,60 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   }
   log(`Temporal dev server on ${address}${uiUrl ? `, Web UI at ${uiUrl}` : ''}`);
   return { address, namespace, uiUrl, pid: child.pid ?? -1, stop };
+}
+
+/**
+ * Runs the server under a small shell guard that holds the read end of a pipe from this process: when this
+ * process ends in any way (Ctrl-C, `kill -9`, the OOM killer), the pipe closes, the guard's `cat` returns and
+ * it stops the server. `stop()` closes the pipe the same way. The server's pid goes to `pidFile`, so a later
+ * start on the same database can find a server that outlived a guard killed on its own.
+ */
+const GUARD = [
+  'trap "" INT',
+  '"$@" </dev/null & pid=$!',
+  'if [ -n "$KMSFLOW_DEV_SERVER_PIDFILE" ]; then echo "$pid" > "$KMSFLOW_DEV_SERVER_PIDFILE"; fi',
+  'cat >/dev/null',
+  'kill -TERM "$pid" 2>/dev/null',
+  '( sleep 8; kill -KILL "$pid" 2>/dev/null ) </dev/null >/dev/null 2>&1 &',
+  'wait "$pid"',
+].join('\n');
+
+function spawnGuarded(cli: string, args: string[], pidFile: string | undefined): ChildProcess {
+  return spawn('/bin/sh', ['-c', GUARD, 'kmsflow-dev-server', cli, ...args], {
+    stdio: ['pipe', 'ignore', 'pipe'],
+    detached: true,
+    env: { ...process.env, KMSFLOW_DEV_SERVER_PIDFILE: pidFile ?? '' },
+  });
+}
+
+const pidFileOf = (dbFile: string) => `${dbFile}.pid`;
+
+/**
+ * A dev server left running on `dbFile` (by a kmsflow dev from before the guard, or whose guard was killed on
+ * its own) holds the database and its ports: stop it, so this start takes over cleanly.
+ */
+async function stopStaleServer(dbFile: string, log: (line: string) => void): Promise<void> {
+  const pidFile = pidFileOf(dbFile);
+  let pid: number;
+  try {
+    pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+  } catch {
+    return;
+  }
+  const alive = (): boolean => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(dbFile);
+    } catch {
+      return false;
+    }
+  };
+  if (!Number.isInteger(pid) || pid <= 0 || !alive()) return;
+  log(`Stopping a Temporal dev server (pid ${pid}) left running on ${dbFile} by an earlier kmsflow that ended without stopping it ...`);
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + 10_000;
+  while (alive() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  if (alive()) process.kill(pid, 'SIGKILL');
+  while (alive()) await new Promise((resolve) => setTimeout(resolve, 100));
 }
 
 function killTree(child: ChildProcess, signal: NodeJS.Signals): void {

@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { startDevServer, type DevServer } from '../../client/dev-server';
 import type { ClusterInspection } from '../../sandbox/inspect';
+import type { RunningSandbox } from '../../sandbox/sandbox';
 import type { ScenarioInput } from '../../sandbox/scenario';
 import { waitUntil } from '../helpers/wait';
 
@@ -91,10 +92,15 @@ async function stop(child: ChildProcess | undefined, signal: NodeJS.Signals = 'S
   clearTimeout(timer);
 }
 
-export async function startCliWorld(scenario: ScenarioInput): Promise<CliWorld> {
+/**
+ * `scenario`: the sandbox runs as `kmsflow sandbox start` with it. `sandbox`: a sandbox this process started
+ * (the conformance tier attaches a real kube-apiserver to one in-process); the CLI reaches it through its
+ * env file all the same.
+ */
+export type SandboxSource = { scenario: ScenarioInput } | { sandbox: RunningSandbox };
+
+export async function startCliWorld(source: SandboxSource): Promise<CliWorld> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kmsflow-life-'));
-  const scenarioFile = path.join(dir, 'scenario.json');
-  fs.writeFileSync(scenarioFile, JSON.stringify(scenario));
   const envFile = path.join(dir, 'sandbox.env');
   const server: DevServer = await startDevServer({ log: () => undefined });
   const env: NodeJS.ProcessEnv = {
@@ -106,7 +112,14 @@ export async function startCliWorld(scenario: ScenarioInput): Promise<CliWorld> 
     TEMPORAL_NAMESPACE: server.namespace,
     KMSFLOW_SANDBOX_ENV: envFile,
   };
-  const sandbox = run(BIN, ['sandbox', 'start', '--scenario', scenarioFile, '--sandbox-env', envFile], env);
+  let sandbox: ReturnType<typeof run> | undefined;
+  if ('scenario' in source) {
+    const scenarioFile = path.join(dir, 'scenario.json');
+    fs.writeFileSync(scenarioFile, JSON.stringify(source.scenario));
+    sandbox = run(BIN, ['sandbox', 'start', '--scenario', scenarioFile, '--sandbox-env', envFile], env);
+  } else {
+    await source.sandbox.writeEnvFile(envFile);
+  }
   let worker: ChildProcess | undefined;
   let workerLog = '';
   const kubeconfigs = new Map<string, string>();
@@ -157,13 +170,13 @@ export async function startCliWorld(scenario: ScenarioInput): Promise<CliWorld> 
     },
     async teardown() {
       await stop(worker, 'SIGTERM');
-      await stop(sandbox.process);
+      await stop(sandbox?.process);
       await server.stop();
       if (process.env.KMSFLOW_KEEP_TEST_DIRS !== '1') fs.rmSync(dir, { recursive: true, force: true });
     },
   };
   try {
-    await untilPrinted(sandbox.process, /Press Ctrl-C to stop/, 'kmsflow sandbox start');
+    if (sandbox) await untilPrinted(sandbox.process, /Press Ctrl-C to stop/, 'kmsflow sandbox start');
     await waitUntil(async () => fs.existsSync(envFile), (exists) => exists, { what: 'the sandbox env file', timeoutMs: 10_000 });
     await world.startWorker();
   } catch (err) {

@@ -8,7 +8,9 @@ import {
   CancellationScope,
   type ChildWorkflowHandle,
   condition,
+  getExternalWorkflowHandle,
   isCancellation,
+  patched,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
@@ -21,6 +23,7 @@ import {
   cancelUpdate,
   ClusterAttribute,
   pauseSignal,
+  type OperatorRequest,
   type Phase,
   PhaseAttribute,
   type ProcedureProgress,
@@ -35,6 +38,9 @@ import {
 import { renderCurrentDetails } from './details';
 import { blockedReasonOf, isStepFailure } from './failures';
 
+/** Procedures recorded before cancels reached continued-as-new children replay without that command. */
+export const CANCEL_CHILDREN_BY_ID_PATCH = 'cancel-children-by-id';
+
 export interface StepContext {
   /** 1 for the first run of the step, 2 after the first `retry`, … */
   readonly attempt: number;
@@ -44,8 +50,8 @@ export interface StepContext {
   setDetail(detail: string): void;
   /** Waits while the procedure is paused; long steps call it between units of work. */
   checkpoint(): Promise<void>;
-  /** Passes pause/resume on to a child workflow the step runs (e.g. the re-encryption). */
-  forwardControlTo(child: { signal: ChildWorkflowHandle<Workflow>['signal'] }): void;
+  /** Passes pause/resume and cancel on to a child workflow the step runs (e.g. the re-encryption). */
+  forwardControlTo(child: ChildWorkflowHandle<Workflow>): void;
 }
 
 export interface StepDefinition {
@@ -97,7 +103,11 @@ export async function runProcedure(
   let retryRequested = false;
   let cancelReason: string | undefined;
   let runningScope: CancellationScope | undefined;
-  let controlTargets: { signal: ChildWorkflowHandle<Workflow>['signal'] }[] = [];
+  let controlTargets: ChildWorkflowHandle<Workflow>[] = [];
+  // A signal to a child that has just closed fails; there is nothing left to pause then.
+  const forward = (signal: typeof pauseSignal, request: OperatorRequest) => {
+    for (const target of controlTargets) target.signal(signal, request).catch(() => undefined);
+  };
   let published = { phase: '', step: '' };
 
   const stepState = (id: string) => progress.steps.find((s) => s.id === id) as StepState;
@@ -120,12 +130,12 @@ export async function runProcedure(
   setHandler(progressQuery, () => progress);
   setHandler(pauseSignal, (request) => {
     progress.paused = true;
-    for (const target of controlTargets) void target.signal(pauseSignal, request);
+    forward(pauseSignal, request);
     publish();
   });
   setHandler(resumeSignal, (request) => {
     progress.paused = false;
-    for (const target of controlTargets) void target.signal(resumeSignal, request);
+    forward(resumeSignal, request);
     publish();
   });
   setHandler(
@@ -165,9 +175,14 @@ export async function runProcedure(
   );
   setHandler(
     cancelUpdate,
-    ({ reason }) => {
+    async ({ reason }) => {
       cancelReason = reason;
       runningScope?.cancel();
+      // The scope's cancel reaches a child's first run only: one that continued as new (every re-encryption
+      // does, every few pages) would run on to its end. A cancel by workflow id reaches the run that is current.
+      if (patched(CANCEL_CHILDREN_BY_ID_PATCH)) {
+        await Promise.all(controlTargets.map((child) => getExternalWorkflowHandle(child.workflowId).cancel().catch(() => undefined)));
+      }
       return { cancelled: true };
     },
     {
@@ -269,7 +284,7 @@ export async function runProcedure(
         checkpoint: waitWhilePaused,
         forwardControlTo: (child) => {
           controlTargets.push(child);
-          if (progress.paused) void child.signal(pauseSignal, {});
+          if (progress.paused) child.signal(pauseSignal, {}).catch(() => undefined);
         },
       };
       try {

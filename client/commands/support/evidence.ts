@@ -129,10 +129,13 @@ export async function readEvidence(client: Client, workflowId: string, runId?: s
     source = 'result';
     phase = outcome.progress?.phase ?? phase;
     views = outcome.evidence.map((r) => reencryptionView(r));
-  } else {
+  }
+  // A cancelled procedure's result holds only the re-encryptions that finished: its children also tell of
+  // the one the cancel stopped.
+  if (source === 'children' || phase === 'cancelled') {
     const children = await childEvidence(client, { workflowId, runId: description.runId });
-    views = children.views;
-    if (children.failed > 0) note = `${children.failed} re-encryption attempt(s) failed and were retried or abandoned; they prove nothing.`;
+    if (source === 'children') views = children.views;
+    if (children.failed > 0) note = `${children.failed} re-encryption(s) failed, were cancelled or abandoned before their proof; they prove nothing.`;
   }
   const status = procedureStatusOf(execution, phase ?? null);
   const verdict = verdictOf(views);

@@ -1,4 +1,4 @@
-// `npm run build` runs this after tsc, so production workers start from a prebuilt workflow bundle.
+// `npm run build` runs this (compiled, from dist/) after tsc, so production workers start from a prebuilt workflow bundle.
 import * as fs from 'node:fs';
 import { buildWorkflowBundle, PREBUILT_BUNDLE_PATH } from './bundle';
 

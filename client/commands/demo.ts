@@ -60,7 +60,7 @@ async function runDemo(ctx: CommandContext, options: DemoOptions): Promise<numbe
     const worker = await createKmsflowWorker({
       connection,
       namespace: server.namespace,
-      workflowBundle: await loadWorkflowBundle(),
+      workflowBundle: (await loadWorkflowBundle()).bundle,
       activities: buildActivities({ source: { kind: 'sandbox', envFile: options.envFile }, temporal: client, pollIntervalMs: 500 }),
     });
     const running = worker.run();

@@ -189,4 +189,14 @@ describeConformance('a cluster life through the CLI on the real kube-apiserver, 
       ['enable-kms', 'proven'],
     ]);
   }, LONG);
+
+  // Not a procedure, but the same real API server: the worker's deploy manifests pass its full validation
+  // (OpenAPI schema, strict fields) as a server-side dry run. Only the namespace is really created.
+  it('deploy/kubernetes/worker.yaml passes the real API server\'s validation (server-side dry run)', async () => {
+    expectOk(await world.kubectl(CLUSTER, ['create', 'namespace', 'kmsflow']), 'kubectl create namespace');
+    const dryRun = await world.kubectl(CLUSTER, ['apply', '--dry-run=server', '--validate=strict', '-f', 'deploy/kubernetes/worker.yaml']);
+    expectOk(dryRun, 'kubectl apply --dry-run=server');
+    expect(dryRun.stdout).toMatch(/deployment\.apps\/kmsflow-worker created \(server dry run\)/);
+    expect(dryRun.stdout).toMatch(/poddisruptionbudget\.policy\/kmsflow-worker created \(server dry run\)/);
+  });
 });

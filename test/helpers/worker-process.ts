@@ -25,7 +25,7 @@ async function main(): Promise<void> {
     connection: await NativeConnection.connect({ address }),
     namespace: 'default',
     taskQueue,
-    workflowBundle: process.env.KMSFLOW_WORKFLOW_BUNDLE ? { codePath: process.env.KMSFLOW_WORKFLOW_BUNDLE } : await loadWorkflowBundle(),
+    workflowBundle: process.env.KMSFLOW_WORKFLOW_BUNDLE ? { codePath: process.env.KMSFLOW_WORKFLOW_BUNDLE } : (await loadWorkflowBundle()).bundle,
     activities: createActivities({ clients, pollIntervalMs: 100, temporal, taskQueue }),
   });
   console.log('worker ready');

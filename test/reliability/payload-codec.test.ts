@@ -19,6 +19,9 @@ import { parseJson, runCli } from '../client/cli-harness';
 import { FAST_REENCRYPT } from '../helpers/kmsflow-env';
 import { type ChaosEnv, outcomeOf, startChaosEnv } from './chaos-env';
 import { recordFigure } from './figures';
+import { CANCEL_CHILDREN_BY_ID_PATCH } from '../../workflows/engine/procedure';
+import { RUN_SCOPED_IDENTITY_PATCH } from '../../workflows/procedure-steps';
+import { WATERMARK_CHECK_PATCH } from '../../workflows/reencrypt';
 import { hits, listRaw, seededSecretSamples, temporalCorpus, textOf } from './secret-scan';
 
 const KEY = randomBytes(32);
@@ -114,11 +117,19 @@ describe('a procedure with the payload codec', () => {
       collectPayloads(await raw.workflow.getHandle(execution.workflowId, execution.runId).fetchHistory(), payloads);
     }
     expect(payloads.length).toBeGreaterThan(50);
-    // Search attributes stay readable by design (Temporal indexes them): cluster name, procedure, phase, step.
+    // Search attributes stay readable by design (Temporal indexes them): cluster name, procedure, phase, step,
+    // and the SDK's TemporalChangeVersion, which lists the patch ids (workflow code versions) a run went through.
     const where = (p: Payload) => (p as { where?: string }).where ?? '';
     const indexed = payloads.filter((p) => where(p).includes('.searchAttributes.indexedFields.'));
-    expect(new Set(indexed.map((p) => where(p).split('.').pop()))).toEqual(new Set(['KmsCluster', 'KmsProcedure', 'KmsPhase', 'KmsStep']));
-    const sealed = payloads.filter((p) => !indexed.includes(p));
+    expect(new Set(indexed.map((p) => where(p).split('.').pop()))).toEqual(new Set(['KmsCluster', 'KmsProcedure', 'KmsPhase', 'KmsStep', 'TemporalChangeVersion']));
+    const patchIds = [RUN_SCOPED_IDENTITY_PATCH, WATERMARK_CHECK_PATCH, CANCEL_CHILDREN_BY_ID_PATCH];
+    const changeVersions = indexed.filter((p) => where(p).endsWith('.TemporalChangeVersion')).map((p) => text(p.data));
+    for (const v of changeVersions) for (const id of JSON.parse(v) as string[]) expect(patchIds).toContain(id);
+    // Patch markers (workflow code versions) are written by the SDK's core, not through the codec: they hold a
+    // patch id and nothing else, and must stay that way.
+    const patchMarkers = payloads.filter((p) => where(p).includes('markerRecordedEventAttributes.details.patch-data'));
+    for (const p of patchMarkers) expect(patchIds).toContain((JSON.parse(text(p.data)) as { id: string }).id);
+    const sealed = payloads.filter((p) => !indexed.includes(p) && !patchMarkers.includes(p));
     const unsealed = sealed.filter((p) => text(p.metadata?.encoding) !== ENCRYPTED_ENCODING);
     expect(unsealed.map((p) => `${where(p)}: ${text(p.data)}`)).toEqual([]);
     expect(sealed.every((p) => text(p.metadata?.[KEY_ID_METADATA]) === 'kmsflow-test-2026')).toBe(true);

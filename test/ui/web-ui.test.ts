@@ -1,15 +1,15 @@
 // The Temporal Web UI as an operator sees it: a real dev server with its UI, a real procedure on the
-// sandbox, and Debian's headless Chromium driven by playwright-core (no browser is downloaded).
-import * as fs from 'node:fs';
+// sandbox, and Debian's headless Chromium driven by playwright-core (installed through apt when missing;
+// no browser is downloaded from elsewhere).
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ScenarioInput } from '../../sandbox/scenario';
 import type { enableKms } from '../../workflows';
 import { pauseSignal, progressQuery } from '../../workflows/messages';
+import { findOrInstallChromium } from '../helpers/chromium';
 import { type KmsflowTestEnv, startKmsflowEnv } from '../helpers/kmsflow-env';
 import { waitUntil } from '../helpers/wait';
 
-const CHROMIUM = '/usr/bin/chromium';
 // The README's screenshot is refreshed with KMSFLOW_UPDATE_SCREENSHOT=1; other runs keep theirs in .cache.
 const SCREENSHOT = process.env.KMSFLOW_UPDATE_SCREENSHOT === '1' ? 'docs/images/web-ui.png' : '.cache/web-ui.png';
 
@@ -32,13 +32,14 @@ let env: KmsflowTestEnv;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium).`);
+  const executablePath = findOrInstallChromium();
   env = await startKmsflowEnv(scenario, { temporalUi: true });
   browser = await chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath,
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
-});
+  // A first run may install chromium through apt: minutes on a fresh machine.
+}, 600_000);
 
 afterAll(async () => {
   await browser?.close();

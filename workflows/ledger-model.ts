@@ -34,7 +34,12 @@ export type LedgerEvent =
       objects: number;
       secretsPerSecond?: number;
     })
-  | (EventBase & { kind: 'key-retired'; keyId: string; how: 'disable' | 'expire' });
+  | (EventBase & { kind: 'key-retired'; keyId: string; how: 'disable' | 'expire' })
+  /** How long an ARM operation kmsflow sent on the cluster took, from the PUT to its end: what plans estimate from. */
+  | (EventBase & { kind: 'cluster-operation'; operationKind: OperationKind; seconds: number });
+
+/** ARM operations by what they do to the cluster: a KMS update, or a Kubernetes version upgrade. */
+export type OperationKind = 'kms' | 'upgrade';
 
 export interface KeyRecord {
   keyId: string;
@@ -70,6 +75,8 @@ export interface LedgerState {
   };
   /** Every re-encryption of the last procedure runs, oldest first (bounded): what `list` and `keys` show per run. */
   reencryptions?: ReencryptionRecord[];
+  /** Measured durations of the last ARM operations kmsflow sent, in seconds, by kind (bounded). */
+  operationSeconds?: Partial<Record<OperationKind, number[]>>;
   eventIds: string[];
 }
 
@@ -95,6 +102,7 @@ export interface LedgerView extends LedgerState {
 
 const MAX_EVENT_IDS = 500;
 const MAX_REENCRYPTIONS = 300;
+const MAX_OPERATION_TIMINGS = 10;
 
 export function emptyLedger(cluster: string): LedgerState {
   return { cluster, kmsEnabled: false, slots: {}, keys: [], eventIds: [] };
@@ -178,6 +186,12 @@ export function applyLedgerEvent(state: LedgerState, event: LedgerEvent): Ledger
         k.retiredAt = event.at;
         k.retiredHow = event.how;
       }
+      break;
+    }
+    case 'cluster-operation': {
+      const timings = ((state.operationSeconds ??= {})[event.operationKind] ??= []);
+      timings.push(event.seconds);
+      if (timings.length > MAX_OPERATION_TIMINGS) timings.splice(0, timings.length - MAX_OPERATION_TIMINGS);
       break;
     }
   }

@@ -108,12 +108,16 @@ export interface ReencryptProgress {
   pass: 'key-active' | 'rewrite' | 'verify' | 'done';
   done: number;
   total?: number;
+  /** Before the passes: what the re-encryption waits for (ARM, the propagation wait and until when, the canary). */
+  waitingFor?: string;
 }
 
 export const reencryptProgressSignal = defineSignal<[ReencryptProgress]>('reencryptProgress');
 
-/** Workflow ids: one procedure per cluster at a time, one key ledger per cluster. */
-/** Every procedure ever run on a cluster shares this workflow id; each run has its own run id. */
+/**
+ * Workflow ids: one procedure per cluster at a time, one key ledger per cluster. Every procedure ever run on a
+ * cluster shares its workflow id; each is a run of it, with its own run id.
+ */
 export const PROCEDURE_WORKFLOW_PREFIX = 'kmsflow:';
 export const procedureWorkflowId = (clusterId: string) => `${PROCEDURE_WORKFLOW_PREFIX}${clusterId.toLowerCase()}`;
 export const ledgerWorkflowId = (clusterId: string) => `kmsflow-ledger:${clusterId.toLowerCase()}`;

@@ -6,7 +6,9 @@
 import type { ClusterDigest } from '../activities/cluster-model';
 import type { Finding } from '../activities/preflight';
 import { quick } from './activity-proxies';
-import { applyLedgerEvent, type LedgerState, type LedgerView } from './ledger-model';
+import type { OperationTimings } from '../activities/ledger';
+import { applyLedgerEvent, type LedgerState, type LedgerView, type OperationKind } from './ledger-model';
+import { DEFAULT_REENCRYPT_SETTINGS } from './reencrypt';
 import { ProcedureRun, runPreflight } from './procedure-steps';
 import type { ProcedureDefinition, ProcedureInputBase } from './procedures/common';
 import { disableKmsProcedure } from './procedures/disable-kms';
@@ -39,10 +41,29 @@ export interface Plan {
   findings: Finding[];
   steps: PlanStep[];
   secretsInScope?: number;
-  /** Rough duration: ARM operations plus two passes per re-encryption at the measured (or default) rate. */
+  /** The sum of `estimate`'s parts. */
   estimatedSeconds: number;
   secretsPerSecond: number;
+  estimate: DurationEstimate;
   slots: { before: LedgerState['slots']; after: LedgerState['slots'] };
+}
+
+/**
+ * What a plan's duration is made of, and where each figure comes from: ARM operations at the pace measured on
+ * this cluster (or its subscription, or AKS's typical pace when kmsflow measured none), the configured
+ * propagation waits, and the re-encryptions at this cluster's last measured rate (or the default).
+ */
+export interface DurationEstimate {
+  armOperations: Record<OperationKind, number>;
+  armSecondsEach: Record<OperationKind, number>;
+  armBasis: 'cluster' | 'subscription' | 'default';
+  armSeconds: number;
+  propagationWaits: number;
+  propagationWaitSeconds: number;
+  waitSeconds: number;
+  reencryptions: number;
+  rateBasis: 'measured' | 'default';
+  reencryptSeconds: number;
 }
 
 const DEFINITIONS: Record<PlanRequest['procedure'], ProcedureDefinition<never>> = {
@@ -55,7 +76,48 @@ const DEFINITIONS: Record<PlanRequest['procedure'], ProcedureDefinition<never>> 
 } as unknown as Record<PlanRequest['procedure'], ProcedureDefinition<never>>;
 
 const DEFAULT_SECRETS_PER_SECOND = 200;
-const ARM_OPERATION_SECONDS = 5 * 60;
+/** AKS's typical pace when kmsflow has measured none: a KMS update, and one upgrade hop (control plane and nodes). */
+const TYPICAL_OPERATION_SECONDS: Record<OperationKind, number> = { kms: 5 * 60, upgrade: 15 * 60 };
+
+function median(values: number[]): number | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function estimateDuration(
+  steps: PlanStep[],
+  timings: OperationTimings,
+  secrets: number,
+  measuredRate: number | undefined,
+  propagationWaitMs: number,
+): DurationEstimate {
+  const armOperations = {
+    kms: steps.filter((s) => /^(enable-kms|disable-kms|rotate)/.test(s.id)).length,
+    upgrade: steps.filter((s) => s.id.startsWith('upgrade-')).length,
+  };
+  const any = median([...(timings.kms ?? []), ...(timings.upgrade ?? [])]);
+  const each = (kind: OperationKind) => median(timings[kind] ?? []) ?? any ?? TYPICAL_OPERATION_SECONDS[kind];
+  const armSecondsEach = { kms: each('kms'), upgrade: each('upgrade') };
+  // Every re-encryption after a key change waits for the key to propagate; the baseline one changes no key.
+  const reencryptions = steps.filter((s) => s.id.startsWith('reencrypt')).length;
+  const propagationWaits = steps.filter((s) => s.id.startsWith('reencrypt') && s.id !== 'reencrypt-baseline').length;
+  const rate = measuredRate || DEFAULT_SECRETS_PER_SECOND;
+  const estimate = {
+    armOperations,
+    armSecondsEach,
+    armBasis: timings.measuredOn === 'none' ? ('default' as const) : timings.measuredOn,
+    armSeconds: armOperations.kms * armSecondsEach.kms + armOperations.upgrade * armSecondsEach.upgrade,
+    propagationWaits,
+    propagationWaitSeconds: propagationWaitMs / 1000,
+    waitSeconds: (propagationWaits * propagationWaitMs) / 1000,
+    reencryptions,
+    rateBasis: measuredRate ? ('measured' as const) : ('default' as const),
+    reencryptSeconds: (reencryptions * secrets) / rate,
+  };
+  return estimate;
+}
 
 function keysSetBy(request: PlanRequest, start: ClusterDigest): (string | undefined)[] {
   switch (request.procedure) {
@@ -92,9 +154,9 @@ export async function planProcedure(request: PlanRequest): Promise<Plan> {
   const steps = definition.steps(run, input, start).map(({ id, title, gate, command }) => ({ id, title, gate, command }));
   let secretsInScope = report.secretCount;
   if (secretsInScope === undefined && report.ok) secretsInScope = await quick.countSecrets(input.clusterId);
-  const secretsPerSecond = ledger.lastReencryption?.secretsPerSecond || DEFAULT_SECRETS_PER_SECOND;
-  const reencryptions = steps.filter((s) => s.id.startsWith('reencrypt')).length;
-  const armOperations = steps.filter((s) => /^(enable-kms|disable-kms|rotate|upgrade-)/.test(s.id)).length;
+  const measuredRate = ledger.lastReencryption?.status !== 'started' ? ledger.lastReencryption?.secretsPerSecond : undefined;
+  const propagationWaitMs = input.reencrypt?.propagationWaitMs ?? DEFAULT_REENCRYPT_SETTINGS.propagationWaitMs;
+  const estimate = estimateDuration(steps, await quick.armOperationTimings(input.clusterId), secretsInScope ?? 0, measuredRate, propagationWaitMs);
   return {
     procedure: request.procedure,
     clusterId: input.clusterId,
@@ -103,8 +165,9 @@ export async function planProcedure(request: PlanRequest): Promise<Plan> {
     findings: report.findings,
     steps,
     secretsInScope,
-    estimatedSeconds: Math.round(armOperations * ARM_OPERATION_SECONDS + (reencryptions * 2 * (secretsInScope ?? 0)) / secretsPerSecond),
-    secretsPerSecond,
+    estimatedSeconds: Math.round(estimate.armSeconds + estimate.waitSeconds + estimate.reencryptSeconds),
+    secretsPerSecond: measuredRate || DEFAULT_SECRETS_PER_SECOND,
+    estimate,
     slots: { before: { ...ledger.slots, ...(ledger.slots.current ? {} : { current: start.kms.keyId }) }, after: slotsAfter(ledger, start, request) },
   };
 }

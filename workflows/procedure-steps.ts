@@ -78,6 +78,9 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 /** The patch that introduced per-run identities into the command sequence (child ids, the started event). */
 export const RUN_SCOPED_IDENTITY_PATCH = 'run-scoped-identity';
 
+/** The patch that times every ARM operation into the key ledger (a new activity call after each change). */
+export const OPERATION_TIMING_PATCH = 'operation-timing';
+
 /** A re-encryption child's workflow id: `<procedure workflow id>/<procedure run id>/<step id>/<attempt>`. */
 export function reencryptChildId(workflowId: string, runId: string, stepId: string, attempt: number): string {
   return `${workflowId}/${runId}/${stepId}/${attempt}`;
@@ -168,6 +171,7 @@ export function clusterChangeStep(run: ProcedureRun, options: ClusterChangeStepO
     gate: options.gate,
     run: async (ctx) => {
       const change = options.change();
+      const sentAtMs = Date.now();
       try {
         const submission = await quick.submitClusterChange({ clusterId: run.clusterId, change, operationKey: run.operationKey(options.id, ctx) });
         ctx.setDetail(submission.kind === 'already-done' ? 'already in the desired state' : 'waiting for the ARM operation');
@@ -177,7 +181,14 @@ export function clusterChangeStep(run: ProcedureRun, options: ClusterChangeStepO
           { summary: `${options.title} on ${run.name}` },
           [{ clusterId: run.clusterId, change, submission }],
         );
-        if (submission.kind !== 'already-done') ctx.setDetail(`done: Kubernetes ${run.cluster.kubernetesVersion}, KMS ${run.cluster.kms.enabled ? 'on' : 'off'}`);
+        if (submission.kind !== 'already-done') {
+          ctx.setDetail(`done: Kubernetes ${run.cluster.kubernetesVersion}, KMS ${run.cluster.kms.enabled ? 'on' : 'off'}`);
+          // Runs recorded before operations were timed replay without this event.
+          if (patched(OPERATION_TIMING_PATCH)) {
+            const seconds = Math.round((Date.now() - sentAtMs) / 100) / 10;
+            await run.record(options.id, ctx, { kind: 'cluster-operation', operationKind: change.kind === 'upgrade' ? 'upgrade' : 'kms', seconds });
+          }
+        }
       } catch (err) {
         if (options.reencryptOnFailure) await reencryptAfterFailedChange(run, ctx, options.id);
         throw err;
@@ -241,8 +252,8 @@ async function runReencryption(
   settings?: Partial<ReencryptSettings>,
 ): Promise<ReencryptResult> {
   setHandler(reencryptProgressSignal, (p) => {
-    ctx.setDetail(`${p.pass} pass`);
-    ctx.reportProgress({ done: p.done, total: p.total, unit: 'Secret checks' });
+    ctx.setDetail(p.waitingFor ? `waiting: ${p.waitingFor}` : `${p.pass} pass`);
+    ctx.reportProgress({ done: p.done, total: p.total, unit: 'Secret checks', active: p.pass !== 'key-active' });
   });
   const keyId = expect.kms === 'enabled' ? expect.keyId : undefined;
   // Histories recorded before procedure runs had their own identity replay unchanged (old child ids, no

@@ -98,6 +98,8 @@ export interface ReencryptState {
   runs: number;
   /** Workflow-clock milliseconds spent in earlier runs (continue-as-new). */
   elapsedMs: number;
+  /** Of those, the wait for the key to be active (ARM, propagation, canary): not part of the rate. */
+  keyActiveMs?: number;
 }
 
 export interface ReencryptResult {
@@ -117,6 +119,9 @@ export interface ReencryptResult {
   startedAt: string;
   endedAt: string;
   durationMs: number;
+  /** Of durationMs, the wait for the key to be active (ARM, the propagation wait, the canary). */
+  keyActiveMs?: number;
+  /** Secrets per second over the passes only (the key-active wait excluded): what a plan can scale by. */
   secretsPerSecond: number;
   runs: number;
 }
@@ -168,25 +173,34 @@ export async function reencryptSecrets(input: ReencryptInput, carried?: Reencryp
 
   // Both passes count toward one figure, so progress only ever grows: the total is twice the Secrets.
   const done = () => state.rewrite.objects + state.verify.objects;
-  const report = async (force = false) => {
+  const report = async (force = false, waitingFor?: string) => {
     const pass = state.stage === 'key-active' ? 'key-active' : state.stage;
     setCurrentDetails(
-      `**Re-encryption** of \`${input.clusterId.split('/').pop()}\` — ${pass}${paused ? ' (paused)' : ''}\n\n` +
+      `**Re-encryption** of \`${input.clusterId.split('/').pop()}\` — ${pass}${paused ? ' (paused)' : ''}${waitingFor ? `, waiting for ${waitingFor}` : ''}\n\n` +
         `watermark: ${state.watermark ?? 'not yet'} · rewrite: ${state.rewrite.objects} objects, ${state.rewrite.counts.rewritten} rewritten · ` +
         `verify: ${state.verify.objects} objects, ${state.verify.counts.stale} stale · failures: ${state.failures.length}`,
     );
     const totalPages = state.rewrite.pages + state.verify.pages;
     if (parent && (force || totalPages % settings.progressEveryPages === 0)) {
-      const progress: ReencryptProgress = { pass, done: done(), total: state.total === undefined ? undefined : state.total * 2 };
+      const progress: ReencryptProgress = { pass, done: done(), total: state.total === undefined ? undefined : state.total * 2, ...(waitingFor ? { waitingFor } : {}) };
       await getExternalWorkflowHandle(parent.workflowId, parent.runId).signal(reencryptProgressSignal, progress);
     }
   };
 
   if (state.stage === 'key-active') {
     await report(true);
-    await waitUntilKeyActive(input, settings);
+    const waitStartedMs = Date.now();
+    // Runs recorded before waits were reported replay without these signals.
+    const reportWaits = patched(REPORT_WAITS_PATCH);
+    let lastWait = '';
+    await waitUntilKeyActive(input, settings, async (what) => {
+      if (!reportWaits || what === lastWait) return;
+      lastWait = what;
+      await report(true, what);
+    });
     const marker = await quick.writeMarker({ clusterId: input.clusterId, name: 'kmsflow-watermark', nonce: input.operationKey });
     state.watermark = marker.resourceVersion;
+    state.keyActiveMs = Date.now() - waitStartedMs;
     state.stage = 'rewrite';
     await report(true);
   }
@@ -281,12 +295,17 @@ export async function reencryptSecrets(input: ReencryptInput, carried?: Reencryp
     startedAt: state.startedAt,
     endedAt: new Date(endedMs).toISOString(),
     durationMs,
-    secretsPerSecond: durationMs > 0 ? Math.round((state.rewrite.objects / durationMs) * 1000) : 0,
+    keyActiveMs: state.keyActiveMs,
+    secretsPerSecond: activeRate(state.rewrite.objects, durationMs - (state.keyActiveMs ?? 0)),
     runs: state.runs,
   };
   await report(true);
   await condition(allHandlersFinished);
   return result;
+}
+
+function activeRate(objects: number, activeMs: number): number {
+  return activeMs > 0 ? Math.round((objects / activeMs) * 1000) : 0;
 }
 
 /** Runs recorded before these checks existed replay without them. */
@@ -318,20 +337,30 @@ async function watermarkProblems(input: ReencryptInput, state: ReencryptState): 
   return problems;
 }
 
-async function waitUntilKeyActive(input: ReencryptInput, settings: ReencryptSettings): Promise<void> {
+/** Runs recorded before the key-active stage reported what it waits for replay without those signals. */
+export const REPORT_WAITS_PATCH = 'report-waits';
+
+async function waitUntilKeyActive(input: ReencryptInput, settings: ReencryptSettings, waiting: (what: string) => Promise<void>): Promise<void> {
   const deadline = Date.now() + settings.keyActiveTimeoutMs;
+  const target = input.expect.kms === 'enabled' ? 'the new key' : 'KMS off';
   for (;;) {
     const digest = await quick.getClusterDigest(input.clusterId);
     if (clusterMatches(digest, input.expect)) break;
     if (Date.now() > deadline) throw keyNotActive(input, `ARM still reports ${JSON.stringify(digest.kms)} (${digest.provisioningState})`);
+    await waiting(`ARM to report ${target} (cluster ${digest.provisioningState})`);
     await sleep(settings.pollIntervalMs, { summary: 'wait for ARM to report the expected key' });
   }
-  if (settings.propagationWaitMs > 0) await sleep(settings.propagationWaitMs, { summary: 'let every API server load the key' });
+  if (settings.propagationWaitMs > 0) {
+    const until = new Date(Date.now() + settings.propagationWaitMs).toISOString().replace(/\.\d+Z$/, 'Z');
+    await waiting(`every API server to load ${target}: propagation wait of ${Math.round(settings.propagationWaitMs / 1000)} s, until ${until}`);
+    await sleep(settings.propagationWaitMs, { summary: 'let every API server load the key' });
+  }
   if (!input.canary) return;
   for (;;) {
     const probe = await quick.probeCanary({ clusterId: input.clusterId, canary: input.canary });
     if (probe.switched) return;
     if (Date.now() > deadline) throw keyNotActive(input, 'the canary Secret is still stored under the previous key');
+    await waiting('the canary Secret to be rewritten under the new key');
     await sleep(settings.pollIntervalMs, { summary: 'wait for the canary to be rewritten' });
   }
 }

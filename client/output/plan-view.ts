@@ -21,6 +21,24 @@ function slotsLine(slots: KeySlotsView): string {
   return `current ${shortKey(slots.current)}, previous ${shortKey(slots.previous)}`;
 }
 
+const ARM_BASIS: Record<PlanResult['estimate']['armBasis'], string> = {
+  cluster: 'as measured on this cluster',
+  subscription: "as measured on this subscription's clusters",
+  default: "AKS's typical pace: kmsflow has measured no operation here yet",
+};
+
+function estimateLines(plan: PlanResult): string[] {
+  const e = plan.estimate;
+  const ops = (['kms', 'upgrade'] as const)
+    .filter((k) => e.armOperations[k] > 0)
+    .map((k) => `${e.armOperations[k]} ${k === 'kms' ? 'KMS update' : 'upgrade'}${e.armOperations[k] > 1 ? 's' : ''} × ${formatDuration(e.armSecondsEach[k])}`);
+  return [
+    `ARM operations ${formatDuration(e.armSeconds)}${ops.length ? `: ${ops.join(', ')} (${ARM_BASIS[e.armBasis]})` : ''}`,
+    `propagation waits ${formatDuration(e.waitSeconds)}: ${e.propagationWaits} × ${formatDuration(e.propagationWaitSeconds)} (--propagation-wait)`,
+    `re-encryption ${formatDuration(e.reencryptSeconds)}: ${e.reencryptions} × ${plan.secretsInScope ?? 0} Secrets at ${plan.secretsPerSecond} Secrets/s (${e.rateBasis === 'measured' ? "this cluster's last proof" : 'default'})`,
+  ];
+}
+
 export function renderPlan(plan: PlanResult, style: Style): string[] {
   const kms = plan.kms.enabled ? `KMS on (${plan.kms.networkAccess ?? '?'}) with ${shortKey(plan.kms.keyId)}` : 'KMS off';
   const lines = [
@@ -42,7 +60,8 @@ export function renderPlan(plan: PlanResult, style: Style): string[] {
   }
   lines.push('');
   lines.push(`Secrets in scope:   ${plan.secretsInScope ?? 'unknown'}`);
-  lines.push(`Estimated duration: about ${formatDuration(plan.estimatedSeconds)} (ARM operations, and two passes per re-encryption at ${plan.secretsPerSecond} Secrets/s)`);
+  lines.push(`Estimated duration: about ${formatDuration(plan.estimatedSeconds)}`);
+  lines.push(...estimateLines(plan).map((l) => `  ${style.dim(l)}`));
   lines.push(`Key slots before:   ${slotsLine(plan.slots.before)}`);
   lines.push(`Key slots after:    ${slotsLine(plan.slots.after)}`);
   lines.push('');

@@ -3,6 +3,7 @@
  * Absent values are `null`, never missing keys, so scripts can rely on every key being there.
  */
 import type { RunProof } from '../../workflows/ledger-model';
+import type { DurationEstimate } from '../../workflows/plan';
 import type { Phase, StepStatus } from '../../workflows/messages';
 
 /** A procedure's status across Temporal and kmsflow: what `list --status` filters on. */
@@ -185,6 +186,8 @@ export interface PlanResult {
   steps: PlanStepView[];
   secretsInScope: number | null;
   estimatedSeconds: number;
+  /** What estimatedSeconds is made of and where each figure comes from (docs/cli.md). */
+  estimate: DurationEstimate;
   secretsPerSecond: number;
   slots: { before: KeySlotsView; after: KeySlotsView };
   /** The read-only workflow that computed the plan. */

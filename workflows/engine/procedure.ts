@@ -44,8 +44,12 @@ export const CANCEL_CHILDREN_BY_ID_PATCH = 'cancel-children-by-id';
 export interface StepContext {
   /** 1 for the first run of the step, 2 after the first `retry`, … */
   readonly attempt: number;
-  /** Sub-progress of a long step (e.g. Secrets rewritten); shown by the progress query and the Web UI. */
-  reportProgress(progress: Omit<StepProgress, 'rate'>): void;
+  /**
+   * Sub-progress of a long step (e.g. Secrets rewritten); shown by the progress query and the Web UI. The rate
+   * counts from the first report with `active` (default: the step's start), so a wait before the work (e.g.
+   * for a key to propagate) neither shows as 0/s nor drags the rate and ETA down afterwards.
+   */
+  reportProgress(progress: Omit<StepProgress, 'rate'> & { active?: boolean }): void;
   /** A short line about what the step is doing now. Never a Secret value. */
   setDetail(detail: string): void;
   /** Waits while the procedure is paused; long steps call it between units of work. */
@@ -270,11 +274,13 @@ export async function runProcedure(
       state.blocked = undefined;
       publish('running');
       const startedMs = Date.now();
+      let activeSince: { ms: number; done: number } | undefined;
       const ctx: StepContext = {
         attempt: state.attempts,
-        reportProgress: (p) => {
-          const seconds = (Date.now() - startedMs) / 1000;
-          state.progress = { ...p, rate: seconds > 0 ? p.done / seconds : undefined };
+        reportProgress: ({ active = true, ...p }) => {
+          if (active) activeSince ??= { ms: p.done === 0 ? Date.now() : startedMs, done: 0 };
+          const seconds = activeSince ? (Date.now() - activeSince.ms) / 1000 : 0;
+          state.progress = { ...p, rate: seconds > 0 ? (p.done - activeSince!.done) / seconds : undefined };
           publish();
         },
         setDetail: (detail) => {

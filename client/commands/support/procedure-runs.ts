@@ -77,6 +77,7 @@ export function planResult(plan: Plan, workflowId: string): PlanResult {
     steps: plan.steps.map((s, i) => ({ number: i + 1, id: s.id, title: s.title, gate: s.gate ?? null, command: s.command ?? null })),
     secretsInScope: plan.secretsInScope ?? null,
     estimatedSeconds: plan.estimatedSeconds,
+    estimate: plan.estimate,
     secretsPerSecond: plan.secretsPerSecond,
     slots: { before: slot(plan.slots.before), after: slot(plan.slots.after) },
     workflowId,

@@ -14,6 +14,7 @@ import { parseClusterId, parseKeyId } from './ids';
 import type { LedgerEvent, LedgerView } from './ledger-model';
 import { baselineReason, retirementBlocker } from './ledger-model';
 import { reencryptProgressSignal } from './messages';
+import { OPERATION_TIMING_PATCH, RUN_SCOPED_IDENTITY_PATCH } from './patches';
 import { type ExpectedEncryption, type ReencryptResult, reencryptSecrets, type ReencryptSettings } from './reencrypt';
 
 /** What the steps of one procedure run share: the cluster, facts learnt on the way, the evidence. */
@@ -74,12 +75,6 @@ export class ProcedureRun {
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-
-/** The patch that introduced per-run identities into the command sequence (child ids, the started event). */
-export const RUN_SCOPED_IDENTITY_PATCH = 'run-scoped-identity';
-
-/** The patch that times every ARM operation into the key ledger (a new activity call after each change). */
-export const OPERATION_TIMING_PATCH = 'operation-timing';
 
 /** A re-encryption child's workflow id: `<procedure workflow id>/<procedure run id>/<step id>/<attempt>`. */
 export function reencryptChildId(workflowId: string, runId: string, stepId: string, attempt: number): string {

@@ -22,6 +22,7 @@ import type { ClusterDigest } from '../activities/cluster-model';
 import type { Marker, ObjectFailure, OutcomeCounts, PageResult } from '../activities/reencrypt/types';
 import { pages, quick } from './activity-proxies';
 import { sameKeyId } from './ids';
+import { REPORT_WAITS_PATCH, WATERMARK_CHECK_PATCH } from './patches';
 import { isAfter } from './resource-version';
 import { pauseSignal, reencryptProgressSignal, resumeSignal, type ReencryptProgress } from './messages';
 
@@ -308,9 +309,6 @@ function activeRate(objects: number, activeMs: number): number {
   return activeMs > 0 ? Math.round((objects / activeMs) * 1000) : 0;
 }
 
-/** Runs recorded before these checks existed replay without them. */
-export const WATERMARK_CHECK_PATCH = 'watermark-check';
-
 /**
  * The watermark splits "written after the key became active" from "to rewrite" only if this run wrote it
  * after the switch. Checked through the API, not only from resourceVersions this run remembers: the
@@ -336,9 +334,6 @@ async function watermarkProblems(input: ReencryptInput, state: ReencryptState): 
   }
   return problems;
 }
-
-/** Runs recorded before the key-active stage reported what it waits for replay without those signals. */
-export const REPORT_WAITS_PATCH = 'report-waits';
 
 async function waitUntilKeyActive(input: ReencryptInput, settings: ReencryptSettings, waiting: (what: string) => Promise<void>): Promise<void> {
   const deadline = Date.now() + settings.keyActiveTimeoutMs;

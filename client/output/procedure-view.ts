@@ -2,7 +2,7 @@
 import { STEP_MARKS } from '../../workflows/engine/details';
 import type { StepStatus } from '../../workflows/messages';
 import { fitToWidth, formatDuration, formatRate, formatTime, progressBar, table } from './format';
-import type { ProcedureRow, ProcedureSnapshot, StepProgressView, StepView, WaitingFor } from './shapes';
+import type { PendingActivityView, ProcedureRow, ProcedureSnapshot, StepProgressView, StepView, WaitingFor } from './shapes';
 import type { Style } from './style';
 
 
@@ -105,6 +105,14 @@ function elapsed(snapshot: ProcedureSnapshot, now: Date): string {
   return formatDuration((end - Date.parse(snapshot.startedAt)) / 1000);
 }
 
+function activityLine(a: PendingActivityView, style: Style): string {
+  const parts = [`${a.type}, attempt ${a.attempt}`];
+  if (a.armState) parts.push(`ARM reports the cluster ${a.armState}`);
+  if (a.lastFailure) parts.push(style.yellow(`retrying after: ${a.lastFailure}`));
+  if (a.nextAttemptAt) parts.push(`next attempt ${formatTime(a.nextAttemptAt)}`);
+  return style.dim(`Now: ${parts.join(' · ')}`);
+}
+
 export function renderStatus(snapshot: ProcedureSnapshot, style: Style, now = new Date()): string[] {
   const lines = [headline(snapshot, style)];
   lines.push(`  workflow  ${snapshot.workflowId}  ${style.dim(`run ${snapshot.runId}`)}`);
@@ -119,6 +127,7 @@ export function renderStatus(snapshot: ProcedureSnapshot, style: Style, now = ne
   if (current?.command && snapshot.status === 'running') {
     lines.push('', style.dim(`Step ${current.number} does what this manual command does: ${current.command}`));
   }
+  if (snapshot.activity) lines.push(activityLine(snapshot.activity, style));
   if (snapshot.note) lines.push('', style.dim(snapshot.note));
   if (snapshot.approvals.length > 0) {
     lines.push('', 'Approvals:');

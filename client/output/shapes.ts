@@ -83,6 +83,8 @@ export interface ProcedureSnapshot {
   steps: StepView[];
   approvals: ApprovalView[];
   waitingFor: WaitingFor | null;
+  /** The activity the procedure runs now, when one runs: an ARM operation's state, or a retry and its reason. */
+  activity: PendingActivityView | null;
   startedAt: string;
   endedAt: string | null;
   /** Why Temporal failed, terminated or timed out the run. */
@@ -91,6 +93,17 @@ export interface ProcedureSnapshot {
   source: 'query' | 'result' | 'search-attributes';
   /** Why the step list is missing, when it is. */
   note: string | null;
+}
+
+export interface PendingActivityView {
+  type: string;
+  attempt: number;
+  /** A cluster change: what ARM reported for the cluster at the activity's last heartbeat (e.g. `Updating`). */
+  armState: string | null;
+  /** A retrying activity: why its last attempt failed (throttling, a 5xx, a refused connection) … */
+  lastFailure: string | null;
+  /** … and when Temporal starts the next attempt (backoff, or the service's Retry-After). */
+  nextAttemptAt: string | null;
 }
 
 export interface ProcedureRow {

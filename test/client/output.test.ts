@@ -132,6 +132,7 @@ function snapshot(steps: Partial<StepView>[], extra: Partial<ProcedureSnapshot> 
     })),
     approvals: [],
     waitingFor: null,
+    activity: null,
     startedAt: '2025-01-01T00:00:00.000Z',
     endedAt: null,
     failure: null,

@@ -2,35 +2,22 @@ import { type Client, type WorkflowHandle } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterSubmission } from '../../activities/cluster';
-import type { ScenarioInput } from '../../sandbox/scenario';
 import type { ReencryptResult, reencryptSecrets } from '../../workflows/reencrypt';
 import { FAST_REENCRYPT, type KmsflowTestEnv, resultWithin, startKmsflowEnv } from '../helpers/kmsflow-env';
 import { kubeClient } from '../helpers/kube';
+import { clusterPerKeyScenario } from '../helpers/scenarios';
 import { textOf } from '../reliability/secret-scan';
 
 const CLUSTERS = ['r-410', 'r-429', 'r-conflict', 'r-churn', 'r-stuck', 'r-history'] as const;
 type ClusterName = (typeof CLUSTERS)[number];
 
-const scenario: ScenarioInput = {
+const scenario = clusterPerKeyScenario({
   seed: 31,
-  tenantId: '72f988bf-0000-4000-a000-00000000c0de',
-  subscriptions: [{ id: '11111111-2222-4333-8444-555555555555', resourceGroups: [{ name: 'rg-re', location: 'eastus' }] }],
-  principals: [{ name: 'operator', type: 'User' }],
-  operator: 'operator',
-  identities: [{ name: 'id-kms' }],
-  vaults: [{ name: 'kv-re', enablePurgeProtection: true, keys: CLUSTERS.map((name) => ({ name, versions: 2 })) }],
-  roleAssignments: [
-    { role: 'Key Vault Crypto Officer', principal: 'operator', scope: 'vault:kv-re' },
-    { role: 'Key Vault Crypto User', principal: 'id-kms', scope: 'vault:kv-re' },
-  ],
-  clusters: CLUSTERS.map((name, i) => ({
-    name,
-    kubernetesVersion: '1.30',
-    identity: 'id-kms',
-    kms: { vault: 'kv-re', key: name, version: 1, networkAccess: 'Public' as const },
-    secrets: { count: 150, namespaces: 4, seed: 100 + i, maxBytes: 6000 },
-  })),
-};
+  resourceGroup: 'rg-re',
+  vault: 'kv-re',
+  clusters: CLUSTERS,
+  secrets: { count: 150, namespaces: 4, maxBytes: 6000, firstSeed: 100 },
+});
 
 let env: KmsflowTestEnv;
 let client: Client;

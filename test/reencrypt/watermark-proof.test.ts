@@ -8,36 +8,23 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterSubmission } from '../../activities/cluster';
 import { MARKER_NAMESPACE } from '../../activities/reencrypt/markers';
 import type { Marker } from '../../activities/reencrypt/types';
-import type { ScenarioInput } from '../../sandbox/scenario';
 import { pauseSignal, resumeSignal } from '../../workflows/messages';
 import { type ReencryptResult, type ReencryptState, reencryptStateQuery, type reencryptSecrets } from '../../workflows/reencrypt';
 import { FAST_REENCRYPT, type KmsflowTestEnv, resultWithin, startKmsflowEnv } from '../helpers/kmsflow-env';
 import { kubeClient } from '../helpers/kube';
+import { clusterPerKeyScenario } from '../helpers/scenarios';
 import { waitUntil } from '../helpers/wait';
 
 const CLUSTERS = ['w-reused', 'w-foreign', 'w-kept'] as const;
 type ClusterName = (typeof CLUSTERS)[number];
 
-const scenario: ScenarioInput = {
+const scenario = clusterPerKeyScenario({
   seed: 41,
-  tenantId: '72f988bf-0000-4000-a000-00000000c0de',
-  subscriptions: [{ id: '11111111-2222-4333-8444-555555555555', resourceGroups: [{ name: 'rg-wm', location: 'eastus' }] }],
-  principals: [{ name: 'operator', type: 'User' }],
-  operator: 'operator',
-  identities: [{ name: 'id-kms' }],
-  vaults: [{ name: 'kv-wm', enablePurgeProtection: true, keys: CLUSTERS.map((name) => ({ name, versions: 2 })) }],
-  roleAssignments: [
-    { role: 'Key Vault Crypto Officer', principal: 'operator', scope: 'vault:kv-wm' },
-    { role: 'Key Vault Crypto User', principal: 'id-kms', scope: 'vault:kv-wm' },
-  ],
-  clusters: CLUSTERS.map((name, i) => ({
-    name,
-    kubernetesVersion: '1.30',
-    identity: 'id-kms',
-    kms: { vault: 'kv-wm', key: name, version: 1, networkAccess: 'Public' as const },
-    secrets: { count: 80, namespaces: 3, seed: 200 + i, maxBytes: 3000 },
-  })),
-};
+  resourceGroup: 'rg-wm',
+  vault: 'kv-wm',
+  clusters: CLUSTERS,
+  secrets: { count: 80, namespaces: 3, maxBytes: 3000, firstSeed: 200 },
+});
 
 let env: KmsflowTestEnv;
 let client: Client;

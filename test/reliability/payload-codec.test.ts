@@ -19,9 +19,7 @@ import { parseJson, runCli } from '../client/cli-harness';
 import { FAST_REENCRYPT } from '../helpers/kmsflow-env';
 import { type ChaosEnv, outcomeOf, startChaosEnv } from './chaos-env';
 import { recordFigure } from './figures';
-import { CANCEL_CHILDREN_BY_ID_PATCH } from '../../workflows/engine/procedure';
-import { RUN_SCOPED_IDENTITY_PATCH } from '../../workflows/procedure-steps';
-import { WATERMARK_CHECK_PATCH } from '../../workflows/reencrypt';
+import { ALL_PATCHES } from '../../workflows/patches';
 import { hits, listRaw, seededSecretSamples, temporalCorpus, textOf } from './secret-scan';
 
 const KEY = randomBytes(32);
@@ -122,7 +120,7 @@ describe('a procedure with the payload codec', () => {
     const where = (p: Payload) => (p as { where?: string }).where ?? '';
     const indexed = payloads.filter((p) => where(p).includes('.searchAttributes.indexedFields.'));
     expect(new Set(indexed.map((p) => where(p).split('.').pop()))).toEqual(new Set(['KmsCluster', 'KmsProcedure', 'KmsPhase', 'KmsStep', 'TemporalChangeVersion']));
-    const patchIds = [RUN_SCOPED_IDENTITY_PATCH, WATERMARK_CHECK_PATCH, CANCEL_CHILDREN_BY_ID_PATCH];
+    const patchIds: readonly string[] = ALL_PATCHES;
     const changeVersions = indexed.filter((p) => where(p).endsWith('.TemporalChangeVersion')).map((p) => text(p.data));
     for (const v of changeVersions) for (const id of JSON.parse(v) as string[]) expect(patchIds).toContain(id);
     // Patch markers (workflow code versions) are written by the SDK's core, not through the codec: they hold a

@@ -35,11 +35,9 @@ import {
   type StepState,
   StepAttribute,
 } from '../messages';
+import { CANCEL_CHILDREN_BY_ID_PATCH } from '../patches';
 import { renderCurrentDetails } from './details';
 import { blockedReasonOf, isStepFailure } from './failures';
-
-/** Procedures recorded before cancels reached continued-as-new children replay without that command. */
-export const CANCEL_CHILDREN_BY_ID_PATCH = 'cancel-children-by-id';
 
 export interface StepContext {
   /** 1 for the first run of the step, 2 after the first `retry`, … */

@@ -14,7 +14,8 @@ import {
   progressQuery,
   StepAttribute,
 } from '../../../workflows/messages';
-import type { ApprovalView, ProcedureSnapshot, StepView, WaitingFor } from '../../output/shapes';
+import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow/codec-helpers';
+import type { ApprovalView, PendingActivityView, ProcedureSnapshot, StepView, WaitingFor } from '../../output/shapes';
 import { PHASES } from '../../output/shapes';
 import { exitCodeFor, procedureStatusOf } from './procedure-status';
 
@@ -128,6 +129,37 @@ async function readProgress(client: Client, handle: WorkflowHandle, running: boo
   }
 }
 
+type Description = Awaited<ReturnType<WorkflowHandle['describe']>>;
+
+const isoOf = (t: { seconds?: unknown; nanos?: number | null } | null | undefined): string | null =>
+  t?.seconds === undefined || t.seconds === null ? null : new Date(Number(t.seconds) * 1000 + Math.round((t.nanos ?? 0) / 1e6)).toISOString();
+
+/**
+ * The procedure's pending activity, from Temporal's description: for a cluster change, the ARM state its last
+ * heartbeat carried; for a retrying one, the last failure and the next attempt's time. Only those fields of a
+ * heartbeat are read (kmsflow's heartbeats carry names, counts and states, never Secret data).
+ */
+async function pendingActivityOf(client: Client, description: Description): Promise<PendingActivityView | null> {
+  const pending = description.raw.pendingActivities?.[0];
+  if (!pending) return null;
+  let armState: string | null = null;
+  try {
+    const [beat] = await decodeArrayFromPayloads(client.options.loadedDataConverter, pending.heartbeatDetails?.payloads ?? []);
+    const b = beat as { provisioningState?: unknown; status?: unknown } | undefined;
+    const state = b?.provisioningState ?? b?.status;
+    if (typeof state === 'string') armState = state;
+  } catch {
+    // A heartbeat this CLI cannot decode (e.g. no codec key): the rest still shows.
+  }
+  return {
+    type: pending.activityType?.name ?? 'unknown',
+    attempt: pending.attempt ?? 1,
+    armState,
+    lastFailure: pending.lastFailure?.message ?? null,
+    nextAttemptAt: isoOf(pending.nextAttemptScheduleTime),
+  };
+}
+
 /** The procedure's state (its latest run, or run `runId`); throws WorkflowNotFoundError for an unknown id. */
 export async function readSnapshot(client: Client, workflowId: string, runId?: string): Promise<ProcedureSnapshot> {
   const handle = client.workflow.getHandle(workflowId, runId);
@@ -164,6 +196,7 @@ export async function readSnapshot(client: Client, workflowId: string, runId?: s
     steps: progress ? stepViews(progress) : [],
     approvals: progress ? approvalViews(progress) : [],
     waitingFor: progress && status === 'running' ? waitingForOf(progress, description.workflowId) : null,
+    activity: execution === 'RUNNING' ? await pendingActivityOf(client, description) : null,
     startedAt: progress?.startedAt ?? description.startTime.toISOString(),
     endedAt: progress?.endedAt ?? description.closeTime?.toISOString() ?? null,
     failure,

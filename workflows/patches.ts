@@ -1,0 +1,18 @@
+/**
+ * Every `patched()` id of kmsflow's workflow code, in one place: each marks a change to the command sequence
+ * that procedures already running (or recorded in test/fixtures/histories) must replay without. A run that
+ * took a patched branch lists its ids in the TemporalChangeVersion search attribute.
+ */
+
+/** v0.2.0: side effects named by the procedure run (child ids), and the re-encryption's start in the ledger. */
+export const RUN_SCOPED_IDENTITY_PATCH = 'run-scoped-identity';
+/** v0.2.0: the proof reads the watermark back through the API before it is called proven. */
+export const WATERMARK_CHECK_PATCH = 'watermark-check';
+/** v0.2.0: a cancel reaches a child that continued as new (cancelled by workflow id). */
+export const CANCEL_CHILDREN_BY_ID_PATCH = 'cancel-children-by-id';
+/** v0.2.0: every ARM operation is timed into the key ledger. */
+export const OPERATION_TIMING_PATCH = 'operation-timing';
+/** v0.2.0: the key-active stage reports what it waits for. */
+export const REPORT_WAITS_PATCH = 'report-waits';
+
+export const ALL_PATCHES = [RUN_SCOPED_IDENTITY_PATCH, WATERMARK_CHECK_PATCH, CANCEL_CHILDREN_BY_ID_PATCH, OPERATION_TIMING_PATCH, REPORT_WAITS_PATCH] as const;

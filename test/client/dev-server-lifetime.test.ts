@@ -20,7 +20,7 @@ afterAll(() => {
 
 const alive = (pid: number) => fs.existsSync(`/proc/${pid}`) && !/\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
 
-/** `kmsflow dev` as a process, resolved once it prints the Temporal address; `output()` is what it printed. */
+/** `kmsflow dev` as a process, resolved once its worker polls; `output()` is what it printed. */
 async function startDev(db: string): Promise<{ child: ChildProcess; output: () => string }> {
   const port = await freePort();
   const child = spawn(path.resolve('bin/kmsflow'), ['dev', '--no-ui', '--db', db, '--port', String(port)], {
@@ -31,8 +31,9 @@ async function startDev(db: string): Promise<{ child: ChildProcess; output: () =
   let output = '';
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-  await waitUntil(async () => output, (o) => o.includes('Temporal address') || child.exitCode !== null, { what: 'kmsflow dev to serve', timeoutMs: 120_000 });
+  await waitUntil(async () => output, (o) => o.includes('polling task queue') || child.exitCode !== null, { what: 'kmsflow dev to serve', timeoutMs: 120_000 });
   expect(output).toContain('Temporal address');
+  expect(output).toContain('polling task queue');
   return { child, output: () => output };
 }
 
@@ -47,7 +48,7 @@ it('a kmsflow dev killed with SIGKILL takes its Temporal server with it', async 
   // The same database serves again at once.
   const again = await startDev(db);
   again.child.kill('SIGINT');
-  await waitUntil(async () => again.child.exitCode, (code) => code !== null, { what: 'kmsflow dev to stop on Ctrl-C', timeoutMs: 30_000 });
+  await waitUntil(async () => again.child.exitCode, (code) => code !== null, { what: 'kmsflow dev to stop on Ctrl-C', timeoutMs: 60_000 });
   const secondPid = Number(fs.readFileSync(`${db}.pid`, 'utf8'));
   await waitUntil(async () => alive(secondPid), (a) => !a, { what: 'its server to stop', timeoutMs: 20_000 });
 }, 300_000);
@@ -68,5 +69,5 @@ it('stops a dev server an earlier kmsflow left running on the same database, the
   expect(dev.output()).toContain(`Stopping a Temporal dev server (pid ${stale.pid}) left running on ${db}`);
   expect(alive(stale.pid!)).toBe(false);
   dev.child.kill('SIGINT');
-  await waitUntil(async () => dev.child.exitCode, (code) => code !== null, { what: 'kmsflow dev to stop on Ctrl-C', timeoutMs: 30_000 });
+  await waitUntil(async () => dev.child.exitCode, (code) => code !== null, { what: 'kmsflow dev to stop on Ctrl-C', timeoutMs: 60_000 });
 }, 300_000);

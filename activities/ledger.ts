@@ -3,7 +3,7 @@ import { type Client, WithStartWorkflowOperation, WorkflowNotFoundError } from '
 import { WorkflowIdConflictPolicy } from '@temporalio/common';
 import { keyLedger, ledgerQuery, recordLedgerEventUpdate } from '../workflows/ledger';
 import { emptyLedger, type LedgerEvent, type LedgerView, ledgerView, type OperationKind } from '../workflows/ledger-model';
-import { ledgerWorkflowId, TASK_QUEUE } from '../workflows/messages';
+import { ledgerWorkflowId, quoteValue, TASK_QUEUE } from '../workflows/messages';
 import { toApplicationFailure } from './errors';
 
 export function createLedgerActivities(temporal: Client | undefined, taskQueue = TASK_QUEUE) {
@@ -50,7 +50,8 @@ export function createLedgerActivities(temporal: Client | undefined, taskQueue =
     const merged: Partial<Record<OperationKind, number[]>> = {};
     try {
       let read = 0;
-      for await (const ledger of client().workflow.list({ query: `WorkflowType = 'keyLedger' AND WorkflowId STARTS_WITH '${subscription}/' AND ExecutionStatus = 'Running'` })) {
+      const query = `WorkflowType = 'keyLedger' AND WorkflowId STARTS_WITH ${quoteValue(`${subscription}/`)} AND ExecutionStatus = 'Running'`;
+      for await (const ledger of client().workflow.list({ query })) {
         if (++read > MAX_LEDGERS_READ) break;
         const view = await client().workflow.getHandle(ledger.workflowId).query(ledgerQuery);
         for (const [kind, seconds] of Object.entries(view.operationSeconds ?? {})) (merged[kind as OperationKind] ??= []).push(...(seconds ?? []));

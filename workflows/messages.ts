@@ -12,6 +12,14 @@ export const ProcedureAttribute = defineSearchAttributeKey('KmsProcedure', Searc
 export const PhaseAttribute = defineSearchAttributeKey('KmsPhase', SearchAttributeType.KEYWORD);
 export const StepAttribute = defineSearchAttributeKey('KmsStep', SearchAttributeType.KEYWORD);
 
+/**
+ * A visibility-query string literal (for search attributes and WorkflowId): the value can never end the
+ * literal or add a condition. Used by the CLI's queries and the worker's.
+ */
+export function quoteValue(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
 /** Registered on every Temporal namespace kmsflow uses (dev server flags, or the operator API). */
 export const SEARCH_ATTRIBUTES = [ClusterAttribute, ProcedureAttribute, PhaseAttribute, StepAttribute] as const;
 

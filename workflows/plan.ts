@@ -104,7 +104,7 @@ function estimateDuration(
   const reencryptions = steps.filter((s) => s.id.startsWith('reencrypt')).length;
   const propagationWaits = steps.filter((s) => s.id.startsWith('reencrypt') && s.id !== 'reencrypt-baseline').length;
   const rate = measuredRate || DEFAULT_SECRETS_PER_SECOND;
-  const estimate = {
+  return {
     armOperations,
     armSecondsEach,
     armBasis: timings.measuredOn === 'none' ? ('default' as const) : timings.measuredOn,
@@ -116,7 +116,6 @@ function estimateDuration(
     rateBasis: measuredRate ? ('measured' as const) : ('default' as const),
     reencryptSeconds: (reencryptions * secrets) / rate,
   };
-  return estimate;
 }
 
 function keysSetBy(request: PlanRequest, start: ClusterDigest): (string | undefined)[] {

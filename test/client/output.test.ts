@@ -5,7 +5,8 @@ import { fitToWidth, formatDuration, progressBar, table } from '../../client/out
 import { describeChanges, renderStatus } from '../../client/output/procedure-view';
 import type { ProcedureSnapshot, StepView } from '../../client/output/shapes';
 import { colorsWanted, createStyle, stripStyle } from '../../client/output/style';
-import { quoteValue, visibilityQuery } from '../../client/commands/support/visibility';
+import { visibilityQuery } from '../../client/commands/support/visibility';
+import { quoteValue } from '../../workflows/messages';
 import { shellWord, waitingForOf } from '../../client/commands/support/procedure-snapshot';
 import { exitCodeFor, procedureStatusOf } from '../../client/commands/support/procedure-status';
 import { workflowIdArgument } from '../../client/commands/support/options';

@@ -123,6 +123,17 @@ export async function startCliWorld(source: SandboxSource): Promise<CliWorld> {
   let worker: ChildProcess | undefined;
   let workerLog = '';
   const kubeconfigs = new Map<string, string>();
+  /** The kubeconfig `kmsflow sandbox kubeconfig` writes for a cluster, fetched once. */
+  const kubeconfigOf = async (cluster: string): Promise<string> => {
+    let file = kubeconfigs.get(cluster);
+    if (!file) {
+      file = path.join(dir, `${cluster}.kubeconfig`);
+      const r = await run(BIN, ['sandbox', 'kubeconfig', '--cluster', cluster, '--file', file], env).done;
+      if (r.code !== 0) throw new Error(describeRun(`kmsflow sandbox kubeconfig --cluster ${cluster}`, r));
+      kubeconfigs.set(cluster, file);
+    }
+    return file;
+  };
 
   const world: CliWorld = {
     dir,
@@ -141,18 +152,10 @@ export async function startCliWorld(source: SandboxSource): Promise<CliWorld> {
     },
     kmsflowBackground: (args) => run(BIN, args, env),
     async kubectl(cluster, args, stdin) {
-      let file = kubeconfigs.get(cluster);
-      if (!file) {
-        file = path.join(dir, `${cluster}.kubeconfig`);
-        const r = await run(BIN, ['sandbox', 'kubeconfig', '--cluster', cluster, '--file', file], env).done;
-        if (r.code !== 0) throw new Error(describeRun(`kmsflow sandbox kubeconfig --cluster ${cluster}`, r));
-        kubeconfigs.set(cluster, file);
-      }
-      return run('kubectl', args, { ...env, KUBECONFIG: file }, stdin).done;
+      return run('kubectl', args, { ...env, KUBECONFIG: await kubeconfigOf(cluster) }, stdin).done;
     },
     async seedPipeline(cluster) {
-      await world.kubectl(cluster, ['version', '--client']);
-      const kubeconfig = kubeconfigs.get(cluster)!;
+      const kubeconfig = await kubeconfigOf(cluster);
       return run('bash', ['-o', 'pipefail', '-c', 'kubectl get secrets --all-namespaces -o json | kubectl replace -f - >/dev/null'], { ...env, KUBECONFIG: kubeconfig }).done;
     },
     workerLog: () => workerLog,

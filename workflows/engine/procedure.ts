@@ -272,13 +272,14 @@ export async function runProcedure(
       state.blocked = undefined;
       publish('running');
       const startedMs = Date.now();
-      let activeSince: { ms: number; done: number } | undefined;
+      let activeSinceMs: number | undefined;
       const ctx: StepContext = {
         attempt: state.attempts,
         reportProgress: ({ active = true, ...p }) => {
-          if (active) activeSince ??= { ms: p.done === 0 ? Date.now() : startedMs, done: 0 };
-          const seconds = activeSince ? (Date.now() - activeSince.ms) / 1000 : 0;
-          state.progress = { ...p, rate: seconds > 0 ? (p.done - activeSince!.done) / seconds : undefined };
+          // A first active report with work already done counts from the step's start.
+          if (active) activeSinceMs ??= p.done === 0 ? Date.now() : startedMs;
+          const seconds = activeSinceMs === undefined ? 0 : (Date.now() - activeSinceMs) / 1000;
+          state.progress = { ...p, rate: seconds > 0 ? p.done / seconds : undefined };
           publish();
         },
         setDetail: (detail) => {

@@ -3,13 +3,12 @@
  * `reencryptSecrets` children (finished ones give their result, a running one its state so far).
  */
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
-import { ClusterAttribute, type Phase, PhaseAttribute, ProcedureAttribute } from '../../../workflows/messages';
+import { ClusterAttribute, type Phase, PhaseAttribute, ProcedureAttribute, quoteValue } from '../../../workflows/messages';
 import type { ProcedureOutcome } from '../../../workflows/procedures/common';
 import { type PassTotals, type ReencryptResult, type ReencryptState, reencryptStateQuery } from '../../../workflows/reencrypt';
 import { ExitCode } from '../../exit-codes';
 import type { PassView, ReencryptionView, ReportResult } from '../../output/shapes';
 import { procedureStatusOf } from './procedure-status';
-import { quoteValue } from './visibility';
 
 const QUERY_TIMEOUT_MS = 5_000;
 

@@ -6,6 +6,7 @@ import {
   PhaseAttribute,
   ProcedureAttribute,
   procedureWorkflowId,
+  quoteValue,
   StepAttribute,
 } from '../../../workflows/messages';
 import { clusterId, parseClusterId } from '../../../workflows/ids';
@@ -18,11 +19,6 @@ export interface ProcedureFilters {
   procedure?: string;
   phase?: Phase;
   status?: ProcedureStatus;
-}
-
-/** A visibility-query string literal: the value can never end the literal or add a condition. */
-export function quoteValue(value: string): string {
-  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
 
 /** Every kmsflow procedure sets KmsProcedure, so that is what separates them from other workflows. */

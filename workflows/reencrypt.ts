@@ -83,6 +83,8 @@ export interface PassTotals {
    * means the API server does not write under the expected key. Absent in runs recorded before it existed.
    */
   keptDespiteKeyChange?: number;
+  /** Writes answered 409 Conflict and retried after a re-read. Absent in runs recorded before it existed. */
+  conflicts?: number;
 }
 
 export interface ReencryptState {
@@ -239,6 +241,7 @@ export async function reencryptSecrets(input: ReencryptInput, carried?: Reencryp
     totals.throttled += page.throttled;
     totals.digest = page.digest;
     totals.objects += page.items;
+    if (page.conflicts) totals.conflicts = (totals.conflicts ?? 0) + page.conflicts;
     if (page.keptDespiteKeyChange) totals.keptDespiteKeyChange = (totals.keptDespiteKeyChange ?? 0) + page.keptDespiteKeyChange;
     for (const [outcome, n] of Object.entries(page.counts)) totals.counts[outcome as keyof OutcomeCounts] += n;
     for (const f of page.failures) if (state.failures.length < MAX_FAILURES) state.failures.push(f);

@@ -56,6 +56,7 @@ export async function processPage(core: CoreV1Api, input: PageInput): Promise<Pa
   const failures: ObjectFailure[] = resumed?.failures ?? [];
   let digest = resumed?.digest ?? input.digest;
   let throttled = resumed?.throttled ?? 0;
+  let conflicts = resumed?.conflicts ?? 0;
   let keptDespiteKeyChange = resumed?.keptDespiteKeyChange ?? 0;
   const todo = resumed ? items.filter((s) => keyOf(s) > resumed.doneThroughKey) : items;
   const rate = new AdaptiveRate(input.maxQps);
@@ -98,6 +99,7 @@ export async function processPage(core: CoreV1Api, input: PageInput): Promise<Pa
       } catch (err) {
         const status = statusOf(err);
         if (status === 404) return { key, outcome: 'gone', resourceVersion: before };
+        if (status === 409) conflicts++;
         if (status === 409 && round < MAX_CONFLICT_ROUNDS) {
           try {
             current = await core.readNamespacedSecret({ name: secret.metadata!.name!, namespace: secret.metadata!.namespace! });
@@ -141,7 +143,7 @@ export async function processPage(core: CoreV1Api, input: PageInput): Promise<Pa
     }
     if (folded > 0 && (folded - beatAt >= HEARTBEAT_EVERY || folded === todo.length)) {
       beatAt = folded;
-      heartbeat({ doneThroughKey: keyOf(todo[folded - 1]!), counts, failures, digest, throttled, keptDespiteKeyChange } satisfies PageHeartbeat);
+      heartbeat({ doneThroughKey: keyOf(todo[folded - 1]!), counts, failures, digest, throttled, conflicts, keptDespiteKeyChange } satisfies PageHeartbeat);
     }
   };
   const worker = async () => {
@@ -163,6 +165,7 @@ export async function processPage(core: CoreV1Api, input: PageInput): Promise<Pa
     digest,
     items: items.length,
     throttled,
+    ...(conflicts > 0 ? { conflicts } : {}),
     ...(keptDespiteKeyChange > 0 ? { keptDespiteKeyChange } : {}),
   };
 }

@@ -58,6 +58,8 @@ export interface PageResult {
   items: number;
   /** Write requests answered 429 or 5xx while processing the page (handled by backing off). */
   throttled: number;
+  /** Write requests answered 409 Conflict (another writer changed the Secret first; re-read and retried). */
+  conflicts?: number;
   /** Secrets at or below `writtenBeforeChange` that a no-op update did not rewrite (see PageInput). */
   keptDespiteKeyChange?: number;
 }
@@ -69,6 +71,7 @@ export interface PageHeartbeat {
   failures: ObjectFailure[];
   digest: string;
   throttled: number;
+  conflicts?: number;
   keptDespiteKeyChange?: number;
 }
 

@@ -38,6 +38,10 @@ export class EmulatedKubeCluster {
     return this.state.faults;
   }
 
+  get kubeFaultHits(): Readonly<KubeState['faultHits']> {
+    return this.state.faultHits;
+  }
+
   /** Serves one request; `path` is the request path after the cluster's URL prefix, query string included. */
   async handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const method = req.method ?? 'GET';

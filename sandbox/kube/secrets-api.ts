@@ -111,6 +111,7 @@ export function listSecrets(state: KubeState, namespace: string | undefined, req
     if (c.rv !== -1) {
       const tooOld = now - c.startedAt > state.continueTokenTtlMs;
       const cutOff = state.faults.expireContinueAfterPages !== undefined && c.pages >= state.faults.expireContinueAfterPages;
+      if (cutOff) state.faultHits.expiredContinue++;
       if (tooOld || cutOff) throw continueExpired(encodeContinue({ rv: -1, start: c.start, startedAt: now, pages: 0 }));
       rv = c.rv;
       startedAt = c.startedAt;

@@ -16,6 +16,8 @@ export class KubeState {
   readonly secrets = new SecretStore();
   readonly namespaces = new Map<string, StoredNamespace>();
   readonly faults: KubeFaults = { terminatingNamespaces: new Set() };
+  /** How often each Kubernetes fault fired since the cluster was loaded (tests assert their faults fired). */
+  readonly faultHits = { expiredContinue: 0, conflict: 0 };
   /** Update attempts per Secret under the current conflict seed. */
   private attempts = { seed: NaN, byKey: new Map<string, number>() };
   private readonly uidSource = new SeededRandom(0x6b756265);
@@ -55,7 +57,9 @@ export class KubeState {
     const key = `${namespace}/${name}`;
     const n = (this.attempts.byKey.get(key) ?? 0) + 1;
     this.attempts.byKey.set(key, n);
-    return hashUnit(seed, key, n) < share;
+    const fires = hashUnit(seed, key, n) < share;
+    if (fires) this.faultHits.conflict++;
+    return fires;
   }
 }
 

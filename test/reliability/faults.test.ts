@@ -7,10 +7,11 @@ import { randomUUID } from 'node:crypto';
 import type { RoleAssignment } from '@azure/arm-authorization';
 import type { WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { FaultRuleInput } from '../../sandbox/faults';
+import type { FaultRuleInput, FaultRuleState } from '../../sandbox/faults';
 import type { ScenarioInput } from '../../sandbox/scenario';
 import { type BlockedReason, type ProcedureProgress, procedureWorkflowId, progressQuery, retryUpdate } from '../../workflows/messages';
 import type { ProcedureOutcome } from '../../workflows/procedures/common';
+import type { PassTotals } from '../../workflows/reencrypt';
 import { FAST_REENCRYPT, type KmsflowTestEnv, resultWithin, startKmsflowEnv } from '../helpers/kmsflow-env';
 import { waitUntil } from '../helpers/wait';
 import { recordFigure } from './figures';
@@ -19,12 +20,25 @@ import { hits, seededSecretSamples, temporalCorpus } from './secret-scan';
 
 type Procedure = 'enable' | 'rotate' | 'retire' | 'disable' | 'switch-mode' | 'migrate-v2';
 
+/** What a run left behind to show its faults fired: the rules' hit counts, the sandbox's answers, kmsflow's evidence. */
+interface Observed {
+  /** Hits of each rule the case added, in the order it added them. */
+  hits: number[];
+  /** How often the cluster's Kubernetes faults fired (continue-token expiry, write conflicts). */
+  kubeHits: { expiredContinue: number; conflict: number };
+  outcome: ProcedureOutcome;
+  blocked?: BlockedReason & { step: string };
+}
+
 interface FaultCase {
   name: string;
   procedure: Procedure;
-  faults: string[];
-  /** Sets the fault up; returns what clears it. */
-  inject(): Promise<() => Promise<void>>;
+  /** Each fault kind injected, with how often the run met it; every one must be above zero. */
+  faults: Record<string, (o: Observed) => number>;
+  /** kmsflow's own counters that the faults must have moved (evidence of the re-encryption engine). */
+  engine?: Record<string, (o: Observed) => number>;
+  /** Sets the fault up (adding rules through `rules`); returns what clears it. */
+  inject(rules: RuleRecorder): Promise<() => Promise<void>>;
   /** When the run must block (and on what); omitted: it must complete without blocking. */
   blocks?: { step: string | RegExp; code: RegExp; fix: RegExp; message?: RegExp };
   /** The run may block like this, or complete without blocking. */
@@ -45,11 +59,23 @@ const armRule = (cluster: string, method: string, action: FaultRuleInput['action
   ...extra,
 });
 
-/** Adds the rules; the returned function removes them. */
-function withRules(...rules: FaultRuleInput[]): () => Promise<void> {
-  const ids = rules.map((r) => env.sandbox.faults.addRule(r).id);
-  return async () => void ids.forEach((id) => env.sandbox.faults.removeRule(id));
+type RuleRecorder = (...rules: FaultRuleInput[]) => () => Promise<void>;
+
+/** Adds rules for a case, keeping their live state so their hit counts can be read after removal. */
+function ruleRecorder(added: FaultRuleState[]): RuleRecorder {
+  return (...rules) => {
+    const states = rules.map((r) => env.sandbox.faults.addRule(r));
+    added.push(...states);
+    return async () => void states.forEach((state) => env.sandbox.faults.removeRule(state.id));
+  };
 }
+
+const sumOver = (o: Observed, pick: (t: PassTotals) => number | undefined) => o.outcome.evidence.reduce((n, e) => n + (pick(e.rewrite) ?? 0) + (pick(e.verify) ?? 0), 0);
+const engineThrottled = (o: Observed) => sumOver(o, (t) => t.throttled);
+const engineExpired = (o: Observed) => sumOver(o, (t) => t.expiredListings);
+const engineConflicts = (o: Observed) => sumOver(o, (t) => t.conflicts);
+const wasBlocked = (code: RegExp) => (o: Observed) => (o.blocked && code.test(o.blocked.code ?? '') ? 1 : 0);
+const hit = (...indexes: number[]) => (o: Observed) => indexes.reduce((n, i) => n + (o.hits[i] ?? 0), 0);
 
 const kube = (cluster: string) => env.sandbox.kubeCluster(cluster)!.kubeFaults;
 
@@ -57,9 +83,10 @@ const cases: FaultCase[] = [
   {
     name: 'enable-storm',
     procedure: 'enable',
-    faults: ['429 storm', '5xx'],
-    inject: async () =>
-      withRules(
+    faults: { '429 storm': hit(0, 2), '5xx': hit(1) },
+    engine: { 'Secret writes backed off (throttled)': engineThrottled },
+    inject: async (rules) =>
+      rules(
         { service: 'kube', cluster: 'enable-storm', method: 'PUT', probability: 0.2, action: { kind: 'throttle', retryAfterSeconds: 0 } },
         { service: 'kube', cluster: 'enable-storm', probability: 0.05, action: { kind: 'error', status: 503 } },
         armRule('enable-storm', 'GET', { kind: 'throttle', retryAfterSeconds: 0 }, { probability: 0.3 }),
@@ -68,7 +95,7 @@ const cases: FaultCase[] = [
   {
     name: 'enable-firewall',
     procedure: 'enable',
-    faults: ['firewall-blocked vault'],
+    faults: { 'firewall-blocked vault': wasBlocked(/PublicModeWithFirewall/) },
     inject: async () => {
       const vaults = env.sandbox.clients().keyVaultManagement.vaults;
       await vaults.update('rg-faults', 'kv-wall', { properties: { networkAcls: { defaultAction: 'Deny', bypass: 'AzureServices' } } });
@@ -79,13 +106,13 @@ const cases: FaultCase[] = [
   {
     name: 'rotate-busy',
     procedure: 'rotate',
-    faults: ['409 operation in progress'],
-    inject: async () => withRules(armRule('rotate-busy', 'PUT', { kind: 'operationInProgress' }, { count: 3 })),
+    faults: { '409 operation in progress': hit(0) },
+    inject: async (rules) => rules(armRule('rotate-busy', 'PUT', { kind: 'operationInProgress' }, { count: 3 })),
   },
   {
     name: 'rotate-keyoff',
     procedure: 'rotate',
-    faults: ['disabled key version'],
+    faults: { 'disabled key version': wasBlocked(/KeyDisabled/) },
     inject: async () => {
       const keys = env.sandbox.clients().keys('kv-faults');
       const version = (await env.keyVersions('kv-faults', 'rotate-keyoff'))[1]!.split('/').pop()!;
@@ -97,9 +124,9 @@ const cases: FaultCase[] = [
   {
     name: 'retire-vault-flaky',
     procedure: 'retire',
-    faults: ['429 storm', 'connection reset'],
-    inject: async () =>
-      withRules(
+    faults: { '429 storm': hit(0), 'connection reset': hit(1) },
+    inject: async (rules) =>
+      rules(
         { service: 'keyvault', path: '/keys/retire-vault-flaky', probability: 0.3, action: { kind: 'throttle', retryAfterSeconds: 0 } },
         { service: 'keyvault', path: '/keys/retire-vault-flaky', count: 2, action: { kind: 'reset' } },
       ),
@@ -107,7 +134,7 @@ const cases: FaultCase[] = [
   {
     name: 'retire-norole',
     procedure: 'retire',
-    faults: ['missing Key Vault role'],
+    faults: { 'missing Key Vault role': wasBlocked(/Forbidden/) },
     inject: async () => {
       const assignments = env.sandbox.clients().authorization.roleAssignments;
       const scope = env.vaultId('kv-rbac');
@@ -125,17 +152,18 @@ const cases: FaultCase[] = [
   {
     name: 'disable-lro-failed',
     procedure: 'disable',
-    faults: ['LRO ending Failed'],
-    inject: async () => withRules(armRule('disable-lro-failed', 'PUT', { kind: 'lroFailure', code: 'InternalOperationError', message: 'The update failed in the control plane.' }, { count: 1 })),
+    faults: { 'LRO ending Failed': hit(0) },
+    inject: async (rules) => rules(armRule('disable-lro-failed', 'PUT', { kind: 'lroFailure', code: 'InternalOperationError', message: 'The update failed in the control plane.' }, { count: 1 })),
     blocks: { step: 'disable-kms', code: /InternalOperationError/, fix: /retry/i },
   },
   {
     name: 'disable-slow-410',
     procedure: 'disable',
-    faults: ['continue-token expiry', 'slow responses'],
-    inject: async () => {
+    faults: { 'continue-token expiry': (o) => o.kubeHits.expiredContinue, 'slow responses': hit(0) },
+    engine: { 'expired listings resumed': engineExpired },
+    inject: async (rules) => {
       kube('disable-slow-410').expireContinueAfterPages = 2;
-      const clear = withRules({ service: 'kube', cluster: 'disable-slow-410', action: { kind: 'latency', ms: 40 } });
+      const clear = rules({ service: 'kube', cluster: 'disable-slow-410', action: { kind: 'latency', ms: 40 } });
       return async () => {
         delete kube('disable-slow-410').expireContinueAfterPages;
         await clear();
@@ -145,9 +173,9 @@ const cases: FaultCase[] = [
   {
     name: 'switch-5xx',
     procedure: 'switch-mode',
-    faults: ['5xx', 'connection reset'],
-    inject: async () =>
-      withRules(
+    faults: { '5xx': hit(0, 2), 'connection reset': hit(1) },
+    inject: async (rules) =>
+      rules(
         armRule('switch-5xx', 'PUT', { kind: 'error', status: 500 }, { count: 2 }),
         armRule('switch-5xx', 'GET', { kind: 'reset' }, { count: 3 }),
         { service: 'arm', method: 'PATCH', path: '/vaults/kv-switch$', count: 1, action: { kind: 'error', status: 503 } },
@@ -156,7 +184,8 @@ const cases: FaultCase[] = [
   {
     name: 'switch-conflicts',
     procedure: 'switch-mode',
-    faults: ['write conflicts'],
+    faults: { 'write conflicts': (o) => o.kubeHits.conflict },
+    engine: { 'conflicting writes re-read and retried': engineConflicts },
     inject: async () => {
       kube('switch-conflicts').conflictShare = 0.3;
       return async () => void delete kube('switch-conflicts').conflictShare;
@@ -168,23 +197,21 @@ const cases: FaultCase[] = [
   {
     name: 'migrate-slow-arm',
     procedure: 'migrate-v2',
-    faults: ['slow responses', '429 storm'],
-    inject: async () =>
-      withRules(
-        armRule('migrate-slow-arm', 'GET', { kind: 'latency', ms: 250 }),
-        armRule('migrate-slow-arm', 'PUT', { kind: 'throttle', retryAfterSeconds: 0 }, { probability: 0.4 }),
-      ),
+    faults: { 'slow responses': hit(0), '429 storm': hit(1) },
+    inject: async (rules) =>
+      // A share of a handful of PUTs may draw none; the first three throttled is a storm every run meets.
+      rules(armRule('migrate-slow-arm', 'GET', { kind: 'latency', ms: 250 }), armRule('migrate-slow-arm', 'PUT', { kind: 'throttle', retryAfterSeconds: 0 }, { count: 3 })),
   },
   {
     name: 'migrate-upgrade-failed',
     procedure: 'migrate-v2',
-    faults: ['LRO ending Failed'],
+    faults: { 'LRO ending Failed': hit(0) },
     // The first upgrade hop's operation fails: the rule is added once the KMS disable before it was accepted.
-    inject: async () => {
+    inject: async (rules) => {
       let clear: (() => Promise<void>) | undefined;
       const stop = env.sandbox.oplog.onRecord((e) => {
         if (clear || e.method !== 'PUT' || !e.path.endsWith('/migrate-upgrade-failed') || !(e.detail ?? '').includes('kms disabled')) return;
-        clear = withRules(armRule('migrate-upgrade-failed', 'PUT', { kind: 'lroFailure', code: 'UpgradeFailed', message: 'Drain of node aks-nodepool1-0 did not complete.' }, { count: 1 }));
+        clear = rules(armRule('migrate-upgrade-failed', 'PUT', { kind: 'lroFailure', code: 'UpgradeFailed', message: 'Drain of node aks-nodepool1-0 did not complete.' }, { count: 1 }));
       });
       return async () => {
         stop();
@@ -264,14 +291,17 @@ async function procedureInput(c: FaultCase): Promise<readonly [string, Record<st
 interface CaseOutcome {
   name: string;
   procedure: Procedure;
-  faults: string[];
   blocked?: BlockedReason & { step: string };
   outcome: ProcedureOutcome;
+  /** How often each injected fault kind was met, and the engine counters it moved. */
+  observed: Record<string, number>;
+  engine: Record<string, number>;
 }
 
 async function runCase(c: FaultCase): Promise<CaseOutcome> {
   const [type, input] = await procedureInput(c);
-  const clear = await c.inject();
+  const rules: FaultRuleState[] = [];
+  const clear = await c.inject(ruleRecorder(rules));
   const handle: WorkflowHandle = await env.temporal.env.client.workflow.start(type, {
     taskQueue: env.taskQueue,
     workflowId: procedureWorkflowId(env.clusterId(c.name)),
@@ -293,7 +323,9 @@ async function runCase(c: FaultCase): Promise<CaseOutcome> {
   }
   if (blocked) await handle.executeUpdate(retryUpdate, { args: [{ requestedBy: 'faults' }] });
   const outcome = await resultWithin<ProcedureOutcome>(handle, 150_000);
-  return { name: c.name, procedure: c.procedure, faults: c.faults, blocked, outcome };
+  const seen: Observed = { hits: rules.map((r) => r.hits), kubeHits: { ...env.sandbox.kubeCluster(c.name)!.kubeFaultHits }, outcome, blocked };
+  const measure = (of: Record<string, (o: Observed) => number> = {}) => Object.fromEntries(Object.entries(of).map(([label, count]) => [label, count(seen)]));
+  return { name: c.name, procedure: c.procedure, blocked, outcome, observed: measure(c.faults), engine: measure(c.engine) };
 }
 
 /** The key ARM now reports for the cluster; every Secret must be readable and stored under it. */
@@ -340,6 +372,8 @@ it(
       expect(evidence.filter((e) => e.proven).every((e) => e.verify.counts.stale === 0 && e.verify.counts.failed === 0), c.name).toBe(true);
       expect(evidence.at(-1)?.proven, c.name).toBe(true);
       expect(misplacedSecrets(c.name)).toEqual([]);
+      // Every fault kind the case injects must have fired, and moved the engine counters it should.
+      for (const [label, n] of [...Object.entries(r.observed), ...Object.entries(r.engine)]) expect(n, `${c.name}: ${label}`).toBeGreaterThan(0);
     }
     expect(repeatedArmChanges(env.sandbox.oplog.entries())).toEqual([]);
     const keyTags = Object.values(env.sandbox.context.store.vaultByName('kv-faults')!.keys).flatMap((k) => k.versions.map((v) => v.tags?.['kmsflow-operation']).filter(Boolean) as string[]);
@@ -348,13 +382,11 @@ it(
     const historyHits = hits(samples, corpus.text);
     expect(historyHits).toEqual([]);
 
-    const kinds = [...new Set(cases.flatMap((c) => c.faults))].sort();
-    const perProcedure: Record<string, string[]> = {};
-    for (const c of cases) perProcedure[c.procedure] = [...(perProcedure[c.procedure] ?? []), ...c.faults];
+    const observedKinds = [...new Set(results.flatMap((r) => Object.keys(r.observed).filter((k) => r.observed[k]! > 0)))].sort();
     recordFigure('faults', {
       runs: results.length,
-      faultKinds: kinds,
-      perProcedure,
+      faultKindsObserved: observedKinds,
+      perRun: results.map((r) => ({ run: r.name, procedure: r.procedure, faultsMet: r.observed, engineCounters: r.engine, blocked: r.blocked ? { step: r.blocked.step, code: r.blocked.code } : null })),
       completedWithoutBlocking: results.filter((r) => !r.blocked).map((r) => r.name),
       blockedThenRetried: results.filter((r) => r.blocked).map((r) => ({ run: r.name, step: r.blocked!.step, code: r.blocked!.code, fix: r.blocked!.fix })),
       provenWithStaleSecret: 0,

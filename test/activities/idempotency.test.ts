@@ -8,6 +8,7 @@ import { createSandboxClients } from '../../activities/clients';
 import { startSandbox, type RunningSandbox } from '../../sandbox/sandbox';
 import type { ScenarioInput } from '../../sandbox/scenario';
 import { clusterId as formatClusterId } from '../../workflows/ids';
+import { holdClusterOperations } from '../helpers/held-operations';
 
 const scenario: ScenarioInput = {
   seed: 61,
@@ -53,11 +54,18 @@ describe('ensure activities on the sandbox', () => {
     const [keyId] = await keyVersions();
     const change = { kind: 'enable-kms' as const, keyId: keyId!, networkAccess: 'Public' as const };
     const before = writes('arm');
-    const first: ClusterSubmission = await run(activities.submitClusterChange, { clusterId, change, operationKey: 'wf/enable/1' });
-    expect(first.kind).toBe('submitted');
-    // The worker dies here: the retried submit of the same attempt finds its own operation.
-    const retried: ClusterSubmission = await run(activities.submitClusterChange, { clusterId, change, operationKey: 'wf/enable/1' });
-    expect(retried).toEqual({ kind: 'in-flight', by: 'kmsflow' });
+    // The operation runs until the retried submit has looked at it, however long getting there takes.
+    const held = holdClusterOperations(sandbox);
+    let retried: ClusterSubmission;
+    try {
+      const first: ClusterSubmission = await run(activities.submitClusterChange, { clusterId, change, operationKey: 'wf/enable/1' });
+      expect(first.kind).toBe('submitted');
+      // The worker dies here: the retried submit of the same attempt finds its own operation.
+      retried = await run(activities.submitClusterChange, { clusterId, change, operationKey: 'wf/enable/1' });
+      expect(retried).toEqual({ kind: 'in-flight', by: 'kmsflow' });
+    } finally {
+      held.release();
+    }
     const digest = await run(activities.awaitClusterChange, { clusterId, change, submission: retried });
     expect(digest.kms).toMatchObject({ enabled: true, keyId, networkAccess: 'Public' });
     expect(writes('arm') - before).toBe(1);

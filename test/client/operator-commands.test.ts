@@ -1,7 +1,7 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
 import type { ActionResult, ErrorShape, ProcedureList, ProcedureSnapshot } from '../../client/output/shapes';
 import { procedureWorkflowId } from '../../workflows/messages';
-import { waitUntil } from '../helpers/wait';
+import { latch, waitUntil } from '../helpers/wait';
 import { parseJson, runBinary, runCli } from './cli-harness';
 import { ProbeHarness } from './probe-harness';
 
@@ -19,6 +19,7 @@ afterAll(async () => {
 beforeEach(() => {
   probe.controls.failCheck = undefined;
   probe.controls.batchDelayMs = 0;
+  probe.controls.beforeBatch = undefined;
 });
 
 describe('status and approve', () => {
@@ -197,14 +198,20 @@ describe('blocked, retry, pause, resume, cancel', () => {
   });
 
   it('pauses, says it is paused (exit 3), resumes, and cancels with a reason (exit 4 afterwards)', async () => {
-    probe.controls.batchDelayMs = 150;
-    const handle = await probe.startProbe({ batches: 40, autoApprove: 'all', cluster: 'aks-pause' });
+    // The first batch runs only once the pause is requested, the next ones only once the cancel is: the run is
+    // mid-step at each, however long the commands take.
+    const untilPaused = latch();
+    const untilCancelled = latch();
+    probe.controls.beforeBatch = (batch) => (batch === 0 ? untilPaused.promise : untilCancelled.promise);
+    onTestFinished(() => [untilPaused, untilCancelled].forEach((held) => held.release()));
+    const handle = await probe.startProbe({ batches: 4, autoApprove: 'all', cluster: 'aks-pause' });
     const id = handle.workflowId;
     await waitUntil(() => probe.progress(id), (p) => p.currentStep === 'rewrite', { what: 'rewrite running' });
 
     const paused = await cli('pause', id, '--as', 'dave');
     expect(paused.code).toBe(0);
     expect(paused.stdout).toContain(`Pause requested: ${id} stops at its next checkpoint`);
+    untilPaused.release();
     await probe.untilPhase(id, 'paused');
     const status = await cli('status', id);
     expect(status.code).toBe(3);
@@ -218,6 +225,7 @@ describe('blocked, retry, pause, resume, cancel', () => {
     await probe.untilPhase(id, 'running');
 
     const cancelled = await cli('cancel', id, '--reason', 'change window closed');
+    untilCancelled.release();
     expect(cancelled.code).toBe(0);
     expect(cancelled.stdout).toContain(`Cancelling ${id} (change window closed).`);
     expect((await handle.result()).outcome).toBe('cancelled');

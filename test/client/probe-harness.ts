@@ -15,6 +15,8 @@ export interface ProbeControls {
   failCheck?: { message: string; code: string; fix: string };
   /** Holds every rewrite batch this long, so a run can be watched or paused mid-step. */
   batchDelayMs: number;
+  /** Each rewrite batch first waits for this, so a test can hold the run at a known batch until something happened. */
+  beforeBatch?: (batch: number) => Promise<void>;
 }
 
 export class ProbeHarness {
@@ -58,7 +60,8 @@ export class ProbeHarness {
         }
       },
       async change() {},
-      async rewriteBatch() {
+      async rewriteBatch(batch) {
+        await controls.beforeBatch?.(batch);
         if (controls.batchDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, controls.batchDelayMs));
         return 10;
       },

@@ -75,7 +75,8 @@ beforeAll(async () => {
   running = worker.run();
   keys = await env.keyVersions('kv-cli', 'kms');
   clusterId = env.clusterId('aks-cli');
-}, 60_000);
+  // A dev server, the sandbox and the workflow bundle: the hook timeout of the config, not less.
+}, 180_000);
 
 afterAll(async () => {
   worker?.shutdown();
@@ -177,6 +178,7 @@ describe('start, report, keys', () => {
     expect(list.procedures).toEqual([]);
   });
 
+  // A whole procedure, watched to its end: a timeout with room for a loaded machine, not the 60 s default.
   it('starts enable, watches it to completion, proves it in the report and records the key in the ledger', async () => {
     const run = await cli('start', 'enable', '--cluster', clusterId, '--key-id', keys[0]!, '--approve', 'all', '--watch', '--interval', '0.2', '--ui-url', 'http://127.0.0.1:8233', ...FAST);
     expect(run.stderr).toBe('');
@@ -225,7 +227,7 @@ describe('start, report, keys', () => {
     const ledgerText = await cli('keys', clusterId);
     expect(ledgerText.stdout).toContain('Key slots: current kv-cli/kms/');
     expect(ledgerText.stdout).toMatch(/Last re-encryption: proven at .+ under kv-cli\/kms\//);
-  });
+  }, 240_000);
 
   it('refuses a second procedure on the same cluster while one runs (exit 2, names it), and reports no evidence yet (exit 5)', async () => {
     const first = await cli('start', 'disable', '--cluster', clusterId, '--json', ...FAST);
@@ -251,7 +253,7 @@ describe('start, report, keys', () => {
     await waitUntil(
       async () => parseJson<ProcedureSnapshot>((await cli('status', id, '--json')).stdout),
       (s) => s.phase === 'waiting-approval',
-      { what: 'disable waiting at its gate' },
+      { what: 'disable waiting at its gate', timeoutMs: 60_000 },
     );
     const listed = parseJson<ProcedureList>((await cli('list', '--status', 'running', '--json')).stdout);
     expect(listed.procedures.map((p) => [p.workflowId, p.procedure, p.cluster])).toEqual([[id, 'disable-kms', 'aks-cli']]);
@@ -262,5 +264,5 @@ describe('start, report, keys', () => {
 
     const cancelled = await cli('cancel', id, '--reason', 'test done');
     expect(cancelled.code).toBe(0);
-  });
+  }, 120_000);
 });

@@ -53,11 +53,12 @@ beforeAll(async () => {
   fs.writeFileSync(scenarioFile, JSON.stringify(scenario));
   envFile = path.join(tmp, 'state', 'sandbox.env');
   sandbox = spawnKmsflow(['sandbox', 'start', '--scenario', scenarioFile, '--sandbox-env', envFile]);
+  // A process that compiles the CLI as it loads: room for a loaded machine.
   await waitUntil(async () => sandbox!.stdout(), (out) => out.includes('Press Ctrl-C to stop.') || sandbox!.child.exitCode !== null, {
-    timeoutMs: 40_000,
+    timeoutMs: 120_000,
     what: 'the sandbox to start',
   });
-}, 45_000);
+}, 150_000);
 
 afterAll(async () => {
   await stop(sandbox);
@@ -138,8 +139,9 @@ describe('kmsflow worker --sandbox-env', () => {
     server = await startDevServer({ log: () => {} });
     const connection = ['--address', server.address, '--namespace', server.namespace];
     worker = spawnKmsflow(['worker', '--sandbox-env', envFile, ...connection]);
+    // It bundles the workflows before it polls: as for `kmsflow dev`, room for a loaded machine.
     await waitUntil(async () => worker!.stdout(), (out) => out.includes('kmsflow worker polling') || worker!.child.exitCode !== null, {
-      timeoutMs: 45_000,
+      timeoutMs: 120_000,
       what: 'the worker to poll',
     });
     expect(worker.stderr()).toContain(`Activities act on sandbox (${envFile})`);
@@ -154,7 +156,7 @@ describe('kmsflow worker --sandbox-env', () => {
     expect(result.findings).toContainEqual(expect.objectContaining({ severity: 'error', code: 'SystemAssignedIdentity', message: 'Cluster aks-sb uses a SystemAssigned identity; KMS supports only a user-assigned identity.' }));
 
     expect(await stop(worker)).toBe(0);
-  }, 60_000);
+  }, 180_000);
 });
 
 describe('stopping the sandbox', () => {

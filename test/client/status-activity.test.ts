@@ -5,6 +5,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ProcedureSnapshot } from '../../client/output/shapes';
 import type { ScenarioInput } from '../../sandbox/scenario';
 import { procedureWorkflowId } from '../../workflows/messages';
+import { holdClusterOperations } from '../helpers/held-operations';
 import { FAST_REENCRYPT, type KmsflowTestEnv, resultWithin, startKmsflowEnv } from '../helpers/kmsflow-env';
 import { waitUntil } from '../helpers/wait';
 import { parseJson, runCli } from './cli-harness';
@@ -27,8 +28,7 @@ const scenario: ScenarioInput = {
 let env: KmsflowTestEnv;
 
 beforeAll(async () => {
-  // Cluster changes that last long enough to be seen running.
-  env = await startKmsflowEnv(scenario, { operationDurationMs: 6_000 });
+  env = await startKmsflowEnv(scenario);
 }, 180_000);
 
 afterAll(async () => {
@@ -40,34 +40,45 @@ it('shows a retrying activity with its last failure and next attempt, then the A
   const id = procedureWorkflowId(clusterId);
   const status = async () =>
     parseJson<ProcedureSnapshot>((await runCli(['status', id, '--json', '--address', env.temporal.server.address, '--namespace', env.temporal.server.namespace])).stdout);
-  // ARM answers the cluster's reads with 503 three times: the first read of the procedure retries.
-  env.sandbox.faults.addRule({ service: 'arm', method: 'GET', path: 'managed[Cc]lusters/aks-now$', count: 3, action: { kind: 'error', status: 503 } });
+  // ARM answers the cluster's reads with 503 until the test has seen the first read of the procedure retry,
+  // and the cluster change stays in progress until the test has seen it: each state lasts until observed,
+  // not for a time that a loaded machine may need just to run `kmsflow status`.
+  const unavailable = env.sandbox.faults.addRule({ service: 'arm', method: 'GET', path: 'managed[Cc]lusters/aks-now$', action: { kind: 'error', status: 503 } });
+  const held = holdClusterOperations(env.sandbox);
   const [keyId] = await env.keyVersions('kv-now', 'kms');
-  await env.withWorker(async () => {
-    const handle = await env.temporal.env.client.workflow.start('enableKms', {
-      taskQueue: env.taskQueue,
-      workflowId: id,
-      args: [{ clusterId, keyId, networkAccess: 'Public', autoApprove: 'all', reencrypt: FAST_REENCRYPT }],
-    });
-    const retrying = await waitUntil(status, (s) => s.activity?.lastFailure !== null && s.activity?.lastFailure !== undefined, {
-      what: 'a retrying activity',
-      timeoutMs: 30_000,
-      intervalMs: 200,
-    });
-    expect(retrying.activity).toMatchObject({ type: 'getClusterDigest', armState: null });
-    expect(retrying.activity!.attempt).toBeGreaterThan(1);
-    expect(retrying.activity!.lastFailure).toBe('Read cluster aks-now: Injected sandbox fault.');
-    expect(Date.parse(retrying.activity!.nextAttemptAt ?? '')).not.toBeNaN();
+  try {
+    await env.withWorker(async () => {
+      const handle = await env.temporal.env.client.workflow.start('enableKms', {
+        taskQueue: env.taskQueue,
+        workflowId: id,
+        args: [{ clusterId, keyId, networkAccess: 'Public', autoApprove: 'all', reencrypt: FAST_REENCRYPT }],
+      });
+      const retrying = await waitUntil(status, (s) => s.activity?.lastFailure !== null && s.activity?.lastFailure !== undefined, {
+        what: 'a retrying activity',
+        timeoutMs: 60_000,
+        intervalMs: 200,
+      });
+      env.sandbox.faults.removeRule(unavailable.id);
+      expect(retrying.activity).toMatchObject({ type: 'getClusterDigest', armState: null });
+      expect(retrying.activity!.attempt).toBeGreaterThan(1);
+      expect(retrying.activity!.lastFailure).toBe('Read cluster aks-now: Injected sandbox fault.');
+      expect(Date.parse(retrying.activity!.nextAttemptAt ?? '')).not.toBeNaN();
 
-    const changing = await waitUntil(status, (s) => s.activity?.type === 'awaitClusterChange' && s.activity.armState !== null, {
-      what: 'the ARM operation in progress',
-      timeoutMs: 60_000,
-      intervalMs: 200,
+      const changing = await waitUntil(status, (s) => s.activity?.type === 'awaitClusterChange' && s.activity.armState !== null, {
+        what: 'the ARM operation in progress',
+        timeoutMs: 90_000,
+        intervalMs: 200,
+      });
+      expect(changing.currentStep).toBe('enable-kms');
+      expect(changing.activity!.armState).toMatch(/^(Updating|InProgress|running)$/i);
+      const text = await runCli(['status', id, '--address', env.temporal.server.address, '--namespace', env.temporal.server.namespace]);
+      expect(text.stdout).toMatch(/Now: (awaitClusterChange|getClusterDigest|\w+), attempt \d/);
+      expect(held.running()).toHaveLength(1);
+      held.release();
+      await resultWithin(handle, 120_000);
     });
-    expect(changing.currentStep).toBe('enable-kms');
-    expect(changing.activity!.armState).toMatch(/^(Updating|InProgress|running)$/i);
-    const text = await runCli(['status', id, '--address', env.temporal.server.address, '--namespace', env.temporal.server.namespace]);
-    expect(text.stdout).toMatch(/Now: (awaitClusterChange|getClusterDigest|\w+), attempt \d/);
-    await resultWithin(handle, 120_000);
-  });
-}, 240_000);
+  } finally {
+    env.sandbox.faults.removeRule(unavailable.id);
+    held.release();
+  }
+}, 300_000);

@@ -18,10 +18,24 @@ afterAll(async () => {
 
 beforeEach(() => {
   probe.controls.batchDelayMs = 0;
+  probe.controls.beforeBatch = undefined;
 });
 
 /** Index of the first line that contains `text`; -1 when none does. */
 const lineIndex = (lines: string[], text: string) => lines.findIndex((l) => l.includes(text));
+
+/**
+ * Holds each rewrite batch after the first until the watch has shown the progress of the one before it, so
+ * every step of the progress is seen mid-run however loaded the machine (not only when a poll happens to
+ * fall inside a batch).
+ */
+function batchesAfterShown(shown: () => string, total: number): (batch: number) => Promise<void> {
+  return async (batch) => {
+    if (batch === 0) return;
+    const progress = `${batch * 10} / ${total} items`;
+    await waitUntil(async () => shown(), (out) => out.includes(progress), { what: `the watch to show ${progress}`, intervalMs: 20 });
+  };
+}
 
 describe('watch without a terminal', () => {
   it('without an id follows the only running procedure; --exit-on-wait stops at the gate with exit 3', async () => {
@@ -40,9 +54,10 @@ describe('watch without a terminal', () => {
   });
 
   it('prints one line per transition of a probe run and exits 0 when it completes', async () => {
-    probe.controls.batchDelayMs = 200;
+    let shown = '';
+    probe.controls.beforeBatch = batchesAfterShown(() => shown, 50);
     const handle = await probe.startProbe({ batches: 5, autoApprove: 'all', cluster: 'aks-watch' });
-    const run = await cli(['watch', handle.workflowId, '--interval', '0.1']);
+    const run = await cli(['watch', handle.workflowId, '--interval', '0.1'], { onStdout: (soFar) => (shown = soFar) });
     expect(run.code).toBe(0);
     expect(run.stderr).toBe('');
     expect(run.stdout).not.toContain('\x1b[');
@@ -107,9 +122,10 @@ describe('watch without a terminal', () => {
 
 describe('watch on a terminal', () => {
   it('redraws one live frame in place with marks, a progress bar, rate and ETA, in colour', async () => {
-    probe.controls.batchDelayMs = 150;
+    let shown = '';
+    probe.controls.beforeBatch = batchesAfterShown(() => shown, 60);
     const handle = await probe.startProbe({ batches: 6, autoApprove: 'all', cluster: 'aks-live' });
-    const run = await cli(['watch', handle.workflowId, '--interval', '0.1'], { isTTY: true, columns: 90, env: { USER: 'tester' } });
+    const run = await cli(['watch', handle.workflowId, '--interval', '0.1'], { isTTY: true, columns: 90, env: { USER: 'tester' }, onStdout: (soFar) => (shown = soFar) });
     expect(run.code).toBe(0);
     expect(run.stdout.startsWith('\x1b[?25l')).toBe(true);
     expect(run.stdout.endsWith('\x1b[?25h')).toBe(true);

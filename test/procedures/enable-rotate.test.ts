@@ -3,7 +3,8 @@ import type { ScenarioInput } from '../../sandbox/scenario';
 import { ledgerQuery } from '../../workflows/ledger';
 import { ledgerWorkflowId } from '../../workflows/messages';
 import type { enableKms, rotateKey } from '../../workflows';
-import { FAST_REENCRYPT, type KmsflowTestEnv, startKmsflowEnv } from '../helpers/kmsflow-env';
+import type { ProcedureOutcome } from '../../workflows/procedures/common';
+import { FAST_REENCRYPT, type KmsflowTestEnv, resultWithin, startKmsflowEnv } from '../helpers/kmsflow-env';
 import { recordProcedureHistories } from '../helpers/record-histories';
 
 const scenario: ScenarioInput = {
@@ -23,6 +24,9 @@ const scenario: ScenarioInput = {
 
 let env: KmsflowTestEnv;
 let keys: string[];
+
+/** A whole procedure takes seconds here, but on a loaded 2-core machine it gets this long, and its test a minute more. */
+const PROCEDURE_MS = 180_000;
 
 beforeAll(async () => {
   env = await startKmsflowEnv(scenario);
@@ -46,7 +50,7 @@ describe('enable then rotate, end to end on the sandbox', () => {
         workflowId: `enable-${Date.now()}`,
         args: [{ clusterId, keyId: keys[0]!, networkAccess: 'Public', reencrypt: FAST_REENCRYPT, autoApprove: 'all' }],
       });
-      const result = await handle.result();
+      const result = await resultWithin<ProcedureOutcome>(handle, PROCEDURE_MS);
       expect(result.outcome).toBe('completed');
       expect(result.evidence).toHaveLength(1);
       const proof = result.evidence[0]!;
@@ -59,7 +63,7 @@ describe('enable then rotate, end to end on the sandbox', () => {
     const view = etcd();
     expect(view.length).toBeGreaterThanOrEqual(182);
     expect(view.filter((e) => e.provider.type !== 'kms-v2' || e.provider.keyId !== keys[0])).toEqual([]);
-  });
+  }, PROCEDURE_MS + 60_000);
 
   it('rotates to a new version, keeps the old one in the previous slot, and records the proof', async () => {
     const clusterId = env.clusterId('aks-e2e');
@@ -69,7 +73,7 @@ describe('enable then rotate, end to end on the sandbox', () => {
         workflowId: `rotate-${Date.now()}`,
         args: [{ clusterId, keyId: keys[1]!, reencrypt: FAST_REENCRYPT }],
       });
-      const result = await handle.result();
+      const result = await resultWithin<ProcedureOutcome>(handle, PROCEDURE_MS);
       expect(result.outcome).toBe('completed');
       expect(result.evidence[0]?.proven).toBe(true);
       const ledger = await env.temporal.env.client.workflow.getHandle(ledgerWorkflowId(clusterId)).query(ledgerQuery);
@@ -81,5 +85,5 @@ describe('enable then rotate, end to end on the sandbox', () => {
     });
     expect(etcd().filter((e) => e.provider.type !== 'kms-v2' || e.provider.keyId !== keys[1])).toEqual([]);
     expect(etcd().every((e) => e.readable)).toBe(true);
-  });
+  }, PROCEDURE_MS + 60_000);
 });

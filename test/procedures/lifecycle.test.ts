@@ -66,8 +66,16 @@ function start<T extends Workflow>(workflow: string, input: Record<string, unkno
   }) as Promise<WorkflowHandle<T>>;
 }
 
+/**
+ * A whole procedure end to end takes seconds here, but this file shares a loaded 2-core machine: each result
+ * (or phase reached after a re-encryption) gets this long, and each test this long per such wait (plus a
+ * minute), instead of the 60 s default.
+ */
+const PROCEDURE_MS = 180_000;
+const testTimeout = (waits: number) => waits * PROCEDURE_MS + 60_000;
+
 const untilPhase = (handle: WorkflowHandle, phase: ProcedureProgress['phase']) =>
-  waitUntil(() => handle.query(progressQuery), (p) => p.phase === phase, { what: `phase ${phase}`, timeoutMs: 60_000 });
+  waitUntil(() => handle.query(progressQuery), (p) => p.phase === phase, { what: `phase ${phase}`, timeoutMs: PROCEDURE_MS });
 
 describe('procedures end to end on the sandbox', () => {
   it('retires a key only after two proven rotations, by disabling its version', async () => {
@@ -75,7 +83,7 @@ describe('procedures end to end on the sandbox', () => {
     const k1 = await first('retire');
     await env.withWorker(async () => {
       const handle = await start<typeof retireKey>('retireKey', { clusterId, autoApprove: ['retire-key'] });
-      const result = await resultWithin<ProcedureOutcome>(handle);
+      const result = await resultWithin<ProcedureOutcome>(handle, PROCEDURE_MS);
       expect(result.outcome).toBe('completed');
       await recordProcedureHistories(env.temporal.env.client, handle, 'retire-key');
       expect(result.evidence.map((e) => [e.expect.kms, e.proven])).toEqual([['enabled', true], ['enabled', true], ['enabled', true]]);
@@ -91,7 +99,7 @@ describe('procedures end to end on the sandbox', () => {
     const k1Props = await env.sandbox.clients().keys('kv-life').getKey('retire', { version: k1.split('/').pop() });
     expect(k1Props.properties.enabled).toBe(false);
     expect(etcd('aks-retire').every((e) => e.readable)).toBe(true);
-  });
+  }, testTimeout(1));
 
   it('disables KMS only after approval of the plaintext window, then stores every Secret unencrypted', async () => {
     const clusterId = env.clusterId('aks-disable');
@@ -102,13 +110,13 @@ describe('procedures end to end on the sandbox', () => {
       expect(waiting.steps.find((s) => s.id === 'disable-kms')?.gate?.prompt).toContain('UNENCRYPTED');
       expect(notUnder('aks-disable', k1)).toEqual([]);
       await handle.executeUpdate(approveUpdate, { args: [{ gate: 'disable-kms', approver: 'alice' }] });
-      const result = await resultWithin<ProcedureOutcome>(handle);
+      const result = await resultWithin<ProcedureOutcome>(handle, PROCEDURE_MS);
       expect(result.outcome).toBe('completed');
       expect(result.evidence[0]?.proven).toBe(true);
       await recordProcedureHistories(env.temporal.env.client, handle, 'disable-kms');
     });
     expect(notUnder('aks-disable', undefined)).toEqual([]);
-  });
+  }, testTimeout(2));
 
   it('switches the vault to private: disable, re-encrypt, close the vault, enable Private, re-encrypt', async () => {
     const clusterId = env.clusterId('aks-switch');
@@ -116,7 +124,7 @@ describe('procedures end to end on the sandbox', () => {
     const k1 = (await env.keyVersions('kv-switch', 'switch'))[0]!;
     await env.withWorker(async () => {
       const handle = await start<typeof switchVaultMode>('switchVaultMode', { clusterId, to: 'Private', vaultResourceId, autoApprove: 'all' });
-      const result = await resultWithin<ProcedureOutcome>(handle);
+      const result = await resultWithin<ProcedureOutcome>(handle, PROCEDURE_MS);
       expect(result.outcome).toBe('completed');
       await recordProcedureHistories(env.temporal.env.client, handle, 'switch-vault-mode');
       expect(result.evidence.map((e) => [e.expect.kms, e.proven])).toEqual([
@@ -129,7 +137,7 @@ describe('procedures end to end on the sandbox', () => {
     const vault = await env.sandbox.clients().keyVaultManagement.vaults.get('rg-life', 'kv-switch');
     expect(vault.properties.publicNetworkAccess).toBe('Disabled');
     expect(notUnder('aks-switch', k1)).toEqual([]);
-  });
+  }, testTimeout(1));
 
   it('migrates a KMS v1 cluster to v2 one minor version at a time', async () => {
     const clusterId = env.clusterId('aks-legacy');
@@ -137,7 +145,7 @@ describe('procedures end to end on the sandbox', () => {
     expect(etcd('aks-legacy').every((e) => e.provider.type === 'kms-v1')).toBe(true);
     await env.withWorker(async () => {
       const handle = await start<typeof migrateToKmsV2>('migrateToKmsV2', { clusterId, targetVersion: '1.28', autoApprove: 'all' });
-      const result = await resultWithin<ProcedureOutcome>(handle);
+      const result = await resultWithin<ProcedureOutcome>(handle, PROCEDURE_MS);
       expect(result.outcome).toBe('completed');
       await recordProcedureHistories(env.temporal.env.client, handle, 'migrate-to-kms-v2');
       expect(result.progress.steps.map((s) => s.id)).toEqual([
@@ -157,7 +165,7 @@ describe('procedures end to end on the sandbox', () => {
     expect(digest.kubernetesVersion.startsWith('1.28')).toBe(true);
     expect(digest.nodePools.every((p) => p.version.startsWith('1.28'))).toBe(true);
     expect(notUnder('aks-legacy', k1)).toEqual([]);
-  });
+  }, testTimeout(1));
 
   it('cannot be led into rotating twice without a proven re-encryption', async () => {
     const clusterId = env.clusterId('aks-trap');
@@ -166,7 +174,7 @@ describe('procedures end to end on the sandbox', () => {
     const [k2, k3, k4] = [await createVersion('trap'), await createVersion('trap'), await createVersion('trap')];
     await env.withWorker(async () => {
       const proven = await start<typeof rotateKey>('rotateKey', { clusterId, keyId: k2 });
-      expect((await resultWithin<ProcedureOutcome>(proven)).outcome).toBe('completed');
+      expect((await resultWithin<ProcedureOutcome>(proven, PROCEDURE_MS)).outcome).toBe('completed');
 
       cluster.kubeFaults.terminatingNamespaces.add(stuckNamespace);
       try {
@@ -194,14 +202,14 @@ describe('procedures end to end on the sandbox', () => {
         // Once the namespace can be written again, a retry proves the baseline and only then rotates.
         cluster.kubeFaults.terminatingNamespaces.clear();
         await trap.executeUpdate(retryUpdate, { args: [{}] });
-        expect((await resultWithin<ProcedureOutcome>(trap)).outcome).toBe('completed');
+        expect((await resultWithin<ProcedureOutcome>(trap, PROCEDURE_MS)).outcome).toBe('completed');
       } finally {
         cluster.kubeFaults.terminatingNamespaces.clear();
       }
     });
     expect(etcd('aks-trap').every((e) => e.readable)).toBe(true);
     expect(etcd('aks-trap').every((e) => e.provider.type === 'kms-v2' && e.provider.keyId === k4)).toBe(true);
-  });
+  }, testTimeout(4));
 
   it('refuses to retire a key version another cluster still uses', async () => {
     const clusterId = env.clusterId('aks-share-a');
@@ -217,7 +225,7 @@ describe('procedures end to end on the sandbox', () => {
     expect(etcd('aks-share-b').every((e) => e.readable)).toBe(true);
     const shared = await first('shared');
     expect((await env.sandbox.clients().keys('kv-life').getKey('shared', { version: shared.split('/').pop() })).properties.enabled).toBe(true);
-  });
+  }, testTimeout(1));
 
   it('plans without writing anything', async () => {
     const clusterId = env.clusterId('aks-retire');

@@ -29,6 +29,10 @@ const scenario = clusterPerKeyScenario({
 let env: KmsflowTestEnv;
 let client: Client;
 
+/** A re-encryption takes seconds here, but on a loaded 2-core machine it gets this long, and a test that much per wait plus a minute. */
+const REENCRYPT_MS = 180_000;
+const testTimeout = (waits: number) => waits * REENCRYPT_MS + 60_000;
+
 beforeAll(async () => {
   env = await startKmsflowEnv(scenario);
   client = env.temporal.env.client;
@@ -69,19 +73,19 @@ describe('the watermark proof', () => {
     const [k1, k2] = (await env.keyVersions('kv-wm', 'w-reused')) as [string, string];
     await env.withWorker(async () => {
       // An earlier procedure's re-encryption under k1, with the identity the next one will (wrongly) reuse.
-      const first = await resultWithin<ReencryptResult>(await reencrypt('w-reused', k1, 'kmsflow/reused/reencrypt/1'));
+      const first = await resultWithin<ReencryptResult>(await reencrypt('w-reused', k1, 'kmsflow/reused/reencrypt/1'), REENCRYPT_MS);
       expect(first.proven).toBe(true);
       // Secrets written after that watermark, then a rotation, with its canary written before the change.
       await createSecrets('w-reused', 'after-first', 30);
       const canary = await env.activities.writeMarker({ clusterId: env.clusterId('w-reused'), name: 'kmsflow-canary', nonce: 'canary-reused' });
       await rotateThroughArm('w-reused', k2);
-      const second = await resultWithin<ReencryptResult>(await reencrypt('w-reused', k2, 'kmsflow/reused/reencrypt/1', canary));
+      const second = await resultWithin<ReencryptResult>(await reencrypt('w-reused', k2, 'kmsflow/reused/reencrypt/1', canary), REENCRYPT_MS);
       // The stale watermark made the rewrite pass skip the 30 Secrets written after it: they are still under k1.
       expect(underKey('w-reused', k1).map((e) => e.name).filter((n) => n.startsWith('after-first'))).toHaveLength(30);
       expect(second.proven).toBe(false);
       expect(second.notProven.join(' ')).toMatch(/The watermark \(\d+\) is not newer than the canary written before the key change/);
     });
-  });
+  }, testTimeout(2));
 
   it('a watermark rewritten by someone else during the run no longer holds its nonce: not proven', async () => {
     const [, k2] = (await env.keyVersions('kv-wm', 'w-foreign')) as [string, string];
@@ -89,8 +93,18 @@ describe('the watermark proof', () => {
     await rotateThroughArm('w-foreign', k2);
     await env.withWorker(async () => {
       const handle = await reencrypt('w-foreign', k2, 'kmsflow/foreign/reencrypt/1', canary, { ...FAST_REENCRYPT, pageSize: 10 });
-      await waitUntil(() => handle.query(reencryptStateQuery), (s: ReencryptState) => s.stage === 'rewrite', { what: 'the rewrite pass' });
+      // Paused as it starts, the run stops at the top of its page loop, after it wrote its watermark and long
+      // before its end: the other writer takes the watermark while the run is surely not over (waiting only
+      // for the rewrite pass to start, it could already be over on a loaded machine).
       await handle.signal(pauseSignal, {});
+      await waitUntil(
+        async () => ({
+          state: await handle.query(reencryptStateQuery),
+          details: (await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata')).currentDetails,
+        }),
+        ({ state, details }: { state: ReencryptState; details: string }) => state.stage === 'rewrite' && details.includes('(paused)'),
+        { what: 'the rewrite pass, paused', timeoutMs: REENCRYPT_MS },
+      );
       // Another writer (e.g. a second kmsflow deployment on the same cluster) takes the watermark Secret.
       const core = await kube('w-foreign');
       const watermark = await core.readNamespacedSecret({ name: 'kmsflow-watermark', namespace: MARKER_NAMESPACE });
@@ -100,11 +114,11 @@ describe('the watermark proof', () => {
         body: { ...watermark, data: { nonce: Buffer.from('kmsflow/someone-else/reencrypt/1').toString('base64') } },
       });
       await handle.signal(resumeSignal, {});
-      const result = await resultWithin<ReencryptResult>(handle);
+      const result = await resultWithin<ReencryptResult>(handle, REENCRYPT_MS);
       expect(result.proven).toBe(false);
       expect(result.notProven.join(' ')).toMatch(/does not hold this run's nonce/);
     });
-  });
+  }, testTimeout(2));
 
   it('Secrets written before the key change that a no-op update leaves alone: not proven, counted', async () => {
     const [k1] = (await env.keyVersions('kv-wm', 'w-kept')) as [string, string];
@@ -114,11 +128,11 @@ describe('the watermark proof', () => {
     const canary = await env.activities.writeMarker({ clusterId, name: 'kmsflow-canary', nonce: 'canary-kept' });
     await env.activities.writeMarker({ clusterId, name: 'kmsflow-canary', nonce: 'moved-by-someone-else' });
     await env.withWorker(async () => {
-      const result = await resultWithin<ReencryptResult>(await reencrypt('w-kept', k1, 'kmsflow/kept/reencrypt/1', canary));
+      const result = await resultWithin<ReencryptResult>(await reencrypt('w-kept', k1, 'kmsflow/kept/reencrypt/1', canary), REENCRYPT_MS);
       expect(result.rewrite.counts.rewritten).toBe(0);
       expect(result.rewrite.keptDespiteKeyChange).toBeGreaterThanOrEqual(80);
       expect(result.proven).toBe(false);
       expect(result.notProven.join(' ')).toMatch(/\d+ Secret\(s\) written before the key change were not rewritten by a no-op update/);
     });
-  });
+  }, testTimeout(1));
 });

@@ -75,7 +75,8 @@ describe('cluster credentials', () => {
     const k2 = `${sb.vaultUrl('kv-test')}/keys/kms/${v2}`;
     await cs.managedClusters.createOrUpdate(RG, 'c-legacy', { ...mc, securityProfile: { azureKeyVaultKms: { ...mc.securityProfile!.azureKeyVaultKms, keyId: k2 } } }, { updateIntervalInMs: 30 });
     const kube = sb.kubeCluster('c-legacy')!;
-    await waitFor(() => kube.getEncryption().slots.current === k2, 2_000);
+    // The 50 ms propagation delay, with room for a loaded machine (only a failure waits this long).
+    await waitFor(() => kube.getEncryption().slots.current === k2, 15_000);
     expect(kube.etcdView().every((e) => e.provider.type === 'kms-v1' && e.provider.keyId !== k2)).toBe(true);
 
     const listFile = join(dir, 'list.json');

@@ -172,7 +172,21 @@ describe('procedure engine on a real Temporal dev server', () => {
       const paused = await untilPhase(handle, 'paused');
       expect(paused.paused).toBe(true);
       expect(paused.steps[2]?.progress?.done).toBe(20);
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      // Give a paused procedure's next workflow task its chance to start batch 2: a second pause request wakes
+      // it, and once that task has completed, any batch it started is in the history.
+      await handle.signal(pauseSignal, { requestedBy: 'bob' });
+      const history = await waitUntil(
+        () => handle.fetchHistory(),
+        (h) => {
+          const events = h.events ?? [];
+          const secondPause = events.reduce((last, e, i) => (e.workflowExecutionSignaledEventAttributes ? i : last), -1);
+          return events.slice(secondPause + 1).some((e) => e.workflowTaskCompletedEventAttributes);
+        },
+        { what: 'a workflow task after the second pause request' },
+      );
+      const scheduled = (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'rewriteBatch');
+      expect(scheduled).toHaveLength(2);
+      expect((await progressOf(handle)).phase).toBe('paused');
       expect(calls.filter((c) => c.startsWith('rewrite'))).toEqual(['rewrite:0', 'rewrite:1']);
 
       await handle.signal(resumeSignal, { requestedBy: 'bob' });

@@ -4,11 +4,11 @@
  * client (`@kubernetes/client-node`) and the real `kubectl` binary.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import type { ClusterEncryption, OperationLogEntry } from '../../../sandbox/contracts';
 import { EmulatedKubeCluster, type KubeClusterOptions } from '../../../sandbox/kube/cluster';
@@ -150,19 +150,31 @@ export interface ShellResult {
   stderr: string;
 }
 
-/** A private kubeconfig and discovery cache for kubectl, and a bash runner using them. */
+/**
+ * A private kubeconfig and discovery cache for kubectl, and a bash runner using them. With `kubectlBinary`,
+ * `kubectl` in its scripts is that binary (first on PATH), not whatever `kubectl` the machine has.
+ */
 export class KubectlEnv {
   readonly dir = mkdtempSync(join(tmpdir(), 'kubectl-test-'));
+  private readonly path: string;
 
-  constructor(url: string, caPem: string, token = TOKENS.admin) {
+  constructor(url: string, caPem: string, token = TOKENS.admin, kubectlBinary?: string) {
     writeFileSync(join(this.dir, 'kubeconfig'), kubeconfigYaml(url, caPem, token));
+    const path = process.env.PATH ?? '/usr/bin:/bin';
+    if (kubectlBinary) {
+      mkdirSync(join(this.dir, 'bin'));
+      symlinkSync(kubectlBinary, join(this.dir, 'bin', 'kubectl'));
+      this.path = `${join(this.dir, 'bin')}${delimiter}${path}`;
+    } else {
+      this.path = path;
+    }
   }
 
   /** Runs a bash script with KUBECONFIG and KUBECACHEDIR set to this environment. */
   sh(script: string, stdin?: string): Promise<ShellResult> {
     return new Promise((resolve, reject) => {
       const child = spawn('bash', ['-c', script], {
-        env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: this.dir, KUBECONFIG: join(this.dir, 'kubeconfig'), KUBECACHEDIR: join(this.dir, 'cache') },
+        env: { PATH: this.path, HOME: this.dir, KUBECONFIG: join(this.dir, 'kubeconfig'), KUBECACHEDIR: join(this.dir, 'cache') },
         cwd: this.dir,
       });
       let stdout = '';

@@ -1,8 +1,66 @@
 /**
  * The article's own commands, run with the real kubectl binary against the emulated API server.
+ *
+ * Each server version is driven by a kubectl client of the same minor (1.29 sends JSON, 1.32 protobuf, so
+ * both wire formats of the emulated API server are exercised), and what is asserted about kubectl's output is
+ * what those clients print. Which binary a bare `kubectl` runs differs between machines: gcloud's kubectl
+ * dispatcher (`kubectl version --client` says `v1.32.4-dispatcher`) runs the `kubectl.1.<minor>` installed
+ * next to it that matches the server it talks to, while an ordinary install runs its own version whatever
+ * the server. So these tests never rely on that choice: they pin `kubectl` to a `kubectl.1.<minor>` (on
+ * PATH, or next to the `kubectl` on PATH) or to a kubectl whose own client version has that minor, and a
+ * test whose client is not on the machine is skipped, saying which one is missing.
  */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { accessSync, constants, realpathSync } from 'node:fs';
+import { delimiter, dirname, join } from 'node:path';
+import { afterEach, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { KEY, KubectlEnv, makeTls, startCluster, type TestCluster, type TlsMaterial } from './helpers';
+
+function onPath(name: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    try {
+      accessSync(join(dir, name), constants.X_OK);
+      return join(dir, name);
+    } catch {
+      // not in this directory
+    }
+  }
+  return undefined;
+}
+
+/** What `kubectl version --client` says about `binary`: its client minor, or that it is a dispatcher. */
+function clientOf(binary: string): { minor?: string; gitVersion?: string; dispatcher: boolean } | undefined {
+  try {
+    const out = execFileSync(binary, ['version', '--client', '-o', 'json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 60_000 });
+    const client = (JSON.parse(out) as { clientVersion?: { minor?: string; gitVersion?: string } }).clientVersion;
+    return { minor: client?.minor?.replace('+', ''), gitVersion: client?.gitVersion, dispatcher: client?.gitVersion?.includes('dispatcher') ?? false };
+  } catch {
+    return undefined;
+  }
+}
+
+const pinned = new Map<string, { binary?: string; missing: string }>();
+
+/** A kubectl binary whose own client is `1.<minor>`: never a dispatcher, which picks a binary per server. */
+function kubectlClient(minor: string): { binary?: string; missing: string } {
+  let found = pinned.get(minor);
+  if (!found) {
+    const kubectl = onPath('kubectl');
+    const candidates = [onPath(`kubectl.1.${minor}`), kubectl && join(dirname(realpathSync(kubectl)), `kubectl.1.${minor}`), kubectl];
+    const binary = candidates.find((c): c is string => {
+      if (!c) return false;
+      const client = clientOf(c);
+      return client !== undefined && !client.dispatcher && client.minor === minor;
+    });
+    const own = kubectl ? clientOf(kubectl) : undefined;
+    const machine = !kubectl ? 'there is no kubectl on PATH' : `the kubectl on PATH is ${own?.gitVersion ?? 'one whose version cannot be read'}`;
+    const missing = `needs a kubectl 1.${minor} client (kubectl.1.${minor} on PATH or next to kubectl, as gcloud's dispatcher installs them, or a kubectl 1.${minor}); ${machine}`;
+    found = { binary, missing };
+    pinned.set(minor, found);
+  }
+  return found;
+}
 
 let tls: TlsMaterial;
 const open: { cluster: TestCluster; env: KubectlEnv }[] = [];
@@ -17,9 +75,12 @@ afterEach(async () => {
   }
 });
 
-async function setup(kubernetesVersion = '1.32.4'): Promise<{ t: TestCluster; kubectl: KubectlEnv }> {
+/** A cluster of `kubernetesVersion` and `kubectl` pinned to a client of its minor; skips the test without one. */
+async function setup(skip: TestContext['skip'], kubernetesVersion = '1.32.4'): Promise<{ t: TestCluster; kubectl: KubectlEnv }> {
+  const client = kubectlClient(kubernetesVersion.split('.')[1]!);
+  if (!client.binary) skip(client.missing);
   const t = await startCluster(tls, { kubernetesVersion });
-  const kubectl = new KubectlEnv(t.url, tls.caPem);
+  const kubectl = new KubectlEnv(t.url, tls.caPem, undefined, client.binary);
   open.push({ cluster: t, env: kubectl });
   return { t, kubectl };
 }
@@ -29,8 +90,8 @@ const MIGRATE = 'set -o pipefail; kubectl get secrets --all-namespaces -o json |
 const rvs = (t: TestCluster) => new Map(t.cluster.etcdView().map((e) => [`${e.namespace}/${e.name}`, e.resourceVersion]));
 
 describe.each(['1.32.4', '1.29.7'])('kubectl against a %s cluster', (version) => {
-  it('re-encrypts every Secret with the storage-migration pipeline, and a second pass rewrites nothing', async () => {
-    const { t, kubectl } = await setup(version);
+  it('re-encrypts every Secret with the storage-migration pipeline, and a second pass rewrites nothing', async ({ skip }) => {
+    const { t, kubectl } = await setup(skip, version);
     const seeded = t.cluster.seed({ secrets: 1100, namespaces: 7, seed: 21, maxBytes: 16_384 });
     t.rotateTo(2);
     expect(t.cluster.etcdView().every((e) => e.provider.type === 'kms-v2' && e.provider.keyId === KEY(1))).toBe(true);
@@ -52,9 +113,9 @@ describe.each(['1.32.4', '1.29.7'])('kubectl against a %s cluster', (version) =>
     expect(t.records.filter((r) => r.detail === 'short-circuited (already current)')).toHaveLength(seeded.secrets);
   });
 
-  it('creates, reads and deletes a Secret', async () => {
-    const { t, kubectl } = await setup(version);
-    // The dispatcher runs the bundled kubectl matching the server's minor (1.29 sends JSON, 1.32 protobuf).
+  it('creates, reads and deletes a Secret', async ({ skip }) => {
+    const { t, kubectl } = await setup(skip, version);
+    // The pinned client has the server's minor (1.29 sends JSON, 1.32 protobuf).
     const versions = JSON.parse((await kubectl.sh('kubectl version -o json')).stdout) as Record<string, { minor: string; gitVersion: string }>;
     expect(versions.serverVersion?.gitVersion).toBe(`v${version}`);
     expect(versions.clientVersion?.minor.replace('+', '')).toBe(version.split('.')[1]);
@@ -79,8 +140,8 @@ describe.each(['1.32.4', '1.29.7'])('kubectl against a %s cluster', (version) =>
 });
 
 describe('the pipefail trap', () => {
-  it('a 410 mid-listing makes kubectl get exit non-zero while printing a partial List', async () => {
-    const { t, kubectl } = await setup();
+  it('a 410 mid-listing makes kubectl get exit non-zero while printing a partial List', async ({ skip }) => {
+    const { t, kubectl } = await setup(skip);
     t.cluster.seed({ secrets: 1200, namespaces: 5, seed: 4, maxBytes: 4096 });
     t.rotateTo(2);
     t.cluster.kubeFaults.expireContinueAfterPages = 1;

@@ -79,6 +79,13 @@ export class SandboxPersistence {
     writeAtomic(join(this.dir, 'state.json'), JSON.stringify(this.collect()), 0o600);
   }
 
+  /** Drops changes not saved yet, as a killed process would. */
+  abandon(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.dirty = false;
+  }
+
   /** Saves if anything changed since the last save. */
   flush(): void {
     if (this.dirty) this.saveNow();

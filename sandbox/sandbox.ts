@@ -73,6 +73,11 @@ export interface RunningSandbox {
   /** Persists now; false without a state directory. */
   snapshot(): Promise<boolean>;
   close(): Promise<void>;
+  /**
+   * Stops as a killed process would: connections cut mid-answer and nothing saved that the debounced
+   * persistence had not saved yet (a restart from the state directory loses those changes).
+   */
+  crash(): Promise<void>;
 }
 
 async function resolveScenario(s: StartSandboxOptions['scenario']): Promise<Scenario> {
@@ -207,6 +212,15 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<R
       closed = true;
       stopOperationTimers(ctx);
       persistence?.flush();
+      kube.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+    crash: async () => {
+      if (closed) return;
+      closed = true;
+      persistence?.abandon();
+      stopOperationTimers(ctx);
       kube.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

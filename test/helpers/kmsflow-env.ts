@@ -6,6 +6,8 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { createActivities, type Activities } from '../../activities';
 import { createSandboxClients } from '../../activities/clients';
+import { leakControlActivities } from './leak-controls/activities';
+import { bundleWithLeakControl, runLeakControl } from './leak-controls/run';
 import { startSandbox, type RunningSandbox, type StartSandboxOptions } from '../../sandbox/sandbox';
 import type { ScenarioInput } from '../../sandbox/scenario';
 import { buildWorkflowBundle } from '../../worker/bundle';
@@ -39,14 +41,20 @@ export interface KmsflowTestEnv {
   /** Mutating sandbox calls so far (ARM, Key Vault, Kubernetes). */
   mutations(): number;
   withWorker<T>(fn: (worker: Worker) => Promise<T>): Promise<T>;
+  /** Runs the planted-leak control workflow to its end, inside `withWorker` (needs `leakControlCluster`). */
+  runLeakControl(): Promise<void>;
   teardown(): Promise<void>;
 }
 
 export async function startKmsflowEnv(
   scenario: ScenarioInput,
-  options: Omit<StartSandboxOptions, 'scenario'> & { temporalUi?: boolean } = {},
+  options: Omit<StartSandboxOptions, 'scenario'> & {
+    temporalUi?: boolean;
+    /** The cluster whose scan-seed Secrets the planted-leak control (test/helpers/leak-controls/) leaks; the worker then runs it. */
+    leakControlCluster?: string;
+  } = {},
 ): Promise<KmsflowTestEnv> {
-  const { temporalUi, ...sandboxOptions } = options;
+  const { temporalUi, leakControlCluster, ...sandboxOptions } = options;
   const temporal = await startTemporalTestEnv({ ui: temporalUi });
   // A scenario that does not load must not leave the dev server running.
   const sandbox = await startSandbox({ scenario, operationDurationMs: 200, propagationDelayMs: 200, ...sandboxOptions }).catch(async (err: unknown) => {
@@ -58,7 +66,8 @@ export async function startKmsflowEnv(
   const taskQueue = `kmsflow-test-${Date.now()}`;
   const clients = createSandboxClients(sandbox.endpoints, sandbox.operator, { tuning: { retryOptions: { maxRetries: 2, retryDelayInMs: 50 } } });
   const activities = createActivities({ clients, pollIntervalMs: 100, temporal: temporal.env.client, taskQueue });
-  const workflowBundle = { code: await buildWorkflowBundle() };
+  const workflowBundle = { code: leakControlCluster ? await bundleWithLeakControl() : await buildWorkflowBundle() };
+  const workerActivities = leakControlCluster ? { ...activities, ...leakControlActivities(sandbox.kubeconfig(leakControlCluster, 'admin')) } : activities;
   const azure = sandbox.clients();
 
   return {
@@ -83,10 +92,11 @@ export async function startKmsflowEnv(
         namespace: temporal.server.namespace,
         taskQueue,
         workflowBundle,
-        activities,
+        activities: workerActivities,
       });
       return worker.runUntil(() => fn(worker));
     },
+    runLeakControl: () => runLeakControl(temporal.env.client, taskQueue),
     async teardown() {
       await sandbox.close();
       await temporal.teardown();

@@ -19,15 +19,15 @@ export function installQuietRuntime(): void {
 }
 
 /**
- * For a test that provokes warnings on purpose (e.g. a nondeterminism control): the SDK's and the native
- * core's log lines at WARN and above go to the returned list instead of the test output, for the test to
- * assert on. Call it first in the file, instead of installQuietRuntime.
+ * For a test that provokes warnings on purpose (e.g. a nondeterminism control) or scans what workers log:
+ * the SDK's and the native core's log lines at `level` and above go to the returned list instead of the
+ * test output, for the test to assert on. Call it first in the file, instead of installQuietRuntime.
  */
-export function installCollectingRuntime(): LogEntry[] {
+export function installCollectingRuntime(level: 'DEBUG' | 'INFO' | 'WARN' = 'WARN'): LogEntry[] {
   const entries: LogEntry[] = [];
   Runtime.install({
-    logger: new DefaultLogger('WARN', (entry) => void entries.push(entry)),
-    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }), forward: {} } },
+    logger: new DefaultLogger(level, (entry) => void entries.push(entry)),
+    telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: level }), forward: {} } },
   });
   runtimeInstalled = true;
   return entries;

@@ -2,8 +2,11 @@
  * A kmsflow worker as its own process, for tests that kill it (SIGKILL) and start another. Settings come
  * from the environment: TEMPORAL_ADDRESS, KMSFLOW_TASK_QUEUE, KMSFLOW_SANDBOX_ENV (the sandbox env file), and
  * optionally KMSFLOW_WORKFLOW_BUNDLE (a prebuilt bundle file, so a restart does not bundle again) and
- * KMSFLOW_WORKER_LOG_LEVEL (the SDK logger's level, default WARN).
+ * KMSFLOW_WORKER_LOG_LEVEL (the SDK logger's level, default WARN), and KMSFLOW_LEAK_CONTROLS_KUBECONFIG (a
+ * kubeconfig file: also run the planted-leak control's activity, test/helpers/leak-controls/, against that
+ * cluster; its workflow must be in the bundle).
  */
+import * as fs from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { createActivities } from '../../activities';
@@ -12,6 +15,7 @@ import { readSandboxEnv } from '../../sandbox/env-file';
 import { loadWorkflowBundle } from '../../worker/bundle';
 import { createKmsflowWorker } from '../../worker/create-worker';
 import { dataConverterFromEnvironment } from '../../worker/payload-codec';
+import { leakControlActivities } from './leak-controls/activities';
 
 async function main(): Promise<void> {
   const address = process.env.TEMPORAL_ADDRESS!;
@@ -26,7 +30,10 @@ async function main(): Promise<void> {
     namespace: 'default',
     taskQueue,
     workflowBundle: process.env.KMSFLOW_WORKFLOW_BUNDLE ? { codePath: process.env.KMSFLOW_WORKFLOW_BUNDLE } : (await loadWorkflowBundle()).bundle,
-    activities: createActivities({ clients, pollIntervalMs: 100, temporal, taskQueue }),
+    activities: {
+      ...createActivities({ clients, pollIntervalMs: 100, temporal, taskQueue }),
+      ...(process.env.KMSFLOW_LEAK_CONTROLS_KUBECONFIG ? leakControlActivities(fs.readFileSync(process.env.KMSFLOW_LEAK_CONTROLS_KUBECONFIG, 'utf8')) : {}),
+    },
   });
   console.log('worker ready');
   await worker.run();

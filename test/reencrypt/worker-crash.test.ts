@@ -8,7 +8,6 @@ import type { ClusterSubmission } from '../../activities/cluster';
 import type { ScenarioInput } from '../../sandbox/scenario';
 import type { ReencryptResult, reencryptSecrets } from '../../workflows/reencrypt';
 import { FAST_REENCRYPT, type KmsflowTestEnv, resultWithin, startKmsflowEnv } from '../helpers/kmsflow-env';
-import { waitUntil } from '../helpers/wait';
 
 const scenario: ScenarioInput = {
   seed: 41,
@@ -84,24 +83,35 @@ it('a worker killed in the middle of a page is replaced and the run resumes with
     // Slow writes so the kill lands inside a page.
     args: [{ clusterId, expect: { kms: 'enabled', keyId: newKey }, canary, operationKey: 'crash', settings: { ...FAST_REENCRYPT, pageSize: 100, concurrency: CONCURRENCY, maxQps: 80 } }],
   });
-  const beforeKill = await waitUntil(async () => rewrites().length, (n) => n >= 130 && n % 100 !== 0, { timeoutMs: 60_000, what: 'a kill point inside page 2' });
-  first.kill('SIGKILL');
+  // Killed from the operation log as the 150th rewrite lands: in the middle of page 2, whatever the machine's speed.
+  let seqAtKill = 0;
+  const stopWatching = env.sandbox.oplog.onRecord((e) => {
+    if (seqAtKill || e.method !== 'PUT' || !e.detail?.startsWith('rewritten') || rewrites().length < 150) return;
+    seqAtKill = e.seq;
+    first.kill('SIGKILL');
+  });
   await new Promise((resolve) => first.once('exit', resolve));
-  const seqAtKill = env.sandbox.oplog.lastSeq;
-  expect(rewrites().length).toBeGreaterThanOrEqual(beforeKill);
+  stopWatching();
+  const rewrittenByFirst = rewrites().filter((e) => e.seq <= seqAtKill).length;
+  expect(rewrittenByFirst).toBeGreaterThanOrEqual(150);
+  expect(rewrittenByFirst).toBeLessThan(200);
 
+  // Writes the dead worker had sent may still land now; the replacement's writes all come after this.
+  const seqAtRestart = env.sandbox.oplog.lastSeq;
   await startWorkerProcess();
   const result = await resultWithin<ReencryptResult>(handle, 90_000);
+  // The replacement worker did the rest: the kill landed in a run that still had work.
+  expect(rewrites().filter((e) => e.seq > seqAtRestart).length).toBeGreaterThan(CONCURRENCY);
   expect(result.proven).toBe(true);
   // Every PUT counts, whatever its answer: a second no-op update of a Secret already current is answered
   // "short-circuited" and would hide from a count of rewrites. A Secret may be written twice only if its
   // first write was in flight when the worker died: at most one per concurrent writer, among the last
-  // writes the sandbox logged before the kill.
+  // writes the sandbox logged before the kill or the ones still landing before the replacement started.
   const puts = secretPuts();
   const perSecret = new Map<string, number[]>();
   for (const e of puts) perSecret.set(e.path, [...(perSecret.get(e.path) ?? []), e.seq]);
   const repeated = [...perSecret].filter(([, seqs]) => seqs.length > 1);
-  const inFlightAtKill = new Set(puts.filter((e) => e.seq <= seqAtKill).slice(-CONCURRENCY).map((e) => e.path));
+  const inFlightAtKill = new Set([...puts.filter((e) => e.seq <= seqAtKill).slice(-CONCURRENCY), ...puts.filter((e) => e.seq > seqAtKill && e.seq <= seqAtRestart)].map((e) => e.path));
   expect(repeated.length).toBeLessThanOrEqual(CONCURRENCY);
   expect(repeated.filter(([path, seqs]) => !inFlightAtKill.has(path) || seqs.length > 2).map(([path, seqs]) => `${path} written ${seqs.length}×`)).toEqual([]);
   expect(perSecret.size).toBe(300);

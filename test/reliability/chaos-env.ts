@@ -15,6 +15,7 @@ import { type RunningSandbox, startSandbox } from '../../sandbox/sandbox';
 import type { ScenarioInput } from '../../sandbox/scenario';
 import { buildWorkflowBundle } from '../../worker/bundle';
 import { clusterId as formatClusterId } from '../../workflows/ids';
+import { bundleWithLeakControl, runLeakControl } from '../helpers/leak-controls/run';
 import { installQuietRuntime } from '../helpers/temporal-env';
 
 export interface ChaosEnvOptions {
@@ -26,6 +27,11 @@ export interface ChaosEnvOptions {
   workerLogLevel?: 'DEBUG' | 'INFO' | 'WARN';
   /** The data converter of the test's own client (e.g. with the workers' payload codec). */
   clientDataConverter?: DataConverter;
+  /**
+   * The cluster whose scan-seed Secrets the planted-leak control leaks (test/helpers/leak-controls/): the
+   * workers then also run the control, and `runLeakControl` starts it.
+   */
+  leakControlCluster?: string;
 }
 
 export interface ChaosEnv {
@@ -43,11 +49,19 @@ export interface ChaosEnv {
   killWorker(): boolean;
   /** Waits for the killed worker to be gone, then starts a new one. */
   replaceWorker(): Promise<void>;
+  /** Stops the dev server (SIGTERM, it shuts down cleanly) and starts it again on the same database and port. */
   restartDevServer(): Promise<void>;
+  /** SIGKILLs the dev server process (no shutdown at all) and starts it again on the same database and port. */
+  crashDevServer(): Promise<void>;
+  /** Closes the sandbox (saving its state) and starts it again from its state directory on the same port. */
   restartSandbox(): Promise<void>;
+  /** Stops the sandbox as a killed process would (unsaved changes lost) and starts it again from its state directory. */
+  crashSandbox(): Promise<void>;
+  /** Runs the planted-leak control workflow to its end (needs `leakControlCluster`). */
+  runLeakControl(): Promise<void>;
   /** Everything the worker processes wrote to stdout and stderr. */
   workerOutput(): string;
-  counts: { workerStarts: number; kills: number; devServerRestarts: number; sandboxRestarts: number };
+  counts: { workerStarts: number; kills: number; devServerRestarts: number; devServerKills: number; sandboxRestarts: number; sandboxCrashes: number };
   teardown(): Promise<void>;
 }
 
@@ -65,7 +79,14 @@ export async function startChaosEnv(scenario: ScenarioInput, options: ChaosEnvOp
   const port = Number(devServer.address.split(':').pop());
   let sandbox = await startSandbox({ scenario, stateDir, ...sandboxTiming, persistDebounceMs: 200, persistKubeDebounceMs: 2_000 });
   await sandbox.writeEnvFile(envFile);
-  fs.writeFileSync(bundleFile, await buildWorkflowBundle());
+  const controlKubeconfig = path.join(dir, 'leak-control.kubeconfig');
+  if (options.leakControlCluster) fs.writeFileSync(controlKubeconfig, sandbox.kubeconfig(options.leakControlCluster, 'admin'));
+  fs.writeFileSync(
+    bundleFile,
+    options.leakControlCluster
+      ? await bundleWithLeakControl()
+      : await buildWorkflowBundle(),
+  );
   const client = new Client({ connection: await Connection.connect({ address: devServer.address }), namespace: devServer.namespace, dataConverter: options.clientDataConverter });
 
   const listeners: ((entry: OperationLogEntry) => void)[] = [];
@@ -74,7 +95,7 @@ export async function startChaosEnv(scenario: ScenarioInput, options: ChaosEnvOp
 
   let worker: ChildProcess | undefined;
   const output: string[] = [];
-  const counts = { workerStarts: 0, kills: 0, devServerRestarts: 0, sandboxRestarts: 0 };
+  const counts = { workerStarts: 0, kills: 0, devServerRestarts: 0, devServerKills: 0, sandboxRestarts: 0, sandboxCrashes: 0 };
   const subscriptionId = sandbox.subscriptionId;
   const resourceGroup = scenario.subscriptions?.[0]?.resourceGroups?.[0]?.name ?? 'rg';
 
@@ -88,6 +109,7 @@ export async function startChaosEnv(scenario: ScenarioInput, options: ChaosEnvOp
         KMSFLOW_SANDBOX_ENV: envFile,
         KMSFLOW_WORKFLOW_BUNDLE: bundleFile,
         KMSFLOW_WORKER_LOG_LEVEL: options.workerLogLevel ?? 'INFO',
+        ...(options.leakControlCluster ? { KMSFLOW_LEAK_CONTROLS_KUBECONFIG: controlKubeconfig } : {}),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -137,12 +159,26 @@ export async function startChaosEnv(scenario: ScenarioInput, options: ChaosEnvOp
       devServer = await startDevServer({ dbFile, port });
       counts.devServerRestarts++;
     },
+    async crashDevServer() {
+      // The server's own pid (not its guard's): the guard writes it next to the database.
+      process.kill(Number(fs.readFileSync(`${dbFile}.pid`, 'utf8').trim()), 'SIGKILL');
+      await devServer.stop();
+      devServer = await startDevServer({ dbFile, port });
+      counts.devServerKills++;
+    },
     async restartSandbox() {
       await sandbox.close();
       sandbox = await startSandbox({ stateDir, port: sandbox.port, ...sandboxTiming, persistDebounceMs: 200, persistKubeDebounceMs: 2_000 });
       attach(sandbox);
       counts.sandboxRestarts++;
     },
+    async crashSandbox() {
+      await sandbox.crash();
+      sandbox = await startSandbox({ stateDir, port: sandbox.port, ...sandboxTiming, persistDebounceMs: 200, persistKubeDebounceMs: 2_000 });
+      attach(sandbox);
+      counts.sandboxCrashes++;
+    },
+    runLeakControl: () => runLeakControl(client, taskQueue, (handle) => outcomeOf(handle, 120_000)),
     workerOutput: () => output.join(''),
     counts,
     async teardown() {

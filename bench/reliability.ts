@@ -1,0 +1,77 @@
+/**
+ * Runs the reliability suite at a size and commits its figures: the chaos test (worker kills, dev server
+ * and sandbox restarts and crashes), the fault matrix, the bad-input table, the payload codec and the
+ * Secret scan, then writes what they measured, with the run's date, commit, machine and seed, to
+ * bench/results/reliability-<size>.json. docs/reliability.md is generated from those files
+ * (`npm run docs:figures`). Usage:
+ *   npm run reliability -- --size ci|nightly [--seed N] [--out file.json]
+ * ci is what `npm test` runs (one chaos round); nightly runs eight rounds and asserts at least 20 kills per
+ * procedure with work in flight.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+
+export const SIZES = {
+  ci: { rounds: 1, kills: 6, minKills: 2, secrets: 120, seed: 20_261_128 },
+  nightly: { rounds: 8, kills: 6, minKills: 20, secrets: 120, seed: 4242 },
+} as const;
+export type Size = keyof typeof SIZES;
+
+export const RELIABILITY_FILES = [
+  'test/reliability/chaos.test.ts',
+  'test/reliability/faults.test.ts',
+  'test/reliability/bad-inputs.test.ts',
+  'test/reliability/payload-codec.test.ts',
+  'test/reliability/secret-scan.test.ts',
+];
+
+export const resultFile = (size: Size) => path.resolve(__dirname, 'results', `reliability-${size}.json`);
+
+function main(): void {
+  const { values } = parseArgs({ options: { size: { type: 'string', default: 'ci' }, seed: { type: 'string' }, out: { type: 'string' } } });
+  if (!(values.size! in SIZES)) throw new Error(`--size must be one of ${Object.keys(SIZES).join(', ')}, not ${values.size}`);
+  const size = values.size as Size;
+  const preset = SIZES[size];
+  const seed = Number(values.seed ?? preset.seed);
+  const out = values.out ?? resultFile(size);
+  const figures = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kmsflow-reliability-')), 'figures.json');
+
+  const started = Date.now();
+  const run = spawnSync(path.resolve('node_modules', '.bin', 'vitest'), ['run', ...RELIABILITY_FILES], {
+    stdio: 'inherit',
+    env: {
+      ...process.env,
+      KMSFLOW_CHAOS_ROUNDS: String(preset.rounds),
+      KMSFLOW_CHAOS_KILLS: String(preset.kills),
+      KMSFLOW_CHAOS_MIN_KILLS: String(preset.minKills),
+      KMSFLOW_CHAOS_SECRETS: String(preset.secrets),
+      KMSFLOW_CHAOS_SEED: String(seed),
+      KMSFLOW_RELIABILITY_FIGURES: figures,
+    },
+  });
+  const wallSeconds = Math.round((Date.now() - started) / 1000);
+  if (run.status !== 0) {
+    console.error(`\nThe ${size} reliability run failed (exit ${run.status}); ${path.relative(process.cwd(), out)} was left as it was.`);
+    process.exit(run.status ?? 1);
+  }
+  const git = (...args: string[]) => execFileSync('git', args, { encoding: 'utf8' }).trim();
+  const result = {
+    size,
+    date: new Date().toISOString(),
+    commit: git('rev-parse', '--short', 'HEAD'),
+    uncommittedChanges: git('status', '--porcelain', '--untracked-files=no').length > 0,
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+    seed,
+    preset,
+    wallSeconds,
+    sections: JSON.parse(fs.readFileSync(figures, 'utf8')) as Record<string, unknown>,
+  };
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+  console.log(`\nReliability figures (${size}, seed ${seed}, ${wallSeconds} s) written to ${path.relative(process.cwd(), out)}; run \`npm run docs:figures\` to update the docs.`);
+}
+
+if (require.main === module) main();

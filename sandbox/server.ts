@@ -9,6 +9,7 @@
 import * as https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { SandboxService } from './contracts';
 import { ARM_HOST, VAULT_DNS_SUFFIX } from './client-options';
 import type { SandboxContext } from './context';
@@ -81,7 +82,7 @@ async function dispatch(deps: SandboxServerDeps, req: IncomingMessage, res: Serv
 }
 
 export function createSandboxServer(tls: SandboxTlsMaterial, deps: SandboxServerDeps): https.Server {
-  return https.createServer({ cert: tls.serverCertPem, key: tls.serverKeyPem, keepAliveTimeout: 5_000 }, (req, res) => {
+  const server = https.createServer({ cert: tls.serverCertPem, key: tls.serverKeyPem, keepAliveTimeout: 5_000 }, (req, res) => {
     dispatch(deps, req, res).catch((err: unknown) => {
       if (res.headersSent || res.destroyed) {
         res.destroy();
@@ -96,6 +97,9 @@ export function createSandboxServer(tls: SandboxTlsMaterial, deps: SandboxServer
       sendAzureError(res, new HttpError(500, 'InternalServerError', 'The sandbox failed to process the request.'));
     });
   });
+  // Parse from the socket stream: Node's native TLS parsing resets (HPE_PAUSED) a request arriving before the previous answer is flushed.
+  server.on('secureConnection', (socket: TLSSocket) => socket.on('data', () => {}));
+  return server;
 }
 
 export function listen(server: https.Server, port: number): Promise<number> {

@@ -103,6 +103,8 @@ export interface ReencryptState {
   elapsedMs: number;
   /** Of those, the wait for the key to be active (ARM, propagation, canary): not part of the rate. */
   keyActiveMs?: number;
+  /** Paused when the previous run continued as new. */
+  paused?: boolean;
 }
 
 export interface ReencryptResult {
@@ -166,7 +168,8 @@ export async function reencryptSecrets(input: ReencryptInput, carried?: Reencryp
   const state = carried ?? initialState();
   state.runs += 1;
   const runStartedMs = Date.now();
-  let paused = false;
+  // A pause received by an earlier run (even in the task that continued as new) holds in this one.
+  let paused = state.paused ?? false;
   let pagesThisRun = 0;
   const parent = workflowInfo().parent;
 
@@ -212,6 +215,8 @@ export async function reencryptSecrets(input: ReencryptInput, carried?: Reencryp
     if (pagesThisRun >= settings.pagesPerRun) {
       state.elapsedMs += Date.now() - runStartedMs;
       await condition(allHandlersFinished);
+      if (paused) state.paused = true;
+      else delete state.paused;
       return continueAsNew<typeof reencryptSecrets>(input, state);
     }
     if (paused) {

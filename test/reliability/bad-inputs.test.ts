@@ -224,5 +224,6 @@ describe('bad inputs preflight catches, before any change', () => {
     }
     expect(changesSince(env.sandbox.oplog, before)).toEqual([]);
     recordFigure('bad-inputs', { tried, procedureRunsStoppedAtPreflight: started.length });
-  });
+    // Each started procedure may wait up to a minute to block on a loaded machine, plus the CLI calls.
+  }, 600_000);
 });

@@ -4,6 +4,7 @@
  */
 import type { ManagedCluster } from '@azure/arm-containerservice';
 import { sameKeyId } from '../workflows/ids';
+import { kmsProfile } from '../workflows/kms-settings';
 
 export type NetworkAccess = 'Public' | 'Private';
 
@@ -116,12 +117,7 @@ export function desiredCluster(mc: ManagedCluster, change: ClusterChange, operat
         ...base,
         securityProfile: {
           ...mc.securityProfile,
-          azureKeyVaultKms: {
-            enabled: true,
-            keyId: change.keyId,
-            keyVaultNetworkAccess: change.networkAccess,
-            ...(change.networkAccess === 'Private' ? { keyVaultResourceId: change.vaultResourceId } : {}),
-          },
+          azureKeyVaultKms: kmsProfile(change),
         },
       };
     case 'disable-kms':

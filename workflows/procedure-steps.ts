@@ -6,6 +6,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { patched, setHandler, startChild, workflowInfo } from '@temporalio/workflow';
 import type { ClusterChange, ClusterDigest, NetworkAccess } from '../activities/cluster-model';
+import { kmsEnableCommand } from './kms-settings';
 import type { PreflightInput, PreflightReport, ProcedureName } from '../activities/preflight';
 import type { Marker } from '../activities/reencrypt/types';
 import { longRunning, quick } from './activity-proxies';
@@ -341,14 +342,6 @@ export function retireStep(run: ProcedureRun, keyId: () => string, how: 'disable
   };
 }
 
-export function kmsEnableCommand(run: ProcedureRun, keyId: string, mode: NetworkAccess, vaultResourceId?: string): string {
-  return (
-    `az aks update ${run.az} --enable-azure-keyvault-kms --azure-keyvault-kms-key-id ${keyId} ` +
-    `--azure-keyvault-kms-key-vault-network-access ${mode}` +
-    (mode === 'Private' ? ` --azure-keyvault-kms-key-vault-resource-id ${vaultResourceId ?? '<vault id>'}` : '')
-  );
-}
-
 const DISABLE_GATE = {
   id: 'disable-kms',
   prompt:
@@ -383,7 +376,7 @@ export function enableAndReencryptSteps(
     clusterChangeStep(run, {
       id: 'enable-kms',
       title,
-      command: kmsEnableCommand(run, target.keyId, target.networkAccess, target.vaultResourceId),
+      command: kmsEnableCommand(run.az, target),
       change: () => ({ kind: 'enable-kms', ...target }),
       reencryptOnFailure: true,
     }),

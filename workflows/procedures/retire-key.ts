@@ -1,4 +1,5 @@
 import type { ClusterDigest } from '../../activities/cluster-model';
+import { kmsEnableCommand } from '../kms-settings';
 import type { StepDefinition } from '../engine/procedure';
 import {
   baselineReencryptStep,
@@ -25,7 +26,7 @@ function rotation(run: ProcedureRun, start: ClusterDigest, n: 1 | 2, keyId: () =
     clusterChangeStep(run, {
       id: `rotate-${n}`,
       title: `Rotation ${n}: switch KMS to the next key version`,
-      command: `az aks update ${run.az} --enable-azure-keyvault-kms --azure-keyvault-kms-key-id <version ${n + 1}> --azure-keyvault-kms-key-vault-network-access ${start.kms.networkAccess ?? 'Public'}`,
+      command: kmsEnableCommand(run.az, { keyId: `<version ${n + 1}>`, networkAccess: start.kms.networkAccess ?? 'Public', vaultResourceId: start.kms.vaultResourceId }),
       change: () => ({ kind: 'enable-kms', keyId: keyId(), networkAccess: start.kms.networkAccess ?? 'Public', vaultResourceId: start.kms.vaultResourceId }),
       reencryptOnFailure: true,
     }),

@@ -1,3 +1,4 @@
+import { kmsEnableCommand } from '../kms-settings';
 import { baselineReencryptStep, canaryStep, clusterChangeStep, preflightStep, reencryptStep, rotationGuardStep } from '../procedure-steps';
 import { sameKeyId } from '../ids';
 import { type ProcedureDefinition, type ProcedureInputBase, type ProcedureOutcome, runDefinition } from './common';
@@ -25,7 +26,7 @@ export const rotateKeyProcedure: ProcedureDefinition<RotateKeyInput> = {
     clusterChangeStep(run, {
       id: 'rotate',
       title: 'Rotate KMS to the new key version',
-      command: `az aks update ${run.az} --enable-azure-keyvault-kms --azure-keyvault-kms-key-id ${input.keyId} --azure-keyvault-kms-key-vault-network-access ${start.kms.networkAccess ?? 'Public'}`,
+      command: kmsEnableCommand(run.az, { keyId: input.keyId, networkAccess: start.kms.networkAccess ?? 'Public', vaultResourceId: start.kms.vaultResourceId }),
       change: () => ({
         kind: 'enable-kms',
         keyId: input.keyId,

@@ -210,9 +210,22 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
     const vault = vaultId && wantsKey ? await readVault(vaultId, add) : undefined;
     if (vaultId && vault) {
       report.vault = vault;
-      const blocked = vault.publicNetworkAccess === 'Disabled' || vault.firewallDefaultAction === 'Deny';
-      if (mode === 'Public' && blocked && procedure !== 'switch-vault-mode') {
-        add('error', 'PublicModeWithFirewall', `Key vault ${vault.name} ${vault.publicNetworkAccess === 'Disabled' ? 'has public network access disabled' : 'has a firewall (selected networks)'}; KMS in Public mode needs a vault open to all networks.`, `Open it (az keyvault update --name ${vault.name} --public-network-access Enabled --default-action Allow) or use Private mode.`);
+      // The target mode's rules. A switch to Public turns the vault's public network access on itself, but
+      // not its firewall: a vault left on selected networks blocks KMS the moment it is enabled in Public mode.
+      const switching = procedure === 'switch-vault-mode';
+      if (mode === 'Public' && vault.firewallDefaultAction === 'Deny') {
+        add(
+          'error',
+          'PublicModeWithFirewall',
+          switching
+            ? `Key vault ${vault.name} has a firewall (selected networks): the switch opens its public network access, not its firewall, and KMS in Public mode needs a vault open to all networks.`
+            : `Key vault ${vault.name} has a firewall (selected networks); KMS in Public mode needs a vault open to all networks.`,
+          switching
+            ? `Allow all networks before the switch (az keyvault update --name ${vault.name} --default-action Allow), or stay in Private mode.`
+            : `Open it (az keyvault update --name ${vault.name} --public-network-access Enabled --default-action Allow) or use Private mode.`,
+        );
+      } else if (mode === 'Public' && vault.publicNetworkAccess === 'Disabled' && !switching) {
+        add('error', 'PublicModeWithFirewall', `Key vault ${vault.name} has public network access disabled; KMS in Public mode needs a vault open to all networks.`, `Open it (az keyvault update --name ${vault.name} --public-network-access Enabled --default-action Allow) or use Private mode.`);
       }
       if (mode === 'Private' && !cluster.apiServerVnetIntegration) {
         add('error', 'PrivateNeedsVnetIntegration', 'Private mode needs API server VNet integration (Konnectivity is not supported).', `Enable it: az aks update ${az} --enable-apiserver-vnet-integration --apiserver-subnet-id <subnet id>.`);

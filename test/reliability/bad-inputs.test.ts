@@ -41,10 +41,11 @@ const scenario: ScenarioInput = {
       ],
     },
     { name: 'kv-wall', networkAcls: { defaultAction: 'Deny', bypass: 'AzureServices', ipRules: [] }, keys: [{ name: 'kms' }] },
+    { name: 'kv-walled-private', publicNetworkAccess: 'Disabled', networkAcls: { defaultAction: 'Deny', bypass: 'AzureServices', ipRules: [] }, keys: [{ name: 'kms' }] },
     { name: 'kv-foreign', subscription: '22222222-3333-4444-8555-666666666666', resourceGroup: 'rg-other', keys: [{ name: 'kms' }] },
   ],
   roleAssignments: [
-    ...['kv-bad', 'kv-wall', 'kv-foreign'].flatMap((vault) => [
+    ...['kv-bad', 'kv-wall', 'kv-walled-private', 'kv-foreign'].flatMap((vault) => [
       { role: 'Key Vault Crypto Officer', principal: 'operator', scope: `vault:${vault}` },
       { role: 'Key Vault Crypto User', principal: 'id-kms', scope: `vault:${vault}` },
     ]),
@@ -56,6 +57,14 @@ const scenario: ScenarioInput = {
     { name: 'aks-bare', kubernetesVersion: '1.29', identity: 'id-bare', secrets: { count: 10, namespaces: 1, seed: 4, maxBytes: 1024 } },
     { name: 'aks-v1big', kubernetesVersion: '1.26', identity: 'id-kms', secrets: { count: 2_001, namespaces: 5, seed: 5, maxBytes: 200, mix: { opaque: 1, tls: 0, dockerconfigjson: 0, 'service-account-token': 0, helm: 0 } } },
     { name: 'aks-failed', kubernetesVersion: '1.29', identity: 'id-kms', secrets: { count: 10, namespaces: 1, seed: 7, maxBytes: 1024 } },
+    {
+      name: 'aks-private',
+      kubernetesVersion: '1.29',
+      identity: 'id-kms',
+      apiServerVnetIntegration: true,
+      kms: { vault: 'kv-walled-private', key: 'kms', version: 1, networkAccess: 'Private' },
+      secrets: { count: 10, namespaces: 1, seed: 8, maxBytes: 1024 },
+    },
   ],
 };
 
@@ -181,6 +190,14 @@ const preflightCases: PreflightCase[] = [
   { what: 'rotating a cluster without KMS', procedure: 'rotate', cluster: 'aks-ok', args: async () => ['--key-id', kms[1]!], code: 'KmsNotEnabled', fix: /enable-kms/ },
   { what: 'enabling with another key (a rotation)', procedure: 'enable', cluster: 'aks-on', args: async () => ['--key-id', kms[1]!], code: 'UseRotate', fix: /rotate-key/ },
   { what: 'switching to the mode in use', procedure: 'switch-mode', cluster: 'aks-on', args: async () => ['--mode', 'Public', '--vault-id', env.vaultId('kv-bad')], code: 'SameMode', fix: /Private/ },
+  {
+    what: 'switching to Public with the vault behind a firewall',
+    procedure: 'switch-mode',
+    cluster: 'aks-private',
+    args: async () => ['--mode', 'Public', '--vault-id', env.vaultId('kv-walled-private')],
+    code: 'PublicModeWithFirewall',
+    fix: /--default-action Allow/,
+  },
   { what: 'retiring on a cluster without KMS', procedure: 'retire', cluster: 'aks-ok', args: async () => [], code: 'KmsNotEnabled', fix: /enable-kms/ },
 ];
 

@@ -94,7 +94,7 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
       if (c.code === 'InvalidAuthenticationTokenTenant') {
         add('error', 'ForeignTenantVault', `Key vault ${name} belongs to another tenant than the cluster's (${c.message})`, "Use a vault in the cluster identity's tenant.");
       } else if (c.type === ErrorType.notFound) {
-        add('error', 'VaultNotFound', `Key vault ${vaultId} does not exist.`, 'Check the vault resource id (az keyvault show --name <vault> --query id -o tsv).');
+        add('error', 'VaultNotFound', `Key vault ${vaultId} does not exist.`, `Check the vault resource id (az keyvault show --name ${name} --query id -o tsv); a vault deleted less than its retention period ago can be recovered (az keyvault recover --name ${name}).`);
       } else if (c.type === ErrorType.permission) {
         add('error', 'VaultUnreadable', `kmsflow cannot read key vault ${name}: ${c.message}`, "Grant the worker's identity Reader on the vault (see docs/permissions.md).");
       } else throw err;
@@ -190,7 +190,7 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
         } catch (err) {
           const c = classifyError(err);
           if (c.type === ErrorType.notFound) {
-            add('error', 'KeyNotFound', `Key ${input.keyId} does not exist.`, 'Check the key id (az keyvault key show --id <id>).');
+            add('error', 'KeyNotFound', `Key ${input.keyId} does not exist.`, `Check the key id (az keyvault key show --id <id>); a key deleted less than its retention period ago can be recovered (az keyvault key recover --vault-name ${keyRef.vaultName} --name ${keyRef.name}).`);
           } else if (c.type === ErrorType.permission) {
             add('warning', 'KeyUnreadable', `kmsflow cannot read key ${input.keyId}: ${c.message}`, "Grant the worker's identity 'Key Vault Crypto User' (or Reader on keys) on the vault so preflight can check the key.");
           } else throw err;
@@ -234,7 +234,16 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
         add('warning', 'VaultRecoverability', `Key vault ${vault.name} has ${!vault.enableSoftDelete ? 'soft delete' : 'purge protection'} off: a deleted key would make every Secret unreadable for good.`, `Turn it on: az keyvault update --name ${vault.name} --enable-purge-protection true.`);
       }
       if (userAssigned) {
-        const tenant = await identityTenant(userAssigned.id);
+        const tenant = await identityTenant(userAssigned.id).catch((err: unknown) => {
+          if (classifyError(err).type !== ErrorType.notFound) throw err;
+          add(
+            'error',
+            'IdentityNotFound',
+            `The cluster's user-assigned identity ${userAssigned.id.split('/').pop()} no longer exists: the KMS plugin authenticates to the vault with it, so KMS cannot work.`,
+            `A deleted managed identity cannot be recovered: create one (az identity create), assign it to the cluster (az aks update ${az} --enable-managed-identity --assign-identity <its resource id>), grant it Key Vault Crypto User on the vault, then start again.`,
+          );
+          return undefined;
+        });
         if (tenant && tenant.toLowerCase() !== vault.tenantId.toLowerCase()) {
           add('error', 'ForeignTenantVault', `Key vault ${vault.name} belongs to tenant ${vault.tenantId}, the cluster identity to ${tenant}; KMS does not support a vault of another tenant.`, "Use a vault in the cluster identity's tenant.");
         }

@@ -1,4 +1,4 @@
-/** Microsoft.ManagedIdentity/userAssignedIdentities: GET, list, PUT, as @azure/arm-msi sends them. */
+/** Microsoft.ManagedIdentity/userAssignedIdentities: GET, list, PUT, DELETE, as @azure/arm-msi sends them. */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SandboxContext } from '../context';
@@ -65,4 +65,21 @@ export async function putIdentity(ctx: SandboxContext, r: IdentityRoute, req: In
   ctx.changed();
   setLogDetail(res, `${existing ? 'update' : 'create'} principalId=${identity.principalId}`);
   sendJson(res, existing ? 200 : 201, renderIdentity(identity));
+}
+
+/**
+ * Deletes the identity for good (managed identities have no soft delete): a cluster that still names it keeps
+ * the reference, as AKS does, and its KMS plugin can no longer authenticate.
+ */
+export function deleteIdentity(ctx: SandboxContext, r: IdentityRoute, res: ServerResponse): void {
+  requireGroup(ctx, r);
+  const identity = ctx.store.identity(r.subscriptionId, r.resourceGroup, r.name);
+  if (!identity) {
+    res.writeHead(204).end();
+    return;
+  }
+  ctx.store.state.identities = ctx.store.state.identities.filter((i) => i !== identity);
+  ctx.changed();
+  setLogDetail(res, `delete principalId=${identity.principalId}`);
+  sendJson(res, 200, renderIdentity(identity));
 }

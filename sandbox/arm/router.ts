@@ -113,6 +113,7 @@ export async function handleArmRequest(ctx: SandboxContext, req: IncomingMessage
     const r = { subscriptionId: g(m, 1), resourceGroup: g(m, 2), name: g(m, 3) };
     if (method === 'GET') return identities.getIdentity(ctx, r, res);
     if (method === 'PUT') return identities.putIdentity(ctx, r, req, res);
+    if (method === 'DELETE') return identities.deleteIdentity(ctx, r, res);
   }
   if ((m = ROUTES.authorization.exec(path))) {
     const scope = g(m, 1) || '/';

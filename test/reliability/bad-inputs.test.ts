@@ -29,7 +29,7 @@ const scenario: ScenarioInput = {
   ],
   principals: [{ name: 'operator', type: 'User' }],
   operator: 'operator',
-  identities: [{ name: 'id-kms' }, { name: 'id-bare' }],
+  identities: [{ name: 'id-kms' }, { name: 'id-bare' }, { name: 'id-gone' }],
   vaults: [
     {
       name: 'kv-bad',
@@ -48,6 +48,7 @@ const scenario: ScenarioInput = {
     ...['kv-bad', 'kv-wall', 'kv-walled-private', 'kv-foreign'].flatMap((vault) => [
       { role: 'Key Vault Crypto Officer', principal: 'operator', scope: `vault:${vault}` },
       { role: 'Key Vault Crypto User', principal: 'id-kms', scope: `vault:${vault}` },
+      { role: 'Key Vault Crypto User', principal: 'id-gone', scope: `vault:${vault}` },
     ]),
   ],
   clusters: [
@@ -57,6 +58,7 @@ const scenario: ScenarioInput = {
     { name: 'aks-bare', kubernetesVersion: '1.29', identity: 'id-bare', secrets: { count: 10, namespaces: 1, seed: 4, maxBytes: 1024 } },
     { name: 'aks-v1big', kubernetesVersion: '1.26', identity: 'id-kms', secrets: { count: 2_001, namespaces: 5, seed: 5, maxBytes: 200, mix: { opaque: 1, tls: 0, dockerconfigjson: 0, 'service-account-token': 0, helm: 0 } } },
     { name: 'aks-failed', kubernetesVersion: '1.29', identity: 'id-kms', secrets: { count: 10, namespaces: 1, seed: 7, maxBytes: 1024 } },
+    { name: 'aks-noid', kubernetesVersion: '1.29', identity: 'id-gone', secrets: { count: 10, namespaces: 1, seed: 9, maxBytes: 1024 } },
     {
       name: 'aks-private',
       kubernetesVersion: '1.29',
@@ -80,6 +82,7 @@ const cli = (...argv: string[]) => runCli([...argv, ...connection()], { env: { U
 
 beforeAll(async () => {
   env = await startKmsflowEnv(scenario);
+  await env.sandbox.clients().msi.userAssignedIdentities.delete('rg-bad', 'id-gone');
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kmsflow-bad-'));
   const envFile = path.join(tmp, 'sandbox.env');
   await env.sandbox.writeEnvFile(envFile);
@@ -190,6 +193,15 @@ const preflightCases: PreflightCase[] = [
   { what: 'rotating a cluster without KMS', procedure: 'rotate', cluster: 'aks-ok', args: async () => ['--key-id', kms[1]!], code: 'KmsNotEnabled', fix: /enable-kms/ },
   { what: 'enabling with another key (a rotation)', procedure: 'enable', cluster: 'aks-on', args: async () => ['--key-id', kms[1]!], code: 'UseRotate', fix: /rotate-key/ },
   { what: 'switching to the mode in use', procedure: 'switch-mode', cluster: 'aks-on', args: async () => ['--mode', 'Public', '--vault-id', env.vaultId('kv-bad')], code: 'SameMode', fix: /Private/ },
+  {
+    what: 'a cluster whose identity was deleted',
+    procedure: 'enable',
+    cluster: 'aks-noid',
+    // Its identity is deleted in beforeAll, behind kmsflow's back (the article: deleting it is not supported).
+    args: async () => ['--key-id', kms[0]!],
+    code: 'IdentityNotFound',
+    fix: /cannot be recovered.+--assign-identity/,
+  },
   {
     what: 'switching to Public with the vault behind a firewall',
     procedure: 'switch-mode',

@@ -34,6 +34,8 @@ export interface ClusterDigest {
   };
   kms: KmsState;
   apiServerVnetIntegration: boolean;
+  /** `Running`, or `Stopped` after `az aks stop`. */
+  powerState: string;
   nodePools: { name: string; version: string; count: number; mode?: string }[];
   eTag?: string;
   /** The idempotency key of the last change kmsflow sent (tag `kmsflow-operation`). */
@@ -74,6 +76,7 @@ export function digestOf(mc: ManagedCluster): ClusterDigest {
       ...(kms?.keyVaultResourceId ? { vaultResourceId: kms.keyVaultResourceId } : {}),
     },
     apiServerVnetIntegration: mc.apiServerAccessProfile?.enableVnetIntegration === true,
+    powerState: mc.powerState?.code ?? 'Running',
     nodePools: (mc.agentPoolProfiles ?? []).map((p) => ({
       name: p.name,
       version: p.currentOrchestratorVersion ?? p.orchestratorVersion ?? mc.kubernetesVersion ?? 'unknown',

@@ -118,6 +118,19 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
     } else if (state !== 'succeeded') {
       add('error', 'OperationInProgress', `Cluster ${ref.name} is ${cluster.provisioningState}: another operation is running.`, 'Wait for it to finish (az aks wait --updated), then start again.');
     }
+    if (cluster.powerState.toLowerCase() === 'stopped') {
+      add('error', 'ClusterStopped', `Cluster ${ref.name} is stopped: no API server answers, so nothing could be re-encrypted or checked.`, `Start it (az aks start ${az}), then start the procedure again.`);
+    }
+    // The article: scaling node pools to zero through the VMSS API (not through AKS) can leave a KMS cluster
+    // unrecoverable. AKS's own count is what kmsflow can read; say what a zero means.
+    for (const pool of cluster.nodePools.filter((p) => p.count === 0)) {
+      add(
+        'warning',
+        'NodePoolAtZero',
+        `Node pool ${pool.name} has 0 nodes. With KMS on, node pools must never be scaled to zero through the VMSS API (the cluster may not recover).`,
+        `Scale through AKS only (az aks nodepool scale ${az} --name ${pool.name} --node-count <n>); see docs/procedures.md.`,
+      );
+    }
     const userAssigned = cluster.identity.userAssigned[0];
     if (!/userassigned/i.test(cluster.identity.type) || !userAssigned) {
       add('error', 'SystemAssignedIdentity', `Cluster ${ref.name} uses a ${cluster.identity.type} identity; KMS supports only a user-assigned identity.`, `Switch to one: az aks update ${az} --enable-managed-identity --assign-identity <user-assigned identity resource id>.`);

@@ -125,6 +125,8 @@ export const scenarioSchema = z
             .array(z.object({ name: z.string(), count: z.number().int().min(0).default(3), vmSize: z.string().default('Standard_D4ds_v5'), mode: z.enum(['System', 'User']).default('System') }))
             .default([{ name: 'nodepool1', count: 3, vmSize: 'Standard_D4ds_v5', mode: 'System' }]),
           apiServerVnetIntegration: z.boolean().default(false),
+          /** A cluster stopped with `az aks stop`. */
+          stopped: z.boolean().default(false),
           disableLocalAccounts: z.boolean().default(false),
           kms: keyRefSchema.extend({ networkAccess: z.enum(['Public', 'Private']).default('Public'), enabled: z.boolean().default(true) }).optional(),
           /** A key AKS still holds in its previous slot (a rotation happened before the scenario starts). */
@@ -359,6 +361,7 @@ export async function applyScenario(ctx: SandboxContext, scenario: Scenario): Pr
       agentPools: Object.fromEntries(c.nodePools.map((p) => [p.name, { currentOrchestratorVersion: version, provisioningState: 'Succeeded' as const }])),
       ...(kms ? { appliedKms: kms } : {}),
       keySlots,
+      ...(c.stopped ? { powerState: 'Stopped' as const } : {}),
       tokens: { user: randomBytes(24).toString('hex'), admin: randomBytes(24).toString('hex') },
     };
     state.clusters.push(record);

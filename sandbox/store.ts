@@ -61,6 +61,8 @@ export interface ClusterRecord {
   /** The two key slots AKS holds: the current key and the one before it. */
   keySlots: { current?: string; previous?: string };
   activeOperationId?: string;
+  /** `az aks stop` leaves a cluster Stopped: no control plane, no nodes (default Running). */
+  powerState?: 'Running' | 'Stopped';
   /** Bearer tokens of the emulated API server. */
   tokens: { user: string; admin: string };
 }

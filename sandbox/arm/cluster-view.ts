@@ -52,7 +52,7 @@ export function renderAgentPoolProperties(record: ClusterRecord, pool: Record<st
     orchestratorVersion: pool.orchestratorVersion ?? state?.currentOrchestratorVersion,
     currentOrchestratorVersion: state?.currentOrchestratorVersion ?? record.currentKubernetesVersion,
     provisioningState: state?.provisioningState ?? record.provisioningState,
-    powerState: { code: 'Running' },
+    powerState: { code: record.powerState ?? 'Running' },
   };
 }
 
@@ -73,7 +73,7 @@ export function renderCluster(ctx: SandboxContext, record: ClusterRecord): Recor
     properties: {
       ...p,
       provisioningState: record.provisioningState,
-      powerState: { code: 'Running' },
+      powerState: { code: record.powerState ?? 'Running' },
       kubernetesVersion: p.kubernetesVersion ?? record.currentKubernetesVersion,
       currentKubernetesVersion: record.currentKubernetesVersion,
       dnsPrefix,

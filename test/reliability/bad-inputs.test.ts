@@ -59,6 +59,17 @@ const scenario: ScenarioInput = {
     { name: 'aks-v1big', kubernetesVersion: '1.26', identity: 'id-kms', secrets: { count: 2_001, namespaces: 5, seed: 5, maxBytes: 200, mix: { opaque: 1, tls: 0, dockerconfigjson: 0, 'service-account-token': 0, helm: 0 } } },
     { name: 'aks-failed', kubernetesVersion: '1.29', identity: 'id-kms', secrets: { count: 10, namespaces: 1, seed: 7, maxBytes: 1024 } },
     { name: 'aks-noid', kubernetesVersion: '1.29', identity: 'id-gone', secrets: { count: 10, namespaces: 1, seed: 9, maxBytes: 1024 } },
+    { name: 'aks-stopped', kubernetesVersion: '1.29', identity: 'id-kms', stopped: true },
+    {
+      name: 'aks-zero',
+      kubernetesVersion: '1.29',
+      identity: 'id-kms',
+      nodePools: [
+        { name: 'system', count: 3, mode: 'System' },
+        { name: 'batch', count: 0, mode: 'User' },
+      ],
+      secrets: { count: 10, namespaces: 1, seed: 10, maxBytes: 1024 },
+    },
     {
       name: 'aks-private',
       kubernetesVersion: '1.29',
@@ -202,6 +213,7 @@ const preflightCases: PreflightCase[] = [
     code: 'IdentityNotFound',
     fix: /cannot be recovered.+--assign-identity/,
   },
+  { what: 'a stopped cluster', procedure: 'enable', cluster: 'aks-stopped', args: async () => ['--key-id', kms[0]!], code: 'ClusterStopped', fix: /az aks start/ },
   {
     what: 'switching to Public with the vault behind a firewall',
     procedure: 'switch-mode',
@@ -226,6 +238,17 @@ describe('bad inputs preflight catches, before any change', () => {
     expect(finding?.fix).toMatch(c.fix);
     expect(changesSince(env.sandbox.oplog, before)).toEqual([]);
     tried++;
+  });
+
+  it('plan warns about a node pool at zero nodes and says how to scale safely, without refusing', async () => {
+    const run = await cli('plan', 'enable', '--cluster', env.clusterId('aks-zero'), '--key-id', kms[0]!, '--json');
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const plan = parseJson<PlanResult>(run.stdout);
+    const zero = plan.findings.find((f) => f.code === 'NodePoolAtZero');
+    expect(zero).toMatchObject({ severity: 'warning' });
+    expect(zero?.message).toContain('batch');
+    expect(zero?.fix).toMatch(/az aks nodepool scale .+--name batch/);
   });
 
   it('a started procedure stops at preflight with the same code and fix, and has changed nothing', async () => {

@@ -102,6 +102,37 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
     }
   }
 
+  /** Every key still needed for reading Secrets must be enabled, unexpired and not expiring within the window. */
+  async function checkNeededKeys(input: PreflightInput, inUse: string | undefined, add: (severity: Finding['severity'], code: string, message: string, fix?: string) => void): Promise<void> {
+    const ledger = await reads.readKeyLedger(input.clusterId);
+    const needed = [...new Set([...(inUse ? [inUse] : []), ...ledger.stillNeeded].map((k) => k.replace(/\/+$/, '')))].filter((k) => !sameKeyId(k, input.keyId));
+    const windowDays = input.keyValidityDays ?? 30;
+    for (const keyId of needed) {
+      const why = sameKeyId(keyId, inUse) ? 'the key in use (ARM)' : 'a key Secrets may still be stored under (kmsflow key ledger)';
+      const { vaultName, name, version } = parseKeyId(keyId);
+      let key: KeyDigest;
+      try {
+        key = await reads.getKey(keyId);
+      } catch (err) {
+        const c = classifyError(err);
+        if (c.type === ErrorType.notFound) {
+          add('error', 'NeededKeyMissing', `${keyId}, ${why}, does not exist: Secrets stored under it cannot be read.`, `Recover it while it is soft-deleted (az keyvault key recover --vault-name ${vaultName} --name ${name}), then start again.`);
+        } else if (c.type === ErrorType.permission) {
+          add('warning', 'KeyUnreadable', `kmsflow cannot read ${keyId}, ${why}: ${c.message}`, "Grant the worker's identity 'Key Vault Crypto User' (or Reader on keys) on the vault so preflight can check the key.");
+        } else throw err;
+        continue;
+      }
+      const fixIt = `az keyvault key set-attributes --vault-name ${vaultName} --name ${name} --version ${version}`;
+      if (!key.enabled) {
+        add('error', 'NeededKeyDisabled', `${keyId}, ${why}, is disabled: Secrets stored under it cannot be read.`, `Enable it until every Secret is proven re-encrypted away from it (${fixIt} --enabled true).`);
+      } else if (key.expiresOn && Date.parse(key.expiresOn) <= Date.now()) {
+        add('error', 'NeededKeyExpired', `${keyId}, ${why}, expired on ${key.expiresOn}: Secrets stored under it cannot be read.`, `Extend its expiry (${fixIt} --expires <date>).`);
+      } else if (key.expiresOn && Date.parse(key.expiresOn) - Date.now() < windowDays * 86_400_000) {
+        add('warning', 'NeededKeyExpiringSoon', `${keyId}, ${why}, expires on ${key.expiresOn}, within ${windowDays} days: it must stay valid until every Secret is re-encrypted away from it and the next rotation is done.`, `Extend its expiry (${fixIt} --expires <date>).`);
+      }
+    }
+  }
+
   async function runPreflight(procedure: ProcedureName, input: PreflightInput): Promise<PreflightReport> {
     const findings: Finding[] = [];
     const add = (severity: Finding['severity'], code: string, message: string, fix?: string) =>
@@ -279,6 +310,11 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
     } else if (wantsKey && keyRef && !vaultId) {
       add('warning', 'VaultNotFound', `Key vault ${keyRef.vaultName} is not in subscription ${ref.subscriptionId}; its firewall and permissions were not checked.`, 'Pass --vault-id so preflight can check the vault.');
     }
+
+    // The keys Secrets are still stored under (the article: the outgoing key must stay valid until the next
+    // rotation). ARM names the key in use; only kmsflow's ledger knows the previous slot and keys whose
+    // Secrets were never proven re-encrypted away.
+    await checkNeededKeys(input, kms.enabled ? kms.keyId : undefined, add);
 
     // Versions and the KMS v1 Secret limit.
     const v2 = usesKmsV2(cluster.kubernetesVersion);

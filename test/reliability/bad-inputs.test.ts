@@ -60,6 +60,8 @@ const scenario: ScenarioInput = {
     { name: 'aks-failed', kubernetesVersion: '1.29', identity: 'id-kms', secrets: { count: 10, namespaces: 1, seed: 7, maxBytes: 1024 } },
     { name: 'aks-noid', kubernetesVersion: '1.29', identity: 'id-gone', secrets: { count: 10, namespaces: 1, seed: 9, maxBytes: 1024 } },
     { name: 'aks-stopped', kubernetesVersion: '1.29', identity: 'id-kms', stopped: true },
+    // Its key in use was disabled behind kmsflow's back.
+    { name: 'aks-keyoff', kubernetesVersion: '1.29', identity: 'id-kms', kms: { vault: 'kv-bad', key: 'off', version: 1 }, secrets: { count: 10, namespaces: 1, seed: 11, maxBytes: 1024 } },
     {
       name: 'aks-zero',
       kubernetesVersion: '1.29',
@@ -212,6 +214,14 @@ const preflightCases: PreflightCase[] = [
     args: async () => ['--key-id', kms[0]!],
     code: 'IdentityNotFound',
     fix: /cannot be recovered.+--assign-identity/,
+  },
+  {
+    what: 'rotating away from a key in use that is disabled',
+    procedure: 'rotate',
+    cluster: 'aks-keyoff',
+    args: async () => ['--key-id', kms[1]!],
+    code: 'NeededKeyDisabled',
+    fix: /--enabled true/,
   },
   { what: 'a stopped cluster', procedure: 'enable', cluster: 'aks-stopped', args: async () => ['--key-id', kms[0]!], code: 'ClusterStopped', fix: /az aks start/ },
   {

@@ -3,7 +3,7 @@ import type { Vault } from '@azure/arm-keyvault';
 import type { KeyClient, KeyProperties } from '@azure/keyvault-keys';
 import { keyId, parseKeyId, parseVaultId } from '../workflows/ids';
 import type { ClientFactory } from './clients';
-import { mapErrors } from './errors';
+import { classifyError, mapErrors } from './errors';
 
 export interface VaultDigest {
   id: string;
@@ -27,6 +27,14 @@ export interface KeyVersionDigest {
   enabled: boolean;
   expiresOn?: string;
   createdOn?: string;
+}
+
+/** A key version's state for `kmsflow keys`: null fields when it could not be read (`problem` says why). */
+export interface KeyState {
+  keyId: string;
+  enabled: boolean | null;
+  expiresOn: string | null;
+  problem: string | null;
 }
 
 export interface KeyDigest extends KeyVersionDigest {
@@ -106,6 +114,20 @@ export function createKeyVaultActivities(clients: ClientFactory) {
     };
   }
 
+  /** Each key's state as Key Vault reports it; a key that cannot be read says why instead of failing the lot. */
+  async function keyStates(keyIds: string[]): Promise<KeyState[]> {
+    return Promise.all(
+      keyIds.map(async (keyId): Promise<KeyState> => {
+        try {
+          const key = await getKey(keyId);
+          return { keyId, enabled: key.enabled, expiresOn: key.expiresOn ?? null, problem: null };
+        } catch (err) {
+          return { keyId, enabled: null, expiresOn: null, problem: classifyError(err).message };
+        }
+      }),
+    );
+  }
+
   async function listKeyVersions(input: { vaultUrl: string; name: string }): Promise<KeyVersionDigest[]> {
     const client = clients.keys(input.vaultUrl);
     return mapErrors(`List versions of key ${input.name}`, async () => {
@@ -154,7 +176,7 @@ export function createKeyVaultActivities(clients: ClientFactory) {
     return versionDigestOf(key.properties);
   }
 
-  return { getVaultDigest, ensureVaultPublicNetworkAccess, getKey, listKeyVersions, createKeyVersion, retireKeyVersion };
+  return { getVaultDigest, ensureVaultPublicNetworkAccess, getKey, keyStates, listKeyVersions, createKeyVersion, retireKeyVersion };
 }
 
 /**

@@ -1,4 +1,5 @@
 // The workflow bundle's entry point: every workflow the worker runs is exported here.
+export { describeClusterKeys } from './cluster-keys';
 export { keyLedger } from './ledger';
 export { planProcedure } from './plan';
 export { disableKms } from './procedures/disable-kms';

@@ -15,8 +15,7 @@ import { renderReport } from '../output/report-view';
 import { connectClient } from '../temporal-connection';
 import { clusterId as formatClusterId } from '../../workflows/ids';
 import { TASK_QUEUE } from '../../workflows/messages';
-import { keysResult } from './keys';
-import { readLedger } from './support/ledger';
+import { clusterKeys } from './keys';
 import { readEvidence } from './support/evidence';
 import { loadActivitiesFromEnv, loadSandbox, loadWorkerParts, loadWorkerSdk } from './support/lazy';
 import { addExamples, wholeNumber } from './support/options';
@@ -99,8 +98,7 @@ async function runDemo(ctx: CommandContext, options: DemoOptions): Promise<numbe
     ctx.out.line();
     ctx.out.lines(renderReport(await readEvidence(client, started.workflowId), ctx.out.style));
     ctx.out.line();
-    const ledger = await readLedger(client, cluster);
-    ctx.out.lines(renderKeys(keysResult(cluster, ledger.view, ledger.known), ctx.out.style));
+    ctx.out.lines(renderKeys(await clusterKeys(client, cluster, TASK_QUEUE), ctx.out.style));
 
     if (options.keepRunning) {
       ctx.out.line();

@@ -3,9 +3,12 @@ import { parseClusterId, sameKeyId } from '../../workflows/ids';
 import { type LedgerView, proofOfRun } from '../../workflows/ledger-model';
 import { ExitCode } from '../exit-codes';
 import { renderKeys } from '../output/keys-view';
-import type { KeyRecordView, KeysResult, ProcedureRow } from '../output/shapes';
+import type { AzureKeysView, KeyRecordView, KeysResult, ProcedureRow } from '../output/shapes';
+import type { Client } from '@temporalio/client';
+import type { ClusterKeys, describeClusterKeys } from '../../workflows/cluster-keys';
 import { readLedger } from './support/ledger';
-import { addExamples, addJsonOption, nonEmptyText } from './support/options';
+import { addExamples, addJsonOption, addTaskQueueOption, nonEmptyText, taskQueueOf, wholeNumber } from './support/options';
+import { workerSeen } from './support/procedure-runs';
 import { clusterIdOf } from './support/procedure-request';
 import { listProcedures } from './support/visibility';
 import type { CommandModule } from './support/runtime';
@@ -13,7 +16,47 @@ import type { CommandModule } from './support/runtime';
 /** How many of the cluster's procedure runs `keys` lists. */
 const KEYS_PROCEDURE_LIMIT = 50;
 
-export function keysResult(clusterId: string, view: LedgerView, known: boolean, procedures: ProcedureRow[] = []): KeysResult {
+/** Warn about keys Secrets still need that expire within this many days (default of `--warn-days`). */
+export const DEFAULT_KEY_WARN_DAYS = 30;
+
+/** The keys whose state `keys` asks Azure about: the ledger's slots and the keys it still needs (ARM adds its current one). */
+export const keysToRead = (view: LedgerView) => [...new Set([view.slots.current, view.slots.previous, ...view.stillNeeded].filter((k): k is string => !!k))];
+
+function azureView(azure: ClusterKeys): AzureKeysView {
+  return {
+    kmsEnabled: azure.kms.enabled,
+    networkAccess: azure.kms.networkAccess ?? null,
+    currentKeyId: azure.kms.keyId ?? null,
+    keys: azure.keys.map((k) => ({ ...k, source: azure.kms.enabled && sameKeyId(k.keyId, azure.kms.keyId) ? 'arm-current-slot' : 'ledger' })),
+  };
+}
+
+/** Keys Secrets may still need (ARM's current one, the ledger's still-needed ones) that will not read them, now or soon. */
+function keyWarnings(azure: AzureKeysView | null, view: LedgerView, warnDays: number, now = Date.now()): string[] {
+  if (!azure) return [];
+  const needed = (keyId: string) => (azure.kmsEnabled && sameKeyId(keyId, azure.currentKeyId ?? undefined)) || view.stillNeeded.some((k) => sameKeyId(k, keyId));
+  const warnings: string[] = [];
+  for (const k of azure.keys.filter((key) => needed(key.keyId))) {
+    const where = k.source === 'arm-current-slot' ? 'the key in use' : 'still needed (kmsflow ledger)';
+    if (k.problem) warnings.push(`${k.keyId} (${where}) cannot be read: ${k.problem}`);
+    else if (k.enabled === false) warnings.push(`${k.keyId} (${where}) is disabled: Secrets under it cannot be read.`);
+    else if (k.expiresOn && Date.parse(k.expiresOn) <= now) warnings.push(`${k.keyId} (${where}) expired on ${k.expiresOn}: Secrets under it cannot be read.`);
+    else if (k.expiresOn && Date.parse(k.expiresOn) - now < warnDays * 86_400_000) {
+      warnings.push(`${k.keyId} (${where}) expires on ${k.expiresOn}, within ${warnDays} days: extend it or rotate and re-encrypt before then.`);
+    }
+  }
+  return warnings;
+}
+
+export function keysResult(
+  clusterId: string,
+  view: LedgerView,
+  known: boolean,
+  procedures: ProcedureRow[] = [],
+  azure: ClusterKeys | null = null,
+  warnDays = DEFAULT_KEY_WARN_DAYS,
+): KeysResult {
+  const fromAzure = azure ? azureView(azure) : null;
   const slotOf = (keyId: string): KeyRecordView['slot'] =>
     sameKeyId(view.slots.current, keyId) ? 'current' : sameKeyId(view.slots.previous, keyId) ? 'previous' : null;
   const retirable = (keyId: string) => view.retirable.some((r) => sameKeyId(r, keyId));
@@ -53,9 +96,12 @@ export function keysResult(clusterId: string, view: LedgerView, known: boolean, 
         }
       : null,
     procedures: procedures.map((row) => ({ ...row, proof: proofOfRun(view, row.firstRunId) })),
+    azure: fromAzure,
+    warnings: keyWarnings(fromAzure, view, warnDays),
+    warnDays,
     note: known
       ? null
-      : 'kmsflow has recorded nothing for this cluster yet: its ledger starts with the first procedure kmsflow runs on it. The key slots of a cluster kmsflow never changed are shown by `kmsflow plan`.',
+      : "kmsflow has recorded nothing for this cluster yet. AKS's current slot is what ARM reports; its previous slot, and whether Secrets are still stored under older keys, only kmsflow's ledger knows, from the first procedure kmsflow runs on the cluster.",
   };
 }
 
@@ -63,6 +109,28 @@ interface KeysOptions {
   subscription?: string;
   resourceGroup?: string;
   name?: string;
+  warnDays: number;
+  taskQueue?: string;
+}
+
+/** What Azure reports about the cluster's keys, through a worker (it holds the Azure credentials); null without one. */
+async function readAzureKeys(client: Client, clusterId: string, keyIds: string[], taskQueue: string): Promise<ClusterKeys | null> {
+  if (!(await workerSeen(client, taskQueue))) return null;
+  return client.workflow.execute<typeof describeClusterKeys>('describeClusterKeys', {
+    taskQueue,
+    workflowId: `kmsflow-keys:${clusterId.toLowerCase()}:${new Date().toISOString()}`,
+    args: [{ clusterId, keyIds }],
+    workflowExecutionTimeout: '5 minutes',
+    staticSummary: `Read the keys of ${parseClusterId(clusterId).name} (read-only)`,
+  });
+}
+
+/** Everything `keys` shows: the ledger, the procedures run on the cluster, and what Azure reports now. */
+export async function clusterKeys(client: Client, clusterId: string, taskQueue: string, warnDays = DEFAULT_KEY_WARN_DAYS): Promise<KeysResult> {
+  const { view, known } = await readLedger(client, clusterId);
+  const { rows } = await listProcedures(client, { cluster: clusterId }, KEYS_PROCEDURE_LIMIT);
+  const azure = await readAzureKeys(client, clusterId, keysToRead(view), taskQueue);
+  return keysResult(clusterId, view, known, rows, azure, warnDays);
 }
 
 export const keysCommand: CommandModule = {
@@ -76,16 +144,15 @@ export const keysCommand: CommandModule = {
       )
       .option('--subscription <id>', 'with --resource-group and --name: the subscription (default: $AZURE_SUBSCRIPTION_ID)', nonEmptyText('subscription'))
       .option('--resource-group <name>', "instead of the resource id: the cluster's resource group", nonEmptyText('resource group'))
-      .option('--name <name>', "instead of the resource id: the cluster's name", nonEmptyText('cluster name'));
+      .option('--name <name>', "instead of the resource id: the cluster's name", nonEmptyText('cluster name'))
+      .option('--warn-days <n>', 'warn about keys Secrets still need that expire within this many days', wholeNumber(0, 3650), DEFAULT_KEY_WARN_DAYS);
+    addTaskQueueOption(command);
     addJsonOption(command);
     addExamples(command, ['kmsflow keys "$CLUSTER_ID"', 'kmsflow keys --resource-group rg-prod --name aks-prod-1 --json | jq .retirable']);
     command.action(
       runtime.action(async (ctx, cluster: string | undefined, opts: KeysOptions) => {
         const clusterId = clusterIdOf({ ...opts, cluster }, ctx.io.env, 'kmsflow keys');
-        const client = await ctx.temporal();
-        const { view, known } = await readLedger(client, clusterId);
-        const { rows } = await listProcedures(client, { cluster: clusterId }, KEYS_PROCEDURE_LIMIT);
-        const result = keysResult(clusterId, view, known, rows);
+        const result = await clusterKeys(await ctx.temporal(), clusterId, taskQueueOf(opts.taskQueue, ctx.io.env), opts.warnDays);
         if (ctx.out.json) ctx.out.printJson(result);
         else ctx.out.lines(renderKeys(result, ctx.out.style));
         return ExitCode.success;

@@ -1,7 +1,7 @@
 /** Human rendering of `keys`: the key ledger of one cluster. */
 import { formatTime, table } from './format';
 import { shortKey } from './plan-view';
-import type { KeyRecordView, KeysResult } from './shapes';
+import type { AzureKeysView, KeyRecordView, KeysResult } from './shapes';
 import type { Style } from './style';
 
 function stateWord(k: KeyRecordView, style: Style): string {
@@ -19,10 +19,34 @@ function history(k: KeyRecordView): string {
   return parts.join(', ');
 }
 
+function keyVaultState(k: AzureKeysView['keys'][number]): string {
+  if (k.problem) return `unreadable: ${k.problem}`;
+  return `${k.enabled ? 'enabled' : 'DISABLED'}${k.expiresOn ? `, expires ${formatTime(k.expiresOn)}` : ', no expiry'}`;
+}
+
+/** What Azure reports now, and the warnings about keys Secrets still need. */
+function azureLines(result: KeysResult, style: Style): string[] {
+  const azure = result.azure;
+  if (!azure) return [style.dim('Azure not read: no kmsflow worker answered (start one with `kmsflow worker`); the ledger below is all kmsflow knows.')];
+  const mode = azure.networkAccess ? ` (${azure.networkAccess})` : '';
+  const lines = [`AKS now (ARM): KMS ${azure.kmsEnabled ? `on${mode}, current slot ${shortKey(azure.currentKeyId)}` : 'off'}; the previous slot is not in ARM's model (kmsflow ledger only)`];
+  if (azure.keys.length > 0) {
+    lines.push(
+      ...table(
+        ['KEY', 'KNOWN FROM', 'KEY VAULT'],
+        azure.keys.map((k) => [shortKey(k.keyId), k.source === 'arm-current-slot' ? 'ARM (current slot)' : 'kmsflow ledger', keyVaultState(k)]),
+      ),
+    );
+  }
+  for (const w of result.warnings) lines.push(style.yellow(`! ${w}`));
+  return lines;
+}
+
 export function renderKeys(result: KeysResult, style: Style): string[] {
   const lines = [`${style.bold(`Key ledger of ${result.cluster}`)}  KMS ${result.kmsEnabled ? 'on' : 'off'}`, `  ${result.clusterId}`, ''];
   if (result.note) lines.push(style.dim(result.note), '');
-  lines.push(`Key slots: current ${shortKey(result.slots.current)}   previous ${shortKey(result.slots.previous)}`);
+  lines.push(...azureLines(result, style), '');
+  lines.push(`Key slots (kmsflow ledger): current ${shortKey(result.slots.current)}   previous ${shortKey(result.slots.previous)}`);
   if (result.keys.length > 0) {
     lines.push('');
     lines.push(

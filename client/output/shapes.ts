@@ -249,7 +249,26 @@ export interface KeysResult {
   lastReencryption: ReencryptionProofView | null;
   /** Every procedure run on the cluster, newest first, with its outcome and proof. */
   procedures: ProcedureRow[];
+  /** What Azure reports now: AKS's current slot (ARM) and each key's state (Key Vault); null when no worker could read Azure. */
+  azure: AzureKeysView | null;
+  /** Keys Secrets may still be stored under that are disabled, expired, unreadable or expire within `warnDays`. */
+  warnings: string[];
+  warnDays: number;
   note: string | null;
+}
+
+export interface AzureKeysView {
+  kmsEnabled: boolean;
+  networkAccess: string | null;
+  currentKeyId: string | null;
+  keys: {
+    keyId: string;
+    /** Where kmsflow knows the key from: ARM's current slot, or only its own ledger (previous slot, not yet migrated away). */
+    source: 'arm-current-slot' | 'ledger';
+    enabled: boolean | null;
+    expiresOn: string | null;
+    problem: string | null;
+  }[];
 }
 
 export interface PassView {

@@ -20,5 +20,5 @@ it('kmsflow demo migrates the sample cluster from KMS v1 to v2 and ends with pro
   expect(output).toContain('upgrade-1.29');
   expect(output).toContain('Verdict: proven');
   expect(output.match(/PROVEN: every Secret under/g)).toHaveLength(2);
-  expect(output).toContain('Key slots: current kv-kmsflow-demo/kms-key/');
+  expect(output).toContain('Key slots (kmsflow ledger): current kv-kmsflow-demo/kms-key/');
 }, 600_000);

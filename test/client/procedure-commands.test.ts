@@ -22,13 +22,22 @@ const scenario: ScenarioInput = {
   principals: [{ name: 'operator', type: 'User' }],
   operator: 'operator',
   identities: [{ name: 'id-kms' }],
-  vaults: [{ name: 'kv-cli', enablePurgeProtection: true, keys: [{ name: 'kms', versions: 2 }] }],
+  vaults: [
+    {
+      name: 'kv-cli',
+      enablePurgeProtection: true,
+      // `soon` expires in ten days: `keys` must warn about it on a cluster that uses it.
+      keys: [{ name: 'kms', versions: 2 }, { name: 'soon', versions: [{ expiresOn: new Date(Date.now() + 10 * 86_400_000).toISOString() }] }],
+    },
+  ],
   roleAssignments: [
     { role: 'Key Vault Crypto Officer', principal: 'operator', scope: 'vault:kv-cli' },
     { role: 'Key Vault Crypto User', principal: 'id-kms', scope: 'vault:kv-cli' },
   ],
   clusters: [
     { name: 'aks-cli', kubernetesVersion: '1.29', identity: 'id-kms', secrets: { count: 40, namespaces: 3, seed: 5, maxBytes: 4096 } },
+    // KMS on before kmsflow ever saw it.
+    { name: 'aks-untouched', kubernetesVersion: '1.29', identity: 'id-kms', kms: { vault: 'kv-cli', key: 'soon', version: 1 } },
     // System-assigned identity: KMS cannot be enabled, preflight must say so.
     { name: 'aks-sysid', kubernetesVersion: '1.29', secrets: { count: 10, namespaces: 1, seed: 6, maxBytes: 2048 } },
   ],
@@ -225,9 +234,26 @@ describe('start, report, keys', () => {
     expect(view.keys).toEqual([expect.objectContaining({ keyId: keys[0], slot: 'current', state: 'still-needed', provenAt: expect.any(String) })]);
     expect(view.lastReencryption).toMatchObject({ keyId: keys[0], proven: true, watermark: proof.watermark, digest: proof.verify.digest });
     const ledgerText = await cli('keys', clusterId);
-    expect(ledgerText.stdout).toContain('Key slots: current kv-cli/kms/');
+    expect(ledgerText.stdout).toContain('Key slots (kmsflow ledger): current kv-cli/kms/');
     expect(ledgerText.stdout).toMatch(/Last re-encryption: proven at .+ under kv-cli\/kms\//);
   }, 240_000);
+
+  it("keys on a cluster kmsflow never changed shows AKS's current slot as ARM reports it, the key as Key Vault does, and warns that it expires soon", async () => {
+    const untouched = env.clusterId('aks-untouched');
+    const [soon] = await env.keyVersions('kv-cli', 'soon');
+    const run = await cli('keys', untouched, '--json');
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const result = parseJson<KeysResult>(run.stdout);
+    expect(result.known).toBe(false);
+    expect(result.azure).toMatchObject({ kmsEnabled: true, networkAccess: 'Public', currentKeyId: soon });
+    expect(result.azure?.keys).toEqual([{ keyId: soon, source: 'arm-current-slot', enabled: true, expiresOn: expect.any(String), problem: null }]);
+    expect(result.warnings).toHaveLength(1);
+    expect(result.warnings[0]).toMatch(/the key in use.+expires on .+within 30 days/);
+    const text = await cli('keys', untouched, '--warn-days', '5');
+    expect(text.stdout).toContain('AKS now (ARM): KMS on (Public), current slot');
+    expect(text.stdout).not.toContain('! ');
+  });
 
   it('refuses a second procedure on the same cluster while one runs (exit 2, names it), and reports no evidence yet (exit 5)', async () => {
     const first = await cli('start', 'disable', '--cluster', clusterId, '--json', ...FAST);

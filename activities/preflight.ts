@@ -31,6 +31,8 @@ export interface PreflightInput {
   targetVersion?: string;
   /** A key expiring within this many days is a warning (default 30). */
   keyValidityDays?: number;
+  /** retire-key: the two versions to rotate through, when the operator gave them. */
+  newKeyIds?: string[];
 }
 
 export interface PreflightReport {
@@ -61,6 +63,21 @@ export interface PreflightReads {
   countSecrets(clusterId: string): Promise<number>;
   nextUpgradeHop(input: { clusterId: string; targetVersion: string }): Promise<string | undefined>;
   readKeyLedger(clusterId: string): Promise<LedgerView>;
+}
+
+type AddFinding = (severity: Finding['severity'], code: string, message: string, fix?: string) => void;
+
+/** Key Vault's refusal of the caller's network (public access disabled, or a firewall): not a missing role. */
+const unreachable = (message: string) => /Client address is not authorized|ForbiddenByFirewall|Public network access is disabled/i.test(message);
+
+function addUnreachable(keyId: string, add: AddFinding): void {
+  const { vaultName } = parseKeyId(keyId);
+  add(
+    'error',
+    'VaultUnreachable',
+    `kmsflow's worker cannot reach key vault ${vaultName}: the vault's network rules (public access disabled, or a firewall) refuse the worker's address, so it can neither check ${keyId} nor create key versions.`,
+    `Run the worker where it reaches the vault: inside the VNet, through the vault's private endpoint (docs/deploy.md), or from an address the vault's firewall allows; then start again.`,
+  );
 }
 
 export function createPreflightActivities(clients: ClientFactory, reads: PreflightReads) {
@@ -102,8 +119,41 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
     }
   }
 
+  /** A key the procedure will switch AKS to: an RSA key, enabled, unexpired, readable by the worker. */
+  async function checkTargetKey(keyId: string, windowDays: number, add: AddFinding): Promise<KeyDigest | undefined> {
+    const keyRef = parseKeyId(keyId);
+    try {
+      const key = await reads.getKey(keyId);
+      if (!/^RSA(-HSM)?$/i.test(key.keyType)) {
+        add('error', 'KeyNotRsa', `Key ${key.name} is ${key.keyType}; AKS KMS needs an RSA key.`, `Create an RSA key: az keyvault key create --vault-name ${keyRef.vaultName} --name <name> --kty RSA --size 2048.`);
+      }
+      if (!key.enabled) {
+        add('error', 'KeyDisabled', `Key version ${key.version} is disabled.`, `Enable it (az keyvault key set-attributes --vault-name ${keyRef.vaultName} --name ${key.name} --version ${key.version} --enabled true) or choose another version.`);
+      }
+      if (key.expiresOn) {
+        const msLeft = Date.parse(key.expiresOn) - Date.now();
+        if (msLeft <= 0) {
+          add('error', 'KeyExpired', `Key version ${key.version} expired on ${key.expiresOn}.`, 'Choose a valid version or extend its expiry (az keyvault key set-attributes --expires).');
+        } else if (msLeft < windowDays * 86_400_000) {
+          add('warning', 'KeyExpiringSoon', `Key version ${key.version} expires on ${key.expiresOn}, within ${windowDays} days; Secrets become unreadable when it expires.`, 'Extend its expiry or rotate to a version with a longer life.');
+        }
+      }
+      return key;
+    } catch (err) {
+      const c = classifyError(err);
+      if (c.type === ErrorType.notFound) {
+        add('error', 'KeyNotFound', `Key ${keyId} does not exist.`, `Check the key id (az keyvault key show --id <id>); a key deleted less than its retention period ago can be recovered (az keyvault key recover --vault-name ${keyRef.vaultName} --name ${keyRef.name}).`);
+      } else if (unreachable(c.message)) {
+        addUnreachable(keyId, add);
+      } else if (c.type === ErrorType.permission) {
+        add('warning', 'KeyUnreadable', `kmsflow cannot read key ${keyId}: ${c.message}`, "Grant the worker's identity 'Key Vault Crypto User' (or Reader on keys) on the vault so preflight can check the key.");
+      } else throw err;
+      return undefined;
+    }
+  }
+
   /** Every key still needed for reading Secrets must be enabled, unexpired and not expiring within the window. */
-  async function checkNeededKeys(input: PreflightInput, inUse: string | undefined, add: (severity: Finding['severity'], code: string, message: string, fix?: string) => void): Promise<void> {
+  async function checkNeededKeys(input: PreflightInput, inUse: string | undefined, add: AddFinding): Promise<void> {
     const ledger = await reads.readKeyLedger(input.clusterId);
     const needed = [...new Set([...(inUse ? [inUse] : []), ...ledger.stillNeeded].map((k) => k.replace(/\/+$/, '')))].filter((k) => !sameKeyId(k, input.keyId));
     const windowDays = input.keyValidityDays ?? 30;
@@ -117,6 +167,9 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
         const c = classifyError(err);
         if (c.type === ErrorType.notFound) {
           add('error', 'NeededKeyMissing', `${keyId}, ${why}, does not exist: Secrets stored under it cannot be read.`, `Recover it while it is soft-deleted (az keyvault key recover --vault-name ${vaultName} --name ${name}), then start again.`);
+        } else if (unreachable(c.message)) {
+          // Only the API server's KMS plugin needs this key; the worker merely cannot check it from where it runs.
+          add('warning', 'KeyUnreadable', `kmsflow cannot check ${keyId}, ${why}: the vault's network rules refuse the worker's address.`, 'Run the worker inside the VNet (through the private endpoint) to have it checked, or check it there yourself.');
         } else if (c.type === ErrorType.permission) {
           add('warning', 'KeyUnreadable', `kmsflow cannot read ${keyId}, ${why}: ${c.message}`, "Grant the worker's identity 'Key Vault Crypto User' (or Reader on keys) on the vault so preflight can check the key.");
         } else throw err;
@@ -213,33 +266,20 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
         add('error', 'KeyIdRequired', 'This procedure needs a versioned key id.', 'Pass --key-id https://<vault>.vault.azure.net/keys/<name>/<version>.');
       } else {
         keyRef = parseKeyId(input.keyId);
-        try {
-          const key = await reads.getKey(input.keyId);
-          report.key = key;
-          if (!/^RSA(-HSM)?$/i.test(key.keyType)) {
-            add('error', 'KeyNotRsa', `Key ${key.name} is ${key.keyType}; AKS KMS needs an RSA key.`, `Create an RSA key: az keyvault key create --vault-name ${keyRef.vaultName} --name <name> --kty RSA --size 2048.`);
-          }
-          if (!key.enabled) {
-            add('error', 'KeyDisabled', `Key version ${key.version} is disabled.`, `Enable it (az keyvault key set-attributes --vault-name ${keyRef.vaultName} --name ${key.name} --version ${key.version} --enabled true) or choose another version.`);
-          }
-          const windowDays = input.keyValidityDays ?? 30;
-          if (key.expiresOn) {
-            const msLeft = Date.parse(key.expiresOn) - Date.now();
-            if (msLeft <= 0) {
-              add('error', 'KeyExpired', `Key version ${key.version} expired on ${key.expiresOn}.`, 'Choose a valid version or extend its expiry (az keyvault key set-attributes --expires).');
-            } else if (msLeft < windowDays * 86_400_000) {
-              add('warning', 'KeyExpiringSoon', `Key version ${key.version} expires on ${key.expiresOn}, within ${windowDays} days; Secrets become unreadable when it expires.`, 'Extend its expiry or rotate to a version with a longer life.');
-            }
-          }
-        } catch (err) {
-          const c = classifyError(err);
-          if (c.type === ErrorType.notFound) {
-            add('error', 'KeyNotFound', `Key ${input.keyId} does not exist.`, `Check the key id (az keyvault key show --id <id>); a key deleted less than its retention period ago can be recovered (az keyvault key recover --vault-name ${keyRef.vaultName} --name ${keyRef.name}).`);
-          } else if (c.type === ErrorType.permission) {
-            add('warning', 'KeyUnreadable', `kmsflow cannot read key ${input.keyId}: ${c.message}`, "Grant the worker's identity 'Key Vault Crypto User' (or Reader on keys) on the vault so preflight can check the key.");
-          } else throw err;
+        report.key = await checkTargetKey(input.keyId, input.keyValidityDays ?? 30, add);
+        if (input.vaultResourceId && mode === 'Private' && parseVaultId(input.vaultResourceId).name.toLowerCase() !== keyRef.vaultName.toLowerCase()) {
+          add('error', 'KeyNotInVault', `Key ${input.keyId} is in vault ${keyRef.vaultName}, not in ${parseVaultId(input.vaultResourceId).name} (--vault-id).`, 'Pass the resource id of the vault that holds the key, or a key of that vault.');
         }
       }
+    }
+    // retire: the versions it rotates through must be usable keys too, and without them the worker creates
+    // versions in the vault, so it must reach it.
+    for (const keyId of input.newKeyIds ?? []) await checkTargetKey(keyId, input.keyValidityDays ?? 30, add);
+    if (procedure === 'retire-key' && !input.newKeyIds?.length && kms.keyId) {
+      await reads.getKey(kms.keyId).catch((err: unknown) => {
+        if (!unreachable(classifyError(err).message)) return;
+        addUnreachable(kms.keyId!, add);
+      });
     }
 
     let vaultId = input.vaultResourceId;

@@ -40,7 +40,7 @@ function rotation(run: ProcedureRun, start: ClusterDigest, n: 1 | 2, keyId: () =
  */
 export const retireKeyProcedure: ProcedureDefinition<RetireKeyInput> = {
   name: 'retire-key',
-  preflightInput: (input) => ({ clusterId: input.clusterId }),
+  preflightInput: (input) => ({ clusterId: input.clusterId, ...(input.newKeyIds ? { newKeyIds: input.newKeyIds } : {}) }),
   steps: (run, input, start) => {
     const retiring = start.kms.keyId ?? '<key in use>';
     const keys = { second: input.newKeyIds?.[0], third: input.newKeyIds?.[1] };

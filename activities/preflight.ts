@@ -311,8 +311,19 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
       } else if (mode === 'Public' && vault.publicNetworkAccess === 'Disabled' && !switching) {
         add('error', 'PublicModeWithFirewall', `Key vault ${vault.name} has public network access disabled; KMS in Public mode needs a vault open to all networks.`, `Open it (az keyvault update --name ${vault.name} --public-network-access Enabled --default-action Allow) or use Private mode.`);
       }
-      if (mode === 'Private' && !cluster.apiServerVnetIntegration) {
-        add('error', 'PrivateNeedsVnetIntegration', 'Private mode needs API server VNet integration (Konnectivity is not supported).', `Enable it: az aks update ${az} --enable-apiserver-vnet-integration --apiserver-subnet-id <subnet id>.`);
+      // The article's Konnectivity exception: clusters of subscriptions that already used a private vault over
+      // Konnectivity keep working (rotations included) until Kubernetes 1.30's end of community support;
+      // a new Private configuration (enable, switch) needs VNet integration.
+      const keepsKonnectivity = kms.enabled && kms.networkAccess === 'Private' && procedure !== 'enable-kms' && procedure !== 'switch-vault-mode';
+      if (mode === 'Private' && !cluster.apiServerVnetIntegration && keepsKonnectivity) {
+        add(
+          'warning',
+          'KonnectivityPrivateVault',
+          `Cluster ${ref.name} uses KMS with a private vault over Konnectivity: supported only where it was in use before 15 September 2024, and only until Kubernetes 1.30's end of community support.`,
+          `Move to API server VNet integration before then: az aks update ${az} --enable-apiserver-vnet-integration --apiserver-subnet-id <subnet id>.`,
+        );
+      } else if (mode === 'Private' && !cluster.apiServerVnetIntegration) {
+        add('error', 'PrivateNeedsVnetIntegration', 'Private mode needs API server VNet integration (Konnectivity is not supported for a new private vault configuration).', `Enable it: az aks update ${az} --enable-apiserver-vnet-integration --apiserver-subnet-id <subnet id>.`);
       }
       if (!vault.enableSoftDelete || !vault.enablePurgeProtection) {
         add('warning', 'VaultRecoverability', `Key vault ${vault.name} has ${!vault.enableSoftDelete ? 'soft delete' : 'purge protection'} off: a deleted key would make every Secret unreadable for good.`, `Turn it on: az keyvault update --name ${vault.name} --enable-purge-protection true.`);

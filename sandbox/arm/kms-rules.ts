@@ -69,7 +69,10 @@ export function assertKmsRules(ctx: SandboxContext, change: KmsChange): void {
 
   if (access === 'Private') {
     if (!kms.keyVaultResourceId) throw kmsErrors.privateResourceIdEmpty();
-    if (!vnetIntegration(target.properties)) throw kmsErrors.privateNeedsVnetIntegration();
+    // Konnectivity exception: a cluster already running KMS with a private vault over Konnectivity keeps
+    // doing so (rotations included); a new Private configuration needs VNet integration.
+    const konnectivityBefore = applied?.enabled && applied.keyVaultNetworkAccess === 'Private';
+    if (!vnetIntegration(target.properties) && !konnectivityBefore) throw kmsErrors.privateNeedsVnetIntegration();
     // AKS cannot validate key permissions through a private endpoint; neither does the sandbox.
     return;
   }

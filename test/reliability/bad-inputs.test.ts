@@ -50,6 +50,7 @@ const scenario: ScenarioInput = {
       { role: 'Key Vault Crypto User', principal: 'id-kms', scope: `vault:${vault}` },
       { role: 'Key Vault Crypto User', principal: 'id-gone', scope: `vault:${vault}` },
     ]),
+    { role: 'Key Vault Contributor', principal: 'id-kms', scope: 'vault:kv-bad' },
   ],
   clusters: [
     { name: 'aks-ok', kubernetesVersion: '1.29', identity: 'id-kms', secrets: { count: 20, namespaces: 2, seed: 1, maxBytes: 2048 } },
@@ -60,6 +61,8 @@ const scenario: ScenarioInput = {
     { name: 'aks-failed', kubernetesVersion: '1.29', identity: 'id-kms', secrets: { count: 10, namespaces: 1, seed: 7, maxBytes: 1024 } },
     { name: 'aks-noid', kubernetesVersion: '1.29', identity: 'id-gone', secrets: { count: 10, namespaces: 1, seed: 9, maxBytes: 1024 } },
     { name: 'aks-stopped', kubernetesVersion: '1.29', identity: 'id-kms', stopped: true },
+    // A private vault over Konnectivity from before the article's cut-off (no API server VNet integration).
+    { name: 'aks-konn', kubernetesVersion: '1.29', identity: 'id-kms', kms: { vault: 'kv-bad', key: 'kms', version: 1, networkAccess: 'Private' }, secrets: { count: 10, namespaces: 1, seed: 12, maxBytes: 1024 } },
     // Its key in use was disabled behind kmsflow's back.
     { name: 'aks-keyoff', kubernetesVersion: '1.29', identity: 'id-kms', kms: { vault: 'kv-bad', key: 'off', version: 1 }, secrets: { count: 10, namespaces: 1, seed: 11, maxBytes: 1024 } },
     {
@@ -283,6 +286,19 @@ describe('bad inputs preflight catches, before any change', () => {
     expect(zero).toMatchObject({ severity: 'warning' });
     expect(zero?.message).toContain('batch');
     expect(zero?.fix).toMatch(/az aks nodepool scale .+--name batch/);
+  });
+
+  it('plan lets a cluster on a private vault over Konnectivity rotate, warning about the deadline; enabling Private without VNet integration stays refused', async () => {
+    const run = await cli('plan', 'rotate', '--cluster', env.clusterId('aks-konn'), '--key-id', kms[1]!, '--json');
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const plan = parseJson<PlanResult>(run.stdout);
+    expect(plan.findings.filter((f) => f.severity === 'error')).toEqual([]);
+    const konnectivity = plan.findings.find((f) => f.code === 'KonnectivityPrivateVault');
+    expect(konnectivity).toMatchObject({ severity: 'warning' });
+    expect(konnectivity?.message).toMatch(/1\.30's end of community support/);
+    expect(konnectivity?.fix).toMatch(/--enable-apiserver-vnet-integration/);
+    expect(preflightCases.some((c) => c.code === 'PrivateNeedsVnetIntegration' && c.procedure === 'enable')).toBe(true);
   });
 
   it('a started procedure stops at preflight with the same code and fix, and has changed nothing', async () => {

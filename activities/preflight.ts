@@ -2,7 +2,7 @@
  * Preflight: every documented limit of AKS KMS checked before a procedure changes anything. Each finding
  * names its fix in one sentence. An `error` finding stops the procedure; nothing has been changed then.
  */
-import { parseClusterId, parseKeyId, parseVaultId, sameKeyId, usesKmsV2, minorVersion } from '../workflows/ids';
+import { parseClusterId, parseKeyId, parseVaultId, sameKeyId, sameVault, usesKmsV2, minorVersion } from '../workflows/ids';
 import type { ClientFactory } from './clients';
 import type { ClusterDigest, NetworkAccess } from './cluster-model';
 import { classifyError, ErrorType, mapErrors } from './errors';
@@ -248,8 +248,19 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
         add('error', 'SameKey', `The cluster already uses ${input.keyId} and every Secret is proven under it.`, 'Create a new key version (az keyvault key rotate) and pass its versioned id.');
       }
     }
-    if (procedure === 'rotate-key' && input.networkAccess && kms.networkAccess && input.networkAccess !== kms.networkAccess) {
-      add('error', 'ModeChangeWhileEnabled', 'A rotation keeps the network access mode; it cannot change while KMS is on.', 'Rotate in the current mode, or use switch-vault-mode.');
+    // The article (L218): moving to another vault is one update, in either mode; only the attached vault's
+    // mode cannot change while KMS is on.
+    const movesVault = procedure === 'rotate-key' && !!kms.keyId && !!input.keyId && !sameVault(kms.keyId, input.keyId);
+    if (procedure === 'rotate-key' && input.networkAccess && kms.networkAccess && input.networkAccess !== kms.networkAccess && !movesVault) {
+      add('error', 'ModeChangeWhileEnabled', "A rotation within the vault keeps its network access mode; the attached vault's mode cannot change while KMS is on.", 'Rotate in the current mode, use switch-vault-mode for this vault, or rotate to a key of another vault in the other mode (--mode, --vault-id).');
+    }
+    if (movesVault) {
+      const from = parseKeyId(kms.keyId!).vaultName;
+      add(
+        'info',
+        'MovesVault',
+        `The rotation moves KMS from vault ${from} (${kms.networkAccess ?? 'Public'}) to vault ${parseKeyId(input.keyId!).vaultName} (${mode}). Secrets stay under ${from}'s key until the re-encryption is proven: the cluster must keep reaching ${from}, and that key must stay enabled, until then.`,
+      );
     }
     if (procedure === 'switch-vault-mode' && kms.networkAccess === mode) {
       add('error', 'SameMode', `KMS already runs in ${mode} mode.`, `Pass the other mode (${mode === 'Public' ? 'Private' : 'Public'}).`);
@@ -314,7 +325,7 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
       // The article's Konnectivity exception: clusters of subscriptions that already used a private vault over
       // Konnectivity keep working (rotations included) until Kubernetes 1.30's end of community support;
       // a new Private configuration (enable, switch) needs VNet integration.
-      const keepsKonnectivity = kms.enabled && kms.networkAccess === 'Private' && procedure !== 'enable-kms' && procedure !== 'switch-vault-mode';
+      const keepsKonnectivity = kms.enabled && kms.networkAccess === 'Private' && procedure !== 'enable-kms' && procedure !== 'switch-vault-mode' && !movesVault;
       if (mode === 'Private' && !cluster.apiServerVnetIntegration && keepsKonnectivity) {
         add(
           'warning',

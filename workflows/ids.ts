@@ -102,6 +102,11 @@ export function sameKeyId(a: string | undefined, b: string | undefined): boolean
   return norm(a) === norm(b);
 }
 
+/** Whether two key ids are keys of the same vault (vault names are globally unique). */
+export function sameVault(a: string, b: string): boolean {
+  return parseKeyId(a).vaultName.toLowerCase() === parseKeyId(b).vaultName.toLowerCase();
+}
+
 /** Kubernetes versions: "1.29", "1.29.7" → [1, 29]. */
 export function minorVersion(version: string): [number, number] {
   const m = /^v?(\d+)\.(\d+)/.exec(version.trim());

@@ -63,7 +63,10 @@ export function assertKmsRules(ctx: SandboxContext, change: KmsChange): void {
   if (!access) throw kmsErrors.networkAccessUnspecified();
   if (!NETWORK_ACCESS.includes(access)) throw kmsErrors.invalidNetworkAccess(access);
 
-  if (applied?.enabled && applied.keyVaultNetworkAccess && applied.keyVaultNetworkAccess !== access) {
+  // The attached vault's mode cannot change while KMS is on; moving to a key of another vault, in either
+  // mode, is one update.
+  const otherVault = !!applied?.keyId && parseKeyId(applied.keyId)?.vaultName?.toLowerCase() !== parsed.vaultName?.toLowerCase();
+  if (applied?.enabled && applied.keyVaultNetworkAccess && applied.keyVaultNetworkAccess !== access && !otherVault) {
     throw kmsErrors.modeChangeWhileEnabled(applied.keyVaultNetworkAccess, access);
   }
 
@@ -71,7 +74,7 @@ export function assertKmsRules(ctx: SandboxContext, change: KmsChange): void {
     if (!kms.keyVaultResourceId) throw kmsErrors.privateResourceIdEmpty();
     // Konnectivity exception: a cluster already running KMS with a private vault over Konnectivity keeps
     // doing so (rotations included); a new Private configuration needs VNet integration.
-    const konnectivityBefore = applied?.enabled && applied.keyVaultNetworkAccess === 'Private';
+    const konnectivityBefore = applied?.enabled && applied.keyVaultNetworkAccess === 'Private' && !otherVault;
     if (!vnetIntegration(target.properties) && !konnectivityBefore) throw kmsErrors.privateNeedsVnetIntegration();
     // AKS cannot validate key permissions through a private endpoint; neither does the sandbox.
     return;

@@ -15,6 +15,8 @@ import { type CliWorld, type ProcessRun, startCliWorld } from './cli-world';
 const SUBSCRIPTION = '11111111-2222-4333-8444-555555555555';
 const GROUP = 'rg-life';
 const VAULT = 'kv-life';
+/** A second vault, for a rotation that moves KMS to another vault in the other mode (the article: one update). */
+const VAULT2 = 'kv-life-b';
 
 const scenario: ScenarioInput = {
   seed: 12,
@@ -23,14 +25,25 @@ const scenario: ScenarioInput = {
   principals: [{ name: 'operator', type: 'User' }],
   operator: 'operator',
   identities: [{ name: 'id-kms' }],
-  vaults: [{ name: VAULT, enablePurgeProtection: true, keys: [{ name: 'life', versions: 3 }, { name: 'legacy', versions: 3 }] }],
-  roleAssignments: [
-    { role: 'Key Vault Crypto Officer', principal: 'operator', scope: `vault:${VAULT}` },
-    { role: 'Key Vault Crypto User', principal: 'id-kms', scope: `vault:${VAULT}` },
-    { role: 'Key Vault Contributor', principal: 'id-kms', scope: `vault:${VAULT}` },
+  vaults: [
+    { name: VAULT, enablePurgeProtection: true, keys: [{ name: 'life', versions: 3 }, { name: 'legacy', versions: 3 }, { name: 'move', versions: 2 }] },
+    { name: VAULT2, enablePurgeProtection: true, keys: [{ name: 'moved', versions: 1 }] },
   ],
+  roleAssignments: [VAULT, VAULT2].flatMap((vault) => [
+    { role: 'Key Vault Crypto Officer', principal: 'operator', scope: `vault:${vault}` },
+    { role: 'Key Vault Crypto User', principal: 'id-kms', scope: `vault:${vault}` },
+    { role: 'Key Vault Contributor', principal: 'id-kms', scope: `vault:${vault}` },
+  ]),
   clusters: [
     { name: 'aks-life', kubernetesVersion: '1.29', identity: 'id-kms', apiServerVnetIntegration: true, secrets: { count: 150, namespaces: 4, seed: 3, maxBytes: 4096 } },
+    {
+      name: 'aks-move',
+      kubernetesVersion: '1.29',
+      identity: 'id-kms',
+      apiServerVnetIntegration: true,
+      kms: { vault: VAULT, key: 'move', version: 1, networkAccess: 'Public' },
+      secrets: { count: 60, namespaces: 2, seed: 5, maxBytes: 4096 },
+    },
     {
       name: 'aks-v1',
       kubernetesVersion: '1.26',
@@ -62,7 +75,10 @@ function expectOk(r: ProcessRun, what: string): ProcessRun {
 
 async function loadKeyIds(): Promise<void> {
   const overview = await world.kmsflowJson<{ vaults: { name: string; keys: { name: string; versions: { version: string }[] }[] }[] }>(['sandbox', 'inspect']);
-  for (const key of overview.vaults.find((v) => v.name === VAULT)!.keys) keyIds[key.name] = key.versions.map((v) => `${keyUrl}/keys/${key.name}/${v.version}`);
+  for (const vault of [VAULT, VAULT2]) {
+    const url = keyUrl.replace(VAULT, vault);
+    for (const key of overview.vaults.find((v) => v.name === vault)!.keys) keyIds[key.name] = key.versions.map((v) => `${url}/keys/${key.name}/${v.version}`);
+  }
 }
 
 /** `kmsflow start PROCEDURE --cluster ID ARGS --watch`: the procedure's outcome is the exit code. */
@@ -331,6 +347,27 @@ describe('one cluster through its whole life, through the CLI', () => {
     expect(old).toMatchObject({ runId: firstRotation.firstRunId, verdict: 'proven', procedure: 'rotate-key' });
     const ledger = await keys('aks-life');
     expect(ledger.procedures.map((p) => p.firstRunId)).toEqual(list.procedures.map((p) => p.firstRunId));
+  }, LONG);
+});
+
+describe('moving to another vault', () => {
+  it('one rotation moves KMS to a key of another vault in Private mode, another moves it back in Public mode: proven each time', async () => {
+    const [, m2] = keyIds.move!;
+    const [moved] = keyIds.moved!;
+    const vault2Id = vaultId.replace(VAULT, VAULT2);
+    await changeSecrets('aks-move', 20);
+    expectOk(await startAndWatch('aks-move', 'rotate', ['--key-id', moved!, '--mode', 'Private', '--vault-id', vault2Id]), 'rotate to the other vault');
+    const privateView = await expectEverySecretUnderArmKey('aks-move', { keyId: moved! });
+    expect(privateView.kms).toMatchObject({ keyVaultNetworkAccess: 'Private', keyVaultResourceId: vault2Id });
+    await expectProvenAndNewer('aks-move');
+    await changeSecrets('aks-move', 20);
+    expectOk(await startAndWatch('aks-move', 'rotate', ['--key-id', m2!, '--mode', 'Public']), 'rotate back to the first vault');
+    const publicView = await expectEverySecretUnderArmKey('aks-move', { keyId: m2! });
+    expect(publicView.kms?.keyVaultNetworkAccess).toBe('Public');
+    await expectProvenAndNewer('aks-move');
+    await expectSeedPipelineChangesNothing('aks-move');
+    const ledger = await keys('aks-move');
+    expect(lower([ledger.slots.current, ledger.slots.previous])).toEqual(lower([m2, moved]));
   }, LONG);
 });
 

@@ -151,6 +151,7 @@ describe('bad arguments at the CLI: usage error (exit 2) naming the fix, nothing
       { argv: ['start', 'enable', '--cluster', ok, '--key-id', kms[0]!, '--mode', 'Private'], says: /--mode Private needs --vault-id: the key vault's resource id, from az keyvault show/ },
       { argv: ['start', 'switch-mode', '--cluster', ok, '--mode', 'Private', '--vault-id', '/subscriptions/x/vaults/kv'], says: /--vault-id .+ is not/ },
       { argv: ['plan', 'rotate', '--cluster', ok], says: /rotate needs --key-id: the versioned key id, from az keyvault key show/ },
+      { argv: ['plan', 'rotate', '--cluster', ok, '--key-id', kms[1]!, '--mode', 'Private', '--vault-id', env.vaultId('kv-wall')], says: /--vault-id names vault kv-wall, but --key-id is a key of kv-bad: give the vault that holds the key/ },
       { argv: ['start', 'migrate-v2', '--cluster', ok, '--target-version', 'latest'], says: /--target-version/ },
       { argv: ['start', 'migrate-v2', '--cluster', ok, '--target-version', '1.26'], says: /--target-version 1\.26 is below 1\.27: KMS v2 needs Kubernetes 1\.27 or later; give e\.g\. --target-version 1\.29\./ },
       { argv: ['start', 'enable', '--cluster', ok, '--key-id', kms[0]!, '--mode', 'public-ish'], says: /is not a network access mode: use Public or Private/ },

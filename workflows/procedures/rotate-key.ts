@@ -1,11 +1,30 @@
 import { kmsEnableCommand } from '../kms-settings';
 import { baselineReencryptStep, canaryStep, clusterChangeStep, preflightStep, reencryptStep, rotationGuardStep } from '../procedure-steps';
-import { sameKeyId } from '../ids';
+import type { ClusterDigest, KmsState, NetworkAccess } from '../../activities/cluster-model';
+import { sameKeyId, sameVault } from '../ids';
+import type { KmsSettings } from '../kms-settings';
 import { type ProcedureDefinition, type ProcedureInputBase, type ProcedureOutcome, runDefinition } from './common';
 
 export interface RotateKeyInput extends ProcedureInputBase {
+  /** Moving to a key of another vault: that vault's mode (default: the mode in use). */
+  networkAccess?: NetworkAccess;
+  /** Moving to another vault in Private mode: its resource id. */
+  vaultResourceId?: string;
   /** The new versioned key id. */
   keyId: string;
+}
+
+/** True when the new key is in another vault than the key in use: the article's direct move (L218). */
+const movesVault = (input: RotateKeyInput, start: ClusterDigest) => !!start.kms.keyId && !sameVault(start.kms.keyId, input.keyId);
+
+/** The KMS settings after the rotation: the new vault's mode and id when it moves, else the ones in use. */
+function target(input: RotateKeyInput, current: KmsState): KmsSettings {
+  const moving = !!current.keyId && !sameVault(current.keyId, input.keyId);
+  return {
+    keyId: input.keyId,
+    networkAccess: input.networkAccess ?? current.networkAccess ?? 'Public',
+    vaultResourceId: input.vaultResourceId ?? (moving ? undefined : current.vaultResourceId),
+  };
 }
 
 export const rotateKeyProcedure: ProcedureDefinition<RotateKeyInput> = {
@@ -13,8 +32,8 @@ export const rotateKeyProcedure: ProcedureDefinition<RotateKeyInput> = {
   preflightInput: (input, _run, start) => ({
     clusterId: input.clusterId,
     keyId: input.keyId,
-    networkAccess: start.kms.networkAccess,
-    vaultResourceId: start.kms.vaultResourceId,
+    networkAccess: target(input, start.kms).networkAccess,
+    vaultResourceId: target(input, start.kms).vaultResourceId,
   }),
   steps: (run, input, start) => [
     preflightStep(run, 'rotate-key', () => rotateKeyProcedure.preflightInput(input, run, start)),
@@ -25,21 +44,19 @@ export const rotateKeyProcedure: ProcedureDefinition<RotateKeyInput> = {
     canaryStep(run),
     clusterChangeStep(run, {
       id: 'rotate',
-      title: 'Rotate KMS to the new key version',
-      command: kmsEnableCommand(run.az, { keyId: input.keyId, networkAccess: start.kms.networkAccess ?? 'Public', vaultResourceId: start.kms.vaultResourceId }),
-      change: () => ({
-        kind: 'enable-kms',
-        keyId: input.keyId,
-        networkAccess: run.report?.cluster.kms.networkAccess ?? start.kms.networkAccess ?? 'Public',
-        vaultResourceId: run.report?.cluster.kms.vaultResourceId ?? start.kms.vaultResourceId,
-      }),
+      title: movesVault(input, start) ? 'Rotate KMS to the key of the other vault' : 'Rotate KMS to the new key version',
+      command: kmsEnableCommand(run.az, target(input, start.kms)),
+      change: () => ({ kind: 'enable-kms', ...target(input, run.report?.cluster.kms ?? start.kms) }),
       reencryptOnFailure: true,
     }),
     reencryptStep(run, 'reencrypt', () => ({ kms: 'enabled', keyId: input.keyId })),
   ],
 };
 
-/** Rotate to a new key version in the same mode, re-encrypt, and prove it; the previous key stays valid. */
+/**
+ * Rotate to a new key version (in the same vault and mode, or to a key of another vault in either mode),
+ * re-encrypt, and prove it; the previous key, and its vault, stay valid.
+ */
 export function rotateKey(input: RotateKeyInput): Promise<ProcedureOutcome> {
   return runDefinition(rotateKeyProcedure, input);
 }

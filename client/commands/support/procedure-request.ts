@@ -62,8 +62,8 @@ export function addProcedureOptions(command: Command): Command {
     .option('--resource-group <name>', "with --name: the cluster's resource group", nonEmptyText('resource group'))
     .option('--name <name>', "with --resource-group: the cluster's name", nonEmptyText('cluster name'))
     .option('--key-id <url>', 'versioned key id https://<vault>.vault.azure.net/keys/<name>/<version> (enable, rotate; optional for switch-mode, migrate-v2)', nonEmptyText('key id'))
-    .option('--mode <Public|Private>', "the key vault's network access KMS uses (enable: default Public; switch-mode: the mode to switch to)", nonEmptyText('mode'))
-    .option('--vault-id <resourceId>', "the key vault's resource id (needed for Private and switch-mode)", nonEmptyText('vault id'))
+    .option('--mode <Public|Private>', "the key vault's network access KMS uses (enable: default Public; switch-mode: the mode to switch to; rotate: the mode of another vault)", nonEmptyText('mode'))
+    .option('--vault-id <resourceId>', "the key vault's resource id (needed for Private and switch-mode; rotate: when moving to another vault)", nonEmptyText('vault id'))
     .option('--target-version <version>', 'migrate-v2: the Kubernetes version to reach, 1.27 or later (e.g. 1.29)', nonEmptyText('target version'))
     .option('--new-key-ids <K2,K3>', 'retire: the two versioned key ids to rotate through (default: two new versions of the current key)', nonEmptyText('key ids'))
     .option('--how <disable|expire>', 'retire: disable the old key version, or set it to expire (default disable)', nonEmptyText('how'))
@@ -157,7 +157,7 @@ const approveSchema = z.string().transform((value, ctx): string[] | 'all' => {
 const FLAGS_OF: Record<ProcedureKey, (keyof ProcedureFlags)[]> = {
   enable: ['keyId', 'mode', 'vaultId'],
   disable: [],
-  rotate: ['keyId'],
+  rotate: ['keyId', 'mode', 'vaultId'],
   retire: ['newKeyIds', 'how'],
   'switch-mode': ['mode', 'vaultId', 'keyId'],
   'migrate-v2': ['targetVersion', 'keyId'],
@@ -265,9 +265,17 @@ export function procedureRequest(procedureArg: string | undefined, flags: Proced
     case 'disable':
       plan = { procedure: 'disable-kms', input: base };
       break;
-    case 'rotate':
-      plan = { procedure: 'rotate-key', input: { ...base, keyId: required(key, '--key-id', keyId, KEY_ID_WHAT) } };
+    case 'rotate': {
+      // To a key of another vault (the article: one az aks update, in either mode): --mode and --vault-id name
+      // the new vault's mode; without them the rotation keeps the vault's mode.
+      privateNeedsVault(mode);
+      const keyIdOfRotation = required(key, '--key-id', keyId, KEY_ID_WHAT);
+      if (vaultResourceId && parseVaultId(vaultResourceId).name.toLowerCase() !== parseKeyId(keyIdOfRotation).vaultName.toLowerCase()) {
+        throw usageError(`--vault-id names vault ${parseVaultId(vaultResourceId).name}, but --key-id is a key of ${parseKeyId(keyIdOfRotation).vaultName}: give the vault that holds the key.`);
+      }
+      plan = { procedure: 'rotate-key', input: { ...base, keyId: keyIdOfRotation, ...(mode ? { networkAccess: mode } : {}), ...(vaultResourceId ? { vaultResourceId } : {}) } };
       break;
+    }
     case 'retire': {
       const newKeyIds = flags.newKeyIds === undefined ? undefined : parseWith(newKeyIdsSchema, flags.newKeyIds);
       const how = flags.how === undefined ? undefined : parseWith(howSchema, flags.how);

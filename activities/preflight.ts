@@ -120,7 +120,8 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
   }
 
   /** A key the procedure will switch AKS to: an RSA key, enabled, unexpired, readable by the worker. */
-  async function checkTargetKey(keyId: string, windowDays: number, add: AddFinding): Promise<KeyDigest | undefined> {
+  /** `firewallChecked`: the vault's network rules are checked as a finding of their own (Public mode). */
+  async function checkTargetKey(keyId: string, windowDays: number, firewallChecked: boolean, add: AddFinding): Promise<KeyDigest | undefined> {
     const keyRef = parseKeyId(keyId);
     try {
       const key = await reads.getKey(keyId);
@@ -144,7 +145,9 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
       if (c.type === ErrorType.notFound) {
         add('error', 'KeyNotFound', `Key ${keyId} does not exist.`, `Check the key id (az keyvault key show --id <id>); a key deleted less than its retention period ago can be recovered (az keyvault key recover --vault-name ${keyRef.vaultName} --name ${keyRef.name}).`);
       } else if (unreachable(c.message)) {
-        addUnreachable(keyId, add);
+        // In Public mode the vault's network rules are the finding itself (PublicModeWithFirewall): they
+        // block AKS as they block the worker. In Private mode, and for retire, the worker needs its own path.
+        if (!firewallChecked) addUnreachable(keyId, add);
       } else if (c.type === ErrorType.permission) {
         add('warning', 'KeyUnreadable', `kmsflow cannot read key ${keyId}: ${c.message}`, "Grant the worker's identity 'Key Vault Crypto User' (or Reader on keys) on the vault so preflight can check the key.");
       } else throw err;
@@ -277,7 +280,7 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
         add('error', 'KeyIdRequired', 'This procedure needs a versioned key id.', 'Pass --key-id https://<vault>.vault.azure.net/keys/<name>/<version>.');
       } else {
         keyRef = parseKeyId(input.keyId);
-        report.key = await checkTargetKey(input.keyId, input.keyValidityDays ?? 30, add);
+        report.key = await checkTargetKey(input.keyId, input.keyValidityDays ?? 30, mode === 'Public', add);
         if (input.vaultResourceId && mode === 'Private' && parseVaultId(input.vaultResourceId).name.toLowerCase() !== keyRef.vaultName.toLowerCase()) {
           add('error', 'KeyNotInVault', `Key ${input.keyId} is in vault ${keyRef.vaultName}, not in ${parseVaultId(input.vaultResourceId).name} (--vault-id).`, 'Pass the resource id of the vault that holds the key, or a key of that vault.');
         }
@@ -285,7 +288,7 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
     }
     // retire: the versions it rotates through must be usable keys too, and without them the worker creates
     // versions in the vault, so it must reach it.
-    for (const keyId of input.newKeyIds ?? []) await checkTargetKey(keyId, input.keyValidityDays ?? 30, add);
+    for (const keyId of input.newKeyIds ?? []) await checkTargetKey(keyId, input.keyValidityDays ?? 30, false, add);
     if (procedure === 'retire-key' && !input.newKeyIds?.length && kms.keyId) {
       await reads.getKey(kms.keyId).catch((err: unknown) => {
         if (!unreachable(classifyError(err).message)) return;

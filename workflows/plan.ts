@@ -7,7 +7,7 @@ import type { ClusterDigest } from '../activities/cluster-model';
 import type { Finding } from '../activities/preflight';
 import { quick } from './activity-proxies';
 import type { OperationTimings } from '../activities/ledger';
-import { applyLedgerEvent, type LedgerState, type LedgerView, type OperationKind } from './ledger-model';
+import { applyLedgerEvent, baselineReason, type LedgerState, type LedgerView, type OperationKind } from './ledger-model';
 import { DEFAULT_REENCRYPT_SETTINGS } from './reencrypt';
 import { ProcedureRun, runPreflight } from './procedure-steps';
 import type { ProcedureDefinition, ProcedureInputBase } from './procedures/common';
@@ -155,7 +155,11 @@ export async function planProcedure(request: PlanRequest): Promise<Plan> {
   if (secretsInScope === undefined && report.ok) secretsInScope = await quick.countSecrets(input.clusterId);
   const measuredRate = ledger.lastReencryption?.status !== 'started' ? ledger.lastReencryption?.secretsPerSecond : undefined;
   const propagationWaitMs = input.reencrypt?.propagationWaitMs ?? DEFAULT_REENCRYPT_SETTINGS.propagationWaitMs;
-  const estimate = estimateDuration(steps, await quick.armOperationTimings(input.clusterId), secretsInScope ?? 0, measuredRate, propagationWaitMs);
+  // The baseline re-encryption runs only when kmsflow holds no proof under the key in use (which the
+  // procedure's preflight teaches the ledger, as here).
+  const inUse = start.kms.enabled && start.kms.keyId && !ledger.slots.current ? { ...ledger, slots: { ...ledger.slots, current: start.kms.keyId } } : ledger;
+  const willRun = steps.filter((s) => s.id !== 'reencrypt-baseline' || baselineReason(inUse) !== undefined);
+  const estimate = estimateDuration(willRun, await quick.armOperationTimings(input.clusterId), secretsInScope ?? 0, measuredRate, propagationWaitMs);
   return {
     procedure: request.procedure,
     clusterId: input.clusterId,

@@ -66,7 +66,7 @@ function serve(): void {
     }
   });
   function options(n: number) {
-    return { name: 'bench', kubernetesVersion: '1.32.4', encryption: encryptionFor(n), keys: { isKeyVersionUsable: () => true }, recorder: { record() {} }, tokens: { user: TOKEN, admin: TOKEN } };
+    return { name: 'bench', kubernetesVersion: '1.32.4', encryption: encryptionFor(n), keys: { keyProblem: () => undefined }, recorder: { record() {} }, tokens: { user: TOKEN, admin: TOKEN } };
   }
   function send(m: FromServer): void {
     process.send?.(m);

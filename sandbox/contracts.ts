@@ -53,7 +53,11 @@ export interface FaultHook {
   intercept(ctx: FaultContext, req: IncomingMessage, res: ServerResponse): Promise<boolean>;
 }
 
-/** Lets the Kubernetes side ask Key Vault whether a key version can still unwrap (exists, enabled, not expired). */
+/**
+ * Lets the Kubernetes side ask Azure whether a cluster's KMS plugin can still use a key version: the key
+ * (exists, enabled, not expired), and the plugin's path to it (the vault's network rules in Public mode, the
+ * cluster identity, its permission, its tenant). Undefined when usable, else the plugin's error.
+ */
 export interface KeyUsability {
-  isKeyVersionUsable(keyId: string): boolean;
+  keyProblem(keyId: string, cluster?: string): string | undefined;
 }

@@ -1,8 +1,18 @@
-/** The Key Vault answer the emulated API servers need: can this key version still encrypt/decrypt? */
+/**
+ * The Azure answer the emulated API servers need: can this cluster's KMS plugin still use this key version?
+ * Like AKS's plugin, it fails when the key is gone, disabled or expired, and when its own path to the key is:
+ * the vault's network rules refuse it (Public mode; Private mode goes through the private link), the cluster
+ * identity it authenticates with was deleted, lost its permission, or belongs to another tenant.
+ */
+import { userAssignedIdentityId } from '../arm/kms-rules';
 import type { KeyUsability } from '../contracts';
 import type { AzureStore } from '../store';
+import { networkAllows, principalMay } from './access';
 import { parseKeyId } from './key-ids';
 import { findVersion, unusableReason } from './keys';
+
+/** An address outside every vault firewall rule the scenarios write: the plugin calls from AKS's own network. */
+const AKS_EGRESS_ADDRESS = '20.0.0.1';
 
 export class VaultKeyUsability implements KeyUsability {
   constructor(
@@ -10,12 +20,29 @@ export class VaultKeyUsability implements KeyUsability {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Usable = the vault, key and version exist, the version is enabled, not expired and already valid. */
-  isKeyVersionUsable(keyId: string): boolean {
+  keyProblem(keyId: string, clusterName?: string): string | undefined {
     const parsed = parseKeyId(keyId);
-    if (!parsed?.version) return false;
-    const key = this.store.vaultByName(parsed.vaultName)?.keys[parsed.keyName];
-    const version = key && findVersion(key, parsed.version);
-    return !!version && unusableReason(version, Math.floor(this.now() / 1000)) === undefined;
+    const vault = parsed && this.store.vaultByName(parsed.vaultName);
+    const key = vault && parsed?.version ? vault.keys[parsed.keyName] : undefined;
+    const version = key && findVersion(key, parsed!.version!);
+    if (!version || unusableReason(version, Math.floor(this.now() / 1000)) !== undefined) {
+      return `failed to unwrap the data encryption key with ${keyId}: the key version is disabled, expired or no longer exists in Key Vault`;
+    }
+    const cluster = clusterName ? this.store.clusterByName(clusterName) : undefined;
+    if (!cluster || !vault) return undefined;
+    if (cluster.appliedKms?.keyVaultNetworkAccess !== 'Private' && !networkAllows(vault, 'internet', AKS_EGRESS_ADDRESS)) {
+      return `Key Vault ${parsed!.vaultName} refused the KMS plugin's address: the vault's firewall or disabled public network access blocks it (Forbidden, ForbiddenByFirewall)`;
+    }
+    const identityId = userAssignedIdentityId(cluster.identity);
+    const identity = identityId ? this.store.identityByArmId(identityId) : undefined;
+    if (!identity) return `the KMS plugin cannot authenticate: the cluster identity ${identityId ?? '(none)'} no longer exists`;
+    const vaultTenant = typeof vault.properties.tenantId === 'string' ? vault.properties.tenantId : identity.tenantId;
+    if (identity.tenantId.toLowerCase() !== vaultTenant.toLowerCase()) {
+      return `the KMS plugin cannot authenticate to Key Vault ${parsed!.vaultName}: the vault belongs to another tenant than the cluster identity`;
+    }
+    if (!principalMay(this.store, vault, identity.principalId, parsed!.keyName, 'unwrapKey')) {
+      return `Key Vault ${parsed!.vaultName} refused the KMS plugin: the cluster identity ${identity.principalId} is not allowed to unwrap with ${parsed!.keyName} (Forbidden)`;
+    }
+    return undefined;
   }
 }

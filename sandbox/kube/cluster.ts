@@ -30,7 +30,9 @@ export class EmulatedKubeCluster {
     this.opts = opts;
     this.name = opts.name;
     this.kubernetesVersion = opts.kubernetesVersion;
-    this.state = new KubeState(opts.encryption, opts.keys, opts.now ?? Date.now, opts.continueTokenTtlMs ?? DEFAULT_CONTINUE_TTL_MS);
+    // The plugin of this cluster: its identity, mode and vault decide whether it can use a key.
+    const keys = { keyProblem: (keyId: string) => opts.keys.keyProblem(keyId, opts.name) };
+    this.state = new KubeState(opts.encryption, keys, opts.now ?? Date.now, opts.continueTokenTtlMs ?? DEFAULT_CONTINUE_TTL_MS);
     for (const ns of SYSTEM_NAMESPACES) addNamespace(this.state, ns);
   }
 

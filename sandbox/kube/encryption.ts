@@ -42,9 +42,7 @@ export class ReadabilityCheck {
     if (keyId !== current && keyId !== previous) {
       return `failed to decrypt DEK, error: rpc error: code = Unknown desc = no KMS plugin holds key ${keyId}: it is in neither the current nor the previous key slot`;
     }
-    if (!this.keys.isKeyVersionUsable(keyId)) {
-      return `failed to decrypt DEK, error: rpc error: code = Unknown desc = failed to unwrap the data encryption key with ${keyId}: the key version is disabled, expired or no longer exists in Key Vault`;
-    }
-    return undefined;
+    const problem = this.keys.keyProblem(keyId);
+    return problem ? `failed to decrypt DEK, error: rpc error: code = Unknown desc = ${problem}` : undefined;
   }
 }

@@ -13,11 +13,15 @@ const READYZ_CHECKS = ['ping', 'log', 'etcd', 'etcd-readiness', 'kms-providers',
 const text = (status: number, body: string): Reply => ({ status, body, contentType: 'text/plain; charset=utf-8' });
 
 export function readyz(state: KubeState, verbose: boolean): Reply {
-  const informerSynced = firstUnreadableSecret(state) === undefined;
-  if (informerSynced && !verbose) return text(200, 'ok');
+  const write = state.encryption.write;
+  const failing = new Set<string>();
+  if (firstUnreadableSecret(state) !== undefined) failing.add('informer-sync');
+  // The KMS plugin's health check encrypts with the current key.
+  if (write.type !== 'identity' && state.keys.keyProblem(write.keyId)) failing.add('kms-providers');
+  if (failing.size === 0 && !verbose) return text(200, 'ok');
   // Like the real one: a failing check's reason is withheld, and a failure always lists every check.
-  const lines = READYZ_CHECKS.map((name) => (name === 'informer-sync' && !informerSynced ? `[-]${name} failed: reason withheld` : `[+]${name} ok`));
-  return text(informerSynced ? 200 : 500, `${lines.join('\n')}\nreadyz check ${informerSynced ? 'passed' : 'failed'}\n`);
+  const lines = READYZ_CHECKS.map((name) => (failing.has(name) ? `[-]${name} failed: reason withheld` : `[+]${name} ok`));
+  return text(failing.size === 0 ? 200 : 500, `${lines.join('\n')}\nreadyz check ${failing.size === 0 ? 'passed' : 'failed'}\n`);
 }
 
 export const livez = (): Reply => text(200, 'ok');

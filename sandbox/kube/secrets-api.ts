@@ -28,6 +28,7 @@ import { firstUnreadableSecret, type KubeState } from './state';
 import {
   alreadyExists,
   badRequest,
+  internalError,
   conflict,
   continueExpired,
   decryptFailed,
@@ -53,6 +54,14 @@ function ensureReadable(state: KubeState, s: StoredSecret): void {
 function ensureWatchCacheCanInitialize(state: KubeState): void {
   const unreadable = firstUnreadableSecret(state);
   if (unreadable) throw storageInitializing(etcdKeyOf(unreadable.secret.namespace, unreadable.secret.name), unreadable.failure);
+}
+
+/** A write needs the current key: a plugin that cannot use it fails every write, as the real one does. */
+function ensureEncryptable(state: KubeState): void {
+  const write = state.encryption.write;
+  if (write.type === 'identity') return;
+  const problem = state.keys.keyProblem(write.keyId);
+  if (problem) throw internalError(`rpc error: code = Unknown desc = failed to encrypt with the KMS plugin: ${problem}`);
 }
 
 function ensureNamespaceWritable(state: KubeState, namespace: string, name: string): void {
@@ -172,6 +181,7 @@ export function createSecret(state: KubeState, namespace: string, req: ApiReques
     managedFields: [managedEntry(fieldManager(req), 'Update', content, now)],
     provider: state.encryption.write,
   };
+  ensureEncryptable(state);
   state.secrets.put(created);
   return secretReply(201, created, `created under ${describeProvider(created.provider)}`);
 }
@@ -223,6 +233,7 @@ function update(
   }
   if (sameContent(current, content)) {
     if (!isStale(current.provider, state.encryption)) return secretReply(200, current, 'short-circuited (already current)');
+    ensureEncryptable(state);
     const rewritten: StoredSecret = { ...current, resourceVersion: state.nextRevision(), provider: state.encryption.write };
     state.secrets.put(rewritten);
     return secretReply(200, rewritten, `rewritten from ${describeProvider(current.provider)} to ${describeProvider(rewritten.provider)}`);
@@ -230,6 +241,7 @@ function update(
   const manager = fieldManager(req);
   const managedFields = (current.managedFields ?? []).filter((m) => m.manager !== manager || m.operation !== operation);
   managedFields.push(managedEntry(manager, operation, content, state.now()));
+  ensureEncryptable(state);
   const updated: StoredSecret = {
     namespace,
     name,

@@ -130,15 +130,15 @@ describe('Key Vault data plane', () => {
     const usability = new VaultKeyUsability(sb.context.store);
     const keys = sb.clients(undefined, noRetry).keys('kv-test');
     const k = await keys.createRsaKey('usable');
-    expect(usability.isKeyVersionUsable(k.id!)).toBe(true);
-    expect(usability.isKeyVersionUsable(`${sb.vaultUrl('kv-test')}/keys/usable/${'0'.repeat(32)}`)).toBe(false);
-    expect(usability.isKeyVersionUsable(`${sb.vaultUrl('kv-test')}/keys/usable`)).toBe(false);
+    expect(usability.keyProblem(k.id!)).toBeUndefined();
+    expect(usability.keyProblem(`${sb.vaultUrl('kv-test')}/keys/usable/${'0'.repeat(32)}`)).toMatch(/disabled, expired or no longer exists/);
+    expect(usability.keyProblem(`${sb.vaultUrl('kv-test')}/keys/usable`)).toMatch(/disabled, expired or no longer exists/);
     await keys.updateKeyProperties('usable', k.properties.version!, { expiresOn: new Date(Date.now() - 1_000) });
-    expect(usability.isKeyVersionUsable(k.id!)).toBe(false);
+    expect(usability.keyProblem(k.id!)).toMatch(/disabled, expired or no longer exists/);
     await keys.updateKeyProperties('usable', k.properties.version!, { expiresOn: new Date(Date.now() + 3_600_000), enabled: false });
-    expect(usability.isKeyVersionUsable(k.id!)).toBe(false);
+    expect(usability.keyProblem(k.id!)).toMatch(/disabled, expired or no longer exists/);
     await keys.updateKeyProperties('usable', k.properties.version!, { enabled: true });
-    expect(usability.isKeyVersionUsable(k.id!)).toBe(true);
+    expect(usability.keyProblem(k.id!)).toBeUndefined();
   });
 });
 

@@ -187,12 +187,15 @@ describe('KMS rules', () => {
     expect(e.message).toBe('The identity does not have keys encrypt/decrypt permission on key vault "https://kv-test.vault.azure.net"');
   });
 
-  it('refuses to change the vault mode while KMS is on', async () => {
+  it("refuses to change the attached vault's mode while KMS is on; a key of another vault may come in the other mode", async () => {
     const mc = await get('c-legacy');
     expect(mc.securityProfile?.azureKeyVaultKms?.keyVaultNetworkAccess).toBe('Public');
-    const vaultId = `/subscriptions/${sb.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.KeyVault/vaults/kv-private`;
-    const e = await restError(put('c-legacy', { ...mc, securityProfile: kms(await keyId('kv-private', 'kms', 0), 'Private', vaultId) }).submitted());
-    expect(e.message).toMatch(/^Changing KeyVault network access of Azure Key Vault KMS from Public to Private is not allowed while KMS is enabled/);
+    const vault = (name: string) => `/subscriptions/${sb.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.KeyVault/vaults/${name}`;
+    const same = await restError(put('c-legacy', { ...mc, securityProfile: kms(await keyId('kv-test', 'kms', 1), 'Private', vault('kv-test')) }).submitted());
+    expect(same.message).toMatch(/^Changing KeyVault network access of Azure Key Vault KMS from Public to Private is not allowed while KMS is enabled/);
+    // The article: moving to another vault in the other mode is one update; here it meets Private's own rule.
+    const other = await restError(put('c-legacy', { ...mc, securityProfile: kms(await keyId('kv-private', 'kms', 0), 'Private', vault('kv-private')) }).submitted());
+    expect(other.message).toBe('Vnet integration should be enabled when KeyVault network access is Private.');
   });
 
   it('refuses upgrading a KMS v1 cluster below 1.27 to 1.27', async () => {

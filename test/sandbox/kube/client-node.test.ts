@@ -338,7 +338,7 @@ describe('operation log, snapshots and estates', () => {
     t.cluster.kubeFaults.terminatingNamespaces.add('default');
     const snap = JSON.parse(JSON.stringify(t.cluster.toSnapshot()));
     const { EmulatedKubeCluster } = await import('../../../sandbox/kube/cluster');
-    const copy = EmulatedKubeCluster.fromSnapshot(snap, { keys: { isKeyVersionUsable: () => true }, recorder: { record() {} }, tokens: TOKENS });
+    const copy = EmulatedKubeCluster.fromSnapshot(snap, { keys: { keyProblem: () => undefined }, recorder: { record() {} }, tokens: TOKENS });
     expect(copy.etcdView()).toEqual(t.cluster.etcdView());
     expect(copy.getEncryption()).toEqual(t.cluster.getEncryption());
     expect(copy.kubeFaults.terminatingNamespaces.has('default')).toBe(true);

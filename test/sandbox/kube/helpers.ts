@@ -74,7 +74,7 @@ export async function startCluster(
     name,
     kubernetesVersion: '1.32.4',
     encryption: kmsEncryption(1),
-    keys: { isKeyVersionUsable: (k) => !unusableKeys.has(k) },
+    keys: { keyProblem: (k) => (unusableKeys.has(k) ? `failed to unwrap the data encryption key with ${k}: the key version is disabled, expired or no longer exists in Key Vault` : undefined) },
     recorder: { record: (e) => records.push(e) },
     tokens: TOKENS,
     now: () => clock.now,

@@ -32,6 +32,11 @@ function runLine(r: Json): string {
   return `${r.size} size: ${r.date.slice(0, 10)}, commit ${r.commit}${dirty}, seed ${r.seed}, ${r.machine.cpus} × ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, Node ${r.machine.node}, ${num(r.wallSeconds)} s in all (\`bench/results/reliability-${r.size}.json\`)`;
 }
 
+const stayedBlocked = (c: Json) => {
+  const runs = (c.stayedBlocked ?? []) as Json[];
+  return runs.length === 0 ? '0' : `${runs.length}: ${runs.map((b) => `${b.run} at \`${b.step}\` (\`${b.code}\`)`).join('; ')}`;
+};
+
 /** The main reliability table: one column per committed size. */
 function reliabilityFigures(runs: Json[]): string {
   const col = (pick: (s: Json) => string) => runs.map((r) => pick(r.sections));
@@ -47,7 +52,8 @@ function reliabilityFigures(runs: Json[]): string {
     ['Temporal dev server restarts: clean (SIGTERM) / killed (SIGKILL)', chaos((c) => `${num(c.devServerRestarts)} / ${num(c.devServerKills)}`)],
     ['sandbox restarts: clean / crashed (unsaved changes lost)', chaos((c) => `${num(c.sandboxRestarts)} / ${num(c.sandboxCrashes)}`)],
     ['procedure runs completed and proven', chaos((c) => `${num(c.completed)} of ${num(c.procedureRuns)}`)],
-    ['blocked with a reason and a fix, then completed after `retry`', chaos((c) => num((c.blockedThenRetried ?? []).length))],
+    ['blocks met, each with a reason and a fix (the test then sends `retry`, up to 3 times per step)', chaos((c) => num((c.blockedThenRetried ?? []).length))],
+    ['procedure runs still blocked after 3 retries (only after a sandbox crash lost state), with their reason', chaos((c) => stayedBlocked(c))],
     ['ARM or Key Vault mutations sent twice', chaos((c) => num(c.duplicatedMutations))],
     ['Secrets checked in the etcd view at the end / **lost** (unreadable or under the wrong key)', chaos((c) => `${num(c.secretsChecked)} / **${num(c.secretsLost)}**`)],
     ['fault runs / fault kinds seen firing', faults((f) => `${num(f.runs)} / ${num(f.faultKindsObserved?.length)}`)],

@@ -62,7 +62,8 @@ function main(): void {
     size,
     date: new Date().toISOString(),
     commit: git('rev-parse', '--short', 'HEAD'),
-    uncommittedChanges: git('status', '--porcelain', '--untracked-files=no').length > 0,
+    // Changes to the code the run used; result files written by other runs do not count.
+    uncommittedChanges: git('status', '--porcelain', '--untracked-files=no', '--', '.', ':(exclude)bench/results').length > 0,
     machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
     seed,
     preset,

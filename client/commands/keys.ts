@@ -97,6 +97,7 @@ export function keysResult(
       : null,
     procedures: procedures.map((row) => ({ ...row, proof: proofOfRun(view, row.firstRunId) })),
     azure: fromAzure,
+    azureUnread: fromAzure ? null : 'not asked',
     warnings: keyWarnings(fromAzure, view, warnDays),
     warnDays,
     note: known
@@ -114,23 +115,30 @@ interface KeysOptions {
 }
 
 /** What Azure reports about the cluster's keys, through a worker (it holds the Azure credentials); null without one. */
-async function readAzureKeys(client: Client, clusterId: string, keyIds: string[], taskQueue: string): Promise<ClusterKeys | null> {
-  if (!(await workerSeen(client, taskQueue))) return null;
-  return client.workflow.execute<typeof describeClusterKeys>('describeClusterKeys', {
-    taskQueue,
-    workflowId: `kmsflow-keys:${clusterId.toLowerCase()}:${new Date().toISOString()}`,
-    args: [{ clusterId, keyIds }],
-    workflowExecutionTimeout: '5 minutes',
-    staticSummary: `Read the keys of ${parseClusterId(clusterId).name} (read-only)`,
-  });
+async function readAzureKeys(client: Client, clusterId: string, keyIds: string[], taskQueue: string): Promise<{ azure: ClusterKeys | null; unread: string | null }> {
+  if (!(await workerSeen(client, taskQueue))) return { azure: null, unread: `no kmsflow worker polls task queue ${taskQueue} (start one with \`kmsflow worker\`)` };
+  try {
+    const azure = await client.workflow.execute<typeof describeClusterKeys>('describeClusterKeys', {
+      taskQueue,
+      workflowId: `kmsflow-keys:${clusterId.toLowerCase()}:${new Date().toISOString()}`,
+      args: [{ clusterId, keyIds }],
+      // A worker of an older kmsflow does not know this workflow: give up soon and show the ledger.
+      workflowExecutionTimeout: '1 minute',
+      staticSummary: `Read the keys of ${parseClusterId(clusterId).name} (read-only)`,
+    });
+    return { azure, unread: null };
+  } catch (err) {
+    const cause = (err as { cause?: Error }).cause;
+    return { azure: null, unread: `the worker could not read them: ${(cause ?? (err as Error)).message}` };
+  }
 }
 
 /** Everything `keys` shows: the ledger, the procedures run on the cluster, and what Azure reports now. */
 export async function clusterKeys(client: Client, clusterId: string, taskQueue: string, warnDays = DEFAULT_KEY_WARN_DAYS): Promise<KeysResult> {
   const { view, known } = await readLedger(client, clusterId);
   const { rows } = await listProcedures(client, { cluster: clusterId }, KEYS_PROCEDURE_LIMIT);
-  const azure = await readAzureKeys(client, clusterId, keysToRead(view), taskQueue);
-  return keysResult(clusterId, view, known, rows, azure, warnDays);
+  const { azure, unread } = await readAzureKeys(client, clusterId, keysToRead(view), taskQueue);
+  return { ...keysResult(clusterId, view, known, rows, azure, warnDays), azureUnread: unread };
 }
 
 export const keysCommand: CommandModule = {

@@ -27,7 +27,7 @@ function keyVaultState(k: AzureKeysView['keys'][number]): string {
 /** What Azure reports now, and the warnings about keys Secrets still need. */
 function azureLines(result: KeysResult, style: Style): string[] {
   const azure = result.azure;
-  if (!azure) return [style.dim('Azure not read: no kmsflow worker answered (start one with `kmsflow worker`); the ledger below is all kmsflow knows.')];
+  if (!azure) return [style.dim(`Azure not read: ${result.azureUnread ?? 'not asked'}; the ledger below is all kmsflow knows.`)];
   const mode = azure.networkAccess ? ` (${azure.networkAccess})` : '';
   const lines = [`AKS now (ARM): KMS ${azure.kmsEnabled ? `on${mode}, current slot ${shortKey(azure.currentKeyId)}` : 'off'}; the previous slot is not in ARM's model (kmsflow ledger only)`];
   if (azure.keys.length > 0) {

@@ -251,6 +251,8 @@ export interface KeysResult {
   procedures: ProcedureRow[];
   /** What Azure reports now: AKS's current slot (ARM) and each key's state (Key Vault); null when no worker could read Azure. */
   azure: AzureKeysView | null;
+  /** Why `azure` is null: no worker polls the task queue, or the worker could not read Azure. */
+  azureUnread: string | null;
   /** Keys Secrets may still be stored under that are disabled, expired, unreadable or expire within `warnDays`. */
   warnings: string[];
   warnDays: number;

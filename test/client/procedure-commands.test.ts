@@ -246,6 +246,7 @@ describe('start, report, keys', () => {
     expect(run.code).toBe(0);
     const result = parseJson<KeysResult>(run.stdout);
     expect(result.known).toBe(false);
+    expect(result.azureUnread).toBeNull();
     expect(result.azure).toMatchObject({ kmsEnabled: true, networkAccess: 'Public', currentKeyId: soon });
     expect(result.azure?.keys).toEqual([{ keyId: soon, source: 'arm-current-slot', enabled: true, expiresOn: expect.any(String), problem: null }]);
     expect(result.warnings).toHaveLength(1);

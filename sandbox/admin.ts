@@ -6,6 +6,7 @@
  *   GET    /_sandbox/clusters/<name>[?entries=1]  cluster inspection (key slots, encryption, etcd summary[, per-Secret view], operations)
  *   GET    /_sandbox/clusters/<name>/etcd         per-Secret etcd view
  *   GET|PUT /_sandbox/clusters/<name>/kube-faults Kubernetes faults (PUT merges; null clears a field)
+ *   POST   /_sandbox/clusters/<name>/restart-apiserver  the API server restarts: it forgets the seeds it decrypted
  *   GET    /_sandbox/oplog?service=&method=&path=&status=&afterSeq=&detail=
  *   GET    /_sandbox/faults                       {seed, rules}
  *   PUT    /_sandbox/faults                       replace: {seed?, rules}
@@ -60,6 +61,10 @@ async function route({ ctx, snapshot }: AdminDeps, req: IncomingMessage, res: Se
     if (external && sub === 'etcd' && method === 'GET') return sendJson(res, 200, { entries: await external.etcdView() });
     if (!kube) throw new HttpError(404, 'ClusterNotFound', `No emulated API server for cluster '${name}'.`);
     if (sub === 'etcd' && method === 'GET') return sendJson(res, 200, { entries: kube.etcdView() });
+    if (sub === 'restart-apiserver' && method === 'POST') {
+      kube.restartApiServer();
+      return sendJson(res, 200, { restarted: name });
+    }
     if (sub === 'kube-faults' && method === 'GET') return sendJson(res, 200, kubeFaultsToJson(kube.kubeFaults));
     if (sub === 'kube-faults' && method === 'PUT') {
       applyKubeFaults(kube.kubeFaults, await readJsonObject(req));

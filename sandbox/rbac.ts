@@ -149,7 +149,7 @@ export function keyDataAction(operation: KeyOperationName): string {
 }
 
 /** Key Vault key operations the sandbox serves, with their RBAC data action and access-policy permission. */
-export type KeyOperationName = 'create' | 'get' | 'list' | 'update' | 'rotate' | 'wrapKey' | 'unwrapKey' | 'encrypt' | 'decrypt' | 'delete';
+export type KeyOperationName = 'create' | 'get' | 'list' | 'update' | 'rotate' | 'wrapKey' | 'unwrapKey' | 'encrypt' | 'decrypt' | 'delete' | 'recover';
 
 const KEY_OPERATION_RBAC: Record<KeyOperationName, string> = {
   create: 'create/action',
@@ -162,6 +162,7 @@ const KEY_OPERATION_RBAC: Record<KeyOperationName, string> = {
   encrypt: 'encrypt/action',
   decrypt: 'decrypt/action',
   delete: 'delete',
+  recover: 'recover/action',
 };
 
 /** Access-policy permission names (`az keyvault set-policy --key-permissions`). */
@@ -176,4 +177,5 @@ export const KEY_OPERATION_POLICY: Record<KeyOperationName, string> = {
   encrypt: 'encrypt',
   decrypt: 'decrypt',
   delete: 'delete',
+  recover: 'recover',
 };

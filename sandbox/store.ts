@@ -123,6 +123,8 @@ export interface VaultRecord {
   /** Wire `properties` (tenantId, sku, enableRbacAuthorization, publicNetworkAccess, networkAcls, ...). */
   properties: Record<string, unknown>;
   keys: Record<string, KeyRecord>;
+  /** Soft-deleted keys (`az keyvault key delete`), recoverable until purged. */
+  deletedKeys?: Record<string, KeyRecord & { deletedDate: number }>;
 }
 
 export interface IdentityRecord {

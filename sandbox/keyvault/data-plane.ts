@@ -86,6 +86,7 @@ export async function handleKeyVaultRequest(ctx: SandboxContext, vaultName: stri
   const base = ctx.vaultBaseUrl(vault.name);
   const segments = url.pathname.split('/').slice(1);
   const method = (req.method ?? 'GET').toUpperCase();
+  if (segments[0] === 'deletedkeys') return deletedKeyRequest(ctx, vault, caller, method, segments, res);
   if (segments[0] !== 'keys') throw new HttpError(400, 'BadParameter', `The sandbox Key Vault serves keys only; got ${url.pathname}.`);
   const keyName = segments[1] ?? '';
   const third = segments[2] ?? '';
@@ -161,7 +162,57 @@ export async function handleKeyVaultRequest(ctx: SandboxContext, vaultName: stri
     return;
   }
 
+  if (method === 'DELETE' && !third) {
+    may('delete');
+    if (!key) throw keyNotFound(keyName);
+    const deleted = { ...key, deletedDate: Math.floor(ctx.now() / 1000) };
+    (vault.deletedKeys ??= {})[keyName] = deleted;
+    delete vault.keys[keyName];
+    ctx.changed();
+    setLogDetail(res, `key deleted ${keyName}`);
+    sendJson(res, 200, deletedKeyBundle(base, vault, deleted));
+    return;
+  }
+
   throw new HttpError(405, 'BadParameter', `Method ${method} is not supported on ${url.pathname} by the sandbox.`);
+}
+
+const SOFT_DELETE_RETENTION_SECONDS = 90 * 24 * 3600;
+
+function deletedKeyBundle(base: string, vault: VaultRecord, key: KeyRecord & { deletedDate: number }) {
+  const latest = latestVersion(key)!;
+  return {
+    ...keyBundle(base, vault, key, latest),
+    recoveryId: `${base}/deletedkeys/${key.name}`,
+    deletedDate: key.deletedDate,
+    scheduledPurgeDate: key.deletedDate + SOFT_DELETE_RETENTION_SECONDS,
+  };
+}
+
+/** GET /deletedkeys/<name> and POST /deletedkeys/<name>/recover: a soft-deleted key and its recovery. */
+function deletedKeyRequest(ctx: SandboxContext, vault: VaultRecord, caller: Parameters<typeof assertPermission>[2], method: string, segments: string[], res: ServerResponse): void {
+  const keyName = segments[1] ?? '';
+  validKeyName(keyName);
+  const deleted = vault.deletedKeys?.[keyName];
+  const base = ctx.vaultBaseUrl(vault.name);
+  if (method === 'GET' && segments.length === 2) {
+    assertPermission(ctx.store, vault, caller, keyName, 'list');
+    if (!deleted) throw new HttpError(404, 'KeyNotFound', `Deleted Key not found: ${keyName}`);
+    sendJson(res, 200, deletedKeyBundle(base, vault, deleted));
+    return;
+  }
+  if (method === 'POST' && segments[2] === 'recover' && segments.length === 3) {
+    assertPermission(ctx.store, vault, caller, keyName, 'recover');
+    if (!deleted) throw new HttpError(404, 'KeyNotFound', `Deleted Key not found: ${keyName}`);
+    const { deletedDate: _deletedDate, ...key } = deleted;
+    vault.keys[keyName] = key;
+    delete vault.deletedKeys![keyName];
+    ctx.changed();
+    setLogDetail(res, `key recovered ${keyName}`);
+    sendJson(res, 200, keyBundle(base, vault, key, latestVersion(key)!));
+    return;
+  }
+  throw new HttpError(405, 'BadParameter', `Method ${method} is not supported on /${segments.join('/')} by the sandbox.`);
 }
 
 async function createKey(ctx: SandboxContext, vault: VaultRecord, keyName: string, body: Record<string, unknown>, res: ServerResponse): Promise<void> {

@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ClusterEncryption, StorageProvider } from '../contracts';
+import { kmsPluginProblem } from './health';
 import { generateEstate, type EstateSpec, type SeedSummary } from './estate';
 import { addNamespace } from './namespaces-api';
 import { SYSTEM_NAMESPACES } from './namespaces';
@@ -32,8 +33,19 @@ export class EmulatedKubeCluster {
     this.kubernetesVersion = opts.kubernetesVersion;
     // The plugin of this cluster: its identity, mode and vault decide whether it can use a key.
     const keys = { keyProblem: (keyId: string) => opts.keys.keyProblem(keyId, opts.name) };
-    this.state = new KubeState(opts.encryption, keys, opts.now ?? Date.now, opts.continueTokenTtlMs ?? DEFAULT_CONTINUE_TTL_MS);
+    this.state = new KubeState(opts.encryption, keys, opts.now ?? Date.now, opts.continueTokenTtlMs ?? DEFAULT_CONTINUE_TTL_MS, opts.seedCacheTtlMs);
     for (const ns of SYSTEM_NAMESPACES) addNamespace(this.state, ns);
+    this.state.restartApiServer();
+  }
+
+  /** Why the KMS plugin's health check fails now, if it does. */
+  kmsPluginProblem(): string | undefined {
+    return kmsPluginProblem(this.state);
+  }
+
+  /** Restarts the API server process: it forgets the seeds it decrypted and must ask the plugin again. */
+  restartApiServer(): void {
+    this.state.restartApiServer();
   }
 
   get kubeFaults(): KubeFaults {
@@ -77,8 +89,11 @@ export class EmulatedKubeCluster {
     res.end(reply.body);
   }
 
+  /** AKS applies an encryption change by rolling the API server, so a change restarts it. */
   setEncryption(encryption: ClusterEncryption): void {
+    const changed = JSON.stringify(encryption) !== JSON.stringify(this.state.encryption);
     this.state.encryption = encryption;
+    if (changed) this.state.restartApiServer();
   }
 
   getEncryption(): ClusterEncryption {
@@ -170,6 +185,7 @@ export class EmulatedKubeCluster {
       }),
     );
     state.revision = s.revision;
+    state.restartApiServer();
     const f = state.faults;
     f.terminatingNamespaces = new Set(s.faults.terminatingNamespaces);
     if (s.faults.expireContinueAfterPages !== undefined) f.expireContinueAfterPages = s.faults.expireContinueAfterPages;

@@ -16,9 +16,62 @@ export function describeProvider(p: StorageProvider): string {
   return p.type === 'identity' ? 'identity' : `${p.type} ${p.keyId}`;
 }
 
+/** How long kube-apiserver keeps a decrypted seed (`cacheTTL` of its KMS v2 envelope transformer). */
+export const SEED_CACHE_TTL_MS = 24 * 60 * 60_000;
+/** After the plugin's last good answer, writes "coast" on the cached write seed this long, then fail. */
+export const WRITE_COAST_MS = 3 * 60_000;
+
+/**
+ * What one kube-apiserver process holds in memory for KMS, and loses when it restarts: the decrypted
+ * seeds (reads under a key keep working while its seed is cached, even after Key Vault stops unwrapping
+ * with it) and the write state (writes keep the current seed until the plugin has failed for a while).
+ */
+export class KmsProcessMemory {
+  private readonly seeds = new Map<string, number>();
+  private writeWorkedAt: number | undefined;
+
+  constructor(
+    private readonly now: () => number,
+    private readonly seedTtlMs: number = SEED_CACHE_TTL_MS,
+  ) {}
+
+  /**
+   * A fresh process: it encrypts a write seed with the current key and its Secret informer decrypts
+   * every stored value, so the seeds of the keys the plugin can use now are cached, and only those.
+   */
+  start(encryption: ClusterEncryption, keys: KeyUsability): void {
+    this.seeds.clear();
+    this.writeWorkedAt = undefined;
+    for (const keyId of [encryption.slots.current, encryption.slots.previous]) {
+      if (keyId !== undefined && keys.keyProblem(keyId) === undefined) this.seeds.set(keyId, this.now() + this.seedTtlMs);
+    }
+    if (encryption.write.type !== 'identity' && keys.keyProblem(encryption.write.keyId) === undefined) this.writeWorkedAt = this.now();
+  }
+
+  holdsSeed(keyId: string): boolean {
+    const expiry = this.seeds.get(keyId);
+    return expiry !== undefined && expiry > this.now();
+  }
+
+  rememberSeed(keyId: string): void {
+    if (!this.holdsSeed(keyId)) this.seeds.set(keyId, this.now() + this.seedTtlMs);
+  }
+
+  /** The plugin encrypted with the current key (its periodic check or a write). */
+  writeWorked(): void {
+    this.writeWorkedAt = this.now();
+  }
+
+  /** May a write use the cached seed although the plugin fails now? */
+  canCoast(): boolean {
+    return this.writeWorkedAt !== undefined && this.now() - this.writeWorkedAt <= WRITE_COAST_MS;
+  }
+}
+
 /**
  * Decides readability for one request, asking Key Vault at most once per key id: AKS holds two key
- * slots, and a slot's plugin can only unwrap with a key version Key Vault still lets it use.
+ * slots, and a slot's plugin can only unwrap with a key version Key Vault still lets it use, unless the
+ * process still holds the seed it decrypted earlier.
  */
 export class ReadabilityCheck {
   private readonly verdicts = new Map<string, string | undefined>();
@@ -26,6 +79,7 @@ export class ReadabilityCheck {
   constructor(
     private readonly encryption: ClusterEncryption,
     private readonly keys: KeyUsability,
+    private readonly memory: KmsProcessMemory,
   ) {}
 
   /** Undefined when readable, otherwise the decrypt error the apiserver would report. */
@@ -42,7 +96,10 @@ export class ReadabilityCheck {
     if (keyId !== current && keyId !== previous) {
       return `failed to decrypt DEK, error: rpc error: code = Unknown desc = no KMS plugin holds key ${keyId}: it is in neither the current nor the previous key slot`;
     }
+    if (this.memory.holdsSeed(keyId)) return undefined;
     const problem = this.keys.keyProblem(keyId);
-    return problem ? `failed to decrypt DEK, error: rpc error: code = Unknown desc = ${problem}` : undefined;
+    if (problem) return `failed to decrypt DEK, error: rpc error: code = Unknown desc = ${problem}`;
+    this.memory.rememberSeed(keyId);
+    return undefined;
   }
 }

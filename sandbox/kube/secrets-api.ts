@@ -56,12 +56,16 @@ function ensureWatchCacheCanInitialize(state: KubeState): void {
   if (unreadable) throw storageInitializing(etcdKeyOf(unreadable.secret.namespace, unreadable.secret.name), unreadable.failure);
 }
 
-/** A write needs the current key: a plugin that cannot use it fails every write, as the real one does. */
+/**
+ * A write needs the current key: once the plugin has failed for longer than the write seed may coast,
+ * every write fails, as the real one does.
+ */
 function ensureEncryptable(state: KubeState): void {
   const write = state.encryption.write;
   if (write.type === 'identity') return;
   const problem = state.keys.keyProblem(write.keyId);
-  if (problem) throw internalError(`rpc error: code = Unknown desc = failed to encrypt with the KMS plugin: ${problem}`);
+  if (!problem) return state.kmsMemory.writeWorked();
+  if (!state.kmsMemory.canCoast()) throw internalError(`rpc error: code = Unknown desc = failed to encrypt with the KMS plugin: ${problem}`);
 }
 
 function ensureNamespaceWritable(state: KubeState, namespace: string, name: string): void {

@@ -3,7 +3,7 @@
  * encryption configuration and Kubernetes faults. Request handlers work against this.
  */
 import type { ClusterEncryption, KeyUsability } from '../contracts';
-import { ReadabilityCheck } from './encryption';
+import { KmsProcessMemory, ReadabilityCheck } from './encryption';
 import { type StoredNamespace } from './namespaces';
 import { hashUnit, SeededRandom } from './prng';
 import type { StoredSecret } from './secret-record';
@@ -21,13 +21,22 @@ export class KubeState {
   /** Update attempts per Secret under the current conflict seed. */
   private attempts = { seed: NaN, byKey: new Map<string, number>() };
   private readonly uidSource = new SeededRandom(0x6b756265);
+  readonly kmsMemory: KmsProcessMemory;
 
   constructor(
     public encryption: ClusterEncryption,
     public readonly keys: KeyUsability,
     public readonly now: () => number,
     public readonly continueTokenTtlMs: number,
-  ) {}
+    seedCacheTtlMs?: number,
+  ) {
+    this.kmsMemory = new KmsProcessMemory(now, seedCacheTtlMs);
+  }
+
+  /** The API server process restarts (AKS rolls it to apply a change): its KMS caches start over. */
+  restartApiServer(): void {
+    this.kmsMemory.start(this.encryption, this.keys);
+  }
 
   nextRevision(): number {
     return ++this.revision;
@@ -38,7 +47,7 @@ export class KubeState {
   }
 
   readability(): ReadabilityCheck {
-    return new ReadabilityCheck(this.encryption, this.keys);
+    return new ReadabilityCheck(this.encryption, this.keys, this.kmsMemory);
   }
 
   isTerminating(namespace: string): boolean {

@@ -26,6 +26,8 @@ export interface KubeClusterOptions {
   tokens: { user: string; admin: string };
   /** Continue tokens of a list started longer ago than this answer 410 Expired (default 5 minutes). */
   continueTokenTtlMs?: number;
+  /** How long the API server keeps a seed it decrypted (default 24 h, kube-apiserver's); a restart forgets them. */
+  seedCacheTtlMs?: number;
   /** Clock, for tests. */
   now?: () => number;
 }

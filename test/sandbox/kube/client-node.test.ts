@@ -1,5 +1,6 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import * as k8s from '@kubernetes/client-node';
+import { SEED_CACHE_TTL_MS, WRITE_COAST_MS } from '../../../sandbox/kube/encryption';
 import { KEY, makeTls, startCluster, statusOf, TOKENS, type TestCluster, type TlsMaterial } from './helpers';
 
 let tls: TlsMaterial;
@@ -225,10 +226,36 @@ describe('encryption at rest', () => {
     t.cluster.setEncryption({ write: { type: 'identity' }, slots: { current: KEY(1) } });
     await core.createNamespacedSecret({ namespace: 'default', body: secret('plain', { k: 'v' }) });
     t.unusableKeys.add(KEY(1));
+    // The running API server still holds the seed it decrypted; a restart forgets it.
+    await expect(core.readNamespacedSecret({ name: 'kms', namespace: 'default' })).resolves.toBeTruthy();
+    t.cluster.restartApiServer();
     expect((await failure(core.readNamespacedSecret({ name: 'kms', namespace: 'default' }))).message).toMatch(/^Internal error occurred: failed to decrypt DEK, error: .*disabled, expired or no longer exists/);
     await expect(core.readNamespacedSecret({ name: 'plain', namespace: 'default' })).resolves.toBeTruthy();
     t.unusableKeys.clear();
     await expect(core.readNamespacedSecret({ name: 'kms', namespace: 'default' })).resolves.toBeTruthy();
+  });
+});
+
+describe('what the API server process holds', () => {
+  it('reads on the cached seed for 24 hours and writes on the write seed for 3 minutes after the plugin last worked; a restart forgets both', async () => {
+    const core = t.core();
+    await core.createNamespacedSecret({ namespace: 'default', body: secret('a', { k: 'v' }) });
+    t.unusableKeys.add(KEY(1));
+    await expect(core.readNamespacedSecret({ name: 'a', namespace: 'default' })).resolves.toBeTruthy();
+    await expect(core.createNamespacedSecret({ namespace: 'default', body: secret('b', { k: 'v' }) })).resolves.toBeTruthy();
+    t.clock.now += WRITE_COAST_MS + 1;
+    expect((await failure(core.createNamespacedSecret({ namespace: 'default', body: secret('c', { k: 'v' }) }))).message).toMatch(/failed to encrypt with the KMS plugin/);
+    await expect(core.readNamespacedSecret({ name: 'a', namespace: 'default' })).resolves.toBeTruthy();
+    t.clock.now += SEED_CACHE_TTL_MS;
+    expect((await failure(core.readNamespacedSecret({ name: 'a', namespace: 'default' }))).code).toBe(500);
+    // The key works again: the next read caches its seed afresh, and a restart with the key unusable forgets it.
+    t.unusableKeys.clear();
+    await expect(core.readNamespacedSecret({ name: 'a', namespace: 'default' })).resolves.toBeTruthy();
+    t.unusableKeys.add(KEY(1));
+    await expect(core.readNamespacedSecret({ name: 'a', namespace: 'default' })).resolves.toBeTruthy();
+    t.cluster.restartApiServer();
+    expect((await failure(core.readNamespacedSecret({ name: 'a', namespace: 'default' }))).code).toBe(500);
+    expect((await failure(core.createNamespacedSecret({ namespace: 'default', body: secret('d', { k: 'v' }) }))).code).toBe(500);
   });
 });
 

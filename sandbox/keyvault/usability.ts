@@ -14,6 +14,12 @@ import { findVersion, unusableReason } from './keys';
 /** An address outside every vault firewall rule the scenarios write: the plugin calls from AKS's own network. */
 const AKS_EGRESS_ADDRESS = '20.0.0.1';
 
+/** Who the KMS plugin is: the identity it authenticates as, and whether it reaches the vault through a private link. */
+export interface KmsPluginIdentity {
+  identityArmId: string | undefined;
+  privateLink: boolean;
+}
+
 export class VaultKeyUsability implements KeyUsability {
   constructor(
     private readonly store: AzureStore,
@@ -21,6 +27,13 @@ export class VaultKeyUsability implements KeyUsability {
   ) {}
 
   keyProblem(keyId: string, clusterName?: string): string | undefined {
+    const cluster = clusterName ? this.store.clusterByName(clusterName) : undefined;
+    const plugin = cluster && { identityArmId: userAssignedIdentityId(cluster.identity), privateLink: cluster.appliedKms?.keyVaultNetworkAccess === 'Private' };
+    return this.pluginProblem(keyId, plugin);
+  }
+
+  /** Can this plugin use this key version? Without a plugin, only the key version itself is judged. */
+  pluginProblem(keyId: string, plugin: KmsPluginIdentity | undefined): string | undefined {
     const parsed = parseKeyId(keyId);
     const vault = parsed && this.store.vaultByName(parsed.vaultName);
     const key = vault && parsed?.version ? vault.keys[parsed.keyName] : undefined;
@@ -28,12 +41,11 @@ export class VaultKeyUsability implements KeyUsability {
     if (!version || unusableReason(version, Math.floor(this.now() / 1000)) !== undefined) {
       return `failed to unwrap the data encryption key with ${keyId}: the key version is disabled, expired or no longer exists in Key Vault`;
     }
-    const cluster = clusterName ? this.store.clusterByName(clusterName) : undefined;
-    if (!cluster || !vault) return undefined;
-    if (cluster.appliedKms?.keyVaultNetworkAccess !== 'Private' && !networkAllows(vault, 'internet', AKS_EGRESS_ADDRESS)) {
+    if (!plugin || !vault) return undefined;
+    if (!plugin.privateLink && !networkAllows(vault, 'internet', AKS_EGRESS_ADDRESS)) {
       return `Key Vault ${parsed!.vaultName} refused the KMS plugin's address: the vault's firewall or disabled public network access blocks it (Forbidden, ForbiddenByFirewall)`;
     }
-    const identityId = userAssignedIdentityId(cluster.identity);
+    const identityId = plugin.identityArmId;
     const identity = identityId ? this.store.identityByArmId(identityId) : undefined;
     if (!identity) return `the KMS plugin cannot authenticate: the cluster identity ${identityId ?? '(none)'} no longer exists`;
     const vaultTenant = typeof vault.properties.tenantId === 'string' ? vault.properties.tenantId : identity.tenantId;

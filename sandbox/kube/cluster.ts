@@ -4,7 +4,6 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ClusterEncryption, StorageProvider } from '../contracts';
-import { kmsPluginProblem } from './health';
 import { generateEstate, type EstateSpec, type SeedSummary } from './estate';
 import { addNamespace } from './namespaces-api';
 import { SYSTEM_NAMESPACES } from './namespaces';
@@ -38,9 +37,9 @@ export class EmulatedKubeCluster {
     this.state.restartApiServer();
   }
 
-  /** Why the KMS plugin's health check fails now, if it does. */
-  kmsPluginProblem(): string | undefined {
-    return kmsPluginProblem(this.state);
+  /** Why the KMS plugin's health check fails, as the API server last checked it. */
+  kmsPluginCheck(): string | undefined {
+    return this.state.kmsPluginCheck();
   }
 
   /** Restarts the API server process: it forgets the seeds it decrypted and must ask the plugin again. */

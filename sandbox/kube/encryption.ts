@@ -3,6 +3,7 @@
  * is stale (so a no-op update rewrites it), and when it can no longer be decrypted.
  */
 import type { ClusterEncryption, KeyUsability, StorageProvider } from '../contracts';
+import type { StoredSecret } from './secret-record';
 
 export function sameProvider(a: StorageProvider, b: StorageProvider): boolean {
   if (a.type !== b.type) return false;
@@ -20,6 +21,29 @@ export function describeProvider(p: StorageProvider): string {
 export const SEED_CACHE_TTL_MS = 24 * 60 * 60_000;
 /** After the plugin's last good answer, writes "coast" on the cached write seed this long, then fail. */
 export const WRITE_COAST_MS = 3 * 60_000;
+/** kube-apiserver reuses a good health check of the plugin this long, a failed one for 10 s. */
+export const HEALTHY_CHECK_REUSE_MS = 60_000;
+export const FAILED_CHECK_REUSE_MS = 10_000;
+/** KMS v1 wraps one data key per Secret with Key Vault; beyond this many, Key Vault throttles the plugin. */
+export const KMS_V1_SECRET_LIMIT = 2_000;
+
+/**
+ * Why the KMS plugin's health check fails now, if it does. AKS's plugin round-trips each slot's key
+ * with Key Vault on every check, and keeps doing so after KMS is disabled (it still reads what is
+ * encrypted): disabling or destroying either slot's key fails it.
+ */
+export function pluginHealthProblem(encryption: ClusterEncryption, keys: KeyUsability, secrets: Iterable<StoredSecret>): string | undefined {
+  for (const keyId of [encryption.slots.current, encryption.slots.previous]) {
+    const problem = keyId === undefined ? undefined : keys.keyProblem(keyId);
+    if (problem) return problem;
+  }
+  let v1Secrets = 0;
+  for (const s of secrets) if (s.provider.type === 'kms-v1') v1Secrets++;
+  if (v1Secrets > KMS_V1_SECRET_LIMIT) {
+    return `Key Vault throttles the KMS v1 plugin: ${v1Secrets} Secrets are stored under KMS v1, more than the ${KMS_V1_SECRET_LIMIT} it supports`;
+  }
+  return undefined;
+}
 
 /**
  * What one kube-apiserver process holds in memory for KMS, and loses when it restarts: the decrypted
@@ -29,6 +53,7 @@ export const WRITE_COAST_MS = 3 * 60_000;
 export class KmsProcessMemory {
   private readonly seeds = new Map<string, number>();
   private writeWorkedAt: number | undefined;
+  private lastCheck: { at: number; problem: string | undefined } | undefined;
 
   constructor(
     private readonly now: () => number,
@@ -42,6 +67,7 @@ export class KmsProcessMemory {
   start(encryption: ClusterEncryption, keys: KeyUsability): void {
     this.seeds.clear();
     this.writeWorkedAt = undefined;
+    this.lastCheck = undefined;
     for (const keyId of [encryption.slots.current, encryption.slots.previous]) {
       if (keyId !== undefined && keys.keyProblem(keyId) === undefined) this.seeds.set(keyId, this.now() + this.seedTtlMs);
     }
@@ -55,6 +81,17 @@ export class KmsProcessMemory {
 
   rememberSeed(keyId: string): void {
     if (!this.holdsSeed(keyId)) this.seeds.set(keyId, this.now() + this.seedTtlMs);
+  }
+
+  /** The plugin's health check: the last one while it may be reused, else `check` run now. */
+  pluginCheck(check: () => string | undefined): string | undefined {
+    const last = this.lastCheck;
+    const reuseMs = last?.problem === undefined ? HEALTHY_CHECK_REUSE_MS : FAILED_CHECK_REUSE_MS;
+    if (last && this.now() - last.at < reuseMs) return last.problem;
+    const problem = check();
+    this.lastCheck = { at: this.now(), problem };
+    if (problem === undefined) this.writeWorked();
+    return problem;
   }
 
   /** The plugin encrypted with the current key (its periodic check or a write). */

@@ -3,7 +3,7 @@
  * encryption configuration and Kubernetes faults. Request handlers work against this.
  */
 import type { ClusterEncryption, KeyUsability } from '../contracts';
-import { KmsProcessMemory, ReadabilityCheck } from './encryption';
+import { KmsProcessMemory, pluginHealthProblem, ReadabilityCheck } from './encryption';
 import { type StoredNamespace } from './namespaces';
 import { hashUnit, SeededRandom } from './prng';
 import type { StoredSecret } from './secret-record';
@@ -36,6 +36,12 @@ export class KubeState {
   /** The API server process restarts (AKS rolls it to apply a change): its KMS caches start over. */
   restartApiServer(): void {
     this.kmsMemory.start(this.encryption, this.keys);
+    this.kmsPluginCheck();
+  }
+
+  /** The KMS plugin's health check as the API server last saw it (see `KmsProcessMemory.pluginCheck`). */
+  kmsPluginCheck(): string | undefined {
+    return this.kmsMemory.pluginCheck(() => pluginHealthProblem(this.encryption, this.keys, this.secrets.values()));
   }
 
   nextRevision(): number {

@@ -8,6 +8,9 @@ import { KMS_PROVIDER_NAME, LocalControlPlane } from '../../conformance/control-
 import { apiserverRequest } from '../../conformance/control-plane/apiserver';
 import { kmsKeyIdFor } from '../../conformance/kms-plugin/key-wrappers';
 import { KEY, KubectlEnv, makeTls, startCluster, TOKENS, type TestCluster } from '../sandbox/kube/helpers';
+import { VaultKeyUsability } from '../../sandbox/keyvault/usability';
+import { identityArmId } from '../../sandbox/store';
+import { RG } from '../sandbox/helpers';
 import { coreApiFor, keyVaultKeys, type KeyVaultKeys } from './helpers';
 
 export interface KubeBackend {
@@ -25,7 +28,7 @@ export interface KubeBackend {
   expireContinueTokens(): Promise<void>;
   /** Enables or disables key version `n` in Key Vault (the emulator: its key-usability view). */
   setKeyUsable(n: number, usable: boolean): Promise<void>;
-  /** Restarts kube-apiserver (fresh caches); the emulator has no process state, so nothing happens. */
+  /** Restarts kube-apiserver: it forgets the seeds it decrypted and its write seed. */
   restart(options?: { expectUnready?: boolean }): Promise<void>;
   /** GET /readyz?verbose with the admin token: status and failing checks. */
   readyz(): Promise<{ status: number; failing: string[] }>;
@@ -93,8 +96,24 @@ export async function startApiserverBackend(): Promise<KubeBackend & { cp: Local
   };
 }
 
-export async function startEmulatorBackend(): Promise<KubeBackend & { tc: TestCluster }> {
-  const tc = await startCluster(await makeTls());
+/**
+ * The emulated API server. With `keyVault` (the real backend's), its plugin judges key versions as the
+ * real plugin does: against that sandbox Key Vault, as `id-kms`, from the internet (Public mode); key
+ * number n is version n of the vault's key.
+ */
+const keyNumberOf = (keyId: string): number | undefined => [1, 2, 3, 4, 5].find((n) => KEY(n) === keyId);
+
+export async function startEmulatorBackend(options: { keyVault?: KeyVaultKeys } = {}): Promise<KubeBackend & { tc: TestCluster }> {
+  const unusable = new Set<string>();
+  const vault = options.keyVault;
+  const usability = vault && new VaultKeyUsability(vault.sandbox.context.store);
+  const plugin = vault && { identityArmId: identityArmId({ subscriptionId: vault.sandbox.subscriptionId, resourceGroup: RG, name: 'id-kms' }), privateLink: false };
+  const keyProblem = (k: string): string | undefined => {
+    if (unusable.has(k)) return `failed to unwrap the data encryption key with ${k}: the key version is disabled, expired or no longer exists in Key Vault`;
+    const n = keyNumberOf(k);
+    return usability && n !== undefined ? usability.pluginProblem(vault.versions[n - 1]!, plugin) : undefined;
+  };
+  const tc = await startCluster(await makeTls(), { keys: { keyProblem } });
   const kubectl = new KubectlEnv(tc.url, tc.tls.caPem);
   const keyNumbers = new Map([1, 2, 3, 4, 5].map((n) => [KEY(n), n]));
   let currentKey = 1;
@@ -111,10 +130,12 @@ export async function startEmulatorBackend(): Promise<KubeBackend & { tc: TestCl
       tc.rotateTo(currentKey);
     },
     async setKeyUsable(n, usable) {
-      if (usable) tc.unusableKeys.delete(KEY(n));
-      else tc.unusableKeys.add(KEY(n));
+      if (usable) unusable.delete(KEY(n));
+      else unusable.add(KEY(n));
     },
-    async restart() {},
+    async restart() {
+      tc.cluster.restartApiServer();
+    },
     readyz: () => readyzOf(tc.url, tc.tls.caPem, TOKENS.admin),
     async expireContinueTokens() {
       tc.clock.now += 10 * 60_000;

@@ -155,13 +155,24 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
     }
   }
 
+  /** What happens when a needed key stops working (the article: the API server stops working, L32). */
+  const NEEDED_KEY_BROKEN = "AKS's KMS plugin fails its health check on it, and once the API server restarts it cannot read Secrets stored under it.";
+
+  /** Why kmsflow holds a key as needed, in the words of a finding. */
+  function whyNeeded(ledger: LedgerView, keyId: string, inUse: string | undefined): string {
+    if (sameKeyId(keyId, inUse)) return 'the key in use (ARM)';
+    const slot = sameKeyId(keyId, ledger.slots.current) ? 'current' : sameKeyId(keyId, ledger.slots.previous) ? 'previous' : undefined;
+    if (slot) return `in AKS's ${slot} key slot (kmsflow key ledger), which the KMS plugin keeps using even with KMS off`;
+    return 'a key Secrets may still be stored under (kmsflow key ledger)';
+  }
+
   /** Every key still needed for reading Secrets must be enabled, unexpired and not expiring within the window. */
   async function checkNeededKeys(input: PreflightInput, inUse: string | undefined, add: AddFinding): Promise<void> {
     const ledger = await reads.readKeyLedger(input.clusterId);
     const needed = [...new Set([...(inUse ? [inUse] : []), ...ledger.stillNeeded].map((k) => k.replace(/\/+$/, '')))].filter((k) => !sameKeyId(k, input.keyId));
     const windowDays = input.keyValidityDays ?? 30;
     for (const keyId of needed) {
-      const why = sameKeyId(keyId, inUse) ? 'the key in use (ARM)' : 'a key Secrets may still be stored under (kmsflow key ledger)';
+      const why = whyNeeded(ledger, keyId, inUse);
       const { vaultName, name, version } = parseKeyId(keyId);
       let key: KeyDigest;
       try {
@@ -169,7 +180,7 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
       } catch (err) {
         const c = classifyError(err);
         if (c.type === ErrorType.notFound) {
-          add('error', 'NeededKeyMissing', `${keyId}, ${why}, does not exist: Secrets stored under it cannot be read.`, `Recover it while it is soft-deleted (az keyvault key recover --vault-name ${vaultName} --name ${name}), then start again.`);
+          add('error', 'NeededKeyMissing', `${keyId}, ${why}, does not exist: ${NEEDED_KEY_BROKEN}`, `Recover it while it is soft-deleted (az keyvault key recover --vault-name ${vaultName} --name ${name}), then start again.`);
         } else if (unreachable(c.message)) {
           // Only the API server's KMS plugin needs this key; the worker merely cannot check it from where it runs.
           add('warning', 'KeyUnreadable', `kmsflow cannot check ${keyId}, ${why}: the vault's network rules refuse the worker's address.`, 'Run the worker inside the VNet (through the private endpoint) to have it checked, or check it there yourself.');
@@ -180,9 +191,9 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
       }
       const fixIt = `az keyvault key set-attributes --vault-name ${vaultName} --name ${name} --version ${version}`;
       if (!key.enabled) {
-        add('error', 'NeededKeyDisabled', `${keyId}, ${why}, is disabled: Secrets stored under it cannot be read.`, `Enable it until every Secret is proven re-encrypted away from it (${fixIt} --enabled true).`);
+        add('error', 'NeededKeyDisabled', `${keyId}, ${why}, is disabled: ${NEEDED_KEY_BROKEN}`, `Enable it until every Secret is proven re-encrypted away from it (${fixIt} --enabled true).`);
       } else if (key.expiresOn && Date.parse(key.expiresOn) <= Date.now()) {
-        add('error', 'NeededKeyExpired', `${keyId}, ${why}, expired on ${key.expiresOn}: Secrets stored under it cannot be read.`, `Extend its expiry (${fixIt} --expires <date>).`);
+        add('error', 'NeededKeyExpired', `${keyId}, ${why}, expired on ${key.expiresOn}: ${NEEDED_KEY_BROKEN}`, `Extend its expiry (${fixIt} --expires <date>).`);
       } else if (key.expiresOn && Date.parse(key.expiresOn) - Date.now() < windowDays * 86_400_000) {
         add('warning', 'NeededKeyExpiringSoon', `${keyId}, ${why}, expires on ${key.expiresOn}, within ${windowDays} days: it must stay valid until every Secret is re-encrypted away from it and the next rotation is done.`, `Extend its expiry (${fixIt} --expires <date>).`);
       }

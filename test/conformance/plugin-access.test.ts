@@ -16,13 +16,20 @@ import { b64, describeConformance, type KeyVaultKeys } from './helpers';
 
 const CRYPTO_USER = '12338af0-0e69-4776-bea7-57ae8d297424';
 
-const secret = (name: string): k8s.V1Secret => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name }, type: 'Opaque', data: { password: b64(`value-${name}`) } });
+const secret = (name: string): k8s.V1Secret => ({
+  apiVersion: 'v1',
+  kind: 'Secret',
+  metadata: { name },
+  type: 'Opaque',
+  data: { password: b64(`value-${name}`) },
+});
 
 /** The status code of a request (200 when it worked). */
-const codeOf = (p: Promise<unknown>): Promise<number> => p.then(
-  () => 200,
-  (e: unknown) => statusOf(e).code,
-);
+const codeOf = (p: Promise<unknown>): Promise<number> =>
+  p.then(
+    () => 200,
+    (e: unknown) => statusOf(e).code,
+  );
 
 /** A way Key Vault stops letting the plugin in, and how to put it back. */
 interface BrokenRule {
@@ -37,12 +44,17 @@ const RULES: BrokenRule[] = [
       const assignments = kv.sandbox.clients().authorization.roleAssignments;
       const scope = `/subscriptions/${kv.sandbox.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.KeyVault/vaults/kv-test`;
       const found: RoleAssignment[] = [];
-      for await (const a of assignments.listForScope(scope)) if (a.roleDefinitionId?.endsWith(CRYPTO_USER)) found.push(a);
+      for await (const a of assignments.listForScope(scope))
+        if (a.roleDefinitionId?.endsWith(CRYPTO_USER)) found.push(a);
       expect(found).toHaveLength(1);
       const removed = found[0]!;
       await assignments.delete(scope, removed.name!);
       return async () => {
-        await assignments.create(scope, randomUUID(), { roleDefinitionId: removed.roleDefinitionId!, principalId: removed.principalId!, principalType: 'ServicePrincipal' });
+        await assignments.create(scope, randomUUID(), {
+          roleDefinitionId: removed.roleDefinitionId!,
+          principalId: removed.principalId!,
+          principalType: 'ServicePrincipal',
+        });
       };
     },
   },
@@ -50,9 +62,13 @@ const RULES: BrokenRule[] = [
     name: 'a firewall closes the vault (Public mode)',
     async break(kv) {
       const vaults = kv.sandbox.clients().keyVaultManagement.vaults;
-      await vaults.update(RG, 'kv-test', { properties: { networkAcls: { defaultAction: 'Deny', bypass: 'AzureServices' } } });
+      await vaults.update(RG, 'kv-test', {
+        properties: { networkAcls: { defaultAction: 'Deny', bypass: 'AzureServices' } },
+      });
       return async () => {
-        await vaults.update(RG, 'kv-test', { properties: { networkAcls: { defaultAction: 'Allow', bypass: 'AzureServices' } } });
+        await vaults.update(RG, 'kv-test', {
+          properties: { networkAcls: { defaultAction: 'Allow', bypass: 'AzureServices' } },
+        });
       };
     },
   },
@@ -66,7 +82,9 @@ describeConformance('real kube-apiserver vs emulated API: the KMS plugin loses i
   beforeAll(async () => {
     real = await startApiserverBackend();
     emu = await startEmulatorBackend({ keyVault: real.kv });
-    for (const b of [real, emu]) for (let i = 1; i <= 3; i++) await b.core.createNamespacedSecret({ namespace: 'default', body: secret(`s${i}`) });
+    for (const b of [real, emu])
+      for (let i = 1; i <= 3; i++)
+        await b.core.createNamespacedSecret({ namespace: 'default', body: secret(`s${i}`) });
   });
   afterAll(async () => {
     await emu?.close();
@@ -83,25 +101,35 @@ describeConformance('real kube-apiserver vs emulated API: the KMS plugin loses i
     };
   }
 
-  it.each(RULES)('$name: nothing shows at first, readiness, reads and writes fail after a restart, and heal after the rule is back', async (rule) => {
-    // Both API servers have just checked the plugin, so both still reuse that good check right after the break.
-    for (const b of [real, emu]) await b.restart();
-    const heal = await rule.break(real.kv);
-    const running = { real: await look(real), emu: await look(emu) };
-    for (const b of [real, emu]) await b.restart({ expectUnready: true });
-    const restarted = { real: await look(real), emu: await look(emu) };
-    await heal();
-    for (const b of [real, emu]) await b.restart();
-    const healed = { real: await look(real), emu: await look(emu) };
+  it.each(RULES)(
+    '$name: nothing shows at first, readiness, reads and writes fail after a restart, and heal after the rule is back',
+    async (rule) => {
+      // Both API servers have just checked the plugin, so both still reuse that good check right after the break.
+      for (const b of [real, emu]) await b.restart();
+      const heal = await rule.break(real.kv);
+      const running = { real: await look(real), emu: await look(emu) };
+      for (const b of [real, emu]) await b.restart({ expectUnready: true });
+      const restarted = { real: await look(real), emu: await look(emu) };
+      await heal();
+      for (const b of [real, emu]) await b.restart();
+      const healed = { real: await look(real), emu: await look(emu) };
 
-    expect({ running: running.real, restarted: restarted.real, healed: healed.real }).toEqual({
-      // The last good health check is reused for a minute; the decrypted seed and the write seed are cached.
-      running: { readyz: { status: 200, failing: [] }, read: 200, write: 200 },
-      restarted: { readyz: { status: 500, failing: ['[-]kms-providers failed: reason withheld', '[-]informer-sync failed: reason withheld'] }, read: 500, write: 500 },
-      healed: { readyz: { status: 200, failing: [] }, read: 200, write: 200 },
-    });
-    expect(running.emu).toEqual(running.real);
-    expect(restarted.emu).toEqual(restarted.real);
-    expect(healed.emu).toEqual(healed.real);
-  });
+      expect({ running: running.real, restarted: restarted.real, healed: healed.real }).toEqual({
+        // The last good health check is reused for a minute; the decrypted seed and the write seed are cached.
+        running: { readyz: { status: 200, failing: [] }, read: 200, write: 200 },
+        restarted: {
+          readyz: {
+            status: 500,
+            failing: ['[-]kms-providers failed: reason withheld', '[-]informer-sync failed: reason withheld'],
+          },
+          read: 500,
+          write: 500,
+        },
+        healed: { readyz: { status: 200, failing: [] }, read: 200, write: 200 },
+      });
+      expect(running.emu).toEqual(running.real);
+      expect(restarted.emu).toEqual(restarted.real);
+      expect(healed.emu).toEqual(healed.real);
+    },
+  );
 });

@@ -6,8 +6,7 @@ import type { RoleAssignment } from '@azure/arm-authorization';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startSandbox, type RunningSandbox } from '../../sandbox/sandbox';
-import { apiserverRequest } from '../../conformance/control-plane/apiserver';
-import { kubeClient } from '../helpers/kube';
+import { kubeClient, readiness } from '../helpers/kube';
 import type { ManagedCluster } from '@azure/arm-containerservice';
 import { KMS_V1_SECRET_LIMIT } from '../../sandbox/kube/encryption';
 import { waitUntil } from '../helpers/wait';
@@ -66,11 +65,7 @@ async function apiServer(cluster = 'c-plugin', secret = seeded): Promise<{ read:
   const outcome = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code?: number; body?: string }) => `${e.code} ${String(e.body ?? '')}`);
   const read = await outcome(kube.readNamespacedSecret(secret));
   const write = await outcome(kube.createNamespacedSecret({ namespace: 'default', body: { metadata: { name: `probe-${randomUUID().slice(0, 8)}` }, stringData: { v: '1' } } }));
-  const config = sb.kubeconfig(cluster, 'admin');
-  const server = /server: (\S+)/.exec(config)![1]!;
-  const caPem = Buffer.from(/certificate-authority-data: (\S+)/.exec(config)![1]!, 'base64').toString();
-  const adminToken = /token: (\S+)/.exec(config)![1]!;
-  const res = await apiserverRequest(server, { caPem, adminToken }, 'GET', '/readyz?verbose');
+  const res = await readiness(sb.kubeconfig(cluster, 'admin'));
   const ready = `${res.status} ${res.body}`;
   return { read, write, ready };
 }

@@ -31,6 +31,7 @@ export type ExpectedEncryption = { kms: 'enabled'; keyId: string } | { kms: 'dis
 export interface ReencryptSettings {
   pageSize: number;
   concurrency: number;
+  /** Writes per second at most; 0: no fixed cap (paced only when the API server throttles, as APF asks). */
   maxQps: number;
   /** Continue as new after this many pages (about 6 history events each: 30 keeps a run under 200 events). */
   pagesPerRun: number;
@@ -48,7 +49,7 @@ export interface ReencryptSettings {
 export const DEFAULT_REENCRYPT_SETTINGS: ReencryptSettings = {
   pageSize: 500,
   concurrency: 16,
-  maxQps: 400,
+  maxQps: 0,
   pagesPerRun: 30,
   propagationWaitMs: 3 * 60_000,
   keyActiveTimeoutMs: 30 * 60_000,

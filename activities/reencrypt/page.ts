@@ -8,7 +8,7 @@ import { ApiException, type CoreV1Api, type V1Secret } from '@kubernetes/client-
 import { activityInfo, Context, heartbeat } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { classifyError, ErrorType, toApplicationFailure } from '../errors';
-import { AdaptiveRate } from './adaptive-rate';
+import { writePacer } from './write-pacing';
 import { isAfter } from '../../workflows/resource-version';
 import { emptyCounts, type ObjectFailure, type Outcome, type PageHeartbeat, type PageInput, type PageResult } from './types';
 
@@ -59,26 +59,29 @@ export async function processPage(core: CoreV1Api, input: PageInput): Promise<Pa
   let conflicts = resumed?.conflicts ?? 0;
   let keptDespiteKeyChange = resumed?.keptDespiteKeyChange ?? 0;
   const todo = resumed ? items.filter((s) => keyOf(s) > resumed.doneThroughKey) : items;
-  const rate = new AdaptiveRate(input.maxQps);
+  const pacer = writePacer(input.maxQps, input.concurrency);
   const signal = Context.current().cancellationSignal;
 
   const writeOnce = async (secret: V1Secret): Promise<V1Secret> => {
     for (let attempt = 1; ; attempt++) {
-      await rate.acquire();
+      await pacer.acquire();
       try {
         const written = await core.replaceNamespacedSecret({
           name: secret.metadata!.name!,
           namespace: secret.metadata!.namespace!,
           body: { ...secret, apiVersion: 'v1', kind: 'Secret' },
         });
-        rate.succeeded();
+        pacer.succeeded();
         return written;
       } catch (err) {
         const c = classifyError(err);
         const transient = c.retryable && c.type !== ErrorType.conflict && statusOf(err) !== 409;
+        if (!transient) pacer.released();
+        else {
+          throttled++;
+          pacer.throttled(c.retryAfterMs);
+        }
         if (!transient || attempt >= MAX_WRITE_ATTEMPTS || signal.aborted) throw err;
-        throttled++;
-        rate.throttled(c.retryAfterMs);
       }
     }
   };

@@ -33,7 +33,7 @@ export interface PageInput {
   pageSize: number;
   watermark: string;
   concurrency: number;
-  /** Upper bound of write requests per second; backs off on 429/5xx and recovers. */
+  /** Upper bound of write requests per second (0: none); backs off on 429/5xx and recovers. */
   maxQps: number;
   /** Running digest over all per-object outcomes so far (hex sha256), chained page by page. */
   digest: string;

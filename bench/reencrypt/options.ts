@@ -1,4 +1,5 @@
 /** Command-line options of `npm run bench -- reencrypt`. */
+import { DEFAULT_REENCRYPT_SETTINGS } from '../../workflows/reencrypt';
 export const CONTENDERS = ['kubectl', 'kmsflow', 'raw', 'page-activity'] as const;
 export type Contender = (typeof CONTENDERS)[number];
 
@@ -27,7 +28,7 @@ export const USAGE = `npm run bench -- reencrypt [options]
   --no-zero-latency       run only the latency run
   --contenders LIST       of ${CONTENDERS.join(',')} (default kubectl,kmsflow,raw)
   --concurrency 16        engine/raw concurrency; a list (16,32) runs kmsflow and raw once per value
-  --page-size 500         --max-qps 400  --pages-per-run 40  (engine settings)
+  --page-size 500         --max-qps 0 (no cap)  --pages-per-run 30  (engine settings)
   --seed 42               estate seed
   --json FILE             also write the results as JSON`;
 
@@ -79,8 +80,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     contenders,
     concurrency: numbers('concurrency', [16]),
     pageSize: one('page-size', 500),
-    maxQps: one('max-qps', 400),
-    pagesPerRun: one('pages-per-run', 40),
+    maxQps: one('max-qps', DEFAULT_REENCRYPT_SETTINGS.maxQps),
+    pagesPerRun: one('pages-per-run', DEFAULT_REENCRYPT_SETTINGS.pagesPerRun),
     seed: one('seed', 42),
     noZeroLatency: argv.includes('--no-zero-latency'),
     ...(jsonOut ? { jsonOut } : {}),

@@ -167,7 +167,7 @@ async function kmsflowRow(
     return finish(
       prepared,
       {
-        contender: `kmsflow (c=${concurrency}, maxQps ${options.maxQps})`,
+        contender: `kmsflow (c=${concurrency}, maxQps ${options.maxQps || "none"})`,
         wallMs: run.wallMs,
         ...(rewriteMs !== undefined ? { rewriteMs } : {}),
         secrets: size,
@@ -233,7 +233,7 @@ async function rawRow(
         contender:
           kind === 'pool'
             ? `raw pool (c=${concurrency})`
-            : `processPage loop (c=${concurrency}, maxQps ${shared.options.maxQps})`,
+            : `processPage loop (c=${concurrency}, maxQps ${shared.options.maxQps || "none"})`,
         wallMs,
         rewriteMs: r.rewrite.ms,
         secrets: size,

@@ -70,7 +70,7 @@ export function addProcedureOptions(command: Command): Command {
     .option('--approve <gates>', 'pre-approve these gates (comma-separated gate ids) or all of them ("all")', nonEmptyText('gate list'))
     .option('--page-size <n>', 're-encryption: Secrets per list page (default 500)', wholeNumber(1, 5000))
     .option('--concurrency <n>', 're-encryption: parallel no-op updates (default 16)', wholeNumber(1, 256))
-    .option('--max-qps <n>', 're-encryption: at most this many writes per second (default 400)', wholeNumber(1, 100_000))
+    .option('--max-qps <n>', 're-encryption: at most this many writes per second (default: no cap; writes slow down whenever the API server throttles)', wholeNumber(1, 100_000))
     .option('--pages-per-run <n>', 're-encryption: pages per workflow run before it continues as new (default 40)', wholeNumber(1, 1000))
     .option('--propagation-wait <seconds>', 're-encryption: wait after ARM reports the key, for every API server to load it (default 180)', seconds(0, 3600))
     .option('--poll-interval <seconds>', 're-encryption: how often the key switch is polled (default 10)', seconds(0.05, 600));

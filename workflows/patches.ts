@@ -15,4 +15,7 @@ export const OPERATION_TIMING_PATCH = 'operation-timing';
 /** v0.2.0: the key-active stage reports what it waits for. */
 export const REPORT_WAITS_PATCH = 'report-waits';
 
-export const ALL_PATCHES = [RUN_SCOPED_IDENTITY_PATCH, WATERMARK_CHECK_PATCH, CANCEL_CHILDREN_BY_ID_PATCH, OPERATION_TIMING_PATCH, REPORT_WAITS_PATCH] as const;
+/** v0.3.0: one activity runs several pages of a pass (reencryptPages), so history grows per batch, not per page. */
+export const BATCHED_PAGES_PATCH = 'batched-pages';
+
+export const ALL_PATCHES = [RUN_SCOPED_IDENTITY_PATCH, WATERMARK_CHECK_PATCH, CANCEL_CHILDREN_BY_ID_PATCH, OPERATION_TIMING_PATCH, REPORT_WAITS_PATCH, BATCHED_PAGES_PATCH] as const;

@@ -19,10 +19,11 @@ import {
 } from '@temporalio/workflow';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ClusterDigest } from '../activities/cluster-model';
-import type { Marker, ObjectFailure, OutcomeCounts, PageResult } from '../activities/reencrypt/types';
+import type { PagesResult } from '../activities/reencrypt/pages';
+import type { Marker, ObjectFailure, OutcomeCounts, PageInput, PageResult } from '../activities/reencrypt/types';
 import { pages, quick } from './activity-proxies';
 import { sameKeyId } from './ids';
-import { REPORT_WAITS_PATCH, WATERMARK_CHECK_PATCH } from './patches';
+import { BATCHED_PAGES_PATCH, REPORT_WAITS_PATCH, WATERMARK_CHECK_PATCH } from './patches';
 import { isAfter } from './resource-version';
 import { pauseSignal, reencryptProgressSignal, resumeSignal, type ReencryptProgress } from './messages';
 
@@ -33,8 +34,12 @@ export interface ReencryptSettings {
   concurrency: number;
   /** Writes per second at most; 0: no fixed cap (paced only when the API server throttles, as APF asks). */
   maxQps: number;
-  /** Continue as new after this many pages (about 6 history events each: 30 keeps a run under 200 events). */
+  /** Continue as new after this many pages. */
   pagesPerRun: number;
+  /** Pages one activity runs at most (about 6 history events per activity, whatever its pages). */
+  pagesPerActivity: number;
+  /** An activity starts no new page after this long, so a pause waits for about that long at most. */
+  activityBudgetMs: number;
   /** Extra wait after ARM reports the key, for every API server replica to reload (AKS advises minutes). */
   propagationWaitMs: number;
   /** How long to wait for the canary to show the new key before blocking. */
@@ -51,6 +56,8 @@ export const DEFAULT_REENCRYPT_SETTINGS: ReencryptSettings = {
   concurrency: 16,
   maxQps: 0,
   pagesPerRun: 30,
+  pagesPerActivity: 10,
+  activityBudgetMs: 20_000,
   propagationWaitMs: 3 * 60_000,
   keyActiveTimeoutMs: 30 * 60_000,
   pollIntervalMs: 10_000,
@@ -180,7 +187,8 @@ export async function reencryptSecrets(input: ReencryptInput, carried?: Reencryp
 
   // Both passes count toward one figure, so progress only ever grows: the total is twice the Secrets.
   const done = () => state.rewrite.objects + state.verify.objects;
-  const report = async (force = false, waitingFor?: string) => {
+  /** `pagesBefore`: the page count before the last activity; progress goes to the parent when it crosses a multiple of progressEveryPages. */
+  const report = async (force = false, waitingFor?: string, pagesBefore?: number) => {
     const pass = state.stage === 'key-active' ? 'key-active' : state.stage;
     setCurrentDetails(
       `**Re-encryption** of \`${input.clusterId.split('/').pop()}\` — ${pass}${paused ? ' (paused)' : ''}${waitingFor ? `, waiting for ${waitingFor}` : ''}\n\n` +
@@ -188,7 +196,9 @@ export async function reencryptSecrets(input: ReencryptInput, carried?: Reencryp
         `verify: ${state.verify.objects} objects, ${state.verify.counts.stale} stale · failures: ${state.failures.length}`,
     );
     const totalPages = state.rewrite.pages + state.verify.pages;
-    if (parent && (force || totalPages % settings.progressEveryPages === 0)) {
+    const every = settings.progressEveryPages;
+    const crossed = pagesBefore === undefined ? totalPages % every === 0 : Math.floor(totalPages / every) > Math.floor(pagesBefore / every);
+    if (parent && (force || crossed)) {
       const progress: ReencryptProgress = { pass, done: done(), total: state.total === undefined ? undefined : state.total * 2, ...(waitingFor ? { waitingFor } : {}) };
       await getExternalWorkflowHandle(parent.workflowId, parent.runId).signal(reencryptProgressSignal, progress);
     }
@@ -225,25 +235,29 @@ export async function reencryptSecrets(input: ReencryptInput, carried?: Reencryp
       await condition(() => !paused);
     }
     const totals = state.stage === 'rewrite' ? state.rewrite : state.verify;
-    const page: PageResult = await pages.reencryptPage.executeWithOptions(
-      { summary: `${state.stage} page ${totals.pages + 1}`, heartbeatTimeout: settings.pageHeartbeatTimeoutMs },
-      [
-        {
-          clusterId: input.clusterId,
-          pass: state.stage,
-          continueToken: state.token,
-          skipThroughKey: state.skipThroughKey,
-          pageSize: settings.pageSize,
-          watermark: state.watermark as string,
-          concurrency: settings.concurrency,
-          maxQps: settings.maxQps,
-          digest: totals.digest,
-          writtenBeforeChange: state.stage === 'rewrite' ? input.canary?.resourceVersion : undefined,
-        },
-      ],
-    );
-    pagesThisRun += 1;
-    totals.pages += 1;
+    const pagesBefore = state.rewrite.pages + state.verify.pages;
+    const pageInput: PageInput = {
+      clusterId: input.clusterId,
+      pass: state.stage,
+      continueToken: state.token,
+      skipThroughKey: state.skipThroughKey,
+      pageSize: settings.pageSize,
+      watermark: state.watermark as string,
+      concurrency: settings.concurrency,
+      maxQps: settings.maxQps,
+      digest: totals.digest,
+      writtenBeforeChange: state.stage === 'rewrite' ? input.canary?.resourceVersion : undefined,
+    };
+    const batched = patched(BATCHED_PAGES_PATCH);
+    const page: PageResult & Partial<PagesResult> = batched
+      ? await pages.reencryptPages.executeWithOptions(
+          { summary: `${state.stage} pages from ${totals.pages + 1}`, heartbeatTimeout: settings.pageHeartbeatTimeoutMs },
+          [{ ...pageInput, maxPages: Math.min(settings.pagesPerActivity, settings.pagesPerRun - pagesThisRun), budgetMs: settings.activityBudgetMs }],
+        )
+      : await pages.reencryptPage.executeWithOptions({ summary: `${state.stage} page ${totals.pages + 1}`, heartbeatTimeout: settings.pageHeartbeatTimeoutMs }, [pageInput]);
+    const pagesDone = page.pages ?? 1;
+    pagesThisRun += pagesDone;
+    totals.pages += pagesDone;
     totals.throttled += page.throttled;
     totals.digest = page.digest;
     totals.objects += page.items;
@@ -251,8 +265,9 @@ export async function reencryptSecrets(input: ReencryptInput, carried?: Reencryp
     if (page.keptDespiteKeyChange) totals.keptDespiteKeyChange = (totals.keptDespiteKeyChange ?? 0) + page.keptDespiteKeyChange;
     for (const [outcome, n] of Object.entries(page.counts)) totals.counts[outcome as keyof OutcomeCounts] += n;
     for (const f of page.failures) if (state.failures.length < MAX_FAILURES) state.failures.push(f);
-    if (state.total === undefined && page.remainingItemCount !== undefined && !state.token) {
-      state.total = page.items + page.remainingItemCount;
+    if (state.total === undefined) {
+      if (batched) state.total = page.listTotal;
+      else if (page.remainingItemCount !== undefined && !state.token) state.total = page.items + page.remainingItemCount;
     }
 
     if (page.expired) {
@@ -263,7 +278,8 @@ export async function reencryptSecrets(input: ReencryptInput, carried?: Reencryp
       if (!state.token) state.skipThroughKey = page.lastKey ?? state.skipThroughKey;
     } else {
       state.token = page.nextToken;
-      if (page.lastKey && state.skipThroughKey && page.lastKey > state.skipThroughKey) state.skipThroughKey = undefined;
+      if (batched) state.skipThroughKey = page.skipThroughKey;
+      else if (page.lastKey && state.skipThroughKey && page.lastKey > state.skipThroughKey) state.skipThroughKey = undefined;
       if (!state.token) {
         state.skipThroughKey = undefined;
         state.stage = state.stage === 'rewrite' ? 'verify' : 'done';
@@ -271,7 +287,7 @@ export async function reencryptSecrets(input: ReencryptInput, carried?: Reencryp
         continue;
       }
     }
-    await report();
+    await report(false, undefined, batched ? pagesBefore : undefined);
   }
 
   const endedMs = Date.now();

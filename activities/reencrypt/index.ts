@@ -1,8 +1,10 @@
 import { parseClusterId } from '../../workflows/ids';
 import type { ClientFactory } from '../clients';
 import { checkMarker, probeCanary, writeMarker } from './markers';
+import { activityInfo, Context, heartbeat } from '@temporalio/activity';
 import { processPage } from './page';
-import type { Marker, PageInput, PageResult } from './types';
+import { processPages, type PagesHeartbeat, type PagesInput, type PagesResult } from './pages';
+import type { Marker, PageHeartbeat, PageInput, PageResult } from './types';
 
 export function createReencryptActivities(clients: ClientFactory) {
   const core = async (clusterId: string) => (await clients.kubernetes(parseClusterId(clusterId))).core;
@@ -17,8 +19,14 @@ export function createReencryptActivities(clients: ClientFactory) {
     async probeCanary(input: { clusterId: string; canary: Marker }): Promise<{ switched: boolean; resourceVersion: string }> {
       return probeCanary(await core(input.clusterId), input.canary);
     },
+    /** One page per activity: kept for re-encryptions recorded before pages were batched. */
     async reencryptPage(input: PageInput): Promise<PageResult> {
-      return processPage(await core(input.clusterId), input);
+      const resumed = activityInfo().heartbeatDetails as PageHeartbeat | undefined;
+      return processPage(await core(input.clusterId), input, { resumed, beat: heartbeat, signal: Context.current().cancellationSignal });
+    },
+    async reencryptPages(input: PagesInput): Promise<PagesResult> {
+      const resumed = activityInfo().heartbeatDetails as PagesHeartbeat | undefined;
+      return processPages(await core(input.clusterId), input, { resumed, beat: heartbeat, signal: Context.current().cancellationSignal });
     },
   };
 }

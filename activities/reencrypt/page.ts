@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ApiException, type CoreV1Api, type V1Secret } from '@kubernetes/client-node';
-import { activityInfo, Context, heartbeat } from '@temporalio/activity';
+
 import { ApplicationFailure } from '@temporalio/common';
 import { classifyError, ErrorType, toApplicationFailure } from '../errors';
 import { writePacer } from './write-pacing';
@@ -37,8 +37,15 @@ function statusOf(err: unknown): number | undefined {
   return err instanceof ApiException ? err.code : undefined;
 }
 
-export async function processPage(core: CoreV1Api, input: PageInput): Promise<PageResult> {
-  const resumed = activityInfo().heartbeatDetails as PageHeartbeat | undefined;
+/** Where a page resumes (the last heartbeat of an earlier attempt), how it reports progress, and when to stop. */
+export interface PageProgress {
+  resumed: PageHeartbeat | undefined;
+  beat(progress: PageHeartbeat): void;
+  signal: AbortSignal;
+}
+
+export async function processPage(core: CoreV1Api, input: PageInput, progress: PageProgress): Promise<PageResult> {
+  const { resumed, signal } = progress;
   let list;
   try {
     list = await core.listSecretForAllNamespaces({ limit: input.pageSize, _continue: input.continueToken });
@@ -60,7 +67,6 @@ export async function processPage(core: CoreV1Api, input: PageInput): Promise<Pa
   let keptDespiteKeyChange = resumed?.keptDespiteKeyChange ?? 0;
   const todo = resumed ? items.filter((s) => keyOf(s) > resumed.doneThroughKey) : items;
   const pacer = writePacer(input.maxQps, input.concurrency);
-  const signal = Context.current().cancellationSignal;
 
   const writeOnce = async (secret: V1Secret): Promise<V1Secret> => {
     for (let attempt = 1; ; attempt++) {
@@ -146,7 +152,7 @@ export async function processPage(core: CoreV1Api, input: PageInput): Promise<Pa
     }
     if (folded > 0 && (folded - beatAt >= HEARTBEAT_EVERY || folded === todo.length)) {
       beatAt = folded;
-      heartbeat({ doneThroughKey: keyOf(todo[folded - 1]!), counts, failures, digest, throttled, conflicts, keptDespiteKeyChange } satisfies PageHeartbeat);
+      progress.beat({ doneThroughKey: keyOf(todo[folded - 1]!), counts, failures, digest, throttled, conflicts, keptDespiteKeyChange });
     }
   };
   const worker = async () => {

@@ -42,10 +42,10 @@ export async function connectTemporal(address: string, namespace: string): Promi
 const eventMs = (e: HistoryEvent) =>
   Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round((e.eventTime?.nanos ?? 0) / 1e6);
 
-/** The pass named in a `reencryptPage` activity's input (names and counters only, never Secret data). */
+/** The pass named in a page activity's input (names and counters only, never Secret data). */
 function pageInputPass(e: HistoryEvent): string | undefined {
   const a = e.activityTaskScheduledEventAttributes;
-  if (a?.activityType?.name !== 'reencryptPage') return undefined;
+  if (a?.activityType?.name !== 'reencryptPage' && a?.activityType?.name !== 'reencryptPages') return undefined;
   const data = a.input?.payloads?.[0]?.data;
   if (!data) return undefined;
   return (JSON.parse(Buffer.from(data).toString('utf8')) as { pass?: string }).pass;

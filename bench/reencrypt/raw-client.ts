@@ -8,7 +8,6 @@
  */
 import { Agent, request } from 'node:https';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import { MockActivityEnvironment } from '@temporalio/testing';
 import { writeMarker } from '../../activities/reencrypt/markers';
 import { processPage } from '../../activities/reencrypt/page';
 import {
@@ -178,8 +177,7 @@ async function pageActivityPass(
   let digest = '0'.repeat(64);
   const t0 = performance.now();
   do {
-    const env = new MockActivityEnvironment();
-    const page: PageResult = await env.run(processPage, core, {
+    const page: PageResult = await processPage(core, {
       clusterId: 'bench',
       pass,
       continueToken: token,
@@ -188,7 +186,7 @@ async function pageActivityPass(
       concurrency: req.concurrency,
       maxQps: req.maxQps,
       digest,
-    });
+    }, { resumed: undefined, beat: () => undefined, signal: new AbortController().signal });
     if (page.expired) throw new Error('the listing expired (410) in the page-activity loop');
     pages++;
     objects += page.items;

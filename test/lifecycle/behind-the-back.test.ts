@@ -108,7 +108,6 @@ const healthy = { ready: 200, failing: [], unreadable: 0 };
 beforeAll(async () => {
   sb = await startSandbox({ scenario, operationDurationMs: 200, propagationDelayMs: 100 });
   world = await startCliWorld({ sandbox: sb });
-  await world.startWorker();
 }, 180_000);
 
 afterAll(async () => {

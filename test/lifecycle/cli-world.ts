@@ -161,6 +161,7 @@ export async function startCliWorld(source: SandboxSource): Promise<CliWorld> {
     workerLog: () => workerLog,
     inspect: (cluster) => world.kmsflowJson<ClusterInspection>(['sandbox', 'inspect', '--cluster', cluster, '--entries']),
     async startWorker() {
+      if (worker && worker.exitCode === null && worker.signalCode === null) throw new Error('a kmsflow worker process already runs in this world: stopWorker() first');
       const child = run(BIN, ['worker', '--sandbox-env', envFile, '--arm-poll-interval', '0.2'], env);
       worker = child.process;
       child.process.stdout!.on('data', (c: Buffer) => (workerLog += c.toString()));

@@ -6,7 +6,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import type { PlanRequest } from '../../../workflows/plan';
-import type { ReencryptSettings } from '../../../workflows/reencrypt';
+import { DEFAULT_REENCRYPT_SETTINGS as DEFAULTS, type ReencryptSettings } from '../../../workflows/reencrypt';
 import { clusterId as formatClusterId, minorVersion, parseClusterId, parseKeyId, parseVaultId, usesKmsV2 } from '../../../workflows/ids';
 import { usageError } from './errors';
 import { nonEmptyText, seconds, wholeNumber } from './options';
@@ -68,12 +68,12 @@ export function addProcedureOptions(command: Command): Command {
     .option('--new-key-ids <K2,K3>', 'retire: the two versioned key ids to rotate through (default: two new versions of the current key)', nonEmptyText('key ids'))
     .option('--how <disable|expire>', 'retire: disable the old key version, or set it to expire (default disable)', nonEmptyText('how'))
     .option('--approve <gates>', 'pre-approve these gates (comma-separated gate ids) or all of them ("all")', nonEmptyText('gate list'))
-    .option('--page-size <n>', 're-encryption: Secrets per list page (default 500)', wholeNumber(1, 5000))
-    .option('--concurrency <n>', 're-encryption: parallel no-op updates (default 16)', wholeNumber(1, 256))
+    .option('--page-size <n>', `re-encryption: Secrets per list page (default ${DEFAULTS.pageSize})`, wholeNumber(1, 5000))
+    .option('--concurrency <n>', `re-encryption: parallel no-op updates (default ${DEFAULTS.concurrency})`, wholeNumber(1, 256))
     .option('--max-qps <n>', 're-encryption: at most this many writes per second (default: no cap; writes slow down whenever the API server throttles)', wholeNumber(1, 100_000))
-    .option('--pages-per-run <n>', 're-encryption: pages per workflow run before it continues as new (default 40)', wholeNumber(1, 1000))
-    .option('--propagation-wait <seconds>', 're-encryption: wait after ARM reports the key, for every API server to load it (default 180)', seconds(0, 3600))
-    .option('--poll-interval <seconds>', 're-encryption: how often the key switch is polled (default 10)', seconds(0.05, 600));
+    .option('--pages-per-run <n>', `re-encryption: pages per workflow run before it continues as new (default ${DEFAULTS.pagesPerRun})`, wholeNumber(1, 1000))
+    .option('--propagation-wait <seconds>', `re-encryption: wait after ARM reports the key, for every API server to load it (default ${DEFAULTS.propagationWaitMs / 1000})`, seconds(0, 3600))
+    .option('--poll-interval <seconds>', `re-encryption: how often the key switch is polled (default ${DEFAULTS.pollIntervalMs / 1000})`, seconds(0.05, 600));
 }
 
 /** Zod's first message is already one sentence naming the fix. */

@@ -7,6 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { targetChecks, type ContenderRow, type Scenario } from './reencrypt/report';
 
 const ROOT = path.resolve(__dirname, '..');
 const RESULTS = path.join(ROOT, 'bench', 'results');
@@ -133,8 +134,13 @@ function benchmarkResults(): string {
           ];
         }),
       );
+      const from = r.commit ? `, commit ${r.commit}${r.uncommittedChanges ? ' plus uncommitted changes' : ''}, ${r.machine.cpus} × ${r.machine.cpuModel}, Node ${r.machine.node}` : '';
+      const targets = (r.results as Json[]).flatMap((scenario) => {
+        const checks = targetChecks(scenario.scenario as Scenario, scenario.rows as ContenderRow[]);
+        return checks.map((c) => [num(scenario.scenario.size), `${num(scenario.scenario.latencyMs)} ms`, c.target, c.measured, c.met ? 'yes' : '**no**']);
+      });
       return [
-        `**\`bench/results/${file}\`** — recorded ${r.date.slice(0, 10)} with \`npm run bench -- reencrypt ${(r.argv as string[]).join(' ')}\``,
+        `**\`bench/results/${file}\`** — recorded ${r.date.slice(0, 10)}${from} with \`npm run bench -- reencrypt ${(r.argv as string[]).join(' ')}\``,
         '',
         table(['Secrets', 'added latency', 'contender', 'wall s', 'Secrets/s', 'peak RSS (largest process)', 'history events', 'etcd check'], rows, [
           '---:',
@@ -146,6 +152,7 @@ function benchmarkResults(): string {
           '---:',
           '---',
         ]),
+        ...(targets.length ? ['', table(['Secrets', 'added latency', 'target', 'measured', 'met'], targets, ['---:', '---:', '---', '---', '---'])] : []),
       ].join('\n');
     })
     .join('\n\n');

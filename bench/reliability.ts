@@ -8,10 +8,11 @@
  * ci is what `npm test` runs (one chaos round); nightly runs eight rounds and asserts at least 20 kills per
  * procedure with work in flight.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { provenance } from './provenance';
 import { parseArgs } from 'node:util';
 
 export const SIZES = {
@@ -57,14 +58,9 @@ function main(): void {
     console.error(`\nThe ${size} reliability run failed (exit ${run.status}); ${path.relative(process.cwd(), out)} was left as it was.`);
     process.exit(run.status ?? 1);
   }
-  const git = (...args: string[]) => execFileSync('git', args, { encoding: 'utf8' }).trim();
   const result = {
     size,
-    date: new Date().toISOString(),
-    commit: git('rev-parse', '--short', 'HEAD'),
-    // Changes to the code the run used; result files written by other runs do not count.
-    uncommittedChanges: git('status', '--porcelain', '--untracked-files=no', '--', '.', ':(exclude)bench/results').length > 0,
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? 'unknown', memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version },
+    ...provenance(),
     seed,
     preset,
     wallSeconds,

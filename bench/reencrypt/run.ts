@@ -14,7 +14,8 @@ import { connectTemporal, runEngine } from './kmsflow-engine';
 import { runKubectlPipeline } from './kubectl-pipeline';
 import { namespacesFor, parseOptions, USAGE, type BenchOptions, type Contender } from './options';
 import type { runRawClient } from './raw-client';
-import { formatTable, type ContenderRow, type Scenario } from './report';
+import { provenance } from '../provenance';
+import { formatTable, formatTargets, type ContenderRow, type Scenario } from './report';
 import type { EtcdCheck, EstateRequest, SandboxInfo } from './sandbox-process';
 import type { WorkerRequest } from './worker-process';
 import type { ProxyRequest } from './latency-proxy';
@@ -293,6 +294,8 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   const options = parseOptions(argv);
+  // The code this run uses is the code at its start.
+  const startedFrom = provenance();
   const scenarios: Scenario[] = [];
   if (!options.noZeroLatency) for (const size of options.sizes) scenarios.push({ size, latencyMs: 0 });
   if (options.latencyMs > 0)
@@ -317,11 +320,13 @@ export async function main(argv: string[]): Promise<void> {
       const rows = await runScenario(scenario, shared);
       results.push({ scenario, rows });
       console.log(`\n${formatTable(scenario, rows)}`);
+      const targets = formatTargets(scenario, rows);
+      if (targets) console.log(`\n${targets}`);
     }
     if (options.jsonOut)
       writeFileSync(
         options.jsonOut,
-        JSON.stringify({ date: new Date().toISOString(), argv, options, results }, null, 2),
+        `${JSON.stringify({ ...startedFrom, argv, options, results }, null, 2)}\n`,
       );
   } finally {
     await shared.temporal?.stop();

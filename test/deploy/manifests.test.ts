@@ -66,7 +66,7 @@ describe('deploy/kubernetes/worker.yaml', () => {
   });
 
   it('requests at least the memory the worker peaked at re-encrypting 10,000 Secrets in the benchmark', () => {
-    const results = JSON.parse(fs.readFileSync('bench/results/reencrypt-latency10.json', 'utf8')) as {
+    const results = JSON.parse(fs.readFileSync('bench/results/reencrypt-10k.json', 'utf8')) as {
       results: { scenario: { size: number }; rows: { contender: string; processes: { name: string; peakRssMb: number }[] }[] }[];
     };
     const peaks = results.results

@@ -22,9 +22,12 @@ import {
 } from '../sandbox/client-options';
 import type { ClusterRef } from '../workflows/ids';
 import { mapErrors } from './errors';
+import { SecretsJsonClient, type SecretsApi } from './reencrypt/secrets-json';
 
 export interface KubernetesClients {
   core: CoreV1Api;
+  /** The re-encryption's hot path: Secrets as plain JSON over the same credentials and connections. */
+  secrets: SecretsApi;
   version: VersionApi;
   /** The API server URL, for messages. */
   server: string;
@@ -99,10 +102,15 @@ function reuseOneAgent(config: KubeConfig): void {
 }
 
 async function connectKubernetes(access: KubernetesAccess, cluster: ClusterRef, arm: ContainerServiceClient): Promise<KubernetesClients> {
-  const config = await loadKubeConfig(access, cluster, arm);
+  return kubernetesClientsFor(await loadKubeConfig(access, cluster, arm));
+}
+
+/** Every Kubernetes client of one kubeconfig, sharing one keep-alive agent. */
+export function kubernetesClientsFor(config: KubeConfig): KubernetesClients {
   reuseOneAgent(config);
   return {
     core: config.makeApiClient(CoreV1Api),
+    secrets: new SecretsJsonClient(config),
     version: config.makeApiClient(VersionApi),
     server: config.getCurrentCluster()?.server ?? 'unknown',
   };

@@ -8,6 +8,7 @@ import type { Marker, PageHeartbeat, PageInput, PageResult } from './types';
 
 export function createReencryptActivities(clients: ClientFactory) {
   const core = async (clusterId: string) => (await clients.kubernetes(parseClusterId(clusterId))).core;
+  const secrets = async (clusterId: string) => (await clients.kubernetes(parseClusterId(clusterId))).secrets;
 
   return {
     async writeMarker(input: { clusterId: string; name: string; nonce: string }): Promise<Marker> {
@@ -22,11 +23,11 @@ export function createReencryptActivities(clients: ClientFactory) {
     /** One page per activity: kept for re-encryptions recorded before pages were batched. */
     async reencryptPage(input: PageInput): Promise<PageResult> {
       const resumed = activityInfo().heartbeatDetails as PageHeartbeat | undefined;
-      return processPage(await core(input.clusterId), input, { resumed, beat: heartbeat, signal: Context.current().cancellationSignal });
+      return processPage(await secrets(input.clusterId), input, { resumed, beat: heartbeat, signal: Context.current().cancellationSignal });
     },
     async reencryptPages(input: PagesInput): Promise<PagesResult> {
       const resumed = activityInfo().heartbeatDetails as PagesHeartbeat | undefined;
-      return processPages(await core(input.clusterId), input, { resumed, beat: heartbeat, signal: Context.current().cancellationSignal });
+      return processPages(await secrets(input.clusterId), input, { resumed, beat: heartbeat, signal: Context.current().cancellationSignal });
     },
   };
 }

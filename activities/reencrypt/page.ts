@@ -4,12 +4,13 @@
  * list order so a retried attempt resumes there. Secret data stays inside this function.
  */
 import { createHash } from 'node:crypto';
-import { ApiException, type CoreV1Api, type V1Secret } from '@kubernetes/client-node';
+import { ApiException } from '@kubernetes/client-node';
 
 import { ApplicationFailure } from '@temporalio/common';
 import { classifyError, ErrorType, toApplicationFailure } from '../errors';
 import { writePacer } from './write-pacing';
 import { isAfter } from '../../workflows/resource-version';
+import type { SecretJson, SecretsApi } from './secrets-json';
 import { emptyCounts, type ObjectFailure, type Outcome, type PageHeartbeat, type PageInput, type PageResult } from './types';
 
 /** Failures kept per page; the counts stay exact beyond it. */
@@ -19,7 +20,7 @@ const MAX_CONFLICT_ROUNDS = 5;
 /** Heartbeat after this many more Secrets are folded (the SDK throttles heartbeats further). */
 const HEARTBEAT_EVERY = 25;
 
-const keyOf = (s: V1Secret) => `${s.metadata?.namespace ?? ''}/${s.metadata?.name ?? ''}`;
+const keyOf = (s: SecretJson) => `${s.metadata?.namespace ?? ''}/${s.metadata?.name ?? ''}`;
 
 interface ObjectResult {
   key: string;
@@ -44,11 +45,11 @@ export interface PageProgress {
   signal: AbortSignal;
 }
 
-export async function processPage(core: CoreV1Api, input: PageInput, progress: PageProgress): Promise<PageResult> {
+export async function processPage(api: SecretsApi, input: PageInput, progress: PageProgress): Promise<PageResult> {
   const { resumed, signal } = progress;
   let list;
   try {
-    list = await core.listSecretForAllNamespaces({ limit: input.pageSize, _continue: input.continueToken });
+    list = await api.list(input.pageSize, input.continueToken);
   } catch (err) {
     if (statusOf(err) === 410) {
       const body = (err as ApiException<unknown>).body;
@@ -68,15 +69,11 @@ export async function processPage(core: CoreV1Api, input: PageInput, progress: P
   const todo = resumed ? items.filter((s) => keyOf(s) > resumed.doneThroughKey) : items;
   const pacer = writePacer(input.maxQps, input.concurrency);
 
-  const writeOnce = async (secret: V1Secret): Promise<V1Secret> => {
+  const writeOnce = async (secret: SecretJson): Promise<SecretJson> => {
     for (let attempt = 1; ; attempt++) {
       await pacer.acquire();
       try {
-        const written = await core.replaceNamespacedSecret({
-          name: secret.metadata!.name!,
-          namespace: secret.metadata!.namespace!,
-          body: { ...secret, apiVersion: 'v1', kind: 'Secret' },
-        });
+        const written = await api.replace(secret);
         pacer.succeeded();
         return written;
       } catch (err) {
@@ -92,7 +89,7 @@ export async function processPage(core: CoreV1Api, input: PageInput, progress: P
     }
   };
 
-  const handle = async (secret: V1Secret): Promise<ObjectResult> => {
+  const handle = async (secret: SecretJson): Promise<ObjectResult> => {
     const key = keyOf(secret);
     const rv = secret.metadata?.resourceVersion ?? '0';
     if (isAfter(rv, input.watermark)) return { key, outcome: 'newerThanWatermark', resourceVersion: rv };
@@ -111,7 +108,7 @@ export async function processPage(core: CoreV1Api, input: PageInput, progress: P
         if (status === 409) conflicts++;
         if (status === 409 && round < MAX_CONFLICT_ROUNDS) {
           try {
-            current = await core.readNamespacedSecret({ name: secret.metadata!.name!, namespace: secret.metadata!.namespace! });
+            current = await api.read(secret.metadata!.namespace!, secret.metadata!.name!);
           } catch (readErr) {
             if (statusOf(readErr) === 404) return { key, outcome: 'gone', resourceVersion: before };
             throw toApplicationFailure(readErr, `Re-read Secret ${key}`);
@@ -168,7 +165,7 @@ export async function processPage(core: CoreV1Api, input: PageInput, progress: P
   return {
     counts,
     failures,
-    nextToken: list.metadata?._continue || undefined,
+    nextToken: list.metadata?.continue || undefined,
     lastKey: items.length > 0 ? keyOf(items[items.length - 1]!) : input.skipThroughKey,
     remainingItemCount: list.metadata?.remainingItemCount,
     digest,

@@ -5,8 +5,8 @@
  * The heartbeat carries what the finished pages gave and the position inside the current one, so a
  * retried attempt resumes exactly there.
  */
-import type { CoreV1Api } from '@kubernetes/client-node';
 import { MAX_FAILURES_PER_PAGE, processPage } from './page';
+import type { SecretsApi } from './secrets-json';
 import { emptyCounts, type OutcomeCounts, type PageHeartbeat, type PageInput, type PageResult } from './types';
 
 export interface PagesInput extends PageInput {
@@ -40,7 +40,7 @@ const addCounts = (into: OutcomeCounts, from: OutcomeCounts) => {
   for (const [outcome, n] of Object.entries(from)) into[outcome as keyof OutcomeCounts] += n;
 };
 
-export async function processPages(core: CoreV1Api, input: PagesInput, progress: PagesProgress): Promise<PagesResult> {
+export async function processPages(api: SecretsApi, input: PagesInput, progress: PagesProgress): Promise<PagesResult> {
   const now = progress.now ?? Date.now;
   const startedMs = now();
   const resumed = progress.resumed;
@@ -60,7 +60,7 @@ export async function processPages(core: CoreV1Api, input: PagesInput, progress:
   while (done.pages < input.maxPages && (done.pages === 0 || now() - startedMs < input.budgetMs)) {
     const fromStart = done.continueToken === undefined;
     const page: PageResult = await processPage(
-      core,
+      api,
       { ...input, continueToken: done.continueToken, skipThroughKey: done.skipThroughKey, digest: done.digest },
       { resumed: pageResume, beat: (p) => progress.beat({ done, page: p }), signal: progress.signal },
     );

@@ -7,7 +7,9 @@
  *    loop outside Temporal, to separate the cost of Temporal from the cost of the activity code.
  */
 import { Agent, request } from 'node:https';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node';
+import { kubernetesClientsFor } from '../../activities/clients';
+import type { SecretsApi } from '../../activities/reencrypt/secrets-json';
 import { writeMarker } from '../../activities/reencrypt/markers';
 import { processPage } from '../../activities/reencrypt/page';
 import {
@@ -165,7 +167,7 @@ async function poolPass(
 }
 
 async function pageActivityPass(
-  core: CoreV1Api,
+  secrets: SecretsApi,
   pass: PassKind,
   watermark: string,
   req: RawClientRequest,
@@ -177,7 +179,7 @@ async function pageActivityPass(
   let digest = '0'.repeat(64);
   const t0 = performance.now();
   do {
-    const page: PageResult = await processPage(core, {
+    const page: PageResult = await processPage(secrets, {
       clusterId: 'bench',
       pass,
       continueToken: token,
@@ -226,10 +228,10 @@ export async function runRawClient(req: RawClientRequest): Promise<RawClientResu
   }
   const kc = new KubeConfig();
   kc.loadFromString(req.kubeconfig);
-  const core = kc.makeApiClient(CoreV1Api);
-  const watermark = (await writeMarker(core, 'kmsflow-watermark', `bench-${Date.now()}`)).resourceVersion;
-  const rewrite = await pageActivityPass(core, 'rewrite', watermark, req);
-  const verify = await pageActivityPass(core, 'verify', watermark, req);
+  const clients = kubernetesClientsFor(kc);
+  const watermark = (await writeMarker(clients.core, 'kmsflow-watermark', `bench-${Date.now()}`)).resourceVersion;
+  const rewrite = await pageActivityPass(clients.secrets, 'rewrite', watermark, req);
+  const verify = await pageActivityPass(clients.secrets, 'verify', watermark, req);
   return { rewrite, verify };
 }
 

@@ -86,12 +86,19 @@ function median(values: number[]): number | undefined {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/** Secrets per second a re-encryption is planned at: the last one's, else a default; a write cap asked for bounds it. */
+function plannedRate(measuredRate: number | undefined, maxQps: number): number {
+  const rate = measuredRate || DEFAULT_SECRETS_PER_SECOND;
+  return maxQps > 0 ? Math.min(rate, maxQps) : rate;
+}
+
 function estimateDuration(
   steps: PlanStep[],
   timings: OperationTimings,
   secrets: number,
   measuredRate: number | undefined,
   propagationWaitMs: number,
+  maxQps: number,
 ): DurationEstimate {
   const armOperations = {
     kms: steps.filter((s) => /^(enable-kms|disable-kms|rotate)/.test(s.id)).length,
@@ -103,7 +110,7 @@ function estimateDuration(
   // Every re-encryption after a key change waits for the key to propagate; the baseline one changes no key.
   const reencryptions = steps.filter((s) => s.id.startsWith('reencrypt')).length;
   const propagationWaits = steps.filter((s) => s.id.startsWith('reencrypt') && s.id !== 'reencrypt-baseline').length;
-  const rate = measuredRate || DEFAULT_SECRETS_PER_SECOND;
+  const rate = plannedRate(measuredRate, maxQps);
   return {
     armOperations,
     armSecondsEach,
@@ -159,7 +166,8 @@ export async function planProcedure(request: PlanRequest): Promise<Plan> {
   // procedure's preflight teaches the ledger, as here).
   const inUse = start.kms.enabled && start.kms.keyId && !ledger.slots.current ? { ...ledger, slots: { ...ledger.slots, current: start.kms.keyId } } : ledger;
   const willRun = steps.filter((s) => s.id !== 'reencrypt-baseline' || baselineReason(inUse) !== undefined);
-  const estimate = estimateDuration(willRun, await quick.armOperationTimings(input.clusterId), secretsInScope ?? 0, measuredRate, propagationWaitMs);
+  const maxQps = input.reencrypt?.maxQps ?? DEFAULT_REENCRYPT_SETTINGS.maxQps;
+  const estimate = estimateDuration(willRun, await quick.armOperationTimings(input.clusterId), secretsInScope ?? 0, measuredRate, propagationWaitMs, maxQps);
   return {
     procedure: request.procedure,
     clusterId: input.clusterId,
@@ -169,7 +177,7 @@ export async function planProcedure(request: PlanRequest): Promise<Plan> {
     steps,
     secretsInScope,
     estimatedSeconds: Math.round(estimate.armSeconds + estimate.waitSeconds + estimate.reencryptSeconds),
-    secretsPerSecond: measuredRate || DEFAULT_SECRETS_PER_SECOND,
+    secretsPerSecond: plannedRate(measuredRate, maxQps),
     estimate,
     slots: { before: { ...ledger.slots, ...(ledger.slots.current ? {} : { current: start.kms.keyId }) }, after: slotsAfter(ledger, start, request) },
   };

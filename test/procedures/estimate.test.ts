@@ -66,9 +66,10 @@ it('says when it has nothing measured, then lands within 2× of the measured dur
   await env.withWorker(async () => {
     const modern = env.clusterId('aks-modern', 'rg-kmsflow-demo');
     const legacy = env.clusterId('aks-legacy', 'rg-kmsflow-demo');
-    // Writes at 100/s (of the default 400): the watched re-encryption works for seconds after its wait, so its
-    // rate is sampled while it works however slowly the queries come back on a loaded machine. Both rotations
-    // run at this pace, so the second one's estimate still comes from a measurement of the same work.
+    // Writes capped at 100/s (the default has no cap): the watched re-encryption works for seconds after its
+    // wait, so its rate is sampled while it works however slowly the queries come back on a loaded machine.
+    // Every run here goes at this pace, so each estimate comes from a measurement of the same work (a rate
+    // measured under a cap says nothing about how fast an uncapped run goes).
     const withWaits = { ...SETTINGS, propagationWaitMs: 4_000, maxQps: 100 };
 
     const first = await newVersion();
@@ -94,7 +95,7 @@ it('says when it has nothing measured, then lands within 2× of the measured dur
     );
 
     // Without: the demo cluster's migration to KMS v2, from the subscription's measured ARM pace.
-    const noWaits = { ...SETTINGS, propagationWaitMs: 0 };
+    const noWaits = { ...SETTINGS, propagationWaitMs: 0, maxQps: 100 };
     const migration = await plan({ procedure: 'migrate-to-kms-v2', input: { clusterId: legacy, targetVersion: '1.29', reencrypt: noWaits } });
     expect(migration.estimate).toMatchObject({ armBasis: 'subscription', armOperations: { kms: 2, upgrade: 3 }, waitSeconds: 0 });
     const migrationSeconds = await timed('migrateToKmsV2', { clusterId: legacy, targetVersion: '1.29', reencrypt: noWaits, autoApprove: 'all' });

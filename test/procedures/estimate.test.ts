@@ -68,8 +68,8 @@ it('says when it has nothing measured, then lands within 2× of the measured dur
     const legacy = env.clusterId('aks-legacy', 'rg-kmsflow-demo');
     // Writes capped at 100/s (the default has no cap): the watched re-encryption works for seconds after its
     // wait, so its rate is sampled while it works however slowly the queries come back on a loaded machine.
-    // Every run here goes at this pace, so each estimate comes from a measurement of the same work (a rate
-    // measured under a cap says nothing about how fast an uncapped run goes).
+    // Both rotations run at this pace, so the second one's estimate comes from a measurement of the same work
+    // (a rate measured under a cap says nothing about how fast an uncapped run goes).
     const withWaits = { ...SETTINGS, propagationWaitMs: 4_000, maxQps: 100 };
 
     const first = await newVersion();
@@ -95,7 +95,8 @@ it('says when it has nothing measured, then lands within 2× of the measured dur
     );
 
     // Without: the demo cluster's migration to KMS v2, from the subscription's measured ARM pace.
-    const noWaits = { ...SETTINGS, propagationWaitMs: 0, maxQps: 100 };
+    // That cluster has no measured rate, so its estimate assumes the default one: the run is capped at it.
+    const noWaits = { ...SETTINGS, propagationWaitMs: 0, maxQps: 200 };
     const migration = await plan({ procedure: 'migrate-to-kms-v2', input: { clusterId: legacy, targetVersion: '1.29', reencrypt: noWaits } });
     expect(migration.estimate).toMatchObject({ armBasis: 'subscription', armOperations: { kms: 2, upgrade: 3 }, waitSeconds: 0 });
     const migrationSeconds = await timed('migrateToKmsV2', { clusterId: legacy, targetVersion: '1.29', reencrypt: noWaits, autoApprove: 'all' });

@@ -19,7 +19,7 @@ export const longRunning = proxyActivities<Activities>({
   retry: backoff,
 });
 
-/** One page of a re-encryption pass: heartbeats after every chunk, resumes from it on retry. */
+/** Pages of a re-encryption pass: heartbeats as Secrets are done, and a retry resumes from the last heartbeat. */
 export const pages = proxyActivities<Activities>({
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '1 minute',

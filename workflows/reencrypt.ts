@@ -34,6 +34,8 @@ export interface ReencryptSettings {
   concurrency: number;
   /** Writes per second at most; 0: no fixed cap (paced only when the API server throttles, as APF asks). */
   maxQps: number;
+  /** Without a cap: fewer writes in flight when the p99 write latency passes this multiple of its start; 0: off. */
+  latencyGuard: number;
   /** Continue as new after this many pages. */
   pagesPerRun: number;
   /** Pages one activity runs at most (about 6 history events per activity, whatever its pages). */
@@ -55,6 +57,7 @@ export const DEFAULT_REENCRYPT_SETTINGS: ReencryptSettings = {
   pageSize: 500,
   concurrency: 16,
   maxQps: 0,
+  latencyGuard: 0,
   pagesPerRun: 30,
   pagesPerActivity: 10,
   activityBudgetMs: 20_000,
@@ -245,6 +248,7 @@ export async function reencryptSecrets(input: ReencryptInput, carried?: Reencryp
       watermark: state.watermark as string,
       concurrency: settings.concurrency,
       maxQps: settings.maxQps,
+      ...(settings.latencyGuard > 0 ? { latencyGuard: settings.latencyGuard } : {}),
       digest: totals.digest,
       writtenBeforeChange: state.stage === 'rewrite' ? input.canary?.resourceVersion : undefined,
     };

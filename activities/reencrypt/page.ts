@@ -67,14 +67,15 @@ export async function processPage(api: SecretsApi, input: PageInput, progress: P
   let conflicts = resumed?.conflicts ?? 0;
   let keptDespiteKeyChange = resumed?.keptDespiteKeyChange ?? 0;
   const todo = resumed ? items.filter((s) => keyOf(s) > resumed.doneThroughKey) : items;
-  const pacer = writePacer(input.maxQps, input.concurrency);
+  const pacer = writePacer(input.maxQps, input.concurrency, input.latencyGuard);
 
   const writeOnce = async (secret: SecretJson): Promise<SecretJson> => {
     for (let attempt = 1; ; attempt++) {
       await pacer.acquire();
+      const sentAt = performance.now();
       try {
         const written = await api.replace(secret);
-        pacer.succeeded();
+        pacer.succeeded(performance.now() - sentAt);
         return written;
       } catch (err) {
         const c = classifyError(err);

@@ -35,6 +35,8 @@ export interface PageInput {
   concurrency: number;
   /** Upper bound of write requests per second (0: none); backs off on 429/5xx and recovers. */
   maxQps: number;
+  /** Without a rate cap: narrow the writes in flight when the p99 write latency passes this multiple of its start (0 or absent: off). */
+  latencyGuard?: number;
   /** Running digest over all per-object outcomes so far (hex sha256), chained page by page. */
   digest: string;
   /**

@@ -76,4 +76,37 @@ describe('a window of writes in flight (no rate cap)', () => {
     await window.acquire();
     expect(Date.now() - started).toBeGreaterThanOrEqual(100);
   });
+
+  it('with a latency guard, halves when the p99 write latency passes the multiple of its start, and widens again once it is back', async () => {
+    let now = 0;
+    const window = new ConcurrencyWindow(16, () => now, 0, 3);
+    const write = async (latencyMs: number) => {
+      await window.acquire();
+      window.succeeded(latencyMs);
+    };
+    for (let i = 0; i < 40; i++) await write(10);
+    expect(window.currentWindow).toBe(16);
+    // The API server slows down to 5× its starting latency: the window halves, once a second at most.
+    for (let i = 0; i < 20; i++) await write(50);
+    expect(window.currentWindow).toBe(8);
+    for (let i = 0; i < 20; i++) await write(50);
+    expect(window.currentWindow).toBe(8);
+    now += 1000;
+    for (let i = 0; i < 20; i++) await write(50);
+    expect(window.currentWindow).toBe(4);
+    // Back to its starting latency: it widens by one per 20 writes again once the slow ones left the last 100.
+    for (let i = 0; i < 80; i++) await write(10);
+    expect(window.currentWindow).toBe(4);
+    for (let i = 0; i < 60; i++) await write(10);
+    expect(window.currentWindow).toBe(7);
+  });
+
+  it('without a guard, latency never narrows the window', async () => {
+    const window = new ConcurrencyWindow(4);
+    for (let i = 0; i < 200; i++) {
+      await window.acquire();
+      window.succeeded(i < 40 ? 1 : 1000);
+    }
+    expect(window.currentWindow).toBe(4);
+  });
 });

@@ -41,6 +41,14 @@ export function seconds(min: number, max: number) {
   };
 }
 
+export function multiple(min: number, max: number) {
+  return (value: string): number => {
+    const n = Number(value.trim().replace(/x$/i, ''));
+    if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`Give a multiple from ${min} to ${max}, e.g. 3.`);
+    return n;
+  };
+}
+
 export function oneOf<T extends string>(values: readonly T[]) {
   return (value: string): T => {
     const v = value.trim().toLowerCase() as T;

@@ -9,7 +9,7 @@ import type { PlanRequest } from '../../../workflows/plan';
 import { DEFAULT_REENCRYPT_SETTINGS as DEFAULTS, type ReencryptSettings } from '../../../workflows/reencrypt';
 import { clusterId as formatClusterId, minorVersion, parseClusterId, parseKeyId, parseVaultId, usesKmsV2 } from '../../../workflows/ids';
 import { usageError } from './errors';
-import { nonEmptyText, seconds, wholeNumber } from './options';
+import { multiple, nonEmptyText, seconds, wholeNumber } from './options';
 
 /** The procedures as the CLI names them, with their workflow type and their name in plans and search attributes. */
 export const PROCEDURES = {
@@ -39,6 +39,7 @@ export interface ProcedureFlags {
   pageSize?: number;
   concurrency?: number;
   maxQps?: number;
+  latencyGuard?: number;
   pagesPerRun?: number;
   propagationWait?: number;
   pollInterval?: number;
@@ -71,6 +72,7 @@ export function addProcedureOptions(command: Command): Command {
     .option('--page-size <n>', `re-encryption: Secrets per list page (default ${DEFAULTS.pageSize})`, wholeNumber(1, 5000))
     .option('--concurrency <n>', `re-encryption: parallel no-op updates (default ${DEFAULTS.concurrency})`, wholeNumber(1, 256))
     .option('--max-qps <n>', 're-encryption: at most this many writes per second (default: no cap; writes slow down whenever the API server throttles)', wholeNumber(1, 100_000))
+    .option('--latency-guard <factor>', 're-encryption without --max-qps: fewer writes in flight whenever the p99 write latency passes this multiple of its level at the start (e.g. 3; default off)', multiple(1.5, 100))
     .option('--pages-per-run <n>', `re-encryption: pages per workflow run before it continues as new (default ${DEFAULTS.pagesPerRun})`, wholeNumber(1, 1000))
     .option('--propagation-wait <seconds>', `re-encryption: wait after ARM reports the key, for every API server to load it (default ${DEFAULTS.propagationWaitMs / 1000})`, seconds(0, 3600))
     .option('--poll-interval <seconds>', `re-encryption: how often the key switch is polled (default ${DEFAULTS.pollIntervalMs / 1000})`, seconds(0.05, 600));
@@ -209,6 +211,7 @@ function reencryptSettingsOf(flags: ProcedureFlags): Partial<ReencryptSettings> 
   if (flags.pageSize !== undefined) settings.pageSize = flags.pageSize;
   if (flags.concurrency !== undefined) settings.concurrency = flags.concurrency;
   if (flags.maxQps !== undefined) settings.maxQps = flags.maxQps;
+  if (flags.latencyGuard !== undefined) settings.latencyGuard = flags.latencyGuard;
   if (flags.pagesPerRun !== undefined) settings.pagesPerRun = flags.pagesPerRun;
   if (flags.propagationWait !== undefined) settings.propagationWaitMs = Math.round(flags.propagationWait * 1000);
   if (flags.pollInterval !== undefined) settings.pollIntervalMs = Math.round(flags.pollInterval * 1000);

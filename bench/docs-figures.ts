@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { targetChecks, type ContenderRow, type Scenario } from './reencrypt/report';
+import { apiServerLabel, targetChecks, type ContenderRow, type Scenario } from './reencrypt/report';
 
 const ROOT = path.resolve(__dirname, '..');
 const RESULTS = path.join(ROOT, 'bench', 'results');
@@ -140,7 +140,7 @@ function benchmarkResults(): string {
         return checks.map((c) => [num(scenario.scenario.size), `${num(scenario.scenario.latencyMs)} ms`, c.target, c.measured, c.met ? 'yes' : '**no**']);
       });
       return [
-        `**\`bench/results/${file}\`** — recorded ${r.date.slice(0, 10)}${from} with \`npm run bench -- reencrypt ${(r.argv as string[]).join(' ')}\``,
+        `**\`bench/results/${file}\`** (${[...new Set((r.results as Json[]).map((x) => apiServerLabel(x.scenario as Scenario)))].join(', ')}) — recorded ${r.date.slice(0, 10)}${from} with \`npm run bench -- reencrypt ${(r.argv as string[]).join(' ')}\``,
         '',
         table(['Secrets', 'added latency', 'contender', 'wall s', 'Secrets/s', 'peak RSS (largest process)', 'history events', 'etcd check'], rows, [
           '---:',
@@ -158,6 +158,63 @@ function benchmarkResults(): string {
     .join('\n\n');
 }
 
+interface ScenarioResult {
+  file: string;
+  run: Json;
+  scenario: Scenario;
+  rows: ContenderRow[];
+}
+
+function reencryptScenarios(): ScenarioResult[] {
+  return fs
+    .readdirSync(RESULTS)
+    .filter((f) => f.startsWith('reencrypt-') && f.endsWith('.json'))
+    .sort()
+    .flatMap((file) => {
+      const run = readResult(file)!;
+      return (run.results as Json[]).map((r) => ({ file, run, scenario: r.scenario as Scenario, rows: r.rows as ContenderRow[] }));
+    });
+}
+
+/** The contender's kind, the same across result files whatever its settings: kubectl, kmsflow, raw, processPage. */
+const contenderKind = (row: ContenderRow) => row.contender.split(/[ (]/)[0]!;
+
+/**
+ * The README's figures: each scenario measured on the real kube-apiserver, with the emulated API
+ * server's figures for the same size and latency alongside.
+ */
+function readmePerformance(): string {
+  const all = reencryptScenarios();
+  const real = all.filter((s) => s.scenario.apiServer === 'real');
+  if (real.length === 0) return '_No result file from the real kube-apiserver yet: run `npm run bench -- reencrypt --real-apiserver`._';
+  const rate = (r: ContenderRow | undefined) => (r && r.complete && Number.isFinite(r.wallMs) ? num(Math.round(r.secrets / (r.wallMs / 1000))) : '–');
+  const wall = (r: ContenderRow | undefined) => (r && Number.isFinite(r.wallMs) ? seconds(r.wallMs) : '–');
+  const sources = new Set<string>();
+  const rows = real.flatMap((onReal) => {
+    const { size, latencyMs } = onReal.scenario;
+    const emulated = all.find((s) => s.scenario.apiServer !== 'real' && s.scenario.size === size && s.scenario.latencyMs === latencyMs);
+    sources.add(onReal.file);
+    if (emulated) sources.add(emulated.file);
+    return onReal.rows.map((row) => {
+      const twin = emulated?.rows.find((e) => contenderKind(e) === contenderKind(row));
+      return [num(size), `${num(latencyMs)} ms`, row.contender, wall(row), rate(row), row.complete ? 'yes' : '**no**', wall(twin), rate(twin)];
+    });
+  });
+  const provenance = [...sources].map((file) => {
+    const r = readResult(file)!;
+    return `\`bench/results/${file}\` (${r.date.slice(0, 10)}, commit ${r.commit})`;
+  });
+  return [
+    table(
+      ['Secrets', 'added latency', 'contender', 'real kube-apiserver: wall s', 'Secrets/s', 'all under the new key in etcd', 'emulated API server: wall s', 'Secrets/s'],
+      rows,
+      ['---:', '---:', '---', '---:', '---:', '---', '---:', '---:'],
+    ),
+    '',
+    `From ${provenance.join(' and ')}; one run each on ${real[0]!.run.machine.cpus} × ${real[0]!.run.machine.cpuModel}. Every scenario, its targets and memory: [docs/benchmarks.md](docs/benchmarks.md).`,
+  ].join('\n');
+}
+
 /** Every generated block, per doc. */
 export function generatedBlocks(): Record<string, Record<string, string>> {
   const ci = readResult('reliability-ci.json');
@@ -170,6 +227,7 @@ export function generatedBlocks(): Record<string, Record<string, string>> {
       recovery: ci ? recovery(ci) : '_No CI-size result file yet._',
     },
     'docs/benchmarks.md': { results: benchmarkResults() },
+    'README.md': { performance: readmePerformance() },
   };
 }
 

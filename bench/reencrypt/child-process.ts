@@ -16,11 +16,13 @@ interface RequestMessage {
 
 type ReplyMessage = { id: number; ok: true; result: unknown } | { id: number; ok: false; error: string };
 
-/** Peak resident set size of this process so far (the kernel's high-water mark), in MB. */
-export function peakRssMb(): number {
-  const status = readFileSync('/proc/self/status', 'utf8');
+/** Peak resident set size of a process so far (the kernel's high-water mark), in MB; this one by default. */
+export function peakRssMb(pid: number | 'self' = 'self'): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = /^VmHWM:\s+(\d+) kB/m.exec(status)?.[1];
-  return kb ? Math.round(Number(kb) / 1024) : Math.round(process.memoryUsage().rss / 1e6);
+  if (kb) return Math.round(Number(kb) / 1024);
+  if (pid === 'self') return Math.round(process.memoryUsage().rss / 1e6);
+  throw new Error(`/proc/${pid}/status has no VmHWM`);
 }
 
 /** Child side: answers requests with the given handlers; `peakRss` is always available. */

@@ -49,7 +49,7 @@ export async function main(): Promise<void> {
   const concurrency = arg('concurrency', 16);
   const sandbox: SandboxChild = startChild(`${__dirname}/sandbox-process.ts`);
   try {
-    const info = await sandbox.call('start', { secrets, namespaces: 10, seed: 42 });
+    const info = await sandbox.call('start', { secrets, namespaces: 10, seed: 42, apiServer: 'emulated' });
     await sandbox.call('rotate', undefined);
     const kc = new KubeConfig();
     kc.loadFromString(info.kubeconfig);

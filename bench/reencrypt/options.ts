@@ -17,6 +17,8 @@ export interface BenchOptions {
   seed: number;
   /** Skip the zero-latency run (e.g. to repeat only the latency run). */
   noZeroLatency: boolean;
+  /** The conformance tier's kube-apiserver + etcd + KMS v2 plugin instead of the emulated API server. */
+  apiServer: 'emulated' | 'real';
   jsonOut?: string;
 }
 
@@ -26,6 +28,8 @@ export const USAGE = `npm run bench -- reencrypt [options]
   --latency-ms 10         per-request latency of the second run (0 = zero-latency run only)
   --latency-max-size N    largest size of the latency run (default 10000)
   --no-zero-latency       run only the latency run
+  --real-apiserver        serve the cluster from a real kube-apiserver + etcd + KMS v2 plugin (the
+                          conformance tier's control plane; npm run conformance:setup builds it)
   --contenders LIST       of ${CONTENDERS.join(',')} (default kubectl,kmsflow,raw)
   --concurrency 16        engine/raw concurrency; a list (16,32) runs kmsflow and raw once per value
   --page-size 500         --max-qps 0 (no cap)  --pages-per-run 30  (engine settings)
@@ -55,6 +59,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     'latency-ms',
     'latency-max-size',
     'no-zero-latency',
+    'real-apiserver',
     'contenders',
     'concurrency',
     'page-size',
@@ -84,6 +89,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     pagesPerRun: one('pages-per-run', DEFAULT_REENCRYPT_SETTINGS.pagesPerRun),
     seed: one('seed', 42),
     noZeroLatency: argv.includes('--no-zero-latency'),
+    apiServer: argv.includes('--real-apiserver') ? 'real' : 'emulated',
     ...(jsonOut ? { jsonOut } : {}),
   };
 }

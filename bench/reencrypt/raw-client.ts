@@ -10,7 +10,7 @@ import { Agent, request } from 'node:https';
 import { KubeConfig } from '@kubernetes/client-node';
 import { kubernetesClientsFor } from '../../activities/clients';
 import type { SecretsApi } from '../../activities/reencrypt/secrets-json';
-import { writeMarker } from '../../activities/reencrypt/markers';
+import { MARKER_NAMESPACE, writeMarker } from '../../activities/reencrypt/markers';
 import { processPage } from '../../activities/reencrypt/page';
 import {
   emptyCounts,
@@ -199,17 +199,24 @@ async function pageActivityPass(
   return { ms: performance.now() - t0, objects, counts, requests: objects + pages };
 }
 
-/** A fresh Secret written after the key change; its resourceVersion splits "to rewrite" from "already current". */
+/**
+ * A fresh Secret written after the key change; its resourceVersion splits "to rewrite" from "already
+ * current". In kmsflow's namespace, created when missing, as the engine writes its own.
+ */
 async function writeWatermark(target: Target, agent: Agent): Promise<bigint> {
+  const namespace = JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: MARKER_NAMESPACE } });
+  const created = await call(target, agent, 'POST', '/api/v1/namespaces', namespace);
+  if (created.status !== 201 && created.status !== 409)
+    throw new Error(`creating namespace ${MARKER_NAMESPACE} answered ${created.status}`);
   const body = JSON.stringify({
     apiVersion: 'v1',
     kind: 'Secret',
-    metadata: { name: `bench-watermark-${Date.now()}`, namespace: 'default' },
+    metadata: { name: `bench-watermark-${Date.now()}`, namespace: MARKER_NAMESPACE },
     type: 'Opaque',
     data: {},
   });
-  const res = await call(target, agent, 'POST', '/api/v1/namespaces/default/secrets', body);
-  if (res.status !== 201) throw new Error(`writing the watermark answered ${res.status}`);
+  const res = await call(target, agent, 'POST', `/api/v1/namespaces/${MARKER_NAMESPACE}/secrets`, body);
+  if (res.status !== 201) throw new Error(`writing the watermark answered ${res.status}: ${res.body.slice(0, 200)}`);
   return BigInt((JSON.parse(res.body) as ListedSecret).metadata.resourceVersion);
 }
 

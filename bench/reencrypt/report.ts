@@ -5,7 +5,12 @@ import type { EtcdCheck } from './sandbox-process';
 export interface Scenario {
   size: number;
   latencyMs: number;
+  /** Which API server served the cluster; result files from before the real one existed say nothing: emulated. */
+  apiServer?: 'emulated' | 'real';
 }
+
+export const apiServerLabel = (scenario: Scenario) =>
+  scenario.apiServer === 'real' ? 'real kube-apiserver + etcd + KMS v2 plugin' : 'emulated API server';
 
 export interface ContenderRow {
   contender: string;
@@ -52,7 +57,7 @@ function historyCell(h: HistoryStats | undefined, secrets: number): string {
 export function formatTable(scenario: Scenario, rows: ContenderRow[]): string {
   const mb = rows[0] ? rows[0].bytes / 1e6 : 0;
   const lines = [
-    `**${scenario.size.toLocaleString('en-US')} Secrets (${mb.toFixed(0)} MB of data), ${scenario.latencyMs} ms added per request**`,
+    `**${scenario.size.toLocaleString('en-US')} Secrets (${mb.toFixed(0)} MB of data), ${scenario.latencyMs} ms added per request, ${apiServerLabel(scenario)}**`,
     '',
     '| contender | wall s | rewrite pass s | Secrets/s | MB/s | client peak RSS MB | server peak RSS MB | Temporal history events | proof | etcd check |',
     '|---|---:|---:|---:|---:|---|---:|---|---|---|',
@@ -108,7 +113,9 @@ export function targetChecks(scenario: Scenario, rows: ContenderRow[]): TargetCh
     const maxRun = Math.max(...kmsflow.history.eventsPerRun);
     const per10k = (kmsflow.history.totalEvents / kmsflow.secrets) * 10_000;
     checks.push({ target: '≤ 200 history events per run', measured: `${maxRun}`, met: maxRun <= 200 });
-    checks.push({ target: '≤ 100 history events per 10,000 Secrets', measured: `${Math.round(per10k)}`, met: per10k <= 100 });
+    // Per 10,000 Secrets is a target for large estates: a run's fixed events dominate a small one.
+    if (scenario.size >= 10_000)
+      checks.push({ target: '≤ 100 history events per 10,000 Secrets', measured: `${Math.round(per10k)}`, met: per10k <= 100 });
   }
   const worker = kmsflow.processes.find((p) => p.name === 'worker');
   if (worker) checks.push({ target: 'worker peak RSS < 1 GB', measured: `${worker.peakRssMb} MB`, met: worker.peakRssMb < 1000 });

@@ -7,6 +7,7 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { writeMarker } from '../../activities/reencrypt/markers';
+import type { Marker } from '../../activities/reencrypt/types';
 import { startDevServer, type DevServer } from '../../client/dev-server';
 import { buildWorkflowBundle } from '../../worker/bundle';
 import { startChild, type BenchChild } from './child-process';
@@ -24,6 +25,8 @@ type SandboxChild = BenchChild<{
   start(e: EstateRequest): Promise<SandboxInfo>;
   rotate(_: undefined): Promise<void>;
   checkEtcd(_: undefined): Promise<EtcdCheck>;
+  serverPeakRss(_: undefined): Promise<number>;
+  close(_: undefined): Promise<void>;
 }>;
 type WorkerChild = BenchChild<{ start(r: WorkerRequest): Promise<void>; stop(_: undefined): Promise<void> }>;
 type RawChild = BenchChild<{ run: typeof runRawClient }>;
@@ -48,36 +51,47 @@ interface Prepared {
   info: SandboxInfo;
 }
 
-/** A fresh sandbox process holding the estate, rotated to the new key, behind a latency proxy when `latencyMs` > 0. */
-async function preparedSandbox(
-  size: number,
-  latencyMs: number,
-  options: BenchOptions,
-  beforeRotate?: (info: SandboxInfo) => Promise<void>,
-): Promise<Prepared> {
-  const sandbox: SandboxChild = startChild(SANDBOX_FILE, ['--max-old-space-size=8192']);
-  const info = await sandbox.call('start', {
-    secrets: size,
-    namespaces: namespacesFor(size),
-    seed: options.seed,
-  });
-  await beforeRotate?.(info);
-  await sandbox.call('rotate', undefined);
-  const before = await sandbox.call('checkEtcd', undefined);
-  if (before.underNewKey > 1)
-    throw new Error(`${before.underNewKey} Secrets are already under the new key before the contender runs`);
-  if (latencyMs <= 0) return { sandbox, info };
-  const proxy: ProxyChild = startChild(PROXY_FILE);
-  const port = await proxy.call('start', { upstreamPort: info.endpoints.port, latencyMs });
-  const kubeconfig = info.kubeconfig.replace(
-    `https://127.0.0.1:${info.endpoints.port}/`,
-    `https://127.0.0.1:${port}/`,
-  );
-  if (kubeconfig === info.kubeconfig)
-    throw new Error('the sandbox kubeconfig does not name the expected server URL');
-  return { sandbox, proxy, info: { ...info, kubeconfig } };
+/** Stops the latency proxy and the sandbox with its API server; safe to call twice. */
+async function release({ sandbox, proxy }: Prepared): Promise<void> {
+  await proxy?.stop();
+  await sandbox.call('close', undefined).catch(() => undefined);
+  await sandbox.stop();
 }
 
+/**
+ * Runs `contender` on a fresh sandbox process holding the estate, rotated to the new key, behind a
+ * latency proxy when `latencyMs` > 0; the sandbox and its API server are gone afterwards, whatever happened.
+ */
+async function onPreparedSandbox<T>(
+  { size, latencyMs, apiServer = 'emulated' }: Scenario,
+  options: BenchOptions,
+  contender: (prepared: Prepared) => Promise<T>,
+  beforeRotate?: (info: SandboxInfo) => Promise<void>,
+): Promise<T> {
+  const prepared: Prepared = { sandbox: startChild(SANDBOX_FILE, ['--max-old-space-size=8192']), info: undefined! };
+  try {
+    const { sandbox } = prepared;
+    const info = await sandbox.call('start', { secrets: size, namespaces: namespacesFor(size), seed: options.seed, apiServer });
+    await beforeRotate?.(info);
+    await sandbox.call('rotate', undefined);
+    const before = await sandbox.call('checkEtcd', undefined);
+    if (before.underNewKey > 1)
+      throw new Error(`${before.underNewKey} Secrets are already under the new key before the contender runs`);
+    prepared.info = info;
+    if (latencyMs > 0) {
+      prepared.proxy = startChild(PROXY_FILE);
+      const port = await prepared.proxy.call('start', { upstreamPort: info.apiServerPort, latencyMs });
+      const server = new RegExp(`https://127\\.0\\.0\\.1:${info.apiServerPort}\\b`);
+      if (!server.test(info.kubeconfig)) throw new Error('the sandbox kubeconfig does not name the expected server URL');
+      prepared.info = { ...info, kubeconfig: info.kubeconfig.replace(server, `https://127.0.0.1:${port}`) };
+    }
+    return await contender(prepared);
+  } finally {
+    await release(prepared);
+  }
+}
+
+/** The contender's row, completed by the etcd check and the API server's memory. */
 async function finish(
   prepared: Prepared,
   row: Omit<ContenderRow, 'etcd' | 'serverPeakRssMb' | 'complete'>,
@@ -86,14 +100,16 @@ async function finish(
   const { sandbox, proxy } = prepared;
   await proxy?.stop();
   const etcd = await sandbox.call('checkEtcd', undefined);
-  const serverPeakRssMb = await sandbox.peakRssMb();
-  await sandbox.stop();
+  const serverPeakRssMb = await sandbox.call('serverPeakRss', undefined);
   const complete = extraOk && etcd.underNewKey === etcd.secrets && etcd.unreadable === 0;
   return { ...row, etcd, serverPeakRssMb, complete };
 }
 
-async function kubectlRow(size: number, latencyMs: number, shared: Shared): Promise<ContenderRow> {
-  const prepared = await preparedSandbox(size, latencyMs, shared.options);
+function kubectlRow(scenario: Scenario, shared: Shared): Promise<ContenderRow> {
+  return onPreparedSandbox(scenario, shared.options, (prepared) => kubectlContender(scenario.size, prepared));
+}
+
+async function kubectlContender(size: number, prepared: Prepared): Promise<ContenderRow> {
   const { info } = prepared;
   const r = await runKubectlPipeline(info.kubeconfig);
   const notes = r.exitCode === 0 ? [] : [`pipeline exit ${r.exitCode}`, ...r.stderrTail];
@@ -115,20 +131,31 @@ async function kubectlRow(size: number, latencyMs: number, shared: Shared): Prom
   );
 }
 
-async function kmsflowRow(
+function kmsflowRow(scenario: Scenario, concurrency: number, shared: Shared): Promise<ContenderRow> {
+  let canary: Canary | undefined;
+  return onPreparedSandbox(
+    scenario,
+    shared.options,
+    (prepared) => kmsflowContender(scenario.size, concurrency, shared, prepared, canary!),
+    async (info) => {
+      // As the procedures do: the canary is written under the old key, before the key change.
+      const kc = new KubeConfig();
+      kc.loadFromString(info.kubeconfig);
+      canary = await writeMarker(kc.makeApiClient(CoreV1Api), 'kmsflow-canary', `bench-${Date.now()}`);
+    },
+  );
+}
+
+type Canary = Marker;
+
+async function kmsflowContender(
   size: number,
-  latencyMs: number,
   concurrency: number,
   shared: Shared,
+  prepared: Prepared,
+  canary: Canary,
 ): Promise<ContenderRow> {
   const { options } = shared;
-  let canary: { namespace: string; name: string; resourceVersion: string } | undefined;
-  const prepared = await preparedSandbox(size, latencyMs, options, async (i) => {
-    // As the procedures do: the canary is written under the old key, before the key change.
-    const kc = new KubeConfig();
-    kc.loadFromString(i.kubeconfig);
-    canary = await writeMarker(kc.makeApiClient(CoreV1Api), 'kmsflow-canary', `bench-${Date.now()}`);
-  });
   const { info } = prepared;
   const taskQueue = `bench-${Date.now()}`;
   const worker: WorkerChild = startChild(WORKER_FILE);
@@ -145,7 +172,7 @@ async function kmsflowRow(
     const client = await connectTemporal(shared.temporal!.address, shared.temporal!.namespace);
     const run = await runEngine(
       { client, taskQueue },
-      { clusterId: info.clusterId, expect: { kms: 'enabled', keyId: info.newKeyId }, canary: canary! },
+      { clusterId: info.clusterId, expect: { kms: 'enabled', keyId: info.newKeyId }, canary },
       // The canary proves the switch, so the sandbox needs no extra propagation wait.
       {
         pageSize: options.pageSize,
@@ -201,14 +228,24 @@ async function kmsflowRow(
   }
 }
 
-async function rawRow(
+function rawRow(
   kind: 'pool' | 'page-activity',
-  size: number,
-  latencyMs: number,
+  scenario: Scenario,
   concurrency: number,
   shared: Shared,
 ): Promise<ContenderRow> {
-  const prepared = await preparedSandbox(size, latencyMs, shared.options);
+  return onPreparedSandbox(scenario, shared.options, (prepared) =>
+    rawContender(kind, scenario.size, concurrency, shared, prepared),
+  );
+}
+
+async function rawContender(
+  kind: 'pool' | 'page-activity',
+  size: number,
+  concurrency: number,
+  shared: Shared,
+  prepared: Prepared,
+): Promise<ContenderRow> {
   const { info } = prepared;
   const raw: RawChild = startChild(RAW_FILE);
   try {
@@ -271,18 +308,13 @@ async function runScenario(scenario: Scenario, shared: Shared): Promise<Contende
       });
     }
   };
-  const { size, latencyMs } = scenario;
   for (const c of shared.options.contenders as Contender[]) {
-    if (c === 'kubectl') await add('kubectl', () => kubectlRow(size, latencyMs, shared));
+    if (c === 'kubectl') await add('kubectl', () => kubectlRow(scenario, shared));
     for (const concurrency of shared.options.concurrency) {
-      if (c === 'kmsflow')
-        await add(`kmsflow c=${concurrency}`, () => kmsflowRow(size, latencyMs, concurrency, shared));
-      if (c === 'raw')
-        await add(`raw pool c=${concurrency}`, () => rawRow('pool', size, latencyMs, concurrency, shared));
+      if (c === 'kmsflow') await add(`kmsflow c=${concurrency}`, () => kmsflowRow(scenario, concurrency, shared));
+      if (c === 'raw') await add(`raw pool c=${concurrency}`, () => rawRow('pool', scenario, concurrency, shared));
       if (c === 'page-activity')
-        await add(`processPage loop c=${concurrency}`, () =>
-          rawRow('page-activity', size, latencyMs, concurrency, shared),
-        );
+        await add(`processPage loop c=${concurrency}`, () => rawRow('page-activity', scenario, concurrency, shared));
     }
   }
   return rows;
@@ -297,10 +329,11 @@ export async function main(argv: string[]): Promise<void> {
   // The code this run uses is the code at its start.
   const startedFrom = provenance();
   const scenarios: Scenario[] = [];
-  if (!options.noZeroLatency) for (const size of options.sizes) scenarios.push({ size, latencyMs: 0 });
+  const apiServer = options.apiServer;
+  if (!options.noZeroLatency) for (const size of options.sizes) scenarios.push({ size, latencyMs: 0, apiServer });
   if (options.latencyMs > 0)
     for (const size of options.sizes)
-      if (size <= options.latencyMaxSize) scenarios.push({ size, latencyMs: options.latencyMs });
+      if (size <= options.latencyMaxSize) scenarios.push({ size, latencyMs: options.latencyMs, apiServer });
 
   console.log(
     `reencrypt benchmark: ${new Date().toISOString()}, ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`,
@@ -316,7 +349,9 @@ export async function main(argv: string[]): Promise<void> {
     }
     const results: { scenario: Scenario; rows: ContenderRow[] }[] = [];
     for (const scenario of scenarios) {
-      console.log(`\n${scenario.size} Secrets, ${scenario.latencyMs} ms added latency per request`);
+      console.log(
+        `\n${scenario.size} Secrets, ${scenario.latencyMs} ms added latency per request, ${apiServer} API server`,
+      );
       const rows = await runScenario(scenario, shared);
       results.push({ scenario, rows });
       console.log(`\n${formatTable(scenario, rows)}`);

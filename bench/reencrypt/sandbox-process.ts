@@ -3,22 +3,31 @@
  * realistic estate under key version 1. The parent asks it to rotate the cluster to version 2 through
  * ARM (so every Secret is stale), and to check from the etcd view which key every Secret is stored
  * under. Added latency lives in a separate proxy process (latency-proxy.ts).
+ *
+ * The cluster's API server is the emulated one, or (`apiServer: 'real'`) the conformance tier's real
+ * kube-apiserver + etcd + KMS v2 plugin, seeded through its API with the same estate generator; ARM's
+ * key change then restarts it with the new key slots, as AKS rolls its control plane.
  */
+import { RealBackedCluster } from '../../conformance/sandbox-cluster';
 import { startSandbox, type RunningSandbox } from '../../sandbox/sandbox';
 import type { ScenarioInput } from '../../sandbox/scenario';
 import type { SandboxEndpoints, SandboxPrincipal } from '../../sandbox/client-options';
+import type { EtcdViewEntry } from '../../sandbox/kube/types';
 import { clusterId as formatClusterId } from '../../workflows/ids';
-import { isChild, serveRequests } from './child-process';
+import { isChild, peakRssMb, serveRequests } from './child-process';
 
 export const CLUSTER = 'aks-bench';
 const RESOURCE_GROUP = 'rg-bench';
 const VAULT = 'kv-bench';
 const KEY = 'kms';
 
+export type ApiServerKind = 'emulated' | 'real';
+
 export interface EstateRequest {
   secrets: number;
   namespaces: number;
   seed: number;
+  apiServer: ApiServerKind;
 }
 
 export interface SandboxInfo {
@@ -26,6 +35,8 @@ export interface SandboxInfo {
   operator: SandboxPrincipal;
   clusterId: string;
   kubeconfig: string;
+  /** The port the cluster's API server listens on (loopback). */
+  apiServerPort: number;
   oldKeyId: string;
   newKeyId: string;
   /** Decoded bytes of Secret data in the seeded estate. */
@@ -67,7 +78,10 @@ function scenario(estate: EstateRequest): ScenarioInput {
         kubernetesVersion: '1.32',
         identity: 'id-kms',
         kms: { vault: VAULT, key: KEY, version: 1, networkAccess: 'Public' },
-        secrets: { count: estate.secrets, namespaces: estate.namespaces, seed: estate.seed },
+        // The real API server is seeded through its API instead.
+        ...(estate.apiServer === 'emulated'
+          ? { secrets: { count: estate.secrets, namespaces: estate.namespaces, seed: estate.seed } }
+          : {}),
       },
     ],
   };
@@ -75,9 +89,15 @@ function scenario(estate: EstateRequest): ScenarioInput {
 
 function serve(): void {
   let sandbox: RunningSandbox;
+  let real: RealBackedCluster | undefined;
   let info: SandboxInfo;
 
   const kube = () => sandbox.kubeCluster(CLUSTER)!;
+  const etcdView = async (): Promise<EtcdViewEntry[]> => (real ? real.etcdView() : kube().etcdView());
+  const writeKeyId = () => {
+    const write = real ? real.getEncryption().write : kube().getEncryption().write;
+    return write.type === 'kms-v2' ? write.keyId : undefined;
+  };
   const keyId = (index: number) =>
     `${sandbox.vaultUrl(VAULT)}/keys/${KEY}/${sandbox.context.store.vaultByName(VAULT)!.keys[KEY]!.versions[index]!.version}`;
 
@@ -89,9 +109,19 @@ function serve(): void {
         operationDurationMs: 100,
         propagationDelayMs: 0,
       });
-      const seedMs = performance.now() - t0;
       let bytes = 0;
-      for (const e of kube().etcdView()) bytes += e.bytes;
+      if (estate.apiServer === 'real') {
+        real = await RealBackedCluster.attach({ sandbox, cluster: CLUSTER, kmsIdentity: 'id-kms' });
+        const summary = await real.seed(
+          { secrets: estate.secrets, namespaces: estate.namespaces, seed: estate.seed },
+          16,
+        );
+        bytes = summary.bytes;
+      } else for (const e of kube().etcdView()) bytes += e.bytes;
+      const seedMs = performance.now() - t0;
+      const kubeconfig = sandbox.kubeconfig(CLUSTER);
+      const apiServerPort = Number(/server: https:\/\/127\.0\.0\.1:(\d+)/.exec(kubeconfig)?.[1]);
+      if (!apiServerPort) throw new Error('the cluster kubeconfig names no loopback API server');
       info = {
         endpoints: sandbox.endpoints,
         operator: sandbox.operator,
@@ -100,7 +130,8 @@ function serve(): void {
           resourceGroup: RESOURCE_GROUP,
           name: CLUSTER,
         }),
-        kubeconfig: sandbox.kubeconfig(CLUSTER),
+        kubeconfig,
+        apiServerPort,
         oldKeyId: keyId(0),
         newKeyId: keyId(1),
         estateBytes: bytes,
@@ -121,22 +152,38 @@ function serve(): void {
         { updateIntervalInMs: 50 },
       );
       const deadline = Date.now() + 30_000;
-      while ((kube().getEncryption().write as { keyId?: string }).keyId !== info.newKeyId) {
-        if (Date.now() > deadline)
-          throw new Error('the emulated API server did not pick up the new key within 30 s');
+      while (writeKeyId() !== info.newKeyId) {
+        if (Date.now() > deadline) throw new Error('the API server was not handed the new key within 30 s');
         await new Promise((r) => setTimeout(r, 20));
+      }
+      if (real) {
+        await real.settled();
+        const applied = real.history.at(-1);
+        if (!applied?.ready) throw new Error('the real API server did not become ready with the new key');
       }
     },
 
     async checkEtcd(): Promise<EtcdCheck> {
       const check: EtcdCheck = { secrets: 0, underNewKey: 0, unreadable: 0, sample: [] };
-      for (const e of kube().etcdView()) {
+      for (const e of await etcdView()) {
         check.secrets++;
         if (!e.readable) check.unreadable++;
         if (e.provider.type === 'kms-v2' && e.provider.keyId === info.newKeyId) check.underNewKey++;
         else if (check.sample.length < 5) check.sample.push(`${e.namespace}/${e.name}`);
       }
       return check;
+    },
+
+    /** Peak RSS of the process that serves the Kubernetes API: kube-apiserver, or this one. */
+    async serverPeakRss(): Promise<number> {
+      const pid = real?.cp.apiserverPid;
+      return pid ? peakRssMb(pid) : peakRssMb();
+    },
+
+    /** Stops the real control plane (a signal to this process would leave its processes behind). */
+    async close(): Promise<void> {
+      await real?.stop();
+      await sandbox?.close();
     },
   });
 }

@@ -53,6 +53,9 @@ export function prefixRangeEnd(prefix: string): Buffer {
   return Buffer.from([0]);
 }
 
+/** Room for a page of 100 Secrets at the API server's 1.5 MiB request limit each. */
+const MAX_RESPONSE_BYTES = 160 * 2 ** 20;
+
 let kvConstructor: grpc.ServiceClientConstructor | undefined;
 function kvClientConstructor(): grpc.ServiceClientConstructor {
   if (!kvConstructor) {
@@ -68,7 +71,10 @@ export class EtcdClient {
   /** `endpoint` is `host:port`, e.g. `127.0.0.1:2379`. */
   constructor(readonly endpoint: string) {
     const Ctor = kvClientConstructor();
-    this.kv = new Ctor(endpoint, grpc.credentials.createInsecure()) as unknown as grpc.Client & Record<string, Unary>;
+    // A page of realistic Secrets (Helm releases approach 1 MiB each) is far beyond gRPC's default 4 MiB.
+    this.kv = new Ctor(endpoint, grpc.credentials.createInsecure(), {
+      'grpc.max_receive_message_length': MAX_RESPONSE_BYTES,
+    }) as unknown as grpc.Client & Record<string, Unary>;
   }
 
   private call<T>(method: string, req: object): Promise<T> {
@@ -86,7 +92,7 @@ export class EtcdClient {
   }
 
   /** Every key under `prefix`, read page by page at one revision so the result is a consistent snapshot. */
-  async getAllWithPrefix(prefix: string, pageSize = 500): Promise<{ entries: EtcdEntry[]; revision: number }> {
+  async getAllWithPrefix(prefix: string, pageSize = 100): Promise<{ entries: EtcdEntry[]; revision: number }> {
     const entries: EtcdEntry[] = [];
     const end = prefixRangeEnd(prefix);
     let start = Buffer.from(prefix);

@@ -89,7 +89,7 @@ function call(
         host: target.server.hostname,
         port: target.server.port,
         method,
-        path: `${target.server.pathname}${path}`,
+        path: `${target.server.pathname.replace(/\/$/, "")}${path}`,
         agent,
         ca: target.ca,
         headers,

@@ -88,7 +88,8 @@ export class EtcdClient {
   }
 
   async get(key: string, options: RangeOptions = {}): Promise<EtcdEntry | undefined> {
-    return (await this.range(Buffer.from(key), Buffer.alloc(0), options)).entries[0];
+    // No range end: this one key. (An empty range end, as encoded here, read every key from `key` on.)
+    return (await this.range(Buffer.from(key), undefined, { ...options, limit: 1 })).entries.find((e) => e.key === key);
   }
 
   /** Every key under `prefix`, read page by page at one revision so the result is a consistent snapshot. */
@@ -124,10 +125,10 @@ export class EtcdClient {
     this.kv.close();
   }
 
-  private async range(key: Buffer, rangeEnd: Buffer, options: RangeOptions): Promise<RangeResult> {
+  private async range(key: Buffer, rangeEnd: Buffer | undefined, options: RangeOptions): Promise<RangeResult> {
     const res = await this.call<RawRangeResponse>('Range', {
       key,
-      range_end: rangeEnd,
+      ...(rangeEnd ? { range_end: rangeEnd } : {}),
       limit: String(options.limit ?? 0),
       revision: String(options.revision ?? 0),
       keys_only: options.keysOnly ?? false,

@@ -2,7 +2,7 @@
  * Preflight: every documented limit of AKS KMS checked before a procedure changes anything. Each finding
  * names its fix in one sentence. An `error` finding stops the procedure; nothing has been changed then.
  */
-import { parseClusterId, parseKeyId, parseVaultId, sameKeyId, sameVault, usesKmsV2, minorVersion } from '../workflows/ids';
+import { parseClusterId, parseKeyId, parseVaultId, sameKeyId, sameVault, upgradeHops, usesKmsV2, minorVersion } from '../workflows/ids';
 import type { ClientFactory } from './clients';
 import type { ClusterDigest, NetworkAccess } from './cluster-model';
 import { classifyError, ErrorType, mapErrors } from './errors';
@@ -405,7 +405,7 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
       } else {
         try {
           const hop = await reads.nextUpgradeHop({ clusterId: input.clusterId, targetVersion: input.targetVersion });
-          const hops = minorVersion(input.targetVersion)[1] - minorVersion(cluster.kubernetesVersion)[1];
+          const hops = upgradeHops(cluster.kubernetesVersion, input.targetVersion).length;
           add('info', 'UpgradePath', hop ? `The upgrade goes one minor version at a time: ${hops} hop(s), first to ${hop}.` : 'No upgrade is needed.');
         } catch (err) {
           const c = classifyError(err);

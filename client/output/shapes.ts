@@ -55,16 +55,8 @@ export interface ApprovalView {
 }
 
 /** What an operator must do for the procedure to go on, with the exact command. */
-export interface WaitingFor {
-  kind: 'approval' | 'blocked' | 'paused';
-  step: string | null;
-  gate: string | null;
-  /** One sentence: what the procedure waits for. */
-  message: string;
-  code: string | null;
-  fix: string | null;
-  command: string;
-}
+export type { WaitingFor } from '../../workflows/engine/details';
+import type { WaitingFor } from '../../workflows/engine/details';
 
 export interface ProcedureSnapshot {
   workflowId: string;

@@ -1,5 +1,5 @@
 import type { StepDefinition } from '../engine/procedure';
-import { minorVersion } from '../ids';
+import { upgradeHops } from '../ids';
 import { clusterChangeStep, disableAndReencryptSteps, enableAndReencryptSteps, preflightStep } from '../procedure-steps';
 import { type ProcedureDefinition, type ProcedureInputBase, type ProcedureOutcome, runDefinition } from './common';
 
@@ -8,15 +8,6 @@ export interface MigrateToKmsV2Input extends ProcedureInputBase {
   targetVersion: string;
   /** The key to enable KMS v2 with; defaults to the key in use. */
   keyId?: string;
-}
-
-/** The versions to pass through, one minor at a time, ending at the target. */
-export function upgradeHops(fromVersion: string, targetVersion: string): string[] {
-  const [, fromMinor] = minorVersion(fromVersion);
-  const [major, toMinor] = minorVersion(targetVersion);
-  const hops: string[] = [];
-  for (let minor = fromMinor + 1; minor <= toMinor; minor++) hops.push(minor === toMinor ? targetVersion : `${major}.${minor}`);
-  return hops;
 }
 
 /**

@@ -10,7 +10,7 @@ import type { Plan } from '../../../workflows/plan';
 import { ExitCode } from '../../exit-codes';
 import type { PlanResult, StartResult } from '../../output/shapes';
 import { CliError, usageError } from './errors';
-import { shellWord } from './procedure-snapshot';
+import { shellWord } from '../../../workflows/engine/details';
 import { describeInputs, type ProcedureRequest } from './procedure-request';
 
 /** A plan reads the cluster, its vault and the ledger: seconds. The bound only matters without a worker. */

@@ -12,7 +12,7 @@ import { startDevServer } from '../dev-server';
 import { renderKeys } from '../output/keys-view';
 import { renderPlan, renderStart } from '../output/plan-view';
 import { renderReport } from '../output/report-view';
-import { connectClient } from '../temporal-connection';
+import { connectClient } from '../../temporal/connection';
 import { clusterId as formatClusterId } from '../../workflows/ids';
 import { TASK_QUEUE } from '../../workflows/messages';
 import { clusterKeys } from './keys';

@@ -5,7 +5,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterSubmission } from '../../activities/cluster';
 import { type Activities, createActivities } from '../../activities';
-import { createSandboxClients } from '../../activities/clients';
+import { createSandboxClients } from '../../worker/sandbox-clients';
 import { startSandbox, type RunningSandbox } from '../../sandbox/sandbox';
 import type { ScenarioInput } from '../../sandbox/scenario';
 import { clusterId as formatClusterId } from '../../workflows/ids';

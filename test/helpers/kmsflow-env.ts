@@ -5,7 +5,7 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { createActivities, type Activities } from '../../activities';
-import { createSandboxClients } from '../../activities/clients';
+import { createSandboxClients } from '../../worker/sandbox-clients';
 import { leakControlActivities } from './leak-controls/activities';
 import { bundleWithLeakControl, runLeakControl } from './leak-controls/run';
 import { startSandbox, type RunningSandbox, type StartSandboxOptions } from '../../sandbox/sandbox';

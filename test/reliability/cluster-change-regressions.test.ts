@@ -4,7 +4,7 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Activities, createActivities } from '../../activities';
-import { createSandboxClients } from '../../activities/clients';
+import { createSandboxClients } from '../../worker/sandbox-clients';
 import type { ClusterSubmission } from '../../activities/cluster';
 import { startSandbox, type RunningSandbox } from '../../sandbox/sandbox';
 import type { ScenarioInput } from '../../sandbox/scenario';

@@ -17,7 +17,7 @@ export default tseslint.config(
   },
   {
     // Workflow code is bundled and replayed: every import at runtime must be deterministic. Types may come from anywhere.
-    files: ['workflows/**/*.ts'],
+    files: ['workflows/**/*.ts', 'model/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -12,7 +12,7 @@ import { DefaultAzureCredential } from '@azure/identity';
 import { KeyClient, type KeyClientOptions } from '@azure/keyvault-keys';
 import type { Agent } from 'node:http';
 import { CoreV1Api, KubeConfig, VersionApi } from '@kubernetes/client-node';
-import type { ClusterRef } from '../workflows/ids';
+import type { ClusterRef } from '../model/ids';
 import { mapErrors } from './errors';
 import { SecretsJsonClient, type SecretsApi } from './reencrypt/secrets-json';
 

@@ -6,7 +6,7 @@
 import { restorePoller, type ManagedCluster, type ContainerServiceClient } from '@azure/arm-containerservice';
 import { Context, heartbeat, sleep } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { minorVersion, parseClusterId, sameKeyId, upgradeHops, type ClusterRef } from '../workflows/ids';
+import { minorVersion, parseClusterId, sameKeyId, upgradeHops, type ClusterRef } from '../model/ids';
 import type { ClientFactory } from './clients';
 import {
   changeHolds,
@@ -16,7 +16,7 @@ import {
   desiredCluster,
   digestOf,
   isTerminal,
-} from './cluster-model';
+} from '../model/cluster-model';
 import { classifyError, ErrorType, fixFor, mapErrors, toApplicationFailure } from './errors';
 
 export type ClusterSubmission =

@@ -1,7 +1,7 @@
 /** Key Vault activities: a vault's network mode, keys and key versions. Keys are never deleted. */
 import type { Vault } from '@azure/arm-keyvault';
 import type { KeyClient, KeyProperties } from '@azure/keyvault-keys';
-import { keyId, parseKeyId, parseVaultId } from '../workflows/ids';
+import { keyId, parseKeyId, parseVaultId } from '../model/ids';
 import type { ClientFactory } from './clients';
 import { classifyError, mapErrors } from './errors';
 

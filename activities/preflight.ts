@@ -2,14 +2,14 @@
  * Preflight: every documented limit of AKS KMS checked before a procedure changes anything. Each finding
  * names its fix in one sentence. An `error` finding stops the procedure; nothing has been changed then.
  */
-import { parseClusterId, parseKeyId, parseVaultId, sameKeyId, sameVault, upgradeHops, usesKmsV2, minorVersion } from '../workflows/ids';
+import { parseClusterId, parseKeyId, parseVaultId, sameKeyId, sameVault, upgradeHops, usesKmsV2, minorVersion } from '../model/ids';
 import type { ClientFactory } from './clients';
-import type { ClusterDigest, NetworkAccess } from './cluster-model';
+import type { ClusterDigest, NetworkAccess } from '../model/cluster-model';
 import { classifyError, ErrorType, mapErrors } from './errors';
 import type { KeyDigest, VaultDigest } from './keyvault';
 import { vaultDigestOf } from './keyvault';
 import type { PermissionReport } from './permissions';
-import type { LedgerView } from '../workflows/ledger-model';
+import type { LedgerView } from '../model/ledger-model';
 
 export type ProcedureName = 'enable-kms' | 'disable-kms' | 'rotate-key' | 'retire-key' | 'switch-vault-mode' | 'migrate-to-kms-v2';
 

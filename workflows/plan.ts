@@ -3,11 +3,11 @@
  * equivalent az / kubectl command of each, the Secrets in scope, an estimated duration and how AKS's key
  * slots change. It only reads: a plan never changes Azure or the cluster.
  */
-import type { ClusterDigest } from '../activities/cluster-model';
+import type { ClusterDigest } from '../model/cluster-model';
 import type { Finding } from '../activities/preflight';
 import { quick } from './activity-proxies';
 import type { OperationTimings } from '../activities/ledger';
-import { applyLedgerEvent, baselineReason, type LedgerState, type LedgerView, type OperationKind } from './ledger-model';
+import { applyLedgerEvent, baselineReason, type LedgerState, type LedgerView, type OperationKind } from '../model/ledger-model';
 import { DEFAULT_REENCRYPT_SETTINGS } from './reencrypt';
 import { ProcedureRun, runPreflight } from './procedure-steps';
 import type { ProcedureDefinition, ProcedureInputBase } from './procedures/common';

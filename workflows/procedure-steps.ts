@@ -5,15 +5,15 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { patched, setHandler, startChild, workflowInfo } from '@temporalio/workflow';
-import type { ClusterChange, ClusterDigest, NetworkAccess } from '../activities/cluster-model';
-import { kmsEnableCommand } from './kms-settings';
+import type { ClusterChange, ClusterDigest, NetworkAccess } from '../model/cluster-model';
+import { kmsEnableCommand } from '../model/kms-settings';
 import type { PreflightInput, PreflightReport, ProcedureName } from '../activities/preflight';
 import type { Marker } from '../activities/reencrypt/types';
 import { longRunning, quick } from './activity-proxies';
 import type { StepContext, StepDefinition } from './engine/procedure';
-import { parseClusterId, parseKeyId } from './ids';
-import type { LedgerEvent, LedgerView } from './ledger-model';
-import { baselineReason, retirementBlocker } from './ledger-model';
+import { parseClusterId, parseKeyId } from '../model/ids';
+import type { LedgerEvent, LedgerView } from '../model/ledger-model';
+import { baselineReason, retirementBlocker } from '../model/ledger-model';
 import { reencryptProgressSignal } from './messages';
 import { OPERATION_TIMING_PATCH, RUN_SCOPED_IDENTITY_PATCH } from './patches';
 import { type ExpectedEncryption, type ReencryptResult, reencryptSecrets, type ReencryptSettings } from './reencrypt';

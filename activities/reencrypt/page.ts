@@ -9,7 +9,7 @@ import { ApiException } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 import { classifyError, ErrorType, toApplicationFailure } from '../errors';
 import { writePacer } from './write-pacing';
-import { isAfter } from '../../workflows/resource-version';
+import { isAfter } from '../../model/resource-version';
 import type { SecretJson, SecretsApi } from './secrets-json';
 import { emptyCounts, type ObjectFailure, type Outcome, type PageHeartbeat, type PageInput, type PageResult } from './types';
 

@@ -13,7 +13,7 @@ import { renderKeys } from '../output/keys-view';
 import { renderPlan, renderStart } from '../output/plan-view';
 import { renderReport } from '../output/report-view';
 import { connectClient } from '../../temporal/connection';
-import { clusterId as formatClusterId } from '../../workflows/ids';
+import { clusterId as formatClusterId } from '../../model/ids';
 import { TASK_QUEUE } from '../../workflows/messages';
 import { clusterKeys } from './keys';
 import { readEvidence } from './support/evidence';

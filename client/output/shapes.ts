@@ -2,7 +2,7 @@
  * The machine-readable shapes the operator commands print with `--json` (documented in docs/cli.md).
  * Absent values are `null`, never missing keys, so scripts can rely on every key being there.
  */
-import type { RunProof } from '../../workflows/ledger-model';
+import type { RunProof } from '../../model/ledger-model';
 import type { DurationEstimate } from '../../workflows/plan';
 import type { Phase, StepStatus } from '../../workflows/messages';
 

@@ -8,7 +8,7 @@ import { type Activities, createActivities } from '../../activities';
 import { createSandboxClients } from '../../worker/sandbox-clients';
 import { startSandbox, type RunningSandbox } from '../../sandbox/sandbox';
 import type { ScenarioInput } from '../../sandbox/scenario';
-import { clusterId as formatClusterId } from '../../workflows/ids';
+import { clusterId as formatClusterId } from '../../model/ids';
 import { holdClusterOperations } from '../helpers/held-operations';
 
 const scenario: ScenarioInput = {

@@ -13,7 +13,7 @@ import type { ScenarioInput } from '../../sandbox/scenario';
 import { keyVersionIds } from '../sandbox/helpers';
 import { buildWorkflowBundle } from '../../worker/bundle';
 import { createKmsflowWorker } from '../../worker/create-worker';
-import { clusterId as formatClusterId } from '../../workflows/ids';
+import { clusterId as formatClusterId } from '../../model/ids';
 import { progressQuery } from '../../workflows/messages';
 import type { ReencryptSettings } from '../../workflows/reencrypt';
 import { startTemporalTestEnv, type TemporalTestEnv } from './temporal-env';

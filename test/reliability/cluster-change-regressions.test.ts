@@ -8,7 +8,7 @@ import { createSandboxClients } from '../../worker/sandbox-clients';
 import type { ClusterSubmission } from '../../activities/cluster';
 import { startSandbox, type RunningSandbox } from '../../sandbox/sandbox';
 import type { ScenarioInput } from '../../sandbox/scenario';
-import { clusterId as formatClusterId } from '../../workflows/ids';
+import { clusterId as formatClusterId } from '../../model/ids';
 
 const scenario: ScenarioInput = {
   seed: 71,

@@ -1,4 +1,4 @@
-import type { ClusterDigest, NetworkAccess } from '../../activities/cluster-model';
+import type { ClusterDigest, NetworkAccess } from '../../model/cluster-model';
 import type { PreflightInput, ProcedureName } from '../../activities/preflight';
 import { quick } from '../activity-proxies';
 import { type ProcedureResult, runProcedure, type StepDefinition } from '../engine/procedure';

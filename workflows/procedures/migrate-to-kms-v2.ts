@@ -1,5 +1,5 @@
 import type { StepDefinition } from '../engine/procedure';
-import { upgradeHops } from '../ids';
+import { upgradeHops } from '../../model/ids';
 import { clusterChangeStep, disableAndReencryptSteps, enableAndReencryptSteps, preflightStep } from '../procedure-steps';
 import { type ProcedureDefinition, type ProcedureInputBase, type ProcedureOutcome, runDefinition } from './common';
 

@@ -1,5 +1,5 @@
-import type { ClusterDigest } from '../../activities/cluster-model';
-import { kmsEnableCommand } from '../kms-settings';
+import type { ClusterDigest } from '../../model/cluster-model';
+import { kmsEnableCommand } from '../../model/kms-settings';
 import type { StepDefinition } from '../engine/procedure';
 import {
   baselineReencryptStep,

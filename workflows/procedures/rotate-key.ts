@@ -1,8 +1,8 @@
-import { kmsEnableCommand } from '../kms-settings';
+import { kmsEnableCommand } from '../../model/kms-settings';
 import { baselineReencryptStep, canaryStep, clusterChangeStep, preflightStep, reencryptStep, rotationGuardStep } from '../procedure-steps';
-import type { ClusterDigest, KmsState, NetworkAccess } from '../../activities/cluster-model';
-import { sameKeyId, sameVault } from '../ids';
-import type { KmsSettings } from '../kms-settings';
+import type { ClusterDigest, KmsState, NetworkAccess } from '../../model/cluster-model';
+import { sameKeyId, sameVault } from '../../model/ids';
+import type { KmsSettings } from '../../model/kms-settings';
 import { type ProcedureDefinition, type ProcedureInputBase, type ProcedureOutcome, runDefinition } from './common';
 
 export interface RotateKeyInput extends ProcedureInputBase {

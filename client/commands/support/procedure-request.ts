@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import type { PlanRequest } from '../../../workflows/plan';
 import { DEFAULT_REENCRYPT_SETTINGS as DEFAULTS, type ReencryptSettings } from '../../../workflows/reencrypt';
-import { clusterId as formatClusterId, minorVersion, parseClusterId, parseKeyId, parseVaultId, usesKmsV2 } from '../../../workflows/ids';
+import { clusterId as formatClusterId, minorVersion, parseClusterId, parseKeyId, parseVaultId, usesKmsV2 } from '../../../model/ids';
 import { usageError } from './errors';
 import { multiple, nonEmptyText, seconds, wholeNumber } from './options';
 

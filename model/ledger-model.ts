@@ -1,10 +1,9 @@
-import { sameKeyId } from './ids';
-
 /**
  * The key ledger of one cluster: every key kmsflow set, which versions sit in AKS's two key slots, the
  * proof each re-encryption produced, and which versions became retirable. Pure functions over events, so
  * the entity workflow, the CLI and the tests share one definition of "still needed".
  */
+import { sameKeyId } from './ids';
 
 /**
  * Every event names the procedure run that recorded it. `id` is unique per procedure run, step, attempt and

@@ -10,8 +10,13 @@ import type { KeyDigest, VaultDigest } from './keyvault';
 import { vaultDigestOf } from './keyvault';
 import type { PermissionReport } from './permissions';
 import type { LedgerView } from '../model/ledger-model';
+import type { PreflightActivityName } from '../model/preflight-names';
+import type { ProcedureName } from '../workflows/procedures';
 
-export type ProcedureName = 'enable-kms' | 'disable-kms' | 'rotate-key' | 'retire-key' | 'switch-vault-mode' | 'migrate-to-kms-v2';
+export type { ProcedureName };
+
+/** One preflight activity per procedure, named after it; the type fails to compile until a new procedure has its own. */
+type PreflightActivities = { [N in ProcedureName as PreflightActivityName<N>]: (input: PreflightInput) => Promise<PreflightReport> };
 
 export interface Finding {
   severity: 'error' | 'warning' | 'info';
@@ -431,7 +436,7 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
   }
 
   const preflightFor = (procedure: ProcedureName) => (input: PreflightInput) => runPreflight(procedure, input);
-  return {
+  const activities: PreflightActivities = {
     preflightEnableKms: preflightFor('enable-kms'),
     preflightDisableKms: preflightFor('disable-kms'),
     preflightRotateKey: preflightFor('rotate-key'),
@@ -439,4 +444,5 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
     preflightSwitchVaultMode: preflightFor('switch-vault-mode'),
     preflightMigrateToKmsV2: preflightFor('migrate-to-kms-v2'),
   };
+  return activities;
 }

@@ -7,7 +7,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import { patched, setHandler, startChild, workflowInfo } from '@temporalio/workflow';
 import type { ClusterChange, ClusterDigest, NetworkAccess } from '../model/cluster-model';
 import { kmsEnableCommand } from '../model/kms-settings';
-import type { PreflightInput, PreflightReport, ProcedureName } from '../activities/preflight';
+import type { PreflightInput, PreflightReport } from '../activities/preflight';
+import { preflightActivityName } from '../model/preflight-names';
+import type { ProcedureName } from './procedures';
 import type { Marker } from '../activities/reencrypt/types';
 import { longRunning, quick } from './activity-proxies';
 import type { StepContext, StepDefinition } from './engine/procedure';
@@ -82,17 +84,9 @@ export function reencryptChildId(workflowId: string, runId: string, stepId: stri
   return `${workflowId}/${runId}/${stepId}/${attempt}`;
 }
 
-const PREFLIGHT_ACTIVITY = {
-  'enable-kms': quick.preflightEnableKms,
-  'disable-kms': quick.preflightDisableKms,
-  'rotate-key': quick.preflightRotateKey,
-  'retire-key': quick.preflightRetireKey,
-  'switch-vault-mode': quick.preflightSwitchVaultMode,
-  'migrate-to-kms-v2': quick.preflightMigrateToKmsV2,
-} as const;
 
 export function runPreflight(procedure: ProcedureName, input: PreflightInput): Promise<PreflightReport> {
-  return PREFLIGHT_ACTIVITY[procedure](input);
+  return quick[preflightActivityName(procedure)](input);
 }
 
 export function preflightStep(run: ProcedureRun, procedure: ProcedureName, input: () => PreflightInput): StepDefinition {

@@ -143,7 +143,7 @@ export async function startProcedure(client: Client, request: ProcedureRequest, 
   const seen = await workerSeen(client, options.taskQueue);
   let handle;
   try {
-    handle = await client.workflow.start(request.workflowType, {
+    handle = await client.workflow.start(request.workflow, {
       taskQueue: options.taskQueue,
       workflowId,
       args: [request.plan.input],
@@ -172,7 +172,7 @@ export async function startProcedure(client: Client, request: ProcedureRequest, 
   return {
     workflowId,
     runId: handle.firstExecutionRunId,
-    workflowType: request.workflowType,
+    workflowType: request.workflow.name,
     procedure: request.plan.procedure,
     cluster: request.clusterName,
     clusterId: request.clusterId,

@@ -1,7 +1,7 @@
 /**
  * The one client factory. Production clients use DefaultAzureCredential and Azure's public endpoints;
- * sandbox clients use the sandbox CA, host mapping and credential (sandbox/client-options.ts). Kubernetes
- * access for a cluster comes from ARM (user or admin credentials) or an explicit kubeconfig.
+ * the worker builds sandbox clients from the same factory (worker/sandbox-clients.ts). Kubernetes access
+ * for a cluster comes from ARM (user or admin credentials) or an explicit kubeconfig.
  */
 import { AuthorizationManagementClient } from '@azure/arm-authorization';
 import { ContainerServiceClient } from '@azure/arm-containerservice';
@@ -12,15 +12,7 @@ import { DefaultAzureCredential } from '@azure/identity';
 import { KeyClient, type KeyClientOptions } from '@azure/keyvault-keys';
 import type { Agent } from 'node:http';
 import { CoreV1Api, KubeConfig, VersionApi } from '@kubernetes/client-node';
-import {
-  type SandboxClientTuning,
-  SandboxCredential,
-  type SandboxEndpoints,
-  type SandboxPrincipal,
-  sandboxAzureClientOptions,
-  sandboxKeyVaultClientOptions,
-} from '../sandbox/client-options';
-import type { ClusterRef } from '../workflows/ids';
+import type { ClusterRef } from '../model/ids';
 import { mapErrors } from './errors';
 import { SecretsJsonClient, type SecretsApi } from './reencrypt/secrets-json';
 
@@ -49,7 +41,7 @@ export interface ClientFactory {
   kubernetes(cluster: ClusterRef): Promise<KubernetesClients>;
 }
 
-interface FactoryParts {
+export interface FactoryParts {
   credential: TokenCredential;
   armOptions: () => object;
   keyVaultOptions: () => KeyClientOptions;
@@ -64,7 +56,8 @@ function memo<K, V>(make: (key: K) => V): (key: K) => V {
   };
 }
 
-function buildFactory(parts: FactoryParts): ClientFactory {
+/** The clients for one credential and one set of client options: production's, the sandbox's (worker/sandbox-clients.ts). */
+export function buildFactory(parts: FactoryParts): ClientFactory {
   const { credential } = parts;
   const containerService = memo((sub: string) => new ContainerServiceClient(credential, sub, parts.armOptions()));
   const kubernetes = new Map<string, Promise<KubernetesClients>>();
@@ -142,19 +135,6 @@ export function createProductionClients(
     credential: options.credential ?? new DefaultAzureCredential(),
     armOptions: () => ({}),
     keyVaultOptions: () => ({}),
-    kubernetesAccess: options.kubernetesAccess ?? { kind: 'arm' },
-  });
-}
-
-export function createSandboxClients(
-  endpoints: SandboxEndpoints,
-  principal: SandboxPrincipal,
-  options: { tuning?: SandboxClientTuning; kubernetesAccess?: KubernetesAccess } = {},
-): ClientFactory {
-  return buildFactory({
-    credential: new SandboxCredential(principal),
-    armOptions: () => sandboxAzureClientOptions(endpoints, options.tuning),
-    keyVaultOptions: () => sandboxKeyVaultClientOptions(endpoints, options.tuning),
     kubernetesAccess: options.kubernetesAccess ?? { kind: 'arm' },
   });
 }

@@ -6,7 +6,7 @@
 import { restorePoller, type ManagedCluster, type ContainerServiceClient } from '@azure/arm-containerservice';
 import { Context, heartbeat, sleep } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { minorVersion, parseClusterId, sameKeyId, type ClusterRef } from '../workflows/ids';
+import { minorVersion, parseClusterId, sameKeyId, upgradeHops, type ClusterRef } from '../model/ids';
 import type { ClientFactory } from './clients';
 import {
   changeHolds,
@@ -16,7 +16,7 @@ import {
   desiredCluster,
   digestOf,
   isTerminal,
-} from './cluster-model';
+} from '../model/cluster-model';
 import { classifyError, ErrorType, fixFor, mapErrors, toApplicationFailure } from './errors';
 
 export type ClusterSubmission =
@@ -200,9 +200,10 @@ export function createClusterActivities(clients: ClientFactory, tuning: ClusterA
     const profile = await mapErrors(`Read the upgrade profile of cluster ${ref.name}`, () =>
       arm(ref).managedClusters.getUpgradeProfile(ref.resourceGroup, ref.name),
     );
+    const hop = upgradeHops(digest.kubernetesVersion, input.targetVersion)[0]!;
     const candidates = (profile.controlPlaneProfile.upgrades ?? [])
       .map((u) => u.kubernetesVersion)
-      .filter((v): v is string => !!v && minorVersion(v)[1] === currentMinor + 1 && (currentMinor + 1 < targetMinor || v.startsWith(`${input.targetVersion}`)));
+      .filter((v): v is string => !!v && minorVersion(v)[1] === minorVersion(hop)[1] && v.startsWith(hop));
     const best = candidates.sort(comparePatch).at(-1);
     if (!best) {
       throw ApplicationFailure.create({

@@ -202,8 +202,3 @@ export async function mapErrors<T>(action: string, fn: () => Promise<T>, fix?: s
     throw toApplicationFailure(err, action, fix);
   }
 }
-
-/** A non-retryable failure of kmsflow's own (a precondition it checked), with its fix. */
-export function preconditionFailure(code: string, message: string, fix: string): ApplicationFailure {
-  return ApplicationFailure.create({ message, type: code, nonRetryable: true, details: [{ code, fix } satisfies FailureDetails] });
-}

@@ -1,7 +1,7 @@
 /** Key Vault activities: a vault's network mode, keys and key versions. Keys are never deleted. */
 import type { Vault } from '@azure/arm-keyvault';
 import type { KeyClient, KeyProperties } from '@azure/keyvault-keys';
-import { keyId, parseKeyId, parseVaultId } from '../workflows/ids';
+import { keyId, parseKeyId, parseVaultId } from '../model/ids';
 import type { ClientFactory } from './clients';
 import { classifyError, mapErrors } from './errors';
 
@@ -128,19 +128,6 @@ export function createKeyVaultActivities(clients: ClientFactory) {
     );
   }
 
-  async function listKeyVersions(input: { vaultUrl: string; name: string }): Promise<KeyVersionDigest[]> {
-    const client = clients.keys(input.vaultUrl);
-    return mapErrors(`List versions of key ${input.name}`, async () => {
-      const versions: KeyVersionDigest[] = [];
-      try {
-        for await (const p of client.listPropertiesOfKeyVersions(input.name)) versions.push(versionDigestOf(p));
-      } catch (err) {
-        throw await preciseRefusal(client, input.name, err);
-      }
-      return versions.sort((a, b) => (a.createdOn ?? '').localeCompare(b.createdOn ?? ''));
-    });
-  }
-
   /** A new RSA version of key `name` (`az keyvault key create` / rotate); idempotent per operation key. */
   async function createKeyVersion(input: { vaultUrl: string; name: string; operationKey: string; keySize?: number }): Promise<KeyVersionDigest> {
     const client = clients.keys(input.vaultUrl);
@@ -176,7 +163,7 @@ export function createKeyVaultActivities(clients: ClientFactory) {
     return versionDigestOf(key.properties);
   }
 
-  return { getVaultDigest, ensureVaultPublicNetworkAccess, getKey, keyStates, listKeyVersions, createKeyVersion, retireKeyVersion };
+  return { getVaultDigest, ensureVaultPublicNetworkAccess, getKey, keyStates, createKeyVersion, retireKeyVersion };
 }
 
 /**

@@ -1,5 +1,5 @@
 /** Read-only Kubernetes activities used by preflight and plans. */
-import { parseClusterId } from '../workflows/ids';
+import { parseClusterId } from '../model/ids';
 import type { ClientFactory } from './clients';
 import { mapErrors } from './errors';
 

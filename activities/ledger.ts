@@ -2,7 +2,7 @@
 import { type Client, WithStartWorkflowOperation, WorkflowNotFoundError } from '@temporalio/client';
 import { WorkflowIdConflictPolicy } from '@temporalio/common';
 import { keyLedger, ledgerQuery, recordLedgerEventUpdate } from '../workflows/ledger';
-import { emptyLedger, type LedgerEvent, type LedgerView, ledgerView, type OperationKind } from '../workflows/ledger-model';
+import { emptyLedger, type LedgerEvent, type LedgerView, ledgerView, type OperationKind } from '../model/ledger-model';
 import { ledgerWorkflowId, quoteValue, TASK_QUEUE } from '../workflows/messages';
 import { toApplicationFailure } from './errors';
 

@@ -2,7 +2,7 @@
  * Whether a cluster's KMS identity can use the vault: encrypt/decrypt on the keys (the role Key Vault
  * Crypto User on RBAC vaults, an access policy otherwise), and Key Vault Contributor for private vaults.
  */
-import { parseVaultId } from '../workflows/ids';
+import { parseVaultId } from '../model/ids';
 import type { ClientFactory } from './clients';
 import { mapErrors } from './errors';
 

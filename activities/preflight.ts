@@ -2,16 +2,21 @@
  * Preflight: every documented limit of AKS KMS checked before a procedure changes anything. Each finding
  * names its fix in one sentence. An `error` finding stops the procedure; nothing has been changed then.
  */
-import { parseClusterId, parseKeyId, parseVaultId, sameKeyId, sameVault, usesKmsV2, minorVersion } from '../workflows/ids';
+import { parseClusterId, parseKeyId, parseVaultId, sameKeyId, sameVault, upgradeHops, usesKmsV2, minorVersion } from '../model/ids';
 import type { ClientFactory } from './clients';
-import type { ClusterDigest, NetworkAccess } from './cluster-model';
+import type { ClusterDigest, NetworkAccess } from '../model/cluster-model';
 import { classifyError, ErrorType, mapErrors } from './errors';
 import type { KeyDigest, VaultDigest } from './keyvault';
 import { vaultDigestOf } from './keyvault';
 import type { PermissionReport } from './permissions';
-import type { LedgerView } from '../workflows/ledger-model';
+import type { LedgerView } from '../model/ledger-model';
+import type { PreflightActivityName } from '../model/preflight-names';
+import type { ProcedureName } from '../workflows/procedures';
 
-export type ProcedureName = 'enable-kms' | 'disable-kms' | 'rotate-key' | 'retire-key' | 'switch-vault-mode' | 'migrate-to-kms-v2';
+export type { ProcedureName };
+
+/** One preflight activity per procedure, named after it; the type fails to compile until a new procedure has its own. */
+type PreflightActivities = { [N in ProcedureName as PreflightActivityName<N>]: (input: PreflightInput) => Promise<PreflightReport> };
 
 export interface Finding {
   severity: 'error' | 'warning' | 'info';
@@ -405,7 +410,7 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
       } else {
         try {
           const hop = await reads.nextUpgradeHop({ clusterId: input.clusterId, targetVersion: input.targetVersion });
-          const hops = minorVersion(input.targetVersion)[1] - minorVersion(cluster.kubernetesVersion)[1];
+          const hops = upgradeHops(cluster.kubernetesVersion, input.targetVersion).length;
           add('info', 'UpgradePath', hop ? `The upgrade goes one minor version at a time: ${hops} hop(s), first to ${hop}.` : 'No upgrade is needed.');
         } catch (err) {
           const c = classifyError(err);
@@ -431,7 +436,7 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
   }
 
   const preflightFor = (procedure: ProcedureName) => (input: PreflightInput) => runPreflight(procedure, input);
-  return {
+  const activities: PreflightActivities = {
     preflightEnableKms: preflightFor('enable-kms'),
     preflightDisableKms: preflightFor('disable-kms'),
     preflightRotateKey: preflightFor('rotate-key'),
@@ -439,4 +444,5 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
     preflightSwitchVaultMode: preflightFor('switch-vault-mode'),
     preflightMigrateToKmsV2: preflightFor('migrate-to-kms-v2'),
   };
+  return activities;
 }

@@ -5,7 +5,8 @@
  */
 import type { Client } from '@temporalio/client';
 import { createActivities, type Activities } from '../activities';
-import { type ClientFactory, createProductionClients, createSandboxClients } from '../activities/clients';
+import { type ClientFactory, createProductionClients } from '../activities/clients';
+import { createSandboxClients } from './sandbox-clients';
 import { readSandboxEnv } from '../sandbox/env-file';
 import { TASK_QUEUE } from '../workflows/messages';
 import { ActivityConfigError, type ActivitySource } from './activity-source';

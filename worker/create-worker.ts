@@ -1,7 +1,7 @@
 import { DefaultLogger, type NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
 import { TASK_QUEUE } from '../workflows/messages';
-import { dataConverterFromEnvironment } from './payload-codec';
+import { dataConverterFromEnvironment } from '../temporal/payload-codec';
 
 export interface KmsflowWorkerOptions {
   connection: NativeConnection;

@@ -1,5 +1,5 @@
 import { NativeConnection } from '@temporalio/worker';
-import { temporalTargetFromEnvironment, type TemporalTarget } from '../client/temporal-connection';
+import { temporalTargetFromEnvironment, type TemporalTarget } from '../temporal/connection';
 import { loadWorkflowBundle } from './bundle';
 import { createKmsflowWorker, installWorkerRuntime } from './create-worker';
 import { startHealthServer } from './health';

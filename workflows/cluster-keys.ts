@@ -3,10 +3,10 @@
  * current slot (ARM) and the state of every key asked about (Key Vault). Read-only. AKS's previous slot is
  * not in ARM's model: only kmsflow's key ledger knows it, so the caller passes the keys the ledger needs.
  */
-import type { KmsState } from '../activities/cluster-model';
+import type { KmsState } from '../model/cluster-model';
 import type { KeyState } from '../activities/keyvault';
 import { quick } from './activity-proxies';
-import { sameKeyId } from './ids';
+import { sameKeyId } from '../model/ids';
 
 export interface ClusterKeys {
   kms: KmsState;

@@ -2,10 +2,6 @@
 export { describeClusterKeys } from './cluster-keys';
 export { keyLedger } from './ledger';
 export { planProcedure } from './plan';
-export { disableKms } from './procedures/disable-kms';
-export { enableKms } from './procedures/enable-kms';
-export { migrateToKmsV2 } from './procedures/migrate-to-kms-v2';
-export { retireKey } from './procedures/retire-key';
-export { rotateKey } from './procedures/rotate-key';
-export { switchVaultMode } from './procedures/switch-vault-mode';
+// Every procedure's workflow (and the list the CLI and plans read; the worker registers functions only).
+export * from './procedures';
 export { reencryptSecrets } from './reencrypt';

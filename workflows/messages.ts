@@ -1,6 +1,9 @@
 /**
- * Every message a procedure understands and every search attribute it sets: the one contract shared by
- * the workflows, the worker and the CLI.
+ * The contract between a procedure and its operators: the messages every procedure understands
+ * (progress, approve, retry, cancel, pause, resume), the progress the re-encryption child signals to its
+ * procedure, the search attributes, and the workflow ids. Shared by the workflows, the worker and the CLI.
+ * The key ledger's update and query live with it (ledger.ts), the re-encryption's state query with it
+ * (reencrypt.ts).
  */
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';

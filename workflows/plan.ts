@@ -3,28 +3,17 @@
  * equivalent az / kubectl command of each, the Secrets in scope, an estimated duration and how AKS's key
  * slots change. It only reads: a plan never changes Azure or the cluster.
  */
-import type { ClusterDigest } from '../activities/cluster-model';
+import type { ClusterDigest } from '../model/cluster-model';
 import type { Finding } from '../activities/preflight';
 import { quick } from './activity-proxies';
 import type { OperationTimings } from '../activities/ledger';
-import { applyLedgerEvent, baselineReason, type LedgerState, type LedgerView, type OperationKind } from './ledger-model';
+import { applyLedgerEvent, baselineReason, type LedgerState, type LedgerView, type OperationKind } from '../model/ledger-model';
 import { DEFAULT_REENCRYPT_SETTINGS } from './reencrypt';
 import { ProcedureRun, runPreflight } from './procedure-steps';
-import type { ProcedureDefinition, ProcedureInputBase } from './procedures/common';
-import { disableKmsProcedure } from './procedures/disable-kms';
-import { enableKmsProcedure, type EnableKmsInput } from './procedures/enable-kms';
-import { migrateToKmsV2Procedure, type MigrateToKmsV2Input } from './procedures/migrate-to-kms-v2';
-import { retireKeyProcedure, type RetireKeyInput } from './procedures/retire-key';
-import { rotateKeyProcedure, type RotateKeyInput } from './procedures/rotate-key';
-import { switchVaultModeProcedure, type SwitchVaultModeInput } from './procedures/switch-vault-mode';
+import { procedureNamed, type ProcedureRequestOf } from './procedures';
+import { type ProcedureInputBase, stepsOf } from './procedures/common';
 
-export type PlanRequest =
-  | { procedure: 'enable-kms'; input: EnableKmsInput }
-  | { procedure: 'disable-kms'; input: ProcedureInputBase }
-  | { procedure: 'rotate-key'; input: RotateKeyInput }
-  | { procedure: 'retire-key'; input: RetireKeyInput }
-  | { procedure: 'switch-vault-mode'; input: SwitchVaultModeInput }
-  | { procedure: 'migrate-to-kms-v2'; input: MigrateToKmsV2Input };
+export type PlanRequest = ProcedureRequestOf;
 
 export interface PlanStep {
   id: string;
@@ -65,15 +54,6 @@ export interface DurationEstimate {
   rateBasis: 'measured' | 'default';
   reencryptSeconds: number;
 }
-
-const DEFINITIONS: Record<PlanRequest['procedure'], ProcedureDefinition<never>> = {
-  'enable-kms': enableKmsProcedure,
-  'disable-kms': disableKmsProcedure,
-  'rotate-key': rotateKeyProcedure,
-  'retire-key': retireKeyProcedure,
-  'switch-vault-mode': switchVaultModeProcedure,
-  'migrate-to-kms-v2': migrateToKmsV2Procedure,
-} as unknown as Record<PlanRequest['procedure'], ProcedureDefinition<never>>;
 
 const DEFAULT_SECRETS_PER_SECOND = 200;
 /** AKS's typical pace when kmsflow has measured none: a KMS update, and one upgrade hop (control plane and nodes). */
@@ -125,25 +105,10 @@ function estimateDuration(
   };
 }
 
-function keysSetBy(request: PlanRequest, start: ClusterDigest): (string | undefined)[] {
-  switch (request.procedure) {
-    case 'enable-kms':
-    case 'rotate-key':
-      return [request.input.keyId];
-    case 'retire-key':
-      return [request.input.newKeyIds?.[0] ?? '<new version 2>', request.input.newKeyIds?.[1] ?? '<new version 3>'];
-    case 'switch-vault-mode':
-    case 'migrate-to-kms-v2':
-      return [undefined, request.input.keyId ?? start.kms.keyId];
-    case 'disable-kms':
-      return [undefined];
-  }
-}
-
-function slotsAfter(ledger: LedgerView, start: ClusterDigest, request: PlanRequest): LedgerState['slots'] {
+function slotsAfter(ledger: LedgerView, start: ClusterDigest, keysSet: (string | undefined)[]): LedgerState['slots'] {
   const state: LedgerState = JSON.parse(JSON.stringify(ledger));
   if (!state.slots.current && start.kms.keyId) state.slots.current = start.kms.keyId;
-  keysSetBy(request, start).forEach((keyId, i) => {
+  keysSet.forEach((keyId, i) => {
     const base = { id: `plan-${i}`, at: '', workflowId: 'plan' };
     applyLedgerEvent(state, keyId ? { ...base, kind: 'key-set', keyId } : { ...base, kind: 'kms-disabled' });
   });
@@ -151,13 +116,15 @@ function slotsAfter(ledger: LedgerView, start: ClusterDigest, request: PlanReque
 }
 
 export async function planProcedure(request: PlanRequest): Promise<Plan> {
-  const definition = DEFINITIONS[request.procedure] as unknown as ProcedureDefinition<ProcedureInputBase>;
-  const input = request.input;
+  const procedure = procedureNamed(request.procedure);
+  if (!procedure) throw new Error(`no procedure named ${request.procedure}`);
+  const { definition } = procedure;
+  const input: ProcedureInputBase = request.input;
   const run = new ProcedureRun(input.clusterId);
   const start = await quick.getClusterDigest(input.clusterId);
   const report = await runPreflight(definition.name, definition.preflightInput(input, run, start));
   const ledger = await quick.readKeyLedger(input.clusterId);
-  const steps = definition.steps(run, input, start).map(({ id, title, gate, command }) => ({ id, title, gate, command }));
+  const steps = stepsOf(definition, run, input, start).map(({ id, title, gate, command }) => ({ id, title, gate, command }));
   let secretsInScope = report.secretCount;
   if (secretsInScope === undefined && report.ok) secretsInScope = await quick.countSecrets(input.clusterId);
   const measuredRate = ledger.lastReencryption?.status !== 'started' ? ledger.lastReencryption?.secretsPerSecond : undefined;
@@ -179,6 +146,6 @@ export async function planProcedure(request: PlanRequest): Promise<Plan> {
     estimatedSeconds: Math.round(estimate.armSeconds + estimate.waitSeconds + estimate.reencryptSeconds),
     secretsPerSecond: plannedRate(measuredRate, maxQps),
     estimate,
-    slots: { before: { ...ledger.slots, ...(ledger.slots.current ? {} : { current: start.kms.keyId }) }, after: slotsAfter(ledger, start, request) },
+    slots: { before: { ...ledger.slots, ...(ledger.slots.current ? {} : { current: start.kms.keyId }) }, after: slotsAfter(ledger, start, definition.keysSet(input, start)) },
   };
 }

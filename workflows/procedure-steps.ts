@@ -5,15 +5,17 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { patched, setHandler, startChild, workflowInfo } from '@temporalio/workflow';
-import type { ClusterChange, ClusterDigest, NetworkAccess } from '../activities/cluster-model';
-import { kmsEnableCommand } from './kms-settings';
-import type { PreflightInput, PreflightReport, ProcedureName } from '../activities/preflight';
+import type { ClusterChange, ClusterDigest, NetworkAccess } from '../model/cluster-model';
+import { kmsEnableCommand } from '../model/kms-settings';
+import type { PreflightInput, PreflightReport } from '../activities/preflight';
+import { preflightActivityName } from '../model/preflight-names';
+import type { ProcedureName } from './procedures';
 import type { Marker } from '../activities/reencrypt/types';
 import { longRunning, quick } from './activity-proxies';
 import type { StepContext, StepDefinition } from './engine/procedure';
-import { parseClusterId, parseKeyId } from './ids';
-import type { LedgerEvent, LedgerView } from './ledger-model';
-import { baselineReason, retirementBlocker } from './ledger-model';
+import { parseClusterId, parseKeyId } from '../model/ids';
+import type { LedgerEvent, LedgerView } from '../model/ledger-model';
+import { baselineReason, retirementBlocker } from '../model/ledger-model';
 import { reencryptProgressSignal } from './messages';
 import { OPERATION_TIMING_PATCH, RUN_SCOPED_IDENTITY_PATCH } from './patches';
 import { type ExpectedEncryption, type ReencryptResult, reencryptSecrets, type ReencryptSettings } from './reencrypt';
@@ -82,17 +84,9 @@ export function reencryptChildId(workflowId: string, runId: string, stepId: stri
   return `${workflowId}/${runId}/${stepId}/${attempt}`;
 }
 
-const PREFLIGHT_ACTIVITY = {
-  'enable-kms': quick.preflightEnableKms,
-  'disable-kms': quick.preflightDisableKms,
-  'rotate-key': quick.preflightRotateKey,
-  'retire-key': quick.preflightRetireKey,
-  'switch-vault-mode': quick.preflightSwitchVaultMode,
-  'migrate-to-kms-v2': quick.preflightMigrateToKmsV2,
-} as const;
 
 export function runPreflight(procedure: ProcedureName, input: PreflightInput): Promise<PreflightReport> {
-  return PREFLIGHT_ACTIVITY[procedure](input);
+  return quick[preflightActivityName(procedure)](input);
 }
 
 export function preflightStep(run: ProcedureRun, procedure: ProcedureName, input: () => PreflightInput): StepDefinition {

@@ -18,13 +18,13 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { ApplicationFailure } from '@temporalio/common';
-import type { ClusterDigest } from '../activities/cluster-model';
+import type { ClusterDigest } from '../model/cluster-model';
 import type { PagesResult } from '../activities/reencrypt/pages';
 import type { Marker, ObjectFailure, OutcomeCounts, PageInput, PageResult } from '../activities/reencrypt/types';
 import { pages, quick } from './activity-proxies';
-import { sameKeyId } from './ids';
+import { sameKeyId } from '../model/ids';
 import { BATCHED_PAGES_PATCH, REPORT_WAITS_PATCH, WATERMARK_CHECK_PATCH } from './patches';
-import { isAfter } from './resource-version';
+import { isAfter } from '../model/resource-version';
 import { pauseSignal, reencryptProgressSignal, resumeSignal, type ReencryptProgress } from './messages';
 
 export type ExpectedEncryption = { kms: 'enabled'; keyId: string } | { kms: 'disabled' };

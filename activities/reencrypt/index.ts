@@ -1,4 +1,4 @@
-import { parseClusterId } from '../../workflows/ids';
+import { parseClusterId } from '../../model/ids';
 import type { ClientFactory } from '../clients';
 import { checkMarker, probeCanary, writeMarker } from './markers';
 import { activityInfo, Context, heartbeat } from '@temporalio/activity';

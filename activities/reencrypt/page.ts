@@ -9,7 +9,7 @@ import { ApiException } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 import { classifyError, ErrorType, toApplicationFailure } from '../errors';
 import { writePacer } from './write-pacing';
-import { isAfter } from '../../workflows/resource-version';
+import { isAfter } from '../../model/resource-version';
 import type { SecretJson, SecretsApi } from './secrets-json';
 import { emptyCounts, type ObjectFailure, type Outcome, type PageHeartbeat, type PageInput, type PageResult } from './types';
 
@@ -45,6 +45,20 @@ export interface PageProgress {
   signal: AbortSignal;
 }
 
+/**
+ * The fresh continue token a 410 Gone may offer (its Status body's metadata.continue); none when the body
+ * is not that JSON, e.g. a proxy's own error page.
+ */
+function continueTokenOffered(body: unknown): string | undefined {
+  if (typeof body !== 'string') return undefined;
+  try {
+    const token = (JSON.parse(body) as { metadata?: { continue?: unknown } } | null)?.metadata?.continue;
+    return typeof token === 'string' && token !== '' ? token : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export async function processPage(api: SecretsApi, input: PageInput, progress: PageProgress): Promise<PageResult> {
   const { resumed, signal } = progress;
   let list;
@@ -52,8 +66,7 @@ export async function processPage(api: SecretsApi, input: PageInput, progress: P
     list = await api.list(input.pageSize, input.continueToken);
   } catch (err) {
     if (statusOf(err) === 410) {
-      const body = (err as ApiException<unknown>).body;
-      const offeredToken = (typeof body === 'string' ? (JSON.parse(body) as { metadata?: { continue?: string } }) : undefined)?.metadata?.continue;
+      const offeredToken = continueTokenOffered((err as ApiException<unknown>).body);
       return { counts: emptyCounts(), failures: [], expired: { offeredToken }, digest: input.digest, items: 0, throttled: 0 };
     }
     throw toApplicationFailure(err, 'List Secrets');

@@ -13,7 +13,7 @@ import { startSandbox, type RunningSandbox } from '../../sandbox/sandbox';
 import type { ScenarioInput } from '../../sandbox/scenario';
 import type { SandboxEndpoints, SandboxPrincipal } from '../../sandbox/client-options';
 import type { EtcdViewEntry } from '../../sandbox/kube/types';
-import { clusterId as formatClusterId } from '../../workflows/ids';
+import { clusterId as formatClusterId } from '../../model/ids';
 import { isChild, peakRssMb, serveRequests } from './child-process';
 
 export const CLUSTER = 'aks-bench';

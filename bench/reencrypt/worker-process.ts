@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NativeConnection, DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import { createActivities } from '../../activities';
-import { createSandboxClients } from '../../activities/clients';
+import { createSandboxClients } from '../../worker/sandbox-clients';
 import type { SandboxEndpoints, SandboxPrincipal } from '../../sandbox/client-options';
 import { createKmsflowWorker } from '../../worker/create-worker';
 import { isChild, serveRequests } from './child-process';

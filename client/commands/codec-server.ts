@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { startCodecServer } from '../codec-server';
 import { ExitCode } from '../exit-codes';
-import { payloadCodecFromEnvironment } from '../../worker/payload-codec';
+import { payloadCodecFromEnvironment } from '../../temporal/payload-codec';
 import { usageError } from './support/errors';
 import { addExamples, nonEmptyText, wholeNumber } from './support/options';
 import type { CommandModule } from './support/runtime';

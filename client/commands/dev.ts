@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { kmsflowCacheDir } from '../cache-dir';
 import { portOrFree, startDevServer } from '../dev-server';
 import { ExitCode } from '../exit-codes';
-import { connectClient } from '../temporal-connection';
+import { connectClient } from '../../temporal/connection';
 import type { ActivitySource } from '../../worker/activity-source';
 import { loadActivitiesFromEnv, loadWorkerMain } from './support/lazy';
 import { type ActivityFlags, addActivityOptions, pollIntervalMs, resolveActivitySource } from './support/activity-options';

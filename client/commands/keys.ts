@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { parseClusterId, sameKeyId } from '../../workflows/ids';
-import { type LedgerView, proofOfRun } from '../../workflows/ledger-model';
+import { parseClusterId, sameKeyId } from '../../model/ids';
+import { type LedgerView, proofOfRun } from '../../model/ledger-model';
 import { ExitCode } from '../exit-codes';
 import { renderKeys } from '../output/keys-view';
 import type { AzureKeysView, KeyRecordView, KeysResult, ProcedureRow } from '../output/shapes';

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { pauseSignal } from '../../workflows/messages';
 import { addExamples, addJsonOption, addRequesterOption, requesterOf, workflowIdArgument, WORKFLOW_ID_HELP } from './support/options';
 import { printActionResult, runningProcedure } from './support/operator';
-import { shellWord } from './support/procedure-snapshot';
+import { shellWord } from '../../workflows/engine/details';
 import type { CommandModule } from './support/runtime';
 
 export const pauseCommand: CommandModule = {

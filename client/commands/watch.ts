@@ -5,7 +5,8 @@ import type { Output } from '../output/output';
 import type { ProcedureSnapshot } from '../output/shapes';
 import { usageError, CliError } from './support/errors';
 import { addExamples, addJsonOption, seconds, workflowIdArgument, WORKFLOW_ID_HELP } from './support/options';
-import { readSnapshot, shellWord } from './support/procedure-snapshot';
+import { shellWord } from '../../workflows/engine/details';
+import { readSnapshot } from './support/procedure-snapshot';
 import type { CommandContext, CommandModule } from './support/runtime';
 import { listProcedures } from './support/visibility';
 

@@ -2,7 +2,7 @@
  * The machine-readable shapes the operator commands print with `--json` (documented in docs/cli.md).
  * Absent values are `null`, never missing keys, so scripts can rely on every key being there.
  */
-import type { RunProof } from '../../workflows/ledger-model';
+import type { RunProof } from '../../model/ledger-model';
 import type { DurationEstimate } from '../../workflows/plan';
 import type { Phase, StepStatus } from '../../workflows/messages';
 
@@ -55,16 +55,8 @@ export interface ApprovalView {
 }
 
 /** What an operator must do for the procedure to go on, with the exact command. */
-export interface WaitingFor {
-  kind: 'approval' | 'blocked' | 'paused';
-  step: string | null;
-  gate: string | null;
-  /** One sentence: what the procedure waits for. */
-  message: string;
-  code: string | null;
-  fix: string | null;
-  command: string;
-}
+export type { WaitingFor } from '../../workflows/engine/details';
+import type { WaitingFor } from '../../workflows/engine/details';
 
 export interface ProcedureSnapshot {
   workflowId: string;

@@ -1,13 +1,14 @@
 // Every "ensure" activity against the sandbox: the first run acts, a second run is a no-op, and a submit
 // whose worker died before it could await never sends a second PUT (all shown by the operation log).
+import { keyVersionIds } from '../sandbox/helpers';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterSubmission } from '../../activities/cluster';
 import { type Activities, createActivities } from '../../activities';
-import { createSandboxClients } from '../../activities/clients';
+import { createSandboxClients } from '../../worker/sandbox-clients';
 import { startSandbox, type RunningSandbox } from '../../sandbox/sandbox';
 import type { ScenarioInput } from '../../sandbox/scenario';
-import { clusterId as formatClusterId } from '../../workflows/ids';
+import { clusterId as formatClusterId } from '../../model/ids';
 import { holdClusterOperations } from '../helpers/held-operations';
 
 const scenario: ScenarioInput = {
@@ -44,10 +45,7 @@ afterAll(async () => {
   await sandbox?.close();
 });
 
-async function keyVersions(): Promise<string[]> {
-  const versions = await activities.listKeyVersions({ vaultUrl: sandbox.vaultUrl('kv-idem'), name: 'kms' });
-  return versions.map((v) => v.id);
-}
+const keyVersions = () => keyVersionIds(sandbox, 'kv-idem', 'kms');
 
 describe('ensure activities on the sandbox', () => {
   it('a KMS change whose worker died after the PUT is awaited, never sent twice; then it is a no-op', async () => {

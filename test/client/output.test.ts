@@ -7,7 +7,7 @@ import type { ProcedureSnapshot, StepView } from '../../client/output/shapes';
 import { colorsWanted, createStyle, stripStyle } from '../../client/output/style';
 import { visibilityQuery } from '../../client/commands/support/visibility';
 import { quoteValue } from '../../workflows/messages';
-import { shellWord, waitingForOf } from '../../client/commands/support/procedure-snapshot';
+import { shellWord, waitingFor } from '../../workflows/engine/details';
 import { exitCodeFor, procedureStatusOf } from '../../client/commands/support/procedure-status';
 import { workflowIdArgument } from '../../client/commands/support/options';
 
@@ -86,7 +86,7 @@ describe('status and exit codes', () => {
   it('quotes workflow ids in the commands it prints only when a shell needs it', () => {
     expect(shellWord('kmsflow-rotate-aks-1')).toBe('kmsflow-rotate-aks-1');
     expect(shellWord("it's mine")).toBe("'it'\\''s mine'");
-    const waiting = waitingForOf(
+    const waiting = waitingFor(
       {
         procedure: 'p',
         cluster: 'c',

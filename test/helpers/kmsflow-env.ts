@@ -5,14 +5,15 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { createActivities, type Activities } from '../../activities';
-import { createSandboxClients } from '../../activities/clients';
+import { createSandboxClients } from '../../worker/sandbox-clients';
 import { leakControlActivities } from './leak-controls/activities';
 import { bundleWithLeakControl, runLeakControl } from './leak-controls/run';
 import { startSandbox, type RunningSandbox, type StartSandboxOptions } from '../../sandbox/sandbox';
 import type { ScenarioInput } from '../../sandbox/scenario';
+import { keyVersionIds } from '../sandbox/helpers';
 import { buildWorkflowBundle } from '../../worker/bundle';
 import { createKmsflowWorker } from '../../worker/create-worker';
-import { clusterId as formatClusterId } from '../../workflows/ids';
+import { clusterId as formatClusterId } from '../../model/ids';
 import { progressQuery } from '../../workflows/messages';
 import type { ReencryptSettings } from '../../workflows/reencrypt';
 import { startTemporalTestEnv, type TemporalTestEnv } from './temporal-env';
@@ -68,7 +69,6 @@ export async function startKmsflowEnv(
   const activities = createActivities({ clients, pollIntervalMs: 100, temporal: temporal.env.client, taskQueue });
   const workflowBundle = { code: leakControlCluster ? await bundleWithLeakControl() : await buildWorkflowBundle() };
   const workerActivities = leakControlCluster ? { ...activities, ...leakControlActivities(sandbox.kubeconfig(leakControlCluster, 'admin')) } : activities;
-  const azure = sandbox.clients();
 
   return {
     temporal,
@@ -78,13 +78,7 @@ export async function startKmsflowEnv(
     taskQueue,
     clusterId: (name, rg = resourceGroup) => formatClusterId({ subscriptionId, resourceGroup: rg, name }),
     vaultId: (name, rg = resourceGroup) => `/subscriptions/${subscriptionId}/resourceGroups/${rg}/providers/Microsoft.KeyVault/vaults/${name}`,
-    async keyVersions(vault, key) {
-      const versions: { id: string; created: number }[] = [];
-      for await (const p of azure.keys(vault).listPropertiesOfKeyVersions(key)) {
-        versions.push({ id: p.id!, created: p.createdOn?.getTime() ?? 0 });
-      }
-      return versions.sort((a, b) => a.created - b.created).map((v) => v.id);
-    },
+    keyVersions: (vault, key) => keyVersionIds(sandbox, vault, key),
     mutations: () => sandbox.oplog.count(),
     async withWorker(fn) {
       const worker = await createKmsflowWorker({

@@ -10,11 +10,11 @@ import * as fs from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { createActivities } from '../../activities';
-import { createSandboxClients } from '../../activities/clients';
+import { createSandboxClients } from '../../worker/sandbox-clients';
 import { readSandboxEnv } from '../../sandbox/env-file';
 import { loadWorkflowBundle } from '../../worker/bundle';
 import { createKmsflowWorker } from '../../worker/create-worker';
-import { dataConverterFromEnvironment } from '../../worker/payload-codec';
+import { dataConverterFromEnvironment } from '../../temporal/payload-codec';
 import { leakControlActivities } from './leak-controls/activities';
 
 async function main(): Promise<void> {

@@ -14,7 +14,7 @@ import type { OperationLogEntry } from '../../sandbox/contracts';
 import { type RunningSandbox, startSandbox } from '../../sandbox/sandbox';
 import type { ScenarioInput } from '../../sandbox/scenario';
 import { buildWorkflowBundle } from '../../worker/bundle';
-import { clusterId as formatClusterId } from '../../workflows/ids';
+import { clusterId as formatClusterId } from '../../model/ids';
 import { bundleWithLeakControl, runLeakControl } from '../helpers/leak-controls/run';
 import { installQuietRuntime } from '../helpers/temporal-env';
 

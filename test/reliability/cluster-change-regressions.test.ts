@@ -1,13 +1,14 @@
 // Regressions the fault matrix found in the cluster and Key Vault activities, pinned at activity level.
+import { keyVersionIds } from '../sandbox/helpers';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Activities, createActivities } from '../../activities';
-import { createSandboxClients } from '../../activities/clients';
+import { createSandboxClients } from '../../worker/sandbox-clients';
 import type { ClusterSubmission } from '../../activities/cluster';
 import { startSandbox, type RunningSandbox } from '../../sandbox/sandbox';
 import type { ScenarioInput } from '../../sandbox/scenario';
-import { clusterId as formatClusterId } from '../../workflows/ids';
+import { clusterId as formatClusterId } from '../../model/ids';
 
 const scenario: ScenarioInput = {
   seed: 71,
@@ -40,14 +41,14 @@ afterAll(async () => {
 });
 
 it('sends the change once another operation (409 OperationNotAllowed) has ended, instead of retrying the wait forever', async () => {
-  const keys = await activities.listKeyVersions({ vaultUrl: sandbox.vaultUrl('kv-reg'), name: 'kms' });
-  const change = { kind: 'enable-kms' as const, keyId: keys[0]!.id, networkAccess: 'Public' as const };
+  const keys = await keyVersionIds(sandbox, 'kv-reg', 'kms');
+  const change = { kind: 'enable-kms' as const, keyId: keys[0]!, networkAccess: 'Public' as const };
   const rule = sandbox.faults.addRule({ service: 'arm', method: 'PUT', path: '/managedClusters/aks-reg$', count: 1, action: { kind: 'operationInProgress' } });
   const before = sandbox.oplog.lastSeq;
   const submission: ClusterSubmission = await run(activities.submitClusterChange, { clusterId, change, operationKey: 'wf/enable/1' });
   expect(submission).toEqual({ kind: 'in-flight', by: 'other', operationKey: 'wf/enable/1' });
   const digest = await run(activities.awaitClusterChange, { clusterId, change, submission });
-  expect(digest.kms).toMatchObject({ enabled: true, keyId: keys[0]!.id });
+  expect(digest.kms).toMatchObject({ enabled: true, keyId: keys[0]! });
   const accepted = sandbox.oplog.entries({ service: 'arm', method: 'PUT', afterSeq: before }).filter((e) => e.status < 300);
   expect(accepted).toHaveLength(1);
   // A retry of the same await (a worker crash after the PUT) finds the change done and sends nothing.
@@ -57,8 +58,8 @@ it('sends the change once another operation (409 OperationNotAllowed) has ended,
 });
 
 it('names the fix of a failed operation whose code has none of its own', async () => {
-  const keys = await activities.listKeyVersions({ vaultUrl: sandbox.vaultUrl('kv-reg'), name: 'kms' });
-  const change = { kind: 'enable-kms' as const, keyId: keys[1]!.id, networkAccess: 'Public' as const };
+  const keys = await keyVersionIds(sandbox, 'kv-reg', 'kms');
+  const change = { kind: 'enable-kms' as const, keyId: keys[1]!, networkAccess: 'Public' as const };
   const rule = sandbox.faults.addRule({ service: 'arm', method: 'PUT', path: '/managedClusters/aks-reg$', count: 1, action: { kind: 'lroFailure', code: 'SomethingNew', message: 'A failure kmsflow has no sentence for.' } });
   const submission: ClusterSubmission = await run(activities.submitClusterChange, { clusterId, change, operationKey: 'wf/rotate/1' });
   const failure = await run(activities.awaitClusterChange, { clusterId, change, submission }).catch((e: unknown) => e);
@@ -69,7 +70,7 @@ it('names the fix of a failed operation whose code has none of its own', async (
 
 it("reports the service's reason when a key listing is refused, not the paging helper's status line", async () => {
   const reader = createActivities({ clients: createSandboxClients(sandbox.endpoints, sandbox.credential('reader').principal), pollIntervalMs: 50 });
-  const failure = await run(reader.listKeyVersions, { vaultUrl: sandbox.vaultUrl('kv-reg'), name: 'kms' }).catch((e: unknown) => e);
+  const failure = await run(reader.createKeyVersion, { vaultUrl: sandbox.vaultUrl('kv-reg'), name: 'kms', operationKey: 'kmsflow/r/new-key/1' }).catch((e: unknown) => e);
   expect(failure).toBeInstanceOf(ApplicationFailure);
   expect((failure as ApplicationFailure).message).toMatch(/not authorized .+Microsoft\.KeyVault\/vaults\/keys\/read/);
   expect((failure as ApplicationFailure).message).not.toContain('Pagination failed');

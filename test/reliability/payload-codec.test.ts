@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCodecServer } from '../../client/codec-server';
 import type { ProcedureSnapshot } from '../../client/output/shapes';
 import type { ScenarioInput } from '../../sandbox/scenario';
-import { AesGcmPayloadCodec, codecKeyFromEnvironment, ENCRYPTED_ENCODING, KEY_ID_METADATA } from '../../worker/payload-codec';
+import { AesGcmPayloadCodec, codecKeyFromEnvironment, ENCRYPTED_ENCODING, KEY_ID_METADATA } from '../../temporal/payload-codec';
 import { procedureWorkflowId } from '../../workflows/messages';
 import type { ProcedureOutcome } from '../../workflows/procedures/common';
 import { parseJson, runCli } from '../client/cli-harness';

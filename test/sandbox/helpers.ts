@@ -1,3 +1,4 @@
+import type { RunningSandbox } from '../../sandbox/sandbox';
 import type { ScenarioInput } from '../../sandbox/scenario';
 
 export const SUB = '11111111-2222-4333-8444-555555555555';
@@ -90,4 +91,13 @@ export async function restError(p: Promise<unknown>): Promise<{ statusCode?: num
   );
   if (!e || e.name !== 'RestError') throw new Error(`expected a RestError, got ${e ? `${e.name}: ${e.message}` : 'success'}`);
   return e as Error & { statusCode?: number; code?: string };
+}
+
+/** The versioned ids of key `key` in vault `vault`, oldest first, read as the operator. */
+export async function keyVersionIds(sandbox: RunningSandbox, vault: string, key: string): Promise<string[]> {
+  const versions: { id: string; created: number }[] = [];
+  for await (const p of sandbox.clients().keys(vault).listPropertiesOfKeyVersions(key)) {
+    versions.push({ id: p.id!, created: p.createdOn?.getTime() ?? 0 });
+  }
+  return versions.sort((a, b) => a.created - b.created).map((v) => v.id);
 }

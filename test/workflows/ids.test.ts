@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clusterId, keyId, minorVersion, parseClusterId, parseKeyId, parseVaultId, sameKeyId, usesKmsV2 } from '../../workflows/ids';
+import { clusterId, keyId, minorVersion, parseClusterId, parseKeyId, parseVaultId, sameKeyId, usesKmsV2 } from '../../model/ids';
 
 const CLUSTER = '/subscriptions/0000-1/resourceGroups/rg-prod/providers/Microsoft.ContainerService/managedClusters/aks-1';
 

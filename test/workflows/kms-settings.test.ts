@@ -2,8 +2,8 @@
 // the article's commands say, flag for flag, in Public and in Private mode (enable and rotate alike).
 import * as fs from 'node:fs';
 import { expect, it } from 'vitest';
-import { desiredCluster } from '../../activities/cluster-model';
-import { kmsEnableCommand } from '../../workflows/kms-settings';
+import { desiredCluster } from '../../model/cluster-model';
+import { kmsEnableCommand } from '../../model/kms-settings';
 
 // The article's enable and rotate commands (Public: enable, rotate; Private: enable, rotate), as printed there.
 const ARTICLE = {

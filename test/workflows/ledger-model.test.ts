@@ -12,7 +12,7 @@ import {
   needsBaselineProof,
   proofOfRun,
   retirementBlocker,
-} from '../../workflows/ledger-model';
+} from '../../model/ledger-model';
 
 const K1 = 'https://kv.vault.azure.net/keys/k/1';
 const K2 = 'https://kv.vault.azure.net/keys/k/2';

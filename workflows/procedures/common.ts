@@ -1,8 +1,10 @@
-import type { ClusterDigest, NetworkAccess } from '../../activities/cluster-model';
-import type { PreflightInput, ProcedureName } from '../../activities/preflight';
+import type { ClusterDigest, NetworkAccess } from '../../model/cluster-model';
+import type { PreflightInput } from '../../activities/preflight';
+import type { CheckedFlags, ProcedureFlag } from '../../model/procedure-flags';
+import type { ProcedureName } from '.';
 import { quick } from '../activity-proxies';
 import { type ProcedureResult, runProcedure, type StepDefinition } from '../engine/procedure';
-import { ProcedureRun } from '../procedure-steps';
+import { preflightStep, ProcedureRun } from '../procedure-steps';
 import type { ReencryptResult, ReencryptSettings } from '../reencrypt';
 
 export interface ProcedureInputBase {
@@ -21,21 +23,44 @@ export interface ProcedureOutcome extends ProcedureResult {
 export type { NetworkAccess };
 
 /**
- * A procedure as data: its preflight input and its ordered steps. The workflow runs it; `planProcedure`
- * lists the same steps without running them.
+ * A procedure, defined once: its names, its command-line flags and the input they make, its preflight
+ * input, its ordered steps and the keys it puts into AKS's slots. The workflow runs the steps; the CLI
+ * checks flags and starts the workflow from it; `planProcedure` lists the same steps without running them.
  */
-export interface ProcedureDefinition<I extends ProcedureInputBase> {
-  name: ProcedureName;
+export interface ProcedureDefinition<I extends ProcedureInputBase = ProcedureInputBase, N extends string = string> {
+  /** Its name in plans, search attributes and preflight (`rotate-key`). */
+  name: N;
+  /** `kmsflow start <command>` (`rotate`). */
+  command: string;
+  /** One line for `--help`. */
+  summary: string;
+  /** The flags it takes besides the cluster, --approve and the re-encryption tuning. */
+  flags: ProcedureFlag[];
+  /** Its workflow input from the checked flags; throws ProcedureInputError naming the fix. */
+  input(flags: CheckedFlags, base: ProcedureInputBase): I;
   preflightInput(input: I, run: ProcedureRun, start: ClusterDigest): PreflightInput;
+  /** The steps after the preflight. */
   steps(run: ProcedureRun, input: I, start: ClusterDigest): StepDefinition[];
+  /** The keys it sets, in order (undefined: KMS off), for the plan's view of AKS's key slots. */
+  keysSet(input: I, start: ClusterDigest): (string | undefined)[];
 }
 
-export async function runDefinition<I extends ProcedureInputBase>(definition: ProcedureDefinition<I>, input: I): Promise<ProcedureOutcome> {
+/** Keeps the procedure's name as a literal type, so the list of procedures types every lookup by name. */
+export function defineProcedure<I extends ProcedureInputBase, const N extends string>(definition: ProcedureDefinition<I, N>): ProcedureDefinition<I, N> {
+  return definition;
+}
+
+/** Every step a procedure runs: the preflight of its documented limits, then its own. */
+export function stepsOf<I extends ProcedureInputBase>(definition: ProcedureDefinition<I, ProcedureName>, run: ProcedureRun, input: I, start: ClusterDigest): StepDefinition[] {
+  return [preflightStep(run, definition.name, () => definition.preflightInput(input, run, start)), ...definition.steps(run, input, start)];
+}
+
+export async function runDefinition<I extends ProcedureInputBase>(definition: ProcedureDefinition<I, ProcedureName>, input: I): Promise<ProcedureOutcome> {
   const run = new ProcedureRun(input.clusterId, input.reencrypt);
   const result = await runProcedure(
     { procedure: definition.name, cluster: run.name, autoApprove: input.autoApprove, requestedBy: input.requestedBy },
     // Some step lists depend on the cluster (e.g. one step per upgrade hop): read it once, first.
-    async () => definition.steps(run, input, await quick.getClusterDigest(input.clusterId)),
+    async () => stepsOf(definition, run, input, await quick.getClusterDigest(input.clusterId)),
   );
   return { ...result, evidence: run.evidence };
 }

@@ -1,16 +1,18 @@
-import { disableAndReencryptSteps, preflightStep } from '../procedure-steps';
-import { type ProcedureDefinition, type ProcedureInputBase, type ProcedureOutcome, runDefinition } from './common';
+import { disableAndReencryptSteps } from '../procedure-steps';
+import { defineProcedure, type ProcedureInputBase, type ProcedureOutcome, runDefinition } from './common';
 
 export type DisableKmsInput = ProcedureInputBase;
 
-export const disableKmsProcedure: ProcedureDefinition<DisableKmsInput> = {
+export const disableKmsProcedure = defineProcedure<DisableKmsInput, 'disable-kms'>({
   name: 'disable-kms',
+  command: 'disable',
+  summary: 'disable KMS (Secrets are then stored unencrypted)',
+  flags: [],
+  input: (_flags, base) => base,
   preflightInput: (input) => ({ clusterId: input.clusterId }),
-  steps: (run, input, start) => [
-    preflightStep(run, 'disable-kms', () => disableKmsProcedure.preflightInput(input, run, start)),
-    ...disableAndReencryptSteps(run, { canary: 'canary', reencrypt: 'reencrypt' }, 'Disable KMS'),
-  ],
-};
+  steps: (run) => [...disableAndReencryptSteps(run, { canary: 'canary', reencrypt: 'reencrypt' }, 'Disable KMS')],
+  keysSet: () => [undefined],
+});
 
 /** Disable KMS, then re-encrypt every Secret (they are then stored unencrypted); the key stays valid. */
 export function disableKms(input: DisableKmsInput): Promise<ProcedureOutcome> {

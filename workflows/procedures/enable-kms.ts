@@ -1,5 +1,6 @@
-import { enableAndReencryptSteps, preflightStep } from '../procedure-steps';
-import { type NetworkAccess, type ProcedureDefinition, type ProcedureInputBase, type ProcedureOutcome, runDefinition } from './common';
+import { privateNeedsVault, required } from '../../model/procedure-flags';
+import { enableAndReencryptSteps } from '../procedure-steps';
+import { defineProcedure, type NetworkAccess, type ProcedureInputBase, type ProcedureOutcome, runDefinition } from './common';
 
 export interface EnableKmsInput extends ProcedureInputBase {
   keyId: string;
@@ -8,14 +9,21 @@ export interface EnableKmsInput extends ProcedureInputBase {
   vaultResourceId?: string;
 }
 
-export const enableKmsProcedure: ProcedureDefinition<EnableKmsInput> = {
+export const enableKmsProcedure = defineProcedure<EnableKmsInput, 'enable-kms'>({
   name: 'enable-kms',
+  command: 'enable',
+  summary: 'enable KMS with a versioned key (Public, or Private with --vault-id)',
+  flags: ['keyId', 'mode', 'vaultResourceId'],
+  input: (flags, base) => {
+    const networkAccess = flags.mode ?? 'Public';
+    privateNeedsVault(networkAccess, flags);
+    const keyId = required('enable', flags, 'keyId');
+    return { ...base, keyId, networkAccess, ...(flags.vaultResourceId ? { vaultResourceId: flags.vaultResourceId } : {}) };
+  },
   preflightInput: (input) => ({ clusterId: input.clusterId, keyId: input.keyId, networkAccess: input.networkAccess, vaultResourceId: input.vaultResourceId }),
-  steps: (run, input, start) => [
-    preflightStep(run, 'enable-kms', () => enableKmsProcedure.preflightInput(input, run, start)),
-    ...enableAndReencryptSteps(run, { canary: 'canary', reencrypt: 'reencrypt' }, `Enable KMS (${input.networkAccess})`, input),
-  ],
-};
+  steps: (run, input) => [...enableAndReencryptSteps(run, { canary: 'canary', reencrypt: 'reencrypt' }, `Enable KMS (${input.networkAccess})`, input)],
+  keysSet: (input) => [input.keyId],
+});
 
 /** Enable KMS with a versioned key (Public, or Private with the vault id), then re-encrypt every Secret. */
 export function enableKms(input: EnableKmsInput): Promise<ProcedureOutcome> {

@@ -1,7 +1,8 @@
 import type { StepDefinition } from '../engine/procedure';
-import { minorVersion } from '../ids';
-import { clusterChangeStep, disableAndReencryptSteps, enableAndReencryptSteps, preflightStep } from '../procedure-steps';
-import { type ProcedureDefinition, type ProcedureInputBase, type ProcedureOutcome, runDefinition } from './common';
+import { upgradeHops } from '../../model/ids';
+import { required } from '../../model/procedure-flags';
+import { clusterChangeStep, disableAndReencryptSteps, enableAndReencryptSteps } from '../procedure-steps';
+import { defineProcedure, type ProcedureInputBase, type ProcedureOutcome, runDefinition } from './common';
 
 export interface MigrateToKmsV2Input extends ProcedureInputBase {
   /** Kubernetes version to reach, ≥ 1.27 (e.g. "1.29"). */
@@ -10,21 +11,16 @@ export interface MigrateToKmsV2Input extends ProcedureInputBase {
   keyId?: string;
 }
 
-/** The versions to pass through, one minor at a time, ending at the target. */
-export function upgradeHops(fromVersion: string, targetVersion: string): string[] {
-  const [, fromMinor] = minorVersion(fromVersion);
-  const [major, toMinor] = minorVersion(targetVersion);
-  const hops: string[] = [];
-  for (let minor = fromMinor + 1; minor <= toMinor; minor++) hops.push(minor === toMinor ? targetVersion : `${major}.${minor}`);
-  return hops;
-}
-
 /**
  * Clusters below 1.27 with KMS on cannot upgrade: disable KMS → re-encrypt → upgrade one minor version at
  * a time (control plane and node pools, each hop approved) → enable KMS (now v2) → re-encrypt.
  */
-export const migrateToKmsV2Procedure: ProcedureDefinition<MigrateToKmsV2Input> = {
+export const migrateToKmsV2Procedure = defineProcedure<MigrateToKmsV2Input, 'migrate-to-kms-v2'>({
   name: 'migrate-to-kms-v2',
+  command: 'migrate-v2',
+  summary: 'upgrade a KMS v1 cluster (< 1.27) to KMS v2',
+  flags: ['targetVersion', 'keyId'],
+  input: (flags, base) => ({ ...base, targetVersion: required('migrate-v2', flags, 'targetVersion'), ...(flags.keyId ? { keyId: flags.keyId } : {}) }),
   preflightInput: (input, _run, start) => ({
     clusterId: input.clusterId,
     keyId: input.keyId ?? start.kms.keyId,
@@ -45,7 +41,6 @@ export const migrateToKmsV2Procedure: ProcedureDefinition<MigrateToKmsV2Input> =
       }),
     );
     return [
-      preflightStep(run, 'migrate-to-kms-v2', () => migrateToKmsV2Procedure.preflightInput(input, run, start)),
       ...disableAndReencryptSteps(run, { canary: 'canary-1', reencrypt: 'reencrypt-1' }, 'Disable KMS v1'),
       ...upgrades,
       ...enableAndReencryptSteps(run, { canary: 'canary-2', reencrypt: 'reencrypt-2' }, 'Enable KMS (now v2)', {
@@ -55,7 +50,8 @@ export const migrateToKmsV2Procedure: ProcedureDefinition<MigrateToKmsV2Input> =
       }),
     ];
   },
-};
+  keysSet: (input, start) => [undefined, input.keyId ?? start.kms.keyId],
+});
 
 export function migrateToKmsV2(input: MigrateToKmsV2Input): Promise<ProcedureOutcome> {
   return runDefinition(migrateToKmsV2Procedure, input);

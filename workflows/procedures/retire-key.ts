@@ -1,18 +1,17 @@
-import type { ClusterDigest } from '../../activities/cluster-model';
-import { kmsEnableCommand } from '../kms-settings';
+import type { ClusterDigest } from '../../model/cluster-model';
+import { kmsEnableCommand } from '../../model/kms-settings';
 import type { StepDefinition } from '../engine/procedure';
 import {
   baselineReencryptStep,
   canaryStep,
   clusterChangeStep,
   newKeyVersionStep,
-  preflightStep,
   type ProcedureRun,
   reencryptStep,
   retireStep,
   rotationGuardStep,
 } from '../procedure-steps';
-import { type ProcedureDefinition, type ProcedureInputBase, type ProcedureOutcome, runDefinition } from './common';
+import { defineProcedure, type ProcedureInputBase, type ProcedureOutcome, runDefinition } from './common';
 
 export interface RetireKeyInput extends ProcedureInputBase {
   /** The two key versions to rotate through; created as new versions of the current key when omitted. */
@@ -38,14 +37,17 @@ function rotation(run: ProcedureRun, start: ClusterDigest, n: 1 | 2, keyId: () =
  * AKS keeps two keys: the version in use (K1) may be retired only after two rotations (K1→K2, K2→K3),
  * each followed by a proven re-encryption. Then K1's version is disabled or expired, never deleted.
  */
-export const retireKeyProcedure: ProcedureDefinition<RetireKeyInput> = {
+export const retireKeyProcedure = defineProcedure<RetireKeyInput, 'retire-key'>({
   name: 'retire-key',
+  command: 'retire',
+  summary: 'rotate twice, then disable or expire the old key',
+  flags: ['newKeyIds', 'how'],
+  input: (flags, base) => ({ ...base, ...(flags.newKeyIds ? { newKeyIds: flags.newKeyIds } : {}), ...(flags.how ? { how: flags.how } : {}) }),
   preflightInput: (input) => ({ clusterId: input.clusterId, ...(input.newKeyIds ? { newKeyIds: input.newKeyIds } : {}) }),
   steps: (run, input, start) => {
     const retiring = start.kms.keyId ?? '<key in use>';
     const keys = { second: input.newKeyIds?.[0], third: input.newKeyIds?.[1] };
     return [
-      preflightStep(run, 'retire-key', () => retireKeyProcedure.preflightInput(input, run, start)),
       rotationGuardStep(run),
       baselineReencryptStep(run, () => start.kms.keyId),
       { ...newKeyVersionStep(run, 'new-version-2', () => retiring, (id) => (keys.second = id)), when: () => keys.second === undefined },
@@ -55,7 +57,8 @@ export const retireKeyProcedure: ProcedureDefinition<RetireKeyInput> = {
       retireStep(run, () => retiring, input.how ?? 'disable'),
     ];
   },
-};
+  keysSet: (input) => [input.newKeyIds?.[0] ?? '<new version 2>', input.newKeyIds?.[1] ?? '<new version 3>'],
+});
 
 export function retireKey(input: RetireKeyInput): Promise<ProcedureOutcome> {
   return runDefinition(retireKeyProcedure, input);

@@ -1,9 +1,11 @@
-import { kmsEnableCommand } from '../kms-settings';
-import { baselineReencryptStep, canaryStep, clusterChangeStep, preflightStep, reencryptStep, rotationGuardStep } from '../procedure-steps';
-import type { ClusterDigest, KmsState, NetworkAccess } from '../../activities/cluster-model';
-import { sameKeyId, sameVault } from '../ids';
-import type { KmsSettings } from '../kms-settings';
-import { type ProcedureDefinition, type ProcedureInputBase, type ProcedureOutcome, runDefinition } from './common';
+import { kmsEnableCommand } from '../../model/kms-settings';
+import { parseKeyId, parseVaultId } from '../../model/ids';
+import { privateNeedsVault, ProcedureInputError, required } from '../../model/procedure-flags';
+import { baselineReencryptStep, canaryStep, clusterChangeStep, reencryptStep, rotationGuardStep } from '../procedure-steps';
+import type { ClusterDigest, KmsState, NetworkAccess } from '../../model/cluster-model';
+import { sameKeyId, sameVault } from '../../model/ids';
+import type { KmsSettings } from '../../model/kms-settings';
+import { defineProcedure, type ProcedureInputBase, type ProcedureOutcome, runDefinition } from './common';
 
 export interface RotateKeyInput extends ProcedureInputBase {
   /** Moving to a key of another vault: that vault's mode (default: the mode in use). */
@@ -27,8 +29,22 @@ function target(input: RotateKeyInput, current: KmsState): KmsSettings {
   };
 }
 
-export const rotateKeyProcedure: ProcedureDefinition<RotateKeyInput> = {
+export const rotateKeyProcedure = defineProcedure<RotateKeyInput, 'rotate-key'>({
   name: 'rotate-key',
+  command: 'rotate',
+  summary: 'rotate to a new versioned key',
+  flags: ['keyId', 'mode', 'vaultResourceId'],
+  // To a key of another vault (the article: one az aks update, in either mode): --mode and --vault-id name
+  // the new vault's mode; without them the rotation keeps the vault's mode.
+  input: (flags, base) => {
+    privateNeedsVault(flags.mode, flags);
+    const keyId = required('rotate', flags, 'keyId');
+    const vault = flags.vaultResourceId && parseVaultId(flags.vaultResourceId).name;
+    if (vault && vault.toLowerCase() !== parseKeyId(keyId).vaultName.toLowerCase()) {
+      throw new ProcedureInputError(`--vault-id names vault ${vault}, but --key-id is a key of ${parseKeyId(keyId).vaultName}: give the vault that holds the key.`);
+    }
+    return { ...base, keyId, ...(flags.mode ? { networkAccess: flags.mode } : {}), ...(flags.vaultResourceId ? { vaultResourceId: flags.vaultResourceId } : {}) };
+  },
   preflightInput: (input, _run, start) => ({
     clusterId: input.clusterId,
     keyId: input.keyId,
@@ -36,7 +52,6 @@ export const rotateKeyProcedure: ProcedureDefinition<RotateKeyInput> = {
     vaultResourceId: target(input, start.kms).vaultResourceId,
   }),
   steps: (run, input, start) => [
-    preflightStep(run, 'rotate-key', () => rotateKeyProcedure.preflightInput(input, run, start)),
     rotationGuardStep(run),
     // Rotating to the key already in use (finishing a rotation whose re-encryption was cancelled): the
     // `reencrypt` step below is that re-encryption, so no baseline before it.
@@ -51,7 +66,8 @@ export const rotateKeyProcedure: ProcedureDefinition<RotateKeyInput> = {
     }),
     reencryptStep(run, 'reencrypt', () => ({ kms: 'enabled', keyId: input.keyId })),
   ],
-};
+  keysSet: (input) => [input.keyId],
+});
 
 /**
  * Rotate to a new key version (in the same vault and mode, or to a key of another vault in either mode),

@@ -1,5 +1,6 @@
-import { disableAndReencryptSteps, enableAndReencryptSteps, preflightStep, vaultAccessStep } from '../procedure-steps';
-import { type NetworkAccess, type ProcedureDefinition, type ProcedureInputBase, type ProcedureOutcome, runDefinition } from './common';
+import { required } from '../../model/procedure-flags';
+import { disableAndReencryptSteps, enableAndReencryptSteps, vaultAccessStep } from '../procedure-steps';
+import { defineProcedure, type NetworkAccess, type ProcedureInputBase, type ProcedureOutcome, runDefinition } from './common';
 
 export interface SwitchVaultModeInput extends ProcedureInputBase {
   to: NetworkAccess;
@@ -8,8 +9,17 @@ export interface SwitchVaultModeInput extends ProcedureInputBase {
   keyId?: string;
 }
 
-export const switchVaultModeProcedure: ProcedureDefinition<SwitchVaultModeInput> = {
+export const switchVaultModeProcedure = defineProcedure<SwitchVaultModeInput, 'switch-vault-mode'>({
   name: 'switch-vault-mode',
+  command: 'switch-mode',
+  summary: "switch the vault's network access Public <-> Private",
+  flags: ['mode', 'vaultResourceId', 'keyId'],
+  input: (flags, base) => ({
+    ...base,
+    to: required('switch-mode', flags, 'mode', 'the mode to switch to, Public or Private'),
+    vaultResourceId: required('switch-mode', flags, 'vaultResourceId'),
+    ...(flags.keyId ? { keyId: flags.keyId } : {}),
+  }),
   preflightInput: (input, _run, start) => ({
     clusterId: input.clusterId,
     keyId: input.keyId ?? start.kms.keyId,
@@ -19,7 +29,6 @@ export const switchVaultModeProcedure: ProcedureDefinition<SwitchVaultModeInput>
   steps: (run, input, start) => {
     const keyId = input.keyId ?? start.kms.keyId ?? '<key in use>';
     return [
-      preflightStep(run, 'switch-vault-mode', () => switchVaultModeProcedure.preflightInput(input, run, start)),
       ...disableAndReencryptSteps(run, { canary: 'canary-1', reencrypt: 'reencrypt-1' }, 'Disable KMS (the mode cannot change while it is on)'),
       vaultAccessStep(run, () => input.vaultResourceId, input.to === 'Private' ? 'Disabled' : 'Enabled'),
       ...enableAndReencryptSteps(run, { canary: 'canary-2', reencrypt: 'reencrypt-2' }, `Enable KMS in ${input.to} mode`, {
@@ -29,7 +38,8 @@ export const switchVaultModeProcedure: ProcedureDefinition<SwitchVaultModeInput>
       }),
     ];
   },
-};
+  keysSet: (input, start) => [undefined, input.keyId ?? start.kms.keyId],
+});
 
 /** The mode cannot change while KMS is on: disable → re-encrypt → vault access → enable in the new mode → re-encrypt. */
 export function switchVaultMode(input: SwitchVaultModeInput): Promise<ProcedureOutcome> {

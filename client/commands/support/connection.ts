@@ -5,7 +5,7 @@
 import type { Client } from '@temporalio/client';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { ExitCode } from '../../exit-codes';
-import { connectClient, type TemporalTarget, temporalTargetFromEnvironment } from '../../temporal-connection';
+import { connectClient, type TemporalTarget, temporalTargetFromEnvironment } from '../../../temporal/connection';
 import { CliError } from './errors';
 
 export interface ConnectionFlags {

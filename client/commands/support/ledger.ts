@@ -1,8 +1,8 @@
 /** Reading a cluster's key ledger from the CLI, and the proof of each procedure run it knows. */
 import { type Client, WorkflowNotFoundError } from '@temporalio/client';
-import { parseClusterId } from '../../../workflows/ids';
+import { parseClusterId } from '../../../model/ids';
 import { ledgerQuery } from '../../../workflows/ledger';
-import { emptyLedger, type LedgerView, ledgerView, proofOfRun } from '../../../workflows/ledger-model';
+import { emptyLedger, type LedgerView, ledgerView, proofOfRun } from '../../../model/ledger-model';
 import { ledgerWorkflowId, PROCEDURE_WORKFLOW_PREFIX } from '../../../workflows/messages';
 import { ExitCode } from '../../exit-codes';
 import type { ProcedureRow } from '../../output/shapes';

@@ -5,7 +5,8 @@ import { ExitCode } from '../../exit-codes';
 import { stateWords } from '../../output/procedure-view';
 import type { ActionResult, ProcedureSnapshot } from '../../output/shapes';
 import { CliError, rejectionReason, usageError } from './errors';
-import { readSnapshot, shellWord } from './procedure-snapshot';
+import { shellWord } from '../../../workflows/engine/details';
+import { readSnapshot } from './procedure-snapshot';
 import type { CommandContext } from './runtime';
 
 export interface RunningProcedure {

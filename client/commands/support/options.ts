@@ -1,6 +1,6 @@
 /** Option parsing shared by the commands: one spelling and one error sentence for each kind of value. */
 import { type Command, InvalidArgumentError } from 'commander';
-import { clusterId, parseClusterId } from '../../../workflows/ids';
+import { clusterId, parseClusterId } from '../../../model/ids';
 import { procedureWorkflowId, TASK_QUEUE } from '../../../workflows/messages';
 import { usageError } from './errors';
 

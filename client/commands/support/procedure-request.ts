@@ -5,24 +5,14 @@
  */
 import type { Command } from 'commander';
 import { z } from 'zod';
+import { type CheckedFlags, FLAG_HELP, type ProcedureFlag, ProcedureInputError } from '../../../model/procedure-flags';
 import type { PlanRequest } from '../../../workflows/plan';
+import { PROCEDURE_COMMANDS, PROCEDURES, procedureByCommand, type Procedure, type ProcedureName } from '../../../workflows/procedures';
+import type { ProcedureInputBase } from '../../../workflows/procedures/common';
 import { DEFAULT_REENCRYPT_SETTINGS as DEFAULTS, type ReencryptSettings } from '../../../workflows/reencrypt';
-import { clusterId as formatClusterId, minorVersion, parseClusterId, parseKeyId, parseVaultId, usesKmsV2 } from '../../../workflows/ids';
+import { clusterId as formatClusterId, minorVersion, parseClusterId, parseKeyId, parseVaultId, usesKmsV2 } from '../../../model/ids';
 import { usageError } from './errors';
 import { multiple, nonEmptyText, seconds, wholeNumber } from './options';
-
-/** The procedures as the CLI names them, with their workflow type and their name in plans and search attributes. */
-export const PROCEDURES = {
-  enable: { workflowType: 'enableKms', name: 'enable-kms', summary: 'enable KMS with a versioned key (Public, or Private with --vault-id)' },
-  disable: { workflowType: 'disableKms', name: 'disable-kms', summary: 'disable KMS (Secrets are then stored unencrypted)' },
-  rotate: { workflowType: 'rotateKey', name: 'rotate-key', summary: 'rotate to a new versioned key' },
-  retire: { workflowType: 'retireKey', name: 'retire-key', summary: 'rotate twice, then disable or expire the old key' },
-  'switch-mode': { workflowType: 'switchVaultMode', name: 'switch-vault-mode', summary: "switch the vault's network access Public <-> Private" },
-  'migrate-v2': { workflowType: 'migrateToKmsV2', name: 'migrate-to-kms-v2', summary: 'upgrade a KMS v1 cluster (< 1.27) to KMS v2' },
-} as const satisfies Record<string, { workflowType: string; name: PlanRequest['procedure']; summary: string }>;
-
-export type ProcedureKey = keyof typeof PROCEDURES;
-export const PROCEDURE_KEYS = Object.keys(PROCEDURES) as ProcedureKey[];
 
 export interface ProcedureFlags {
   cluster?: string;
@@ -45,16 +35,18 @@ export interface ProcedureFlags {
   pollInterval?: number;
 }
 
-/** A checked request: the procedure, its workflow type, the cluster and the workflow input. */
+/** A checked request: the procedure, its workflow, the cluster and the workflow input. */
 export interface ProcedureRequest {
-  key: ProcedureKey;
-  workflowType: string;
+  /** The procedure as `kmsflow start` names it (`rotate`). */
+  key: string;
+  /** The procedure's workflow: its function name is the Temporal workflow type. */
+  workflow: Procedure<ProcedureInputBase, ProcedureName>['workflow'];
   clusterId: string;
   clusterName: string;
   plan: PlanRequest;
 }
 
-export const PROCEDURE_ARGUMENT_HELP = `the procedure: ${PROCEDURE_KEYS.join(', ')}`;
+export const PROCEDURE_ARGUMENT_HELP = `the procedure: ${PROCEDURES.map((p) => `${p.definition.command} (${p.definition.summary})`).join('; ')}`;
 
 export function addProcedureOptions(command: Command): Command {
   return command
@@ -155,34 +147,27 @@ const approveSchema = z.string().transform((value, ctx): string[] | 'all' => {
   return gates;
 });
 
-/** Which flags each procedure takes (besides the cluster, --approve and the tuning). */
-const FLAGS_OF: Record<ProcedureKey, (keyof ProcedureFlags)[]> = {
-  enable: ['keyId', 'mode', 'vaultId'],
-  disable: [],
-  rotate: ['keyId', 'mode', 'vaultId'],
-  retire: ['newKeyIds', 'how'],
-  'switch-mode': ['mode', 'vaultId', 'keyId'],
-  'migrate-v2': ['targetVersion', 'keyId'],
+/** The command-line name of each procedure flag (the workflow input calls the vault's id vaultResourceId). */
+const FLAG_OPTION: Record<ProcedureFlag, keyof ProcedureFlags> = {
+  keyId: 'keyId',
+  mode: 'mode',
+  vaultResourceId: 'vaultId',
+  targetVersion: 'targetVersion',
+  newKeyIds: 'newKeyIds',
+  how: 'how',
 };
 
-const FLAG_NAMES: Partial<Record<keyof ProcedureFlags, string>> = {
-  keyId: '--key-id',
-  mode: '--mode',
-  vaultId: '--vault-id',
-  targetVersion: '--target-version',
-  newKeyIds: '--new-key-ids',
-  how: '--how',
-};
-
-function procedureFor(flag: keyof ProcedureFlags): string {
-  return PROCEDURE_KEYS.filter((k) => FLAGS_OF[k].includes(flag)).join(', ');
+function proceduresTaking(flag: ProcedureFlag): string {
+  return PROCEDURES.filter((p) => (p.definition.flags as ProcedureFlag[]).includes(flag))
+    .map((p) => p.definition.command)
+    .join(', ');
 }
 
-export function procedureKeyOf(value: string | undefined): ProcedureKey {
+export function procedureKeyOf(value: string | undefined): string {
   const v = (value ?? '').trim().toLowerCase();
-  if ((PROCEDURE_KEYS as string[]).includes(v)) return v as ProcedureKey;
+  if (PROCEDURE_COMMANDS.includes(v)) return v;
   const shown = value === undefined || value.trim() === '' ? 'no procedure' : `"${value}"`;
-  throw usageError(`Unknown procedure ${shown}: name one of ${PROCEDURE_KEYS.join(', ')}.`);
+  throw usageError(`Unknown procedure ${shown}: name one of ${PROCEDURE_COMMANDS.join(', ')}.`);
 }
 
 /** The cluster from --cluster, or from --subscription (default $AZURE_SUBSCRIPTION_ID) / --resource-group / --name. */
@@ -224,82 +209,44 @@ function parseWith<T>(schema: z.ZodType<T>, value: string): T {
   return parsed.data;
 }
 
-function required<T>(key: ProcedureKey, flag: string, value: T | undefined, what: string): T {
-  if (value === undefined) throw usageError(`${key} needs ${flag}: ${what}.`);
-  return value;
-}
-
-const KEY_ID_WHAT = 'the versioned key id, from az keyvault key show --vault-name VAULT --name KEY --query key.kid -o tsv';
-const VAULT_ID_WHAT = "the key vault's resource id, from az keyvault show --name VAULT --query id -o tsv";
-
 /**
  * Checks the procedure and its flags and builds the workflow input; throws a usage error (one sentence)
  * for the first problem. Pure: nothing is sent anywhere.
  */
 export function procedureRequest(procedureArg: string | undefined, flags: ProcedureFlags, env: Record<string, string | undefined>, requestedBy?: string): ProcedureRequest {
   const key = procedureKeyOf(procedureArg);
-  for (const [flag, name] of Object.entries(FLAG_NAMES) as [keyof ProcedureFlags, string][]) {
-    if (flags[flag] !== undefined && !FLAGS_OF[key].includes(flag)) {
-      throw usageError(`${name} does not apply to ${key}: it is for ${procedureFor(flag)}.`);
+  const procedure = procedureByCommand(key)!;
+  const { definition } = procedure;
+  for (const [flag, option] of Object.entries(FLAG_OPTION) as [ProcedureFlag, keyof ProcedureFlags][]) {
+    if (flags[option] !== undefined && !definition.flags.includes(flag)) {
+      throw usageError(`${FLAG_HELP[flag].flag} does not apply to ${key}: it is for ${proceduresTaking(flag)}.`);
     }
   }
   const id = clusterIdOf(flags, env);
-  const keyId = flags.keyId === undefined ? undefined : parseWith(keyIdSchema, flags.keyId);
-  const mode = flags.mode === undefined ? undefined : parseWith(modeSchema, flags.mode);
-  const vaultResourceId = flags.vaultId === undefined ? undefined : parseWith(vaultIdSchema, flags.vaultId);
-  const base = {
+  const checked: CheckedFlags = {
+    ...(flags.keyId !== undefined ? { keyId: parseWith(keyIdSchema, flags.keyId) } : {}),
+    ...(flags.mode !== undefined ? { mode: parseWith(modeSchema, flags.mode) } : {}),
+    ...(flags.vaultId !== undefined ? { vaultResourceId: parseWith(vaultIdSchema, flags.vaultId) } : {}),
+    ...(flags.targetVersion !== undefined ? { targetVersion: parseWith(targetVersionSchema, flags.targetVersion) } : {}),
+    ...(flags.newKeyIds !== undefined ? { newKeyIds: parseWith(newKeyIdsSchema, flags.newKeyIds) } : {}),
+    ...(flags.how !== undefined ? { how: parseWith(howSchema, flags.how) } : {}),
+  };
+  const reencrypt = reencryptSettingsOf(flags);
+  const base: ProcedureInputBase = {
     clusterId: id,
     ...(flags.approve !== undefined ? { autoApprove: parseWith(approveSchema, flags.approve) } : {}),
     ...(requestedBy ? { requestedBy } : {}),
-    ...(reencryptSettingsOf(flags) ? { reencrypt: reencryptSettingsOf(flags) } : {}),
+    ...(reencrypt ? { reencrypt } : {}),
   };
-  const privateNeedsVault = (m: string | undefined) => {
-    if (m === 'Private' && !vaultResourceId) throw usageError(`--mode Private needs --vault-id: ${VAULT_ID_WHAT}.`);
-  };
-
-  let plan: PlanRequest;
-  switch (key) {
-    case 'enable': {
-      const networkAccess = mode ?? 'Public';
-      privateNeedsVault(networkAccess);
-      plan = { procedure: 'enable-kms', input: { ...base, keyId: required(key, '--key-id', keyId, KEY_ID_WHAT), networkAccess, ...(vaultResourceId ? { vaultResourceId } : {}) } };
-      break;
-    }
-    case 'disable':
-      plan = { procedure: 'disable-kms', input: base };
-      break;
-    case 'rotate': {
-      // To a key of another vault (the article: one az aks update, in either mode): --mode and --vault-id name
-      // the new vault's mode; without them the rotation keeps the vault's mode.
-      privateNeedsVault(mode);
-      const keyIdOfRotation = required(key, '--key-id', keyId, KEY_ID_WHAT);
-      if (vaultResourceId && parseVaultId(vaultResourceId).name.toLowerCase() !== parseKeyId(keyIdOfRotation).vaultName.toLowerCase()) {
-        throw usageError(`--vault-id names vault ${parseVaultId(vaultResourceId).name}, but --key-id is a key of ${parseKeyId(keyIdOfRotation).vaultName}: give the vault that holds the key.`);
-      }
-      plan = { procedure: 'rotate-key', input: { ...base, keyId: keyIdOfRotation, ...(mode ? { networkAccess: mode } : {}), ...(vaultResourceId ? { vaultResourceId } : {}) } };
-      break;
-    }
-    case 'retire': {
-      const newKeyIds = flags.newKeyIds === undefined ? undefined : parseWith(newKeyIdsSchema, flags.newKeyIds);
-      const how = flags.how === undefined ? undefined : parseWith(howSchema, flags.how);
-      plan = { procedure: 'retire-key', input: { ...base, ...(newKeyIds ? { newKeyIds } : {}), ...(how ? { how } : {}) } };
-      break;
-    }
-    case 'switch-mode': {
-      const to = required(key, '--mode', mode, 'the mode to switch to, Public or Private');
-      plan = {
-        procedure: 'switch-vault-mode',
-        input: { ...base, to, vaultResourceId: required(key, '--vault-id', vaultResourceId, VAULT_ID_WHAT), ...(keyId ? { keyId } : {}) },
-      };
-      break;
-    }
-    case 'migrate-v2': {
-      const target = parseWith(targetVersionSchema, required(key, '--target-version', flags.targetVersion, 'the Kubernetes version to reach, 1.27 or later (e.g. 1.29)'));
-      plan = { procedure: 'migrate-to-kms-v2', input: { ...base, targetVersion: target, ...(keyId ? { keyId } : {}) } };
-      break;
-    }
+  let input: ProcedureInputBase;
+  try {
+    input = definition.input(checked, base);
+  } catch (err) {
+    if (err instanceof ProcedureInputError) throw usageError(err.message);
+    throw err;
   }
-  return { key, workflowType: PROCEDURES[key].workflowType, clusterId: id, clusterName: parseClusterId(id).name, plan };
+  const plan = { procedure: definition.name, input } as PlanRequest;
+  return { key, workflow: procedure.workflow, clusterId: id, clusterName: parseClusterId(id).name, plan };
 }
 
 /** The inputs as `name: value` pairs for people (details in the Web UI, the start summary). */

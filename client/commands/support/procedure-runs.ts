@@ -10,7 +10,7 @@ import type { Plan } from '../../../workflows/plan';
 import { ExitCode } from '../../exit-codes';
 import type { PlanResult, StartResult } from '../../output/shapes';
 import { CliError, usageError } from './errors';
-import { shellWord } from './procedure-snapshot';
+import { shellWord } from '../../../workflows/engine/details';
 import { describeInputs, type ProcedureRequest } from './procedure-request';
 
 /** A plan reads the cluster, its vault and the ledger: seconds. The bound only matters without a worker. */
@@ -143,7 +143,7 @@ export async function startProcedure(client: Client, request: ProcedureRequest, 
   const seen = await workerSeen(client, options.taskQueue);
   let handle;
   try {
-    handle = await client.workflow.start(request.workflowType, {
+    handle = await client.workflow.start(request.workflow, {
       taskQueue: options.taskQueue,
       workflowId,
       args: [request.plan.input],
@@ -172,7 +172,7 @@ export async function startProcedure(client: Client, request: ProcedureRequest, 
   return {
     workflowId,
     runId: handle.firstExecutionRunId,
-    workflowType: request.workflowType,
+    workflowType: request.workflow.name,
     procedure: request.plan.procedure,
     cluster: request.clusterName,
     clusterId: request.clusterId,

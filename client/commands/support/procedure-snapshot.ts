@@ -15,57 +15,14 @@ import {
   StepAttribute,
 } from '../../../workflows/messages';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow/codec-helpers';
-import type { ApprovalView, PendingActivityView, ProcedureSnapshot, StepView, WaitingFor } from '../../output/shapes';
+import { waitingFor } from '../../../workflows/engine/details';
+import type { ApprovalView, PendingActivityView, ProcedureSnapshot, StepView } from '../../output/shapes';
 import { PHASES } from '../../output/shapes';
 import { exitCodeFor, procedureStatusOf } from './procedure-status';
 
 /** A running procedure's worker answers in milliseconds; this only bounds the wait when none is polling. */
 const QUERY_TIMEOUT_MS = 5_000;
 const CLOSED_QUERY_TIMEOUT_MS = 2_000;
-
-/** A workflow id as a shell word, so the printed commands can be pasted as they are. */
-export function shellWord(text: string): string {
-  return /^[\w.:@/+=,-]+$/.test(text) ? text : `'${text.replace(/'/g, `'\\''`)}'`;
-}
-
-export function waitingForOf(progress: ProcedureProgress, workflowId: string): WaitingFor | null {
-  const step = progress.steps.find((s) => s.id === progress.currentStep);
-  const id = shellWord(workflowId);
-  if (progress.phase === 'waiting-approval' && step?.gate) {
-    return {
-      kind: 'approval',
-      step: step.id,
-      gate: step.gate.id,
-      message: `approval of gate "${step.gate.id}": ${step.gate.prompt}`,
-      code: null,
-      fix: null,
-      command: `kmsflow approve ${id} ${shellWord(step.gate.id)}`,
-    };
-  }
-  if (progress.phase === 'blocked' && step?.blocked) {
-    return {
-      kind: 'blocked',
-      step: step.id,
-      gate: null,
-      message: `a fix: step "${step.id}" is blocked: ${step.blocked.message}${step.blocked.code ? ` (${step.blocked.code})` : ''}.`,
-      code: step.blocked.code ?? null,
-      fix: step.blocked.fix ?? null,
-      command: `kmsflow retry ${id}`,
-    };
-  }
-  if (progress.phase === 'paused') {
-    return {
-      kind: 'paused',
-      step: progress.currentStep ?? null,
-      gate: null,
-      message: 'a resume: the procedure is paused.',
-      code: null,
-      fix: null,
-      command: `kmsflow resume ${id}`,
-    };
-  }
-  return null;
-}
 
 function stepViews(progress: ProcedureProgress): StepView[] {
   return progress.steps.map((s, index) => ({
@@ -195,7 +152,7 @@ export async function readSnapshot(client: Client, workflowId: string, runId?: s
     currentStep: (progress ? progress.currentStep : attrs.get(StepAttribute)) || null,
     steps: progress ? stepViews(progress) : [],
     approvals: progress ? approvalViews(progress) : [],
-    waitingFor: progress && status === 'running' ? waitingForOf(progress, description.workflowId) : null,
+    waitingFor: progress && status === 'running' ? waitingFor(progress, description.workflowId) : null,
     activity: execution === 'RUNNING' ? await pendingActivityOf(client, description) : null,
     startedAt: progress?.startedAt ?? description.startTime.toISOString(),
     endedAt: progress?.endedAt ?? description.closeTime?.toISOString() ?? null,

@@ -4,7 +4,7 @@
  * the process exit code.
  */
 import type { Client } from '@temporalio/client';
-import type { TemporalTarget } from '../../temporal-connection';
+import type { TemporalTarget } from '../../../temporal/connection';
 import type { Command } from 'commander';
 import { ExitCode } from '../../exit-codes';
 import { createOutput, type Output, type OutputTarget } from '../../output/output';

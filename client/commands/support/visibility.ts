@@ -9,7 +9,7 @@ import {
   quoteValue,
   StepAttribute,
 } from '../../../workflows/messages';
-import { clusterId, parseClusterId } from '../../../workflows/ids';
+import { clusterId, parseClusterId } from '../../../model/ids';
 import { PHASES, type ProcedureRow, type ProcedureStatus } from '../../output/shapes';
 import { procedureStatusOf, statusCondition } from './procedure-status';
 

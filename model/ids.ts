@@ -119,3 +119,15 @@ export function usesKmsV2(version: string): boolean {
   const [major, minor] = minorVersion(version);
   return major > 1 || minor >= 27;
 }
+
+/**
+ * The versions an upgrade passes through, one minor at a time, ending at the target: what AKS allows.
+ * The plan's steps and the preflight's reachability check both follow it.
+ */
+export function upgradeHops(fromVersion: string, targetVersion: string): string[] {
+  const [, fromMinor] = minorVersion(fromVersion);
+  const [major, toMinor] = minorVersion(targetVersion);
+  const hops: string[] = [];
+  for (let minor = fromMinor + 1; minor <= toMinor; minor++) hops.push(minor === toMinor ? targetVersion : `${major}.${minor}`);
+  return hops;
+}

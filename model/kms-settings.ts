@@ -1,11 +1,17 @@
 /**
  * The KMS settings of `az aks update --enable-azure-keyvault-kms`: one definition for the ARM profile kmsflow
- * sends (activities/cluster-model.ts) and the command plans, steps and docs show. Pure, for workflows too.
+ * sends (cluster-model.ts) and the command plans, steps and docs show. Pure, for workflows too.
  */
 import type { ManagedCluster } from '@azure/arm-containerservice';
-import type { ClusterChange } from '../activities/cluster-model';
 
-export type KmsSettings = Omit<Extract<ClusterChange, { kind: 'enable-kms' }>, 'kind'>;
+export type NetworkAccess = 'Public' | 'Private';
+
+/** What `az aks update --enable-azure-keyvault-kms` sets: the key, the vault's network access, and in Private mode the vault. */
+export interface KmsSettings {
+  keyId: string;
+  networkAccess: NetworkAccess;
+  vaultResourceId?: string;
+}
 
 /** The ARM profile of the settings. Private mode names the vault; Public mode does not. */
 export function kmsProfile(settings: KmsSettings): NonNullable<NonNullable<ManagedCluster['securityProfile']>['azureKeyVaultKms']> {

@@ -3,6 +3,7 @@
  * proof each re-encryption produced, and which versions became retirable. Pure functions over events, so
  * the entity workflow, the CLI and the tests share one definition of "still needed".
  */
+import { sameKeyId } from './ids';
 
 /**
  * Every event names the procedure run that recorded it. `id` is unique per procedure run, step, attempt and
@@ -108,10 +109,9 @@ export function emptyLedger(cluster: string): LedgerState {
   return { cluster, kmsEnabled: false, slots: {}, keys: [], eventIds: [] };
 }
 
-const norm = (k: string) => k.trim().replace(/\/+$/, '').toLowerCase();
 
 function record(state: LedgerState, keyId: string): KeyRecord | undefined {
-  return state.keys.find((k) => norm(k.keyId) === norm(keyId));
+  return state.keys.find((k) => sameKeyId(k.keyId, keyId));
 }
 
 /** Applies one event; events already applied (same id) are ignored, so recording is idempotent. */
@@ -122,7 +122,7 @@ export function applyLedgerEvent(state: LedgerState, event: LedgerEvent): Ledger
   switch (event.kind) {
     case 'key-set': {
       const current = state.slots.current;
-      if (current && norm(current) !== norm(event.keyId)) {
+      if (current && !sameKeyId(current, event.keyId)) {
         state.slots.previous = current;
         const old = record(state, current);
         if (old && !old.replacedAt) old.replacedAt = event.at;
@@ -175,7 +175,7 @@ export function applyLedgerEvent(state: LedgerState, event: LedgerEvent): Ledger
       };
       if (!event.proven) break;
       for (const k of state.keys) {
-        if (event.keyId && norm(k.keyId) === norm(event.keyId)) k.provenAt = event.at;
+        if (sameKeyId(k.keyId, event.keyId)) k.provenAt = event.at;
         else if (k.replacedAt && !k.migratedAwayAt) k.migratedAwayAt = event.at;
       }
       break;
@@ -220,7 +220,7 @@ export function proofOfRun(state: LedgerState, runId: string): RunProof {
 }
 
 export function inSlot(state: LedgerState, keyId: string): boolean {
-  return [state.slots.current, state.slots.previous].some((s) => s !== undefined && norm(s) === norm(keyId));
+  return [state.slots.current, state.slots.previous].some((s) => sameKeyId(s, keyId));
 }
 
 /** Why a version may not be retired now, or undefined when it may. */
@@ -229,7 +229,7 @@ export function retirementBlocker(state: LedgerState, keyId: string): string | u
   if (!k) return `kmsflow never set ${keyId} on this cluster, so it cannot prove no Secret needs it.`;
   if (k.retiredAt) return undefined;
   if (inSlot(state, keyId)) {
-    return `${keyId} is still in AKS's ${norm(state.slots.current ?? '') === norm(keyId) ? 'current' : 'previous'} key slot; rotate (and re-encrypt) until it leaves both slots.`;
+    return `${keyId} is still in AKS's ${sameKeyId(state.slots.current, keyId) ? 'current' : 'previous'} key slot; rotate (and re-encrypt) until it leaves both slots.`;
   }
   if (!k.migratedAwayAt) return `no proven re-encryption moved every Secret off ${keyId}.`;
   return undefined;
@@ -253,7 +253,7 @@ export function ledgerView(state: LedgerState): LedgerView {
 export function needsBaselineProof(state: LedgerState): boolean {
   const last = state.lastReencryption;
   if (!state.slots.current) return false;
-  return !last || !last.proven || !last.keyId || norm(last.keyId) !== norm(state.slots.current);
+  return !last || !last.proven || !sameKeyId(last.keyId, state.slots.current);
 }
 
 /** Why a rotation first re-encrypts under the key in use, in one sentence; undefined when it need not. */

@@ -1,7 +1,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
-import { dataConverterFromEnvironment } from '../worker/payload-codec';
+import { dataConverterFromEnvironment } from './payload-codec';
 
 export interface TemporalTarget {
   connectionOptions: NativeConnectionOptions;

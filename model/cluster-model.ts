@@ -3,13 +3,13 @@
  * ARM objects), and the desired body of each change, computed the way `az aks update` / `az aks upgrade` do.
  */
 import type { ManagedCluster } from '@azure/arm-containerservice';
-import { sameKeyId } from '../workflows/ids';
-import { kmsProfile } from '../workflows/kms-settings';
+import { sameKeyId } from './ids';
+import { kmsProfile, type KmsSettings, type NetworkAccess } from './kms-settings';
 
-export type NetworkAccess = 'Public' | 'Private';
+export type { NetworkAccess };
 
 export type ClusterChange =
-  | { kind: 'enable-kms'; keyId: string; networkAccess: NetworkAccess; vaultResourceId?: string }
+  | ({ kind: 'enable-kms' } & KmsSettings)
   | { kind: 'disable-kms' }
   | { kind: 'upgrade'; version: string };
 

@@ -2,6 +2,7 @@ import { DefaultLogger, type NativeConnection, Runtime, Worker, type WorkflowBun
 import type { DataConverter } from '@temporalio/common';
 import { TASK_QUEUE } from '../workflows/messages';
 import { dataConverterFromEnvironment } from '../temporal/payload-codec';
+import { deploymentOptions, type WorkerVersion } from './versioning';
 
 export interface KmsflowWorkerOptions {
   connection: NativeConnection;
@@ -12,6 +13,8 @@ export interface KmsflowWorkerOptions {
   identity?: string;
   /** Default: the payload codec the environment configures (KMSFLOW_CODEC_KEY / _FILE), if any. */
   dataConverter?: DataConverter;
+  /** This worker's version of the kmsflow deployment (Worker Versioning); unversioned without it. */
+  version?: WorkerVersion;
 }
 
 /**
@@ -27,6 +30,7 @@ export function createKmsflowWorker(options: KmsflowWorkerOptions): Promise<Work
     activities: options.activities,
     ...(options.identity ? { identity: options.identity } : {}),
     dataConverter: options.dataConverter ?? dataConverterFromEnvironment(),
+    ...(options.version ? { workerDeploymentOptions: deploymentOptions(options.version) } : {}),
     shutdownGraceTime: '10s',
     shutdownForceTime: '30s',
   });

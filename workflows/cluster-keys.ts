@@ -3,6 +3,7 @@
  * current slot (ARM) and the state of every key asked about (Key Vault). Read-only. AKS's previous slot is
  * not in ARM's model: only kmsflow's key ledger knows it, so the caller passes the keys the ledger needs.
  */
+import { setWorkflowOptions } from '@temporalio/workflow';
 import type { KmsState } from '../model/cluster-model';
 import type { KeyState } from '../activities/keyvault';
 import { quick } from './activity-proxies';
@@ -18,3 +19,6 @@ export async function describeClusterKeys(input: { clusterId: string; keyIds: st
   const keyIds = [...(cluster.kms.keyId ? [cluster.kms.keyId] : []), ...input.keyIds.filter((k) => !sameKeyId(k, cluster.kms.keyId))];
   return { kms: cluster.kms, keys: keyIds.length > 0 ? await quick.keyStates(keyIds) : [] };
 }
+
+// Read-only and over in seconds: it runs on the current version, like a fresh start.
+setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, describeClusterKeys);

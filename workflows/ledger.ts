@@ -1,5 +1,5 @@
 /** The key ledger entity workflow: one per cluster, long-lived, continues as new to keep history small. */
-import { allHandlersFinished, condition, continueAsNew, defineQuery, defineUpdate, setHandler, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, defineQuery, defineUpdate, setHandler, setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
 import { applyLedgerEvent, emptyLedger, type LedgerEvent, type LedgerState, type LedgerView, ledgerView } from '../model/ledger-model';
 
 export const recordLedgerEventUpdate = defineUpdate<LedgerView, [LedgerEvent]>('recordLedgerEvent');
@@ -28,3 +28,6 @@ export async function keyLedger(input: { clusterId: string; state?: LedgerState 
   await condition(allHandlersFinished);
   await continueAsNew<typeof keyLedger>({ clusterId: input.clusterId, state });
 }
+
+// Replay-safe (changes go behind patches) and never finished: it follows the deployment's current version.
+setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, keyLedger);

@@ -3,6 +3,7 @@
  * equivalent az / kubectl command of each, the Secrets in scope, an estimated duration and how AKS's key
  * slots change. It only reads: a plan never changes Azure or the cluster.
  */
+import { setWorkflowOptions } from '@temporalio/workflow';
 import type { ClusterDigest } from '../model/cluster-model';
 import type { Finding } from '../activities/preflight';
 import { quick } from './activity-proxies';
@@ -149,3 +150,6 @@ export async function planProcedure(request: PlanRequest): Promise<Plan> {
     slots: { before: { ...ledger.slots, ...(ledger.slots.current ? {} : { current: start.kms.keyId }) }, after: slotsAfter(ledger, start, definition.keysSet(input, start)) },
   };
 }
+
+// Read-only and over in seconds: it runs on the current version, like a fresh start.
+setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, planProcedure);

@@ -120,6 +120,8 @@ export function renderStatus(snapshot: ProcedureSnapshot, style: Style, now = ne
   lines.push(`  Temporal  ${snapshot.executionStatus.toLowerCase()}${phase}`);
   const ended = snapshot.endedAt ? `, ended ${formatTime(snapshot.endedAt)}` : '';
   lines.push(`  started   ${formatTime(snapshot.startedAt)}${ended} (${elapsed(snapshot, now)})`);
+  const v = snapshot.workerVersion;
+  if (v) lines.push(`  worker    ${v.deploymentName}/${v.buildId}${v.behavior ? ` (${v.behavior})` : ''}`);
   if (snapshot.failure) lines.push(`  ${style.red('failure')}   ${snapshot.failure}`);
   const steps = renderSteps(snapshot, style);
   if (steps.length > 0) lines.push('', ...steps);

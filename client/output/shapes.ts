@@ -85,6 +85,14 @@ export interface ProcedureSnapshot {
   source: 'query' | 'result' | 'search-attributes';
   /** Why the step list is missing, when it is. */
   note: string | null;
+  /** The worker version (Worker Versioning) the run is on, and whether it is pinned there; null when unversioned. */
+  workerVersion: WorkerVersionView | null;
+}
+
+export interface WorkerVersionView {
+  deploymentName: string;
+  buildId: string;
+  behavior: 'pinned' | 'auto-upgrade' | null;
 }
 
 export interface PendingActivityView {

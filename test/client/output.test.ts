@@ -139,6 +139,7 @@ function snapshot(steps: Partial<StepView>[], extra: Partial<ProcedureSnapshot> 
     failure: null,
     source: 'query',
     note: null,
+    workerVersion: null,
     ...extra,
   };
 }

@@ -3,7 +3,7 @@
  * (or, for a finished run, from its result, which needs no worker), and falls back to the search
  * attributes when no worker answers.
  */
-import { type Client, QueryNotRegisteredError, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { type Client, QueryNotRegisteredError, type WorkflowExecutionDescription, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import {
   ClusterAttribute,
@@ -16,7 +16,7 @@ import {
 } from '../../../workflows/messages';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow/codec-helpers';
 import { waitingFor } from '../../../workflows/engine/details';
-import type { ApprovalView, PendingActivityView, ProcedureSnapshot, StepView } from '../../output/shapes';
+import type { ApprovalView, PendingActivityView, ProcedureSnapshot, StepView, WorkerVersionView } from '../../output/shapes';
 import { PHASES } from '../../output/shapes';
 import { exitCodeFor, procedureStatusOf } from './procedure-status';
 
@@ -132,6 +132,15 @@ export async function readSnapshot(client: Client, workflowId: string, runId?: s
     failure = await failureOf(handle);
   }
   read ??= await readProgress(client, handle, execution === 'RUNNING');
+  const workerVersion = workerVersionOf(description);
+  if (read.source === 'search-attributes' && execution === 'RUNNING' && workerVersion?.behavior === 'pinned') {
+    // A pinned run is served by workers of its own version only: name it, since other versions' workers may be running.
+    const label = `${workerVersion.deploymentName}/${workerVersion.buildId}`;
+    read = {
+      ...read,
+      note: `No worker of version ${label} answered: this procedure is pinned to that version and waits until a worker of it runs again (start the kmsflow release it began on; newer workers do not take it over).`,
+    };
+  }
 
   const attrs = description.typedSearchAttributes;
   const progress = read.progress;
@@ -159,7 +168,18 @@ export async function readSnapshot(client: Client, workflowId: string, runId?: s
     failure,
     source: read.source,
     note: read.note,
+    workerVersion,
   };
+}
+
+/** Which worker version the run is on (Worker Versioning), from Temporal's description. */
+function workerVersionOf(description: WorkflowExecutionDescription): WorkerVersionView | null {
+  const info = description.raw.workflowExecutionInfo?.versioningInfo;
+  const version = info?.deploymentVersion;
+  if (!version?.buildId) return null;
+  // The enum arrives as its number or, through some decoders, its name.
+  const behavior = String(info?.behavior).match(/^(1|VERSIONING_BEHAVIOR_PINNED)$/) ? 'pinned' : String(info?.behavior).match(/^(2|VERSIONING_BEHAVIOR_AUTO_UPGRADE)$/) ? 'auto-upgrade' : null;
+  return { deploymentName: version.deploymentName ?? '', buildId: version.buildId, behavior };
 }
 
 /** Why Temporal ended a run without completing it (failure, termination reason, timeout). */

@@ -56,7 +56,11 @@ beforeAll(async () => {
   v2Bundle = (await bundleWorkflowCode({ workflowsPath: path.resolve(__dirname, '../fixtures/versioning/workflows-v2.ts'), logger: new DefaultLogger('WARN') })).code;
 });
 
+/** Every worker still running, stopped before the dev server goes (also when a test failed half-way). */
+const running = new Set<RunningWorker>();
+
 afterAll(async () => {
+  for (const w of running) await stop(w).catch(() => undefined);
   await env?.teardown();
 });
 
@@ -86,11 +90,14 @@ async function startWorker(version: WorkerVersion): Promise<RunningWorker> {
     version,
     identity: `worker ${version.buildId}`,
   });
-  return { worker, done: worker.run() };
+  const w = { worker, done: worker.run() };
+  running.add(w);
+  return w;
 }
 
 async function stop(w: RunningWorker): Promise<void> {
-  w.worker.shutdown();
+  running.delete(w);
+  if (w.worker.getState() === 'RUNNING') w.worker.shutdown();
   await w.done;
 }
 

@@ -40,10 +40,12 @@ export async function runWorker(options: RunWorkerOptions): Promise<void> {
     });
     const health = options.healthListen ? await startHealthServer(options.healthListen, () => worker.getState()) : undefined;
     if (health) log(`health endpoint on ${options.healthListen}: GET /healthz`);
-    log(`kmsflow worker polling task queue "${worker.options.taskQueue}" on ${target.connectionOptions.address} (namespace ${target.namespace}; workflow bundle ${describe})`);
     const running = worker.run();
     try {
-      if (version) log(await announceVersion(version, versioning, options.client));
+      // Said once new work can reach this worker: with versioning, after its version became current.
+      const versionLine = version ? await announceVersion(version, versioning, options.client) : undefined;
+      log(`kmsflow worker polling task queue "${worker.options.taskQueue}" on ${target.connectionOptions.address} (namespace ${target.namespace}; workflow bundle ${describe})`);
+      if (versionLine) log(versionLine);
       await running;
     } catch (err) {
       worker.shutdown();

@@ -52,7 +52,10 @@ export async function promoteToCurrent(client: Client, version: WorkerVersion, o
       return 'promoted';
     } catch (err) {
       if (Date.now() > deadline) {
-        throw new Error(`Could not make ${versionLabel(version)} the current version of deployment ${version.deploymentName}: ${(err as Error).message}`);
+        throw new Error(
+          `Could not make ${versionLabel(version)} the current version of deployment ${version.deploymentName}: ${(err as Error).message}. ` +
+            'On a Temporal service without Worker Versioning (before 1.28), run the worker with --versioning off.',
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 250));
     }

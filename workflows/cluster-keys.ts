@@ -3,11 +3,11 @@
  * current slot (ARM) and the state of every key asked about (Key Vault). Read-only. AKS's previous slot is
  * not in ARM's model: only kmsflow's key ledger knows it, so the caller passes the keys the ledger needs.
  */
-import { setWorkflowOptions } from '@temporalio/workflow';
 import type { KmsState } from '../model/cluster-model';
 import type { KeyState } from '../activities/keyvault';
 import { quick } from './activity-proxies';
 import { sameKeyId } from '../model/ids';
+import { followCurrentVersion } from './versioning-behavior';
 
 export interface ClusterKeys {
   kms: KmsState;
@@ -21,4 +21,4 @@ export async function describeClusterKeys(input: { clusterId: string; keyIds: st
 }
 
 // Read-only and over in seconds: it runs on the current version, like a fresh start.
-setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, describeClusterKeys);
+followCurrentVersion(describeClusterKeys);

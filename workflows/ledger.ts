@@ -1,6 +1,7 @@
 /** The key ledger entity workflow: one per cluster, long-lived, continues as new to keep history small. */
-import { allHandlersFinished, condition, continueAsNew, defineQuery, defineUpdate, setHandler, setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
+import { allHandlersFinished, condition, continueAsNew, defineQuery, defineUpdate, setHandler, workflowInfo } from '@temporalio/workflow';
 import { applyLedgerEvent, emptyLedger, type LedgerEvent, type LedgerState, type LedgerView, ledgerView } from '../model/ledger-model';
+import { followCurrentVersion } from './versioning-behavior';
 
 export const recordLedgerEventUpdate = defineUpdate<LedgerView, [LedgerEvent]>('recordLedgerEvent');
 export const ledgerQuery = defineQuery<LedgerView>('ledger');
@@ -30,4 +31,4 @@ export async function keyLedger(input: { clusterId: string; state?: LedgerState 
 }
 
 // Replay-safe (changes go behind patches) and never finished: it follows the deployment's current version.
-setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, keyLedger);
+followCurrentVersion(keyLedger);

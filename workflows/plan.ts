@@ -3,7 +3,6 @@
  * equivalent az / kubectl command of each, the Secrets in scope, an estimated duration and how AKS's key
  * slots change. It only reads: a plan never changes Azure or the cluster.
  */
-import { setWorkflowOptions } from '@temporalio/workflow';
 import type { ClusterDigest } from '../model/cluster-model';
 import type { Finding } from '../activities/preflight';
 import { quick } from './activity-proxies';
@@ -13,6 +12,7 @@ import { DEFAULT_REENCRYPT_SETTINGS } from './reencrypt';
 import { ProcedureRun, runPreflight } from './procedure-steps';
 import { procedureNamed, type ProcedureRequestOf } from './procedures';
 import { type ProcedureInputBase, stepsOf } from './procedures/common';
+import { followCurrentVersion } from './versioning-behavior';
 
 export type PlanRequest = ProcedureRequestOf;
 
@@ -152,4 +152,4 @@ export async function planProcedure(request: PlanRequest): Promise<Plan> {
 }
 
 // Read-only and over in seconds: it runs on the current version, like a fresh start.
-setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, planProcedure);
+followCurrentVersion(planProcedure);

@@ -6,13 +6,14 @@
  */
 import * as path from 'node:path';
 import type { WorkflowHandle } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, DefaultLogger, type Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { readSnapshot } from '../../client/commands/support/procedure-snapshot';
 import type { ScenarioInput } from '../../sandbox/scenario';
 import { createKmsflowWorker } from '../../worker/create-worker';
 import { currentVersion, DEPLOYMENT_NAME, promoteToCurrent, type WorkerVersion } from '../../worker/versioning';
-import { approveUpdate, type ProcedureProgress, procedureWorkflowId, progressQuery } from '../../workflows/messages';
+import { approveUpdate, ledgerWorkflowId, type ProcedureProgress, procedureWorkflowId, progressQuery } from '../../workflows/messages';
 import type { ProcedureOutcome } from '../../workflows/procedures/common';
 import { V2_STEP } from '../fixtures/versioning/workflows-v2';
 import { FAST_REENCRYPT, type KmsflowTestEnv, resultWithin, startKmsflowEnv } from '../helpers/kmsflow-env';
@@ -145,6 +146,11 @@ it(
     expect(await pinnedBuildId(fresh)).toBe(V2.buildId);
     expect(v2DigestReads).toBeGreaterThan(0);
     expect(etcdPlain('aks-new')).toBe(true);
+    // The key ledger is not pinned: it follows the current version.
+    const ledger = client.workflow.getHandle(ledgerWorkflowId(env.clusterId('aks-new', 'rg-ver')));
+    expect((await ledger.describe()).raw.workflowExecutionInfo?.versioningInfo?.behavior).toBe(
+      temporal.api.enums.v1.VersioningBehavior.VERSIONING_BEHAVIOR_AUTO_UPGRADE,
+    );
 
     // The procedure v1 started finishes on v1, with v1's steps, after its approval.
     await gate.executeUpdate(approveUpdate, { args: [{ gate: 'disable-kms', approver: 'test' }] });

@@ -17,6 +17,7 @@ import { startCommand } from './commands/start';
 import { statusCommand } from './commands/status';
 import { addConnectionOptions } from './commands/support/connection';
 import { type CliIo, type CommandModule, CliRuntime } from './commands/support/runtime';
+import { versionsCommand } from './commands/versions';
 import { watchCommand } from './commands/watch';
 import { workerCommand } from './commands/worker';
 import { ExitCode } from './exit-codes';
@@ -39,6 +40,7 @@ export const COMMANDS: readonly CommandModule[] = [
   keysCommand,
   reportCommand,
   workerCommand,
+  versionsCommand,
   devCommand,
   sandboxCommand,
   demoCommand,

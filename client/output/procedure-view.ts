@@ -208,7 +208,18 @@ export function describeChanges(previous: ProcedureSnapshot | undefined, next: P
 export function renderProcedureTable(rows: ProcedureRow[], style: Style): string[] {
   if (rows.length === 0) return [style.dim('No kmsflow procedures match.')];
   return table(
-    ['WORKFLOW ID', 'RUN', 'PROCEDURE', 'CLUSTER', 'PHASE', 'STEP', 'STATUS', 'PROOF', 'STARTED'],
-    rows.map((r) => [r.workflowId, r.firstRunId, r.procedure ?? '', r.cluster ?? '', r.phase ?? '', r.step ?? '', r.status, r.proof ?? '-', formatTime(r.startedAt)]),
+    ['WORKFLOW ID', 'RUN', 'PROCEDURE', 'CLUSTER', 'PHASE', 'STEP', 'STATUS', 'PROOF', 'VERSION', 'STARTED'],
+    rows.map((r) => [
+      r.workflowId,
+      r.firstRunId,
+      r.procedure ?? '',
+      r.cluster ?? '',
+      r.phase ?? '',
+      r.step ?? '',
+      r.status,
+      r.proof ?? '-',
+      r.workerVersion?.buildId ?? '-',
+      formatTime(r.startedAt),
+    ]),
   );
 }

@@ -95,6 +95,24 @@ export interface WorkerVersionView {
   behavior: 'pinned' | 'auto-upgrade' | null;
 }
 
+/** `kmsflow versions`: the worker deployment's versions, newest first. */
+export interface DeploymentView {
+  deploymentName: string;
+  /** The version new procedures start on; null when none is set. */
+  current: string | null;
+  versions: DeploymentVersionView[];
+}
+
+export interface DeploymentVersionView {
+  buildId: string;
+  status: 'current' | 'ramping' | 'draining' | 'drained' | 'inactive';
+  /** kmsflow procedures running on this version now (pinned to it: only its workers can go on with them). */
+  runningProcedures: number;
+  /** False once the version takes no new procedures and none runs on it: its workers can be stopped. */
+  workersNeeded: boolean;
+  createdAt: string | null;
+}
+
 export interface PendingActivityView {
   type: string;
   attempt: number;
@@ -121,6 +139,8 @@ export interface ProcedureRow {
   endedAt: string | null;
   /** What the run proved, from the cluster's key ledger; null when the ledger does not know the run. */
   proof: RunProof | null;
+  /** The worker version the run is on (Worker Versioning); null when unversioned. */
+  workerVersion: WorkerVersionView | null;
 }
 
 export interface ProcedureList {

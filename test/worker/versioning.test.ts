@@ -9,7 +9,9 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { bundleWorkflowCode, DefaultLogger, type Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { readDeployment } from '../../client/commands/support/deployment';
 import { readSnapshot } from '../../client/commands/support/procedure-snapshot';
+import { listProcedures } from '../../client/commands/support/visibility';
 import type { ScenarioInput } from '../../sandbox/scenario';
 import { createKmsflowWorker } from '../../worker/create-worker';
 import { currentVersion, DEPLOYMENT_NAME, promoteToCurrent, type WorkerVersion } from '../../worker/versioning';
@@ -20,7 +22,10 @@ import { FAST_REENCRYPT, type KmsflowTestEnv, resultWithin, startKmsflowEnv } fr
 import { waitUntil } from '../helpers/wait';
 
 const estate = (seed: number) => ({ count: 40, namespaces: 2, seed, maxBytes: 2048 });
-const CLUSTERS = ['aks-gate', 'aks-new', 'aks-orphan'] as const;
+const CLUSTERS = ['aks-gate', 'aks-new', 'aks-orphan', 'aks-busy'] as const;
+/** aks-busy is mid-re-encryption when v2 becomes current: more Secrets, written at a capped rate. */
+const BUSY_SECRETS = 300;
+const BUSY_REENCRYPT = { ...FAST_REENCRYPT, maxQps: 40 };
 
 const scenario: ScenarioInput = {
   seed: 19,
@@ -39,7 +44,7 @@ const scenario: ScenarioInput = {
     kubernetesVersion: '1.29',
     identity: 'id-kms',
     kms: { vault: 'kv-ver', key: 'kms', version: 1, networkAccess: 'Public' as const },
-    secrets: estate(i + 1),
+    secrets: name === 'aks-busy' ? { ...estate(i + 1), count: BUSY_SECRETS } : estate(i + 1),
   })),
 };
 
@@ -102,12 +107,24 @@ async function stop(w: RunningWorker): Promise<void> {
   await w.done;
 }
 
-function startDisable(cluster: string, approve: boolean): Promise<WorkflowHandle> {
+function startDisable(cluster: string, approve: boolean, reencrypt = FAST_REENCRYPT): Promise<WorkflowHandle> {
   return env.temporal.env.client.workflow.start('disableKms', {
     taskQueue: env.taskQueue,
     workflowId: procedureWorkflowId(env.clusterId(cluster, 'rg-ver')),
-    args: [{ clusterId: env.clusterId(cluster, 'rg-ver'), reencrypt: FAST_REENCRYPT, ...(approve ? { autoApprove: 'all' } : {}) }],
+    args: [{ clusterId: env.clusterId(cluster, 'rg-ver'), reencrypt, ...(approve ? { autoApprove: 'all' } : {}) }],
   });
+}
+
+const untilReencrypting = (handle: WorkflowHandle) =>
+  waitUntil(
+    () => handle.query(progressQuery),
+    (p: ProcedureProgress) => (p.steps.find((s) => s.id === 'reencrypt' && s.status === 'running')?.progress?.done ?? 0) > 0,
+    { what: 'aks-busy re-encrypting', timeoutMs: WAIT_MS },
+  );
+
+async function v1Procedures(): Promise<number> {
+  const v1 = (await readDeployment(env.temporal.env.client))?.versions.find((v) => v.buildId === V1.buildId);
+  return v1?.runningProcedures ?? -1;
 }
 
 const untilWaitingApproval = (handle: WorkflowHandle) =>
@@ -126,19 +143,31 @@ it(
     const client = env.temporal.env.client;
     const etcdPlain = (cluster: string) => env.sandbox.kubeCluster(cluster)!.etcdView().every((e) => e.provider.type === 'identity');
 
-    // v1 is current; two procedures start on it and wait at the disable gate.
+    // v1 is current; two procedures start on it and wait at the disable gate, a third is re-encrypting.
     let v1 = await startWorker(V1);
     expect(await promoteToCurrent(client, V1)).toBe('promoted');
     const gate = await startDisable('aks-gate', false);
     const orphan = await startDisable('aks-orphan', false);
+    const busy = await startDisable('aks-busy', true, BUSY_REENCRYPT);
     await untilWaitingApproval(gate);
     await untilWaitingApproval(orphan);
+    await untilReencrypting(busy);
     expect(await pinnedBuildId(gate)).toBe(V1.buildId);
 
     // v2 is deployed alongside and made current: new procedures run its step list.
     const v2 = await startWorker(V2);
     expect(await promoteToCurrent(client, V2)).toBe('promoted');
     expect(await currentVersion(client)).toBe(V2.buildId);
+    const busyStep = (await busy.query(progressQuery)).steps.find((st) => st.id === 'reencrypt');
+    expect(busyStep?.status).toBe('running'); // v2 became current mid-re-encryption
+    expect(busyStep?.progress?.done ?? BUSY_SECRETS).toBeLessThan(BUSY_SECRETS);
+
+    // What the operator sees: v2 takes new procedures, v1 still serves the three pinned to it.
+    const deployment = await readDeployment(client);
+    expect(deployment?.current).toBe(V2.buildId);
+    expect(deployment?.versions.find((v) => v.buildId === V1.buildId)).toMatchObject({ runningProcedures: 3, workersNeeded: true });
+    const listed = (await listProcedures(client, { status: 'running' }, 10)).rows.find((r) => r.workflowId === gate.workflowId);
+    expect(listed?.workerVersion).toEqual({ deploymentName: DEPLOYMENT_NAME, buildId: V1.buildId, behavior: 'pinned' });
     const fresh = await startDisable('aks-new', true);
     const freshOutcome = await resultWithin<ProcedureOutcome>(fresh, WAIT_MS);
     expect(freshOutcome.outcome).toBe('completed');
@@ -151,6 +180,14 @@ it(
     expect((await ledger.describe()).raw.workflowExecutionInfo?.versioningInfo?.behavior).toBe(
       temporal.api.enums.v1.VersioningBehavior.VERSIONING_BEHAVIOR_AUTO_UPGRADE,
     );
+
+    // The re-encryption v1 began goes on on v1 (across its continue-as-new runs) and is proven.
+    const busyOutcome = await resultWithin<ProcedureOutcome>(busy, WAIT_MS);
+    expect(busyOutcome.outcome).toBe('completed');
+    expect(stepIds(busyOutcome)).not.toContain(V2_STEP);
+    expect(busyOutcome.evidence.map((e) => e.proven)).toEqual([true]);
+    expect(await pinnedBuildId(busy)).toBe(V1.buildId);
+    expect(etcdPlain('aks-busy')).toBe(true);
 
     // The procedure v1 started finishes on v1, with v1's steps, after its approval.
     await gate.executeUpdate(approveUpdate, { args: [{ gate: 'disable-kms', approver: 'test' }] });
@@ -174,6 +211,9 @@ it(
     expect(orphanOutcome.outcome).toBe('completed');
     expect(stepIds(orphanOutcome)).not.toContain(V2_STEP);
     expect(etcdPlain('aks-orphan')).toBe(true);
+    // Drained: nothing runs on v1 any more, and `kmsflow versions` says its workers can stop.
+    await waitUntil(v1Procedures, (n) => n === 0, { what: 'v1 drained', timeoutMs: WAIT_MS });
+    expect((await readDeployment(client))?.versions.find((v) => v.buildId === V1.buildId)?.workersNeeded).toBe(false);
 
     await stop(v1);
     await stop(v2);

@@ -16,9 +16,10 @@ import {
 } from '../../../workflows/messages';
 import { decodeArrayFromPayloads } from '@temporalio/common/lib/internal-non-workflow/codec-helpers';
 import { waitingFor } from '../../../workflows/engine/details';
-import type { ApprovalView, PendingActivityView, ProcedureSnapshot, StepView, WorkerVersionView } from '../../output/shapes';
+import type { ApprovalView, PendingActivityView, ProcedureSnapshot, StepView } from '../../output/shapes';
 import { PHASES } from '../../output/shapes';
 import { exitCodeFor, procedureStatusOf } from './procedure-status';
+import { workerVersionOf } from './worker-version';
 
 /** A running procedure's worker answers in milliseconds; this only bounds the wait when none is polling. */
 const QUERY_TIMEOUT_MS = 5_000;
@@ -132,7 +133,7 @@ export async function readSnapshot(client: Client, workflowId: string, runId?: s
     failure = await failureOf(handle);
   }
   read ??= await readProgress(client, handle, execution === 'RUNNING');
-  const workerVersion = workerVersionOf(description);
+  const workerVersion = workerVersionOf(description.raw.workflowExecutionInfo?.versioningInfo);
   if (read.source === 'search-attributes' && execution === 'RUNNING' && workerVersion?.behavior === 'pinned') {
     // A pinned run is served by workers of its own version only: name it, since other versions' workers may be running.
     const label = `${workerVersion.deploymentName}/${workerVersion.buildId}`;
@@ -170,16 +171,6 @@ export async function readSnapshot(client: Client, workflowId: string, runId?: s
     note: read.note,
     workerVersion,
   };
-}
-
-/** Which worker version the run is on (Worker Versioning), from Temporal's description. */
-function workerVersionOf(description: WorkflowExecutionDescription): WorkerVersionView | null {
-  const info = description.raw.workflowExecutionInfo?.versioningInfo;
-  const version = info?.deploymentVersion;
-  if (!version?.buildId) return null;
-  // The enum arrives as its number or, through some decoders, its name.
-  const behavior = String(info?.behavior).match(/^(1|VERSIONING_BEHAVIOR_PINNED)$/) ? 'pinned' : String(info?.behavior).match(/^(2|VERSIONING_BEHAVIOR_AUTO_UPGRADE)$/) ? 'auto-upgrade' : null;
-  return { deploymentName: version.deploymentName ?? '', buildId: version.buildId, behavior };
 }
 
 /** Why Temporal ended a run without completing it (failure, termination reason, timeout). */

@@ -12,6 +12,7 @@ import {
 import { clusterId, parseClusterId } from '../../../model/ids';
 import { PHASES, type ProcedureRow, type ProcedureStatus } from '../../output/shapes';
 import { procedureStatusOf, statusCondition } from './procedure-status';
+import { listedWorkerVersionOf } from './worker-version';
 
 export interface ProcedureFilters {
   /** A cluster's name (KmsCluster), or its resource id: then exactly that cluster's procedure workflow id. */
@@ -51,6 +52,7 @@ export function procedureRow(info: WorkflowExecutionInfo): ProcedureRow {
     startedAt: info.startTime.toISOString(),
     endedAt: info.closeTime?.toISOString() ?? null,
     proof: null,
+    workerVersion: listedWorkerVersionOf(info),
   };
 }
 

@@ -48,6 +48,7 @@ export async function runDev(options: DevOptions): Promise<void> {
       await runWorker({
         target,
         activities: buildActivities({ source: options.source, temporal: ledgerClient, pollIntervalMs: options.pollIntervalMs }),
+        client: ledgerClient,
         log,
       });
     } finally {

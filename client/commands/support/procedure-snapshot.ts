@@ -3,7 +3,7 @@
  * (or, for a finished run, from its result, which needs no worker), and falls back to the search
  * attributes when no worker answers.
  */
-import { type Client, QueryNotRegisteredError, type WorkflowExecutionDescription, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { type Client, QueryNotRegisteredError, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import {
   ClusterAttribute,

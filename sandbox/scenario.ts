@@ -118,6 +118,7 @@ export const scenarioSchema = z
           resourceGroup: z.string().optional(),
           subscription: guid.optional(),
           location: z.string().optional(),
+          tags: z.record(z.string(), z.string()).optional(),
           kubernetesVersion: z.string().default('1.31'),
           /** A user-assigned identity name from `identities`, or `SystemAssigned`. */
           identity: z.string().default('SystemAssigned'),
@@ -343,6 +344,7 @@ export async function applyScenario(ctx: SandboxContext, scenario: Scenario): Pr
       resourceGroup: rg.name,
       name: c.name,
       location,
+      ...(c.tags ? { tags: c.tags } : {}),
       identity: identity ? { type: 'UserAssigned', userAssignedIdentities: { [identityArmId(identity)]: {} } } : { type: 'SystemAssigned' },
       properties: {
         kubernetesVersion: version,

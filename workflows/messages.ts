@@ -14,6 +14,8 @@ export const ClusterAttribute = defineSearchAttributeKey('KmsCluster', SearchAtt
 export const ProcedureAttribute = defineSearchAttributeKey('KmsProcedure', SearchAttributeType.KEYWORD);
 export const PhaseAttribute = defineSearchAttributeKey('KmsPhase', SearchAttributeType.KEYWORD);
 export const StepAttribute = defineSearchAttributeKey('KmsStep', SearchAttributeType.KEYWORD);
+/** On a campaign and on every procedure it started: the campaign's id. */
+export const CampaignAttribute = defineSearchAttributeKey('KmsCampaign', SearchAttributeType.KEYWORD);
 
 /**
  * A visibility-query string literal (for search attributes and WorkflowId): the value can never end the
@@ -24,7 +26,7 @@ export function quoteValue(value: string): string {
 }
 
 /** Registered on every Temporal namespace kmsflow uses (dev server flags, or the operator API). */
-export const SEARCH_ATTRIBUTES = [ClusterAttribute, ProcedureAttribute, PhaseAttribute, StepAttribute] as const;
+export const SEARCH_ATTRIBUTES = [ClusterAttribute, ProcedureAttribute, PhaseAttribute, StepAttribute, CampaignAttribute] as const;
 
 export type StepStatus = 'pending' | 'running' | 'waiting-approval' | 'blocked' | 'done' | 'skipped' | 'cancelled';
 
@@ -124,6 +126,15 @@ export interface ReencryptProgress {
 }
 
 export const reencryptProgressSignal = defineSignal<[ReencryptProgress]>('reencryptProgress');
+
+/** Sent by a procedure a campaign started to the campaign, whenever its phase changes (blocked, waiting-approval, …). */
+export interface ProcedurePhaseChange {
+  workflowId: string;
+  phase: Phase;
+  step: string;
+}
+
+export const procedurePhaseSignal = defineSignal<[ProcedurePhaseChange]>('procedurePhase');
 
 /**
  * Workflow ids: one procedure per cluster at a time, one key ledger per cluster. Every procedure ever run on a

@@ -26,6 +26,7 @@ import {
   type OperatorRequest,
   type Phase,
   PhaseAttribute,
+  procedurePhaseSignal,
   type ProcedureProgress,
   ProcedureAttribute,
   progressQuery,
@@ -92,7 +93,7 @@ export async function runProcedure(
   options: ProcedureOptions,
   stepsOrBuilder: StepDefinition[] | (() => Promise<StepDefinition[]>),
 ): Promise<ProcedureResult> {
-  const workflowId = workflowInfo().workflowId;
+  const { workflowId, parent } = workflowInfo();
   const progress: ProcedureProgress = {
     procedure: options.procedure,
     cluster: options.cluster,
@@ -126,6 +127,8 @@ export async function runProcedure(
       { key: PhaseAttribute, value: phase },
       { key: StepAttribute, value: step },
     ]);
+    // A campaign that started this procedure learns of a block or a gate at once (a blocked procedure does not end).
+    if (parent && published.phase !== phase) getExternalWorkflowHandle(parent.workflowId).signal(procedurePhaseSignal, { workflowId, phase, step }).catch(() => undefined);
     published = { phase, step };
   };
 

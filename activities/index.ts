@@ -5,6 +5,7 @@
 import type { Client } from '@temporalio/client';
 import type { ClientFactory } from './clients';
 import { createClusterActivities } from './cluster';
+import { createFleetActivities } from './fleet';
 import { createKeyVaultActivities } from './keyvault';
 import { createKubernetesActivities } from './kubernetes';
 import { createLedgerActivities } from './ledger';
@@ -29,7 +30,8 @@ export function createActivities(deps: ActivityDeps) {
   const ledger = createLedgerActivities(deps.temporal, deps.taskQueue);
   const preflight = createPreflightActivities(deps.clients, { ...cluster, ...keyVault, ...permissions, ...kubernetes, ...ledger });
   const reencrypt = createReencryptActivities(deps.clients);
-  return { ...cluster, ...keyVault, ...permissions, ...kubernetes, ...preflight, ...reencrypt, ...ledger };
+  const fleet = createFleetActivities(deps.clients);
+  return { ...cluster, ...fleet, ...keyVault, ...permissions, ...kubernetes, ...preflight, ...reencrypt, ...ledger };
 }
 
 export type Activities = ReturnType<typeof createActivities>;

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { approveCommand } from './commands/approve';
+import { campaignCommand } from './commands/campaign';
 import { cancelCommand } from './commands/cancel';
 import { devCommand } from './commands/dev';
 import { keysCommand } from './commands/keys';
@@ -39,6 +40,7 @@ export const COMMANDS: readonly CommandModule[] = [
   cancelCommand,
   keysCommand,
   reportCommand,
+  campaignCommand,
   workerCommand,
   versionsCommand,
   devCommand,

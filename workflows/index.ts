@@ -5,3 +5,4 @@ export { planProcedure } from './plan';
 // Every procedure's workflow (and the list the CLI and plans read; the worker registers functions only).
 export * from './procedures';
 export { reencryptSecrets } from './reencrypt';
+export { campaign, planCampaign } from './campaign';

@@ -14,7 +14,18 @@ import { clusterId as formatClusterId, minorVersion, parseClusterId, parseKeyId,
 import { usageError } from './errors';
 import { multiple, nonEmptyText, seconds, wholeNumber } from './options';
 
-export interface ProcedureFlags {
+/** The re-encryption's tuning flags (`addReencryptOptions`). */
+export interface ReencryptFlags {
+  pageSize?: number;
+  concurrency?: number;
+  maxQps?: number;
+  latencyGuard?: number;
+  pagesPerRun?: number;
+  propagationWait?: number;
+  pollInterval?: number;
+}
+
+export interface ProcedureFlags extends ReencryptFlags {
   cluster?: string;
   subscription?: string;
   resourceGroup?: string;
@@ -26,13 +37,6 @@ export interface ProcedureFlags {
   newKeyIds?: string;
   how?: string;
   approve?: string;
-  pageSize?: number;
-  concurrency?: number;
-  maxQps?: number;
-  latencyGuard?: number;
-  pagesPerRun?: number;
-  propagationWait?: number;
-  pollInterval?: number;
 }
 
 /** A checked request: the procedure, its workflow, the cluster and the workflow input. */
@@ -49,7 +53,7 @@ export interface ProcedureRequest {
 export const PROCEDURE_ARGUMENT_HELP = `the procedure: ${PROCEDURES.map((p) => `${p.definition.command} (${p.definition.summary})`).join('; ')}`;
 
 export function addProcedureOptions(command: Command): Command {
-  return command
+  command
     .option('--cluster <resourceId>', 'the AKS cluster\'s resource id, e.g. "$(az aks show -g RG -n NAME --query id -o tsv)"', nonEmptyText('cluster id'))
     .option('--subscription <id>', 'with --resource-group and --name: the subscription (default: $AZURE_SUBSCRIPTION_ID)', nonEmptyText('subscription'))
     .option('--resource-group <name>', "with --name: the cluster's resource group", nonEmptyText('resource group'))
@@ -60,7 +64,13 @@ export function addProcedureOptions(command: Command): Command {
     .option('--target-version <version>', 'migrate-v2: the Kubernetes version to reach, 1.27 or later (e.g. 1.29)', nonEmptyText('target version'))
     .option('--new-key-ids <K2,K3>', 'retire: the two versioned key ids to rotate through (default: two new versions of the current key)', nonEmptyText('key ids'))
     .option('--how <disable|expire>', 'retire: disable the old key version, or set it to expire (default disable)', nonEmptyText('how'))
-    .option('--approve <gates>', 'pre-approve these gates (comma-separated gate ids) or all of them ("all")', nonEmptyText('gate list'))
+    .option('--approve <gates>', 'pre-approve these gates (comma-separated gate ids) or all of them ("all")', nonEmptyText('gate list'));
+  return addReencryptOptions(command);
+}
+
+/** The re-encryption's tuning flags, for `start`, `plan` and campaigns alike; `reencryptSettingsOf` reads them. */
+export function addReencryptOptions(command: Command): Command {
+  return command
     .option('--page-size <n>', `re-encryption: Secrets per list page (default ${DEFAULTS.pageSize})`, wholeNumber(1, 5000))
     .option('--concurrency <n>', `re-encryption: parallel no-op updates (default ${DEFAULTS.concurrency})`, wholeNumber(1, 256))
     .option('--max-qps <n>', 're-encryption: at most this many writes per second (default: no cap; writes slow down whenever the API server throttles)', wholeNumber(1, 100_000))
@@ -191,7 +201,7 @@ export function clusterIdOf(
   return formatClusterId({ subscriptionId: subscription, resourceGroup: flags.resourceGroup, name: flags.name });
 }
 
-function reencryptSettingsOf(flags: ProcedureFlags): Partial<ReencryptSettings> | undefined {
+export function reencryptSettingsOf(flags: ReencryptFlags): Partial<ReencryptSettings> | undefined {
   const settings: Partial<ReencryptSettings> = {};
   if (flags.pageSize !== undefined) settings.pageSize = flags.pageSize;
   if (flags.concurrency !== undefined) settings.concurrency = flags.concurrency;

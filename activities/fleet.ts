@@ -1,0 +1,35 @@
+/** Finding a campaign's clusters in ARM: every managed cluster of the selection's subscriptions, filtered. */
+import { parseClusterId } from '../model/ids';
+import { digestOf } from '../model/cluster-model';
+import { type ClusterSelection, type SelectedCluster, selects } from '../model/campaign';
+import type { ClientFactory } from './clients';
+import { mapErrors } from './errors';
+
+export function createFleetActivities(clients: ClientFactory) {
+  /** The selected clusters, sorted by resource id so that stages are the same on every plan. */
+  async function selectClusters(selection: ClusterSelection): Promise<SelectedCluster[]> {
+    const subscriptions = new Set(selection.subscriptions.map((s) => s.toLowerCase()));
+    for (const id of selection.clusterIds ?? []) subscriptions.add(parseClusterId(id).subscriptionId.toLowerCase());
+    const found: SelectedCluster[] = [];
+    for (const subscription of subscriptions) {
+      await mapErrors(`List the clusters of subscription ${subscription}`, async () => {
+        for await (const mc of clients.containerService(subscription).managedClusters.list()) {
+          const digest = digestOf(mc);
+          const cluster: SelectedCluster = {
+            clusterId: digest.id,
+            name: digest.name,
+            resourceGroup: parseClusterId(digest.id).resourceGroup,
+            tags: { ...(mc.tags ?? {}) },
+            kmsEnabled: digest.kms.enabled,
+            ...(digest.kms.keyId ? { keyId: digest.kms.keyId } : {}),
+            provisioningState: digest.provisioningState,
+          };
+          if (selects(selection, cluster)) found.push(cluster);
+        }
+      });
+    }
+    return found.sort((a, b) => a.clusterId.toLowerCase().localeCompare(b.clusterId.toLowerCase()));
+  }
+
+  return { selectClusters };
+}

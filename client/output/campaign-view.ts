@@ -1,0 +1,60 @@
+import type { CampaignProgress } from '../../workflows/campaign-messages';
+import type { CampaignPlan } from '../../workflows/campaign';
+import { formatTime, table } from './format';
+import type { Style } from './style';
+
+const SIZE = (s: CampaignPlan['stages'][number]) => (s.size === 'rest' ? 'rest' : typeof s.size === 'number' ? String(s.size) : `${s.size.percent}%`);
+
+export function renderCampaignPlan(plan: CampaignPlan, style: Style): string[] {
+  const skipped = plan.members.filter((m) => m.skipReason);
+  const lines = [`Campaign plan: ${plan.procedure} on ${plan.members.length - skipped.length} cluster(s), ${skipped.length} skipped`, ''];
+  lines.push(
+    ...table(
+      ['STAGE', 'SIZE', 'CLUSTERS', 'AT ONCE', 'SOAK', 'APPROVAL'],
+      plan.stages.map((s) => [s.name, SIZE(s), String(s.clusters), String(s.concurrency), s.soakSeconds ? `${s.soakSeconds}s` : '-', s.approval ? 'before it' : '-']),
+    ),
+    '',
+  );
+  lines.push(
+    ...table(
+      ['CLUSTER', 'STAGE', 'RESOURCE ID'],
+      plan.members.map((m) => [m.name, m.stage ?? style.yellow(`skipped: ${m.skipReason}`), m.clusterId]),
+    ),
+  );
+  return lines;
+}
+
+export function renderCampaign(p: CampaignProgress, style: Style): string[] {
+  const counts = new Map<string, number>();
+  for (const c of p.clusters) counts.set(c.status, (counts.get(c.status) ?? 0) + 1);
+  const lines = [
+    `Campaign ${p.campaignId}: ${p.procedure}, ${p.phase}${p.paused ? ' (paused: no new clusters start)' : ''}${p.stage ? `, stage ${p.stage}` : ''}`,
+    `  clusters  ${p.clusters.length}: ${[...counts.entries()].map(([s, n]) => `${s} ${n}`).join(', ') || 'not selected yet'}`,
+    `  budget    ${p.budget.failures} of ${p.budget.maxFailures} failure(s) allowed used${p.budget.failures > p.budget.maxFailures ? style.red(' (spent: no new clusters start)') : ''}`,
+    `  started   ${formatTime(p.startedAt)}${p.endedAt ? `, ended ${formatTime(p.endedAt)}` : ''}`,
+  ];
+  if (p.haltReason) lines.push(`  ${style.yellow('stopped')}   ${p.haltReason}`);
+  lines.push('');
+  lines.push(
+    ...table(
+      ['STAGE', 'CLUSTERS', 'STATUS'],
+      p.stages.map((s) => [s.name, String(s.clusters), s.status + (s.soakUntil && s.status === 'soaking' ? ` until ${formatTime(s.soakUntil)}` : '') + (s.approvedBy ? ` (approved by ${s.approvedBy})` : '')]),
+    ),
+    '',
+  );
+  lines.push(
+    ...table(
+      ['CLUSTER', 'STAGE', 'STATUS', 'WHY'],
+      p.clusters.map((c) => [c.name, c.stage ?? '-', colour(c.status, style), c.reason ?? '']),
+    ),
+  );
+  const waiting = p.stages.find((s) => s.status === 'waiting-approval');
+  if (waiting) lines.push('', `Stage ${waiting.name} waits for approval: kmsflow campaign approve ${p.campaignId}`);
+  return lines;
+}
+
+function colour(status: string, style: Style): string {
+  if (status === 'proven') return style.green(status);
+  if (status === 'failed' || status === 'blocked' || status === 'not-proven') return style.red(status);
+  return status;
+}

@@ -1,0 +1,160 @@
+/**
+ * Campaigns: one procedure across many clusters, in stages. The pure rules every layer shares: which
+ * clusters a selection names, how a stage is written on the command line, how clusters fall into stages,
+ * and when the error budget is spent.
+ */
+
+/** Procedures a campaign can run: the ones that need nothing per cluster beyond the key the cluster uses. */
+export const CAMPAIGN_PROCEDURES = ['rotate-key', 'retire-key'] as const;
+export type CampaignProcedure = (typeof CAMPAIGN_PROCEDURES)[number];
+
+export interface ClusterSelection {
+  /** Subscriptions to list clusters in (at least one unless `clusterIds` is given). */
+  subscriptions: string[];
+  resourceGroup?: string;
+  /** Every tag must match (`env=prod`). */
+  tags?: Record<string, string>;
+  /** Exactly these clusters (resource ids); combined with the filters above when both are given. */
+  clusterIds?: string[];
+}
+
+/** A cluster as the selection found it: what a campaign needs to decide whether and how it applies. */
+export interface SelectedCluster {
+  clusterId: string;
+  name: string;
+  resourceGroup: string;
+  tags: Record<string, string>;
+  kmsEnabled: boolean;
+  keyId?: string;
+  provisioningState: string;
+}
+
+export interface CampaignStage {
+  name: string;
+  /** How many clusters: a count, a share of the campaign's clusters, or the rest. */
+  size: number | { percent: number } | 'rest';
+  /** How many of the stage's clusters run at once: a count or a share of the stage. */
+  maxConcurrency: number | { percent: number };
+  /** Wait after the stage's last cluster, before the next stage. */
+  soakSeconds: number;
+  /** The operator approves before the stage starts. */
+  approval: boolean;
+}
+
+export class CampaignInputError extends Error {
+  override name = 'CampaignInputError';
+}
+
+/**
+ * A stage as written on the command line: `NAME [size=N|N%|rest] [concurrency=N|N%] [soak=30s|10m|2h] [approval]`,
+ * e.g. `canary size=1 soak=10m`, `wave size=50% concurrency=5 approval`, `rest concurrency=10%`.
+ */
+export function parseStage(spec: string): CampaignStage {
+  const [name, ...options] = spec.trim().split(/\s+/);
+  if (!name || name.includes('=')) throw new CampaignInputError(`Stage "${spec}" has no name: start it with one, e.g. "canary size=1 soak=10m".`);
+  const stage: CampaignStage = { name, size: 'rest', maxConcurrency: 1, soakSeconds: 0, approval: false };
+  for (const option of options) {
+    const [key, value] = option.split('=', 2);
+    if (key === 'approval' && value === undefined) stage.approval = true;
+    else if (key === 'size' && value) stage.size = value === 'rest' ? 'rest' : countOrPercent(value, spec, 'size');
+    else if (key === 'concurrency' && value) stage.maxConcurrency = countOrPercent(value, spec, 'concurrency');
+    else if (key === 'soak' && value) stage.soakSeconds = durationSeconds(value, spec);
+    else throw new CampaignInputError(`Stage "${spec}": unknown option "${option}"; use size=N|N%|rest, concurrency=N|N%, soak=DURATION or approval.`);
+  }
+  return stage;
+}
+
+function countOrPercent(value: string, spec: string, what: string): number | { percent: number } {
+  const percent = /^(\d+)%$/.exec(value);
+  if (percent) {
+    const p = Number(percent[1]);
+    if (p < 1 || p > 100) throw new CampaignInputError(`Stage "${spec}": ${what}=${value} must be between 1% and 100%.`);
+    return { percent: p };
+  }
+  if (!/^\d+$/.test(value) || Number(value) < 1) throw new CampaignInputError(`Stage "${spec}": ${what}=${value} must be a whole number of at least 1, or a percentage.`);
+  return Number(value);
+}
+
+function durationSeconds(value: string, spec: string): number {
+  const m = /^(\d+)(s|m|h|d)$/.exec(value);
+  if (!m) throw new CampaignInputError(`Stage "${spec}": soak=${value} must be a duration such as 30s, 10m, 2h or 1d.`);
+  return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'];
+}
+
+/** Stages must end with one that takes the rest, so that no selected cluster is left out silently. */
+export function checkStages(stages: CampaignStage[]): void {
+  if (stages.length === 0) throw new CampaignInputError('A campaign needs at least one stage, e.g. --stage "canary size=1" --stage "rest concurrency=5".');
+  const names = new Set<string>();
+  stages.forEach((stage, i) => {
+    if (names.has(stage.name)) throw new CampaignInputError(`Two stages are named "${stage.name}": give each its own name.`);
+    names.add(stage.name);
+    if (stage.size === 'rest' && i !== stages.length - 1) throw new CampaignInputError(`Stage "${stage.name}" takes the rest but is not the last: only the last stage can.`);
+  });
+  if (stages[stages.length - 1]!.size !== 'rest') {
+    throw new CampaignInputError(`The last stage ("${stages[stages.length - 1]!.name}") must take the rest (size=rest, the default), so that every selected cluster is in a stage.`);
+  }
+}
+
+/** The clusters of each stage, in order: counts and shares of the whole, the last stage the rest. */
+export function assignStages<T>(clusters: readonly T[], stages: readonly CampaignStage[]): T[][] {
+  let next = 0;
+  return stages.map((stage) => {
+    const size =
+      stage.size === 'rest' ? clusters.length - next : typeof stage.size === 'number' ? stage.size : Math.max(1, Math.ceil((clusters.length * stage.size.percent) / 100));
+    const members = clusters.slice(next, next + size);
+    next += members.length;
+    return members;
+  });
+}
+
+/** How many of a stage's `stageSize` clusters may run at once (at least one). */
+export function concurrencyOf(stage: CampaignStage, stageSize: number): number {
+  const c = stage.maxConcurrency;
+  return Math.max(1, typeof c === 'number' ? c : Math.floor((stageSize * c.percent) / 100));
+}
+
+/** Stop starting clusters once more than `maxFailures` failed or were blocked. */
+export interface ErrorBudget {
+  maxFailures: number;
+}
+
+export const budgetSpent = (budget: ErrorBudget, failures: number) => failures > budget.maxFailures;
+
+/** Whether `cluster` is one the selection names. */
+export function selects(selection: ClusterSelection, cluster: SelectedCluster): boolean {
+  if (selection.clusterIds?.length && !selection.clusterIds.some((id) => id.toLowerCase() === cluster.clusterId.toLowerCase())) return false;
+  if (selection.resourceGroup && selection.resourceGroup.toLowerCase() !== cluster.resourceGroup.toLowerCase()) return false;
+  return Object.entries(selection.tags ?? {}).every(([k, v]) => cluster.tags[k] === v);
+}
+
+/** Why `procedure` does not apply to the cluster, or undefined when it does. */
+export function notApplicable(procedure: CampaignProcedure, cluster: SelectedCluster): string | undefined {
+  if (!cluster.kmsEnabled || !cluster.keyId) return `KMS is off: there is no key to ${procedure === 'rotate-key' ? 'rotate' : 'retire'}`;
+  if (cluster.provisioningState !== 'Succeeded') return `ARM reports the cluster ${cluster.provisioningState}: it takes a procedure once Succeeded`;
+  return undefined;
+}
+
+/** A selected cluster's place in a campaign before it starts: its stage, or why it is skipped. */
+export interface CampaignMember {
+  clusterId: string;
+  name: string;
+  /** Null for a skipped cluster. */
+  stage: string | null;
+  skipReason?: string;
+}
+
+/** What the plan shows and the campaign starts from: every selected cluster in its stage or skipped. */
+export function formCampaign(procedure: CampaignProcedure, selected: readonly SelectedCluster[], stages: readonly CampaignStage[]): { members: CampaignMember[]; stageSizes: number[] } {
+  const members: CampaignMember[] = selected.map((s) => {
+    const reason = notApplicable(procedure, s);
+    return { clusterId: s.clusterId, name: s.name, stage: null, ...(reason ? { skipReason: reason } : {}) };
+  });
+  const stageSizes = assignStages(
+    members.filter((m) => !m.skipReason),
+    stages,
+  ).map((inStage, i) => {
+    for (const m of inStage) m.stage = stages[i]!.name;
+    return inStage.length;
+  });
+  return { members, stageSizes };
+}

@@ -1,0 +1,170 @@
+// A rotate campaign as an operator runs it, through real kmsflow processes (sandbox, worker, CLI) on a
+// small fleet: selection by subscription and tag, a canary stage with a soak, an approval before the rest,
+// one cluster whose ARM operation fails and one whose preflight blocks (the error budget absorbs both), one
+// cluster skipped by the operator, one skipped because KMS is off; every other cluster proven in the etcd
+// view under the one new key version the campaign created. Then a campaign with no budget halts at its first
+// failure and starts nothing after it.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { ProcedureSnapshot } from '../../client/output/shapes';
+import type { ScenarioInput } from '../../sandbox/scenario';
+import type { CampaignPlan } from '../../workflows/campaign';
+import type { CampaignProgress } from '../../workflows/campaign-messages';
+import { type CliWorld, startCliWorld } from '../lifecycle/cli-world';
+import { waitUntil } from '../helpers/wait';
+
+const SUBSCRIPTION = '11111111-2222-4333-8444-555555555555';
+const VAULT = 'kv-fleet';
+const prod = { env: 'prod' };
+const secrets = (seed: number) => ({ count: 30, namespaces: 2, seed, maxBytes: 2048 });
+const kms = { vault: VAULT, key: 'fleet', version: 1, networkAccess: 'Public' as const };
+
+const scenario: ScenarioInput = {
+  seed: 18,
+  tenantId: '72f988bf-0000-4000-a000-00000000c0de',
+  subscriptions: [
+    {
+      id: SUBSCRIPTION,
+      resourceGroups: [
+        { name: 'rg-east', location: 'eastus' },
+        { name: 'rg-west', location: 'westus' },
+      ],
+    },
+  ],
+  principals: [{ name: 'operator', type: 'User' }],
+  operator: 'operator',
+  identities: [{ name: 'id-kms', resourceGroup: 'rg-east' }, { name: 'id-revoked', resourceGroup: 'rg-east' }],
+  vaults: [{ name: VAULT, resourceGroup: 'rg-east', enablePurgeProtection: true, keys: [{ name: 'fleet', versions: 1 }] }],
+  roleAssignments: [
+    { role: 'Key Vault Crypto Officer', principal: 'operator', scope: `vault:${VAULT}` },
+    { role: 'Key Vault Crypto User', principal: 'id-kms', scope: `vault:${VAULT}` },
+  ],
+  clusters: [
+    { name: 'aks-e1', resourceGroup: 'rg-east', tags: prod, identity: 'id-kms', kms, secrets: secrets(1) },
+    { name: 'aks-e2', resourceGroup: 'rg-east', tags: prod, identity: 'id-kms', kms, secrets: secrets(2) },
+    { name: 'aks-e3', resourceGroup: 'rg-east', tags: prod, identity: 'id-kms', kms, secrets: secrets(3) },
+    { name: 'aks-e4', resourceGroup: 'rg-east', tags: { env: 'dev' }, identity: 'id-kms', kms, secrets: secrets(4) },
+    { name: 'aks-w1', resourceGroup: 'rg-west', tags: prod, identity: 'id-kms', secrets: secrets(5) },
+    { name: 'aks-w2', resourceGroup: 'rg-west', tags: prod, identity: 'id-revoked', kms, secrets: secrets(6) },
+    { name: 'aks-w3', resourceGroup: 'rg-west', tags: prod, identity: 'id-kms', kms, secrets: secrets(7) },
+    { name: 'aks-w4', resourceGroup: 'rg-west', tags: prod, identity: 'id-kms', kms, secrets: secrets(8) },
+  ],
+  // aks-e3's every cluster update is accepted by ARM, then fails.
+  faults: { seed: 1, rules: [{ service: 'arm', method: 'PUT', path: '/managedClusters/aks-e3$', action: { kind: 'lroFailure', code: 'InternalOperationError', message: 'Internal server error' } }] },
+};
+
+const FAST = ['--page-size', '20', '--pages-per-run', '3', '--concurrency', '4', '--propagation-wait', '0', '--poll-interval', '0.2'];
+const STAGES = ['--stage', 'canary size=1 soak=2s', '--stage', 'rest concurrency=2 approval'];
+const LONG = 300_000;
+
+let world: CliWorld;
+const clusterId = (group: string, name: string) => `/subscriptions/${SUBSCRIPTION}/resourceGroups/${group}/providers/Microsoft.ContainerService/managedClusters/${name}`;
+
+beforeAll(async () => {
+  world = await startCliWorld({ scenario });
+}, 120_000);
+
+afterAll(async () => {
+  await world?.teardown();
+});
+
+const campaignStatus = (id: string) => world.kmsflowJson<CampaignProgress>(['campaign', 'status', id]);
+const untilPhase = (id: string, phases: CampaignProgress['phase'][]) =>
+  waitUntil(() => campaignStatus(id), (p) => phases.includes(p.phase), { what: `campaign ${id} ${phases.join(' or ')}`, timeoutMs: 180_000, intervalMs: 500 });
+const byName = (p: CampaignProgress) => Object.fromEntries(p.clusters.map((c) => [c.name, c]));
+
+/** Every Secret of the cluster stored under `keyId`, as etcd holds it. */
+async function expectEverySecretUnder(cluster: string, keyId: string): Promise<void> {
+  const view = await world.inspect(cluster);
+  expect(view.kms?.keyId?.toLowerCase()).toBe(keyId.toLowerCase());
+  const entries = view.etcdEntries ?? [];
+  expect(entries.length).toBeGreaterThan(0);
+  const wrong = entries.filter((e) => e.provider.type === 'identity' || e.provider.keyId.toLowerCase() !== keyId.toLowerCase());
+  expect(wrong.map((e) => `${e.namespace}/${e.name}`)).toEqual([]);
+}
+
+it(
+  'rotates a fleet in stages: canary, soak, approval, two failures within the budget, one skip; every other cluster proven under the new key',
+  async () => {
+    const select = ['--subscription', SUBSCRIPTION, '--tag', 'env=prod'];
+    const plan = await world.kmsflowJson<CampaignPlan>(['campaign', 'plan', 'rotate', ...select, ...STAGES]);
+    expect(plan.members.map((m) => m.name)).toEqual(['aks-e1', 'aks-e2', 'aks-e3', 'aks-w1', 'aks-w2', 'aks-w3', 'aks-w4']);
+    expect(plan.members.find((m) => m.name === 'aks-w1')?.skipReason).toMatch(/KMS is off/);
+    expect(plan.stages.map((s) => [s.name, s.clusters, s.concurrency])).toEqual([
+      ['canary', 1, 1],
+      ['rest', 5, 2],
+    ]);
+    const before = await world.inspect('aks-e1');
+
+    const started = await world.kmsflow(['campaign', 'start', 'rotate', ...select, ...STAGES, '--id', 'fleet-1', '--max-failures', '2', ...FAST]);
+    expect(started.code, started.stderr).toBe(0);
+    expect(started.stdout).toContain('Started campaign fleet-1');
+
+    // The canary is proven and soaked; the rest waits for approval. The operator skips aks-w4, then approves.
+    let progress = await untilPhase('fleet-1', ['waiting-approval']);
+    expect(byName(progress)['aks-e1']?.status).toBe('proven');
+    expect(progress.stages.map((s) => s.status)).toEqual(['done', 'waiting-approval']);
+    expect((await world.kmsflow(['campaign', 'skip', 'fleet-1', 'aks-w4'])).code).toBe(0);
+    const skipAgain = await world.kmsflow(['campaign', 'skip', 'fleet-1', 'aks-w4']);
+    expect(skipAgain.code).toBe(2);
+    expect(skipAgain.stderr).toContain('only a cluster not started yet can be skipped');
+    expect((await world.kmsflow(['campaign', 'approve', 'fleet-1', '--as', 'alice'])).code).toBe(0);
+
+    progress = await untilPhase('fleet-1', ['completed', 'halted']);
+    const clusters = byName(progress);
+    expect(progress.phase).toBe('completed');
+    expect(Object.fromEntries(Object.entries(clusters).map(([name, c]) => [name, c.status]))).toEqual({
+      'aks-e1': 'proven',
+      'aks-e2': 'proven',
+      'aks-e3': 'blocked',
+      'aks-w1': 'skipped',
+      'aks-w2': 'blocked',
+      'aks-w3': 'proven',
+      'aks-w4': 'skipped',
+    });
+    expect(clusters['aks-w4']?.reason).toBe('skipped by operator');
+    expect(clusters['aks-w2']?.reason).toContain(`kmsflow retry ${clusterId('rg-west', 'aks-w2')}`);
+    expect(progress.budget).toEqual({ maxFailures: 2, failures: 2, left: 0 });
+    expect(progress.stages.find((s) => s.name === 'rest')?.approvedBy).toBe('alice');
+
+    // One new version of the shared key, and every proven cluster's Secrets under it in etcd.
+    const newKey = clusters['aks-e1']!.keyId!;
+    expect(newKey).not.toBe(before.kms?.keyId);
+    for (const name of ['aks-e1', 'aks-e2', 'aks-w3']) {
+      expect(clusters[name]?.keyId).toBe(newKey);
+      await expectEverySecretUnder(name, newKey);
+    }
+    // Not touched: the dev cluster, the skipped ones, and the one whose preflight blocked.
+    for (const name of ['aks-e4', 'aks-w4', 'aks-w2']) expect((await world.inspect(name)).kms?.keyId).toBe(before.kms?.keyId);
+
+    // Each cluster's procedure is its own, under its own workflow id: status shows the blocked one and why.
+    const blocked = await world.kmsflowJson<ProcedureSnapshot>(['status', clusterId('rg-west', 'aks-w2')], [0, 3, 4]);
+    expect(blocked.phase).toBe('blocked');
+    expect(JSON.stringify(blocked.steps)).toContain('IdentityLacksCryptoPermission');
+
+    // A campaign with no error budget over three clusters, one at a time: it halts at aks-w2 (still without its
+    // permission) and starts nothing after it. aks-e3, whose last update failed, is not a candidate until fixed.
+    expect((await world.kmsflow(['cancel', clusterId('rg-west', 'aks-w2'), '--reason', 'tried again by a campaign'])).code).toBe(0);
+    await waitUntil(() => world.kmsflowJson<ProcedureSnapshot>(['status', clusterId('rg-west', 'aks-w2')], [0, 3, 4]), (s) => s.status !== 'running', { what: 'aks-w2 cancelled', timeoutMs: 60_000 });
+    const file = path.join(world.dir, 'clusters.txt');
+    fs.writeFileSync(file, ['# second wave', clusterId('rg-east', 'aks-e3'), clusterId('rg-west', 'aks-w2'), clusterId('rg-west', 'aks-w3'), clusterId('rg-west', 'aks-w4')].join('\n'));
+    const second = await world.kmsflow(['campaign', 'start', 'rotate', '--clusters-file', file, '--stage', 'all concurrency=1', '--id', 'fleet-2', ...FAST]);
+    expect(second.code, second.stderr).toBe(0);
+    progress = await untilPhase('fleet-2', ['completed', 'halted']);
+    expect(progress.phase).toBe('halted');
+    expect(progress.haltReason).toContain('more than the error budget of 0');
+    expect(progress.clusters.map((c) => [c.name, c.status])).toEqual([
+      ['aks-e3', 'skipped'],
+      ['aks-w2', 'blocked'],
+      ['aks-w3', 'not-started'],
+      ['aks-w4', 'not-started'],
+    ]);
+    expect(progress.clusters[0]?.reason).toContain('ARM reports the cluster Failed');
+    expect((await world.inspect('aks-w4')).kms?.keyId).toBe(before.kms?.keyId);
+
+    const listed = await world.kmsflowJson<{ campaigns: { campaignId: string }[] }>(['campaign', 'list']);
+    expect(listed.campaigns.map((c) => c.campaignId).sort()).toEqual(['fleet-1', 'fleet-2']);
+  },
+  LONG,
+);

@@ -1,0 +1,93 @@
+/**
+ * The contract between a campaign and its operators: its progress, and the updates and signals that steer
+ * it (approve a stage, pause, resume, skip or retry one cluster, cancel). Shared by the workflow and the CLI.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { CampaignProcedure, CampaignStage, ClusterSelection, ErrorBudget } from '../model/campaign';
+import type { ProcedureInputBase } from './procedures/common';
+
+export const campaignWorkflowId = (campaignId: string) => `kmsflow-campaign:${campaignId}`;
+
+export interface CampaignInput {
+  campaignId: string;
+  procedure: CampaignProcedure;
+  selection: ClusterSelection;
+  stages: CampaignStage[];
+  errorBudget: ErrorBudget;
+  /** Stage gates approved at start: stage names, or 'all'. */
+  autoApprove?: string[] | 'all';
+  /** Passed to every cluster's procedure (its own gates, re-encryption settings). */
+  procedureOptions?: Pick<ProcedureInputBase, 'autoApprove' | 'reencrypt'>;
+  requestedBy?: string;
+  /** Set by the campaign itself when it continues as new. */
+  carried?: CampaignProgress;
+}
+
+export type CampaignClusterStatus =
+  | 'pending'
+  | 'running'
+  | 'waiting-approval'
+  | 'blocked'
+  | 'proven'
+  | 'not-proven'
+  | 'failed'
+  | 'cancelled'
+  | 'skipped'
+  | 'not-started';
+
+export interface CampaignClusterState {
+  clusterId: string;
+  name: string;
+  /** Null for a cluster skipped before stages were formed. */
+  stage: string | null;
+  status: CampaignClusterStatus;
+  /** Why it was skipped, failed, blocked or not proven: one sentence. */
+  reason?: string;
+  /** The procedure's run on the cluster's workflow id (`kmsflow status <cluster> --run <id>`). */
+  runId?: string;
+  /** The key the procedure put into AKS's current slot (rotate: the new version). */
+  keyId?: string;
+  startedAt?: string;
+  endedAt?: string;
+}
+
+export type CampaignPhase = 'selecting' | 'running' | 'waiting-approval' | 'soaking' | 'paused' | 'halted' | 'completed' | 'cancelled';
+
+export interface CampaignStageState {
+  name: string;
+  clusters: number;
+  status: 'pending' | 'waiting-approval' | 'running' | 'soaking' | 'done' | 'not-started';
+  approvedBy?: string;
+  soakUntil?: string;
+}
+
+export interface CampaignProgress {
+  campaignId: string;
+  procedure: CampaignProcedure;
+  phase: CampaignPhase;
+  paused: boolean;
+  /** The stage running, waiting or soaking now. */
+  stage: string | null;
+  stages: CampaignStageState[];
+  clusters: CampaignClusterState[];
+  budget: { maxFailures: number; failures: number; left: number };
+  /** Why the campaign stopped starting clusters, when it did. */
+  haltReason?: string;
+  startedAt: string;
+  endedAt?: string;
+}
+
+/** Failed, blocked and not-proven clusters count against the error budget. */
+export const FAILURE_STATUSES: readonly CampaignClusterStatus[] = ['failed', 'blocked', 'not-proven'];
+
+export interface CampaignOperatorRequest {
+  requestedBy?: string;
+}
+
+export const campaignProgressQuery = defineQuery<CampaignProgress>('campaignProgress');
+export const approveStageUpdate = defineUpdate<{ stage: string }, [CampaignOperatorRequest & { stage?: string }]>('approveStage');
+export const skipClusterUpdate = defineUpdate<{ clusterId: string }, [CampaignOperatorRequest & { cluster: string }]>('skipCluster');
+export const retryClusterUpdate = defineUpdate<{ clusterId: string }, [CampaignOperatorRequest & { cluster: string }]>('retryCluster');
+export const cancelCampaignUpdate = defineUpdate<{ cancelled: boolean }, [CampaignOperatorRequest & { reason: string }]>('cancelCampaign');
+export const pauseCampaignSignal = defineSignal<[CampaignOperatorRequest]>('pauseCampaign');
+export const resumeCampaignSignal = defineSignal<[CampaignOperatorRequest]>('resumeCampaign');

@@ -1,0 +1,379 @@
+/**
+ * A campaign: one procedure across the clusters a selection names, stage after stage. Each cluster's
+ * procedure is a child under the cluster's own workflow id, so the one-procedure-per-cluster rule and every
+ * per-cluster view keep working. Stages run in order, each with its concurrency, an optional approval before
+ * it and a soak after it; the error budget stops new starts once too many clusters failed, were blocked or
+ * were not proven. A blocked procedure does not end (it waits for its operator), so it frees its place at
+ * once and the campaign reports it.
+ */
+import {
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  ParentClosePolicy,
+  setCurrentDetails,
+  setHandler,
+  startChild,
+  upsertSearchAttributes,
+  workflowInfo,
+  WorkflowIdReusePolicy,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { budgetSpent, type CampaignMember, type CampaignStage, concurrencyOf, formCampaign } from '../model/campaign';
+import { keyId as versionedKeyId, parseKeyId } from '../model/ids';
+import { quick } from './activity-proxies';
+import {
+  approveStageUpdate,
+  type CampaignClusterState,
+  type CampaignInput,
+  type CampaignPhase,
+  type CampaignProgress,
+  campaignProgressQuery,
+  cancelCampaignUpdate,
+  FAILURE_STATUSES,
+  pauseCampaignSignal,
+  resumeCampaignSignal,
+  retryClusterUpdate,
+  skipClusterUpdate,
+} from './campaign-messages';
+import { CampaignAttribute, PhaseAttribute, procedurePhaseSignal, procedureWorkflowId } from './messages';
+import { procedureNamed } from './procedures';
+import type { ProcedureOutcome } from './procedures/common';
+import { followCurrentVersion } from './versioning-behavior';
+
+const now = () => new Date().toISOString();
+
+export async function campaign(input: CampaignInput): Promise<CampaignProgress> {
+  const procedure = procedureNamed(input.procedure);
+  if (!procedure) throw ApplicationFailure.nonRetryable(`Unknown procedure ${input.procedure}.`);
+  const progress: CampaignProgress = input.carried ?? {
+    campaignId: input.campaignId,
+    procedure: input.procedure,
+    phase: 'selecting',
+    paused: false,
+    stage: null,
+    stages: input.stages.map((s) => ({ name: s.name, clusters: 0, status: 'pending' })),
+    clusters: [],
+    budget: { maxFailures: input.errorBudget.maxFailures, failures: 0, left: input.errorBudget.maxFailures },
+    startedAt: now(),
+  };
+  let cancelled = progress.phase === 'cancelled';
+  /** Clusters whose procedure runs now, by the procedure's workflow id. */
+  const running = new Map<string, CampaignClusterState>();
+  const newVersions = new Map<string, Promise<string>>();
+  let retried: CampaignClusterState[] = [];
+
+  const failures = () => progress.clusters.filter((c) => FAILURE_STATUSES.includes(c.status)).length;
+  const stopping = () => cancelled || budgetSpent(input.errorBudget, failures());
+  const clusterNamed = (name: string) =>
+    progress.clusters.find((c) => c.clusterId.toLowerCase() === name.toLowerCase() || c.name.toLowerCase() === name.toLowerCase());
+
+  let publishedPhase = '';
+  const publish = (phase?: CampaignPhase) => {
+    if (phase) progress.phase = phase;
+    const f = failures();
+    progress.budget = { maxFailures: input.errorBudget.maxFailures, failures: f, left: Math.max(0, input.errorBudget.maxFailures - f) };
+    setCurrentDetails(details(progress));
+    if (publishedPhase !== progress.phase) {
+      upsertSearchAttributes([
+        { key: CampaignAttribute, value: input.campaignId },
+        { key: PhaseAttribute, value: progress.phase },
+      ]);
+      publishedPhase = progress.phase;
+    }
+  };
+
+  setHandler(campaignProgressQuery, () => progress);
+  setHandler(pauseCampaignSignal, () => {
+    progress.paused = true;
+    publish();
+  });
+  setHandler(resumeCampaignSignal, () => {
+    progress.paused = false;
+    publish();
+  });
+  setHandler(
+    approveStageUpdate,
+    (request) => {
+      const stage = progress.stages.find((s) => s.status === 'waiting-approval')!;
+      stage.approvedBy = request.requestedBy ?? 'unknown';
+      stage.status = 'running';
+      publish('running');
+      return { stage: stage.name };
+    },
+    {
+      validator: (request) => {
+        const waiting = progress.stages.find((s) => s.status === 'waiting-approval');
+        if (!waiting) throw new Error(`no stage waits for approval (phase: ${progress.phase}).`);
+        if (request.stage && request.stage !== waiting.name) throw new Error(`stage ${waiting.name} waits for approval, not ${request.stage}.`);
+      },
+    },
+  );
+  setHandler(
+    skipClusterUpdate,
+    (request) => {
+      const c = clusterNamed(request.cluster)!;
+      c.status = 'skipped';
+      c.reason = `skipped by ${request.requestedBy ?? 'an operator'}`;
+      publish();
+      return { clusterId: c.clusterId };
+    },
+    {
+      validator: (request) => {
+        const c = clusterNamed(request.cluster);
+        if (!c) throw new Error(`cluster ${request.cluster} is not in this campaign.`);
+        if (c.status !== 'pending') throw new Error(`cluster ${c.name} is ${c.status}: only a cluster not started yet can be skipped (a running one: kmsflow cancel ${c.clusterId}).`);
+      },
+    },
+  );
+  setHandler(
+    retryClusterUpdate,
+    (request) => {
+      const c = clusterNamed(request.cluster)!;
+      c.status = 'pending';
+      delete c.reason;
+      retried.push(c);
+      publish();
+      return { clusterId: c.clusterId };
+    },
+    {
+      validator: (request) => {
+        const c = clusterNamed(request.cluster);
+        if (!c) throw new Error(`cluster ${request.cluster} is not in this campaign.`);
+        if (!['failed', 'not-proven', 'skipped', 'not-started'].includes(c.status)) {
+          const hint = c.status === 'blocked' ? ` (a blocked procedure goes on with: kmsflow retry ${c.clusterId})` : '';
+          throw new Error(`cluster ${c.name} is ${c.status}: only a failed, not-proven, skipped or not-started cluster can be retried${hint}.`);
+        }
+        if (cancelled || !progress.stages.some((s) => s.status !== 'done' && s.status !== 'not-started')) {
+          throw new Error('the campaign starts no more clusters: start a new campaign for it.');
+        }
+      },
+    },
+  );
+  setHandler(
+    cancelCampaignUpdate,
+    (request) => {
+      cancelled = true;
+      progress.haltReason = `cancelled by ${request.requestedBy ?? 'an operator'}: ${request.reason}`;
+      publish();
+      return { cancelled: true };
+    },
+    {
+      validator: (_request) => {
+        if (progress.phase === 'completed' || progress.phase === 'cancelled' || progress.phase === 'halted') throw new Error(`the campaign is already ${progress.phase}.`);
+      },
+    },
+  );
+  setHandler(procedurePhaseSignal, (change) => {
+    const c = running.get(change.workflowId);
+    if (!c) return;
+    if (change.phase === 'blocked') {
+      c.status = 'blocked';
+      c.reason = `blocked at step ${change.step}: fix what kmsflow status ${c.clusterId} shows, then kmsflow retry ${c.clusterId} (or kmsflow cancel it)`;
+    } else if (change.phase === 'waiting-approval') {
+      c.status = 'waiting-approval';
+      c.reason = `waits for approval at step ${change.step}: kmsflow approve ${c.clusterId}`;
+    } else if (change.phase === 'running' || change.phase === 'paused') {
+      c.status = 'running';
+      delete c.reason;
+    }
+    publish();
+  });
+
+  publish();
+  if (!input.carried) {
+    const { members, stageSizes } = formCampaign(input.procedure, await quick.selectClusters(input.selection), input.stages);
+    progress.clusters = members.map((m) => ({
+      clusterId: m.clusterId,
+      name: m.name,
+      stage: m.stage,
+      status: m.skipReason ? 'skipped' : 'pending',
+      ...(m.skipReason ? { reason: m.skipReason } : {}),
+    }));
+    stageSizes.forEach((size, i) => (progress.stages[i]!.clusters = size));
+    publish('running');
+  }
+
+  /** Rotate: one new version per key the clusters use, created once for the whole campaign. */
+  const newVersionOf = (keyId: string): Promise<string> => {
+    const ref = parseKeyId(keyId);
+    const id = `${ref.vaultUrl}/keys/${ref.name}`.toLowerCase();
+    if (!newVersions.has(id)) {
+      newVersions.set(
+        id,
+        quick.createKeyVersion({ vaultUrl: ref.vaultUrl, name: ref.name, operationKey: `campaign:${input.campaignId}:${ref.name}` }).then((v) => versionedKeyId({ ...ref, version: v.version })),
+      );
+    }
+    return newVersions.get(id)!;
+  };
+
+  async function runCluster(c: CampaignClusterState): Promise<void> {
+    c.status = 'running';
+    c.startedAt = now();
+    delete c.endedAt;
+    publish();
+    const workflowId = procedureWorkflowId(c.clusterId);
+    let result: Promise<ProcedureOutcome>;
+    try {
+      const digest = await quick.getClusterDigest(c.clusterId);
+      if (!digest.kms.enabled || !digest.kms.keyId) throw new NotApplicable('KMS is off now: there is no key to change');
+      const keyId = input.procedure === 'rotate-key' ? await newVersionOf(digest.kms.keyId) : undefined;
+      const child = await startChild(procedure!.workflow, {
+        workflowId,
+        args: [{ clusterId: c.clusterId, ...input.procedureOptions, ...(input.requestedBy ? { requestedBy: input.requestedBy } : {}), ...(keyId ? { keyId } : {}) }],
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
+        typedSearchAttributes: [{ key: CampaignAttribute, value: input.campaignId }],
+      });
+      c.runId = child.firstExecutionRunId;
+      if (keyId) c.keyId = keyId;
+      running.set(workflowId, c);
+      result = child.result();
+    } catch (err) {
+      const skipped = err instanceof WorkflowExecutionAlreadyStartedError || err instanceof NotApplicable;
+      c.status = skipped ? 'skipped' : 'failed';
+      c.reason =
+        err instanceof WorkflowExecutionAlreadyStartedError
+          ? `busy: another procedure runs on it (kmsflow status ${c.clusterId}); retry it in this campaign once that one ended`
+          : skipped
+            ? messageOf(err)
+            : `did not start: ${messageOf(err)}`;
+      c.endedAt = now();
+      publish();
+      return;
+    }
+    const ended = result.then(
+      (outcome) => {
+        if (outcome.outcome === 'cancelled') {
+          c.status = 'cancelled';
+          c.reason = 'cancelled on the cluster (kmsflow cancel)';
+        } else if (outcome.evidence.length > 0 && outcome.evidence.every((e) => e.proven)) {
+          c.status = 'proven';
+          delete c.reason;
+        } else {
+          c.status = 'not-proven';
+          c.reason = outcome.evidence.flatMap((e) => e.notProven).join(' ') || 'the procedure proved no re-encryption';
+        }
+      },
+      (err) => {
+        c.status = 'failed';
+        c.reason = messageOf(err);
+      },
+    );
+    // The place is free once the procedure ended, or once it is blocked (it then waits for its operator).
+    await Promise.race([ended, condition(() => c.status === 'blocked')]);
+    void ended.then(() => {
+      c.endedAt = now();
+      running.delete(workflowId);
+      publish();
+    });
+    publish();
+  }
+
+  for (const [index, stage] of input.stages.entries()) {
+    const state = progress.stages[index]!;
+    if (state.status === 'done' || state.status === 'not-started') continue;
+    if (stopping()) break;
+    progress.stage = stage.name;
+    if (stage.approval && state.status === 'pending' && !autoApproved(input, stage)) {
+      state.status = 'waiting-approval';
+      publish('waiting-approval');
+      await condition(() => state.status !== 'waiting-approval' || cancelled);
+      if (cancelled) break;
+    }
+    state.status = 'running';
+    publish('running');
+    await runStage(stage, state.clusters);
+    if (stopping()) break;
+    const more = index < input.stages.length - 1;
+    if (stage.soakSeconds > 0 && more) {
+      state.status = 'soaking';
+      state.soakUntil = new Date(Date.now() + stage.soakSeconds * 1000).toISOString();
+      publish('soaking');
+      await condition(() => cancelled, stage.soakSeconds * 1000);
+    }
+    state.status = 'done';
+    publish('running');
+    if (more && workflowInfo().continueAsNewSuggested && running.size === 0) {
+      await continueAsNew<typeof campaign>({ ...input, carried: progress });
+    }
+  }
+
+  /** The stage's pending clusters (and any retried since), `concurrencyOf` at a time, paused or not. */
+  async function runStage(stage: CampaignStage, size: number): Promise<void> {
+    const queue = progress.clusters.filter((c) => c.stage === stage.name && c.status === 'pending');
+    const take = (): CampaignClusterState | undefined => {
+      if (retried.length > 0) {
+        const next = retried.shift()!;
+        return next.status === 'pending' ? next : take();
+      }
+      const next = queue.shift();
+      return next && next.status !== 'pending' ? take() : next;
+    };
+    const lane = async () => {
+      for (;;) {
+        await condition(() => !progress.paused || stopping());
+        if (stopping()) return;
+        const next = take();
+        if (!next) return;
+        await runCluster(next);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(concurrencyOf(stage, size), Math.max(1, size + retried.length)) }, lane));
+    // Procedures still running but blocked stay so; those that run on are waited for.
+    await condition(() => [...running.values()].every((c) => c.status === 'blocked'));
+  }
+
+  retried = [];
+  for (const c of progress.clusters) if (c.status === 'pending') c.status = 'not-started';
+  for (const s of progress.stages) if (s.status === 'pending' || s.status === 'waiting-approval') s.status = 'not-started';
+  if (!cancelled && budgetSpent(input.errorBudget, failures())) {
+    progress.haltReason = `${failures()} cluster(s) failed, were blocked or were not proven: more than the error budget of ${input.errorBudget.maxFailures}.`;
+  }
+  progress.stage = null;
+  progress.endedAt = now();
+  publish(cancelled ? 'cancelled' : progress.haltReason ? 'halted' : 'completed');
+  return progress;
+}
+
+
+/** The cluster no longer fits the procedure when its turn came. */
+class NotApplicable extends Error {}
+
+function autoApproved(input: CampaignInput, stage: CampaignStage): boolean {
+  return input.autoApprove === 'all' || (input.autoApprove ?? []).includes(stage.name);
+}
+
+function messageOf(err: unknown): string {
+  const e = err as { cause?: { message?: string; cause?: { message?: string } }; message?: string };
+  return e.cause?.cause?.message ?? e.cause?.message ?? e.message ?? String(err);
+}
+
+/** The Web UI's current details: stage, counts, budget. */
+function details(p: CampaignProgress): string {
+  const counts = new Map<string, number>();
+  for (const c of p.clusters) counts.set(c.status, (counts.get(c.status) ?? 0) + 1);
+  const line = [...counts.entries()].map(([status, n]) => `${status} ${n}`).join(' · ');
+  return (
+    `**Campaign ${p.campaignId}** (${p.procedure}) — ${p.phase}${p.paused ? ' (paused)' : ''}${p.stage ? `, stage ${p.stage}` : ''}\n\n` +
+    `${p.clusters.length} clusters: ${line || 'none yet'}\n\nerror budget: ${p.budget.failures} of ${p.budget.maxFailures} used`
+  );
+}
+
+export interface CampaignPlan {
+  procedure: CampaignInput['procedure'];
+  members: CampaignMember[];
+  stages: (CampaignStage & { clusters: number; concurrency: number })[];
+}
+
+/** What `kmsflow campaign plan` shows: the selected clusters in their stages, and the skipped ones with why. Reads only. */
+export async function planCampaign(input: Pick<CampaignInput, 'procedure' | 'selection' | 'stages'>): Promise<CampaignPlan> {
+  const { members, stageSizes } = formCampaign(input.procedure, await quick.selectClusters(input.selection), input.stages);
+  return {
+    procedure: input.procedure,
+    members,
+    stages: input.stages.map((s, i) => ({ ...s, clusters: stageSizes[i]!, concurrency: concurrencyOf(s, stageSizes[i]!) })),
+  };
+}
+
+followCurrentVersion(planCampaign);

@@ -1,0 +1,75 @@
+// The campaign rules an operator meets before anything starts: how a stage is written, which stage lists
+// are refused and why, how clusters fall into stages, and which clusters a selection names.
+import { describe, expect, it } from 'vitest';
+import { assignStages, checkStages, concurrencyOf, formCampaign, parseStage, selects, type SelectedCluster } from '../../model/campaign';
+
+const cluster = (name: string, extra: Partial<SelectedCluster> = {}): SelectedCluster => ({
+  clusterId: `/subscriptions/s/resourceGroups/rg-a/providers/Microsoft.ContainerService/managedClusters/${name}`,
+  name,
+  resourceGroup: 'rg-a',
+  tags: { env: 'prod' },
+  kmsEnabled: true,
+  keyId: 'https://kv.vault.azure.net/keys/k/1',
+  provisioningState: 'Succeeded',
+  ...extra,
+});
+
+describe('stages', () => {
+  it('reads a stage written on the command line', () => {
+    expect(parseStage('canary size=1 soak=10m')).toEqual({ name: 'canary', size: 1, maxConcurrency: 1, soakSeconds: 600, approval: false });
+    expect(parseStage('wave size=25% concurrency=10% approval')).toEqual({ name: 'wave', size: { percent: 25 }, maxConcurrency: { percent: 10 }, soakSeconds: 0, approval: true });
+    expect(parseStage('rest')).toMatchObject({ size: 'rest', maxConcurrency: 1 });
+  });
+
+  it.each([
+    ['size=1', /has no name/],
+    ['wave size=0', /size=0 must be a whole number of at least 1/],
+    ['wave size=150%', /between 1% and 100%/],
+    ['wave soak=10', /soak=10 must be a duration/],
+    ['wave paralel=3', /unknown option "paralel=3"/],
+  ])('refuses %s with a sentence naming the fix', (spec, message) => {
+    expect(() => parseStage(spec)).toThrow(message);
+  });
+
+  it('refuses stage lists that would leave clusters out or are ambiguous', () => {
+    expect(() => checkStages([])).toThrow(/at least one stage/);
+    expect(() => checkStages([parseStage('canary size=1')])).toThrow(/must take the rest/);
+    expect(() => checkStages([parseStage('a'), parseStage('b')])).toThrow(/takes the rest but is not the last/);
+    expect(() => checkStages([parseStage('a size=1'), parseStage('a')])).toThrow(/Two stages are named "a"/);
+    expect(() => checkStages([parseStage('canary size=1'), parseStage('rest')])).not.toThrow();
+  });
+
+  it('puts clusters into stages by count, share (rounded up) and rest, and never past the end', () => {
+    const ids = Array.from({ length: 10 }, (_, i) => i);
+    expect(assignStages(ids, [parseStage('c size=1'), parseStage('w size=25%'), parseStage('r')])).toEqual([[0], [1, 2, 3], [4, 5, 6, 7, 8, 9]]);
+    expect(assignStages([0, 1], [parseStage('c size=5'), parseStage('r')])).toEqual([[0, 1], []]);
+    expect(concurrencyOf(parseStage('r concurrency=10%'), 5)).toBe(1);
+    expect(concurrencyOf(parseStage('r concurrency=50%'), 10)).toBe(5);
+  });
+});
+
+describe('selection', () => {
+  it('matches resource group and every tag, and a list of clusters case-insensitively', () => {
+    expect(selects({ subscriptions: ['s'], tags: { env: 'prod' } }, cluster('a'))).toBe(true);
+    expect(selects({ subscriptions: ['s'], tags: { env: 'prod', tier: 'gold' } }, cluster('a'))).toBe(false);
+    expect(selects({ subscriptions: ['s'], resourceGroup: 'RG-A' }, cluster('a'))).toBe(true);
+    expect(selects({ subscriptions: ['s'], resourceGroup: 'rg-b' }, cluster('a'))).toBe(false);
+    expect(selects({ subscriptions: [], clusterIds: [cluster('a').clusterId.toUpperCase()] }, cluster('a'))).toBe(true);
+    expect(selects({ subscriptions: [], clusterIds: [cluster('b').clusterId] }, cluster('a'))).toBe(false);
+  });
+
+  it('skips clusters the procedure does not apply to, with the reason, before forming stages', () => {
+    const { members, stageSizes } = formCampaign(
+      'rotate-key',
+      [cluster('a'), cluster('b', { kmsEnabled: false, keyId: undefined }), cluster('c', { provisioningState: 'Failed' }), cluster('d')],
+      [parseStage('canary size=1'), parseStage('rest')],
+    );
+    expect(members.map((m) => [m.name, m.stage, m.skipReason ?? null])).toEqual([
+      ['a', 'canary', null],
+      ['b', null, 'KMS is off: there is no key to rotate'],
+      ['c', null, 'ARM reports the cluster Failed: it takes a procedure once Succeeded'],
+      ['d', 'rest', null],
+    ]);
+    expect(stageSizes).toEqual([1, 1]);
+  });
+});

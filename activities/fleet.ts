@@ -2,6 +2,7 @@
 import { parseClusterId } from '../model/ids';
 import { digestOf } from '../model/cluster-model';
 import { type ClusterSelection, type SelectedCluster, selects } from '../model/campaign';
+import { type MaintenanceConfigurationShape, type WindowState, windowState } from '../model/maintenance-window';
 import type { ClientFactory } from './clients';
 import { mapErrors } from './errors';
 
@@ -31,5 +32,16 @@ export function createFleetActivities(clients: ClientFactory) {
     return found.sort((a, b) => a.clusterId.toLowerCase().localeCompare(b.clusterId.toLowerCase()));
   }
 
-  return { selectClusters };
+  /** Whether the cluster's maintenance window lets a change start now (computed at the worker's clock). */
+  async function maintenanceWindowOf(clusterId: string): Promise<WindowState> {
+    const ref = parseClusterId(clusterId);
+    const configs = await mapErrors(`Read the maintenance configurations of cluster ${ref.name}`, async () => {
+      const found: MaintenanceConfigurationShape[] = [];
+      for await (const c of clients.containerService(ref.subscriptionId).maintenanceConfigurations.listByManagedCluster(ref.resourceGroup, ref.name)) found.push(c);
+      return found;
+    });
+    return windowState(configs, new Date());
+  }
+
+  return { selectClusters, maintenanceWindowOf };
 }

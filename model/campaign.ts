@@ -8,6 +8,9 @@
 export const CAMPAIGN_PROCEDURES = ['rotate-key', 'retire-key'] as const;
 export type CampaignProcedure = (typeof CAMPAIGN_PROCEDURES)[number];
 
+/** How often a cluster outside its maintenance window is looked at again (the configuration may change). */
+export const DEFAULT_WINDOW_CHECK_SECONDS = 300;
+
 export interface ClusterSelection {
   /** Subscriptions to list clusters in (at least one unless `clusterIds` is given). */
   subscriptions: string[];

@@ -119,6 +119,8 @@ export const scenarioSchema = z
           subscription: guid.optional(),
           location: z.string().optional(),
           tags: z.record(z.string(), z.string()).optional(),
+          /** Maintenance configurations by name, their ARM `properties` (e.g. `{ default: { timeInWeek: [...] } }`). */
+          maintenanceConfigurations: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
           kubernetesVersion: z.string().default('1.31'),
           /** A user-assigned identity name from `identities`, or `SystemAssigned`. */
           identity: z.string().default('SystemAssigned'),
@@ -345,6 +347,7 @@ export async function applyScenario(ctx: SandboxContext, scenario: Scenario): Pr
       name: c.name,
       location,
       ...(c.tags ? { tags: c.tags } : {}),
+      ...(c.maintenanceConfigurations ? { maintenanceConfigurations: c.maintenanceConfigurations } : {}),
       identity: identity ? { type: 'UserAssigned', userAssignedIdentities: { [identityArmId(identity)]: {} } } : { type: 'SystemAssigned' },
       properties: {
         kubernetesVersion: version,

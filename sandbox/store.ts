@@ -46,6 +46,8 @@ export interface ClusterRecord {
   name: string;
   location: string;
   tags?: Record<string, string>;
+  /** `maintenanceConfigurations` by name: their wire `properties` as last PUT. */
+  maintenanceConfigurations?: Record<string, Record<string, unknown>>;
   sku?: unknown;
   /** Wire `identity` as last PUT, read-only fields stripped. */
   identity?: { type?: string; userAssignedIdentities?: Record<string, unknown> };

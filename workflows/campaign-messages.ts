@@ -19,12 +19,17 @@ export interface CampaignInput {
   /** Passed to every cluster's procedure (its own gates, re-encryption settings). */
   procedureOptions?: Pick<ProcedureInputBase, 'autoApprove' | 'reencrypt'>;
   requestedBy?: string;
+  /** AKS maintenance windows (default honour): a cluster outside its window waits, and the campaign says until when. */
+  maintenanceWindows?: 'honour' | 'ignore';
+  /** How often a waiting cluster's window is read again (default 300 s). */
+  windowCheckSeconds?: number;
   /** Set by the campaign itself when it continues as new. */
   carried?: CampaignProgress;
 }
 
 export type CampaignClusterStatus =
   | 'pending'
+  | 'waiting-window'
   | 'running'
   | 'waiting-approval'
   | 'blocked'

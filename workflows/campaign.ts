@@ -19,7 +19,7 @@ import {
   WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { budgetSpent, type CampaignMember, type CampaignStage, concurrencyOf, formCampaign } from '../model/campaign';
+import { budgetSpent, type CampaignMember, type CampaignStage, concurrencyOf, DEFAULT_WINDOW_CHECK_SECONDS, formCampaign } from '../model/campaign';
 import { keyId as versionedKeyId, parseKeyId } from '../model/ids';
 import { quick } from './activity-proxies';
 import {
@@ -122,7 +122,9 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
       validator: (request) => {
         const c = clusterNamed(request.cluster);
         if (!c) throw new Error(`cluster ${request.cluster} is not in this campaign.`);
-        if (c.status !== 'pending') throw new Error(`cluster ${c.name} is ${c.status}: only a cluster not started yet can be skipped (a running one: kmsflow cancel ${c.clusterId}).`);
+        if (c.status !== 'pending' && c.status !== 'waiting-window') {
+          throw new Error(`cluster ${c.name} is ${c.status}: only a cluster not started yet can be skipped (a running one: kmsflow cancel ${c.clusterId}).`);
+        }
       },
     },
   );
@@ -310,13 +312,40 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
       const next = queue.shift();
       return next && next.status !== 'pending' ? take() : next;
     };
+    /** Clusters outside their maintenance window, looked at again every check interval or when the window opens. */
+    const outsideWindow: { cluster: CampaignClusterState; opensAt?: string }[] = [];
     const lane = async () => {
       for (;;) {
         await condition(() => !progress.paused || stopping());
         if (stopping()) return;
         const next = take();
-        if (!next) return;
+        if (!next) {
+          if (outsideWindow.length === 0) return;
+          await waitForWindows();
+          continue;
+        }
+        if (input.maintenanceWindows !== 'ignore') {
+          const window = await quick.maintenanceWindowOf(next.clusterId);
+          if (!window.open && next.status === 'pending') {
+            next.status = 'waiting-window';
+            next.reason = `outside its maintenance window (${window.configurations.join(', ')}): waits until ${window.opensAt ?? 'a window opens (none within a year: change the configuration or skip it)'}`;
+            outsideWindow.push({ cluster: next, ...(window.opensAt ? { opensAt: window.opensAt } : {}) });
+            publish();
+            continue;
+          }
+        }
         await runCluster(next);
+      }
+    };
+    const waitForWindows = async () => {
+      const soonest = Math.min(...outsideWindow.map((w) => (w.opensAt ? Date.parse(w.opensAt) - Date.now() : Infinity)));
+      const checkMs = (input.windowCheckSeconds ?? DEFAULT_WINDOW_CHECK_SECONDS) * 1000;
+      await condition(() => stopping() || retried.length > 0 || outsideWindow.length === 0, Math.max(1_000, Math.min(soonest, checkMs)));
+      for (const { cluster } of outsideWindow.splice(0)) {
+        if (cluster.status !== 'waiting-window') continue; // skipped meanwhile
+        cluster.status = 'pending';
+        delete cluster.reason;
+        queue.push(cluster);
       }
     };
     await Promise.all(Array.from({ length: Math.min(concurrencyOf(stage, size), Math.max(1, size + retried.length)) }, lane));

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
-import { CAMPAIGN_PROCEDURES, type CampaignProcedure, type CampaignStage, CampaignInputError, checkStages, type ClusterSelection, parseStage } from '../../model/campaign';
+import { CAMPAIGN_PROCEDURES, type CampaignProcedure, DEFAULT_WINDOW_CHECK_SECONDS, type CampaignStage, CampaignInputError, checkStages, type ClusterSelection, parseStage } from '../../model/campaign';
 import { clusterId, parseClusterId } from '../../model/ids';
 import {
   approveStageUpdate,
@@ -24,7 +24,7 @@ import { formatTime, table } from '../output/format';
 import { CliError, usageError } from './support/errors';
 import { sendUpdate } from './support/operator';
 import { addReencryptOptions, type ReencryptFlags, reencryptSettingsOf } from './support/procedure-request';
-import { addExamples, addJsonOption, addRequesterOption, addTaskQueueOption, nonEmptyText, requesterOf, taskQueueOf, wholeNumber } from './support/options';
+import { addExamples, addJsonOption, addRequesterOption, addTaskQueueOption, nonEmptyText, requesterOf, seconds, taskQueueOf, wholeNumber } from './support/options';
 import type { CommandContext, CommandModule } from './support/runtime';
 
 /** Without --stage: one canary, then the rest five at a time after an approval. */
@@ -44,6 +44,8 @@ interface StartOptions extends SelectionOptions, ReencryptFlags {
   maxFailures: number;
   approveStages?: string;
   autoApprove?: boolean;
+  ignoreMaintenanceWindows?: boolean;
+  windowCheck?: number;
   as?: string;
 }
 
@@ -178,7 +180,9 @@ export const campaignCommand: CommandModule = {
       .option('--id <campaignId>', 'the campaign id (default: <procedure>-<UTC date-time>)', nonEmptyText('campaign id'))
       .option('--max-failures <n>', 'the error budget: stop starting clusters once more than n failed, were blocked or not proven (default 0)', wholeNumber(0, 100_000), 0)
       .option('--approve-stages <names>', "stage approvals given now: comma-separated stage names, or 'all'")
-      .option('--auto-approve', "approve every cluster procedure's own gates at start (retire's key retirement)");
+      .option('--auto-approve', "approve every cluster procedure's own gates at start (retire's key retirement)")
+      .option('--ignore-maintenance-windows', "start clusters outside their AKS maintenance window too (default: a cluster waits for its window)")
+      .option('--window-check <seconds>', `how often a cluster waiting for its maintenance window is looked at again (default ${DEFAULT_WINDOW_CHECK_SECONDS})`, seconds(1, 86_400));
     addReencryptOptions(start);
     addRequesterOption(start, 'who starts it');
     addJsonOption(start);
@@ -202,6 +206,8 @@ export const campaignCommand: CommandModule = {
           errorBudget: { maxFailures: opts.maxFailures },
           requestedBy,
           ...(approveStages ? { autoApprove: approveStages } : {}),
+          ...(opts.ignoreMaintenanceWindows ? { maintenanceWindows: 'ignore' as const } : {}),
+          ...(opts.windowCheck !== undefined ? { windowCheckSeconds: opts.windowCheck } : {}),
           procedureOptions: { ...(opts.autoApprove ? { autoApprove: 'all' as const } : {}), ...(reencrypt ? { reencrypt } : {}) },
         };
         const client = await ctx.temporal();

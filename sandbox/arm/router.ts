@@ -7,6 +7,7 @@ import * as authz from './authorization';
 import * as identities from './identities';
 import * as clusters from './managed-clusters';
 import { settleDueOperations, renderOperation } from './operations';
+import * as maintenance from './maintenance-configurations';
 import * as vaults from './vaults';
 
 const SUB = '/subscriptions/([^/]+)';
@@ -19,6 +20,8 @@ const ROUTES = {
   clustersInSubscription: re(`${SUB}/providers/Microsoft\\.ContainerService/managedClusters`),
   clustersInGroup: re(MC),
   cluster: re(`${MC}/([^/]+)`),
+  maintenanceConfigurations: re(`${MC}/([^/]+)/maintenanceConfigurations`),
+  maintenanceConfiguration: re(`${MC}/([^/]+)/maintenanceConfigurations/([^/]+)`),
   clusterAction: re(`${MC}/([^/]+)/(upgradeProfiles/default|listClusterUserCredential|listClusterAdminCredential|abort|agentPools|availableAgentPoolVersions)`),
   agentPool: re(`${MC}/([^/]+)/agentPools/([^/]+)`),
   agentPoolUpgradeProfile: re(`${MC}/([^/]+)/agentPools/([^/]+)/upgradeProfiles/default`),
@@ -84,6 +87,13 @@ export async function handleArmRequest(ctx: SandboxContext, req: IncomingMessage
     const r = clusterRoute(m, apiVersion);
     if (method === 'GET') return clusters.getAgentPool(ctx, r, g(m, 4), res);
     if (method === 'PUT') return clusters.putAgentPool(ctx, r, g(m, 4), req, res);
+  }
+  if ((m = ROUTES.maintenanceConfigurations.exec(path)) && method === 'GET') return maintenance.listMaintenanceConfigurations(ctx, clusterRoute(m, apiVersion), res);
+  if ((m = ROUTES.maintenanceConfiguration.exec(path))) {
+    const r = clusterRoute(m, apiVersion);
+    if (method === 'GET') return maintenance.getMaintenanceConfiguration(ctx, r, g(m, 4), res);
+    if (method === 'PUT') return maintenance.putMaintenanceConfiguration(ctx, r, g(m, 4), req, res);
+    if (method === 'DELETE') return maintenance.deleteMaintenanceConfiguration(ctx, r, g(m, 4), res);
   }
   if ((m = ROUTES.clusterAction.exec(path))) {
     const r = clusterRoute(m, apiVersion);

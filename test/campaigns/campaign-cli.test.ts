@@ -1,7 +1,8 @@
 // A rotate campaign as an operator runs it, through real kmsflow processes (sandbox, worker, CLI) on a
 // small fleet: selection by subscription and tag, a canary stage with a soak, an approval before the rest,
 // one cluster whose ARM operation fails and one whose preflight blocks (the error budget absorbs both), one
-// cluster skipped by the operator, one skipped because KMS is off; every other cluster proven in the etcd
+// cluster skipped by the operator, one skipped because KMS is off, one that waits for its AKS maintenance window
+// until a window covers now; every other cluster proven in the etcd
 // view under the one new key version the campaign created. Then a campaign with no budget halts at its first
 // failure and starts nothing after it.
 import * as fs from 'node:fs';
@@ -11,6 +12,8 @@ import type { ProcedureSnapshot } from '../../client/output/shapes';
 import type { ScenarioInput } from '../../sandbox/scenario';
 import type { CampaignPlan } from '../../workflows/campaign';
 import type { CampaignProgress } from '../../workflows/campaign-messages';
+import { readSandboxEnv } from '../../sandbox/env-file';
+import { createSandboxClients } from '../../worker/sandbox-clients';
 import { type CliWorld, startCliWorld } from '../lifecycle/cli-world';
 import { waitUntil } from '../helpers/wait';
 
@@ -19,6 +22,13 @@ const VAULT = 'kv-fleet';
 const prod = { env: 'prod' };
 const secrets = (seed: number) => ({ count: 30, namespaces: 2, seed, maxBytes: 2048 });
 const kms = { vault: VAULT, key: 'fleet', version: 1, networkAccess: 'Public' as const };
+
+const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+const daysFromNow = (days: number) => new Date(Date.now() + days * 86_400_000);
+/** A weekly four-hour window at 00:00 UTC, `days` from today. */
+function windowOn(days: number) {
+  return { maintenanceWindow: { schedule: { weekly: { intervalWeeks: 1, dayOfWeek: WEEKDAYS[daysFromNow(days).getUTCDay()]! } }, durationHours: 4, startTime: '00:00', utcOffset: '+00:00' } };
+}
 
 const scenario: ScenarioInput = {
   seed: 18,
@@ -49,6 +59,8 @@ const scenario: ScenarioInput = {
     { name: 'aks-w2', resourceGroup: 'rg-west', tags: prod, identity: 'id-revoked', kms, secrets: secrets(6) },
     { name: 'aks-w3', resourceGroup: 'rg-west', tags: prod, identity: 'id-kms', kms, secrets: secrets(7) },
     { name: 'aks-w4', resourceGroup: 'rg-west', tags: prod, identity: 'id-kms', kms, secrets: secrets(8) },
+    // Its only maintenance window is the day after tomorrow: it waits, until the operator opens one now.
+    { name: 'aks-w5', resourceGroup: 'rg-west', tags: prod, identity: 'id-kms', kms, secrets: secrets(9), maintenanceConfigurations: { aksManagedAutoUpgradeSchedule: windowOn(2) } },
   ],
   // aks-e3's every cluster update is accepted by ARM, then fails.
   faults: { seed: 1, rules: [{ service: 'arm', method: 'PUT', path: '/managedClusters/aks-e3$', action: { kind: 'lroFailure', code: 'InternalOperationError', message: 'Internal server error' } }] },
@@ -89,15 +101,15 @@ it(
   async () => {
     const select = ['--subscription', SUBSCRIPTION, '--tag', 'env=prod'];
     const plan = await world.kmsflowJson<CampaignPlan>(['campaign', 'plan', 'rotate', ...select, ...STAGES]);
-    expect(plan.members.map((m) => m.name)).toEqual(['aks-e1', 'aks-e2', 'aks-e3', 'aks-w1', 'aks-w2', 'aks-w3', 'aks-w4']);
+    expect(plan.members.map((m) => m.name)).toEqual(['aks-e1', 'aks-e2', 'aks-e3', 'aks-w1', 'aks-w2', 'aks-w3', 'aks-w4', 'aks-w5']);
     expect(plan.members.find((m) => m.name === 'aks-w1')?.skipReason).toMatch(/KMS is off/);
     expect(plan.stages.map((s) => [s.name, s.clusters, s.concurrency])).toEqual([
       ['canary', 1, 1],
-      ['rest', 5, 2],
+      ['rest', 6, 2],
     ]);
     const before = await world.inspect('aks-e1');
 
-    const started = await world.kmsflow(['campaign', 'start', 'rotate', ...select, ...STAGES, '--id', 'fleet-1', '--max-failures', '2', ...FAST]);
+    const started = await world.kmsflow(['campaign', 'start', 'rotate', ...select, ...STAGES, '--id', 'fleet-1', '--max-failures', '2', '--window-check', '1', ...FAST]);
     expect(started.code, started.stderr).toBe(0);
     expect(started.stdout).toContain('Started campaign fleet-1');
 
@@ -111,6 +123,22 @@ it(
     expect(skipAgain.stderr).toContain('only a cluster not started yet can be skipped');
     expect((await world.kmsflow(['campaign', 'approve', 'fleet-1', '--as', 'alice'])).code).toBe(0);
 
+    // aks-w5 waits for its window and says until when; once a window covers now (an ARM change through the SDK), it runs.
+    const waiting = await waitUntil(
+      () => campaignStatus('fleet-1'),
+      (p) => byName(p)['aks-w5']?.status === 'waiting-window',
+      { what: 'aks-w5 waiting for its maintenance window', timeoutMs: 120_000, intervalMs: 500 },
+    );
+    const opensAt = `${daysFromNow(2).toISOString().slice(0, 10)}T00:00:00.000Z`;
+    expect(byName(waiting)['aks-w5']?.reason).toBe(`outside its maintenance window (aksManagedAutoUpgradeSchedule): waits until ${opensAt}`);
+    expect(waiting.phase).toBe('running');
+    const sandbox = readSandboxEnv({ file: world.envFile })!;
+    const arm = createSandboxClients(sandbox.endpoints, sandbox.principal).containerService(SUBSCRIPTION);
+    const hour = `${String(new Date().getUTCHours()).padStart(2, '0')}:00`;
+    await arm.maintenanceConfigurations.createOrUpdate('rg-west', 'aks-w5', 'aksManagedAutoUpgradeSchedule', {
+      maintenanceWindow: { schedule: { daily: { intervalDays: 1 } }, durationHours: 4, startTime: hour, utcOffset: '+00:00' },
+    });
+
     progress = await untilPhase('fleet-1', ['completed', 'halted']);
     const clusters = byName(progress);
     expect(progress.phase).toBe('completed');
@@ -122,6 +150,7 @@ it(
       'aks-w2': 'blocked',
       'aks-w3': 'proven',
       'aks-w4': 'skipped',
+      'aks-w5': 'proven',
     });
     expect(clusters['aks-w4']?.reason).toBe('skipped by operator');
     expect(clusters['aks-w2']?.reason).toContain(`kmsflow retry ${clusterId('rg-west', 'aks-w2')}`);
@@ -131,7 +160,7 @@ it(
     // One new version of the shared key, and every proven cluster's Secrets under it in etcd.
     const newKey = clusters['aks-e1']!.keyId!;
     expect(newKey).not.toBe(before.kms?.keyId);
-    for (const name of ['aks-e1', 'aks-e2', 'aks-w3']) {
+    for (const name of ['aks-e1', 'aks-e2', 'aks-w3', 'aks-w5']) {
       expect(clusters[name]?.keyId).toBe(newKey);
       await expectEverySecretUnder(name, newKey);
     }

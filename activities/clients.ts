@@ -5,6 +5,7 @@
  */
 import { AuthorizationManagementClient } from '@azure/arm-authorization';
 import { ContainerServiceClient } from '@azure/arm-containerservice';
+import { ContainerServiceFleetClient } from '@azure/arm-containerservicefleet';
 import { KeyVaultManagementClient } from '@azure/arm-keyvault';
 import { ManagedServiceIdentityClient } from '@azure/arm-msi';
 import type { TokenCredential } from '@azure/core-auth';
@@ -33,6 +34,8 @@ export type KubernetesAccess =
 
 export interface ClientFactory {
   containerService(subscriptionId: string): ContainerServiceClient;
+  /** Azure Kubernetes Fleet Manager: a fleet's members, for campaigns that select by fleet. */
+  fleets(subscriptionId: string): ContainerServiceFleetClient;
   keyVaultManagement(subscriptionId: string): KeyVaultManagementClient;
   authorization(subscriptionId: string): AuthorizationManagementClient;
   msi(subscriptionId: string): ManagedServiceIdentityClient;
@@ -63,6 +66,7 @@ export function buildFactory(parts: FactoryParts): ClientFactory {
   const kubernetes = new Map<string, Promise<KubernetesClients>>();
   return {
     containerService,
+    fleets: memo((sub: string) => new ContainerServiceFleetClient(credential, sub, parts.armOptions())),
     keyVaultManagement: memo((sub: string) => new KeyVaultManagementClient(credential, sub, parts.armOptions())),
     authorization: memo((sub: string) => new AuthorizationManagementClient(credential, sub, parts.armOptions())),
     msi: memo((sub: string) => new ManagedServiceIdentityClient(credential, sub, parts.armOptions())),

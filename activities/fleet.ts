@@ -1,7 +1,7 @@
 /** Finding a campaign's clusters in ARM: every managed cluster of the selection's subscriptions, filtered. */
 import { parseClusterId } from '../model/ids';
 import { digestOf } from '../model/cluster-model';
-import { type ClusterSelection, type SelectedCluster, selects } from '../model/campaign';
+import { type ClusterSelection, parseFleetId, type SelectedCluster, selects } from '../model/campaign';
 import { type MaintenanceConfigurationShape, type WindowState, windowState } from '../model/maintenance-window';
 import type { ClientFactory } from './clients';
 import { mapErrors } from './errors';
@@ -11,6 +11,8 @@ export function createFleetActivities(clients: ClientFactory) {
   async function selectClusters(selection: ClusterSelection): Promise<SelectedCluster[]> {
     const subscriptions = new Set(selection.subscriptions.map((s) => s.toLowerCase()));
     for (const id of selection.clusterIds ?? []) subscriptions.add(parseClusterId(id).subscriptionId.toLowerCase());
+    const members = selection.fleet ? await fleetMembers(selection.fleet) : undefined;
+    for (const id of members ?? []) subscriptions.add(parseClusterId(id).subscriptionId.toLowerCase());
     const found: SelectedCluster[] = [];
     for (const subscription of subscriptions) {
       await mapErrors(`List the clusters of subscription ${subscription}`, async () => {
@@ -25,11 +27,24 @@ export function createFleetActivities(clients: ClientFactory) {
             ...(digest.kms.keyId ? { keyId: digest.kms.keyId } : {}),
             provisioningState: digest.provisioningState,
           };
-          if (selects(selection, cluster)) found.push(cluster);
+          const member = !members || members.some((id) => id.toLowerCase() === cluster.clusterId.toLowerCase());
+          if (member && selects(selection, cluster)) found.push(cluster);
         }
       });
     }
     return found.sort((a, b) => a.clusterId.toLowerCase().localeCompare(b.clusterId.toLowerCase()));
+  }
+
+  /** The cluster resource ids of a Fleet Manager fleet's members. */
+  async function fleetMembers(fleetId: string): Promise<string[]> {
+    const ref = parseFleetId(fleetId);
+    return mapErrors(`List the members of fleet ${ref.name}`, async () => {
+      const ids: string[] = [];
+      for await (const m of clients.fleets(ref.subscriptionId).fleetMembers.listByFleet(ref.resourceGroup, ref.name)) {
+        if (m.properties?.clusterResourceId) ids.push(m.properties.clusterResourceId);
+      }
+      return ids;
+    });
   }
 
   /** Whether the cluster's maintenance window lets a change start now (computed at the worker's clock). */

@@ -19,6 +19,16 @@ export interface ClusterSelection {
   tags?: Record<string, string>;
   /** Exactly these clusters (resource ids); combined with the filters above when both are given. */
   clusterIds?: string[];
+  /** An Azure Kubernetes Fleet Manager fleet's resource id: only its member clusters. */
+  fleet?: string;
+}
+
+const FLEET_ID = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ContainerService\/fleets\/([^/]+)\/?$/i;
+
+export function parseFleetId(id: string): { subscriptionId: string; resourceGroup: string; name: string } {
+  const m = FLEET_ID.exec(id.trim());
+  if (!m) throw new CampaignInputError(`${id} is not a fleet resource id: /subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.ContainerService/fleets/<name> (az fleet show -g RG -n NAME --query id -o tsv).`);
+  return { subscriptionId: m[1]!, resourceGroup: m[2]!, name: m[3]! };
 }
 
 /** A cluster as the selection found it: what a campaign needs to decide whether and how it applies. */

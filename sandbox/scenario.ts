@@ -16,6 +16,7 @@ import { createKeyVersion, keyId as buildKeyId } from './keyvault/keys';
 import { kubeFaultsSchema, applyKubeFaults } from './kube-faults';
 import { findRoleDefinition } from './rbac';
 import {
+  clusterArmId,
   identityArmId,
   newETag,
   vaultArmId,
@@ -136,6 +137,17 @@ export const scenarioSchema = z
           previousKey: keyRefSchema.optional(),
           secrets: estateSchema.optional(),
           kubeFaults: kubeFaultsSchema.optional(),
+        }),
+      )
+      .default([]),
+    /** Azure Kubernetes Fleet Manager fleets; each member names a cluster of the scenario. */
+    fleets: z
+      .array(
+        z.object({
+          name: z.string().min(1),
+          resourceGroup: z.string().optional(),
+          subscription: guid.optional(),
+          members: z.array(z.object({ cluster: z.string(), name: z.string().optional(), group: z.string().optional() })).default([]),
         }),
       )
       .default([]),
@@ -381,6 +393,16 @@ export async function applyScenario(ctx: SandboxContext, scenario: Scenario): Pr
       });
     }
     if (c.kubeFaults) applyKubeFaults(kube.kubeFaults, c.kubeFaults);
+  }
+
+  for (const f of scenario.fleets) {
+    const { sub, rg } = home(f.subscription, f.resourceGroup);
+    const members = f.members.map((m) => {
+      const cluster = state.clusters.find((c) => c.name.toLowerCase() === m.cluster.toLowerCase());
+      if (!cluster) throw new ScenarioError(`fleet ${f.name}: no cluster named '${m.cluster}'`);
+      return { name: m.name ?? m.cluster, clusterResourceId: clusterArmId(cluster), ...(m.group ? { group: m.group } : {}) };
+    });
+    (state.fleets ??= []).push({ subscriptionId: sub.subscriptionId, resourceGroup: rg.name, name: f.name, location: rg.location, members });
   }
 
   if (scenario.faults) ctx.faults.configure({ seed: scenario.faults.seed, rules: scenario.faults.rules });

@@ -150,6 +150,15 @@ export interface RoleAssignmentRecord {
   createdOn: string;
 }
 
+/** An Azure Kubernetes Fleet Manager fleet and its members (clusters by resource id). */
+export interface FleetRecord {
+  subscriptionId: string;
+  resourceGroup: string;
+  name: string;
+  location: string;
+  members: { name: string; clusterResourceId: string; group?: string }[];
+}
+
 export interface AzureState {
   subscriptions: Record<string, SubscriptionRecord>;
   principals: DirectoryPrincipal[];
@@ -158,10 +167,12 @@ export interface AzureState {
   vaults: VaultRecord[];
   identities: IdentityRecord[];
   roleAssignments: RoleAssignmentRecord[];
+  /** Absent in state saved before fleets were emulated. */
+  fleets?: FleetRecord[];
 }
 
 export function emptyAzureState(): AzureState {
-  return { subscriptions: {}, principals: [], clusters: [], operations: [], vaults: [], identities: [], roleAssignments: [] };
+  return { subscriptions: {}, principals: [], clusters: [], operations: [], vaults: [], identities: [], roleAssignments: [], fleets: [] };
 }
 
 const eq = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();

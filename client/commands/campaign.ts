@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import type { Client } from '@temporalio/client';
 import type { Command } from 'commander';
-import { CAMPAIGN_PROCEDURES, type CampaignProcedure, DEFAULT_WINDOW_CHECK_SECONDS, type CampaignStage, CampaignInputError, checkStages, type ClusterSelection, parseStage } from '../../model/campaign';
+import { CAMPAIGN_PROCEDURES, type CampaignProcedure, DEFAULT_WINDOW_CHECK_SECONDS, type CampaignStage, CampaignInputError, checkStages, type ClusterSelection, parseFleetId, parseStage } from '../../model/campaign';
 import { clusterId, parseClusterId } from '../../model/ids';
 import {
   approveStageUpdate,
@@ -35,6 +35,7 @@ interface SelectionOptions {
   resourceGroup?: string;
   tag: string[];
   clustersFile?: string;
+  fleet?: string;
   stage: string[];
   taskQueue?: string;
 }
@@ -72,6 +73,7 @@ function addSelectionOptions(command: Command): Command {
     .option('--resource-group <name>', 'only clusters in this resource group', nonEmptyText('resource group'))
     .option('--tag <key=value>', 'only clusters with this tag (repeat: every tag must match)', collect, [])
     .option('--clusters-file <file>', 'only these clusters: a file with one AKS resource id per line (# comments)')
+    .option('--fleet <resourceId>', "only the member clusters of this Azure Kubernetes Fleet Manager fleet (az fleet show -g RG -n NAME --query id -o tsv)", nonEmptyText('fleet id'))
     .option('--stage <spec>', `a stage, in order (repeat): "NAME [size=N|N%|rest] [concurrency=N|N%] [soak=10m] [approval]" (default: ${DEFAULT_STAGES.map((s) => `"${s}"`).join(' ')})`, collect, []);
   return addTaskQueueOption(command);
 }
@@ -84,10 +86,23 @@ function selectionOf(opts: SelectionOptions): ClusterSelection {
     tags[key] = value;
   }
   const clusterIds = opts.clustersFile ? clustersFromFile(opts.clustersFile) : undefined;
-  if (opts.subscription.length === 0 && !clusterIds) {
-    throw usageError('Select clusters with --subscription <id> (and --resource-group, --tag to narrow), or --clusters-file <file>.');
+  if (opts.fleet) {
+    try {
+      parseFleetId(opts.fleet);
+    } catch (err) {
+      throw usageError(`--fleet ${(err as Error).message}`);
+    }
   }
-  return { subscriptions: opts.subscription, ...(opts.resourceGroup ? { resourceGroup: opts.resourceGroup } : {}), ...(opts.tag.length ? { tags } : {}), ...(clusterIds ? { clusterIds } : {}) };
+  if (opts.subscription.length === 0 && !clusterIds && !opts.fleet) {
+    throw usageError('Select clusters with --subscription <id> (and --resource-group, --tag to narrow), --fleet <fleet resource id> or --clusters-file <file>.');
+  }
+  return {
+    subscriptions: opts.subscription,
+    ...(opts.resourceGroup ? { resourceGroup: opts.resourceGroup } : {}),
+    ...(opts.tag.length ? { tags } : {}),
+    ...(clusterIds ? { clusterIds } : {}),
+    ...(opts.fleet ? { fleet: opts.fleet.trim() } : {}),
+  };
 }
 
 function clustersFromFile(file: string): string[] {

@@ -7,6 +7,7 @@ import * as authz from './authorization';
 import * as identities from './identities';
 import * as clusters from './managed-clusters';
 import { settleDueOperations, renderOperation } from './operations';
+import * as fleets from './fleets';
 import * as maintenance from './maintenance-configurations';
 import * as vaults from './vaults';
 
@@ -20,6 +21,8 @@ const ROUTES = {
   clustersInSubscription: re(`${SUB}/providers/Microsoft\\.ContainerService/managedClusters`),
   clustersInGroup: re(MC),
   cluster: re(`${MC}/([^/]+)`),
+  fleetMembers: re(`${RG}/providers/Microsoft\\.ContainerService/fleets/([^/]+)/members`),
+  fleetMember: re(`${RG}/providers/Microsoft\\.ContainerService/fleets/([^/]+)/members/([^/]+)`),
   maintenanceConfigurations: re(`${MC}/([^/]+)/maintenanceConfigurations`),
   maintenanceConfiguration: re(`${MC}/([^/]+)/maintenanceConfigurations/([^/]+)`),
   clusterAction: re(`${MC}/([^/]+)/(upgradeProfiles/default|listClusterUserCredential|listClusterAdminCredential|abort|agentPools|availableAgentPoolVersions)`),
@@ -88,6 +91,11 @@ export async function handleArmRequest(ctx: SandboxContext, req: IncomingMessage
     if (method === 'GET') return clusters.getAgentPool(ctx, r, g(m, 4), res);
     if (method === 'PUT') return clusters.putAgentPool(ctx, r, g(m, 4), req, res);
   }
+  if ((m = ROUTES.fleetMembers.exec(path)) && method === 'GET') return fleets.listMembers(ctx, fleetRoute(m), res);
+  if ((m = ROUTES.fleetMember.exec(path))) {
+    if (method === 'GET') return fleets.getMember(ctx, fleetRoute(m), g(m, 4), res);
+    if (method === 'PUT') return fleets.putMember(ctx, fleetRoute(m), g(m, 4), req, res);
+  }
   if ((m = ROUTES.maintenanceConfigurations.exec(path)) && method === 'GET') return maintenance.listMaintenanceConfigurations(ctx, clusterRoute(m, apiVersion), res);
   if ((m = ROUTES.maintenanceConfiguration.exec(path))) {
     const r = clusterRoute(m, apiVersion);
@@ -140,6 +148,10 @@ export async function handleArmRequest(ctx: SandboxContext, req: IncomingMessage
     }
   }
   throw new HttpError(404, 'NotFound', `The sandbox does not emulate ${method} ${path}.`);
+}
+
+function fleetRoute(m: RegExpExecArray): fleets.FleetRoute {
+  return { subscriptionId: g(m, 1), resourceGroup: g(m, 2), fleet: g(m, 3) };
 }
 
 function clusterRoute(m: RegExpExecArray, apiVersion: string): clusters.ClusterRoute {

@@ -62,6 +62,7 @@ const scenario: ScenarioInput = {
     // Its only maintenance window is the day after tomorrow: it waits, until the operator opens one now.
     { name: 'aks-w5', resourceGroup: 'rg-west', tags: prod, identity: 'id-kms', kms, secrets: secrets(9), maintenanceConfigurations: { aksManagedAutoUpgradeSchedule: windowOn(2) } },
   ],
+  fleets: [{ name: 'fleet-prod', resourceGroup: 'rg-east', members: [{ cluster: 'aks-e1' }, { cluster: 'aks-e4', group: 'dev' }, { cluster: 'aks-w3' }] }],
   // aks-e3's every cluster update is accepted by ARM, then fails.
   faults: { seed: 1, rules: [{ service: 'arm', method: 'PUT', path: '/managedClusters/aks-e3$', action: { kind: 'lroFailure', code: 'InternalOperationError', message: 'Internal server error' } }] },
 };
@@ -197,3 +198,14 @@ it(
   },
   LONG,
 );
+
+it('selects an Azure Kubernetes Fleet Manager fleet\'s members, narrowed by tag, and refuses a malformed fleet id before anything runs', async () => {
+  const fleet = `/subscriptions/${SUBSCRIPTION}/resourceGroups/rg-east/providers/Microsoft.ContainerService/fleets/fleet-prod`;
+  const all = await world.kmsflowJson<CampaignPlan>(['campaign', 'plan', 'rotate', '--fleet', fleet, '--stage', 'all']);
+  expect(all.members.map((m) => m.name)).toEqual(['aks-e1', 'aks-e4', 'aks-w3']);
+  const prodOnly = await world.kmsflowJson<CampaignPlan>(['campaign', 'plan', 'rotate', '--fleet', fleet, '--tag', 'env=prod', '--stage', 'all']);
+  expect(prodOnly.members.map((m) => m.name)).toEqual(['aks-e1', 'aks-w3']);
+  const bad = await world.kmsflow(['campaign', 'plan', 'rotate', '--fleet', '/subscriptions/x/fleets/y']);
+  expect(bad.code).toBe(2);
+  expect(bad.stderr).toContain('is not a fleet resource id');
+});

@@ -5,8 +5,9 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    // The conformance tier (real kube-apiserver + etcd) has its own config: npm run test:conformance.
-    exclude: ['test/conformance/**', 'node_modules/**'],
+    // The conformance tier (real kube-apiserver + etcd) has its own config: npm run test:conformance; tests of
+    // several minutes each run with npm run test:long.
+    exclude: ['test/conformance/**', 'test/long/**', 'node_modules/**'],
     pool: 'forks',
     fileParallelism: false,
     testTimeout: 60_000,

@@ -41,6 +41,8 @@ export interface CliWorld {
   workerLog(): string;
   startWorker(): Promise<void>;
   stopWorker(): Promise<void>;
+  /** One more `kmsflow worker` process on the same task queue (several workers share the work); stopped at teardown. */
+  startExtraWorker(): Promise<ChildProcess>;
   teardown(): Promise<void>;
 }
 
@@ -122,6 +124,8 @@ export async function startCliWorld(source: SandboxSource): Promise<CliWorld> {
   }
   let worker: ChildProcess | undefined;
   let workerLog = '';
+  const extraWorkers: ChildProcess[] = [];
+  const workerArgs = ['worker', '--sandbox-env', envFile, '--arm-poll-interval', '0.2'];
   const kubeconfigs = new Map<string, string>();
   /** The kubeconfig `kmsflow sandbox kubeconfig` writes for a cluster, fetched once. */
   const kubeconfigOf = async (cluster: string): Promise<string> => {
@@ -162,7 +166,7 @@ export async function startCliWorld(source: SandboxSource): Promise<CliWorld> {
     inspect: (cluster) => world.kmsflowJson<ClusterInspection>(['sandbox', 'inspect', '--cluster', cluster, '--entries']),
     async startWorker() {
       if (worker && worker.exitCode === null && worker.signalCode === null) throw new Error('a kmsflow worker process already runs in this world: stopWorker() first');
-      const child = run(BIN, ['worker', '--sandbox-env', envFile, '--arm-poll-interval', '0.2'], env);
+      const child = run(BIN, workerArgs, env);
       worker = child.process;
       child.process.stdout!.on('data', (c: Buffer) => (workerLog += c.toString()));
       child.process.stderr!.on('data', (c: Buffer) => (workerLog += c.toString()));
@@ -172,7 +176,14 @@ export async function startCliWorld(source: SandboxSource): Promise<CliWorld> {
       await stop(worker, 'SIGTERM');
       worker = undefined;
     },
+    async startExtraWorker() {
+      const child = run(BIN, workerArgs, env);
+      extraWorkers.push(child.process);
+      await untilPrinted(child.process, /polling task queue/, 'kmsflow worker');
+      return child.process;
+    },
     async teardown() {
+      for (const extra of extraWorkers) await stop(extra, 'SIGTERM');
       await stop(worker, 'SIGTERM');
       await stop(sandbox?.process);
       await server.stop();

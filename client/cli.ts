@@ -11,6 +11,7 @@ import { reportCommand } from './commands/report';
 import { resumeCommand } from './commands/resume';
 import { retryCommand } from './commands/retry';
 import { sandboxCommand } from './commands/sandbox';
+import { scheduleCommand } from './commands/schedule';
 import { demoCommand } from './commands/demo';
 import { setupCommand } from './commands/setup';
 import { codecServerCommand } from './commands/codec-server';
@@ -41,6 +42,7 @@ export const COMMANDS: readonly CommandModule[] = [
   keysCommand,
   reportCommand,
   campaignCommand,
+  scheduleCommand,
   workerCommand,
   versionsCommand,
   devCommand,

@@ -6,10 +6,12 @@ import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { CampaignProcedure, CampaignStage, ClusterSelection, ErrorBudget } from '../model/campaign';
 import type { ProcedureInputBase } from './procedures/common';
 
-export const campaignWorkflowId = (campaignId: string) => `kmsflow-campaign:${campaignId}`;
+export const CAMPAIGN_WORKFLOW_PREFIX = 'kmsflow-campaign:';
+export const campaignWorkflowId = (campaignId: string) => `${CAMPAIGN_WORKFLOW_PREFIX}${campaignId}`;
 
 export interface CampaignInput {
-  campaignId: string;
+  /** Absent in a schedule's campaigns: each run takes its workflow id's (the schedule's id and the run's time). */
+  campaignId?: string;
   procedure: CampaignProcedure;
   selection: ClusterSelection;
   stages: CampaignStage[];
@@ -96,3 +98,28 @@ export const retryClusterUpdate = defineUpdate<{ clusterId: string }, [CampaignO
 export const cancelCampaignUpdate = defineUpdate<{ cancelled: boolean }, [CampaignOperatorRequest & { reason: string }]>('cancelCampaign');
 export const pauseCampaignSignal = defineSignal<[CampaignOperatorRequest]>('pauseCampaign');
 export const resumeCampaignSignal = defineSignal<[CampaignOperatorRequest]>('resumeCampaign');
+
+/** The expiry guard (expiry-guard.ts), which a schedule runs. */
+export const EXPIRY_GUARD_WORKFLOW_PREFIX = 'kmsflow-expiry-guard:';
+
+export interface ExpiryGuardInput {
+  selection: ClusterSelection;
+  /** A key expiring within this many days counts. */
+  withinDays: number;
+  /** The rotate campaign it starts: stages, budget and options (its clusters are the expiring ones). */
+  campaign: Omit<CampaignInput, 'campaignId' | 'procedure' | 'selection' | 'carried'>;
+}
+
+export interface ExpiringKey {
+  clusterId: string;
+  slot: 'current' | 'previous';
+  keyId: string;
+  expiresOn: string;
+}
+
+export interface ExpiryGuardResult {
+  checked: number;
+  expiring: ExpiringKey[];
+  /** The campaign started for them, when any expire. */
+  campaignId: string | null;
+}

@@ -28,6 +28,7 @@ import {
   type CampaignInput,
   type CampaignPhase,
   type CampaignProgress,
+  CAMPAIGN_WORKFLOW_PREFIX,
   campaignProgressQuery,
   cancelCampaignUpdate,
   FAILURE_STATUSES,
@@ -44,10 +45,12 @@ import { followCurrentVersion } from './versioning-behavior';
 const now = () => new Date().toISOString();
 
 export async function campaign(input: CampaignInput): Promise<CampaignProgress> {
+  // A scheduled campaign has no id of its own: Temporal names each run's workflow id after the schedule and its time.
+  const campaignId = input.campaignId ?? workflowInfo().workflowId.replace(CAMPAIGN_WORKFLOW_PREFIX, '');
   const procedure = procedureNamed(input.procedure);
   if (!procedure) throw ApplicationFailure.nonRetryable(`Unknown procedure ${input.procedure}.`);
   const progress: CampaignProgress = input.carried ?? {
-    campaignId: input.campaignId,
+    campaignId: campaignId,
     procedure: input.procedure,
     phase: 'selecting',
     paused: false,
@@ -76,7 +79,7 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
     setCurrentDetails(details(progress));
     if (publishedPhase !== progress.phase) {
       upsertSearchAttributes([
-        { key: CampaignAttribute, value: input.campaignId },
+        { key: CampaignAttribute, value: campaignId },
         { key: PhaseAttribute, value: progress.phase },
       ]);
       publishedPhase = progress.phase;
@@ -203,7 +206,7 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
     if (!newVersions.has(id)) {
       newVersions.set(
         id,
-        quick.createKeyVersion({ vaultUrl: ref.vaultUrl, name: ref.name, operationKey: `campaign:${input.campaignId}:${ref.name}` }).then((v) => versionedKeyId({ ...ref, version: v.version })),
+        quick.createKeyVersion({ vaultUrl: ref.vaultUrl, name: ref.name, operationKey: `campaign:${campaignId}:${ref.name}` }).then((v) => versionedKeyId({ ...ref, version: v.version })),
       );
     }
     return newVersions.get(id)!;
@@ -225,7 +228,7 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
         args: [{ clusterId: c.clusterId, ...input.procedureOptions, ...(input.requestedBy ? { requestedBy: input.requestedBy } : {}), ...(keyId ? { keyId } : {}) }],
         parentClosePolicy: ParentClosePolicy.ABANDON,
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
-        typedSearchAttributes: [{ key: CampaignAttribute, value: input.campaignId }],
+        typedSearchAttributes: [{ key: CampaignAttribute, value: campaignId }],
       });
       c.runId = child.firstExecutionRunId;
       if (keyId) c.keyId = keyId;
@@ -297,7 +300,7 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
     state.status = 'done';
     publish('running');
     if (more && workflowInfo().continueAsNewSuggested && running.size === 0) {
-      await continueAsNew<typeof campaign>({ ...input, carried: progress });
+      await continueAsNew<typeof campaign>({ ...input, campaignId, carried: progress });
     }
   }
 

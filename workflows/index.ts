@@ -6,3 +6,4 @@ export { planProcedure } from './plan';
 export * from './procedures';
 export { reencryptSecrets } from './reencrypt';
 export { campaign, planCampaign } from './campaign';
+export { expiryGuard } from './expiry-guard';

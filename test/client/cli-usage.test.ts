@@ -103,7 +103,7 @@ describe('an unreachable Temporal', () => {
 });
 
 describe('help', () => {
-  const names = ['plan', 'start', 'status', 'watch', 'list', 'approve', 'pause', 'resume', 'retry', 'cancel', 'keys', 'report', 'campaign', 'worker', 'versions', 'dev', 'sandbox', 'demo', 'setup', 'codec-server'];
+  const names = ['plan', 'start', 'status', 'watch', 'list', 'approve', 'pause', 'resume', 'retry', 'cancel', 'keys', 'report', 'campaign', 'schedule', 'worker', 'versions', 'dev', 'sandbox', 'demo', 'setup', 'codec-server'];
 
   it('registers every command once', () => {
     expect(COMMANDS).toHaveLength(names.length);

@@ -1,0 +1,166 @@
+/**
+ * The command-line options of a campaign, shared by `campaign plan|start` and `schedule create`: which
+ * clusters, which stages, and how a run behaves (budget, approvals, maintenance windows, re-encryption).
+ */
+import * as fs from 'node:fs';
+import type { Command } from 'commander';
+import {
+  CAMPAIGN_PROCEDURES,
+  type CampaignProcedure,
+  type CampaignStage,
+  CampaignInputError,
+  checkStages,
+  type ClusterSelection,
+  DEFAULT_WINDOW_CHECK_SECONDS,
+  parseFleetId,
+  parseStage,
+} from '../../../model/campaign';
+import { clusterId, parseClusterId } from '../../../model/ids';
+import type { CampaignInput } from '../../../workflows/campaign-messages';
+import { procedureByCommand } from '../../../workflows/procedures';
+import { usageError } from './errors';
+import { addRequesterOption, addTaskQueueOption, nonEmptyText, requesterOf, seconds, wholeNumber } from './options';
+import { addReencryptOptions, type ReencryptFlags, reencryptSettingsOf } from './procedure-request';
+
+/** Without --stage: one canary, then the rest five at a time after an approval. */
+export const DEFAULT_STAGES = ['canary size=1', 'rest concurrency=5 approval'];
+
+export interface SelectionOptions {
+  subscription: string[];
+  resourceGroup?: string;
+  tag: string[];
+  clustersFile?: string;
+  fleet?: string;
+  stage: string[];
+  taskQueue?: string;
+}
+
+/** What every campaign run takes beyond its selection: budget, approvals, windows, re-encryption, requester. */
+export interface CampaignRunOptions extends SelectionOptions, ReencryptFlags {
+  maxFailures: number;
+  approveStages?: string;
+  autoApprove?: boolean;
+  ignoreMaintenanceWindows?: boolean;
+  windowCheck?: number;
+  as?: string;
+}
+
+export const COMMANDS = CAMPAIGN_PROCEDURES.map((name) => procedureNamedCommand(name));
+
+export function procedureNamedCommand(name: CampaignProcedure): string {
+  return name === 'rotate-key' ? 'rotate' : 'retire';
+}
+
+/** The procedure a command word names, if campaigns run it. */
+export function campaignProcedure(command: string): CampaignProcedure {
+  const procedure = procedureByCommand(command.trim())?.definition.name;
+  if (!procedure || !(CAMPAIGN_PROCEDURES as readonly string[]).includes(procedure)) {
+    throw usageError(`A campaign runs ${COMMANDS.join(' or ')}, not "${command}": the other procedures need a key or vault per cluster; start them per cluster with kmsflow start.`);
+  }
+  return procedure as CampaignProcedure;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+export function addSelectionOptions(command: Command): Command {
+  command
+    .option('--subscription <id>', 'a subscription whose clusters are selected (repeat for several)', collect, [])
+    .option('--resource-group <name>', 'only clusters in this resource group', nonEmptyText('resource group'))
+    .option('--tag <key=value>', 'only clusters with this tag (repeat: every tag must match)', collect, [])
+    .option('--clusters-file <file>', 'only these clusters: a file with one AKS resource id per line (# comments)')
+    .option('--fleet <resourceId>', "only the member clusters of this Azure Kubernetes Fleet Manager fleet (az fleet show -g RG -n NAME --query id -o tsv)", nonEmptyText('fleet id'))
+    .option('--stage <spec>', `a stage, in order (repeat): "NAME [size=N|N%|rest] [concurrency=N|N%] [soak=10m] [approval]" (default: ${DEFAULT_STAGES.map((s) => `"${s}"`).join(' ')})`, collect, []);
+  return addTaskQueueOption(command);
+}
+
+export function selectionOf(opts: SelectionOptions): ClusterSelection {
+  const tags: Record<string, string> = {};
+  for (const tag of opts.tag) {
+    const [key, value] = tag.split('=', 2);
+    if (!key || value === undefined) throw usageError(`--tag ${tag}: write it as key=value, e.g. --tag env=prod.`);
+    tags[key] = value;
+  }
+  const clusterIds = opts.clustersFile ? clustersFromFile(opts.clustersFile) : undefined;
+  if (opts.fleet) {
+    try {
+      parseFleetId(opts.fleet);
+    } catch (err) {
+      throw usageError(`--fleet ${(err as Error).message}`);
+    }
+  }
+  if (opts.subscription.length === 0 && !clusterIds && !opts.fleet) {
+    throw usageError('Select clusters with --subscription <id> (and --resource-group, --tag to narrow), --fleet <fleet resource id> or --clusters-file <file>.');
+  }
+  return {
+    subscriptions: opts.subscription,
+    ...(opts.resourceGroup ? { resourceGroup: opts.resourceGroup } : {}),
+    ...(opts.tag.length ? { tags } : {}),
+    ...(clusterIds ? { clusterIds } : {}),
+    ...(opts.fleet ? { fleet: opts.fleet.trim() } : {}),
+  };
+}
+
+function clustersFromFile(file: string): string[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw usageError(`Cannot read --clusters-file ${file}: ${(err as Error).message}.`);
+  }
+  const ids = text
+    .split('\n')
+    .map((line) => line.replace(/#.*/, '').trim())
+    .filter(Boolean);
+  if (ids.length === 0) throw usageError(`--clusters-file ${file} names no cluster: put one AKS resource id per line.`);
+  return ids.map((id, i) => {
+    try {
+      return clusterId(parseClusterId(id));
+    } catch (err) {
+      throw usageError(`--clusters-file ${file} line ${i + 1}: ${(err as Error).message}`);
+    }
+  });
+}
+
+export function stagesOf(specs: string[]): CampaignStage[] {
+  try {
+    const stages = (specs.length ? specs : DEFAULT_STAGES).map(parseStage);
+    checkStages(stages);
+    return stages;
+  } catch (err) {
+    if (err instanceof CampaignInputError) throw usageError(err.message);
+    throw err;
+  }
+}
+
+
+/** Budget, approvals, maintenance windows, re-encryption settings and requester, on `command`. */
+export function addCampaignRunOptions(command: Command): Command {
+  command
+    .option('--max-failures <n>', 'the error budget: stop starting clusters once more than n failed, were blocked or not proven (default 0)', wholeNumber(0, 100_000), 0)
+    .option('--approve-stages <names>', "stage approvals given now: comma-separated stage names, or 'all'")
+    .option('--auto-approve', "approve every cluster procedure's own gates at start (retire's key retirement)")
+    .option('--ignore-maintenance-windows', 'start clusters outside their AKS maintenance window too (default: a cluster waits for its window)')
+    .option('--window-check <seconds>', `how often a cluster waiting for its maintenance window is looked at again (default ${DEFAULT_WINDOW_CHECK_SECONDS})`, seconds(1, 86_400));
+  addReencryptOptions(command);
+  return addRequesterOption(command, 'who starts it');
+}
+
+/** A campaign's input from its options, checked (stages, approvals, selection); the id is the caller's. */
+export function campaignRunInput(procedure: CampaignProcedure, opts: CampaignRunOptions, env: Record<string, string | undefined>): Omit<CampaignInput, 'campaignId'> {
+  const stages = stagesOf(opts.stage);
+  const approveStages = opts.approveStages === 'all' ? 'all' : opts.approveStages?.split(',').map((s) => s.trim()).filter(Boolean);
+  const unknown = Array.isArray(approveStages) ? approveStages.filter((name) => !stages.some((s) => s.name === name)) : [];
+  if (unknown.length) throw usageError(`--approve-stages names no stage ${unknown.join(', ')}: the stages are ${stages.map((s) => s.name).join(', ')}.`);
+  const reencrypt = reencryptSettingsOf(opts);
+  return {
+    procedure,
+    selection: selectionOf(opts),
+    stages,
+    errorBudget: { maxFailures: opts.maxFailures },
+    requestedBy: requesterOf(opts.as, env),
+    ...(approveStages ? { autoApprove: approveStages } : {}),
+    ...(opts.ignoreMaintenanceWindows ? { maintenanceWindows: 'ignore' as const } : {}),
+    ...(opts.windowCheck !== undefined ? { windowCheckSeconds: opts.windowCheck } : {}),
+    procedureOptions: { ...(opts.autoApprove ? { autoApprove: 'all' as const } : {}), ...(reencrypt ? { reencrypt } : {}) },
+  };
+}

@@ -1,0 +1,51 @@
+/**
+ * The expiry guard, run by a schedule: finds the selected clusters whose key in AKS's current or previous slot
+ * expires within N days (an expired key in either slot makes Secrets unreadable), and starts a rotate campaign
+ * over exactly those clusters. The campaign's stages carry their approvals, so the guard's run says who must
+ * approve; with none, the rotations start at once.
+ */
+import { ParentClosePolicy, startChild, workflowInfo } from '@temporalio/workflow';
+import { sameKeyId } from '../model/ids';
+import { quick } from './activity-proxies';
+import { campaign } from './campaign';
+import { CAMPAIGN_WORKFLOW_PREFIX, EXPIRY_GUARD_WORKFLOW_PREFIX, type ExpiringKey, type ExpiryGuardInput, type ExpiryGuardResult } from './campaign-messages';
+import { CampaignAttribute } from './messages';
+import { followCurrentVersion } from './versioning-behavior';
+
+export async function expiryGuard(input: ExpiryGuardInput): Promise<ExpiryGuardResult> {
+  const clusters = (await quick.selectClusters(input.selection)).filter((c) => c.kmsEnabled && c.keyId);
+  const slots: { clusterId: string; slot: ExpiringKey['slot']; keyId: string }[] = [];
+  for (const c of clusters) {
+    slots.push({ clusterId: c.clusterId, slot: 'current', keyId: c.keyId! });
+    // AKS's previous slot is not in ARM's model: kmsflow's key ledger knows it.
+    const previous = (await quick.readKeyLedger(c.clusterId)).slots.previous;
+    if (previous && !sameKeyId(previous, c.keyId)) slots.push({ clusterId: c.clusterId, slot: 'previous', keyId: previous });
+  }
+  const keyIds = [...new Set(slots.map((s) => s.keyId))];
+  const states = keyIds.length > 0 ? await quick.keyStates(keyIds) : [];
+  const deadline = Date.now() + input.withinDays * 86_400_000;
+  const expiring: ExpiringKey[] = [];
+  for (const s of slots) {
+    const expiresOn = states.find((k) => sameKeyId(k.keyId, s.keyId))?.expiresOn;
+    if (expiresOn && Date.parse(expiresOn) <= deadline) expiring.push({ ...s, expiresOn });
+  }
+  if (expiring.length === 0) return { checked: clusters.length, expiring, campaignId: null };
+
+  const campaignId = `expiry-${workflowInfo().workflowId.replace(EXPIRY_GUARD_WORKFLOW_PREFIX, '')}`;
+  await startChild(campaign, {
+    workflowId: `${CAMPAIGN_WORKFLOW_PREFIX}${campaignId}`,
+    args: [
+      {
+        ...input.campaign,
+        campaignId,
+        procedure: 'rotate-key',
+        selection: { subscriptions: [], clusterIds: [...new Set(expiring.map((e) => e.clusterId))] },
+      },
+    ],
+    parentClosePolicy: ParentClosePolicy.ABANDON,
+    typedSearchAttributes: [{ key: CampaignAttribute, value: campaignId }],
+  });
+  return { checked: clusters.length, expiring, campaignId };
+}
+
+followCurrentVersion(expiryGuard);

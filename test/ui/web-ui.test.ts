@@ -3,9 +3,11 @@
 // no browser is downloaded from elsewhere).
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { parseStage } from '../../model/campaign';
 import type { ScenarioInput } from '../../sandbox/scenario';
+import { type CampaignInput, campaignProgressQuery, campaignWorkflowId, cancelCampaignUpdate } from '../../workflows/campaign-messages';
 import type { enableKms } from '../../workflows';
-import { pauseSignal, progressQuery } from '../../workflows/messages';
+import { CampaignAttribute, pauseSignal, progressQuery } from '../../workflows/messages';
 import { findOrInstallChromium } from '../helpers/chromium';
 import { type KmsflowTestEnv, startKmsflowEnv } from '../helpers/kmsflow-env';
 import { waitUntil } from '../helpers/wait';
@@ -93,5 +95,42 @@ it('the Web UI finds a running procedure by its search attributes and shows its 
     await page.screenshot({ path: SCREENSHOT, fullPage: false });
     await handle.signal('resume', {});
     await handle.result();
+  });
+}, 180_000);
+
+it('the Web UI finds a campaign by KmsCampaign and shows its stage, counts and error budget', async () => {
+  await env.withWorker(async () => {
+    const client = env.temporal.env.client;
+    const input: CampaignInput = {
+      campaignId: 'ui-campaign',
+      procedure: 'rotate-key',
+      selection: { subscriptions: [], clusterIds: [env.clusterId('aks-ui')] },
+      stages: [parseStage('all approval')],
+      errorBudget: { maxFailures: 1 },
+    };
+    const handle = await client.workflow.start('campaign', {
+      taskQueue: env.taskQueue,
+      workflowId: campaignWorkflowId('ui-campaign'),
+      args: [input],
+      typedSearchAttributes: [{ key: CampaignAttribute, value: 'ui-campaign' }],
+    });
+    await waitUntil(() => handle.query(campaignProgressQuery), (p) => p.phase === 'waiting-approval', { timeoutMs: 60_000, what: 'the campaign at its approval' });
+
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    await page.goto(`${env.temporal.server.uiUrl}/namespaces/default/workflows?query=${encodeURIComponent("KmsCampaign = 'ui-campaign'")}`);
+    const run = page.locator('table').getByText(handle.firstExecutionRunId);
+    await run.waitFor({ timeout: 30_000 });
+    await run.click();
+    await page.getByText('User Metadata', { exact: true }).click();
+    const text = await waitUntil(
+      async () => (await Promise.all(page.frames().map((f) => f.locator('body').innerText().catch(() => '')))).join('\n'),
+      (all) => all.includes('Campaign ui-campaign'),
+      { timeoutMs: 30_000, what: "the campaign's current details in the Web UI" },
+    );
+    expect(text).toContain('Campaign ui-campaign (rotate-key) — waiting-approval, stage all');
+    expect(text).toContain('1 clusters: pending 1');
+    expect(text).toContain('error budget: 0 of 1 used');
+    await handle.executeUpdate(cancelCampaignUpdate, { args: [{ reason: 'seen in the Web UI' }] });
+    expect((await handle.result()).phase).toBe('cancelled');
   });
 }, 180_000);

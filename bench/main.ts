@@ -3,6 +3,7 @@
  *   reencrypt   the storage migration: kubectl pipeline vs kmsflow's engine vs a raw client (docs/benchmarks.md)
  *   client-overhead   cost of one no-op PUT through @kubernetes/client-node vs a keep-alive pool
  *   kube-noop   throughput of the emulated Kubernetes API server alone
+ *   campaign    a rotate campaign over a sandbox fleet on several worker processes (docs/benchmarks.md)
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
@@ -13,6 +14,8 @@ async function run(): Promise<void> {
   switch (name) {
     case 'reencrypt':
       return (await import('./reencrypt/run')).main(rest);
+    case 'campaign':
+      return (await import('./campaign/run')).main(rest);
     case 'client-overhead':
       return (await import('./reencrypt/client-overhead')).main();
     case 'kube-noop': {
@@ -26,7 +29,7 @@ async function run(): Promise<void> {
     }
     default:
       console.error(
-        'usage: npm run bench -- <reencrypt|client-overhead|kube-noop> [options]   (reencrypt --help for its options)',
+        'usage: npm run bench -- <reencrypt|campaign|client-overhead|kube-noop> [options]   (reencrypt --help for its options)',
       );
       process.exitCode = 2;
   }

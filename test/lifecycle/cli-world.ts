@@ -43,6 +43,8 @@ export interface CliWorld {
   stopWorker(): Promise<void>;
   /** One more `kmsflow worker` process on the same task queue (several workers share the work); stopped at teardown. */
   startExtraWorker(): Promise<ChildProcess>;
+  /** The process ids of the running worker processes (for memory figures). */
+  workerPids(): number[];
   teardown(): Promise<void>;
 }
 
@@ -176,6 +178,7 @@ export async function startCliWorld(source: SandboxSource): Promise<CliWorld> {
       await stop(worker, 'SIGTERM');
       worker = undefined;
     },
+    workerPids: () => [worker, ...extraWorkers].filter((w): w is ChildProcess => !!w && w.exitCode === null && w.signalCode === null).map((w) => w.pid!),
     async startExtraWorker() {
       const child = run(BIN, workerArgs, env);
       extraWorkers.push(child.process);

@@ -109,6 +109,32 @@ function recovery(run: Json): string {
   ].join('\n');
 }
 
+/** The campaign benchmark: one row per result file (`campaign-*.json`). */
+function campaignResults(): string {
+  const files = fs
+    .readdirSync(RESULTS)
+    .filter((f) => f.startsWith('campaign-') && f.endsWith('.json'))
+    .sort();
+  if (files.length === 0) return '_No campaign result file yet: run `npm run bench -- campaign --json bench/results/campaign-300.json`._';
+  const rows = files.map((file) => {
+    const r = readResult(file)!;
+    const c = r.result as Json;
+    const events = c.history.eventsPerRun as number[];
+    return [
+      `${num(c.clusters)} × ${num(c.secretsPerCluster)}`,
+      num(c.workers),
+      num(c.concurrency),
+      `${num(c.wallSeconds)} s`,
+      num(c.clustersPerMinute),
+      `${num(c.proven)} of ${num(c.clusters)}`,
+      `${(c.workerPeakRssMb as number[]).map(num).join(' / ')} MB`,
+      `${events.map(num).join(' + ')} in ${num(c.history.runs)} run(s)`,
+      `${r.date.slice(0, 10)}, commit ${r.commit}${r.uncommittedChanges ? ' plus uncommitted changes' : ''}, ${r.machine.cpus} × ${r.machine.cpuModel} (\`bench/results/${file}\`)`,
+    ];
+  });
+  return table(['clusters × Secrets', 'workers', 'at once', 'campaign wall time', 'clusters / min', 'proven', 'worker peak RSS', 'campaign history', 'run'], rows);
+}
+
 /** One table per re-encryption benchmark result file. */
 function benchmarkResults(): string {
   const files = fs
@@ -226,7 +252,7 @@ export function generatedBlocks(): Record<string, Record<string, string>> {
       faults: ci ? faultRuns(ci) : '_No CI-size result file yet._',
       recovery: ci ? recovery(ci) : '_No CI-size result file yet._',
     },
-    'docs/benchmarks.md': { results: benchmarkResults() },
+    'docs/benchmarks.md': { results: benchmarkResults(), campaign: campaignResults() },
     'README.md': { performance: readmePerformance() },
   };
 }

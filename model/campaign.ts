@@ -8,8 +8,8 @@
 export const CAMPAIGN_PROCEDURES = ['rotate-key', 'retire-key'] as const;
 export type CampaignProcedure = (typeof CAMPAIGN_PROCEDURES)[number];
 
-/** How often a cluster outside its maintenance window is looked at again (the configuration may change). */
-export const DEFAULT_WINDOW_CHECK_SECONDS = 300;
+/** How often a waiting cluster (outside its maintenance window, or busy) is looked at again. */
+export const DEFAULT_RECHECK_SECONDS = 300;
 
 export interface ClusterSelection {
   /** Subscriptions to list clusters in (at least one unless `clusterIds` is given). */

@@ -23,8 +23,10 @@ export interface CampaignInput {
   requestedBy?: string;
   /** AKS maintenance windows (default honour): a cluster outside its window waits, and the campaign says until when. */
   maintenanceWindows?: 'honour' | 'ignore';
-  /** How often a waiting cluster's window is read again (default 300 s). */
-  windowCheckSeconds?: number;
+  /** A cluster busy with another procedure: skipped with the reason (default), or waited for. */
+  busyClusters?: 'skip' | 'wait';
+  /** How often a waiting cluster (its window, or the procedure it is busy with) is looked at again (default 300 s). */
+  recheckSeconds?: number;
   /** Set by the campaign itself when it continues as new. */
   carried?: CampaignProgress;
 }
@@ -32,6 +34,7 @@ export interface CampaignInput {
 export type CampaignClusterStatus =
   | 'pending'
   | 'waiting-window'
+  | 'waiting-busy'
   | 'running'
   | 'waiting-approval'
   | 'blocked'

@@ -19,7 +19,7 @@ import {
   WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { budgetSpent, type CampaignMember, type CampaignStage, concurrencyOf, DEFAULT_WINDOW_CHECK_SECONDS, formCampaign } from '../model/campaign';
+import { budgetSpent, type CampaignMember, type CampaignStage, concurrencyOf, DEFAULT_RECHECK_SECONDS, formCampaign } from '../model/campaign';
 import { keyId as versionedKeyId, parseKeyId } from '../model/ids';
 import { quick } from './activity-proxies';
 import {
@@ -125,7 +125,7 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
       validator: (request) => {
         const c = clusterNamed(request.cluster);
         if (!c) throw new Error(`cluster ${request.cluster} is not in this campaign.`);
-        if (c.status !== 'pending' && c.status !== 'waiting-window') {
+        if (c.status !== 'pending' && c.status !== 'waiting-window' && c.status !== 'waiting-busy') {
           throw new Error(`cluster ${c.name} is ${c.status}: only a cluster not started yet can be skipped (a running one: kmsflow cancel ${c.clusterId}).`);
         }
       },
@@ -212,7 +212,8 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
     return newVersions.get(id)!;
   };
 
-  async function runCluster(c: CampaignClusterState): Promise<void> {
+  /** Runs the cluster's procedure; 'busy' when another procedure runs on it and the policy is to wait. */
+  async function runCluster(c: CampaignClusterState): Promise<'busy' | void> {
     c.status = 'running';
     c.startedAt = now();
     delete c.endedAt;
@@ -235,11 +236,15 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
       running.set(workflowId, c);
       result = child.result();
     } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError && input.busyClusters === 'wait') {
+        delete c.startedAt;
+        return 'busy';
+      }
       const skipped = err instanceof WorkflowExecutionAlreadyStartedError || err instanceof NotApplicable;
       c.status = skipped ? 'skipped' : 'failed';
       c.reason =
         err instanceof WorkflowExecutionAlreadyStartedError
-          ? `busy: another procedure runs on it (kmsflow status ${c.clusterId}); retry it in this campaign once that one ended`
+          ? `busy: another procedure runs on it (kmsflow status ${c.clusterId}); retry it in this campaign once that one ended, or start campaigns with --busy wait`
           : skipped
             ? messageOf(err)
             : `did not start: ${messageOf(err)}`;
@@ -315,37 +320,43 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
       const next = queue.shift();
       return next && next.status !== 'pending' ? take() : next;
     };
-    /** Clusters outside their maintenance window, looked at again every check interval or when the window opens. */
-    const outsideWindow: { cluster: CampaignClusterState; opensAt?: string }[] = [];
+    /** Clusters that wait (outside their maintenance window, or busy), looked at again every recheck or when a window opens. */
+    const waiting: { cluster: CampaignClusterState; until?: string }[] = [];
+    const wait = (c: CampaignClusterState, status: 'waiting-window' | 'waiting-busy', reason: string, until?: string) => {
+      c.status = status;
+      c.reason = reason;
+      waiting.push({ cluster: c, ...(until ? { until } : {}) });
+      publish();
+    };
     const lane = async () => {
       for (;;) {
         await condition(() => !progress.paused || stopping());
         if (stopping()) return;
         const next = take();
         if (!next) {
-          if (outsideWindow.length === 0) return;
-          await waitForWindows();
+          if (waiting.length === 0) return;
+          await recheckWaiting();
           continue;
         }
         if (input.maintenanceWindows !== 'ignore') {
           const window = await quick.maintenanceWindowOf(next.clusterId);
           if (!window.open && next.status === 'pending') {
-            next.status = 'waiting-window';
-            next.reason = `outside its maintenance window (${window.configurations.join(', ')}): waits until ${window.opensAt ?? 'a window opens (none within a year: change the configuration or skip it)'}`;
-            outsideWindow.push({ cluster: next, ...(window.opensAt ? { opensAt: window.opensAt } : {}) });
-            publish();
+            const until = window.opensAt ?? 'a window opens (none within a year: change the configuration or skip it)';
+            wait(next, 'waiting-window', `outside its maintenance window (${window.configurations.join(', ')}): waits until ${until}`, window.opensAt);
             continue;
           }
         }
-        await runCluster(next);
+        if ((await runCluster(next)) === 'busy') {
+          wait(next, 'waiting-busy', `busy: another procedure runs on it (kmsflow status ${next.clusterId}); it starts once that one ended`);
+        }
       }
     };
-    const waitForWindows = async () => {
-      const soonest = Math.min(...outsideWindow.map((w) => (w.opensAt ? Date.parse(w.opensAt) - Date.now() : Infinity)));
-      const checkMs = (input.windowCheckSeconds ?? DEFAULT_WINDOW_CHECK_SECONDS) * 1000;
-      await condition(() => stopping() || retried.length > 0 || outsideWindow.length === 0, Math.max(1_000, Math.min(soonest, checkMs)));
-      for (const { cluster } of outsideWindow.splice(0)) {
-        if (cluster.status !== 'waiting-window') continue; // skipped meanwhile
+    const recheckWaiting = async () => {
+      const soonest = Math.min(...waiting.map((w) => (w.until ? Date.parse(w.until) - Date.now() : Infinity)));
+      const recheckMs = (input.recheckSeconds ?? DEFAULT_RECHECK_SECONDS) * 1000;
+      await condition(() => stopping() || retried.length > 0 || waiting.length === 0, Math.max(1_000, Math.min(soonest, recheckMs)));
+      for (const { cluster } of waiting.splice(0)) {
+        if (cluster.status !== 'waiting-window' && cluster.status !== 'waiting-busy') continue; // skipped meanwhile
         cluster.status = 'pending';
         delete cluster.reason;
         queue.push(cluster);

@@ -15,7 +15,7 @@ import {
 import type { CampaignPlan } from '../../workflows/campaign';
 import { CampaignAttribute } from '../../workflows/messages';
 import { ExitCode } from '../exit-codes';
-import { renderCampaign, renderCampaignPlan } from '../output/campaign-view';
+import { campaignLine, renderCampaign, renderCampaignPlan, renderCampaignReport } from '../output/campaign-view';
 import { formatTime, table } from '../output/format';
 import { CliError, usageError } from './support/errors';
 import { sendUpdate } from './support/operator';
@@ -31,7 +31,8 @@ import {
   selectionOf,
   stagesOf,
 } from './support/campaign-options';
-import { addExamples, addJsonOption, addRequesterOption, nonEmptyText, requesterOf, taskQueueOf } from './support/options';
+import { addExamples, addJsonOption, addRequesterOption, nonEmptyText, requesterOf, seconds, taskQueueOf } from './support/options';
+import { campaignReport } from './support/campaign-report';
 import type { CommandContext, CommandModule } from './support/runtime';
 
 interface StartOptions extends CampaignRunOptions {
@@ -120,6 +121,47 @@ export const campaignCommand: CommandModule = {
     addJsonOption(status);
     addExamples(status, ['kmsflow campaign status rotate-20261201-090000 --json']);
     status.action(runtime.action(async (ctx, id: string) => printCampaign(ctx, await readCampaign(await ctx.temporal(), id.trim()))));
+
+    const report = campaign
+      .command('report')
+      .argument('<campaignId>')
+      .description(
+        "Every cluster's proof in one place, for auditors: its state, the key it was moved to, and its procedure's re-encryption evidence (as kmsflow report shows it).\n" +
+          'Exit code: 0 every cluster the campaign ran is proven, 4 one is not (failed, blocked, not proven, not started), 3 the campaign still runs.',
+      );
+    addJsonOption(report);
+    addExamples(report, ['kmsflow campaign report rotate-20261201-090000', 'kmsflow campaign report rotate-20261201-090000 --json > evidence.json']);
+    report.action(
+      runtime.action(async (ctx, id: string) => {
+        const client = await ctx.temporal();
+        const progress = await readCampaign(client, id.trim());
+        const result = await campaignReport(client, progress);
+        if (ctx.out.json) ctx.out.printJson(result);
+        else ctx.out.lines(renderCampaignReport(result, ctx.out.style));
+        return result.exitCode;
+      }),
+    );
+
+    const watch = campaign
+      .command('watch')
+      .argument('<campaignId>')
+      .option('--interval <seconds>', 'how often to look (default 5)', seconds(0.5, 600), 5)
+      .description('Follow a campaign: a line whenever its phase, stage or counts change, until it ends (exit 0 completed, 4 halted or cancelled).');
+    addExamples(watch, ['kmsflow campaign watch rotate-20261201-090000']);
+    watch.action(
+      runtime.action(async (ctx, id: string, opts: { interval: number }) => {
+        const client = await ctx.temporal();
+        let last = '';
+        for (;;) {
+          const progress = await readCampaign(client, id.trim());
+          const line = campaignLine(progress);
+          if (line !== last) ctx.out.line(`${formatTime(new Date())}  ${line}`);
+          last = line;
+          if (progress.endedAt) return progress.phase === 'completed' ? ExitCode.success : ExitCode.failed;
+          await new Promise((resolve) => setTimeout(resolve, opts.interval * 1000));
+        }
+      }),
+    );
 
     const list = campaign.command('list').description('Campaigns, newest first.');
     addJsonOption(list);

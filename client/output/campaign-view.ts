@@ -1,4 +1,5 @@
 import type { CampaignProgress } from '../../workflows/campaign-messages';
+import type { CampaignReport } from '../commands/support/campaign-report';
 import type { CampaignPlan } from '../../workflows/campaign';
 import { formatTime, table } from './format';
 import type { Style } from './style';
@@ -50,6 +51,29 @@ export function renderCampaign(p: CampaignProgress, style: Style): string[] {
   );
   const waiting = p.stages.find((s) => s.status === 'waiting-approval');
   if (waiting) lines.push('', `Stage ${waiting.name} waits for approval: kmsflow campaign approve ${p.campaignId}`);
+  return lines;
+}
+
+/** One line for `campaign watch`: phase, stage, counts, budget. */
+export function campaignLine(p: CampaignProgress): string {
+  const counts = new Map<string, number>();
+  for (const c of p.clusters) counts.set(c.status, (counts.get(c.status) ?? 0) + 1);
+  const stage = p.stage ? ` stage ${p.stage}` : '';
+  return `${p.phase}${p.paused ? ' (paused)' : ''}${stage}: ${[...counts.entries()].map(([s, n]) => `${s} ${n}`).join(', ') || 'selecting'}; budget ${p.budget.failures}/${p.budget.maxFailures}`;
+}
+
+export function renderCampaignReport(r: CampaignReport, style: Style): string[] {
+  const verdict = r.exitCode === 0 ? style.green('every cluster it ran is proven') : r.exitCode === 3 ? 'still running' : style.red('not every cluster is proven');
+  const lines = [`Campaign ${r.campaignId} (${r.procedure}), ${r.phase}: ${verdict}`, `  ${Object.entries(r.counts).map(([s, n]) => `${s} ${n}`).join(', ')}`];
+  if (r.haltReason) lines.push(`  ${r.haltReason}`);
+  lines.push('');
+  lines.push(
+    ...table(
+      ['CLUSTER', 'STATUS', 'PROOF', 'KEY', 'WHY'],
+      r.clusters.map((c) => [c.name, colour(c.status, style), c.evidence?.verdict ?? '-', c.keyId?.split('/').slice(-2).join('/') ?? '-', c.reason ?? '']),
+    ),
+  );
+  lines.push('', style.dim('Each cluster\'s full evidence: kmsflow report <cluster resource id> --run <run id> (both in --json).'));
   return lines;
 }
 

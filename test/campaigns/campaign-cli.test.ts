@@ -8,6 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { CampaignReport } from '../../client/commands/support/campaign-report';
 import type { ProcedureSnapshot } from '../../client/output/shapes';
 import type { ScenarioInput } from '../../sandbox/scenario';
 import type { CampaignPlan } from '../../workflows/campaign';
@@ -110,7 +111,7 @@ it(
     ]);
     const before = await world.inspect('aks-e1');
 
-    const started = await world.kmsflow(['campaign', 'start', 'rotate', ...select, ...STAGES, '--id', 'fleet-1', '--max-failures', '2', '--window-check', '1', ...FAST]);
+    const started = await world.kmsflow(['campaign', 'start', 'rotate', ...select, ...STAGES, '--id', 'fleet-1', '--max-failures', '2', '--recheck', '1', ...FAST]);
     expect(started.code, started.stderr).toBe(0);
     expect(started.stdout).toContain('Started campaign fleet-1');
 
@@ -168,6 +169,17 @@ it(
     // Not touched: the dev cluster, the skipped ones, and the one whose preflight blocked.
     for (const name of ['aks-e4', 'aks-w4', 'aks-w2']) expect((await world.inspect(name)).kms?.keyId).toBe(before.kms?.keyId);
 
+    // The auditors' report: each cluster's own evidence; exit 4 while any cluster it ran is not proven.
+    const report = await world.kmsflowJson<CampaignReport>(['campaign', 'report', 'fleet-1'], 4);
+    const reported = Object.fromEntries(report.clusters.map((c) => [c.name, c]));
+    expect(reported['aks-e2']?.evidence?.verdict).toBe('proven');
+    expect(reported['aks-e2']?.evidence?.reencryptions.at(-1)?.expected).toBe(newKey);
+    expect(reported['aks-w2']?.evidence?.verdict).not.toBe('proven');
+    expect(reported['aks-w4']?.evidence).toBeNull();
+    const watched = await world.kmsflow(['campaign', 'watch', 'fleet-1']);
+    expect(watched.code).toBe(0);
+    expect(watched.stdout).toMatch(/completed: proven 4, blocked 2, skipped 2; budget 2\/2/);
+
     // Each cluster's procedure is its own, under its own workflow id: status shows the blocked one and why.
     const blocked = await world.kmsflowJson<ProcedureSnapshot>(['status', clusterId('rg-west', 'aks-w2')], [0, 3, 4]);
     expect(blocked.phase).toBe('blocked');
@@ -192,9 +204,25 @@ it(
     ]);
     expect(progress.clusters[0]?.reason).toContain('ARM reports the cluster Failed');
     expect((await world.inspect('aks-w4')).kms?.keyId).toBe(before.kms?.keyId);
+    expect((await world.kmsflow(['campaign', 'watch', 'fleet-2'])).code).toBe(4);
+
+    // --busy wait: aks-e2 is busy with an operator's own procedure (blocked: it rotates to the key in use), so the
+    // campaign waits for it; once the operator cancels that procedure, the campaign's runs and is proven.
+    const e2 = clusterId('rg-east', 'aks-e2');
+    expect((await world.kmsflow(['start', 'rotate', '--cluster', e2, '--key-id', newKey, ...FAST])).code).toBe(0);
+    await waitUntil(() => world.kmsflowJson<ProcedureSnapshot>(['status', e2], [0, 3, 4]), (s) => s.phase === 'blocked', { what: 'the operator\'s procedure blocked', timeoutMs: 60_000 });
+    fs.writeFileSync(file, `${e2}\n`);
+    const third = await world.kmsflow(['campaign', 'start', 'rotate', '--clusters-file', file, '--stage', 'all', '--id', 'fleet-3', '--busy', 'wait', '--recheck', '1', ...FAST]);
+    expect(third.code, third.stderr).toBe(0);
+    const busy = await waitUntil(() => campaignStatus('fleet-3'), (p) => p.clusters[0]?.status === 'waiting-busy', { what: 'aks-e2 waiting-busy', timeoutMs: 60_000, intervalMs: 500 });
+    expect(busy.clusters[0]?.reason).toContain('busy: another procedure runs on it');
+    expect((await world.kmsflow(['cancel', e2, '--reason', 'the campaign does it'])).code).toBe(0);
+    progress = await untilPhase('fleet-3', ['completed', 'halted']);
+    expect(progress.clusters.map((c) => c.status)).toEqual(['proven']);
+    await expectEverySecretUnder('aks-e2', progress.clusters[0]!.keyId!);
 
     const listed = await world.kmsflowJson<{ campaigns: { campaignId: string }[] }>(['campaign', 'list']);
-    expect(listed.campaigns.map((c) => c.campaignId).sort()).toEqual(['fleet-1', 'fleet-2']);
+    expect(listed.campaigns.map((c) => c.campaignId).sort()).toEqual(['fleet-1', 'fleet-2', 'fleet-3']);
   },
   LONG,
 );

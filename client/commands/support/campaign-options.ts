@@ -11,7 +11,7 @@ import {
   CampaignInputError,
   checkStages,
   type ClusterSelection,
-  DEFAULT_WINDOW_CHECK_SECONDS,
+  DEFAULT_RECHECK_SECONDS,
   parseFleetId,
   parseStage,
 } from '../../../model/campaign';
@@ -19,7 +19,7 @@ import { clusterId, parseClusterId } from '../../../model/ids';
 import type { CampaignInput } from '../../../workflows/campaign-messages';
 import { procedureByCommand } from '../../../workflows/procedures';
 import { usageError } from './errors';
-import { addRequesterOption, addTaskQueueOption, nonEmptyText, requesterOf, seconds, wholeNumber } from './options';
+import { addRequesterOption, addTaskQueueOption, nonEmptyText, oneOf, requesterOf, seconds, wholeNumber } from './options';
 import { addReencryptOptions, type ReencryptFlags, reencryptSettingsOf } from './procedure-request';
 
 /** Without --stage: one canary, then the rest five at a time after an approval. */
@@ -41,7 +41,8 @@ export interface CampaignRunOptions extends SelectionOptions, ReencryptFlags {
   approveStages?: string;
   autoApprove?: boolean;
   ignoreMaintenanceWindows?: boolean;
-  windowCheck?: number;
+  busy?: 'skip' | 'wait';
+  recheck?: number;
   as?: string;
 }
 
@@ -140,7 +141,8 @@ export function addCampaignRunOptions(command: Command): Command {
     .option('--approve-stages <names>', "stage approvals given now: comma-separated stage names, or 'all'")
     .option('--auto-approve', "approve every cluster procedure's own gates at start (retire's key retirement)")
     .option('--ignore-maintenance-windows', 'start clusters outside their AKS maintenance window too (default: a cluster waits for its window)')
-    .option('--window-check <seconds>', `how often a cluster waiting for its maintenance window is looked at again (default ${DEFAULT_WINDOW_CHECK_SECONDS})`, seconds(1, 86_400));
+    .option('--busy <skip|wait>', 'a cluster busy with another procedure: skip it with the reason (default), or wait until that procedure ended', oneOf(['skip', 'wait'] as const))
+    .option('--recheck <seconds>', `how often a waiting cluster (maintenance window, busy) is looked at again (default ${DEFAULT_RECHECK_SECONDS})`, seconds(1, 86_400));
   addReencryptOptions(command);
   return addRequesterOption(command, 'who starts it');
 }
@@ -160,7 +162,8 @@ export function campaignRunInput(procedure: CampaignProcedure, opts: CampaignRun
     requestedBy: requesterOf(opts.as, env),
     ...(approveStages ? { autoApprove: approveStages } : {}),
     ...(opts.ignoreMaintenanceWindows ? { maintenanceWindows: 'ignore' as const } : {}),
-    ...(opts.windowCheck !== undefined ? { windowCheckSeconds: opts.windowCheck } : {}),
+    ...(opts.busy ? { busyClusters: opts.busy } : {}),
+    ...(opts.recheck !== undefined ? { recheckSeconds: opts.recheck } : {}),
     procedureOptions: { ...(opts.autoApprove ? { autoApprove: 'all' as const } : {}), ...(reencrypt ? { reencrypt } : {}) },
   };
 }

@@ -281,13 +281,15 @@ describe('list', () => {
         endedAt: null,
         // Not a cluster's procedure workflow: no key ledger to take a proof from.
         proof: null,
+        // The test's worker is unversioned.
+        workerVersion: null,
       },
     ]);
 
     const table = await cli('list', '--procedure', 'probe', '--phase', 'waiting-approval', '--status', 'running');
     expect(table.code).toBe(0);
     const lines = table.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^WORKFLOW ID\s+RUN\s+PROCEDURE\s+CLUSTER\s+PHASE\s+STEP\s+STATUS\s+PROOF\s+STARTED$/);
+    expect(lines[0]).toMatch(/^WORKFLOW ID\s+RUN\s+PROCEDURE\s+CLUSTER\s+PHASE\s+STEP\s+STATUS\s+PROOF\s+VERSION\s+STARTED$/);
     expect(lines.some((l) => l.startsWith(waiting.workflowId) && l.includes('waiting-approval') && l.includes('running'))).toBe(true);
     expect(lines.some((l) => l.startsWith(other.workflowId))).toBe(true);
 

@@ -1,5 +1,6 @@
-// A rotate campaign as an operator runs it, through real kmsflow processes (sandbox, worker, CLI) on a
-// small fleet: selection by subscription and tag, a canary stage with a soak, an approval before the rest,
+// A rotate campaign as an operator runs it, through real kmsflow processes (sandbox, worker, CLI) on a fleet
+// of 30 clusters in three resource groups (a Fleet Manager fleet of 10 of them, maintenance windows on some):
+// selection by subscription and tag, a canary stage with a soak, an approval before the rest,
 // one cluster whose ARM operation fails and one whose preflight blocks (the error budget absorbs both), one
 // cluster skipped by the operator, one skipped because KMS is off, one that waits for its AKS maintenance window
 // until a window covers now; every other cluster proven in the etcd
@@ -31,6 +32,8 @@ function windowOn(days: number) {
   return { maintenanceWindow: { schedule: { weekly: { intervalWeeks: 1, dayOfWeek: WEEKDAYS[daysFromNow(days).getUTCDay()]! } }, durationHours: 4, startTime: '00:00', utcOffset: '+00:00' } };
 }
 
+const FILLERS = Array.from({ length: 21 }, (_, i) => `aks-n${String(i + 1).padStart(2, '0')}`);
+
 const scenario: ScenarioInput = {
   seed: 18,
   tenantId: '72f988bf-0000-4000-a000-00000000c0de',
@@ -39,6 +42,7 @@ const scenario: ScenarioInput = {
       id: SUBSCRIPTION,
       resourceGroups: [
         { name: 'rg-east', location: 'eastus' },
+        { name: 'rg-north', location: 'northeurope' },
         { name: 'rg-west', location: 'westus' },
       ],
     },
@@ -62,14 +66,30 @@ const scenario: ScenarioInput = {
     { name: 'aks-w4', resourceGroup: 'rg-west', tags: prod, identity: 'id-kms', kms, secrets: secrets(8) },
     // Its only maintenance window is the day after tomorrow: it waits, until the operator opens one now.
     { name: 'aks-w5', resourceGroup: 'rg-west', tags: prod, identity: 'id-kms', kms, secrets: secrets(9), maintenanceConfigurations: { aksManagedAutoUpgradeSchedule: windowOn(2) } },
+    // The rest of the fleet: ordinary prod clusters; every fifth has a maintenance window open now.
+    ...FILLERS.map((name, i) => ({
+      name,
+      resourceGroup: 'rg-north',
+      tags: prod,
+      identity: 'id-kms',
+      kms,
+      secrets: secrets(10 + i),
+      ...(i % 5 === 0 ? { maintenanceConfigurations: { default: { maintenanceWindow: { schedule: { daily: { intervalDays: 1 } }, durationHours: 8, startTime: `${String(new Date().getUTCHours()).padStart(2, '0')}:00`, utcOffset: '+00:00' } } } } : {}),
+    })),
   ],
-  fleets: [{ name: 'fleet-prod', resourceGroup: 'rg-east', members: [{ cluster: 'aks-e1' }, { cluster: 'aks-e4', group: 'dev' }, { cluster: 'aks-w3' }] }],
+  fleets: [
+    {
+      name: 'fleet-prod',
+      resourceGroup: 'rg-east',
+      members: [{ cluster: 'aks-e1' }, { cluster: 'aks-e4', group: 'dev' }, { cluster: 'aks-w3' }, ...FILLERS.slice(0, 7).map((cluster) => ({ cluster }))],
+    },
+  ],
   // aks-e3's every cluster update is accepted by ARM, then fails.
   faults: { seed: 1, rules: [{ service: 'arm', method: 'PUT', path: '/managedClusters/aks-e3$', action: { kind: 'lroFailure', code: 'InternalOperationError', message: 'Internal server error' } }] },
 };
 
 const FAST = ['--page-size', '20', '--pages-per-run', '3', '--concurrency', '4', '--propagation-wait', '0', '--poll-interval', '0.2'];
-const STAGES = ['--stage', 'canary size=1 soak=2s', '--stage', 'rest concurrency=2 approval'];
+const STAGES = ['--stage', 'canary size=1 soak=2s', '--stage', 'rest concurrency=6 approval'];
 const LONG = 300_000;
 
 let world: CliWorld;
@@ -103,11 +123,11 @@ it(
   async () => {
     const select = ['--subscription', SUBSCRIPTION, '--tag', 'env=prod'];
     const plan = await world.kmsflowJson<CampaignPlan>(['campaign', 'plan', 'rotate', ...select, ...STAGES]);
-    expect(plan.members.map((m) => m.name)).toEqual(['aks-e1', 'aks-e2', 'aks-e3', 'aks-w1', 'aks-w2', 'aks-w3', 'aks-w4', 'aks-w5']);
+    expect(plan.members.map((m) => m.name)).toEqual(['aks-e1', 'aks-e2', 'aks-e3', ...FILLERS, 'aks-w1', 'aks-w2', 'aks-w3', 'aks-w4', 'aks-w5']);
     expect(plan.members.find((m) => m.name === 'aks-w1')?.skipReason).toMatch(/KMS is off/);
     expect(plan.stages.map((s) => [s.name, s.clusters, s.concurrency])).toEqual([
       ['canary', 1, 1],
-      ['rest', 6, 2],
+      ['rest', 27, 6],
     ]);
     const before = await world.inspect('aks-e1');
 
@@ -153,6 +173,7 @@ it(
       'aks-w3': 'proven',
       'aks-w4': 'skipped',
       'aks-w5': 'proven',
+      ...Object.fromEntries(FILLERS.map((name) => [name, 'proven'])),
     });
     expect(clusters['aks-w4']?.reason).toBe('skipped by operator');
     expect(clusters['aks-w2']?.reason).toContain(`kmsflow retry ${clusterId('rg-west', 'aks-w2')}`);
@@ -162,7 +183,7 @@ it(
     // One new version of the shared key, and every proven cluster's Secrets under it in etcd.
     const newKey = clusters['aks-e1']!.keyId!;
     expect(newKey).not.toBe(before.kms?.keyId);
-    for (const name of ['aks-e1', 'aks-e2', 'aks-w3', 'aks-w5']) {
+    for (const name of ['aks-e1', 'aks-e2', 'aks-w3', 'aks-w5', ...FILLERS]) {
       expect(clusters[name]?.keyId).toBe(newKey);
       await expectEverySecretUnder(name, newKey);
     }
@@ -178,7 +199,7 @@ it(
     expect(reported['aks-w4']?.evidence).toBeNull();
     const watched = await world.kmsflow(['campaign', 'watch', 'fleet-1']);
     expect(watched.code).toBe(0);
-    expect(watched.stdout).toMatch(/completed: proven 4, blocked 2, skipped 2; budget 2\/2/);
+    expect(watched.stdout).toMatch(/completed: proven 25, blocked 2, skipped 2; budget 2\/2/);
 
     // Each cluster's procedure is its own, under its own workflow id: status shows the blocked one and why.
     const blocked = await world.kmsflowJson<ProcedureSnapshot>(['status', clusterId('rg-west', 'aks-w2')], [0, 3, 4]);
@@ -230,9 +251,9 @@ it(
 it('selects an Azure Kubernetes Fleet Manager fleet\'s members, narrowed by tag, and refuses a malformed fleet id before anything runs', async () => {
   const fleet = `/subscriptions/${SUBSCRIPTION}/resourceGroups/rg-east/providers/Microsoft.ContainerService/fleets/fleet-prod`;
   const all = await world.kmsflowJson<CampaignPlan>(['campaign', 'plan', 'rotate', '--fleet', fleet, '--stage', 'all']);
-  expect(all.members.map((m) => m.name)).toEqual(['aks-e1', 'aks-e4', 'aks-w3']);
+  expect(all.members.map((m) => m.name)).toEqual(['aks-e1', 'aks-e4', ...FILLERS.slice(0, 7), 'aks-w3']);
   const prodOnly = await world.kmsflowJson<CampaignPlan>(['campaign', 'plan', 'rotate', '--fleet', fleet, '--tag', 'env=prod', '--stage', 'all']);
-  expect(prodOnly.members.map((m) => m.name)).toEqual(['aks-e1', 'aks-w3']);
+  expect(prodOnly.members.map((m) => m.name)).toEqual(['aks-e1', ...FILLERS.slice(0, 7), 'aks-w3']);
   const bad = await world.kmsflow(['campaign', 'plan', 'rotate', '--fleet', '/subscriptions/x/fleets/y']);
   expect(bad.code).toBe(2);
   expect(bad.stderr).toContain('is not a fleet resource id');

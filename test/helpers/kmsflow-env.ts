@@ -13,6 +13,7 @@ import type { ScenarioInput } from '../../sandbox/scenario';
 import { keyVersionIds } from '../sandbox/helpers';
 import { buildWorkflowBundle } from '../../worker/bundle';
 import { createKmsflowWorker } from '../../worker/create-worker';
+import type { WorkerVersion } from '../../worker/versioning';
 import { clusterId as formatClusterId } from '../../model/ids';
 import { progressQuery } from '../../workflows/messages';
 import type { ReencryptSettings } from '../../workflows/reencrypt';
@@ -41,7 +42,8 @@ export interface KmsflowTestEnv {
   keyVersions(vault: string, key: string): Promise<string[]>;
   /** Mutating sandbox calls so far (ARM, Key Vault, Kubernetes). */
   mutations(): number;
-  withWorker<T>(fn: (worker: Worker) => Promise<T>): Promise<T>;
+  /** Runs `fn` while a worker polls; with `version`, a versioned worker of that deployment version. */
+  withWorker<T>(fn: (worker: Worker) => Promise<T>, options?: { version?: WorkerVersion }): Promise<T>;
   /** Runs the planted-leak control workflow to its end, inside `withWorker` (needs `leakControlCluster`). */
   runLeakControl(): Promise<void>;
   teardown(): Promise<void>;
@@ -80,13 +82,14 @@ export async function startKmsflowEnv(
     vaultId: (name, rg = resourceGroup) => `/subscriptions/${subscriptionId}/resourceGroups/${rg}/providers/Microsoft.KeyVault/vaults/${name}`,
     keyVersions: (vault, key) => keyVersionIds(sandbox, vault, key),
     mutations: () => sandbox.oplog.count(),
-    async withWorker(fn) {
+    async withWorker(fn, options = {}) {
       const worker = await createKmsflowWorker({
         connection: temporal.env.nativeConnection,
         namespace: temporal.server.namespace,
         taskQueue,
         workflowBundle,
         activities: workerActivities,
+        ...(options.version ? { version: options.version } : {}),
       });
       return worker.runUntil(() => fn(worker));
     },

@@ -8,6 +8,7 @@ import type { ScenarioInput } from '../../sandbox/scenario';
 import { type CampaignInput, campaignProgressQuery, campaignWorkflowId, cancelCampaignUpdate } from '../../workflows/campaign-messages';
 import type { enableKms } from '../../workflows';
 import { CampaignAttribute, pauseSignal, progressQuery } from '../../workflows/messages';
+import { DEPLOYMENT_NAME, promoteToCurrent } from '../../worker/versioning';
 import { findOrInstallChromium } from '../helpers/chromium';
 import { type KmsflowTestEnv, startKmsflowEnv } from '../helpers/kmsflow-env';
 import { waitUntil } from '../helpers/wait';
@@ -98,9 +99,11 @@ it('the Web UI finds a running procedure by its search attributes and shows its 
   });
 }, 180_000);
 
-it('the Web UI finds a campaign by KmsCampaign and shows its stage, counts and error budget', async () => {
+it('the Web UI finds a campaign by KmsCampaign and shows its stage, counts, error budget and worker version', async () => {
+  const version = { deploymentName: DEPLOYMENT_NAME, buildId: 'ui-build-1' };
   await env.withWorker(async () => {
     const client = env.temporal.env.client;
+    await promoteToCurrent(client, version);
     const input: CampaignInput = {
       campaignId: 'ui-campaign',
       procedure: 'rotate-key',
@@ -130,7 +133,10 @@ it('the Web UI finds a campaign by KmsCampaign and shows its stage, counts and e
     expect(text).toContain('Campaign ui-campaign (rotate-key) — waiting-approval, stage all');
     expect(text).toContain('1 clusters: pending 1');
     expect(text).toContain('error budget: 0 of 1 used');
+    // Temporal's own view of Worker Versioning: the version the campaign is pinned to.
+    const pageText = await waitUntil(() => page.locator('body').innerText(), (t) => t.includes(version.buildId), { timeoutMs: 15_000, what: 'the worker version in the Web UI' });
+    expect(pageText).toContain(version.buildId);
     await handle.executeUpdate(cancelCampaignUpdate, { args: [{ reason: 'seen in the Web UI' }] });
     expect((await handle.result()).phase).toBe('cancelled');
-  });
+  }, { version });
 }, 180_000);

@@ -49,6 +49,25 @@ afterAll(async () => {
   await env?.teardown();
 });
 
+/**
+ * Lists the workflows `query` finds in the Web UI, opens run `runId`, and reads its "User Metadata" (summary,
+ * details, current details: Temporal UI 2.42 renders each markdown block in a frame of its own) until `expected` shows.
+ */
+async function openUserMetadata(query: string, runId: string, expected: string) {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  await page.goto(`${env.temporal.server.uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(query)}`);
+  const run = page.locator('table').getByText(runId);
+  await run.waitFor({ timeout: 30_000 });
+  await run.click();
+  await page.getByText('User Metadata', { exact: true }).click();
+  const text = await waitUntil(
+    async () => (await Promise.all(page.frames().map((f) => f.locator('body').innerText().catch(() => '')))).join('\n'),
+    (all) => all.includes(expected),
+    { timeoutMs: 30_000, what: `"${expected}" in the Web UI` },
+  );
+  return { page, text };
+}
+
 it('the Web UI finds a running procedure by its search attributes and shows its current step and progress', async () => {
   // Slow writes down so the re-encryption is still running when the browser looks.
   env.sandbox.faults.addRule({ service: 'kube', cluster: 'aks-ui', method: 'PUT', action: { kind: 'latency', ms: 15 } });
@@ -75,21 +94,7 @@ it('the Web UI finds a running procedure by its search attributes and shows its 
     });
     await handle.signal(pauseSignal, { requestedBy: 'ui-test' });
 
-    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    const query = encodeURIComponent("KmsCluster = 'aks-ui' AND KmsProcedure = 'enable-kms'");
-    await page.goto(`${env.temporal.server.uiUrl}/namespaces/default/workflows?query=${query}`);
-    // The list shows the run found through the search attributes; open it.
-    const run = page.locator('table').getByText(handle.firstExecutionRunId);
-    await run.waitFor({ timeout: 30_000 });
-    await run.click();
-    // Temporal UI 2.42 shows the summary, details and current details under "User Metadata".
-    await page.getByText('User Metadata', { exact: true }).click();
-    // The UI renders each markdown block (summary, details, current details) in a frame of its own.
-    const text = await waitUntil(
-      async () => (await Promise.all(page.frames().map((f) => f.locator('body').innerText().catch(() => '')))).join('\n'),
-      (all) => all.includes('Step 4 of 4'),
-      { timeoutMs: 30_000, what: 'the current details in the Web UI' },
-    );
+    const { page, text } = await openUserMetadata("KmsCluster = 'aks-ui' AND KmsProcedure = 'enable-kms'", handle.firstExecutionRunId, 'Step 4 of 4');
     expect(text).toContain('enable-kms');
     expect(text).toMatch(/Step 4 of 4: Re-encrypt every Secret and verify \(storage migration\) \d+ \/ 24\d\d Secret checks/);
     expect(text).toContain('Enable KMS on aks-ui');
@@ -119,17 +124,7 @@ it('the Web UI finds a campaign by KmsCampaign and shows its stage, counts, erro
     });
     await waitUntil(() => handle.query(campaignProgressQuery), (p) => p.phase === 'waiting-approval', { timeoutMs: 60_000, what: 'the campaign at its approval' });
 
-    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
-    await page.goto(`${env.temporal.server.uiUrl}/namespaces/default/workflows?query=${encodeURIComponent("KmsCampaign = 'ui-campaign'")}`);
-    const run = page.locator('table').getByText(handle.firstExecutionRunId);
-    await run.waitFor({ timeout: 30_000 });
-    await run.click();
-    await page.getByText('User Metadata', { exact: true }).click();
-    const text = await waitUntil(
-      async () => (await Promise.all(page.frames().map((f) => f.locator('body').innerText().catch(() => '')))).join('\n'),
-      (all) => all.includes('Campaign ui-campaign'),
-      { timeoutMs: 30_000, what: "the campaign's current details in the Web UI" },
-    );
+    const { page, text } = await openUserMetadata("KmsCampaign = 'ui-campaign'", handle.firstExecutionRunId, 'Campaign ui-campaign');
     expect(text).toContain('Campaign ui-campaign (rotate-key) — waiting-approval, stage all');
     expect(text).toContain('1 clusters: pending 1');
     expect(text).toContain('error budget: 0 of 1 used');

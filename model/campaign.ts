@@ -4,9 +4,14 @@
  * and when the error budget is spent.
  */
 
-/** Procedures a campaign can run: the ones that need nothing per cluster beyond the key the cluster uses. */
-export const CAMPAIGN_PROCEDURES = ['rotate-key', 'retire-key'] as const;
-export type CampaignProcedure = (typeof CAMPAIGN_PROCEDURES)[number];
+/**
+ * A procedure's name (`rotate-key`): a campaign runs any of them. rotate and retire need nothing per cluster
+ * (a new version of the key each cluster uses); the others take their flags per cluster or one set for all.
+ */
+export type CampaignProcedure = string;
+
+/** The procedures that derive their key from the cluster when no key is given. */
+export const KEY_FROM_CLUSTER: readonly CampaignProcedure[] = ['rotate-key', 'retire-key'];
 
 /** How often a waiting cluster (outside its maintenance window, or busy) is looked at again. */
 export const DEFAULT_RECHECK_SECONDS = 300;
@@ -142,7 +147,11 @@ export function selects(selection: ClusterSelection, cluster: SelectedCluster): 
 
 /** Why `procedure` does not apply to the cluster, or undefined when it does. */
 export function notApplicable(procedure: CampaignProcedure, cluster: SelectedCluster): string | undefined {
-  if (!cluster.kmsEnabled || !cluster.keyId) return `KMS is off: there is no key to ${procedure === 'rotate-key' ? 'rotate' : 'retire'}`;
+  if (procedure === 'enable-kms') {
+    if (cluster.kmsEnabled) return 'KMS is already on: rotate changes its key';
+  } else if (procedure !== 'migrate-to-kms-v2' && (!cluster.kmsEnabled || !cluster.keyId)) {
+    return `KMS is off: there is no key to ${procedure === 'rotate-key' ? 'rotate' : procedure === 'retire-key' ? 'retire' : 'change'}`;
+  }
   if (cluster.provisioningState !== 'Succeeded') return `ARM reports the cluster ${cluster.provisioningState}: it takes a procedure once Succeeded`;
   return undefined;
 }

@@ -4,6 +4,7 @@
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { CampaignProcedure, CampaignStage, ClusterSelection, ErrorBudget } from '../model/campaign';
+import type { CheckedFlags } from '../model/procedure-flags';
 import type { ProcedureInputBase } from './procedures/common';
 
 export const CAMPAIGN_WORKFLOW_PREFIX = 'kmsflow-campaign:';
@@ -18,6 +19,10 @@ export interface CampaignInput {
   errorBudget: ErrorBudget;
   /** Stage gates approved at start: stage names, or 'all'. */
   autoApprove?: string[] | 'all';
+  /** The procedure's flags for every cluster (`--key-id`, `--mode`, …), checked by the CLI. */
+  flags?: CheckedFlags;
+  /** Flags per cluster (by lower-case resource id or name), over `flags`: the mapping file. */
+  clusterFlags?: Record<string, CheckedFlags>;
   /** Passed to every cluster's procedure (its own gates, re-encryption settings). */
   procedureOptions?: Pick<ProcedureInputBase, 'autoApprove' | 'reencrypt'>;
   requestedBy?: string;

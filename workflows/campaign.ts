@@ -19,7 +19,8 @@ import {
   WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { budgetSpent, type CampaignMember, type CampaignStage, concurrencyOf, DEFAULT_RECHECK_SECONDS, formCampaign } from '../model/campaign';
+import { assignStages, budgetSpent, type CampaignMember, type CampaignStage, concurrencyOf, DEFAULT_RECHECK_SECONDS, formCampaign, KEY_FROM_CLUSTER, notApplicable } from '../model/campaign';
+import { type CheckedFlags, ProcedureInputError } from '../model/procedure-flags';
 import { keyId as versionedKeyId, parseKeyId } from '../model/ids';
 import { quick } from './activity-proxies';
 import {
@@ -39,7 +40,7 @@ import {
 } from './campaign-messages';
 import { CampaignAttribute, PhaseAttribute, procedurePhaseSignal, procedureWorkflowId } from './messages';
 import { procedureNamed } from './procedures';
-import type { ProcedureOutcome } from './procedures/common';
+import type { ProcedureInputBase, ProcedureOutcome } from './procedures/common';
 import { followCurrentVersion } from './versioning-behavior';
 
 const now = () => new Date().toISOString();
@@ -187,7 +188,7 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
 
   publish();
   if (!input.carried) {
-    const { members, stageSizes } = formCampaign(input.procedure, await quick.selectClusters(input.selection), input.stages);
+    const { members, stageSizes } = withInputs(input, formCampaign(input.procedure, await quick.selectClusters(input.selection), input.stages), input.stages);
     progress.clusters = members.map((m) => ({
       clusterId: m.clusterId,
       name: m.name,
@@ -222,11 +223,15 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
     let result: Promise<ProcedureOutcome>;
     try {
       const digest = await quick.getClusterDigest(c.clusterId);
-      if (!digest.kms.enabled || !digest.kms.keyId) throw new NotApplicable('KMS is off now: there is no key to change');
-      const keyId = input.procedure === 'rotate-key' ? await newVersionOf(digest.kms.keyId) : undefined;
+      const stillApplies = notApplicable(input.procedure, { ...c, resourceGroup: '', tags: {}, kmsEnabled: digest.kms.enabled, ...(digest.kms.keyId ? { keyId: digest.kms.keyId } : {}), provisioningState: 'Succeeded' });
+      if (stillApplies) throw new NotApplicable(`${stillApplies} (now)`);
+      const derive = derivesKey(input, c) && input.procedure === 'rotate-key' && digest.kms.keyId;
+      const procedureInput = clusterInput(input, c, derive ? await newVersionOf(digest.kms.keyId!) : undefined);
+      if (typeof procedureInput === 'string') throw new NotApplicable(procedureInput);
+      const keyId = (procedureInput as { keyId?: string }).keyId;
       const child = await startChild(procedure!.workflow, {
         workflowId,
-        args: [{ clusterId: c.clusterId, ...input.procedureOptions, ...(input.requestedBy ? { requestedBy: input.requestedBy } : {}), ...(keyId ? { keyId } : {}) }],
+        args: [procedureInput],
         parentClosePolicy: ParentClosePolicy.ABANDON,
         workflowIdReusePolicy: WorkflowIdReusePolicy.ALLOW_DUPLICATE,
         typedSearchAttributes: [{ key: CampaignAttribute, value: campaignId }],
@@ -380,6 +385,50 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
 }
 
 
+type InputSource = Pick<CampaignInput, 'procedure' | 'flags' | 'clusterFlags' | 'procedureOptions' | 'requestedBy'>;
+
+/** The flags for one cluster: its row in the mapping over the flags for all. */
+function flagsFor(input: InputSource, c: { clusterId: string; name: string }): CheckedFlags {
+  const own = input.clusterFlags?.[c.clusterId.toLowerCase()] ?? input.clusterFlags?.[c.name.toLowerCase()];
+  return { ...input.flags, ...own };
+}
+
+/** rotate without a key given: the campaign's new version of the key the cluster uses. */
+const derivesKey = (input: InputSource, c: { clusterId: string; name: string }) => KEY_FROM_CLUSTER.includes(input.procedure) && !flagsFor(input, c).keyId;
+
+/**
+ * The cluster's procedure input from its flags (the procedure's own rules, as `kmsflow start` applies them), or
+ * the sentence why it has none. `derivedKeyId`: rotate's new version when no key was given.
+ */
+function clusterInput(input: InputSource, c: { clusterId: string; name: string }, derivedKeyId?: string): ProcedureInputBase | string {
+  const definition = procedureNamed(input.procedure)!.definition;
+  const base: ProcedureInputBase = { clusterId: c.clusterId, ...input.procedureOptions, ...(input.requestedBy ? { requestedBy: input.requestedBy } : {}) };
+  const flags = { ...flagsFor(input, c), ...(derivedKeyId ? { keyId: derivedKeyId } : {}) };
+  // rotate's key is the campaign's new version, created only when the cluster's turn comes.
+  if (derivesKey(input, c) && input.procedure === 'rotate-key' && !derivedKeyId) return base;
+  try {
+    return definition.input(flags, base);
+  } catch (err) {
+    if (err instanceof ProcedureInputError) return `its inputs do not fit: ${err.message}`;
+    throw err;
+  }
+}
+
+/** Clusters whose inputs do not fit the procedure are skipped with the reason before stages are formed. */
+function withInputs(input: InputSource, formed: { members: CampaignMember[] }, stages: readonly CampaignStage[]): { members: CampaignMember[]; stageSizes: number[] } {
+  const members = formed.members.map((m) => {
+    if (m.skipReason) return { ...m, stage: null };
+    const result = clusterInput(input, m);
+    return typeof result === 'string' ? { ...m, stage: null, skipReason: result } : m;
+  });
+  const applicable = members.filter((m) => !m.skipReason);
+  const stageSizes = assignStages(applicable, stages).map((inStage, i) => {
+    for (const m of inStage) m.stage = stages[i]!.name;
+    return inStage.length;
+  });
+  return { members, stageSizes };
+}
+
 /** The cluster no longer fits the procedure when its turn came. */
 class NotApplicable extends Error {}
 
@@ -410,8 +459,8 @@ export interface CampaignPlan {
 }
 
 /** What `kmsflow campaign plan` shows: the selected clusters in their stages, and the skipped ones with why. Reads only. */
-export async function planCampaign(input: Pick<CampaignInput, 'procedure' | 'selection' | 'stages'>): Promise<CampaignPlan> {
-  const { members, stageSizes } = formCampaign(input.procedure, await quick.selectClusters(input.selection), input.stages);
+export async function planCampaign(input: Pick<CampaignInput, 'procedure' | 'selection' | 'stages' | 'flags' | 'clusterFlags'>): Promise<CampaignPlan> {
+  const { members, stageSizes } = withInputs(input, formCampaign(input.procedure, await quick.selectClusters(input.selection), input.stages), input.stages);
   return {
     procedure: input.procedure,
     members,

@@ -21,7 +21,10 @@ import { CliError, usageError } from './support/errors';
 import { sendUpdate } from './support/operator';
 import {
   addCampaignRunOptions,
+  addInputOptions,
   addSelectionOptions,
+  campaignInputs,
+  type InputOptions,
   type CampaignRunOptions,
   campaignProcedure,
   campaignRunInput,
@@ -65,7 +68,7 @@ export const campaignCommand: CommandModule = {
   register(program: Command, runtime) {
     const campaign = program
       .command('campaign')
-      .description('Run rotate or retire across many clusters: selected by subscription, resource group, tag or list, in stages with concurrency, soak, approvals and an error budget.');
+      .description('Run a procedure across many clusters (selected by subscription, resource group, tag, fleet or list; inputs per cluster or one for all), in stages with concurrency, soak, approvals and an error budget.');
     addExamples(campaign, [
       'kmsflow campaign plan rotate --subscription "$SUB" --tag env=prod',
       'kmsflow campaign start rotate --subscription "$SUB" --stage "canary size=1 soak=30m" --stage "rest concurrency=10% approval" --max-failures 2',
@@ -73,13 +76,13 @@ export const campaignCommand: CommandModule = {
       'kmsflow campaign approve rotate-20261201-090000',
     ]);
 
-    const plan = addSelectionOptions(campaign.command('plan').argument('<procedure>', COMMANDS.join(' | ')).description('Show which clusters a campaign would run on, in which stage, and which are skipped and why. Changes nothing.'));
+    const plan = addInputOptions(addSelectionOptions(campaign.command('plan').argument('<procedure>', COMMANDS.join(' | ')).description('Show which clusters a campaign would run on, in which stage, and which are skipped and why. Changes nothing.')));
     addJsonOption(plan);
     addExamples(plan, ['kmsflow campaign plan rotate --subscription "$SUB" --resource-group rg-prod', 'kmsflow campaign plan retire --clusters-file clusters.txt --json']);
     plan.action(
-      runtime.action(async (ctx, command: string, opts: SelectionOptions) => {
+      runtime.action(async (ctx, command: string, opts: SelectionOptions & InputOptions) => {
         const procedure = campaignProcedure(command);
-        const request = { procedure, selection: selectionOf(opts), stages: stagesOf(opts.stage) };
+        const request = { procedure, selection: selectionOf(opts), stages: stagesOf(opts.stage), ...campaignInputs(procedure, opts) };
         const client = await ctx.temporal();
         const result = (await client.workflow.execute('planCampaign', {
           taskQueue: taskQueueOf(opts.taskQueue, ctx.io.env),

@@ -4,8 +4,8 @@
  */
 import * as fs from 'node:fs';
 import type { Command } from 'commander';
+import { parse as parseYaml } from 'yaml';
 import {
-  CAMPAIGN_PROCEDURES,
   type CampaignProcedure,
   type CampaignStage,
   CampaignInputError,
@@ -17,10 +17,11 @@ import {
 } from '../../../model/campaign';
 import { clusterId, parseClusterId } from '../../../model/ids';
 import type { CampaignInput } from '../../../workflows/campaign-messages';
-import { procedureByCommand } from '../../../workflows/procedures';
+import { PROCEDURE_COMMANDS, procedureByCommand, procedureNamed } from '../../../workflows/procedures';
+import { type CheckedFlags, FLAG_HELP, type ProcedureFlag } from '../../../model/procedure-flags';
 import { usageError } from './errors';
 import { addRequesterOption, addTaskQueueOption, nonEmptyText, oneOf, requesterOf, seconds, wholeNumber } from './options';
-import { addReencryptOptions, type ReencryptFlags, reencryptSettingsOf } from './procedure-request';
+import { addReencryptOptions, checkFlags, type ProcedureFlags, type ReencryptFlags, reencryptSettingsOf } from './procedure-request';
 
 /** Without --stage: one canary, then the rest five at a time after an approval. */
 export const DEFAULT_STAGES = ['canary size=1', 'rest concurrency=5 approval'];
@@ -36,7 +37,7 @@ export interface SelectionOptions {
 }
 
 /** What every campaign run takes beyond its selection: budget, approvals, windows, re-encryption, requester. */
-export interface CampaignRunOptions extends SelectionOptions, ReencryptFlags {
+export interface CampaignRunOptions extends SelectionOptions, ReencryptFlags, InputOptions {
   maxFailures: number;
   approveStages?: string;
   autoApprove?: boolean;
@@ -46,19 +47,17 @@ export interface CampaignRunOptions extends SelectionOptions, ReencryptFlags {
   as?: string;
 }
 
-export const COMMANDS = CAMPAIGN_PROCEDURES.map((name) => procedureNamedCommand(name));
+export const COMMANDS = PROCEDURE_COMMANDS;
 
 export function procedureNamedCommand(name: CampaignProcedure): string {
-  return name === 'rotate-key' ? 'rotate' : 'retire';
+  return procedureNamed(name)?.definition.command ?? name;
 }
 
-/** The procedure a command word names, if campaigns run it. */
+/** The procedure a command word names (`rotate`). */
 export function campaignProcedure(command: string): CampaignProcedure {
   const procedure = procedureByCommand(command.trim())?.definition.name;
-  if (!procedure || !(CAMPAIGN_PROCEDURES as readonly string[]).includes(procedure)) {
-    throw usageError(`A campaign runs ${COMMANDS.join(' or ')}, not "${command}": the other procedures need a key or vault per cluster; start them per cluster with kmsflow start.`);
-  }
-  return procedure as CampaignProcedure;
+  if (!procedure) throw usageError(`A campaign runs one of ${COMMANDS.join(', ')}, not "${command}".`);
+  return procedure;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -134,6 +133,29 @@ export function stagesOf(specs: string[]): CampaignStage[] {
 }
 
 
+/** The procedure's flags for every cluster, and the mapping file of flags per cluster (plan, start, schedule). */
+export function addInputOptions(command: Command): Command {
+  return command
+    .option('--key-id <url>', "the procedure's versioned key id for every cluster (enable, rotate; a mapping file's row wins)", nonEmptyText('key id'))
+    .option('--mode <Public|Private>', "the vault's network access for every cluster (enable, switch-mode)", nonEmptyText('mode'))
+    .option('--vault-id <resourceId>', "the key vault's resource id for every cluster (Private, switch-mode)", nonEmptyText('vault id'))
+    .option('--target-version <version>', 'migrate-v2: the Kubernetes version every cluster reaches', nonEmptyText('target version'))
+    .option('--new-key-ids <K2,K3>', 'retire: the two versions to rotate through, for every cluster', nonEmptyText('key ids'))
+    .option('--how <disable|expire>', 'retire: disable or expire the old version', nonEmptyText('how'))
+    .option('--inputs <file>', 'per-cluster flags: CSV with a header (cluster,key-id,mode,vault-id,target-version,how) or YAML/JSON ({ <cluster>: { key-id: …, … } }); a cluster is named by resource id or name');
+}
+
+export type InputOptions = Pick<ProcedureFlags, 'keyId' | 'mode' | 'vaultId' | 'targetVersion' | 'newKeyIds' | 'how'> & { inputs?: string };
+
+/** The flags for all and per cluster, checked against the procedure: what plan and start send. */
+export function campaignInputs(procedure: CampaignProcedure, opts: InputOptions): Pick<CampaignInput, 'flags' | 'clusterFlags'> {
+  const flags = checkFlags(opts);
+  const definition = procedureNamed(procedure)!.definition;
+  notForProcedure(flags, definition.flags, definition.command);
+  const clusterFlags = opts.inputs ? clusterFlagsFromFile(opts.inputs, procedure) : undefined;
+  return { ...(Object.keys(flags).length ? { flags } : {}), ...(clusterFlags ? { clusterFlags } : {}) };
+}
+
 /** Budget, approvals, maintenance windows, re-encryption settings and requester, on `command`. */
 export function addCampaignRunOptions(command: Command): Command {
   command
@@ -143,8 +165,72 @@ export function addCampaignRunOptions(command: Command): Command {
     .option('--ignore-maintenance-windows', 'start clusters outside their AKS maintenance window too (default: a cluster waits for its window)')
     .option('--busy <skip|wait>', 'a cluster busy with another procedure: skip it with the reason (default), or wait until that procedure ended', oneOf(['skip', 'wait'] as const))
     .option('--recheck <seconds>', `how often a waiting cluster (maintenance window, busy) is looked at again (default ${DEFAULT_RECHECK_SECONDS})`, seconds(1, 86_400));
+  addInputOptions(command);
   addReencryptOptions(command);
   return addRequesterOption(command, 'who starts it');
+}
+
+const FLAG_COLUMNS: Record<string, keyof Pick<ProcedureFlags, 'keyId' | 'mode' | 'vaultId' | 'targetVersion' | 'newKeyIds' | 'how'>> = {
+  'key-id': 'keyId',
+  mode: 'mode',
+  'vault-id': 'vaultId',
+  'target-version': 'targetVersion',
+  'new-key-ids': 'newKeyIds',
+  how: 'how',
+};
+
+/** The mapping file: each cluster's flags, checked as `kmsflow start` checks them; keys are lower-case ids or names. */
+function clusterFlagsFromFile(file: string, procedure: CampaignProcedure): Record<string, CheckedFlags> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    throw usageError(`Cannot read --inputs ${file}: ${(err as Error).message}.`);
+  }
+  const rows: [string, Record<string, unknown>][] = [];
+  if (file.endsWith('.csv')) {
+    const [header, ...lines] = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    const columns = (header ?? '').split(',').map((c) => c.trim());
+    if (columns[0] !== 'cluster') throw usageError(`--inputs ${file}: the first column must be "cluster", then any of ${Object.keys(FLAG_COLUMNS).join(', ')}.`);
+    for (const line of lines) {
+      const cells = line.split(',').map((c) => c.trim());
+      rows.push([cells[0]!, Object.fromEntries(columns.slice(1).map((c, i) => [c, cells[i + 1]]).filter(([, v]) => v))]);
+    }
+  } else {
+    let parsed: unknown;
+    try {
+      parsed = parseYaml(text);
+    } catch (err) {
+      throw usageError(`--inputs ${file} is neither CSV (by its .csv name) nor YAML/JSON: ${(err as Error).message}`);
+    }
+    if (!parsed || typeof parsed !== 'object') throw usageError(`--inputs ${file}: give a map of cluster to its flags, e.g. aks-prod-1: { key-id: https://… }.`);
+    for (const [cluster, flags] of Object.entries(parsed as Record<string, unknown>)) rows.push([cluster, (flags ?? {}) as Record<string, unknown>]);
+  }
+  const definition = procedureNamed(procedure)!.definition;
+  const out: Record<string, CheckedFlags> = {};
+  for (const [cluster, values] of rows) {
+    const flags: Record<string, string> = {};
+    for (const [column, value] of Object.entries(values)) {
+      const flag = FLAG_COLUMNS[column];
+      if (!flag) throw usageError(`--inputs ${file}, cluster ${cluster}: unknown column "${column}"; use ${Object.keys(FLAG_COLUMNS).join(', ')}.`);
+      flags[flag] = String(value);
+    }
+    try {
+      const checked = checkFlags(flags);
+      notForProcedure(checked, definition.flags, definition.command);
+      out[cluster.trim().toLowerCase()] = checked;
+    } catch (err) {
+      throw usageError(`--inputs ${file}, cluster ${cluster}: ${(err as Error).message}`);
+    }
+  }
+  return out;
+}
+
+/** A flag the procedure does not take is a mistake, not something to ignore. */
+function notForProcedure(flags: CheckedFlags, takes: readonly ProcedureFlag[], command: string): void {
+  for (const flag of Object.keys(flags) as ProcedureFlag[]) {
+    if (!takes.includes(flag)) throw usageError(`${FLAG_HELP[flag].flag} does not apply to ${command}.`);
+  }
 }
 
 /** A campaign's input from its options, checked (stages, approvals, selection); the id is the caller's. */
@@ -156,6 +242,7 @@ export function campaignRunInput(procedure: CampaignProcedure, opts: CampaignRun
   const reencrypt = reencryptSettingsOf(opts);
   return {
     procedure,
+    ...campaignInputs(procedure, opts),
     selection: selectionOf(opts),
     stages,
     errorBudget: { maxFailures: opts.maxFailures },

@@ -219,6 +219,18 @@ function parseWith<T>(schema: z.ZodType<T>, value: string): T {
   return parsed.data;
 }
 
+/** The procedure flags' values checked one by one (format only; the procedure's own rules come after). */
+export function checkFlags(flags: Pick<ProcedureFlags, 'keyId' | 'mode' | 'vaultId' | 'targetVersion' | 'newKeyIds' | 'how'>): CheckedFlags {
+  return {
+    ...(flags.keyId !== undefined ? { keyId: parseWith(keyIdSchema, flags.keyId) } : {}),
+    ...(flags.mode !== undefined ? { mode: parseWith(modeSchema, flags.mode) } : {}),
+    ...(flags.vaultId !== undefined ? { vaultResourceId: parseWith(vaultIdSchema, flags.vaultId) } : {}),
+    ...(flags.targetVersion !== undefined ? { targetVersion: parseWith(targetVersionSchema, flags.targetVersion) } : {}),
+    ...(flags.newKeyIds !== undefined ? { newKeyIds: parseWith(newKeyIdsSchema, flags.newKeyIds) } : {}),
+    ...(flags.how !== undefined ? { how: parseWith(howSchema, flags.how) } : {}),
+  };
+}
+
 /**
  * Checks the procedure and its flags and builds the workflow input; throws a usage error (one sentence)
  * for the first problem. Pure: nothing is sent anywhere.
@@ -233,14 +245,7 @@ export function procedureRequest(procedureArg: string | undefined, flags: Proced
     }
   }
   const id = clusterIdOf(flags, env);
-  const checked: CheckedFlags = {
-    ...(flags.keyId !== undefined ? { keyId: parseWith(keyIdSchema, flags.keyId) } : {}),
-    ...(flags.mode !== undefined ? { mode: parseWith(modeSchema, flags.mode) } : {}),
-    ...(flags.vaultId !== undefined ? { vaultResourceId: parseWith(vaultIdSchema, flags.vaultId) } : {}),
-    ...(flags.targetVersion !== undefined ? { targetVersion: parseWith(targetVersionSchema, flags.targetVersion) } : {}),
-    ...(flags.newKeyIds !== undefined ? { newKeyIds: parseWith(newKeyIdsSchema, flags.newKeyIds) } : {}),
-    ...(flags.how !== undefined ? { how: parseWith(howSchema, flags.how) } : {}),
-  };
+  const checked = checkFlags(flags);
   const reencrypt = reencryptSettingsOf(flags);
   const base: ProcedureInputBase = {
     clusterId: id,

@@ -12,7 +12,7 @@ export function createFleetActivities(clients: ClientFactory) {
     const subscriptions = new Set(selection.subscriptions.map((s) => s.toLowerCase()));
     for (const id of selection.clusterIds ?? []) subscriptions.add(parseClusterId(id).subscriptionId.toLowerCase());
     const members = selection.fleet ? await fleetMembers(selection.fleet) : undefined;
-    for (const id of members ?? []) subscriptions.add(parseClusterId(id).subscriptionId.toLowerCase());
+    for (const m of members ?? []) subscriptions.add(parseClusterId(m.clusterId).subscriptionId.toLowerCase());
     const found: SelectedCluster[] = [];
     for (const subscription of subscriptions) {
       await mapErrors(`List the clusters of subscription ${subscription}`, async () => {
@@ -27,23 +27,23 @@ export function createFleetActivities(clients: ClientFactory) {
             ...(digest.kms.keyId ? { keyId: digest.kms.keyId } : {}),
             provisioningState: digest.provisioningState,
           };
-          const member = !members || members.some((id) => id.toLowerCase() === cluster.clusterId.toLowerCase());
-          if (member && selects(selection, cluster)) found.push(cluster);
+          const member = members?.find((m) => m.clusterId.toLowerCase() === cluster.clusterId.toLowerCase());
+          if ((!members || member) && selects(selection, cluster)) found.push({ ...cluster, ...(member?.group ? { fleetGroup: member.group } : {}) });
         }
       });
     }
     return found.sort((a, b) => a.clusterId.toLowerCase().localeCompare(b.clusterId.toLowerCase()));
   }
 
-  /** The cluster resource ids of a Fleet Manager fleet's members. */
-  async function fleetMembers(fleetId: string): Promise<string[]> {
+  /** A Fleet Manager fleet's member clusters with their update groups. */
+  async function fleetMembers(fleetId: string): Promise<{ clusterId: string; group?: string }[]> {
     const ref = parseFleetId(fleetId);
     return mapErrors(`List the members of fleet ${ref.name}`, async () => {
-      const ids: string[] = [];
+      const members: { clusterId: string; group?: string }[] = [];
       for await (const m of clients.fleets(ref.subscriptionId).fleetMembers.listByFleet(ref.resourceGroup, ref.name)) {
-        if (m.properties?.clusterResourceId) ids.push(m.properties.clusterResourceId);
+        if (m.properties?.clusterResourceId) members.push({ clusterId: m.properties.clusterResourceId, ...(m.properties.group ? { group: m.properties.group } : {}) });
       }
-      return ids;
+      return members;
     });
   }
 

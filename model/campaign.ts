@@ -45,10 +45,14 @@ export interface SelectedCluster {
   kmsEnabled: boolean;
   keyId?: string;
   provisioningState: string;
+  /** Its update group in the Fleet Manager fleet selected by `fleet`, when it has one. */
+  fleetGroup?: string;
 }
 
 export interface CampaignStage {
   name: string;
+  /** The clusters of this Fleet Manager update group (selected with --fleet), whatever their number. */
+  group?: string;
   /** How many clusters: a count, a share of the campaign's clusters, or the rest. */
   size: number | { percent: number } | 'rest';
   /** How many of the stage's clusters run at once: a count or a share of the stage. */
@@ -75,10 +79,12 @@ export function parseStage(spec: string): CampaignStage {
     const [key, value] = option.split('=', 2);
     if (key === 'approval' && value === undefined) stage.approval = true;
     else if (key === 'size' && value) stage.size = value === 'rest' ? 'rest' : countOrPercent(value, spec, 'size');
+    else if (key === 'group' && value) stage.group = value;
     else if (key === 'concurrency' && value) stage.maxConcurrency = countOrPercent(value, spec, 'concurrency');
     else if (key === 'soak' && value) stage.soakSeconds = durationSeconds(value, spec);
-    else throw new CampaignInputError(`Stage "${spec}": unknown option "${option}"; use size=N|N%|rest, concurrency=N|N%, soak=DURATION or approval.`);
+    else throw new CampaignInputError(`Stage "${spec}": unknown option "${option}"; use size=N|N%|rest, group=NAME, concurrency=N|N%, soak=DURATION or approval.`);
   }
+  if (stage.group && options.some((o) => o.startsWith('size='))) throw new CampaignInputError(`Stage "${spec}": a group stage takes the group's clusters; drop size=.`);
   return stage;
 }
 
@@ -106,20 +112,25 @@ export function checkStages(stages: CampaignStage[]): void {
   stages.forEach((stage, i) => {
     if (names.has(stage.name)) throw new CampaignInputError(`Two stages are named "${stage.name}": give each its own name.`);
     names.add(stage.name);
-    if (stage.size === 'rest' && i !== stages.length - 1) throw new CampaignInputError(`Stage "${stage.name}" takes the rest but is not the last: only the last stage can.`);
+    if (stage.size === 'rest' && !stage.group && i !== stages.length - 1) throw new CampaignInputError(`Stage "${stage.name}" takes the rest but is not the last: only the last stage can.`);
   });
-  if (stages[stages.length - 1]!.size !== 'rest') {
+  if (stages[stages.length - 1]!.size !== 'rest' || stages[stages.length - 1]!.group) {
     throw new CampaignInputError(`The last stage ("${stages[stages.length - 1]!.name}") must take the rest (size=rest, the default), so that every selected cluster is in a stage.`);
   }
 }
 
-/** The clusters of each stage, in order: counts and shares of the whole, the last stage the rest. */
-export function assignStages<T>(clusters: readonly T[], stages: readonly CampaignStage[]): T[][] {
+/**
+ * The clusters of each stage, in order: a group stage takes its Fleet Manager update group's clusters; the others
+ * take counts and shares of the clusters left, the last stage the rest.
+ */
+export function assignStages<T>(clusters: readonly T[], stages: readonly CampaignStage[], groupOf: (c: T) => string | undefined = () => undefined): T[][] {
+  const inGroupStage = (c: T) => stages.some((s) => s.group !== undefined && s.group === groupOf(c));
+  const rest = clusters.filter((c) => !inGroupStage(c));
   let next = 0;
   return stages.map((stage) => {
-    const size =
-      stage.size === 'rest' ? clusters.length - next : typeof stage.size === 'number' ? stage.size : Math.max(1, Math.ceil((clusters.length * stage.size.percent) / 100));
-    const members = clusters.slice(next, next + size);
+    if (stage.group !== undefined) return clusters.filter((c) => groupOf(c) === stage.group);
+    const size = stage.size === 'rest' ? rest.length - next : typeof stage.size === 'number' ? stage.size : Math.max(1, Math.ceil((rest.length * stage.size.percent) / 100));
+    const members = rest.slice(next, next + size);
     next += members.length;
     return members;
   });
@@ -163,17 +174,19 @@ export interface CampaignMember {
   /** Null for a skipped cluster. */
   stage: string | null;
   skipReason?: string;
+  fleetGroup?: string;
 }
 
 /** What the plan shows and the campaign starts from: every selected cluster in its stage or skipped. */
 export function formCampaign(procedure: CampaignProcedure, selected: readonly SelectedCluster[], stages: readonly CampaignStage[]): { members: CampaignMember[]; stageSizes: number[] } {
   const members: CampaignMember[] = selected.map((s) => {
     const reason = notApplicable(procedure, s);
-    return { clusterId: s.clusterId, name: s.name, stage: null, ...(reason ? { skipReason: reason } : {}) };
+    return { clusterId: s.clusterId, name: s.name, stage: null, ...(reason ? { skipReason: reason } : {}), ...(s.fleetGroup ? { fleetGroup: s.fleetGroup } : {}) };
   });
   const stageSizes = assignStages(
     members.filter((m) => !m.skipReason),
     stages,
+    (m) => m.fleetGroup,
   ).map((inStage, i) => {
     for (const m of inStage) m.stage = stages[i]!.name;
     return inStage.length;

@@ -422,7 +422,7 @@ function withInputs(input: InputSource, formed: { members: CampaignMember[] }, s
     return typeof result === 'string' ? { ...m, stage: null, skipReason: result } : m;
   });
   const applicable = members.filter((m) => !m.skipReason);
-  const stageSizes = assignStages(applicable, stages).map((inStage, i) => {
+  const stageSizes = assignStages(applicable, stages, (m) => m.fleetGroup).map((inStage, i) => {
     for (const m of inStage) m.stage = stages[i]!.name;
     return inStage.length;
   });

@@ -39,6 +39,22 @@ describe('stages', () => {
     expect(() => checkStages([parseStage('canary size=1'), parseStage('rest')])).not.toThrow();
   });
 
+  it('gives a group stage its Fleet Manager update group, and the other stages what is left', () => {
+    const clusters = [
+      { id: 'a', group: 'canary' },
+      { id: 'b' },
+      { id: 'c', group: 'canary' },
+      { id: 'd', group: 'eu' },
+      { id: 'e' },
+    ];
+    const stages = [parseStage('canary group=canary'), parseStage('first size=1'), parseStage('rest')];
+    expect(() => checkStages(stages)).not.toThrow();
+    expect(assignStages(clusters, stages, (c) => c.group).map((s) => s.map((c) => c.id))).toEqual([['a', 'c'], ['b'], ['d', 'e']]);
+    expect(parseStage('eu group=eu concurrency=2')).toMatchObject({ group: 'eu', maxConcurrency: 2 });
+    expect(() => parseStage('eu group=eu size=3')).toThrow(/a group stage takes the group's clusters/);
+    expect(() => checkStages([parseStage('rest size=1'), parseStage('eu group=eu')])).toThrow(/must take the rest/);
+  });
+
   it('puts clusters into stages by count, share (rounded up) and rest, and never past the end', () => {
     const ids = Array.from({ length: 10 }, (_, i) => i);
     expect(assignStages(ids, [parseStage('c size=1'), parseStage('w size=25%'), parseStage('r')])).toEqual([[0], [1, 2, 3], [4, 5, 6, 7, 8, 9]]);

@@ -254,6 +254,13 @@ it('selects an Azure Kubernetes Fleet Manager fleet\'s members, narrowed by tag,
   expect(all.members.map((m) => m.name)).toEqual(['aks-e1', 'aks-e4', ...FILLERS.slice(0, 7), 'aks-w3']);
   const prodOnly = await world.kmsflowJson<CampaignPlan>(['campaign', 'plan', 'rotate', '--fleet', fleet, '--tag', 'env=prod', '--stage', 'all']);
   expect(prodOnly.members.map((m) => m.name)).toEqual(['aks-e1', ...FILLERS.slice(0, 7), 'aks-w3']);
+  // The fleet's update groups as stages: aks-e4's group "dev" first, the others after it.
+  const byGroup = await world.kmsflowJson<CampaignPlan>(['campaign', 'plan', 'rotate', '--fleet', fleet, '--stage', 'dev group=dev', '--stage', 'rest concurrency=3']);
+  expect(byGroup.stages.map((s) => [s.name, s.clusters])).toEqual([
+    ['dev', 1],
+    ['rest', 9],
+  ]);
+  expect(byGroup.members.find((m) => m.name === 'aks-e4')?.stage).toBe('dev');
   const bad = await world.kmsflow(['campaign', 'plan', 'rotate', '--fleet', '/subscriptions/x/fleets/y']);
   expect(bad.code).toBe(2);
   expect(bad.stderr).toContain('is not a fleet resource id');

@@ -69,7 +69,7 @@ export function addSelectionOptions(command: Command): Command {
     .option('--tag <key=value>', 'only clusters with this tag (repeat: every tag must match)', collect, [])
     .option('--clusters-file <file>', 'only these clusters: a file with one AKS resource id per line (# comments)')
     .option('--fleet <resourceId>', "only the member clusters of this Azure Kubernetes Fleet Manager fleet (az fleet show -g RG -n NAME --query id -o tsv)", nonEmptyText('fleet id'))
-    .option('--stage <spec>', `a stage, in order (repeat): "NAME [size=N|N%|rest] [concurrency=N|N%] [soak=10m] [approval]" (default: ${DEFAULT_STAGES.map((s) => `"${s}"`).join(' ')})`, collect, []);
+    .option('--stage <spec>', `a stage, in order (repeat): "NAME [size=N|N%|rest|group=GROUP] [concurrency=N|N%] [soak=10m] [approval]" (default: ${DEFAULT_STAGES.map((s) => `"${s}"`).join(' ')})`, collect, []);
   return addTaskQueueOption(command);
 }
 

@@ -12,7 +12,7 @@ export function renderDeployment(view: DeploymentView | null, style: Style): str
   const lines = [`Worker deployment ${view.deploymentName}: new procedures start on ${view.current ?? style.yellow('no version (none is current)')}`, ''];
   lines.push(
     ...table(
-      ['VERSION', 'STATUS', 'RUNNING PROCEDURES', 'WORKERS', 'FIRST SEEN'],
+      ['VERSION', 'STATUS', 'RUNNING (PROCEDURES, CAMPAIGNS)', 'WORKERS', 'FIRST SEEN'],
       view.versions.map((v) => [
         v.buildId,
         v.status === 'current' ? style.green(v.status) : v.status,
@@ -26,7 +26,7 @@ export function renderDeployment(view: DeploymentView | null, style: Style): str
   if (draining.length > 0) {
     lines.push('');
     for (const v of draining) {
-      lines.push(`${v.buildId}: ${v.runningProcedures} procedure(s) pinned to it still run; keep a worker of it until this count is 0.`);
+      lines.push(`${v.buildId}: ${v.runningProcedures} procedure(s) or campaign(s) pinned to it still run; keep a worker of it until this count is 0.`);
     }
   }
   return lines;

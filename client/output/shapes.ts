@@ -106,7 +106,7 @@ export interface DeploymentView {
 export interface DeploymentVersionView {
   buildId: string;
   status: 'current' | 'ramping' | 'draining' | 'drained' | 'inactive';
-  /** kmsflow procedures running on this version now (pinned to it: only its workers can go on with them). */
+  /** kmsflow procedures and campaigns running on this version now (pinned to it: only its workers can go on with them). */
   runningProcedures: number;
   /** False once the version takes no new procedures and none runs on it: its workers can be stopped. */
   workersNeeded: boolean;

@@ -5,7 +5,7 @@
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import { DEPLOYMENT_NAME } from '../../../worker/versioning';
-import { ProcedureAttribute, quoteValue } from '../../../workflows/messages';
+import { CampaignAttribute, ProcedureAttribute, quoteValue } from '../../../workflows/messages';
 import type { DeploymentVersionView, DeploymentView } from '../../output/shapes';
 
 const Status = temporal.api.enums.v1.WorkerDeploymentVersionStatus;
@@ -18,9 +18,9 @@ const STATUS_WORDS: Record<number, DeploymentVersionView['status']> = {
   [Status.WORKER_DEPLOYMENT_VERSION_STATUS_CREATED]: 'inactive',
 };
 
-/** The visibility query for running procedures on one version (Temporal's own search attribute for it). */
+/** Running procedures and campaigns on one version (Temporal's own search attribute for it): both are pinned there. */
 export function runningOnVersionQuery(buildId: string, deploymentName = DEPLOYMENT_NAME): string {
-  return `${ProcedureAttribute.name} IS NOT NULL AND ExecutionStatus = 'Running' AND TemporalWorkerDeploymentVersion = ${quoteValue(`${deploymentName}:${buildId}`)}`;
+  return `(${ProcedureAttribute.name} IS NOT NULL OR ${CampaignAttribute.name} IS NOT NULL) AND ExecutionStatus = 'Running' AND TemporalWorkerDeploymentVersion = ${quoteValue(`${deploymentName}:${buildId}`)}`;
 }
 
 /** Null when no versioned kmsflow worker ever polled this namespace. */

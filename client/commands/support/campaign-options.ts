@@ -21,7 +21,7 @@ import { PROCEDURE_COMMANDS, procedureByCommand, procedureNamed } from '../../..
 import { type CheckedFlags, FLAG_HELP, type ProcedureFlag } from '../../../model/procedure-flags';
 import { usageError } from './errors';
 import { addRequesterOption, addTaskQueueOption, nonEmptyText, oneOf, requesterOf, seconds, wholeNumber } from './options';
-import { addReencryptOptions, checkFlags, type ProcedureFlags, type ReencryptFlags, reencryptSettingsOf } from './procedure-request';
+import { addProcedureFlagOptions, addReencryptOptions, checkFlags, FLAG_OPTION, type ProcedureFlags, type ReencryptFlags, reencryptSettingsOf } from './procedure-request';
 
 /** Without --stage: one canary, then the rest five at a time after an approval. */
 export const DEFAULT_STAGES = ['canary size=1', 'rest concurrency=5 approval'];
@@ -132,17 +132,12 @@ export function stagesOf(specs: string[]): CampaignStage[] {
   }
 }
 
-
 /** The procedure's flags for every cluster, and the mapping file of flags per cluster (plan, start, schedule). */
 export function addInputOptions(command: Command): Command {
-  return command
-    .option('--key-id <url>', "the procedure's versioned key id for every cluster (enable, rotate; a mapping file's row wins)", nonEmptyText('key id'))
-    .option('--mode <Public|Private>', "the vault's network access for every cluster (enable, switch-mode)", nonEmptyText('mode'))
-    .option('--vault-id <resourceId>', "the key vault's resource id for every cluster (Private, switch-mode)", nonEmptyText('vault id'))
-    .option('--target-version <version>', 'migrate-v2: the Kubernetes version every cluster reaches', nonEmptyText('target version'))
-    .option('--new-key-ids <K2,K3>', 'retire: the two versions to rotate through, for every cluster', nonEmptyText('key ids'))
-    .option('--how <disable|expire>', 'retire: disable or expire the old version', nonEmptyText('how'))
-    .option('--inputs <file>', 'per-cluster flags: CSV with a header (cluster,key-id,mode,vault-id,target-version,how) or YAML/JSON ({ <cluster>: { key-id: …, … } }); a cluster is named by resource id or name');
+  return addProcedureFlagOptions(command, "for every cluster (a row of --inputs wins)").option(
+    '--inputs <file>',
+    'per-cluster flags: CSV with a header (cluster,key-id,mode,vault-id,target-version,how) or YAML/JSON ({ <cluster>: { key-id: …, … } }); a cluster is named by resource id or name',
+  );
 }
 
 export type InputOptions = Pick<ProcedureFlags, 'keyId' | 'mode' | 'vaultId' | 'targetVersion' | 'newKeyIds' | 'how'> & { inputs?: string };
@@ -170,14 +165,10 @@ export function addCampaignRunOptions(command: Command): Command {
   return addRequesterOption(command, 'who starts it');
 }
 
-const FLAG_COLUMNS: Record<string, keyof Pick<ProcedureFlags, 'keyId' | 'mode' | 'vaultId' | 'targetVersion' | 'newKeyIds' | 'how'>> = {
-  'key-id': 'keyId',
-  mode: 'mode',
-  'vault-id': 'vaultId',
-  'target-version': 'targetVersion',
-  'new-key-ids': 'newKeyIds',
-  how: 'how',
-};
+/** A mapping file's columns are the flags' names without their dashes (`key-id`): the option each one fills. */
+const FLAG_COLUMNS: Record<string, keyof ProcedureFlags> = Object.fromEntries(
+  (Object.entries(FLAG_OPTION) as [ProcedureFlag, keyof ProcedureFlags][]).map(([flag, option]) => [FLAG_HELP[flag].flag.slice(2), option]),
+);
 
 /** The mapping file: each cluster's flags, checked as `kmsflow start` checks them; keys are lower-case ids or names. */
 function clusterFlagsFromFile(file: string, procedure: CampaignProcedure): Record<string, CheckedFlags> {

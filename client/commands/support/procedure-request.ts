@@ -58,14 +58,22 @@ export function addProcedureOptions(command: Command): Command {
     .option('--subscription <id>', 'with --resource-group and --name: the subscription (default: $AZURE_SUBSCRIPTION_ID)', nonEmptyText('subscription'))
     .option('--resource-group <name>', "with --name: the cluster's resource group", nonEmptyText('resource group'))
     .option('--name <name>', "with --resource-group: the cluster's name", nonEmptyText('cluster name'))
-    .option('--key-id <url>', 'versioned key id https://<vault>.vault.azure.net/keys/<name>/<version> (enable, rotate; optional for switch-mode, migrate-v2)', nonEmptyText('key id'))
-    .option('--mode <Public|Private>', "the key vault's network access KMS uses (enable: default Public; switch-mode: the mode to switch to; rotate: the mode of another vault)", nonEmptyText('mode'))
-    .option('--vault-id <resourceId>', "the key vault's resource id (needed for Private and switch-mode; rotate: when moving to another vault)", nonEmptyText('vault id'))
-    .option('--target-version <version>', 'migrate-v2: the Kubernetes version to reach, 1.27 or later (e.g. 1.29)', nonEmptyText('target version'))
-    .option('--new-key-ids <K2,K3>', 'retire: the two versioned key ids to rotate through (default: two new versions of the current key)', nonEmptyText('key ids'))
-    .option('--how <disable|expire>', 'retire: disable the old key version, or set it to expire (default disable)', nonEmptyText('how'))
+  addProcedureFlagOptions(command);
+  command
     .option('--approve <gates>', 'pre-approve these gates (comma-separated gate ids) or all of them ("all")', nonEmptyText('gate list'));
   return addReencryptOptions(command);
+}
+
+/** The procedure's own flags (`--key-id`, `--mode`, …); `scope` ends each help line (campaigns: for every cluster). */
+export function addProcedureFlagOptions(command: Command, scope = ''): Command {
+  const s = scope ? `; ${scope}` : '';
+  return command
+    .option('--key-id <url>', `versioned key id https://<vault>.vault.azure.net/keys/<name>/<version> (enable, rotate; optional for switch-mode, migrate-v2)${s}`, nonEmptyText('key id'))
+    .option('--mode <Public|Private>', `the key vault's network access KMS uses (enable: default Public; switch-mode: the mode to switch to; rotate: the mode of another vault)${s}`, nonEmptyText('mode'))
+    .option('--vault-id <resourceId>', `the key vault's resource id (needed for Private and switch-mode; rotate: when moving to another vault)${s}`, nonEmptyText('vault id'))
+    .option('--target-version <version>', `migrate-v2: the Kubernetes version to reach, 1.27 or later (e.g. 1.29)${s}`, nonEmptyText('target version'))
+    .option('--new-key-ids <K2,K3>', `retire: the two versioned key ids to rotate through (default: two new versions of the current key)${s}`, nonEmptyText('key ids'))
+    .option('--how <disable|expire>', `retire: disable the old key version, or set it to expire (default disable)${s}`, nonEmptyText('how'));
 }
 
 /** The re-encryption's tuning flags, for `start`, `plan` and campaigns alike; `reencryptSettingsOf` reads them. */
@@ -158,7 +166,8 @@ const approveSchema = z.string().transform((value, ctx): string[] | 'all' => {
 });
 
 /** The command-line name of each procedure flag (the workflow input calls the vault's id vaultResourceId). */
-const FLAG_OPTION: Record<ProcedureFlag, keyof ProcedureFlags> = {
+/** Each procedure flag's option on the command line (`vaultResourceId` is `--vault-id`). */
+export const FLAG_OPTION: Record<ProcedureFlag, keyof ProcedureFlags> = {
   keyId: 'keyId',
   mode: 'mode',
   vaultResourceId: 'vaultId',

@@ -178,9 +178,15 @@ export interface CampaignMember {
 }
 
 /** What the plan shows and the campaign starts from: every selected cluster in its stage or skipped. */
-export function formCampaign(procedure: CampaignProcedure, selected: readonly SelectedCluster[], stages: readonly CampaignStage[]): { members: CampaignMember[]; stageSizes: number[] } {
+export function formCampaign(
+  procedure: CampaignProcedure,
+  selected: readonly SelectedCluster[],
+  stages: readonly CampaignStage[],
+  /** Why a cluster's inputs do not fit the procedure, when they do not (the procedure's own rules). */
+  inputsMisfit: (cluster: SelectedCluster) => string | undefined = () => undefined,
+): { members: CampaignMember[]; stageSizes: number[] } {
   const members: CampaignMember[] = selected.map((s) => {
-    const reason = notApplicable(procedure, s);
+    const reason = notApplicable(procedure, s) ?? inputsMisfit(s);
     return { clusterId: s.clusterId, name: s.name, stage: null, ...(reason ? { skipReason: reason } : {}), ...(s.fleetGroup ? { fleetGroup: s.fleetGroup } : {}) };
   });
   const stageSizes = assignStages(

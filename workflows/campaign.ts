@@ -19,7 +19,7 @@ import {
   WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { assignStages, budgetSpent, type CampaignMember, type CampaignStage, concurrencyOf, DEFAULT_RECHECK_SECONDS, formCampaign, KEY_FROM_CLUSTER, notApplicable } from '../model/campaign';
+import { budgetSpent, type CampaignMember, type CampaignStage, concurrencyOf, DEFAULT_RECHECK_SECONDS, formCampaign, KEY_FROM_CLUSTER, notApplicable } from '../model/campaign';
 import { type CheckedFlags, ProcedureInputError } from '../model/procedure-flags';
 import { keyId as versionedKeyId, parseKeyId } from '../model/ids';
 import { quick } from './activity-proxies';
@@ -188,7 +188,7 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
 
   publish();
   if (!input.carried) {
-    const { members, stageSizes } = withInputs(input, formCampaign(input.procedure, await quick.selectClusters(input.selection), input.stages), input.stages);
+    const { members, stageSizes } = await formFromSelection(input);
     progress.clusters = members.map((m) => ({
       clusterId: m.clusterId,
       name: m.name,
@@ -414,19 +414,12 @@ function clusterInput(input: InputSource, c: { clusterId: string; name: string }
   }
 }
 
-/** Clusters whose inputs do not fit the procedure are skipped with the reason before stages are formed. */
-function withInputs(input: InputSource, formed: { members: CampaignMember[] }, stages: readonly CampaignStage[]): { members: CampaignMember[]; stageSizes: number[] } {
-  const members = formed.members.map((m) => {
-    if (m.skipReason) return { ...m, stage: null };
-    const result = clusterInput(input, m);
-    return typeof result === 'string' ? { ...m, stage: null, skipReason: result } : m;
+/** Selected clusters in their stages; those the procedure does not apply to, or whose inputs do not fit, skipped with why. */
+async function formFromSelection(input: InputSource & Pick<CampaignInput, 'selection' | 'stages'>): Promise<{ members: CampaignMember[]; stageSizes: number[] }> {
+  return formCampaign(input.procedure, await quick.selectClusters(input.selection), input.stages, (c) => {
+    const result = clusterInput(input, c);
+    return typeof result === 'string' ? result : undefined;
   });
-  const applicable = members.filter((m) => !m.skipReason);
-  const stageSizes = assignStages(applicable, stages, (m) => m.fleetGroup).map((inStage, i) => {
-    for (const m of inStage) m.stage = stages[i]!.name;
-    return inStage.length;
-  });
-  return { members, stageSizes };
 }
 
 /** The cluster no longer fits the procedure when its turn came. */
@@ -460,7 +453,7 @@ export interface CampaignPlan {
 
 /** What `kmsflow campaign plan` shows: the selected clusters in their stages, and the skipped ones with why. Reads only. */
 export async function planCampaign(input: Pick<CampaignInput, 'procedure' | 'selection' | 'stages' | 'flags' | 'clusterFlags'>): Promise<CampaignPlan> {
-  const { members, stageSizes } = withInputs(input, formCampaign(input.procedure, await quick.selectClusters(input.selection), input.stages), input.stages);
+  const { members, stageSizes } = await formFromSelection(input);
   return {
     procedure: input.procedure,
     members,

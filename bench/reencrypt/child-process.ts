@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { PerformanceObserver } from 'node:perf_hooks';
 
 type Handlers = Record<string, (arg: never) => Promise<unknown>>;
 
@@ -25,9 +26,64 @@ export function peakRssMb(pid: number | 'self' = 'self'): number {
   throw new Error(`/proc/${pid}/status has no VmHWM`);
 }
 
-/** Child side: answers requests with the given handlers; `peakRss` is always available. */
+/** User + system CPU seconds of another process so far (/proc counts in USER_HZ, 100 per second on Linux). */
+export function cpuSecondsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // After "pid (comm) ", utime and stime are the 12th and 13th fields.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** What a process has spent so far; CPU and GC are cumulative, so a measurement subtracts a reading taken before it. */
+export interface RuntimeStats {
+  peakRssMb: number;
+  /** User + system CPU time. */
+  cpuS: number;
+  /** Time the main thread spent in garbage collection, and how many collections. */
+  gcS: number;
+  gcCount: number;
+  /** Largest V8 heap in use seen by a 250 ms sampler. */
+  peakHeapMb: number;
+}
+
+/** The part of `after` spent since `before` (peaks stay peaks). */
+export const statsSince = (before: RuntimeStats, after: RuntimeStats): RuntimeStats => ({
+  ...after,
+  cpuS: after.cpuS - before.cpuS,
+  gcS: after.gcS - before.gcS,
+  gcCount: after.gcCount - before.gcCount,
+});
+
+/** Starts counting this process's GC time and sampling its heap; returns the reader. */
+function watchRuntime(): () => RuntimeStats {
+  const gc = { ms: 0, count: 0 };
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      gc.ms += entry.duration;
+      gc.count++;
+    }
+  }).observe({ entryTypes: ['gc'] });
+  let peakHeap = 0;
+  const sample = () => {
+    peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+  };
+  setInterval(sample, 250).unref();
+  return () => {
+    sample();
+    const cpu = process.cpuUsage();
+    return {
+      peakRssMb: peakRssMb(),
+      cpuS: (cpu.user + cpu.system) / 1e6,
+      gcS: gc.ms / 1000,
+      gcCount: gc.count,
+      peakHeapMb: Math.round(peakHeap / 2 ** 20),
+    };
+  };
+}
+
+/** Child side: answers requests with the given handlers; `peakRss` and `runtimeStats` are always available. */
 export function serveRequests(handlers: Handlers): void {
-  const all: Handlers = { ...handlers, peakRss: async () => peakRssMb() };
+  const runtimeStats = watchRuntime();
+  const all: Handlers = { ...handlers, peakRss: async () => peakRssMb(), runtimeStats: async () => runtimeStats() };
   process.on('message', (m: RequestMessage) => {
     const handler = all[m.op];
     const reply = (r: ReplyMessage) => process.send?.(r);
@@ -49,6 +105,7 @@ export interface BenchChild<H extends Handlers> {
   pid: number;
   call<K extends keyof H & string>(op: K, arg: Parameters<H[K]>[0]): Promise<Awaited<ReturnType<H[K]>>>;
   peakRssMb(): Promise<number>;
+  runtimeStats(): Promise<RuntimeStats>;
   stop(): Promise<void>;
 }
 
@@ -82,6 +139,7 @@ export function startChild<H extends Handlers>(file: string, execArgv: string[] 
     pid: child.pid ?? 0,
     call: call as BenchChild<H>['call'],
     peakRssMb: () => call('peakRss', undefined) as Promise<number>,
+    runtimeStats: () => call('runtimeStats', undefined) as Promise<RuntimeStats>,
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -9,6 +9,8 @@ export interface BenchOptions {
   latencyMs: number;
   /** Largest size of the latency run (kubectl needs about N × latency there). */
   latencyMaxSize: number;
+  /** Largest size kubectl runs at (its memory grows with the estate; larger sizes are estimated from the ones it ran). */
+  kubectlMaxSize: number;
   contenders: Contender[];
   concurrency: number[];
   pageSize: number;
@@ -27,6 +29,8 @@ export const USAGE = `npm run bench -- reencrypt [options]
   --sizes 1000,10000      estate sizes (default 1000,10000,50000)
   --latency-ms 10         per-request latency of the second run (0 = zero-latency run only)
   --latency-max-size N    largest size of the latency run (default 10000)
+  --kubectl-max-size N    largest size kubectl runs at (default: every size); the scaling table
+                          estimates it at larger sizes, linear from the sizes it ran at
   --no-zero-latency       run only the latency run
   --real-apiserver        serve the cluster from a real kube-apiserver + etcd + KMS v2 plugin (the
                           conformance tier's control plane; npm run conformance:setup builds it)
@@ -58,6 +62,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     'sizes',
     'latency-ms',
     'latency-max-size',
+    'kubectl-max-size',
     'no-zero-latency',
     'real-apiserver',
     'contenders',
@@ -82,6 +87,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     sizes,
     latencyMs: one('latency-ms', 10),
     latencyMaxSize: one('latency-max-size', quick ? 1_000 : 10_000),
+    kubectlMaxSize: one('kubectl-max-size', Number.POSITIVE_INFINITY),
     contenders,
     concurrency: numbers('concurrency', [16]),
     pageSize: one('page-size', 500),

@@ -12,6 +12,15 @@ export interface Scenario {
 export const apiServerLabel = (scenario: Scenario) =>
   scenario.apiServer === 'real' ? 'real kube-apiserver + etcd + KMS v2 plugin' : 'emulated API server';
 
+export interface ContenderProcess {
+  name: string;
+  peakRssMb: number;
+  cpuS?: number;
+  /** Main-thread time in garbage collection while the contender ran (Node processes). */
+  gcS?: number;
+  peakHeapMb?: number;
+}
+
 export interface ContenderRow {
   contender: string;
   wallMs: number;
@@ -20,8 +29,10 @@ export interface ContenderRow {
   secrets: number;
   /** Decoded bytes of Secret data in the estate. */
   bytes: number;
-  processes: { name: string; peakRssMb: number; cpuS?: number }[];
+  processes: ContenderProcess[];
   serverPeakRssMb?: number;
+  /** CPU seconds the API server spent while the contender ran. */
+  serverCpuS?: number;
   history?: HistoryStats;
   proof?: {
     proven: boolean;

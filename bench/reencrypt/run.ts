@@ -10,14 +10,15 @@ import { writeMarker } from '../../activities/reencrypt/markers';
 import type { Marker } from '../../activities/reencrypt/types';
 import { startDevServer, type DevServer } from '../../client/dev-server';
 import { buildWorkflowBundle } from '../../worker/bundle';
-import { startChild, type BenchChild } from './child-process';
+import { startChild, statsSince, type BenchChild, type RuntimeStats } from './child-process';
 import { connectTemporal, runEngine } from './kmsflow-engine';
 import { runKubectlPipeline } from './kubectl-pipeline';
 import { namespacesFor, parseOptions, USAGE, type BenchOptions, type Contender } from './options';
 import type { runRawClient } from './raw-client';
 import { provenance } from '../provenance';
-import { formatTable, formatTargets, type ContenderRow, type Scenario } from './report';
-import type { EtcdCheck, EstateRequest, SandboxInfo } from './sandbox-process';
+import { formatScaling, scalingOf } from './scaling';
+import { formatTable, formatTargets, type ContenderProcess, type ContenderRow, type Scenario } from './report';
+import type { EtcdCheck, EstateRequest, SandboxInfo, ServerStats } from './sandbox-process';
 import type { WorkerRequest } from './worker-process';
 import type { ProxyRequest } from './latency-proxy';
 
@@ -25,7 +26,7 @@ type SandboxChild = BenchChild<{
   start(e: EstateRequest): Promise<SandboxInfo>;
   rotate(_: undefined): Promise<void>;
   checkEtcd(_: undefined): Promise<EtcdCheck>;
-  serverPeakRss(_: undefined): Promise<number>;
+  serverStats(_: undefined): Promise<ServerStats>;
   close(_: undefined): Promise<void>;
 }>;
 type WorkerChild = BenchChild<{ start(r: WorkerRequest): Promise<void>; stop(_: undefined): Promise<void> }>;
@@ -49,6 +50,8 @@ interface Prepared {
   proxy?: ProxyChild;
   /** The sandbox's info; with latency, its kubeconfig points at the latency proxy. */
   info: SandboxInfo;
+  /** The API server's reading once the estate is ready, before the contender runs. */
+  serverBefore: ServerStats;
 }
 
 /** Stops the latency proxy and the sandbox with its API server; safe to call twice. */
@@ -68,7 +71,11 @@ async function onPreparedSandbox<T>(
   contender: (prepared: Prepared) => Promise<T>,
   beforeRotate?: (info: SandboxInfo) => Promise<void>,
 ): Promise<T> {
-  const prepared: Prepared = { sandbox: startChild(SANDBOX_FILE, ['--max-old-space-size=8192']), info: undefined! };
+  const prepared: Prepared = {
+    sandbox: startChild(SANDBOX_FILE, ['--max-old-space-size=8192']),
+    info: undefined!,
+    serverBefore: undefined!,
+  };
   try {
     const { sandbox } = prepared;
     const info = await sandbox.call('start', { secrets: size, namespaces: namespacesFor(size), seed: options.seed, apiServer });
@@ -78,6 +85,7 @@ async function onPreparedSandbox<T>(
     if (before.underNewKey > 1)
       throw new Error(`${before.underNewKey} Secrets are already under the new key before the contender runs`);
     prepared.info = info;
+    prepared.serverBefore = await sandbox.call('serverStats', undefined);
     if (latencyMs > 0) {
       prepared.proxy = startChild(PROXY_FILE);
       const port = await prepared.proxy.call('start', { upstreamPort: info.apiServerPort, latencyMs });
@@ -94,16 +102,31 @@ async function onPreparedSandbox<T>(
 /** The contender's row, completed by the etcd check and the API server's memory. */
 async function finish(
   prepared: Prepared,
-  row: Omit<ContenderRow, 'etcd' | 'serverPeakRssMb' | 'complete'>,
+  row: Omit<ContenderRow, 'etcd' | 'serverPeakRssMb' | 'serverCpuS' | 'complete'>,
   extraOk = true,
 ): Promise<ContenderRow> {
   const { sandbox, proxy } = prepared;
   await proxy?.stop();
+  // Before the etcd check, which the emulated API server's process also runs.
+  const server = await sandbox.call('serverStats', undefined);
   const etcd = await sandbox.call('checkEtcd', undefined);
-  const serverPeakRssMb = await sandbox.call('serverPeakRss', undefined);
   const complete = extraOk && etcd.underNewKey === etcd.secrets && etcd.unreadable === 0;
-  return { ...row, etcd, serverPeakRssMb, complete };
+  return {
+    ...row,
+    etcd,
+    serverPeakRssMb: server.peakRssMb,
+    serverCpuS: server.cpuS - prepared.serverBefore.cpuS,
+    complete,
+  };
 }
+
+const processRow = (name: string, { peakRssMb, cpuS, gcS, peakHeapMb }: RuntimeStats): ContenderProcess => ({
+  name,
+  peakRssMb,
+  cpuS,
+  gcS,
+  peakHeapMb,
+});
 
 function kubectlRow(scenario: Scenario, shared: Shared): Promise<ContenderRow> {
   return onPreparedSandbox(scenario, shared.options, (prepared) => kubectlContender(scenario.size, prepared));
@@ -169,6 +192,7 @@ async function kmsflowContender(
       operator: info.operator,
       kubeconfig: info.kubeconfig,
     });
+    const workerBefore = await worker.runtimeStats();
     const client = await connectTemporal(shared.temporal!.address, shared.temporal!.namespace);
     const run = await runEngine(
       { client, taskQueue },
@@ -185,7 +209,7 @@ async function kmsflowContender(
     );
     await client.connection.close();
     await worker.call('stop', undefined);
-    const workerPeak = await worker.peakRssMb();
+    const workerStats = statsSince(workerBefore, await worker.runtimeStats());
     const h = run.history;
     const rewriteMs =
       h.firstRewritePageMs !== undefined && h.firstVerifyPageMs !== undefined
@@ -200,7 +224,7 @@ async function kmsflowContender(
         ...(rewriteMs !== undefined ? { rewriteMs } : {}),
         secrets: size,
         bytes: info.estateBytes,
-        processes: [{ name: 'worker', peakRssMb: workerPeak }],
+        processes: [processRow('worker', workerStats)],
         history: h,
         proof: {
           proven: r.proven,
@@ -249,7 +273,8 @@ async function rawContender(
   const { info } = prepared;
   const raw: RawChild = startChild(RAW_FILE);
   try {
-    await raw.peakRssMb(); // loaded and listening: module loading is not part of the measurement
+    // Loaded and listening: module loading is not part of the measurement.
+    const rawBefore = await raw.runtimeStats();
     const t0 = performance.now();
     const r = await raw.call('run', {
       kind,
@@ -259,7 +284,7 @@ async function rawContender(
       maxQps: shared.options.maxQps,
     });
     const wallMs = performance.now() - t0;
-    const peak = await raw.peakRssMb();
+    const rawStats = statsSince(rawBefore, await raw.runtimeStats());
     const failed = r.rewrite.counts.failed + r.verify.counts.failed;
     const notes = [
       ...(failed ? [`${failed} writes failed`] : []),
@@ -276,7 +301,7 @@ async function rawContender(
         rewriteMs: r.rewrite.ms,
         secrets: size,
         bytes: info.estateBytes,
-        processes: [{ name: 'client', peakRssMb: peak }],
+        processes: [processRow('client', rawStats)],
         notes,
       },
       failed === 0,
@@ -309,7 +334,8 @@ async function runScenario(scenario: Scenario, shared: Shared): Promise<Contende
     }
   };
   for (const c of shared.options.contenders as Contender[]) {
-    if (c === 'kubectl') await add('kubectl', () => kubectlRow(scenario, shared));
+    if (c === 'kubectl' && scenario.size <= shared.options.kubectlMaxSize)
+      await add('kubectl', () => kubectlRow(scenario, shared));
     for (const concurrency of shared.options.concurrency) {
       if (c === 'kmsflow') await add(`kmsflow c=${concurrency}`, () => kmsflowRow(scenario, concurrency, shared));
       if (c === 'raw') await add(`raw pool c=${concurrency}`, () => rawRow('pool', scenario, concurrency, shared));
@@ -357,6 +383,10 @@ export async function main(argv: string[]): Promise<void> {
       console.log(`\n${formatTable(scenario, rows)}`);
       const targets = formatTargets(scenario, rows);
       if (targets) console.log(`\n${targets}`);
+    }
+    for (const latencyMs of new Set(scenarios.map((x) => x.latencyMs))) {
+      const scaling = formatScaling(scalingOf(results, latencyMs));
+      if (scaling) console.log(`\nHow the cost grows with the estate, ${latencyMs} ms added latency\n\n${scaling}`);
     }
     if (options.jsonOut)
       writeFileSync(

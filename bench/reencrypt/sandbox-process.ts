@@ -14,7 +14,7 @@ import type { ScenarioInput } from '../../sandbox/scenario';
 import type { SandboxEndpoints, SandboxPrincipal } from '../../sandbox/client-options';
 import type { EtcdViewEntry } from '../../sandbox/kube/types';
 import { clusterId as formatClusterId } from '../../model/ids';
-import { isChild, peakRssMb, serveRequests } from './child-process';
+import { cpuSecondsOf, isChild, peakRssMb, serveRequests } from './child-process';
 
 export const CLUSTER = 'aks-bench';
 const RESOURCE_GROUP = 'rg-bench';
@@ -42,6 +42,12 @@ export interface SandboxInfo {
   /** Decoded bytes of Secret data in the seeded estate. */
   estateBytes: number;
   seedMs: number;
+}
+
+export interface ServerStats {
+  peakRssMb: number;
+  /** CPU seconds so far, seeding included: a measurement subtracts the reading taken before it. */
+  cpuS: number;
 }
 
 export interface EtcdCheck {
@@ -174,10 +180,12 @@ function serve(): void {
       return check;
     },
 
-    /** Peak RSS of the process that serves the Kubernetes API: kube-apiserver, or this one. */
-    async serverPeakRss(): Promise<number> {
+    /** Peak RSS and CPU so far of the process that serves the Kubernetes API: kube-apiserver, or this one. */
+    async serverStats(): Promise<ServerStats> {
       const pid = real?.cp.apiserverPid;
-      return pid ? peakRssMb(pid) : peakRssMb();
+      if (pid) return { peakRssMb: peakRssMb(pid), cpuS: cpuSecondsOf(pid) };
+      const cpu = process.cpuUsage();
+      return { peakRssMb: peakRssMb(), cpuS: (cpu.user + cpu.system) / 1e6 };
     },
 
     /** Stops the real control plane (a signal to this process would leave its processes behind). */

@@ -7,7 +7,7 @@ const troubleshooting = read('docs/troubleshooting.md');
 
 describe('troubleshooting page', () => {
   it('explains every preflight finding code', () => {
-    const codes = [...read('activities/preflight.ts').matchAll(/add\('(?:error|warning|info)', '([A-Za-z0-9]+)'/g)].map((m) => m[1]!);
+    const codes = [...read('activities/preflight.ts').matchAll(/add\(\s*'(?:error|warning|info)',\s*'([A-Za-z0-9]+)'/g)].map((m) => m[1]!);
     expect(codes.length).toBeGreaterThan(30);
     expect([...new Set(codes)].filter((code) => !troubleshooting.includes(`\`${code}\``))).toEqual([]);
   });

@@ -25,17 +25,29 @@ export default tseslint.config(
           patterns: [
             {
               group: ['node:*', ...NODE_BUILTINS],
-              message: 'Workflow code must be deterministic: no Node built-ins (they reach the clock, the disk, the network).',
+              message:
+                'Workflow code must be deterministic: no Node built-ins (they reach the clock, the disk, the network).',
             },
             {
               group: ['**/activities', '**/activities/**', '@azure/*', '@kubernetes/*'],
               allowTypeImports: true,
-              message: 'Workflow code reaches Azure and Kubernetes only through activities (workflows/activity-proxies.ts): import their types only.',
+              message:
+                'Workflow code reaches Azure and Kubernetes only through activities (workflows/activity-proxies.ts): import their types only.',
             },
             {
-              group: ['**/sandbox', '**/sandbox/**', '**/client', '**/client/**', '**/worker', '**/worker/**', '**/conformance/**', '**/bench/**'],
+              group: [
+                '**/sandbox',
+                '**/sandbox/**',
+                '**/client',
+                '**/client/**',
+                '**/worker',
+                '**/worker/**',
+                '**/conformance/**',
+                '**/bench/**',
+              ],
               allowTypeImports: true,
-              message: 'Workflow code depends on nothing outside workflows/ at runtime but @temporalio/workflow and @temporalio/common.',
+              message:
+                'Workflow code depends on nothing outside workflows/ at runtime but @temporalio/workflow and @temporalio/common.',
             },
           ],
         },

@@ -11,6 +11,8 @@ export default defineConfig({
     testTimeout: 240_000,
     hookTimeout: 240_000,
     env: { KMSFLOW_CONFORMANCE: '1' },
-    reporters: process.env.CI ? ['default', ['json', { outputFile: '.cache/vitest-conformance-results.json' }]] : ['default'],
+    reporters: process.env.CI
+      ? ['default', ['json', { outputFile: '.cache/vitest-conformance-results.json' }]]
+      : ['default'],
   },
 });

@@ -8,6 +8,8 @@ export default defineConfig({
     fileParallelism: false,
     testTimeout: 600_000,
     hookTimeout: 180_000,
-    reporters: process.env.CI ? ['default', ['json', { outputFile: '.cache/vitest-long-results.json' }]] : ['default'],
+    reporters: process.env.CI
+      ? ['default', ['json', { outputFile: '.cache/vitest-long-results.json' }]]
+      : ['default'],
   },
 });

@@ -62,20 +62,30 @@ function memo<K, V>(make: (key: K) => V): (key: K) => V {
 /** The clients for one credential and one set of client options: production's, the sandbox's (worker/sandbox-clients.ts). */
 export function buildFactory(parts: FactoryParts): ClientFactory {
   const { credential } = parts;
-  const containerService = memo((sub: string) => new ContainerServiceClient(credential, sub, parts.armOptions()));
+  const containerService = memo(
+    (sub: string) => new ContainerServiceClient(credential, sub, parts.armOptions()),
+  );
   const kubernetes = new Map<string, Promise<KubernetesClients>>();
   return {
     containerService,
     fleets: memo((sub: string) => new ContainerServiceFleetClient(credential, sub, parts.armOptions())),
-    keyVaultManagement: memo((sub: string) => new KeyVaultManagementClient(credential, sub, parts.armOptions())),
-    authorization: memo((sub: string) => new AuthorizationManagementClient(credential, sub, parts.armOptions())),
+    keyVaultManagement: memo(
+      (sub: string) => new KeyVaultManagementClient(credential, sub, parts.armOptions()),
+    ),
+    authorization: memo(
+      (sub: string) => new AuthorizationManagementClient(credential, sub, parts.armOptions()),
+    ),
     msi: memo((sub: string) => new ManagedServiceIdentityClient(credential, sub, parts.armOptions())),
     keys: memo((vaultUrl: string) => new KeyClient(vaultUrl, credential, parts.keyVaultOptions())),
     kubernetes(cluster) {
       const key = `${cluster.subscriptionId}/${cluster.resourceGroup}/${cluster.name}`.toLowerCase();
       let clients = kubernetes.get(key);
       if (!clients) {
-        clients = connectKubernetes(parts.kubernetesAccess, cluster, containerService(cluster.subscriptionId));
+        clients = connectKubernetes(
+          parts.kubernetesAccess,
+          cluster,
+          containerService(cluster.subscriptionId),
+        );
         kubernetes.set(key, clients);
         clients.catch(() => kubernetes.delete(key));
       }
@@ -95,10 +105,15 @@ function reuseOneAgent(config: KubeConfig): void {
   const target = config as unknown as { createAgent: AgentFactory };
   const create = target.createAgent.bind(config);
   let agent: Agent | undefined;
-  target.createAgent = (cluster, options) => (agent ??= create(cluster, { ...options, keepAlive: true, maxSockets: 64 }));
+  target.createAgent = (cluster, options) =>
+    (agent ??= create(cluster, { ...options, keepAlive: true, maxSockets: 64 }));
 }
 
-async function connectKubernetes(access: KubernetesAccess, cluster: ClusterRef, arm: ContainerServiceClient): Promise<KubernetesClients> {
+async function connectKubernetes(
+  access: KubernetesAccess,
+  cluster: ClusterRef,
+  arm: ContainerServiceClient,
+): Promise<KubernetesClients> {
   return kubernetesClientsFor(await loadKubeConfig(access, cluster, arm));
 }
 
@@ -113,7 +128,11 @@ export function kubernetesClientsFor(config: KubeConfig): KubernetesClients {
   };
 }
 
-async function loadKubeConfig(access: KubernetesAccess, cluster: ClusterRef, arm: ContainerServiceClient): Promise<KubeConfig> {
+async function loadKubeConfig(
+  access: KubernetesAccess,
+  cluster: ClusterRef,
+  arm: ContainerServiceClient,
+): Promise<KubeConfig> {
   const config = new KubeConfig();
   if (access.kind === 'kubeconfig') {
     config.loadFromFile(access.path);

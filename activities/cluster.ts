@@ -55,7 +55,9 @@ export function createClusterActivities(clients: ClientFactory, tuning: ClusterA
   const arm = (ref: ClusterRef) => clients.containerService(ref.subscriptionId);
 
   async function readCluster(ref: ClusterRef): Promise<ManagedCluster> {
-    return mapErrors(`Read cluster ${ref.name}`, () => arm(ref).managedClusters.get(ref.resourceGroup, ref.name));
+    return mapErrors(`Read cluster ${ref.name}`, () =>
+      arm(ref).managedClusters.get(ref.resourceGroup, ref.name),
+    );
   }
 
   async function getClusterDigest(clusterId: string): Promise<ClusterDigest> {
@@ -67,7 +69,9 @@ export function createClusterActivities(clients: ClientFactory, tuning: ClusterA
     const current = await readCluster(ref);
     const digest = digestOf(current);
     if (!isTerminal(digest.provisioningState)) {
-      return digest.lastOperationKey === input.operationKey ? { kind: 'in-flight', by: 'kmsflow' } : { kind: 'in-flight', by: 'other', operationKey: input.operationKey };
+      return digest.lastOperationKey === input.operationKey
+        ? { kind: 'in-flight', by: 'kmsflow' }
+        : { kind: 'in-flight', by: 'other', operationKey: input.operationKey };
     }
     if (digest.lastOperationKey === input.operationKey) {
       // Our PUT of this very attempt landed and finished (well or not); await reports how.
@@ -87,7 +91,8 @@ export function createClusterActivities(clients: ClientFactory, tuning: ClusterA
       return { kind: 'submitted', pollerState: await poller.serialize() };
     } catch (err) {
       const failure = classifyError(err);
-      if (failure.type === ErrorType.operationInProgress) return { kind: 'in-flight', by: 'other', operationKey: input.operationKey };
+      if (failure.type === ErrorType.operationInProgress)
+        return { kind: 'in-flight', by: 'other', operationKey: input.operationKey };
       throw toApplicationFailure(err, action);
     }
   }
@@ -121,11 +126,21 @@ export function createClusterActivities(clients: ClientFactory, tuning: ClusterA
         }
       }
       digest = digestOf(await readCluster(ref));
-      const sendAs = submission.kind === 'in-flight' && submission.by === 'other' ? submission.operationKey : undefined;
-      if (!sendAs || digest.provisioningState.toLowerCase() !== 'succeeded' || changeHolds(digest, input.change)) break;
+      const sendAs =
+        submission.kind === 'in-flight' && submission.by === 'other' ? submission.operationKey : undefined;
+      if (
+        !sendAs ||
+        digest.provisioningState.toLowerCase() !== 'succeeded' ||
+        changeHolds(digest, input.change)
+      )
+        break;
       // Someone else's operation has ended and ours was never sent: send it now. Submit is idempotent by the
       // operation key, so a retry of this activity after a crash finds the PUT it sent and sends nothing.
-      submission = await submitClusterChange({ clusterId: input.clusterId, change: input.change, operationKey: sendAs });
+      submission = await submitClusterChange({
+        clusterId: input.clusterId,
+        change: input.change,
+        operationKey: sendAs,
+      });
       heartbeat({ resubmitted: submission.kind });
     }
     if (digest.provisioningState.toLowerCase() !== 'succeeded') {
@@ -158,7 +173,11 @@ export function createClusterActivities(clients: ClientFactory, tuning: ClusterA
     return digest;
   }
 
-  async function failureWithProvisioningError(ref: ClusterRef, err: unknown, action: string): Promise<ApplicationFailure> {
+  async function failureWithProvisioningError(
+    ref: ClusterRef,
+    err: unknown,
+    action: string,
+  ): Promise<ApplicationFailure> {
     // A failed LRO only carries a message; the cluster's status.provisioningError has the precise code.
     const mapped = toApplicationFailure(err, action);
     try {
@@ -180,7 +199,10 @@ export function createClusterActivities(clients: ClientFactory, tuning: ClusterA
    * The next hop toward `targetVersion`, one minor version at a time, from the cluster's upgrade profile;
    * undefined when the control plane and every node pool are there.
    */
-  async function nextUpgradeHop(input: { clusterId: string; targetVersion: string }): Promise<string | undefined> {
+  async function nextUpgradeHop(input: {
+    clusterId: string;
+    targetVersion: string;
+  }): Promise<string | undefined> {
     const ref = parseClusterId(input.clusterId);
     const digest = digestOf(await readCluster(ref));
     const [, currentMinor] = minorVersion(digest.kubernetesVersion);
@@ -190,7 +212,9 @@ export function createClusterActivities(clients: ClientFactory, tuning: ClusterA
         message: `Cluster ${ref.name} runs ${digest.kubernetesVersion}, newer than the target ${input.targetVersion}; AKS cannot downgrade.`,
         type: ErrorType.validation,
         nonRetryable: true,
-        details: [{ code: 'TargetVersionTooOld', fix: `Choose a target version ≥ ${digest.kubernetesVersion}.` }],
+        details: [
+          { code: 'TargetVersionTooOld', fix: `Choose a target version ≥ ${digest.kubernetesVersion}.` },
+        ],
       });
     }
     if (currentMinor === targetMinor) {
@@ -210,7 +234,12 @@ export function createClusterActivities(clients: ClientFactory, tuning: ClusterA
         message: `Cluster ${ref.name} (${digest.kubernetesVersion}) has no upgrade to 1.${currentMinor + 1} on the way to ${input.targetVersion}; available: ${(profile.controlPlaneProfile.upgrades ?? []).map((u) => u.kubernetesVersion).join(', ') || 'none'}.`,
         type: ErrorType.validation,
         nonRetryable: true,
-        details: [{ code: 'NoUpgradePath', fix: 'Check az aks get-upgrades for this cluster and choose a reachable target version.' }],
+        details: [
+          {
+            code: 'NoUpgradePath',
+            fix: 'Check az aks get-upgrades for this cluster and choose a reachable target version.',
+          },
+        ],
       });
     }
     return best;

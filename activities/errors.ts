@@ -50,13 +50,16 @@ const FIXES: Record<string, string> = {
   AuthorizationFailed:
     "Grant the worker's identity the Azure role the message names on that scope (see docs/permissions.md), then retry.",
   KeyNotFound: 'Check the key id: that key or version does not exist in the vault.',
-  ResourceNotFound: 'Check the resource id (subscription, resource group and name): the resource does not exist.',
+  ResourceNotFound:
+    'Check the resource id (subscription, resource group and name): the resource does not exist.',
   ResourceGroupNotFound: 'Check the resource group in the resource id.',
   OperationNotAllowed: 'Read the message: AKS refused the change; fix the request as it says, then retry.',
   PreconditionFailed: 'The resource changed while kmsflow worked on it; retry to re-read it.',
   KeyExpired: 'Extend the expiry of the key version (az keyvault key set-attributes --expires), then retry.',
-  Unauthorized: 'The credential was refused: check the worker identity (AZURE_* settings) or the kubeconfig token.',
-  Forbidden: 'Grant the worker identity the permission the message names (see docs/permissions.md), then retry.',
+  Unauthorized:
+    'The credential was refused: check the worker identity (AZURE_* settings) or the kubeconfig token.',
+  Forbidden:
+    'Grant the worker identity the permission the message names (see docs/permissions.md), then retry.',
 };
 
 export function fixFor(code: string | undefined): string | undefined {
@@ -85,12 +88,17 @@ export function parseRetryAfter(value: string | undefined | null): number | unde
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
-function classifyHttp(status: number | undefined, code: string | undefined, message: string): Omit<Classified, 'message'> {
+function classifyHttp(
+  status: number | undefined,
+  code: string | undefined,
+  message: string,
+): Omit<Classified, 'message'> {
   if (status === 429) return { type: ErrorType.transient, code: code ?? 'TooManyRequests', retryable: true };
   if (status === 409 && /another operation .* in progress/i.test(message)) {
     return { type: ErrorType.operationInProgress, code, retryable: true };
   }
-  if (status === 412) return { type: ErrorType.preconditionFailed, code: code ?? 'PreconditionFailed', retryable: true };
+  if (status === 412)
+    return { type: ErrorType.preconditionFailed, code: code ?? 'PreconditionFailed', retryable: true };
   if (status === 408 || (status !== undefined && status >= 500 && status !== 501 && status !== 505)) {
     return { type: ErrorType.transient, code, retryable: true };
   }
@@ -144,7 +152,12 @@ function classifyKubernetes(err: ApiException<unknown>): Classified {
   const status = parseStatus(err.body);
   const message = truncate(status.message ?? `Kubernetes API answered HTTP ${err.code}`);
   if (err.code === 500 && /decrypt|transformer|kms/i.test(message)) {
-    return { type: ErrorType.secretUnreadable, code: status.reason ?? 'InternalError', message, retryable: false };
+    return {
+      type: ErrorType.secretUnreadable,
+      code: status.reason ?? 'InternalError',
+      message,
+      retryable: false,
+    };
   }
   const base = classifyHttp(err.code, status.reason, message);
   const headers = err.headers as Record<string, string> | undefined;
@@ -160,20 +173,31 @@ export function classifyError(err: unknown): Classified {
   // An activity's own failure (already mapped, e.g. by a read another activity reuses) keeps its classification.
   if (err instanceof ApplicationFailure) {
     const details = err.details?.[0] as FailureDetails | undefined;
-    return { type: err.type ?? ErrorType.unexpected, code: details?.code, message: truncate(err.message), retryable: !err.nonRetryable };
+    return {
+      type: err.type ?? ErrorType.unexpected,
+      code: details?.code,
+      message: truncate(err.message),
+      retryable: !err.nonRetryable,
+    };
   }
   if (isRestError(err)) return classifyAzure(err);
   if (err instanceof ApiException) return classifyKubernetes(err);
   const message = err instanceof Error ? err.message : String(err);
   const lro = LRO_FAILED.exec(message);
   if (lro) {
-    return { type: ErrorType.operationFailed, code: lro[1], message: truncate(lro[2] ?? message), retryable: false };
+    return {
+      type: ErrorType.operationFailed,
+      code: lro[1],
+      message: truncate(lro[2] ?? message),
+      retryable: false,
+    };
   }
   if (message === 'Operation was canceled') {
     return { type: ErrorType.operationFailed, code: 'Canceled', message, retryable: false };
   }
   const systemCode = systemErrorCode(err) ?? systemErrorCode((err as { cause?: unknown }).cause);
-  if (systemCode) return { type: ErrorType.transient, code: systemCode, message: truncate(message), retryable: true };
+  if (systemCode)
+    return { type: ErrorType.transient, code: systemCode, message: truncate(message), retryable: true };
   return { type: ErrorType.unexpected, message: truncate(message), retryable: true };
 }
 

@@ -2,7 +2,11 @@
 import { parseClusterId } from '../model/ids';
 import { digestOf } from '../model/cluster-model';
 import { type ClusterSelection, parseFleetId, type SelectedCluster, selects } from '../model/campaign';
-import { type MaintenanceConfigurationShape, type WindowState, windowState } from '../model/maintenance-window';
+import {
+  type MaintenanceConfigurationShape,
+  type WindowState,
+  windowState,
+} from '../model/maintenance-window';
 import type { ClientFactory } from './clients';
 import { mapErrors } from './errors';
 
@@ -10,9 +14,11 @@ export function createFleetActivities(clients: ClientFactory) {
   /** The selected clusters, sorted by resource id so that stages are the same on every plan. */
   async function selectClusters(selection: ClusterSelection): Promise<SelectedCluster[]> {
     const subscriptions = new Set(selection.subscriptions.map((s) => s.toLowerCase()));
-    for (const id of selection.clusterIds ?? []) subscriptions.add(parseClusterId(id).subscriptionId.toLowerCase());
+    for (const id of selection.clusterIds ?? [])
+      subscriptions.add(parseClusterId(id).subscriptionId.toLowerCase());
     const members = selection.fleet ? await fleetMembers(selection.fleet) : undefined;
-    for (const m of members ?? []) subscriptions.add(parseClusterId(m.clusterId).subscriptionId.toLowerCase());
+    for (const m of members ?? [])
+      subscriptions.add(parseClusterId(m.clusterId).subscriptionId.toLowerCase());
     const found: SelectedCluster[] = [];
     for (const subscription of subscriptions) {
       await mapErrors(`List the clusters of subscription ${subscription}`, async () => {
@@ -28,7 +34,8 @@ export function createFleetActivities(clients: ClientFactory) {
             provisioningState: digest.provisioningState,
           };
           const member = members?.find((m) => m.clusterId.toLowerCase() === cluster.clusterId.toLowerCase());
-          if ((!members || member) && selects(selection, cluster)) found.push({ ...cluster, ...(member?.group ? { fleetGroup: member.group } : {}) });
+          if ((!members || member) && selects(selection, cluster))
+            found.push({ ...cluster, ...(member?.group ? { fleetGroup: member.group } : {}) });
         }
       });
     }
@@ -40,8 +47,14 @@ export function createFleetActivities(clients: ClientFactory) {
     const ref = parseFleetId(fleetId);
     return mapErrors(`List the members of fleet ${ref.name}`, async () => {
       const members: { clusterId: string; group?: string }[] = [];
-      for await (const m of clients.fleets(ref.subscriptionId).fleetMembers.listByFleet(ref.resourceGroup, ref.name)) {
-        if (m.properties?.clusterResourceId) members.push({ clusterId: m.properties.clusterResourceId, ...(m.properties.group ? { group: m.properties.group } : {}) });
+      for await (const m of clients
+        .fleets(ref.subscriptionId)
+        .fleetMembers.listByFleet(ref.resourceGroup, ref.name)) {
+        if (m.properties?.clusterResourceId)
+          members.push({
+            clusterId: m.properties.clusterResourceId,
+            ...(m.properties.group ? { group: m.properties.group } : {}),
+          });
       }
       return members;
     });
@@ -50,11 +63,17 @@ export function createFleetActivities(clients: ClientFactory) {
   /** Whether the cluster's maintenance window lets a change start now (computed at the worker's clock). */
   async function maintenanceWindowOf(clusterId: string): Promise<WindowState> {
     const ref = parseClusterId(clusterId);
-    const configs = await mapErrors(`Read the maintenance configurations of cluster ${ref.name}`, async () => {
-      const found: MaintenanceConfigurationShape[] = [];
-      for await (const c of clients.containerService(ref.subscriptionId).maintenanceConfigurations.listByManagedCluster(ref.resourceGroup, ref.name)) found.push(c);
-      return found;
-    });
+    const configs = await mapErrors(
+      `Read the maintenance configurations of cluster ${ref.name}`,
+      async () => {
+        const found: MaintenanceConfigurationShape[] = [];
+        for await (const c of clients
+          .containerService(ref.subscriptionId)
+          .maintenanceConfigurations.listByManagedCluster(ref.resourceGroup, ref.name))
+          found.push(c);
+        return found;
+      },
+    );
     return windowState(configs, new Date());
   }
 

@@ -28,10 +28,25 @@ export function createActivities(deps: ActivityDeps) {
   const permissions = createPermissionActivities(deps.clients);
   const kubernetes = createKubernetesActivities(deps.clients);
   const ledger = createLedgerActivities(deps.temporal, deps.taskQueue);
-  const preflight = createPreflightActivities(deps.clients, { ...cluster, ...keyVault, ...permissions, ...kubernetes, ...ledger });
+  const preflight = createPreflightActivities(deps.clients, {
+    ...cluster,
+    ...keyVault,
+    ...permissions,
+    ...kubernetes,
+    ...ledger,
+  });
   const reencrypt = createReencryptActivities(deps.clients);
   const fleet = createFleetActivities(deps.clients);
-  return { ...cluster, ...fleet, ...keyVault, ...permissions, ...kubernetes, ...preflight, ...reencrypt, ...ledger };
+  return {
+    ...cluster,
+    ...fleet,
+    ...keyVault,
+    ...permissions,
+    ...kubernetes,
+    ...preflight,
+    ...reencrypt,
+    ...ledger,
+  };
 }
 
 export type Activities = ReturnType<typeof createActivities>;

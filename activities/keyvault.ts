@@ -49,7 +49,8 @@ export function vaultDigestOf(vault: Vault): VaultDigest {
     name: vault.name ?? '',
     tenantId: p.tenantId,
     vaultUri: p.vaultUri,
-    publicNetworkAccess: (p.publicNetworkAccess ?? 'Enabled').toLowerCase() === 'disabled' ? 'Disabled' : 'Enabled',
+    publicNetworkAccess:
+      (p.publicNetworkAccess ?? 'Enabled').toLowerCase() === 'disabled' ? 'Disabled' : 'Enabled',
     firewallDefaultAction: p.networkAcls?.defaultAction === 'Deny' ? 'Deny' : 'Allow',
     enableRbacAuthorization: p.enableRbacAuthorization === true,
     enableSoftDelete: p.enableSoftDelete !== false,
@@ -94,10 +95,12 @@ export function createKeyVaultActivities(clients: ClientFactory) {
     const ref = parseVaultId(input.vaultResourceId);
     const before = await getVaultDigest(input.vaultResourceId);
     if (before.publicNetworkAccess === input.publicNetworkAccess) return { ...before, changed: false };
-    const vault = await mapErrors(`Set public network access of key vault ${ref.name} to ${input.publicNetworkAccess}`, () =>
-      clients
-        .keyVaultManagement(ref.subscriptionId)
-        .vaults.update(ref.resourceGroup, ref.name, { properties: { publicNetworkAccess: input.publicNetworkAccess } }),
+    const vault = await mapErrors(
+      `Set public network access of key vault ${ref.name} to ${input.publicNetworkAccess}`,
+      () =>
+        clients.keyVaultManagement(ref.subscriptionId).vaults.update(ref.resourceGroup, ref.name, {
+          properties: { publicNetworkAccess: input.publicNetworkAccess },
+        }),
     );
     return { ...vaultDigestOf(vault), changed: true };
   }
@@ -129,7 +132,12 @@ export function createKeyVaultActivities(clients: ClientFactory) {
   }
 
   /** A new RSA version of key `name` (`az keyvault key create` / rotate); idempotent per operation key. */
-  async function createKeyVersion(input: { vaultUrl: string; name: string; operationKey: string; keySize?: number }): Promise<KeyVersionDigest> {
+  async function createKeyVersion(input: {
+    vaultUrl: string;
+    name: string;
+    operationKey: string;
+    keySize?: number;
+  }): Promise<KeyVersionDigest> {
     const client = clients.keys(input.vaultUrl);
     const existing = await mapErrors(`List versions of key ${input.name}`, async () => {
       try {
@@ -144,26 +152,42 @@ export function createKeyVaultActivities(clients: ClientFactory) {
     });
     if (existing) return existing;
     const key = await mapErrors(`Create a new version of key ${input.name}`, () =>
-      client.createRsaKey(input.name, { keySize: input.keySize ?? 2048, tags: { [KEY_OPERATION_TAG]: input.operationKey } }),
+      client.createRsaKey(input.name, {
+        keySize: input.keySize ?? 2048,
+        tags: { [KEY_OPERATION_TAG]: input.operationKey },
+      }),
     );
     return versionDigestOf(key.properties);
   }
 
   /** Retires a key version by disabling it or setting its expiry to now. Never deletes. Idempotent. */
-  async function retireKeyVersion(input: { keyId: string; how: 'disable' | 'expire' }): Promise<KeyVersionDigest> {
+  async function retireKeyVersion(input: {
+    keyId: string;
+    how: 'disable' | 'expire';
+  }): Promise<KeyVersionDigest> {
     const ref = parseKeyId(input.keyId);
     const current = await getKey(input.keyId);
     const alreadyRetired =
-      input.how === 'disable' ? !current.enabled : current.expiresOn !== undefined && Date.parse(current.expiresOn) <= Date.now();
+      input.how === 'disable'
+        ? !current.enabled
+        : current.expiresOn !== undefined && Date.parse(current.expiresOn) <= Date.now();
     if (alreadyRetired) return current;
     const options = input.how === 'disable' ? { enabled: false } : { expiresOn: new Date() };
-    const key = await mapErrors(`${input.how === 'disable' ? 'Disable' : 'Expire'} key version ${ref.name}/${ref.version}`, () =>
-      clients.keys(ref.vaultUrl).updateKeyProperties(ref.name, ref.version, options),
+    const key = await mapErrors(
+      `${input.how === 'disable' ? 'Disable' : 'Expire'} key version ${ref.name}/${ref.version}`,
+      () => clients.keys(ref.vaultUrl).updateKeyProperties(ref.name, ref.version, options),
     );
     return versionDigestOf(key.properties);
   }
 
-  return { getVaultDigest, ensureVaultPublicNetworkAccess, getKey, keyStates, createKeyVersion, retireKeyVersion };
+  return {
+    getVaultDigest,
+    ensureVaultPublicNetworkAccess,
+    getKey,
+    keyStates,
+    createKeyVersion,
+    retireKeyVersion,
+  };
 }
 
 /**

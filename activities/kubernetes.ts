@@ -26,7 +26,9 @@ export function createKubernetesActivities(clients: ClientFactory) {
   async function getApiServerVersion(clusterId: string): Promise<string> {
     const ref = parseClusterId(clusterId);
     const { version } = await clients.kubernetes(ref);
-    const info = await mapErrors(`Read the API server version of cluster ${ref.name}`, () => version.getCode());
+    const info = await mapErrors(`Read the API server version of cluster ${ref.name}`, () =>
+      version.getCode(),
+    );
     return info.gitVersion;
   }
 

@@ -2,7 +2,13 @@
 import { type Client, WithStartWorkflowOperation, WorkflowNotFoundError } from '@temporalio/client';
 import { WorkflowIdConflictPolicy } from '@temporalio/common';
 import { keyLedger, ledgerQuery, recordLedgerEventUpdate } from '../workflows/ledger';
-import { emptyLedger, type LedgerEvent, type LedgerView, ledgerView, type OperationKind } from '../model/ledger-model';
+import {
+  emptyLedger,
+  type LedgerEvent,
+  type LedgerView,
+  ledgerView,
+  type OperationKind,
+} from '../model/ledger-model';
 import { ledgerWorkflowId, quoteValue, TASK_QUEUE } from '../workflows/messages';
 import { toApplicationFailure } from './errors';
 
@@ -54,12 +60,15 @@ export function createLedgerActivities(temporal: Client | undefined, taskQueue =
       for await (const ledger of client().workflow.list({ query })) {
         if (++read > MAX_LEDGERS_READ) break;
         const view = await client().workflow.getHandle(ledger.workflowId).query(ledgerQuery);
-        for (const [kind, seconds] of Object.entries(view.operationSeconds ?? {})) (merged[kind as OperationKind] ??= []).push(...(seconds ?? []));
+        for (const [kind, seconds] of Object.entries(view.operationSeconds ?? {}))
+          (merged[kind as OperationKind] ??= []).push(...(seconds ?? []));
       }
     } catch (err) {
       throw toApplicationFailure(err, 'Read the ARM operation timings of the subscription');
     }
-    return Object.values(merged).some((t) => t && t.length > 0) ? { ...merged, measuredOn: 'subscription' } : { measuredOn: 'none' };
+    return Object.values(merged).some((t) => t && t.length > 0)
+      ? { ...merged, measuredOn: 'subscription' }
+      : { measuredOn: 'none' };
   }
 
   return { recordLedgerEvent, readKeyLedger, armOperationTimings };
@@ -68,4 +77,6 @@ export function createLedgerActivities(temporal: Client | undefined, taskQueue =
 /** How many other clusters' ledgers a plan reads for the subscription's ARM timings. */
 const MAX_LEDGERS_READ = 20;
 
-export type OperationTimings = Partial<Record<OperationKind, number[]>> & { measuredOn: 'cluster' | 'subscription' | 'none' };
+export type OperationTimings = Partial<Record<OperationKind, number[]>> & {
+  measuredOn: 'cluster' | 'subscription' | 'none';
+};

@@ -16,8 +16,16 @@ export const BuiltInRoles = {
   contributor: 'b24988ac-6180-42a0-ab88-20f7382dd24c',
 } as const;
 
-const CRYPTO_ROLES = new Set<string>([BuiltInRoles.keyVaultAdministrator, BuiltInRoles.keyVaultCryptoOfficer, BuiltInRoles.keyVaultCryptoUser]);
-const CONTRIBUTOR_ROLES = new Set<string>([BuiltInRoles.keyVaultContributor, BuiltInRoles.owner, BuiltInRoles.contributor]);
+const CRYPTO_ROLES = new Set<string>([
+  BuiltInRoles.keyVaultAdministrator,
+  BuiltInRoles.keyVaultCryptoOfficer,
+  BuiltInRoles.keyVaultCryptoUser,
+]);
+const CONTRIBUTOR_ROLES = new Set<string>([
+  BuiltInRoles.keyVaultContributor,
+  BuiltInRoles.owner,
+  BuiltInRoles.contributor,
+]);
 
 export interface PermissionReport {
   principalId: string;
@@ -49,9 +57,11 @@ export function createPermissionActivities(clients: ClientFactory) {
     const ref = parseVaultId(input.vaultResourceId);
     const roles = await mapErrors(`List role assignments on key vault ${ref.name}`, async () => {
       const found: string[] = [];
-      const pages = clients.authorization(ref.subscriptionId).roleAssignments.listForScope(input.vaultResourceId, {
-        filter: 'atScope()',
-      });
+      const pages = clients
+        .authorization(ref.subscriptionId)
+        .roleAssignments.listForScope(input.vaultResourceId, {
+          filter: 'atScope()',
+        });
       for await (const assignment of pages) {
         if (assignment.principalId?.toLowerCase() !== input.principalId.toLowerCase()) continue;
         if (!coversScope(assignment.scope, input.vaultResourceId)) continue;
@@ -59,7 +69,9 @@ export function createPermissionActivities(clients: ClientFactory) {
       }
       return found;
     });
-    const viaPolicy = input.accessPolicyCryptoPrincipals.some((p) => p.toLowerCase() === input.principalId.toLowerCase());
+    const viaPolicy = input.accessPolicyCryptoPrincipals.some(
+      (p) => p.toLowerCase() === input.principalId.toLowerCase(),
+    );
     const crypto = input.enableRbacAuthorization
       ? roles.some((r) => CRYPTO_ROLES.has(r))
         ? 'rbac-role'
@@ -67,7 +79,11 @@ export function createPermissionActivities(clients: ClientFactory) {
       : viaPolicy
         ? 'access-policy'
         : 'missing';
-    return { principalId: input.principalId, crypto, contributor: roles.some((r) => CONTRIBUTOR_ROLES.has(r)) };
+    return {
+      principalId: input.principalId,
+      crypto,
+      contributor: roles.some((r) => CONTRIBUTOR_ROLES.has(r)),
+    };
   }
 
   return { checkKmsPermissions };

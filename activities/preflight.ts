@@ -2,7 +2,16 @@
  * Preflight: every documented limit of AKS KMS checked before a procedure changes anything. Each finding
  * names its fix in one sentence. An `error` finding stops the procedure; nothing has been changed then.
  */
-import { parseClusterId, parseKeyId, parseVaultId, sameKeyId, sameVault, upgradeHops, usesKmsV2, minorVersion } from '../model/ids';
+import {
+  parseClusterId,
+  parseKeyId,
+  parseVaultId,
+  sameKeyId,
+  sameVault,
+  upgradeHops,
+  usesKmsV2,
+  minorVersion,
+} from '../model/ids';
 import type { ClientFactory } from './clients';
 import type { ClusterDigest, NetworkAccess } from '../model/cluster-model';
 import { classifyError, ErrorType, mapErrors } from './errors';
@@ -16,7 +25,9 @@ import type { ProcedureName } from '../workflows/procedures';
 export type { ProcedureName };
 
 /** One preflight activity per procedure, named after it; the type fails to compile until a new procedure has its own. */
-type PreflightActivities = { [N in ProcedureName as PreflightActivityName<N>]: (input: PreflightInput) => Promise<PreflightReport> };
+type PreflightActivities = {
+  [N in ProcedureName as PreflightActivityName<N>]: (input: PreflightInput) => Promise<PreflightReport>;
+};
 
 export interface Finding {
   severity: 'error' | 'warning' | 'info';
@@ -73,7 +84,8 @@ export interface PreflightReads {
 type AddFinding = (severity: Finding['severity'], code: string, message: string, fix?: string) => void;
 
 /** Key Vault's refusal of the caller's network (public access disabled, or a firewall): not a missing role. */
-const unreachable = (message: string) => /Client address is not authorized|ForbiddenByFirewall|Public network access is disabled/i.test(message);
+const unreachable = (message: string) =>
+  /Client address is not authorized|ForbiddenByFirewall|Public network access is disabled/i.test(message);
 
 function addUnreachable(keyId: string, add: AddFinding): void {
   const { vaultName } = parseKeyId(keyId);
@@ -98,27 +110,48 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
   }
 
   async function identityTenant(identityResourceId: string): Promise<string | undefined> {
-    const m = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ManagedIdentity\/userAssignedIdentities\/([^/]+)$/i.exec(
-      identityResourceId,
-    );
+    const m =
+      /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ManagedIdentity\/userAssignedIdentities\/([^/]+)$/i.exec(
+        identityResourceId,
+      );
     if (!m) return undefined;
-    const identity = await mapErrors(`Read managed identity ${m[3]}`, () => clients.msi(m[1]!).userAssignedIdentities.get(m[2]!, m[3]!));
+    const identity = await mapErrors(`Read managed identity ${m[3]}`, () =>
+      clients.msi(m[1]!).userAssignedIdentities.get(m[2]!, m[3]!),
+    );
     return identity.tenantId;
   }
 
   /** The vault, or undefined after adding the finding that says why it cannot be read. */
-  async function readVault(vaultId: string, add: (severity: Finding['severity'], code: string, message: string, fix?: string) => void): Promise<VaultDigest | undefined> {
+  async function readVault(
+    vaultId: string,
+    add: (severity: Finding['severity'], code: string, message: string, fix?: string) => void,
+  ): Promise<VaultDigest | undefined> {
     const { name } = parseVaultId(vaultId);
     try {
       return await reads.getVaultDigest(vaultId);
     } catch (err) {
       const c = classifyError(err);
       if (c.code === 'InvalidAuthenticationTokenTenant') {
-        add('error', 'ForeignTenantVault', `Key vault ${name} belongs to another tenant than the cluster's (${c.message})`, "Use a vault in the cluster identity's tenant.");
+        add(
+          'error',
+          'ForeignTenantVault',
+          `Key vault ${name} belongs to another tenant than the cluster's (${c.message})`,
+          "Use a vault in the cluster identity's tenant.",
+        );
       } else if (c.type === ErrorType.notFound) {
-        add('error', 'VaultNotFound', `Key vault ${vaultId} does not exist.`, `Check the vault resource id (az keyvault show --name ${name} --query id -o tsv); a vault deleted less than its retention period ago can be recovered (az keyvault recover --name ${name}).`);
+        add(
+          'error',
+          'VaultNotFound',
+          `Key vault ${vaultId} does not exist.`,
+          `Check the vault resource id (az keyvault show --name ${name} --query id -o tsv); a vault deleted less than its retention period ago can be recovered (az keyvault recover --name ${name}).`,
+        );
       } else if (c.type === ErrorType.permission) {
-        add('error', 'VaultUnreadable', `kmsflow cannot read key vault ${name}: ${c.message}`, "Grant the worker's identity Reader on the vault (see docs/permissions.md).");
+        add(
+          'error',
+          'VaultUnreadable',
+          `kmsflow cannot read key vault ${name}: ${c.message}`,
+          "Grant the worker's identity Reader on the vault (see docs/permissions.md).",
+        );
       } else throw err;
       return undefined;
     }
@@ -126,55 +159,102 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
 
   /** A key the procedure will switch AKS to: an RSA key, enabled, unexpired, readable by the worker. */
   /** `firewallChecked`: the vault's network rules are checked as a finding of their own (Public mode). */
-  async function checkTargetKey(keyId: string, windowDays: number, firewallChecked: boolean, add: AddFinding): Promise<KeyDigest | undefined> {
+  async function checkTargetKey(
+    keyId: string,
+    windowDays: number,
+    firewallChecked: boolean,
+    add: AddFinding,
+  ): Promise<KeyDigest | undefined> {
     const keyRef = parseKeyId(keyId);
     try {
       const key = await reads.getKey(keyId);
       if (!/^RSA(-HSM)?$/i.test(key.keyType)) {
-        add('error', 'KeyNotRsa', `Key ${key.name} is ${key.keyType}; AKS KMS needs an RSA key.`, `Create an RSA key: az keyvault key create --vault-name ${keyRef.vaultName} --name <name> --kty RSA --size 2048.`);
+        add(
+          'error',
+          'KeyNotRsa',
+          `Key ${key.name} is ${key.keyType}; AKS KMS needs an RSA key.`,
+          `Create an RSA key: az keyvault key create --vault-name ${keyRef.vaultName} --name <name> --kty RSA --size 2048.`,
+        );
       }
       if (!key.enabled) {
-        add('error', 'KeyDisabled', `Key version ${key.version} is disabled.`, `Enable it (az keyvault key set-attributes --vault-name ${keyRef.vaultName} --name ${key.name} --version ${key.version} --enabled true) or choose another version.`);
+        add(
+          'error',
+          'KeyDisabled',
+          `Key version ${key.version} is disabled.`,
+          `Enable it (az keyvault key set-attributes --vault-name ${keyRef.vaultName} --name ${key.name} --version ${key.version} --enabled true) or choose another version.`,
+        );
       }
       if (key.expiresOn) {
         const msLeft = Date.parse(key.expiresOn) - Date.now();
         if (msLeft <= 0) {
-          add('error', 'KeyExpired', `Key version ${key.version} expired on ${key.expiresOn}.`, 'Choose a valid version or extend its expiry (az keyvault key set-attributes --expires).');
+          add(
+            'error',
+            'KeyExpired',
+            `Key version ${key.version} expired on ${key.expiresOn}.`,
+            'Choose a valid version or extend its expiry (az keyvault key set-attributes --expires).',
+          );
         } else if (msLeft < windowDays * 86_400_000) {
-          add('warning', 'KeyExpiringSoon', `Key version ${key.version} expires on ${key.expiresOn}, within ${windowDays} days; Secrets become unreadable when it expires.`, 'Extend its expiry or rotate to a version with a longer life.');
+          add(
+            'warning',
+            'KeyExpiringSoon',
+            `Key version ${key.version} expires on ${key.expiresOn}, within ${windowDays} days; Secrets become unreadable when it expires.`,
+            'Extend its expiry or rotate to a version with a longer life.',
+          );
         }
       }
       return key;
     } catch (err) {
       const c = classifyError(err);
       if (c.type === ErrorType.notFound) {
-        add('error', 'KeyNotFound', `Key ${keyId} does not exist.`, `Check the key id (az keyvault key show --id <id>); a key deleted less than its retention period ago can be recovered (az keyvault key recover --vault-name ${keyRef.vaultName} --name ${keyRef.name}).`);
+        add(
+          'error',
+          'KeyNotFound',
+          `Key ${keyId} does not exist.`,
+          `Check the key id (az keyvault key show --id <id>); a key deleted less than its retention period ago can be recovered (az keyvault key recover --vault-name ${keyRef.vaultName} --name ${keyRef.name}).`,
+        );
       } else if (unreachable(c.message)) {
         // In Public mode the vault's network rules are the finding itself (PublicModeWithFirewall): they
         // block AKS as they block the worker. In Private mode, and for retire, the worker needs its own path.
         if (!firewallChecked) addUnreachable(keyId, add);
       } else if (c.type === ErrorType.permission) {
-        add('warning', 'KeyUnreadable', `kmsflow cannot read key ${keyId}: ${c.message}`, "Grant the worker's identity 'Key Vault Crypto User' (or Reader on keys) on the vault so preflight can check the key.");
+        add(
+          'warning',
+          'KeyUnreadable',
+          `kmsflow cannot read key ${keyId}: ${c.message}`,
+          "Grant the worker's identity 'Key Vault Crypto User' (or Reader on keys) on the vault so preflight can check the key.",
+        );
       } else throw err;
       return undefined;
     }
   }
 
   /** What happens when a needed key stops working (the article: the API server stops working, L32). */
-  const NEEDED_KEY_BROKEN = "AKS's KMS plugin fails its health check on it, and once the API server restarts it cannot read Secrets stored under it.";
+  const NEEDED_KEY_BROKEN =
+    "AKS's KMS plugin fails its health check on it, and once the API server restarts it cannot read Secrets stored under it.";
 
   /** Why kmsflow holds a key as needed, in the words of a finding. */
   function whyNeeded(ledger: LedgerView, keyId: string, inUse: string | undefined): string {
     if (sameKeyId(keyId, inUse)) return 'the key in use (ARM)';
-    const slot = sameKeyId(keyId, ledger.slots.current) ? 'current' : sameKeyId(keyId, ledger.slots.previous) ? 'previous' : undefined;
-    if (slot) return `in AKS's ${slot} key slot (kmsflow key ledger), which the KMS plugin keeps using even with KMS off`;
+    const slot = sameKeyId(keyId, ledger.slots.current)
+      ? 'current'
+      : sameKeyId(keyId, ledger.slots.previous)
+        ? 'previous'
+        : undefined;
+    if (slot)
+      return `in AKS's ${slot} key slot (kmsflow key ledger), which the KMS plugin keeps using even with KMS off`;
     return 'a key Secrets may still be stored under (kmsflow key ledger)';
   }
 
   /** Every key still needed for reading Secrets must be enabled, unexpired and not expiring within the window. */
-  async function checkNeededKeys(input: PreflightInput, inUse: string | undefined, add: AddFinding): Promise<void> {
+  async function checkNeededKeys(
+    input: PreflightInput,
+    inUse: string | undefined,
+    add: AddFinding,
+  ): Promise<void> {
     const ledger = await reads.readKeyLedger(input.clusterId);
-    const needed = [...new Set([...(inUse ? [inUse] : []), ...ledger.stillNeeded].map((k) => k.replace(/\/+$/, '')))].filter((k) => !sameKeyId(k, input.keyId));
+    const needed = [
+      ...new Set([...(inUse ? [inUse] : []), ...ledger.stillNeeded].map((k) => k.replace(/\/+$/, ''))),
+    ].filter((k) => !sameKeyId(k, input.keyId));
     const windowDays = input.keyValidityDays ?? 30;
     for (const keyId of needed) {
       const why = whyNeeded(ledger, keyId, inUse);
@@ -185,22 +265,52 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
       } catch (err) {
         const c = classifyError(err);
         if (c.type === ErrorType.notFound) {
-          add('error', 'NeededKeyMissing', `${keyId}, ${why}, does not exist: ${NEEDED_KEY_BROKEN}`, `Recover it while it is soft-deleted (az keyvault key recover --vault-name ${vaultName} --name ${name}), then start again.`);
+          add(
+            'error',
+            'NeededKeyMissing',
+            `${keyId}, ${why}, does not exist: ${NEEDED_KEY_BROKEN}`,
+            `Recover it while it is soft-deleted (az keyvault key recover --vault-name ${vaultName} --name ${name}), then start again.`,
+          );
         } else if (unreachable(c.message)) {
           // Only the API server's KMS plugin needs this key; the worker merely cannot check it from where it runs.
-          add('warning', 'KeyUnreadable', `kmsflow cannot check ${keyId}, ${why}: the vault's network rules refuse the worker's address.`, 'Run the worker inside the VNet (through the private endpoint) to have it checked, or check it there yourself.');
+          add(
+            'warning',
+            'KeyUnreadable',
+            `kmsflow cannot check ${keyId}, ${why}: the vault's network rules refuse the worker's address.`,
+            'Run the worker inside the VNet (through the private endpoint) to have it checked, or check it there yourself.',
+          );
         } else if (c.type === ErrorType.permission) {
-          add('warning', 'KeyUnreadable', `kmsflow cannot read ${keyId}, ${why}: ${c.message}`, "Grant the worker's identity 'Key Vault Crypto User' (or Reader on keys) on the vault so preflight can check the key.");
+          add(
+            'warning',
+            'KeyUnreadable',
+            `kmsflow cannot read ${keyId}, ${why}: ${c.message}`,
+            "Grant the worker's identity 'Key Vault Crypto User' (or Reader on keys) on the vault so preflight can check the key.",
+          );
         } else throw err;
         continue;
       }
       const fixIt = `az keyvault key set-attributes --vault-name ${vaultName} --name ${name} --version ${version}`;
       if (!key.enabled) {
-        add('error', 'NeededKeyDisabled', `${keyId}, ${why}, is disabled: ${NEEDED_KEY_BROKEN}`, `Enable it until every Secret is proven re-encrypted away from it (${fixIt} --enabled true).`);
+        add(
+          'error',
+          'NeededKeyDisabled',
+          `${keyId}, ${why}, is disabled: ${NEEDED_KEY_BROKEN}`,
+          `Enable it until every Secret is proven re-encrypted away from it (${fixIt} --enabled true).`,
+        );
       } else if (key.expiresOn && Date.parse(key.expiresOn) <= Date.now()) {
-        add('error', 'NeededKeyExpired', `${keyId}, ${why}, expired on ${key.expiresOn}: ${NEEDED_KEY_BROKEN}`, `Extend its expiry (${fixIt} --expires <date>).`);
+        add(
+          'error',
+          'NeededKeyExpired',
+          `${keyId}, ${why}, expired on ${key.expiresOn}: ${NEEDED_KEY_BROKEN}`,
+          `Extend its expiry (${fixIt} --expires <date>).`,
+        );
       } else if (key.expiresOn && Date.parse(key.expiresOn) - Date.now() < windowDays * 86_400_000) {
-        add('warning', 'NeededKeyExpiringSoon', `${keyId}, ${why}, expires on ${key.expiresOn}, within ${windowDays} days: it must stay valid until every Secret is re-encrypted away from it and the next rotation is done.`, `Extend its expiry (${fixIt} --expires <date>).`);
+        add(
+          'warning',
+          'NeededKeyExpiringSoon',
+          `${keyId}, ${why}, expires on ${key.expiresOn}, within ${windowDays} days: it must stay valid until every Secret is re-encrypted away from it and the next rotation is done.`,
+          `Extend its expiry (${fixIt} --expires <date>).`,
+        );
       }
     }
   }
@@ -217,12 +327,27 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
     // The cluster itself.
     const state = cluster.provisioningState.toLowerCase();
     if (state === 'failed') {
-      add('error', 'ClusterFailed', `Cluster ${ref.name} is in state Failed${cluster.provisioningError ? `: ${cluster.provisioningError.message}` : ''}.`, `Reconcile it first (az aks update ${az}) until its provisioning state is Succeeded.`);
+      add(
+        'error',
+        'ClusterFailed',
+        `Cluster ${ref.name} is in state Failed${cluster.provisioningError ? `: ${cluster.provisioningError.message}` : ''}.`,
+        `Reconcile it first (az aks update ${az}) until its provisioning state is Succeeded.`,
+      );
     } else if (state !== 'succeeded') {
-      add('error', 'OperationInProgress', `Cluster ${ref.name} is ${cluster.provisioningState}: another operation is running.`, 'Wait for it to finish (az aks wait --updated), then start again.');
+      add(
+        'error',
+        'OperationInProgress',
+        `Cluster ${ref.name} is ${cluster.provisioningState}: another operation is running.`,
+        'Wait for it to finish (az aks wait --updated), then start again.',
+      );
     }
     if (cluster.powerState.toLowerCase() === 'stopped') {
-      add('error', 'ClusterStopped', `Cluster ${ref.name} is stopped: no API server answers, so nothing could be re-encrypted or checked.`, `Start it (az aks start ${az}), then start the procedure again.`);
+      add(
+        'error',
+        'ClusterStopped',
+        `Cluster ${ref.name} is stopped: no API server answers, so nothing could be re-encrypted or checked.`,
+        `Start it (az aks start ${az}), then start the procedure again.`,
+      );
     }
     // The article: scaling node pools to zero through the VMSS API (not through AKS) can leave a KMS cluster
     // unrecoverable. AKS's own count is what kmsflow can read; say what a zero means.
@@ -236,24 +361,55 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
     }
     const userAssigned = cluster.identity.userAssigned[0];
     if (!/userassigned/i.test(cluster.identity.type) || !userAssigned) {
-      add('error', 'SystemAssignedIdentity', `Cluster ${ref.name} uses a ${cluster.identity.type} identity; KMS supports only a user-assigned identity.`, `Switch to one: az aks update ${az} --enable-managed-identity --assign-identity <user-assigned identity resource id>.`);
+      add(
+        'error',
+        'SystemAssignedIdentity',
+        `Cluster ${ref.name} uses a ${cluster.identity.type} identity; KMS supports only a user-assigned identity.`,
+        `Switch to one: az aks update ${az} --enable-managed-identity --assign-identity <user-assigned identity resource id>.`,
+      );
     }
 
     // What the procedure asks for, against the current KMS state.
     const kms = cluster.kms;
-    const wantsKey = procedure === 'enable-kms' || procedure === 'rotate-key' || procedure === 'switch-vault-mode' || procedure === 'migrate-to-kms-v2';
+    const wantsKey =
+      procedure === 'enable-kms' ||
+      procedure === 'rotate-key' ||
+      procedure === 'switch-vault-mode' ||
+      procedure === 'migrate-to-kms-v2';
     const mode: NetworkAccess = input.networkAccess ?? kms.networkAccess ?? 'Public';
     if (procedure === 'enable-kms' && kms.enabled) {
       if (sameKeyId(kms.keyId, input.keyId) && kms.networkAccess === mode) {
-        add('info', 'AlreadyEnabled', `KMS is already enabled with this key in ${mode} mode; the procedure only re-encrypts and verifies.`);
+        add(
+          'info',
+          'AlreadyEnabled',
+          `KMS is already enabled with this key in ${mode} mode; the procedure only re-encrypts and verifies.`,
+        );
       } else if (kms.networkAccess && kms.networkAccess !== mode) {
-        add('error', 'ModeChangeWhileEnabled', `KMS is enabled in ${kms.networkAccess} mode; the mode cannot change while KMS is on.`, `Use the switch-vault-mode procedure (it disables KMS, re-encrypts, changes the vault, and enables in ${mode} mode).`);
+        add(
+          'error',
+          'ModeChangeWhileEnabled',
+          `KMS is enabled in ${kms.networkAccess} mode; the mode cannot change while KMS is on.`,
+          `Use the switch-vault-mode procedure (it disables KMS, re-encrypts, changes the vault, and enables in ${mode} mode).`,
+        );
       } else {
-        add('error', 'UseRotate', `KMS is already enabled with ${kms.keyId}; enabling with another key is a rotation.`, 'Use the rotate-key procedure, which also re-encrypts and records the proof.');
+        add(
+          'error',
+          'UseRotate',
+          `KMS is already enabled with ${kms.keyId}; enabling with another key is a rotation.`,
+          'Use the rotate-key procedure, which also re-encrypts and records the proof.',
+        );
       }
     }
-    if ((procedure === 'rotate-key' || procedure === 'retire-key' || procedure === 'switch-vault-mode') && !kms.enabled) {
-      add('error', 'KmsNotEnabled', `KMS is not enabled on cluster ${ref.name}.`, 'Use the enable-kms procedure first.');
+    if (
+      (procedure === 'rotate-key' || procedure === 'retire-key' || procedure === 'switch-vault-mode') &&
+      !kms.enabled
+    ) {
+      add(
+        'error',
+        'KmsNotEnabled',
+        `KMS is not enabled on cluster ${ref.name}.`,
+        'Use the enable-kms procedure first.',
+      );
     }
     if (procedure === 'rotate-key' && sameKeyId(kms.keyId, input.keyId)) {
       // The same key again finishes a rotation whose key change landed but whose re-encryption was cancelled
@@ -262,16 +418,38 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
       if (last && !last.proven && sameKeyId(last.keyId, input.keyId)) {
         const run = last.runId ? `run ${last.runId}` : last.workflowId;
         const message = `The cluster already uses ${input.keyId}, and the last re-encryption under it (${run}) was cancelled, failed or not proven.`;
-        add('warning', 'SameKeyUnproven', message, 'Nothing to fix: this rotation changes no key; it re-encrypts every Secret under it and proves it.');
+        add(
+          'warning',
+          'SameKeyUnproven',
+          message,
+          'Nothing to fix: this rotation changes no key; it re-encrypts every Secret under it and proves it.',
+        );
       } else {
-        add('error', 'SameKey', `The cluster already uses ${input.keyId} and every Secret is proven under it.`, 'Create a new key version (az keyvault key rotate) and pass its versioned id.');
+        add(
+          'error',
+          'SameKey',
+          `The cluster already uses ${input.keyId} and every Secret is proven under it.`,
+          'Create a new key version (az keyvault key rotate) and pass its versioned id.',
+        );
       }
     }
     // The article (L218): moving to another vault is one update, in either mode; only the attached vault's
     // mode cannot change while KMS is on.
-    const movesVault = procedure === 'rotate-key' && !!kms.keyId && !!input.keyId && !sameVault(kms.keyId, input.keyId);
-    if (procedure === 'rotate-key' && input.networkAccess && kms.networkAccess && input.networkAccess !== kms.networkAccess && !movesVault) {
-      add('error', 'ModeChangeWhileEnabled', "A rotation within the vault keeps its network access mode; the attached vault's mode cannot change while KMS is on.", 'Rotate in the current mode, use switch-vault-mode for this vault, or rotate to a key of another vault in the other mode (--mode, --vault-id).');
+    const movesVault =
+      procedure === 'rotate-key' && !!kms.keyId && !!input.keyId && !sameVault(kms.keyId, input.keyId);
+    if (
+      procedure === 'rotate-key' &&
+      input.networkAccess &&
+      kms.networkAccess &&
+      input.networkAccess !== kms.networkAccess &&
+      !movesVault
+    ) {
+      add(
+        'error',
+        'ModeChangeWhileEnabled',
+        "A rotation within the vault keeps its network access mode; the attached vault's mode cannot change while KMS is on.",
+        'Rotate in the current mode, use switch-vault-mode for this vault, or rotate to a key of another vault in the other mode (--mode, --vault-id).',
+      );
     }
     if (movesVault) {
       const from = parseKeyId(kms.keyId!).vaultName;
@@ -282,29 +460,59 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
       );
     }
     if (procedure === 'switch-vault-mode' && kms.networkAccess === mode) {
-      add('error', 'SameMode', `KMS already runs in ${mode} mode.`, `Pass the other mode (${mode === 'Public' ? 'Private' : 'Public'}).`);
+      add(
+        'error',
+        'SameMode',
+        `KMS already runs in ${mode} mode.`,
+        `Pass the other mode (${mode === 'Public' ? 'Private' : 'Public'}).`,
+      );
     }
     if (procedure === 'disable-kms') {
-      if (!kms.enabled) add('info', 'AlreadyDisabled', 'KMS is already disabled; the procedure only re-encrypts and verifies.');
-      add('warning', 'PlaintextWindow', 'After disabling KMS, Secrets are stored unencrypted in etcd (identity provider) until KMS is enabled again.', 'Keep the key enabled: Secrets written before the switch still need it until they are re-encrypted.');
+      if (!kms.enabled)
+        add(
+          'info',
+          'AlreadyDisabled',
+          'KMS is already disabled; the procedure only re-encrypts and verifies.',
+        );
+      add(
+        'warning',
+        'PlaintextWindow',
+        'After disabling KMS, Secrets are stored unencrypted in etcd (identity provider) until KMS is enabled again.',
+        'Keep the key enabled: Secrets written before the switch still need it until they are re-encrypted.',
+      );
     }
 
     // The key and its vault.
     let keyRef: ReturnType<typeof parseKeyId> | undefined;
     if (wantsKey) {
       if (!input.keyId) {
-        add('error', 'KeyIdRequired', 'This procedure needs a versioned key id.', 'Pass --key-id https://<vault>.vault.azure.net/keys/<name>/<version>.');
+        add(
+          'error',
+          'KeyIdRequired',
+          'This procedure needs a versioned key id.',
+          'Pass --key-id https://<vault>.vault.azure.net/keys/<name>/<version>.',
+        );
       } else {
         keyRef = parseKeyId(input.keyId);
         report.key = await checkTargetKey(input.keyId, input.keyValidityDays ?? 30, mode === 'Public', add);
-        if (input.vaultResourceId && mode === 'Private' && parseVaultId(input.vaultResourceId).name.toLowerCase() !== keyRef.vaultName.toLowerCase()) {
-          add('error', 'KeyNotInVault', `Key ${input.keyId} is in vault ${keyRef.vaultName}, not in ${parseVaultId(input.vaultResourceId).name} (--vault-id).`, 'Pass the resource id of the vault that holds the key, or a key of that vault.');
+        if (
+          input.vaultResourceId &&
+          mode === 'Private' &&
+          parseVaultId(input.vaultResourceId).name.toLowerCase() !== keyRef.vaultName.toLowerCase()
+        ) {
+          add(
+            'error',
+            'KeyNotInVault',
+            `Key ${input.keyId} is in vault ${keyRef.vaultName}, not in ${parseVaultId(input.vaultResourceId).name} (--vault-id).`,
+            'Pass the resource id of the vault that holds the key, or a key of that vault.',
+          );
         }
       }
     }
     // retire: the versions it rotates through must be usable keys too, and without them the worker creates
     // versions in the vault, so it must reach it.
-    for (const keyId of input.newKeyIds ?? []) await checkTargetKey(keyId, input.keyValidityDays ?? 30, false, add);
+    for (const keyId of input.newKeyIds ?? [])
+      await checkTargetKey(keyId, input.keyValidityDays ?? 30, false, add);
     if (procedure === 'retire-key' && !input.newKeyIds?.length && kms.keyId) {
       await reads.getKey(kms.keyId).catch((err: unknown) => {
         if (!unreachable(classifyError(err).message)) return;
@@ -315,11 +523,21 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
     let vaultId = input.vaultResourceId;
     if (vaultId) parseVaultId(vaultId);
     if (mode === 'Private' && wantsKey && !input.vaultResourceId) {
-      add('error', 'PrivateNeedsVaultId', 'Private mode needs the key vault resource id.', 'Pass --vault-id /subscriptions/…/providers/Microsoft.KeyVault/vaults/<name>.');
+      add(
+        'error',
+        'PrivateNeedsVaultId',
+        'Private mode needs the key vault resource id.',
+        'Pass --vault-id /subscriptions/…/providers/Microsoft.KeyVault/vaults/<name>.',
+      );
     }
     if (!vaultId && keyRef) vaultId = await findVaultId(input.clusterId, keyRef.vaultName);
     if (!vaultId && procedure === 'switch-vault-mode') {
-      add('error', 'VaultIdRequired', 'Switching the vault mode needs the key vault resource id.', 'Pass --vault-id /subscriptions/…/providers/Microsoft.KeyVault/vaults/<name>.');
+      add(
+        'error',
+        'VaultIdRequired',
+        'Switching the vault mode needs the key vault resource id.',
+        'Pass --vault-id /subscriptions/…/providers/Microsoft.KeyVault/vaults/<name>.',
+      );
     }
     const vault = vaultId && wantsKey ? await readVault(vaultId, add) : undefined;
     if (vaultId && vault) {
@@ -339,12 +557,22 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
             : `Open it (az keyvault update --name ${vault.name} --public-network-access Enabled --default-action Allow) or use Private mode.`,
         );
       } else if (mode === 'Public' && vault.publicNetworkAccess === 'Disabled' && !switching) {
-        add('error', 'PublicModeWithFirewall', `Key vault ${vault.name} has public network access disabled; KMS in Public mode needs a vault open to all networks.`, `Open it (az keyvault update --name ${vault.name} --public-network-access Enabled --default-action Allow) or use Private mode.`);
+        add(
+          'error',
+          'PublicModeWithFirewall',
+          `Key vault ${vault.name} has public network access disabled; KMS in Public mode needs a vault open to all networks.`,
+          `Open it (az keyvault update --name ${vault.name} --public-network-access Enabled --default-action Allow) or use Private mode.`,
+        );
       }
       // The article's Konnectivity exception: clusters of subscriptions that already used a private vault over
       // Konnectivity keep working (rotations included) until Kubernetes 1.30's end of community support;
       // a new Private configuration (enable, switch) needs VNet integration.
-      const keepsKonnectivity = kms.enabled && kms.networkAccess === 'Private' && procedure !== 'enable-kms' && procedure !== 'switch-vault-mode' && !movesVault;
+      const keepsKonnectivity =
+        kms.enabled &&
+        kms.networkAccess === 'Private' &&
+        procedure !== 'enable-kms' &&
+        procedure !== 'switch-vault-mode' &&
+        !movesVault;
       if (mode === 'Private' && !cluster.apiServerVnetIntegration && keepsKonnectivity) {
         add(
           'warning',
@@ -353,10 +581,20 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
           `Move to API server VNet integration before then: az aks update ${az} --enable-apiserver-vnet-integration --apiserver-subnet-id <subnet id>.`,
         );
       } else if (mode === 'Private' && !cluster.apiServerVnetIntegration) {
-        add('error', 'PrivateNeedsVnetIntegration', 'Private mode needs API server VNet integration (Konnectivity is not supported for a new private vault configuration).', `Enable it: az aks update ${az} --enable-apiserver-vnet-integration --apiserver-subnet-id <subnet id>.`);
+        add(
+          'error',
+          'PrivateNeedsVnetIntegration',
+          'Private mode needs API server VNet integration (Konnectivity is not supported for a new private vault configuration).',
+          `Enable it: az aks update ${az} --enable-apiserver-vnet-integration --apiserver-subnet-id <subnet id>.`,
+        );
       }
       if (!vault.enableSoftDelete || !vault.enablePurgeProtection) {
-        add('warning', 'VaultRecoverability', `Key vault ${vault.name} has ${!vault.enableSoftDelete ? 'soft delete' : 'purge protection'} off: a deleted key would make every Secret unreadable for good.`, `Turn it on: az keyvault update --name ${vault.name} --enable-purge-protection true.`);
+        add(
+          'warning',
+          'VaultRecoverability',
+          `Key vault ${vault.name} has ${!vault.enableSoftDelete ? 'soft delete' : 'purge protection'} off: a deleted key would make every Secret unreadable for good.`,
+          `Turn it on: az keyvault update --name ${vault.name} --enable-purge-protection true.`,
+        );
       }
       if (userAssigned) {
         const tenant = await identityTenant(userAssigned.id).catch((err: unknown) => {
@@ -370,7 +608,12 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
           return undefined;
         });
         if (tenant && tenant.toLowerCase() !== vault.tenantId.toLowerCase()) {
-          add('error', 'ForeignTenantVault', `Key vault ${vault.name} belongs to tenant ${vault.tenantId}, the cluster identity to ${tenant}; KMS does not support a vault of another tenant.`, "Use a vault in the cluster identity's tenant.");
+          add(
+            'error',
+            'ForeignTenantVault',
+            `Key vault ${vault.name} belongs to tenant ${vault.tenantId}, the cluster identity to ${tenant}; KMS does not support a vault of another tenant.`,
+            "Use a vault in the cluster identity's tenant.",
+          );
         }
         if (userAssigned.principalId) {
           const permissions = await reads.checkKmsPermissions({
@@ -381,15 +624,32 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
           });
           report.permissions = permissions;
           if (permissions.crypto === 'missing') {
-            add('error', 'IdentityLacksCryptoPermission', `The cluster identity (${userAssigned.principalId}) cannot encrypt/decrypt with keys of vault ${vault.name}.`, vault.enableRbacAuthorization ? `az role assignment create --role "Key Vault Crypto User" --assignee-object-id ${userAssigned.principalId} --assignee-principal-type ServicePrincipal --scope ${vaultId}` : `az keyvault set-policy --name ${vault.name} --object-id ${userAssigned.principalId} --key-permissions encrypt decrypt`);
+            add(
+              'error',
+              'IdentityLacksCryptoPermission',
+              `The cluster identity (${userAssigned.principalId}) cannot encrypt/decrypt with keys of vault ${vault.name}.`,
+              vault.enableRbacAuthorization
+                ? `az role assignment create --role "Key Vault Crypto User" --assignee-object-id ${userAssigned.principalId} --assignee-principal-type ServicePrincipal --scope ${vaultId}`
+                : `az keyvault set-policy --name ${vault.name} --object-id ${userAssigned.principalId} --key-permissions encrypt decrypt`,
+            );
           }
           if (mode === 'Private' && !permissions.contributor) {
-            add('error', 'PrivateNeedsContributor', `Private mode needs the cluster identity to hold Key Vault Contributor on vault ${vault.name} (for the private link).`, `az role assignment create --role "Key Vault Contributor" --assignee-object-id ${userAssigned.principalId} --assignee-principal-type ServicePrincipal --scope ${vaultId}`);
+            add(
+              'error',
+              'PrivateNeedsContributor',
+              `Private mode needs the cluster identity to hold Key Vault Contributor on vault ${vault.name} (for the private link).`,
+              `az role assignment create --role "Key Vault Contributor" --assignee-object-id ${userAssigned.principalId} --assignee-principal-type ServicePrincipal --scope ${vaultId}`,
+            );
           }
         }
       }
     } else if (wantsKey && keyRef && !vaultId) {
-      add('warning', 'VaultNotFound', `Key vault ${keyRef.vaultName} is not in subscription ${ref.subscriptionId}; its firewall and permissions were not checked.`, 'Pass --vault-id so preflight can check the vault.');
+      add(
+        'warning',
+        'VaultNotFound',
+        `Key vault ${keyRef.vaultName} is not in subscription ${ref.subscriptionId}; its firewall and permissions were not checked.`,
+        'Pass --vault-id so preflight can check the vault.',
+      );
     }
 
     // The keys Secrets are still stored under (the article: the outgoing key must stay valid until the next
@@ -400,21 +660,55 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
     // Versions and the KMS v1 Secret limit.
     const v2 = usesKmsV2(cluster.kubernetesVersion);
     if (procedure === 'migrate-to-kms-v2') {
-      if (v2) add('info', 'AlreadyKmsV2', `Cluster ${ref.name} runs ${cluster.kubernetesVersion}: KMS v2 already applies.`);
+      if (v2)
+        add(
+          'info',
+          'AlreadyKmsV2',
+          `Cluster ${ref.name} runs ${cluster.kubernetesVersion}: KMS v2 already applies.`,
+        );
       if (!input.targetVersion) {
-        add('error', 'TargetVersionRequired', 'The migration needs a target Kubernetes version ≥ 1.27.', 'Pass --target-version, e.g. 1.29 (az aks get-upgrades lists what is reachable).');
+        add(
+          'error',
+          'TargetVersionRequired',
+          'The migration needs a target Kubernetes version ≥ 1.27.',
+          'Pass --target-version, e.g. 1.29 (az aks get-upgrades lists what is reachable).',
+        );
       } else if (!usesKmsV2(input.targetVersion)) {
-        add('error', 'TargetBelowKmsV2', `Target version ${input.targetVersion} is below 1.27, where KMS v2 starts.`, 'Choose a target version of 1.27 or later.');
+        add(
+          'error',
+          'TargetBelowKmsV2',
+          `Target version ${input.targetVersion} is below 1.27, where KMS v2 starts.`,
+          'Choose a target version of 1.27 or later.',
+        );
       } else if (minorVersion(input.targetVersion)[1] < minorVersion(cluster.kubernetesVersion)[1]) {
-        add('error', 'TargetVersionTooOld', `Target version ${input.targetVersion} is older than the cluster's ${cluster.kubernetesVersion}.`, `Choose a target version ≥ ${cluster.kubernetesVersion}.`);
+        add(
+          'error',
+          'TargetVersionTooOld',
+          `Target version ${input.targetVersion} is older than the cluster's ${cluster.kubernetesVersion}.`,
+          `Choose a target version ≥ ${cluster.kubernetesVersion}.`,
+        );
       } else {
         try {
-          const hop = await reads.nextUpgradeHop({ clusterId: input.clusterId, targetVersion: input.targetVersion });
+          const hop = await reads.nextUpgradeHop({
+            clusterId: input.clusterId,
+            targetVersion: input.targetVersion,
+          });
           const hops = upgradeHops(cluster.kubernetesVersion, input.targetVersion).length;
-          add('info', 'UpgradePath', hop ? `The upgrade goes one minor version at a time: ${hops} hop(s), first to ${hop}.` : 'No upgrade is needed.');
+          add(
+            'info',
+            'UpgradePath',
+            hop
+              ? `The upgrade goes one minor version at a time: ${hops} hop(s), first to ${hop}.`
+              : 'No upgrade is needed.',
+          );
         } catch (err) {
           const c = classifyError(err);
-          add('error', 'NoUpgradePath', c.message, 'Check az aks get-upgrades and choose a reachable target version.');
+          add(
+            'error',
+            'NoUpgradePath',
+            c.message,
+            'Check az aks get-upgrades and choose a reachable target version.',
+          );
         }
       }
     }
@@ -425,9 +719,19 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
       const message = `Cluster ${ref.name} holds ${report.secretCount} Secrets; KMS v1 (Kubernetes < 1.27) supports at most ${KMS_V1_SECRET_LIMIT}.`;
       if (over && (procedure === 'migrate-to-kms-v2' || procedure === 'disable-kms')) {
         // Leaving KMS v1 is the remedy, so it must stay possible; the re-encryption under v1 is still paced.
-        add('warning', 'KmsV1SecretLimit', `${message} Moving off KMS v1 removes the limit.`, 'Expect the re-encryption off KMS v1 to be slower; nothing else is needed.');
+        add(
+          'warning',
+          'KmsV1SecretLimit',
+          `${message} Moving off KMS v1 removes the limit.`,
+          'Expect the re-encryption off KMS v1 to be slower; nothing else is needed.',
+        );
       } else if (over) {
-        add('error', 'KmsV1SecretLimit', message, `Remove unused Secrets until at most ${KMS_V1_SECRET_LIMIT} remain, or upgrade the cluster to 1.27+ (migrate-to-kms-v2) first.`);
+        add(
+          'error',
+          'KmsV1SecretLimit',
+          message,
+          `Remove unused Secrets until at most ${KMS_V1_SECRET_LIMIT} remain, or upgrade the cluster to 1.27+ (migrate-to-kms-v2) first.`,
+        );
       }
     }
 
@@ -435,7 +739,8 @@ export function createPreflightActivities(clients: ClientFactory, reads: Preflig
     return report;
   }
 
-  const preflightFor = (procedure: ProcedureName) => (input: PreflightInput) => runPreflight(procedure, input);
+  const preflightFor = (procedure: ProcedureName) => (input: PreflightInput) =>
+    runPreflight(procedure, input);
   const activities: PreflightActivities = {
     preflightEnableKms: preflightFor('enable-kms'),
     preflightDisableKms: preflightFor('disable-kms'),

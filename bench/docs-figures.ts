@@ -16,12 +16,17 @@ const PROCEDURES = ['enable', 'rotate', 'retire', 'disable', 'switch-mode', 'mig
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const num = (n: unknown) => (typeof n === 'number' ? n.toLocaleString('en-US') : '–');
-const seconds = (ms: number) => (ms / 1000).toLocaleString('en-US', { maximumFractionDigits: 1, minimumFractionDigits: 1 });
+const seconds = (ms: number) =>
+  (ms / 1000).toLocaleString('en-US', { maximumFractionDigits: 1, minimumFractionDigits: 1 });
 const kb = (bytes: number) => `${Math.round(bytes / 1024).toLocaleString('en-US')} kB`;
 /** A table cell: a pipe inside it would end the cell. */
 const cell = (text: string) => text.replace(/\|/g, '\\|');
 const table = (header: string[], rows: string[][], align?: string[]) =>
-  [`| ${header.join(' | ')} |`, `|${(align ?? header.map(() => '---')).join('|')}|`, ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`)].join('\n');
+  [
+    `| ${header.join(' | ')} |`,
+    `|${(align ?? header.map(() => '---')).join('|')}|`,
+    ...rows.map((r) => `| ${r.map(cell).join(' | ')} |`),
+  ].join('\n');
 
 function readResult(file: string): Json | undefined {
   const full = path.join(RESULTS, file);
@@ -35,7 +40,9 @@ function runLine(r: Json): string {
 
 const stayedBlocked = (c: Json) => {
   const runs = (c.stayedBlocked ?? []) as Json[];
-  return runs.length === 0 ? '0' : `${runs.length}: ${runs.map((b) => `${b.run} at \`${b.step}\` (\`${b.code}\`)`).join('; ')}`;
+  return runs.length === 0
+    ? '0'
+    : `${runs.length}: ${runs.map((b) => `${b.run} at \`${b.step}\` (\`${b.code}\`)`).join('; ')}`;
 };
 
 /** The main reliability table: one column per committed size. */
@@ -43,31 +50,93 @@ function reliabilityFigures(runs: Json[]): string {
   const col = (pick: (s: Json) => string) => runs.map((r) => pick(r.sections));
   const chaos = (f: (c: Json) => string) => col((s) => (s.chaos ? f(s.chaos) : '–'));
   const faults = (f: (c: Json) => string) => col((s) => (s.faults ? f(s.faults) : '–'));
-  const perProcedure = (c: Json, key: string) => PROCEDURES.map((p) => num(c.perProcedure?.[p]?.[key])).join(' / ');
+  const perProcedure = (c: Json, key: string) =>
+    PROCEDURES.map((p) => num(c.perProcedure?.[p]?.[key])).join(' / ');
   const rows: [string, string[]][] = [
     ['procedure runs under chaos (all six procedures)', chaos((c) => num(c.procedureRuns))],
-    ['worker processes killed with SIGKILL (by trigger)', chaos((c) => `${num(c.workerKills)} (${Object.entries(c.killTriggers ?? {}).map(([k, n]) => `${k} ${num(n)}`).join(', ')})`)],
-    ['kills with work in flight, per procedure (enable / rotate / retire / disable / switch-mode / migrate-v2); asserted minimum', chaos((c) => `${perProcedure(c, 'kills')}; ≥ ${num(c.minKillsPerProcedure)}`)],
+    [
+      'worker processes killed with SIGKILL (by trigger)',
+      chaos(
+        (c) =>
+          `${num(c.workerKills)} (${Object.entries(c.killTriggers ?? {})
+            .map(([k, n]) => `${k} ${num(n)}`)
+            .join(', ')})`,
+      ),
+    ],
+    [
+      'kills with work in flight, per procedure (enable / rotate / retire / disable / switch-mode / migrate-v2); asserted minimum',
+      chaos((c) => `${perProcedure(c, 'kills')}; ≥ ${num(c.minKillsPerProcedure)}`),
+    ],
     ['of those, inside an ARM long-running operation', chaos((c) => perProcedure(c, 'insideArmOperation'))],
     ['of those, in the middle of a re-encryption page', chaos((c) => perProcedure(c, 'midPage'))],
-    ['Temporal dev server restarts: clean (SIGTERM) / killed (SIGKILL)', chaos((c) => `${num(c.devServerRestarts)} / ${num(c.devServerKills)}`)],
-    ['sandbox restarts: clean / crashed (unsaved changes lost)', chaos((c) => `${num(c.sandboxRestarts)} / ${num(c.sandboxCrashes)}`)],
+    [
+      'Temporal dev server restarts: clean (SIGTERM) / killed (SIGKILL)',
+      chaos((c) => `${num(c.devServerRestarts)} / ${num(c.devServerKills)}`),
+    ],
+    [
+      'sandbox restarts: clean / crashed (unsaved changes lost)',
+      chaos((c) => `${num(c.sandboxRestarts)} / ${num(c.sandboxCrashes)}`),
+    ],
     ['procedure runs completed and proven', chaos((c) => `${num(c.completed)} of ${num(c.procedureRuns)}`)],
-    ['blocks met, each with a reason and a fix (the test then sends `retry`, up to 3 times per step)', chaos((c) => num((c.blockedThenRetried ?? []).length))],
-    ['procedure runs still blocked after 3 retries (only after a sandbox crash lost state), with their reason', chaos((c) => stayedBlocked(c))],
+    [
+      'blocks met, each with a reason and a fix (the test then sends `retry`, up to 3 times per step)',
+      chaos((c) => num((c.blockedThenRetried ?? []).length)),
+    ],
+    [
+      'procedure runs still blocked after 3 retries (only after a sandbox crash lost state), with their reason',
+      chaos((c) => stayedBlocked(c)),
+    ],
     ['ARM or Key Vault mutations sent twice', chaos((c) => num(c.duplicatedMutations))],
-    ['Secrets checked in the etcd view at the end / **lost** (unreadable or under the wrong key)', chaos((c) => `${num(c.secretsChecked)} / **${num(c.secretsLost)}**`)],
-    ['fault runs / fault kinds seen firing', faults((f) => `${num(f.runs)} / ${num(f.faultKindsObserved?.length)}`)],
-    ['fault runs completed without blocking / blocked with reason and fix, completed after `retry`', faults((f) => `${num(f.completedWithoutBlocking?.length)} / ${num(f.blockedThenRetried?.length)}`)],
+    [
+      'Secrets checked in the etcd view at the end / **lost** (unreadable or under the wrong key)',
+      chaos((c) => `${num(c.secretsChecked)} / **${num(c.secretsLost)}**`),
+    ],
+    [
+      'fault runs / fault kinds seen firing',
+      faults((f) => `${num(f.runs)} / ${num(f.faultKindsObserved?.length)}`),
+    ],
+    [
+      'fault runs completed without blocking / blocked with reason and fix, completed after `retry`',
+      faults((f) => `${num(f.completedWithoutBlocking?.length)} / ${num(f.blockedThenRetried?.length)}`),
+    ],
     ['bad inputs tried, each refused before any change', col((s) => num(s['bad-inputs']?.tried))],
-    ['Secret values searched (estate, binary, UTF-8, short) / search patterns', chaos((c) => `${num(c.secretValuesSeeded)} / ${num(c.scanPatterns)}`)],
-    ['chaos: history runs / events scanned; live polls of descriptions and queries', chaos((c) => `${num(c.historyRunsScanned)} / ${num(c.historyEventsScanned)}; ${num(c.liveViewPolls)}`)],
-    ['chaos: bytes searched in history / descriptions / queries / worker logs (DEBUG)', chaos((c) => ['history', 'describe', 'query', 'worker-log'].map((ch) => kb(c.scanned?.[ch]?.bytes ?? 0)).join(' / '))],
-    ['planted leaks found in their channel (chaos + faults; one per channel each) / **other Secret values found**', col((s) => `${num(s.chaos?.scanFindings?.planted)} + ${num(s.faults?.scanFindings?.planted)} / **${num((s.chaos?.scanFindings?.other ?? 0) + (s.faults?.scanFindings?.other ?? 0))}**`)],
-    ['payloads in history with the payload codec on / unencrypted (search attributes aside)', col((s) => `${num(s['payload-codec']?.payloadsInHistory)} / ${num(s['payload-codec']?.payloadsUnencrypted)}`)],
+    [
+      'Secret values searched (estate, binary, UTF-8, short) / search patterns',
+      chaos((c) => `${num(c.secretValuesSeeded)} / ${num(c.scanPatterns)}`),
+    ],
+    [
+      'chaos: history runs / events scanned; live polls of descriptions and queries',
+      chaos((c) => `${num(c.historyRunsScanned)} / ${num(c.historyEventsScanned)}; ${num(c.liveViewPolls)}`),
+    ],
+    [
+      'chaos: bytes searched in history / descriptions / queries / worker logs (DEBUG)',
+      chaos((c) =>
+        ['history', 'describe', 'query', 'worker-log']
+          .map((ch) => kb(c.scanned?.[ch]?.bytes ?? 0))
+          .join(' / '),
+      ),
+    ],
+    [
+      'planted leaks found in their channel (chaos + faults; one per channel each) / **other Secret values found**',
+      col(
+        (s) =>
+          `${num(s.chaos?.scanFindings?.planted)} + ${num(s.faults?.scanFindings?.planted)} / **${num((s.chaos?.scanFindings?.other ?? 0) + (s.faults?.scanFindings?.other ?? 0))}**`,
+      ),
+    ],
+    [
+      'payloads in history with the payload codec on / unencrypted (search attributes aside)',
+      col(
+        (s) =>
+          `${num(s['payload-codec']?.payloadsInHistory)} / ${num(s['payload-codec']?.payloadsUnencrypted)}`,
+      ),
+    ],
   ];
   return [
-    table(['', ...runs.map((r) => `${r.size} size`)], rows.map(([label, values]) => [label, ...values]), ['---', ...runs.map(() => '---')]),
+    table(
+      ['', ...runs.map((r) => `${r.size} size`)],
+      rows.map(([label, values]) => [label, ...values]),
+      ['---', ...runs.map(() => '---')],
+    ),
     '',
     ...runs.map((r) => `- ${runLine(r)}.`),
   ].join('\n');
@@ -78,7 +147,10 @@ function faultRuns(run: Json): string {
   const f = run.sections.faults as Json | undefined;
   if (!f) return '_No fault figures in this result file._';
   const fixes = new Map<string, string>((f.blockedThenRetried ?? []).map((b: Json) => [b.run, b.fix]));
-  const counts = (o: Json) => Object.entries(o ?? {}).map(([k, n]) => `${k} ×${num(n)}`).join(', ') || '–';
+  const counts = (o: Json) =>
+    Object.entries(o ?? {})
+      .map(([k, n]) => `${k} ×${num(n)}`)
+      .join(', ') || '–';
   return table(
     ['run', 'procedure', 'faults met (times)', 'engine counters', 'outcome'],
     (f.perRun as Json[]).map((r) => [
@@ -86,7 +158,9 @@ function faultRuns(run: Json): string {
       r.procedure,
       counts(r.faultsMet),
       counts(r.engineCounters),
-      r.blocked ? `blocked at \`${r.blocked.step}\`: \`${r.blocked.code}\`, fix "${fixes.get(r.run) ?? ''}"; completed after \`retry\`` : 'completed',
+      r.blocked
+        ? `blocked at \`${r.blocked.step}\`: \`${r.blocked.code}\`, fix "${fixes.get(r.run) ?? ''}"; completed after \`retry\``
+        : 'completed',
     ]),
   );
 }
@@ -98,8 +172,20 @@ function recovery(run: Json): string {
   const blocks = (c.blockedThenRetried ?? []) as Json[];
   return [
     table(
-      ['procedure', 'kills with work in flight', 'inside an ARM operation', 'mid-page', 'seconds from start to completion'],
-      PROCEDURES.map((p) => [p, num(c.perProcedure?.[p]?.kills), num(c.perProcedure?.[p]?.insideArmOperation), num(c.perProcedure?.[p]?.midPage), num(c.secondsToComplete?.[`${p}#0`])]),
+      [
+        'procedure',
+        'kills with work in flight',
+        'inside an ARM operation',
+        'mid-page',
+        'seconds from start to completion',
+      ],
+      PROCEDURES.map((p) => [
+        p,
+        num(c.perProcedure?.[p]?.kills),
+        num(c.perProcedure?.[p]?.insideArmOperation),
+        num(c.perProcedure?.[p]?.midPage),
+        num(c.secondsToComplete?.[`${p}#0`]),
+      ]),
       ['---', '---:', '---:', '---:', '---:'],
     ),
     '',
@@ -115,7 +201,8 @@ function campaignResults(): string {
     .readdirSync(RESULTS)
     .filter((f) => f.startsWith('campaign-') && f.endsWith('.json'))
     .sort();
-  if (files.length === 0) return '_No campaign result file yet: run `npm run bench -- campaign --json bench/results/campaign-300.json`._';
+  if (files.length === 0)
+    return '_No campaign result file yet: run `npm run bench -- campaign --json bench/results/campaign-300.json`._';
   const rows = files.map((file) => {
     const r = readResult(file)!;
     const c = r.result as Json;
@@ -132,7 +219,20 @@ function campaignResults(): string {
       `${r.date.slice(0, 10)}, commit ${r.commit}${r.uncommittedChanges ? ' plus uncommitted changes' : ''}, ${r.machine.cpus} × ${r.machine.cpuModel} (\`bench/results/${file}\`)`,
     ];
   });
-  return table(['clusters × Secrets', 'workers', 'at once', 'campaign wall time', 'clusters / min', 'proven', 'worker peak RSS', 'campaign history', 'run'], rows);
+  return table(
+    [
+      'clusters × Secrets',
+      'workers',
+      'at once',
+      'campaign wall time',
+      'clusters / min',
+      'proven',
+      'worker peak RSS',
+      'campaign history',
+      'run',
+    ],
+    rows,
+  );
 }
 
 /** One table per re-encryption benchmark result file. */
@@ -147,7 +247,9 @@ function benchmarkResults(): string {
       const rows = (r.results as Json[]).flatMap((scenario) =>
         (scenario.rows as Json[]).map((row) => {
           const peak = Math.max(...((row.processes ?? []) as Json[]).map((p) => p.peakRssMb as number));
-          const events = row.history ? `${num(row.history.totalEvents)} in ${num(row.history.runs)} run(s), max ${num(Math.max(...(row.history.eventsPerRun as number[])))}` : '–';
+          const events = row.history
+            ? `${num(row.history.totalEvents)} in ${num(row.history.runs)} run(s), max ${num(Math.max(...(row.history.eventsPerRun as number[])))}`
+            : '–';
           return [
             num(scenario.scenario.size),
             `${num(scenario.scenario.latencyMs)} ms`,
@@ -160,25 +262,48 @@ function benchmarkResults(): string {
           ];
         }),
       );
-      const from = r.commit ? `, commit ${r.commit}${r.uncommittedChanges ? ' plus uncommitted changes' : ''}, ${r.machine.cpus} × ${r.machine.cpuModel}, Node ${r.machine.node}` : '';
+      const from = r.commit
+        ? `, commit ${r.commit}${r.uncommittedChanges ? ' plus uncommitted changes' : ''}, ${r.machine.cpus} × ${r.machine.cpuModel}, Node ${r.machine.node}`
+        : '';
       const targets = (r.results as Json[]).flatMap((scenario) => {
         const checks = targetChecks(scenario.scenario as Scenario, scenario.rows as ContenderRow[]);
-        return checks.map((c) => [num(scenario.scenario.size), `${num(scenario.scenario.latencyMs)} ms`, c.target, c.measured, c.met ? 'yes' : '**no**']);
+        return checks.map((c) => [
+          num(scenario.scenario.size),
+          `${num(scenario.scenario.latencyMs)} ms`,
+          c.target,
+          c.measured,
+          c.met ? 'yes' : '**no**',
+        ]);
       });
       return [
         `**\`bench/results/${file}\`** (${[...new Set((r.results as Json[]).map((x) => apiServerLabel(x.scenario as Scenario)))].join(', ')}) — recorded ${r.date.slice(0, 10)}${from} with \`npm run bench -- reencrypt ${(r.argv as string[]).join(' ')}\``,
         '',
-        table(['Secrets', 'added latency', 'contender', 'wall s', 'Secrets/s', 'peak RSS (largest process)', 'history events', 'etcd check'], rows, [
-          '---:',
-          '---:',
-          '---',
-          '---:',
-          '---:',
-          '---:',
-          '---:',
-          '---',
-        ]),
-        ...(targets.length ? ['', table(['Secrets', 'added latency', 'target', 'measured', 'met'], targets, ['---:', '---:', '---', '---', '---'])] : []),
+        table(
+          [
+            'Secrets',
+            'added latency',
+            'contender',
+            'wall s',
+            'Secrets/s',
+            'peak RSS (largest process)',
+            'history events',
+            'etcd check',
+          ],
+          rows,
+          ['---:', '---:', '---', '---:', '---:', '---:', '---:', '---'],
+        ),
+        ...(targets.length
+          ? [
+              '',
+              table(['Secrets', 'added latency', 'target', 'measured', 'met'], targets, [
+                '---:',
+                '---:',
+                '---',
+                '---',
+                '---',
+              ]),
+            ]
+          : []),
       ].join('\n');
     })
     .join('\n\n');
@@ -198,7 +323,12 @@ function reencryptScenarios(): ScenarioResult[] {
     .sort()
     .flatMap((file) => {
       const run = readResult(file)!;
-      return (run.results as Json[]).map((r) => ({ file, run, scenario: r.scenario as Scenario, rows: r.rows as ContenderRow[] }));
+      return (run.results as Json[]).map((r) => ({
+        file,
+        run,
+        scenario: r.scenario as Scenario,
+        rows: r.rows as ContenderRow[],
+      }));
     });
 }
 
@@ -212,18 +342,32 @@ const contenderKind = (row: ContenderRow) => row.contender.split(/[ (]/)[0]!;
 function readmePerformance(): string {
   const all = reencryptScenarios();
   const real = all.filter((s) => s.scenario.apiServer === 'real');
-  if (real.length === 0) return '_No result file from the real kube-apiserver yet: run `npm run bench -- reencrypt --real-apiserver`._';
-  const rate = (r: ContenderRow | undefined) => (r && r.complete && Number.isFinite(r.wallMs) ? num(Math.round(r.secrets / (r.wallMs / 1000))) : '–');
+  if (real.length === 0)
+    return '_No result file from the real kube-apiserver yet: run `npm run bench -- reencrypt --real-apiserver`._';
+  const rate = (r: ContenderRow | undefined) =>
+    r && r.complete && Number.isFinite(r.wallMs) ? num(Math.round(r.secrets / (r.wallMs / 1000))) : '–';
   const wall = (r: ContenderRow | undefined) => (r && Number.isFinite(r.wallMs) ? seconds(r.wallMs) : '–');
   const sources = new Set<string>();
   const rows = real.flatMap((onReal) => {
     const { size, latencyMs } = onReal.scenario;
-    const emulated = all.find((s) => s.scenario.apiServer !== 'real' && s.scenario.size === size && s.scenario.latencyMs === latencyMs);
+    const emulated = all.find(
+      (s) =>
+        s.scenario.apiServer !== 'real' && s.scenario.size === size && s.scenario.latencyMs === latencyMs,
+    );
     sources.add(onReal.file);
     if (emulated) sources.add(emulated.file);
     return onReal.rows.map((row) => {
       const twin = emulated?.rows.find((e) => contenderKind(e) === contenderKind(row));
-      return [num(size), `${num(latencyMs)} ms`, row.contender, wall(row), rate(row), row.complete ? 'yes' : '**no**', wall(twin), rate(twin)];
+      return [
+        num(size),
+        `${num(latencyMs)} ms`,
+        row.contender,
+        wall(row),
+        rate(row),
+        row.complete ? 'yes' : '**no**',
+        wall(twin),
+        rate(twin),
+      ];
     });
   });
   const provenance = [...sources].map((file) => {
@@ -232,7 +376,16 @@ function readmePerformance(): string {
   });
   return [
     table(
-      ['Secrets', 'added latency', 'contender', 'real kube-apiserver: wall s', 'Secrets/s', 'all under the new key in etcd', 'emulated API server: wall s', 'Secrets/s'],
+      [
+        'Secrets',
+        'added latency',
+        'contender',
+        'real kube-apiserver: wall s',
+        'Secrets/s',
+        'all under the new key in etcd',
+        'emulated API server: wall s',
+        'Secrets/s',
+      ],
       rows,
       ['---:', '---:', '---', '---:', '---:', '---', '---:', '---:'],
     ),
@@ -248,7 +401,9 @@ export function generatedBlocks(): Record<string, Record<string, string>> {
   const runs = [ci, nightly].filter((r): r is Json => !!r);
   return {
     'docs/reliability.md': {
-      figures: runs.length ? reliabilityFigures(runs) : '_No reliability result files yet: run `npm run reliability`._',
+      figures: runs.length
+        ? reliabilityFigures(runs)
+        : '_No reliability result files yet: run `npm run reliability`._',
       faults: ci ? faultRuns(ci) : '_No CI-size result file yet._',
       recovery: ci ? recovery(ci) : '_No CI-size result file yet._',
     },

@@ -32,8 +32,11 @@ export const RELIABILITY_FILES = [
 export const resultFile = (size: Size) => path.resolve(__dirname, 'results', `reliability-${size}.json`);
 
 function main(): void {
-  const { values } = parseArgs({ options: { size: { type: 'string', default: 'ci' }, seed: { type: 'string' }, out: { type: 'string' } } });
-  if (!(values.size! in SIZES)) throw new Error(`--size must be one of ${Object.keys(SIZES).join(', ')}, not ${values.size}`);
+  const { values } = parseArgs({
+    options: { size: { type: 'string', default: 'ci' }, seed: { type: 'string' }, out: { type: 'string' } },
+  });
+  if (!(values.size! in SIZES))
+    throw new Error(`--size must be one of ${Object.keys(SIZES).join(', ')}, not ${values.size}`);
   const size = values.size as Size;
   const preset = SIZES[size];
   const seed = Number(values.seed ?? preset.seed);
@@ -55,7 +58,9 @@ function main(): void {
   });
   const wallSeconds = Math.round((Date.now() - started) / 1000);
   if (run.status !== 0) {
-    console.error(`\nThe ${size} reliability run failed (exit ${run.status}); ${path.relative(process.cwd(), out)} was left as it was.`);
+    console.error(
+      `\nThe ${size} reliability run failed (exit ${run.status}); ${path.relative(process.cwd(), out)} was left as it was.`,
+    );
     process.exit(run.status ?? 1);
   }
   const result = {
@@ -68,7 +73,9 @@ function main(): void {
   };
   fs.mkdirSync(path.dirname(out), { recursive: true });
   fs.writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
-  console.log(`\nReliability figures (${size}, seed ${seed}, ${wallSeconds} s) written to ${path.relative(process.cwd(), out)}; run \`npm run docs:figures\` to update the docs.`);
+  console.log(
+    `\nReliability figures (${size}, seed ${seed}, ${wallSeconds} s) written to ${path.relative(process.cwd(), out)}; run \`npm run docs:figures\` to update the docs.`,
+  );
 }
 
 if (require.main === module) main();

@@ -72,7 +72,7 @@ export function buildProgram(runtime: CliRuntime, onCommanderError: (message: st
     '\nExit codes: 0 success, 1 unexpected error, 2 usage error, 3 waiting for an operator, 4 failed or cancelled, 5 not found.\n' +
       'Temporal is found through --address/--namespace/--profile, else TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_PROFILE\n' +
       'and the Temporal config file, else localhost:7233. Colours only on a terminal, never with NO_COLOR set.\n' +
-      '\nA procedure is named by its workflow id or by its cluster\'s resource id.\n' +
+      "\nA procedure is named by its workflow id or by its cluster's resource id.\n" +
       '\nExamples:\n  kmsflow list --status running\n  CLUSTER_ID=$(az aks show -g rg-prod -n aks-prod-1 --query id -o tsv)\n' +
       '  kmsflow plan enable --cluster "$CLUSTER_ID" --key-id "$KEY_ID"\n  kmsflow start enable --cluster "$CLUSTER_ID" --key-id "$KEY_ID" --watch\n' +
       '  kmsflow status "$CLUSTER_ID"\n  kmsflow watch "$CLUSTER_ID"\n  kmsflow approve "$CLUSTER_ID" --as alice\n  kmsflow report "$CLUSTER_ID"\n  kmsflow keys "$CLUSTER_ID"',
@@ -101,7 +101,11 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     return runtime.exitCode;
   } catch (err) {
     if (!(err instanceof CommanderError)) throw err;
-    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') {
+    if (
+      err.code === 'commander.helpDisplayed' ||
+      err.code === 'commander.version' ||
+      err.code === 'commander.help'
+    ) {
       return ExitCode.success;
     }
     const out = createOutput(io, { json: argv.includes('--json') });

@@ -26,12 +26,19 @@ interface JsonPayload {
 }
 
 const fromJson = (p: JsonPayload): Payload => ({
-  metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
+  metadata: Object.fromEntries(
+    Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]),
+  ),
   data: Buffer.from(p.data ?? '', 'base64'),
 });
 
 const toJson = (p: Payload): JsonPayload => ({
-  metadata: Object.fromEntries(Object.entries(p.metadata ?? {}).map(([k, v]) => [k, Buffer.from(v ?? new Uint8Array()).toString('base64')])),
+  metadata: Object.fromEntries(
+    Object.entries(p.metadata ?? {}).map(([k, v]) => [
+      k,
+      Buffer.from(v ?? new Uint8Array()).toString('base64'),
+    ]),
+  ),
   data: Buffer.from(p.data ?? new Uint8Array()).toString('base64'),
 });
 
@@ -58,12 +65,14 @@ export async function startCodecServer(options: CodecServerOptions): Promise<Run
     };
     if (req.method === 'OPTIONS') return void res.writeHead(204).end();
     const path = (req.url ?? '').split('?')[0];
-    if (req.method !== 'POST' || (path !== '/decode' && path !== '/encode')) return send(404, { message: 'POST /decode or /encode' });
+    if (req.method !== 'POST' || (path !== '/decode' && path !== '/encode'))
+      return send(404, { message: 'POST /decode or /encode' });
     try {
       const { payloads } = JSON.parse(await readBody(req)) as { payloads?: JsonPayload[] };
       if (!Array.isArray(payloads)) return send(400, { message: 'the body must be {"payloads": [...]}' });
       const input = payloads.map(fromJson);
-      const output = path === '/decode' ? await options.codec.decode(input) : await options.codec.encode(input);
+      const output =
+        path === '/decode' ? await options.codec.decode(input) : await options.codec.encode(input);
       send(200, { payloads: output.map(toJson) });
     } catch (err) {
       send(400, { message: err instanceof Error ? err.message : String(err) });

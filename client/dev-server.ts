@@ -95,7 +95,9 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   };
 
   try {
-    await waitUntilServing(address, namespace, options.readyTimeoutMs ?? 120_000, exited, () => stderrTail.join('\n'));
+    await waitUntilServing(address, namespace, options.readyTimeoutMs ?? 120_000, exited, () =>
+      stderrTail.join('\n'),
+    );
     await ensureSearchAttributes(address, namespace);
   } catch (err) {
     await stop();
@@ -151,7 +153,9 @@ async function stopStaleServer(dbFile: string, log: (line: string) => void): Pro
     }
   };
   if (!Number.isInteger(pid) || pid <= 0 || !alive()) return;
-  log(`Stopping a Temporal dev server (pid ${pid}) left running on ${dbFile} by an earlier kmsflow that ended without stopping it ...`);
+  log(
+    `Stopping a Temporal dev server (pid ${pid}) left running on ${dbFile} by an earlier kmsflow that ended without stopping it ...`,
+  );
   process.kill(pid, 'SIGTERM');
   const deadline = Date.now() + 10_000;
   while (alive() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
@@ -196,7 +200,9 @@ async function waitUntilServing(
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   }
-  throw new Error(`Temporal dev server at ${address} did not serve within ${timeoutMs / 1000} s: ${String(lastError)}`);
+  throw new Error(
+    `Temporal dev server at ${address} did not serve within ${timeoutMs / 1000} s: ${String(lastError)}`,
+  );
 }
 
 /**

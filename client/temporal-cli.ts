@@ -49,7 +49,9 @@ export async function findOrBuildTemporalCli(log: (line: string) => void = () =>
   const explicit = process.env.TEMPORAL_CLI_PATH;
   if (explicit) {
     if (isExecutable(explicit)) return explicit;
-    throw new TemporalCliNotFoundError(`TEMPORAL_CLI_PATH=${explicit} is not an executable file: fix the path or unset it.`);
+    throw new TemporalCliNotFoundError(
+      `TEMPORAL_CLI_PATH=${explicit} is not an executable file: fix the path or unset it.`,
+    );
   }
   const onPath = findOnPath('temporal');
   if (onPath) return onPath;
@@ -65,7 +67,9 @@ async function buildTemporalCli(go: string, target: string, log: (line: string) 
   // Build into a private directory and rename, so two processes building at once never see half a binary.
   const staging = `${path.dirname(target)}.build-${process.pid}`;
   fs.mkdirSync(staging, { recursive: true });
-  log(`Building the Temporal CLI ${TEMPORAL_CLI_VERSION} with Go (once; cached in ${path.dirname(target)}) ...`);
+  log(
+    `Building the Temporal CLI ${TEMPORAL_CLI_VERSION} with Go (once; cached in ${path.dirname(target)}) ...`,
+  );
   const started = Date.now();
   try {
     await execFileAsync(go, ['install', `${TEMPORAL_CLI_MODULE}@${TEMPORAL_CLI_VERSION}`], {
@@ -74,8 +78,11 @@ async function buildTemporalCli(go: string, target: string, log: (line: string) 
     });
   } catch (err) {
     fs.rmSync(staging, { recursive: true, force: true });
-    const stderr = (err as { stderr?: string }).stderr?.trim().split('\n').slice(-5).join('\n') ?? String(err);
-    throw new TemporalCliNotFoundError(`Building the Temporal CLI with Go failed:\n${stderr}\n${TEMPORAL_CLI_INSTALL_HINT}`);
+    const stderr =
+      (err as { stderr?: string }).stderr?.trim().split('\n').slice(-5).join('\n') ?? String(err);
+    throw new TemporalCliNotFoundError(
+      `Building the Temporal CLI with Go failed:\n${stderr}\n${TEMPORAL_CLI_INSTALL_HINT}`,
+    );
   }
   fs.mkdirSync(path.dirname(target), { recursive: true });
   fs.renameSync(path.join(staging, 'temporal'), target);

@@ -31,9 +31,16 @@ export interface BuildReport {
 }
 
 function findGo(): string {
-  const candidates = [process.env.GO, ...(process.env.PATH ?? '').split(path.delimiter).map((d) => d && path.join(d, 'go')), '/usr/local/go/bin/go'];
+  const candidates = [
+    process.env.GO,
+    ...(process.env.PATH ?? '').split(path.delimiter).map((d) => d && path.join(d, 'go')),
+    '/usr/local/go/bin/go',
+  ];
   const go = candidates.find((c): c is string => !!c && isExecutableFile(c));
-  if (!go) throw new ConformanceBuildError('No Go toolchain found (set GO or put go on PATH); building kube-apiserver needs Go >= 1.24.');
+  if (!go)
+    throw new ConformanceBuildError(
+      'No Go toolchain found (set GO or put go on PATH); building kube-apiserver needs Go >= 1.24.',
+    );
   return go;
 }
 
@@ -63,7 +70,12 @@ function runGo(go: string, args: string[], cwd: string, logFile: string): Promis
     child.on('error', reject);
     child.on('close', (code) => {
       if (code === 0) resolve(stdout);
-      else reject(new ConformanceBuildError(`go ${args.slice(0, 2).join(' ')} failed (exit ${code}); log: ${logFile}\n${tail.trim().split('\n').slice(-15).join('\n')}`));
+      else
+        reject(
+          new ConformanceBuildError(
+            `go ${args.slice(0, 2).join(' ')} failed (exit ${code}); log: ${logFile}\n${tail.trim().split('\n').slice(-15).join('\n')}`,
+          ),
+        );
     });
   });
 }
@@ -72,7 +84,8 @@ function runGo(go: string, args: string[], cwd: string, logFile: string): Promis
 export function stagingReplaces(kubernetesGoMod: string, kubeVersion: string): string[] {
   const stagingVersion = `v0.${kubeVersion.split('.').slice(1).join('.')}`;
   const modules = new Set<string>();
-  for (const m of kubernetesGoMod.matchAll(/^\s*(k8s\.io\/[A-Za-z0-9._-]+)\s*=>\s*\.\/staging\//gm)) modules.add(m[1]!);
+  for (const m of kubernetesGoMod.matchAll(/^\s*(k8s\.io\/[A-Za-z0-9._-]+)\s*=>\s*\.\/staging\//gm))
+    modules.add(m[1]!);
   return [...modules].sort().map((mod) => `replace ${mod} => ${mod} ${stagingVersion}`);
 }
 
@@ -99,7 +112,11 @@ import (
 `;
 
 /** A lock directory so two processes (a setup script and a test run) never run Go builds at once. */
-async function withBuildLock<T>(lockDir: string, log: (line: string) => void, fn: () => Promise<T>): Promise<T> {
+async function withBuildLock<T>(
+  lockDir: string,
+  log: (line: string) => void,
+  fn: () => Promise<T>,
+): Promise<T> {
   fs.mkdirSync(path.dirname(lockDir), { recursive: true });
   let announced = false;
   for (;;) {
@@ -109,7 +126,9 @@ async function withBuildLock<T>(lockDir: string, log: (line: string) => void, fn
       break;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const holder = Number(fs.readFileSync(path.join(lockDir, 'pid'), { encoding: 'utf8', flag: 'a+' }) || 0);
+      const holder = Number(
+        fs.readFileSync(path.join(lockDir, 'pid'), { encoding: 'utf8', flag: 'a+' }) || 0,
+      );
       if (holder && !isAlive(holder)) {
         fs.rmSync(lockDir, { recursive: true, force: true });
         continue;
@@ -139,7 +158,9 @@ function isAlive(pid: number): boolean {
  * Returns the cached binaries, building them first when missing. The build happens in a private
  * staging directory renamed into place at the end, so a half-built tree is never visible.
  */
-export async function ensureConformanceBinaries(log: (line: string) => void = () => {}): Promise<BuildReport> {
+export async function ensureConformanceBinaries(
+  log: (line: string) => void = () => {},
+): Promise<BuildReport> {
   const started = Date.now();
   const binaries = cachedConformanceBinaries();
   const ready = () => isExecutableFile(binaries.kubeApiserver) && isExecutableFile(binaries.etcd);
@@ -169,23 +190,66 @@ export async function ensureConformanceBinaries(log: (line: string) => void = ()
         runGo(go, ['mod', 'download', '-json', `k8s.io/kubernetes@v${KUBE_VERSION}`], moduleDir, logFile),
       );
       const goModPath = (JSON.parse(download) as { GoMod?: string }).GoMod;
-      if (!goModPath) throw new ConformanceBuildError(`go mod download gave no GoMod path for k8s.io/kubernetes@v${KUBE_VERSION}`);
+      if (!goModPath)
+        throw new ConformanceBuildError(
+          `go mod download gave no GoMod path for k8s.io/kubernetes@v${KUBE_VERSION}`,
+        );
       const replaces = stagingReplaces(fs.readFileSync(goModPath, 'utf8'), KUBE_VERSION);
-      if (replaces.length < 10) throw new ConformanceBuildError(`Only ${replaces.length} staging modules found in ${goModPath}`);
-      fs.appendFileSync(path.join(moduleDir, 'go.mod'), `\n${replaces.join('\n')}\nreplace k8s.io/kubernetes => k8s.io/kubernetes v${KUBE_VERSION}\n`);
+      if (replaces.length < 10)
+        throw new ConformanceBuildError(`Only ${replaces.length} staging modules found in ${goModPath}`);
+      fs.appendFileSync(
+        path.join(moduleDir, 'go.mod'),
+        `\n${replaces.join('\n')}\nreplace k8s.io/kubernetes => k8s.io/kubernetes v${KUBE_VERSION}\n`,
+      );
       fs.writeFileSync(path.join(moduleDir, 'tools.go'), TOOLS_GO);
       await step('resolve modules', async () => {
-        await runGo(go, ['get', `k8s.io/kubernetes@v${KUBE_VERSION}`, `go.etcd.io/etcd/server/v3@v${ETCD_VERSION}`], moduleDir, logFile);
+        await runGo(
+          go,
+          ['get', `k8s.io/kubernetes@v${KUBE_VERSION}`, `go.etcd.io/etcd/server/v3@v${ETCD_VERSION}`],
+          moduleDir,
+          logFile,
+        );
         await runGo(go, ['mod', 'tidy'], moduleDir, logFile);
       });
       await step('build kube-apiserver', () =>
-        runGo(go, ['build', '-trimpath', '-ldflags', versionLdflags(KUBE_VERSION), '-o', path.join(staging, 'kube-apiserver'), 'k8s.io/kubernetes/cmd/kube-apiserver'], moduleDir, logFile),
+        runGo(
+          go,
+          [
+            'build',
+            '-trimpath',
+            '-ldflags',
+            versionLdflags(KUBE_VERSION),
+            '-o',
+            path.join(staging, 'kube-apiserver'),
+            'k8s.io/kubernetes/cmd/kube-apiserver',
+          ],
+          moduleDir,
+          logFile,
+        ),
       );
       await step('build etcd', () =>
-        runGo(go, ['build', '-trimpath', '-o', path.join(staging, 'etcd'), 'go.etcd.io/etcd/server/v3'], moduleDir, logFile),
+        runGo(
+          go,
+          ['build', '-trimpath', '-o', path.join(staging, 'etcd'), 'go.etcd.io/etcd/server/v3'],
+          moduleDir,
+          logFile,
+        ),
       );
       const seconds = Math.round((Date.now() - started) / 1000);
-      fs.writeFileSync(path.join(staging, 'build.json'), JSON.stringify({ kubeVersion: KUBE_VERSION, etcdVersion: ETCD_VERSION, seconds, stepSeconds, builtAt: new Date().toISOString() }, null, 2));
+      fs.writeFileSync(
+        path.join(staging, 'build.json'),
+        JSON.stringify(
+          {
+            kubeVersion: KUBE_VERSION,
+            etcdVersion: ETCD_VERSION,
+            seconds,
+            stepSeconds,
+            builtAt: new Date().toISOString(),
+          },
+          null,
+          2,
+        ),
+      );
       fs.rmSync(finalDir, { recursive: true, force: true });
       fs.renameSync(staging, finalDir);
       log(`Conformance binaries ready in ${finalDir} (${seconds} s).`);

@@ -19,7 +19,12 @@ import {
   type RunningApiserver,
   type StartApiserverOptions,
 } from './control-plane/apiserver';
-import { encryptionConfigYaml, identityProvider, kmsProvider, type EncryptionProvider } from './control-plane/encryption-config';
+import {
+  encryptionConfigYaml,
+  identityProvider,
+  kmsProvider,
+  type EncryptionProvider,
+} from './control-plane/encryption-config';
 import { startEtcd, type RunningEtcd } from './control-plane/etcd-server';
 import { readStoredSecrets, type StoredSecret } from './etcd/stored-secrets';
 import { describeStoredValue, parseStoredValue, type StoredValue } from './etcd/stored-value';
@@ -67,10 +72,16 @@ export class LocalControlPlane {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kmsflow-cp-'));
     const cleanup: (() => Promise<void>)[] = [];
     try {
-      const plugin = await KmsV2Plugin.start({ socketPath: path.join(dir, 'kms.sock'), slots: options.slots });
+      const plugin = await KmsV2Plugin.start({
+        socketPath: path.join(dir, 'kms.sock'),
+        slots: options.slots,
+      });
       cleanup.push(() => plugin.close());
       const files = await writeApiserverFiles(path.join(dir, 'apiserver'));
-      const providers = options.providers?.(plugin) ?? [kmsProvider(KMS_PROVIDER_NAME, plugin.endpoint), identityProvider];
+      const providers = options.providers?.(plugin) ?? [
+        kmsProvider(KMS_PROVIDER_NAME, plugin.endpoint),
+        identityProvider,
+      ];
       fs.writeFileSync(files.encryptionConfigPath, encryptionConfigYaml(providers));
       const etcd = await startEtcd(binaries.etcd, dir);
       cleanup.push(() => etcd.stop());
@@ -155,7 +166,11 @@ export class LocalControlPlane {
   async restartApiserver(options: Pick<StartApiserverOptions, 'waitFor' | 'timeoutMs'> = {}): Promise<void> {
     const port = this.apiserver.port;
     await this.apiserver.stop();
-    this.apiserver = await startApiserver(this.binaries.kubeApiserver, this.files, this.etcd.url, { port, extraArgs: this.extraApiserverArgs, ...options });
+    this.apiserver = await startApiserver(this.binaries.kubeApiserver, this.files, this.etcd.url, {
+      port,
+      extraArgs: this.extraApiserverArgs,
+      ...options,
+    });
   }
 
   /** /readyz with its failing checks. */
@@ -167,7 +182,11 @@ export class LocalControlPlane {
    * AKS-style rotation: `next` becomes the plugin's current key and the old current key the previous
    * one; returns once new writes land in etcd under the new key id.
    */
-  async rotateKey(next: KeyWrapper, via: ApplyVia, restart: Pick<StartApiserverOptions, 'waitFor'> = {}): Promise<void> {
+  async rotateKey(
+    next: KeyWrapper,
+    via: ApplyVia,
+    restart: Pick<StartApiserverOptions, 'waitFor'> = {},
+  ): Promise<void> {
     this.plugin.rotateTo(next);
     const keyId = this.plugin.currentKeyId;
     await this.apply(via, (v) => v.kind === 'kms-v2' && v.keyId === keyId, `kms-v2/*/${keyId}`, restart);
@@ -186,28 +205,44 @@ export class LocalControlPlane {
    * provider. Readiness is awaited for at most `readyTimeoutMs` and reported, not required: a
    * configuration that leaves a Secret undecryptable never becomes ready, like a stuck AKS cluster.
    */
-  async reconfigure(slots: KmsKeySlots, providers: EncryptionProvider[], readyTimeoutMs = 30_000): Promise<{ ready: boolean }> {
+  async reconfigure(
+    slots: KmsKeySlots,
+    providers: EncryptionProvider[],
+    readyTimeoutMs = 30_000,
+  ): Promise<{ ready: boolean }> {
     this.plugin.setSlots(slots);
     fs.writeFileSync(this.files.encryptionConfigPath, encryptionConfigYaml(providers));
     await this.restartApiserver({ waitFor: 'live' });
     const deadline = Date.now() + readyTimeoutMs;
     let ready = false;
-    while (!(ready = (await this.readiness().catch(() => ({ ready: false }))).ready) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 250));
+    while (!(ready = (await this.readiness().catch(() => ({ ready: false }))).ready) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 250));
     const { expected, label } = this.writesOf(providers);
     await this.waitUntilWritesUse(expected, label, 30_000);
     return { ready };
   }
 
   /** What a new write looks like in etcd under `providers` (the first one writes). */
-  private writesOf(providers: EncryptionProvider[]): { expected: (v: StoredValue) => boolean; label: string } {
+  private writesOf(providers: EncryptionProvider[]): {
+    expected: (v: StoredValue) => boolean;
+    label: string;
+  } {
     const first = providers[0];
     if (!first) throw new Error('an EncryptionConfiguration needs at least one provider');
     if (!('kms' in first)) return { expected: (v) => v.kind === 'identity', label: 'identity' };
     const keyId = this.plugin.currentKeyId;
-    return { expected: (v) => v.kind === 'kms-v2' && v.provider === first.kms.name && v.keyId === keyId, label: `kms-v2/${first.kms.name}/${keyId}` };
+    return {
+      expected: (v) => v.kind === 'kms-v2' && v.provider === first.kms.name && v.keyId === keyId,
+      label: `kms-v2/${first.kms.name}/${keyId}`,
+    };
   }
 
-  private async apply(via: ApplyVia, expected: (v: StoredValue) => boolean, label: string, restart: Pick<StartApiserverOptions, 'waitFor'> = {}): Promise<void> {
+  private async apply(
+    via: ApplyVia,
+    expected: (v: StoredValue) => boolean,
+    label: string,
+    restart: Pick<StartApiserverOptions, 'waitFor'> = {},
+  ): Promise<void> {
     if (via === 'restart') await this.restartApiserver(restart);
     // Reload: the config file and the plugin's Status are each polled about once a minute.
     await this.waitUntilWritesUse(expected, label, via === 'restart' ? 30_000 : 150_000);
@@ -217,7 +252,11 @@ export class LocalControlPlane {
    * Writes a short-lived probe Secret until etcd shows it stored as `expected`, then deletes it:
    * the only proof that the apiserver really writes with the new key or provider.
    */
-  async waitUntilWritesUse(expected: (v: StoredValue) => boolean, label: string, timeoutMs: number): Promise<void> {
+  async waitUntilWritesUse(
+    expected: (v: StoredValue) => boolean,
+    label: string,
+    timeoutMs: number,
+  ): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let last = 'nothing written';
     for (;;) {
@@ -235,7 +274,8 @@ export class LocalControlPlane {
       } else {
         last = `create answered ${created.status}`;
       }
-      if (Date.now() > deadline) throw new Error(`kube-apiserver still writes ${last}, expected ${label} (after ${timeoutMs} ms)`);
+      if (Date.now() > deadline)
+        throw new Error(`kube-apiserver still writes ${last}, expected ${label} (after ${timeoutMs} ms)`);
       await new Promise((r) => setTimeout(r, 1_000));
     }
   }

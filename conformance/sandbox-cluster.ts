@@ -13,7 +13,13 @@ import { generateEstate, type EstateSpec, type SeedSummary } from '../sandbox/ku
 import type { EtcdViewEntry } from '../sandbox/kube/types';
 import type { RunningSandbox } from '../sandbox/sandbox';
 import type { ConformanceBinaries } from './binaries';
-import { identityProvider, KMS_PROVIDER_NAME, kmsProvider, LocalControlPlane, type EncryptionProvider } from './control-plane';
+import {
+  identityProvider,
+  KMS_PROVIDER_NAME,
+  kmsProvider,
+  LocalControlPlane,
+  type EncryptionProvider,
+} from './control-plane';
 import type { StoredSecret } from './etcd/stored-secrets';
 import { KeyVaultKeyWrapper, kmsKeyIdFor } from './kms-plugin/key-wrappers';
 import type { KmsKeySlots } from './kms-plugin/plugin';
@@ -50,7 +56,9 @@ class ClusterKeyWrappers {
   wrapper(versionedKeyId: string): KeyVaultKeyWrapper {
     let w = this.wrappers.get(versionedKeyId);
     if (!w) {
-      const crypto = this.sandbox.clients(this.kmsIdentity, { retryOptions: { maxRetries: 0 } }).crypto(versionedKeyId);
+      const crypto = this.sandbox
+        .clients(this.kmsIdentity, { retryOptions: { maxRetries: 0 } })
+        .crypto(versionedKeyId);
       w = new KeyVaultKeyWrapper(versionedKeyId, crypto);
       this.wrappers.set(versionedKeyId, w);
       this.byHash.set(kmsKeyIdFor(versionedKeyId), versionedKeyId);
@@ -63,12 +71,18 @@ class ClusterKeyWrappers {
   }
 
   slotsFor(encryption: ClusterEncryption): KmsKeySlots {
-    if (encryption.write.type === 'kms-v1') throw new Error('the real control plane runs KMS v2 only (kube-apiserver 1.34)');
+    if (encryption.write.type === 'kms-v1')
+      throw new Error('the real control plane runs KMS v2 only (kube-apiserver 1.34)');
     const { current, previous } = encryption.slots;
     if (encryption.write.type === 'kms-v2' && encryption.write.keyId !== current) {
-      throw new Error(`writes under ${encryption.write.keyId} but the current key slot holds ${current ?? 'nothing'}`);
+      throw new Error(
+        `writes under ${encryption.write.keyId} but the current key slot holds ${current ?? 'nothing'}`,
+      );
     }
-    return { ...(current ? { current: this.wrapper(current) } : {}), ...(previous ? { previous: this.wrapper(previous) } : {}) };
+    return {
+      ...(current ? { current: this.wrapper(current) } : {}),
+      ...(previous ? { previous: this.wrapper(previous) } : {}),
+    };
   }
 }
 
@@ -84,7 +98,11 @@ function providersFor(encryption: ClusterEncryption, pluginEndpoint: string): En
 
 /** Two encryption states with the same signature need no restart. */
 function signatureOf(encryption: ClusterEncryption): string {
-  return JSON.stringify({ write: encryption.write.type, current: encryption.slots.current, previous: encryption.slots.previous });
+  return JSON.stringify({
+    write: encryption.write.type,
+    current: encryption.slots.current,
+    previous: encryption.slots.previous,
+  });
 }
 
 export class RealBackedCluster implements ExternalApiServer {
@@ -145,7 +163,9 @@ export class RealBackedCluster implements ExternalApiServer {
 
   async etcdView(): Promise<EtcdViewEntry[]> {
     const { current, previous } = this.cp.plugin.keySlots;
-    const held = new Set([current, previous].filter((w) => w !== undefined).map((w) => kmsKeyIdFor(w.versionedKeyId)));
+    const held = new Set(
+      [current, previous].filter((w) => w !== undefined).map((w) => kmsKeyIdFor(w.versionedKeyId)),
+    );
     return (await this.cp.storedSecrets()).map((s) => ({
       namespace: s.namespace,
       name: s.name,
@@ -169,7 +189,8 @@ export class RealBackedCluster implements ExternalApiServer {
     kc.loadFromString(this.cp.kubeconfigYaml());
     const core = kc.makeApiClient(k8s.CoreV1Api);
     const existing = new Set((await core.listNamespace()).items.map((n) => n.metadata!.name!));
-    for (const ns of estate.namespaces) if (!existing.has(ns)) await core.createNamespace({ body: { metadata: { name: ns } } });
+    for (const ns of estate.namespaces)
+      if (!existing.has(ns)) await core.createNamespace({ body: { metadata: { name: ns } } });
     const queue = [...estate.secrets];
     const worker = async () => {
       for (let g = queue.shift(); g; g = queue.shift()) {
@@ -180,7 +201,12 @@ export class RealBackedCluster implements ExternalApiServer {
           body: {
             apiVersion: 'v1',
             kind: 'Secret',
-            metadata: { name: g.name, namespace: g.namespace, labels: g.content.labels, annotations: g.content.annotations },
+            metadata: {
+              name: g.name,
+              namespace: g.namespace,
+              labels: g.content.labels,
+              annotations: g.content.annotations,
+            },
             type: g.content.type,
             immutable: g.content.immutable,
             data,
@@ -201,7 +227,10 @@ export class RealBackedCluster implements ExternalApiServer {
     const signature = signatureOf(encryption);
     if (signature === this.appliedSignature) return;
     const started = Date.now();
-    const { ready } = await this.cp.reconfigure(this.keys.slotsFor(encryption), providersFor(encryption, this.cp.plugin.endpoint));
+    const { ready } = await this.cp.reconfigure(
+      this.keys.slotsFor(encryption),
+      providersFor(encryption, this.cp.plugin.endpoint),
+    );
     this.appliedSignature = signature;
     this.history.push({ encryption, ready, at: started, durationMs: Date.now() - started });
   }

@@ -6,7 +6,11 @@ import { ensureConformanceBinaries } from './build-binaries';
 
 async function main(): Promise<void> {
   const report = await ensureConformanceBinaries((line) => console.log(line));
-  console.log(report.built ? `Built in ${report.seconds} s: ${JSON.stringify(report.stepSeconds)}` : 'Conformance binaries already cached.');
+  console.log(
+    report.built
+      ? `Built in ${report.seconds} s: ${JSON.stringify(report.stepSeconds)}`
+      : 'Conformance binaries already cached.',
+  );
   console.log(`kube-apiserver: ${report.binaries.kubeApiserver}`);
   console.log(`etcd:           ${report.binaries.etcd}`);
 }

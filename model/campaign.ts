@@ -28,11 +28,15 @@ export interface ClusterSelection {
   fleet?: string;
 }
 
-const FLEET_ID = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ContainerService\/fleets\/([^/]+)\/?$/i;
+const FLEET_ID =
+  /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.ContainerService\/fleets\/([^/]+)\/?$/i;
 
 export function parseFleetId(id: string): { subscriptionId: string; resourceGroup: string; name: string } {
   const m = FLEET_ID.exec(id.trim());
-  if (!m) throw new CampaignInputError(`${id} is not a fleet resource id: /subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.ContainerService/fleets/<name> (az fleet show -g RG -n NAME --query id -o tsv).`);
+  if (!m)
+    throw new CampaignInputError(
+      `${id} is not a fleet resource id: /subscriptions/<id>/resourceGroups/<rg>/providers/Microsoft.ContainerService/fleets/<name> (az fleet show -g RG -n NAME --query id -o tsv).`,
+    );
   return { subscriptionId: m[1]!, resourceGroup: m[2]!, name: m[3]! };
 }
 
@@ -73,18 +77,27 @@ export class CampaignInputError extends Error {
  */
 export function parseStage(spec: string): CampaignStage {
   const [name, ...options] = spec.trim().split(/\s+/);
-  if (!name || name.includes('=')) throw new CampaignInputError(`Stage "${spec}" has no name: start it with one, e.g. "canary size=1 soak=10m".`);
+  if (!name || name.includes('='))
+    throw new CampaignInputError(
+      `Stage "${spec}" has no name: start it with one, e.g. "canary size=1 soak=10m".`,
+    );
   const stage: CampaignStage = { name, size: 'rest', maxConcurrency: 1, soakSeconds: 0, approval: false };
   for (const option of options) {
     const [key, value] = option.split('=', 2);
     if (key === 'approval' && value === undefined) stage.approval = true;
-    else if (key === 'size' && value) stage.size = value === 'rest' ? 'rest' : countOrPercent(value, spec, 'size');
+    else if (key === 'size' && value)
+      stage.size = value === 'rest' ? 'rest' : countOrPercent(value, spec, 'size');
     else if (key === 'group' && value) stage.group = value;
-    else if (key === 'concurrency' && value) stage.maxConcurrency = countOrPercent(value, spec, 'concurrency');
+    else if (key === 'concurrency' && value)
+      stage.maxConcurrency = countOrPercent(value, spec, 'concurrency');
     else if (key === 'soak' && value) stage.soakSeconds = durationSeconds(value, spec);
-    else throw new CampaignInputError(`Stage "${spec}": unknown option "${option}"; use size=N|N%|rest, group=NAME, concurrency=N|N%, soak=DURATION or approval.`);
+    else
+      throw new CampaignInputError(
+        `Stage "${spec}": unknown option "${option}"; use size=N|N%|rest, group=NAME, concurrency=N|N%, soak=DURATION or approval.`,
+      );
   }
-  if (stage.group && options.some((o) => o.startsWith('size='))) throw new CampaignInputError(`Stage "${spec}": a group stage takes the group's clusters; drop size=.`);
+  if (stage.group && options.some((o) => o.startsWith('size=')))
+    throw new CampaignInputError(`Stage "${spec}": a group stage takes the group's clusters; drop size=.`);
   return stage;
 }
 
@@ -92,30 +105,46 @@ function countOrPercent(value: string, spec: string, what: string): number | { p
   const percent = /^(\d+)%$/.exec(value);
   if (percent) {
     const p = Number(percent[1]);
-    if (p < 1 || p > 100) throw new CampaignInputError(`Stage "${spec}": ${what}=${value} must be between 1% and 100%.`);
+    if (p < 1 || p > 100)
+      throw new CampaignInputError(`Stage "${spec}": ${what}=${value} must be between 1% and 100%.`);
     return { percent: p };
   }
-  if (!/^\d+$/.test(value) || Number(value) < 1) throw new CampaignInputError(`Stage "${spec}": ${what}=${value} must be a whole number of at least 1, or a percentage.`);
+  if (!/^\d+$/.test(value) || Number(value) < 1)
+    throw new CampaignInputError(
+      `Stage "${spec}": ${what}=${value} must be a whole number of at least 1, or a percentage.`,
+    );
   return Number(value);
 }
 
 function durationSeconds(value: string, spec: string): number {
   const m = /^(\d+)(s|m|h|d)$/.exec(value);
-  if (!m) throw new CampaignInputError(`Stage "${spec}": soak=${value} must be a duration such as 30s, 10m, 2h or 1d.`);
+  if (!m)
+    throw new CampaignInputError(
+      `Stage "${spec}": soak=${value} must be a duration such as 30s, 10m, 2h or 1d.`,
+    );
   return Number(m[1]) * { s: 1, m: 60, h: 3600, d: 86400 }[m[2] as 's' | 'm' | 'h' | 'd'];
 }
 
 /** Stages must end with one that takes the rest, so that no selected cluster is left out silently. */
 export function checkStages(stages: CampaignStage[]): void {
-  if (stages.length === 0) throw new CampaignInputError('A campaign needs at least one stage, e.g. --stage "canary size=1" --stage "rest concurrency=5".');
+  if (stages.length === 0)
+    throw new CampaignInputError(
+      'A campaign needs at least one stage, e.g. --stage "canary size=1" --stage "rest concurrency=5".',
+    );
   const names = new Set<string>();
   stages.forEach((stage, i) => {
-    if (names.has(stage.name)) throw new CampaignInputError(`Two stages are named "${stage.name}": give each its own name.`);
+    if (names.has(stage.name))
+      throw new CampaignInputError(`Two stages are named "${stage.name}": give each its own name.`);
     names.add(stage.name);
-    if (stage.size === 'rest' && !stage.group && i !== stages.length - 1) throw new CampaignInputError(`Stage "${stage.name}" takes the rest but is not the last: only the last stage can.`);
+    if (stage.size === 'rest' && !stage.group && i !== stages.length - 1)
+      throw new CampaignInputError(
+        `Stage "${stage.name}" takes the rest but is not the last: only the last stage can.`,
+      );
   });
   if (stages[stages.length - 1]!.size !== 'rest' || stages[stages.length - 1]!.group) {
-    throw new CampaignInputError(`The last stage ("${stages[stages.length - 1]!.name}") must take the rest (size=rest, the default), so that every selected cluster is in a stage.`);
+    throw new CampaignInputError(
+      `The last stage ("${stages[stages.length - 1]!.name}") must take the rest (size=rest, the default), so that every selected cluster is in a stage.`,
+    );
   }
 }
 
@@ -123,13 +152,22 @@ export function checkStages(stages: CampaignStage[]): void {
  * The clusters of each stage, in order: a group stage takes its Fleet Manager update group's clusters; the others
  * take counts and shares of the clusters left, the last stage the rest.
  */
-export function assignStages<T>(clusters: readonly T[], stages: readonly CampaignStage[], groupOf: (c: T) => string | undefined = () => undefined): T[][] {
+export function assignStages<T>(
+  clusters: readonly T[],
+  stages: readonly CampaignStage[],
+  groupOf: (c: T) => string | undefined = () => undefined,
+): T[][] {
   const inGroupStage = (c: T) => stages.some((s) => s.group !== undefined && s.group === groupOf(c));
   const rest = clusters.filter((c) => !inGroupStage(c));
   let next = 0;
   return stages.map((stage) => {
     if (stage.group !== undefined) return clusters.filter((c) => groupOf(c) === stage.group);
-    const size = stage.size === 'rest' ? rest.length - next : typeof stage.size === 'number' ? stage.size : Math.max(1, Math.ceil((rest.length * stage.size.percent) / 100));
+    const size =
+      stage.size === 'rest'
+        ? rest.length - next
+        : typeof stage.size === 'number'
+          ? stage.size
+          : Math.max(1, Math.ceil((rest.length * stage.size.percent) / 100));
     const members = rest.slice(next, next + size);
     next += members.length;
     return members;
@@ -151,8 +189,16 @@ export const budgetSpent = (budget: ErrorBudget, failures: number) => failures >
 
 /** Whether `cluster` is one the selection names. */
 export function selects(selection: ClusterSelection, cluster: SelectedCluster): boolean {
-  if (selection.clusterIds?.length && !selection.clusterIds.some((id) => id.toLowerCase() === cluster.clusterId.toLowerCase())) return false;
-  if (selection.resourceGroup && selection.resourceGroup.toLowerCase() !== cluster.resourceGroup.toLowerCase()) return false;
+  if (
+    selection.clusterIds?.length &&
+    !selection.clusterIds.some((id) => id.toLowerCase() === cluster.clusterId.toLowerCase())
+  )
+    return false;
+  if (
+    selection.resourceGroup &&
+    selection.resourceGroup.toLowerCase() !== cluster.resourceGroup.toLowerCase()
+  )
+    return false;
   return Object.entries(selection.tags ?? {}).every(([k, v]) => cluster.tags[k] === v);
 }
 
@@ -163,7 +209,8 @@ export function notApplicable(procedure: CampaignProcedure, cluster: SelectedClu
   } else if (procedure !== 'migrate-to-kms-v2' && (!cluster.kmsEnabled || !cluster.keyId)) {
     return `KMS is off: there is no key to ${procedure === 'rotate-key' ? 'rotate' : procedure === 'retire-key' ? 'retire' : 'change'}`;
   }
-  if (cluster.provisioningState !== 'Succeeded') return `ARM reports the cluster ${cluster.provisioningState}: it takes a procedure once Succeeded`;
+  if (cluster.provisioningState !== 'Succeeded')
+    return `ARM reports the cluster ${cluster.provisioningState}: it takes a procedure once Succeeded`;
   return undefined;
 }
 
@@ -187,7 +234,13 @@ export function formCampaign(
 ): { members: CampaignMember[]; stageSizes: number[] } {
   const members: CampaignMember[] = selected.map((s) => {
     const reason = notApplicable(procedure, s) ?? inputsMisfit(s);
-    return { clusterId: s.clusterId, name: s.name, stage: null, ...(reason ? { skipReason: reason } : {}), ...(s.fleetGroup ? { fleetGroup: s.fleetGroup } : {}) };
+    return {
+      clusterId: s.clusterId,
+      name: s.name,
+      stage: null,
+      ...(reason ? { skipReason: reason } : {}),
+      ...(s.fleetGroup ? { fleetGroup: s.fleetGroup } : {}),
+    };
   });
   const stageSizes = assignStages(
     members.filter((m) => !m.skipReason),

@@ -9,9 +9,7 @@ import { kmsProfile, type KmsSettings, type NetworkAccess } from './kms-settings
 export type { NetworkAccess };
 
 export type ClusterChange =
-  | ({ kind: 'enable-kms' } & KmsSettings)
-  | { kind: 'disable-kms' }
-  | { kind: 'upgrade'; version: string };
+  ({ kind: 'enable-kms' } & KmsSettings) | { kind: 'disable-kms' } | { kind: 'upgrade'; version: string };
 
 export interface KmsState {
   enabled: boolean;
@@ -101,17 +99,25 @@ export function changeHolds(digest: ClusterDigest, change: ClusterChange): boole
         digest.kms.enabled &&
         sameKeyId(digest.kms.keyId, change.keyId) &&
         (digest.kms.networkAccess ?? 'Public') === change.networkAccess &&
-        (change.networkAccess === 'Public' || (digest.kms.vaultResourceId ?? '').toLowerCase() === (change.vaultResourceId ?? '').toLowerCase())
+        (change.networkAccess === 'Public' ||
+          (digest.kms.vaultResourceId ?? '').toLowerCase() === (change.vaultResourceId ?? '').toLowerCase())
       );
     case 'disable-kms':
       return !digest.kms.enabled;
     case 'upgrade':
-      return sameVersion(digest.kubernetesVersion, change.version) && digest.nodePools.every((p) => sameVersion(p.version, change.version));
+      return (
+        sameVersion(digest.kubernetesVersion, change.version) &&
+        digest.nodePools.every((p) => sameVersion(p.version, change.version))
+      );
   }
 }
 
 /** The PUT body for a change, like `az aks update` / `az aks upgrade` build it from the current cluster. */
-export function desiredCluster(mc: ManagedCluster, change: ClusterChange, operationKey: string): ManagedCluster {
+export function desiredCluster(
+  mc: ManagedCluster,
+  change: ClusterChange,
+  operationKey: string,
+): ManagedCluster {
   const tags = { ...(mc.tags ?? {}), [OPERATION_TAG]: operationKey };
   const base: ManagedCluster = { ...mc, tags, servicePrincipalProfile: undefined };
   switch (change.kind) {
@@ -135,7 +141,10 @@ export function desiredCluster(mc: ManagedCluster, change: ClusterChange, operat
       return {
         ...base,
         kubernetesVersion: change.version,
-        agentPoolProfiles: (mc.agentPoolProfiles ?? []).map((p) => ({ ...p, orchestratorVersion: change.version })),
+        agentPoolProfiles: (mc.agentPoolProfiles ?? []).map((p) => ({
+          ...p,
+          orchestratorVersion: change.version,
+        })),
       };
   }
 }

@@ -76,12 +76,22 @@ export function parseKeyId(id: string): KeyRef {
   try {
     url = new URL(id.trim());
   } catch {
-    throw new InvalidIdError(`"${id}" is not a Key Vault key id: expected https://<vault>.vault.azure.net/keys/<name>/<version>.`);
+    throw new InvalidIdError(
+      `"${id}" is not a Key Vault key id: expected https://<vault>.vault.azure.net/keys/<name>/<version>.`,
+    );
   }
   const parts = url.pathname.split('/').filter(Boolean);
   const hostMatch = /^([a-z0-9-]{3,24})\.vault\.azure\.net$/i.exec(url.hostname);
-  if (url.protocol !== 'https:' || !hostMatch || parts[0] !== 'keys' || parts.length < 2 || parts.length > 3) {
-    throw new InvalidIdError(`"${id}" is not a Key Vault key id: expected https://<vault>.vault.azure.net/keys/<name>/<version>.`);
+  if (
+    url.protocol !== 'https:' ||
+    !hostMatch ||
+    parts[0] !== 'keys' ||
+    parts.length < 2 ||
+    parts.length > 3
+  ) {
+    throw new InvalidIdError(
+      `"${id}" is not a Key Vault key id: expected https://<vault>.vault.azure.net/keys/<name>/<version>.`,
+    );
   }
   if (parts.length === 2 || !parts[2]) {
     throw new InvalidIdError(
@@ -110,7 +120,10 @@ export function sameVault(a: string, b: string): boolean {
 /** Kubernetes versions: "1.29", "1.29.7" → [1, 29]. */
 export function minorVersion(version: string): [number, number] {
   const m = /^v?(\d+)\.(\d+)/.exec(version.trim());
-  if (!m) throw new InvalidIdError(`"${version}" is not a Kubernetes version: expected <major>.<minor>[.<patch>], e.g. 1.29.`);
+  if (!m)
+    throw new InvalidIdError(
+      `"${version}" is not a Kubernetes version: expected <major>.<minor>[.<patch>], e.g. 1.29.`,
+    );
   return [Number(m[1]), Number(m[2])];
 }
 
@@ -128,6 +141,7 @@ export function upgradeHops(fromVersion: string, targetVersion: string): string[
   const [, fromMinor] = minorVersion(fromVersion);
   const [major, toMinor] = minorVersion(targetVersion);
   const hops: string[] = [];
-  for (let minor = fromMinor + 1; minor <= toMinor; minor++) hops.push(minor === toMinor ? targetVersion : `${major}.${minor}`);
+  for (let minor = fromMinor + 1; minor <= toMinor; minor++)
+    hops.push(minor === toMinor ? targetVersion : `${major}.${minor}`);
   return hops;
 }

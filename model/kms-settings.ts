@@ -14,7 +14,9 @@ export interface KmsSettings {
 }
 
 /** The ARM profile of the settings. Private mode names the vault; Public mode does not. */
-export function kmsProfile(settings: KmsSettings): NonNullable<NonNullable<ManagedCluster['securityProfile']>['azureKeyVaultKms']> {
+export function kmsProfile(
+  settings: KmsSettings,
+): NonNullable<NonNullable<ManagedCluster['securityProfile']>['azureKeyVaultKms']> {
   return {
     enabled: true,
     keyId: settings.keyId,
@@ -29,6 +31,8 @@ export function kmsEnableCommand(az: string, settings: KmsSettings): string {
   return (
     `az aks update ${az} --enable-azure-keyvault-kms --azure-keyvault-kms-key-id ${profile.keyId} ` +
     `--azure-keyvault-kms-key-vault-network-access ${profile.keyVaultNetworkAccess}` +
-    (profile.keyVaultNetworkAccess === 'Private' ? ` --azure-keyvault-kms-key-vault-resource-id ${profile.keyVaultResourceId ?? '<vault resource id>'}` : '')
+    (profile.keyVaultNetworkAccess === 'Private'
+      ? ` --azure-keyvault-kms-key-vault-resource-id ${profile.keyVaultResourceId ?? '<vault resource id>'}`
+      : '')
   );
 }

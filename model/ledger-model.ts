@@ -109,7 +109,6 @@ export function emptyLedger(cluster: string): LedgerState {
   return { cluster, kmsEnabled: false, slots: {}, keys: [], eventIds: [] };
 }
 
-
 function record(state: LedgerState, keyId: string): KeyRecord | undefined {
   return state.keys.find((k) => sameKeyId(k.keyId, keyId));
 }
@@ -198,12 +197,24 @@ export function applyLedgerEvent(state: LedgerState, event: LedgerEvent): Ledger
   return state;
 }
 
-function trackReencryption(state: LedgerState, event: LedgerEvent & { keyId?: string }, outcome: Pick<ReencryptionRecord, 'status' | 'proven'>): void {
+function trackReencryption(
+  state: LedgerState,
+  event: LedgerEvent & { keyId?: string },
+  outcome: Pick<ReencryptionRecord, 'status' | 'proven'>,
+): void {
   const operation = event.operation ?? event.id;
   const list = (state.reencryptions ??= []);
   const existing = list.find((r) => r.operation === operation);
   if (existing) Object.assign(existing, outcome, { at: event.at });
-  else list.push({ operation, runId: event.runId, workflowId: event.workflowId, keyId: event.keyId, at: event.at, ...outcome });
+  else
+    list.push({
+      operation,
+      runId: event.runId,
+      workflowId: event.workflowId,
+      keyId: event.keyId,
+      at: event.at,
+      ...outcome,
+    });
   if (list.length > MAX_REENCRYPTIONS) list.splice(0, list.length - MAX_REENCRYPTIONS);
 }
 

@@ -50,28 +50,48 @@ interface Interval {
 
 /** Whether `now` is inside any of the configurations' windows, and the next opening when not. */
 export function windowState(configs: readonly MaintenanceConfigurationShape[], now: Date): WindowState {
-  const honoured = configs.filter((c) => (HONOURED_CONFIGURATIONS as readonly string[]).includes(c.name ?? ''));
+  const honoured = configs.filter((c) =>
+    (HONOURED_CONFIGURATIONS as readonly string[]).includes(c.name ?? ''),
+  );
   const names = honoured.map((c) => c.name!);
   if (honoured.length === 0) return { open: true, configurations: [] };
   const t = now.getTime();
-  const intervals = honoured.flatMap((c) => intervalsOf(c, t - 2 * DAY_MS, t + 370 * DAY_MS)).sort((a, b) => a.start - b.start);
+  const intervals = honoured
+    .flatMap((c) => intervalsOf(c, t - 2 * DAY_MS, t + 370 * DAY_MS))
+    .sort((a, b) => a.start - b.start);
   const current = intervals.find((i) => i.start <= t && t < i.end);
   if (current) return { open: true, configurations: names, closesAt: new Date(current.end).toISOString() };
   const next = intervals.find((i) => i.start > t);
-  return { open: false, configurations: names, ...(next ? { opensAt: new Date(next.start).toISOString() } : {}) };
+  return {
+    open: false,
+    configurations: names,
+    ...(next ? { opensAt: new Date(next.start).toISOString() } : {}),
+  };
 }
 
 function intervalsOf(config: MaintenanceConfigurationShape, from: number, to: number): Interval[] {
   const blocked = [
-    ...(config.notAllowedTime ?? []).map((s) => ({ start: Date.parse(String(iso(s.start))), end: Date.parse(String(iso(s.end))) })),
-    ...(config.maintenanceWindow?.notAllowedDates ?? []).map((s) => ({ start: Date.parse(dateOnly(s.start)), end: Date.parse(dateOnly(s.end)) + DAY_MS })),
+    ...(config.notAllowedTime ?? []).map((s) => ({
+      start: Date.parse(String(iso(s.start))),
+      end: Date.parse(String(iso(s.end))),
+    })),
+    ...(config.maintenanceWindow?.notAllowedDates ?? []).map((s) => ({
+      start: Date.parse(dateOnly(s.start)),
+      end: Date.parse(dateOnly(s.end)) + DAY_MS,
+    })),
   ].filter((b) => Number.isFinite(b.start) && Number.isFinite(b.end));
-  const raw = config.maintenanceWindow ? windowIntervals(config.maintenanceWindow, from, to) : timeInWeekIntervals(config.timeInWeek ?? [], from, to);
+  const raw = config.maintenanceWindow
+    ? windowIntervals(config.maintenanceWindow, from, to)
+    : timeInWeekIntervals(config.timeInWeek ?? [], from, to);
   // A window that touches a not-allowed span is dropped whole: AKS does not start work that would overlap it.
   return raw.filter((i) => !blocked.some((b) => i.start < b.end && b.start < i.end));
 }
 
-function windowIntervals(w: NonNullable<MaintenanceConfigurationShape['maintenanceWindow']>, from: number, to: number): Interval[] {
+function windowIntervals(
+  w: NonNullable<MaintenanceConfigurationShape['maintenanceWindow']>,
+  from: number,
+  to: number,
+): Interval[] {
   const offset = offsetMinutes(w.utcOffset);
   const [hh, mm] = w.startTime.split(':').map(Number);
   const startDate = w.startDate ? Date.parse(dateOnly(w.startDate)) : undefined;
@@ -85,7 +105,11 @@ function windowIntervals(w: NonNullable<MaintenanceConfigurationShape['maintenan
 }
 
 /** Whether the schedule has a window starting on `day` (a UTC midnight standing for the local date). */
-function scheduleIncludes(schedule: NonNullable<MaintenanceConfigurationShape['maintenanceWindow']>['schedule'], day: Date, startDate: number | undefined): boolean {
+function scheduleIncludes(
+  schedule: NonNullable<MaintenanceConfigurationShape['maintenanceWindow']>['schedule'],
+  day: Date,
+  startDate: number | undefined,
+): boolean {
   if (startDate !== undefined && day.getTime() < startDate) return false;
   const since = startDate ?? 0;
   const days = Math.round((day.getTime() - since) / DAY_MS);
@@ -104,20 +128,26 @@ function scheduleIncludes(schedule: NonNullable<MaintenanceConfigurationShape['m
     const { weekIndex, dayOfWeek, intervalMonths } = schedule.relativeMonthly;
     if (WEEKDAYS[day.getUTCDay()] !== dayOfWeek) return false;
     const nth = Math.floor((day.getUTCDate() - 1) / 7);
-    const last = day.getUTCDate() + 7 > new Date(Date.UTC(day.getUTCFullYear(), day.getUTCMonth() + 1, 0)).getUTCDate();
+    const last =
+      day.getUTCDate() + 7 > new Date(Date.UTC(day.getUTCFullYear(), day.getUTCMonth() + 1, 0)).getUTCDate();
     const matches = weekIndex === 'Last' ? last : WEEK_INDEX.indexOf(weekIndex) === nth;
     return matches && monthsSince % Math.max(1, intervalMonths) === 0;
   }
   return false;
 }
 
-function timeInWeekIntervals(slots: NonNullable<MaintenanceConfigurationShape['timeInWeek']>, from: number, to: number): Interval[] {
+function timeInWeekIntervals(
+  slots: NonNullable<MaintenanceConfigurationShape['timeInWeek']>,
+  from: number,
+  to: number,
+): Interval[] {
   const out: Interval[] = [];
   for (let day = Math.floor(from / DAY_MS) * DAY_MS; day <= to; day += DAY_MS) {
     const weekday = WEEKDAYS[new Date(day).getUTCDay()];
     for (const slot of slots) {
       if (slot.day !== weekday) continue;
-      for (const hour of slot.hourSlots ?? []) out.push({ start: day + hour * 3_600_000, end: day + (hour + 1) * 3_600_000 });
+      for (const hour of slot.hourSlots ?? [])
+        out.push({ start: day + hour * 3_600_000, end: day + (hour + 1) * 3_600_000 });
     }
   }
   // Adjacent hour slots make one window, so that "closes at" is the real end.

@@ -2,7 +2,9 @@
  * The name of a procedure's preflight activity, derived from the procedure's name (`rotate-key` →
  * `preflightRotateKey`): the names recorded in every procedure's history, so they never change.
  */
-type Pascal<S extends string> = S extends `${infer Head}-${infer Tail}` ? `${Capitalize<Head>}${Pascal<Tail>}` : Capitalize<S>;
+type Pascal<S extends string> = S extends `${infer Head}-${infer Tail}`
+  ? `${Capitalize<Head>}${Pascal<Tail>}`
+  : Capitalize<S>;
 
 export type PreflightActivityName<N extends string> = `preflight${Pascal<N>}`;
 

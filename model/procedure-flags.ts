@@ -18,10 +18,19 @@ export type ProcedureFlag = keyof CheckedFlags;
 
 /** Each flag as typed, and what to give when it is missing. */
 export const FLAG_HELP: Record<ProcedureFlag, { flag: string; what: string }> = {
-  keyId: { flag: '--key-id', what: 'the versioned key id, from az keyvault key show --vault-name VAULT --name KEY --query key.kid -o tsv' },
+  keyId: {
+    flag: '--key-id',
+    what: 'the versioned key id, from az keyvault key show --vault-name VAULT --name KEY --query key.kid -o tsv',
+  },
   mode: { flag: '--mode', what: 'the network access mode, Public or Private' },
-  vaultResourceId: { flag: '--vault-id', what: "the key vault's resource id, from az keyvault show --name VAULT --query id -o tsv" },
-  targetVersion: { flag: '--target-version', what: 'the Kubernetes version to reach, 1.27 or later (e.g. 1.29)' },
+  vaultResourceId: {
+    flag: '--vault-id',
+    what: "the key vault's resource id, from az keyvault show --name VAULT --query id -o tsv",
+  },
+  targetVersion: {
+    flag: '--target-version',
+    what: 'the Kubernetes version to reach, 1.27 or later (e.g. 1.29)',
+  },
   newKeyIds: { flag: '--new-key-ids', what: 'two versioned key ids separated by a comma (K2,K3)' },
   how: { flag: '--how', what: 'disable or expire' },
 };
@@ -32,9 +41,15 @@ export class ProcedureInputError extends Error {
 }
 
 /** The value of a flag the procedure needs, or an error naming the flag and where its value comes from. */
-export function required<F extends ProcedureFlag>(command: string, flags: CheckedFlags, flag: F, what = FLAG_HELP[flag].what): NonNullable<CheckedFlags[F]> {
+export function required<F extends ProcedureFlag>(
+  command: string,
+  flags: CheckedFlags,
+  flag: F,
+  what = FLAG_HELP[flag].what,
+): NonNullable<CheckedFlags[F]> {
   const value = flags[flag];
-  if (value === undefined) throw new ProcedureInputError(`${command} needs ${FLAG_HELP[flag].flag}: ${what}.`);
+  if (value === undefined)
+    throw new ProcedureInputError(`${command} needs ${FLAG_HELP[flag].flag}: ${what}.`);
   return value as NonNullable<CheckedFlags[F]>;
 }
 

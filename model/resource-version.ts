@@ -3,7 +3,8 @@
  * (KEP-5504, GA in 1.35). Compared as BigInt so no precision is lost.
  */
 export function compareResourceVersions(a: string, b: string): number {
-  if (!/^\d+$/.test(a) || !/^\d+$/.test(b)) throw new Error(`resourceVersions are not comparable: "${a}" vs "${b}"`);
+  if (!/^\d+$/.test(a) || !/^\d+$/.test(b))
+    throw new Error(`resourceVersions are not comparable: "${a}" vs "${b}"`);
   const x = BigInt(a);
   const y = BigInt(b);
   return x < y ? -1 : x > y ? 1 : 0;

@@ -27,17 +27,32 @@ export interface AdminDeps {
   snapshot(): Promise<boolean>;
 }
 
-export async function handleAdminRequest(deps: AdminDeps, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+export async function handleAdminRequest(
+  deps: AdminDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+): Promise<void> {
   try {
     await route(deps, req, res, url);
   } catch (e) {
-    if (e instanceof ZodError) throw new HttpError(400, 'InvalidFaultSpec', e.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '));
+    if (e instanceof ZodError)
+      throw new HttpError(
+        400,
+        'InvalidFaultSpec',
+        e.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '),
+      );
     if (e instanceof SyntaxError) throw new HttpError(400, 'InvalidFaultSpec', e.message);
     throw e;
   }
 }
 
-async function route({ ctx, snapshot }: AdminDeps, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+async function route(
+  { ctx, snapshot }: AdminDeps,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+): Promise<void> {
   const method = (req.method ?? 'GET').toUpperCase();
   const parts = url.pathname.split('/').filter(Boolean).slice(1).map(decodeURIComponent);
   const [section, name, sub] = parts;
@@ -48,7 +63,8 @@ async function route({ ctx, snapshot }: AdminDeps, req: IncomingMessage, res: Se
     return;
   }
   if (section === 'state' && method === 'GET') return sendJson(res, 200, inspectSandbox(ctx));
-  if (section === 'oplog' && method === 'GET') return sendJson(res, 200, { entries: ctx.oplog.entries(filterFromQuery(url.searchParams)) });
+  if (section === 'oplog' && method === 'GET')
+    return sendJson(res, 200, { entries: ctx.oplog.entries(filterFromQuery(url.searchParams)) });
 
   if (section === 'clusters' && name) {
     const kube = ctx.kube.get(name);
@@ -58,14 +74,16 @@ async function route({ ctx, snapshot }: AdminDeps, req: IncomingMessage, res: Se
       return sendJson(res, 200, inspection);
     }
     const external = ctx.kube.external(name);
-    if (external && sub === 'etcd' && method === 'GET') return sendJson(res, 200, { entries: await external.etcdView() });
+    if (external && sub === 'etcd' && method === 'GET')
+      return sendJson(res, 200, { entries: await external.etcdView() });
     if (!kube) throw new HttpError(404, 'ClusterNotFound', `No emulated API server for cluster '${name}'.`);
     if (sub === 'etcd' && method === 'GET') return sendJson(res, 200, { entries: kube.etcdView() });
     if (sub === 'restart-apiserver' && method === 'POST') {
       kube.restartApiServer();
       return sendJson(res, 200, { restarted: name });
     }
-    if (sub === 'kube-faults' && method === 'GET') return sendJson(res, 200, kubeFaultsToJson(kube.kubeFaults));
+    if (sub === 'kube-faults' && method === 'GET')
+      return sendJson(res, 200, kubeFaultsToJson(kube.kubeFaults));
     if (sub === 'kube-faults' && method === 'PUT') {
       applyKubeFaults(kube.kubeFaults, await readJsonObject(req));
       ctx.changed();
@@ -77,7 +95,10 @@ async function route({ ctx, snapshot }: AdminDeps, req: IncomingMessage, res: Se
     if (method === 'GET' && !name) return sendJson(res, 200, ctx.faults.toJSON());
     if (method === 'PUT' && !name) {
       const body = await readJsonObject(req);
-      ctx.faults.configure({ ...(typeof body.seed === 'number' ? { seed: body.seed } : {}), rules: Array.isArray(body.rules) ? body.rules : [] });
+      ctx.faults.configure({
+        ...(typeof body.seed === 'number' ? { seed: body.seed } : {}),
+        rules: Array.isArray(body.rules) ? body.rules : [],
+      });
       ctx.changed();
       return sendJson(res, 200, ctx.faults.toJSON());
     }
@@ -89,7 +110,8 @@ async function route({ ctx, snapshot }: AdminDeps, req: IncomingMessage, res: Se
     }
     if (method === 'DELETE') {
       if (name) {
-        if (!ctx.faults.removeRule(name)) throw new HttpError(404, 'FaultNotFound', `No fault rule '${name}'.`);
+        if (!ctx.faults.removeRule(name))
+          throw new HttpError(404, 'FaultNotFound', `No fault rule '${name}'.`);
       } else ctx.faults.clear();
       ctx.changed();
       return sendJson(res, 200, ctx.faults.toJSON());

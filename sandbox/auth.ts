@@ -77,7 +77,10 @@ function classifyAudience(aud: string): TokenAudience {
 }
 
 /** Reads the bearer token of an `Authorization` header; undefined when absent, malformed or expired. */
-export function readBearerToken(authorization: string | undefined, nowMs: number = Date.now()): VerifiedCaller | undefined {
+export function readBearerToken(
+  authorization: string | undefined,
+  nowMs: number = Date.now(),
+): VerifiedCaller | undefined {
   const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
   if (!match?.[1]) return undefined;
   const payload = match[1].split('.')[1];

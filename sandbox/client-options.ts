@@ -55,18 +55,29 @@ export function isSandboxHostname(hostname: string): boolean {
   return (
     host === ARM_HOST ||
     host === 'localhost' ||
-    (host.endsWith(`.${VAULT_DNS_SUFFIX}`) && /^[a-z0-9-]+$/.test(host.slice(0, -VAULT_DNS_SUFFIX.length - 1)))
+    (host.endsWith(`.${VAULT_DNS_SUFFIX}`) &&
+      /^[a-z0-9-]+$/.test(host.slice(0, -VAULT_DNS_SUFFIX.length - 1)))
   );
 }
 
 /** A `net` lookup that resolves the sandbox host names to 127.0.0.1 and leaves every other name to DNS. */
 export const sandboxLookup: LookupFunction = (hostname, options, callback) => {
   if (!isSandboxHostname(hostname)) {
-    dns.lookup(hostname, options, callback as (err: NodeJS.ErrnoException | null, address: string | dns.LookupAddress[], family?: number) => void);
+    dns.lookup(
+      hostname,
+      options,
+      callback as (
+        err: NodeJS.ErrnoException | null,
+        address: string | dns.LookupAddress[],
+        family?: number,
+      ) => void,
+    );
     return;
   }
   if (options.all) {
-    (callback as unknown as (err: null, addresses: dns.LookupAddress[]) => void)(null, [{ address: '127.0.0.1', family: 4 }]);
+    (callback as unknown as (err: null, addresses: dns.LookupAddress[]) => void)(null, [
+      { address: '127.0.0.1', family: 4 },
+    ]);
   } else {
     callback(null, '127.0.0.1', 4);
   }
@@ -120,7 +131,10 @@ export function sandboxAzureClientOptions(endpoints: SandboxEndpoints, tuning: S
  * Options for `KeyClient` and `CryptographyClient`. The vault host names are real (`<vault>.vault.azure.net`),
  * so the Key Vault challenge-resource check passes unchanged. Fresh object per call: KeyClient mutates it.
  */
-export function sandboxKeyVaultClientOptions(endpoints: SandboxEndpoints, tuning: SandboxClientTuning = {}): KeyClientOptions {
+export function sandboxKeyVaultClientOptions(
+  endpoints: SandboxEndpoints,
+  tuning: SandboxClientTuning = {},
+): KeyClientOptions {
   return {
     additionalPolicies: [{ policy: sandboxAgentPolicy(endpoints), position: 'perCall' }],
     ...(tuning.retryOptions ? { retryOptions: tuning.retryOptions } : {}),
@@ -137,7 +151,11 @@ export class SandboxCredential implements TokenCredential {
   async getToken(scopes: string | string[], _options?: GetTokenOptions): Promise<AccessToken> {
     const scope = (Array.isArray(scopes) ? scopes[0] : scopes) ?? `https://${ARM_HOST}/.default`;
     const expiresOnTimestamp = Date.now() + this.lifetimeMs;
-    return { token: issueSandboxToken(this.principal, scope, expiresOnTimestamp), expiresOnTimestamp, tokenType: 'Bearer' };
+    return {
+      token: issueSandboxToken(this.principal, scope, expiresOnTimestamp),
+      expiresOnTimestamp,
+      tokenType: 'Bearer',
+    };
   }
 }
 
@@ -158,11 +176,33 @@ export function createSandboxAzureClients(
   tuning: SandboxClientTuning = {},
 ): SandboxAzureClients {
   return {
-    containerService: new ContainerServiceClient(credential, subscriptionId, sandboxAzureClientOptions(endpoints, tuning)),
-    keyVaultManagement: new KeyVaultManagementClient(credential, subscriptionId, sandboxAzureClientOptions(endpoints, tuning)),
-    authorization: new AuthorizationManagementClient(credential, subscriptionId, sandboxAzureClientOptions(endpoints, tuning)),
-    msi: new ManagedServiceIdentityClient(credential, subscriptionId, sandboxAzureClientOptions(endpoints, tuning)),
-    keys: (vaultName) => new KeyClient(vaultUrl(endpoints, vaultName), credential, sandboxKeyVaultClientOptions(endpoints, tuning)),
-    crypto: (keyId) => new CryptographyClient(keyId, credential, sandboxKeyVaultClientOptions(endpoints, tuning)),
+    containerService: new ContainerServiceClient(
+      credential,
+      subscriptionId,
+      sandboxAzureClientOptions(endpoints, tuning),
+    ),
+    keyVaultManagement: new KeyVaultManagementClient(
+      credential,
+      subscriptionId,
+      sandboxAzureClientOptions(endpoints, tuning),
+    ),
+    authorization: new AuthorizationManagementClient(
+      credential,
+      subscriptionId,
+      sandboxAzureClientOptions(endpoints, tuning),
+    ),
+    msi: new ManagedServiceIdentityClient(
+      credential,
+      subscriptionId,
+      sandboxAzureClientOptions(endpoints, tuning),
+    ),
+    keys: (vaultName) =>
+      new KeyClient(
+        vaultUrl(endpoints, vaultName),
+        credential,
+        sandboxKeyVaultClientOptions(endpoints, tuning),
+      ),
+    crypto: (keyId) =>
+      new CryptographyClient(keyId, credential, sandboxKeyVaultClientOptions(endpoints, tuning)),
   };
 }

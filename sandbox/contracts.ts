@@ -6,9 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** What a Secret is stored under, as etcd would record it in the value prefix. */
 export type StorageProvider =
-  | { type: 'identity' }
-  | { type: 'kms-v1'; keyId: string }
-  | { type: 'kms-v2'; keyId: string };
+  { type: 'identity' } | { type: 'kms-v1'; keyId: string } | { type: 'kms-v2'; keyId: string };
 
 /**
  * A cluster's encryption configuration as kube-apiserver sees it. `keyId`s are versioned Key Vault

@@ -56,7 +56,10 @@ export function parseEnvFile(text: string): Record<string, string> {
 }
 
 /** Reads the sandbox settings from an env file or from `process.env`-like values; undefined if absent. */
-export function readSandboxEnv(source: { file?: string; env?: Record<string, string | undefined> }): SandboxEnv | undefined {
+export function readSandboxEnv(source: {
+  file?: string;
+  env?: Record<string, string | undefined>;
+}): SandboxEnv | undefined {
   const env = source.file ? parseEnvFile(readFileSync(source.file, 'utf8')) : (source.env ?? process.env);
   const get = (k: string) => env[k];
   const port = Number(get(SANDBOX_ENV.port));

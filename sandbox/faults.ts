@@ -15,7 +15,12 @@ export const faultActionSchema = z.discriminatedUnion('kind', [
   /** 429 with Retry-After (seconds). */
   z.object({ kind: z.literal('throttle'), retryAfterSeconds: z.number().min(0).default(1) }),
   /** Any HTTP error, typically 5xx. */
-  z.object({ kind: z.literal('error'), status: z.number().int().min(400).max(599), code: z.string().optional(), message: z.string().optional() }),
+  z.object({
+    kind: z.literal('error'),
+    status: z.number().int().min(400).max(599),
+    code: z.string().optional(),
+    message: z.string().optional(),
+  }),
   /** Delay before the request is served (other rules still apply). */
   z.object({ kind: z.literal('latency'), ms: z.number().min(0) }),
   /** Drop the connection without an answer (clients see ECONNRESET / socket hang up). */
@@ -162,14 +167,21 @@ export class FaultInjector implements FaultHook {
   }
 }
 
-function answer(ctx: FaultContext, action: Exclude<FaultAction, { kind: 'latency' | 'lroFailure' }>, req: IncomingMessage, res: ServerResponse): void {
+function answer(
+  ctx: FaultContext,
+  action: Exclude<FaultAction, { kind: 'latency' | 'lroFailure' }>,
+  req: IncomingMessage,
+  res: ServerResponse,
+): void {
   switch (action.kind) {
     case 'reset':
       req.resume();
       req.socket.destroy();
       return;
     case 'throttle':
-      sendError(ctx, res, 429, 'TooManyRequests', 'Too many requests, please retry later.', { 'Retry-After': String(action.retryAfterSeconds) });
+      sendError(ctx, res, 429, 'TooManyRequests', 'Too many requests, please retry later.', {
+        'Retry-After': String(action.retryAfterSeconds),
+      });
       return;
     case 'operationInProgress': {
       const resource = action.resource ?? ctx.path.split('/').filter(Boolean).pop() ?? 'resource';
@@ -177,7 +189,13 @@ function answer(ctx: FaultContext, action: Exclude<FaultAction, { kind: 'latency
       return;
     }
     case 'error':
-      sendError(ctx, res, action.status, action.code ?? defaultCode(action.status), action.message ?? 'Injected sandbox fault.');
+      sendError(
+        ctx,
+        res,
+        action.status,
+        action.code ?? defaultCode(action.status),
+        action.message ?? 'Injected sandbox fault.',
+      );
       return;
   }
 }
@@ -190,9 +208,29 @@ function defaultCode(status: number): string {
   return 'InjectedFault';
 }
 
-function sendError(ctx: FaultContext, res: ServerResponse, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
+function sendError(
+  ctx: FaultContext,
+  res: ServerResponse,
+  status: number,
+  code: string,
+  message: string,
+  headers: Record<string, string> = {},
+): void {
   if (ctx.service === 'kube') {
-    sendJson(res, status, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason: code, code: status }, headers);
+    sendJson(
+      res,
+      status,
+      {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message,
+        reason: code,
+        code: status,
+      },
+      headers,
+    );
   } else {
     sendJson(res, status, { error: { code, message } }, headers);
   }

@@ -21,7 +21,8 @@ export async function readBody(req: IncomingMessage, limit = MAX_BODY_BYTES): Pr
   for await (const chunk of req) {
     const buf = chunk as Buffer;
     size += buf.length;
-    if (size > limit) throw new HttpError(413, 'RequestEntityTooLarge', `The request body exceeds ${limit} bytes.`);
+    if (size > limit)
+      throw new HttpError(413, 'RequestEntityTooLarge', `The request body exceeds ${limit} bytes.`);
     chunks.push(buf);
   }
   return Buffer.concat(chunks);
@@ -35,9 +36,14 @@ export async function readJsonObject(req: IncomingMessage): Promise<Record<strin
   try {
     parsed = JSON.parse(raw);
   } catch {
-    throw new HttpError(400, 'InvalidRequestContent', 'The request content was invalid and could not be deserialized.');
+    throw new HttpError(
+      400,
+      'InvalidRequestContent',
+      'The request content was invalid and could not be deserialized.',
+    );
   }
-  if (!isObject(parsed)) throw new HttpError(400, 'InvalidRequestContent', 'The request content must be a JSON object.');
+  if (!isObject(parsed))
+    throw new HttpError(400, 'InvalidRequestContent', 'The request content must be a JSON object.');
   return parsed;
 }
 
@@ -45,7 +51,12 @@ export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const payload = body === undefined ? '' : JSON.stringify(body);
   res.writeHead(status, {
     'Content-Type': 'application/json; charset=utf-8',

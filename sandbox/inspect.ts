@@ -34,7 +34,13 @@ export function summarizeEtcd(entries: EtcdViewEntry[]): EtcdSummary {
     bytes += e.bytes;
     groups.set(label, g);
   }
-  return { total: entries.length, readable: entries.length - unreadable, unreadable, bytes, byProvider: [...groups.values()].sort((a, b) => b.secrets - a.secrets) };
+  return {
+    total: entries.length,
+    readable: entries.length - unreadable,
+    unreadable,
+    bytes,
+    byProvider: [...groups.values()].sort((a, b) => b.secrets - a.secrets),
+  };
 }
 
 export interface ClusterInspection {
@@ -70,7 +76,11 @@ export function clusterOperations(ctx: SandboxContext, name: string): OperationL
   });
 }
 
-export function inspectCluster(ctx: SandboxContext, name: string, opts: { entries?: boolean; operationsLimit?: number } = {}): ClusterInspection | undefined {
+export function inspectCluster(
+  ctx: SandboxContext,
+  name: string,
+  opts: { entries?: boolean; operationsLimit?: number } = {},
+): ClusterInspection | undefined {
   const record = ctx.store.clusterByName(name);
   if (!record) return undefined;
   const kube = ctx.kube.get(record.name);
@@ -86,7 +96,9 @@ export function inspectCluster(ctx: SandboxContext, name: string, opts: { entrie
     kubernetesVersion: record.currentKubernetesVersion,
     ...(kube ? { apiServerVersion: kube.getKubernetesVersion(), encryption: kube.getEncryption() } : {}),
     // An external API server's storage is read asynchronously: GET /_sandbox/clusters/<name>/etcd.
-    ...(external ? { encryption: external.getEncryption(), externalApiServer: external.connection().server } : {}),
+    ...(external
+      ? { encryption: external.getEncryption(), externalApiServer: external.connection().server }
+      : {}),
     ...(record.appliedKms ? { kms: record.appliedKms } : {}),
     keySlots: { ...record.keySlots },
     ...(pending ? { pendingChange: pending } : {}),
@@ -98,14 +110,24 @@ export function inspectCluster(ctx: SandboxContext, name: string, opts: { entrie
 
 export interface SandboxOverview {
   subscriptions: { subscriptionId: string; tenantId: string; resourceGroups: string[] }[];
-  clusters: { name: string; resourceGroup: string; kubernetesVersion: string; provisioningState: string; kms: string; secrets?: number }[];
+  clusters: {
+    name: string;
+    resourceGroup: string;
+    kubernetesVersion: string;
+    provisioningState: string;
+    kms: string;
+    secrets?: number;
+  }[];
   vaults: {
     name: string;
     resourceGroup: string;
     publicNetworkAccess: string;
     defaultAction: string;
     rbac: boolean;
-    keys: { name: string; versions: { version: string; kty: string; enabled: boolean; expires?: string }[] }[];
+    keys: {
+      name: string;
+      versions: { version: string; kty: string; enabled: boolean; expires?: string }[];
+    }[];
   }[];
   identities: { name: string; resourceGroup: string; principalId: string; clientId: string }[];
   roleAssignments: { scope: string; roleDefinitionId: string; principalId: string }[];
@@ -114,7 +136,11 @@ export interface SandboxOverview {
 export function inspectSandbox(ctx: SandboxContext): SandboxOverview {
   const s = ctx.store.state;
   return {
-    subscriptions: Object.values(s.subscriptions).map((sub) => ({ subscriptionId: sub.subscriptionId, tenantId: sub.tenantId, resourceGroups: Object.keys(sub.resourceGroups) })),
+    subscriptions: Object.values(s.subscriptions).map((sub) => ({
+      subscriptionId: sub.subscriptionId,
+      tenantId: sub.tenantId,
+      resourceGroups: Object.keys(sub.resourceGroups),
+    })),
     clusters: s.clusters.map((c) => {
       const kube = ctx.kube.get(c.name);
       return {
@@ -122,7 +148,9 @@ export function inspectSandbox(ctx: SandboxContext): SandboxOverview {
         resourceGroup: c.resourceGroup,
         kubernetesVersion: c.currentKubernetesVersion,
         provisioningState: c.provisioningState,
-        kms: c.appliedKms?.enabled ? `${c.appliedKms.keyVaultNetworkAccess ?? ''} ${c.appliedKms.keyId ?? ''}` : 'off',
+        kms: c.appliedKms?.enabled
+          ? `${c.appliedKms.keyVaultNetworkAccess ?? ''} ${c.appliedKms.keyId ?? ''}`
+          : 'off',
         ...(kube ? { secrets: kube.etcdView().length } : {}),
       };
     }),
@@ -130,14 +158,30 @@ export function inspectSandbox(ctx: SandboxContext): SandboxOverview {
       name: v.name,
       resourceGroup: v.resourceGroup,
       publicNetworkAccess: String(v.properties.publicNetworkAccess ?? 'Enabled'),
-      defaultAction: isObject(v.properties.networkAcls) ? String(v.properties.networkAcls.defaultAction ?? 'Allow') : 'Allow',
+      defaultAction: isObject(v.properties.networkAcls)
+        ? String(v.properties.networkAcls.defaultAction ?? 'Allow')
+        : 'Allow',
       rbac: v.properties.enableRbacAuthorization === true,
       keys: Object.values(v.keys).map((k) => ({
         name: k.name,
-        versions: k.versions.map((ver) => ({ version: ver.version, kty: ver.kty, enabled: ver.enabled, ...(ver.exp !== undefined ? { expires: new Date(ver.exp * 1000).toISOString() } : {}) })),
+        versions: k.versions.map((ver) => ({
+          version: ver.version,
+          kty: ver.kty,
+          enabled: ver.enabled,
+          ...(ver.exp !== undefined ? { expires: new Date(ver.exp * 1000).toISOString() } : {}),
+        })),
       })),
     })),
-    identities: s.identities.map((i) => ({ name: i.name, resourceGroup: i.resourceGroup, principalId: i.principalId, clientId: i.clientId })),
-    roleAssignments: s.roleAssignments.map((a) => ({ scope: a.scope, roleDefinitionId: a.roleDefinitionId, principalId: a.principalId })),
+    identities: s.identities.map((i) => ({
+      name: i.name,
+      resourceGroup: i.resourceGroup,
+      principalId: i.principalId,
+      clientId: i.clientId,
+    })),
+    roleAssignments: s.roleAssignments.map((a) => ({
+      scope: a.scope,
+      roleDefinitionId: a.roleDefinitionId,
+      principalId: a.principalId,
+    })),
   };
 }

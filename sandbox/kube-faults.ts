@@ -20,7 +20,9 @@ export interface KubeFaultsJson {
 
 export function kubeFaultsToJson(f: KubeFaults): KubeFaultsJson {
   return {
-    ...(f.expireContinueAfterPages !== undefined ? { expireContinueAfterPages: f.expireContinueAfterPages } : {}),
+    ...(f.expireContinueAfterPages !== undefined
+      ? { expireContinueAfterPages: f.expireContinueAfterPages }
+      : {}),
     ...(f.conflictShare !== undefined ? { conflictShare: f.conflictShare } : {}),
     terminatingNamespaces: [...f.terminatingNamespaces],
     ...(f.seed !== undefined ? { seed: f.seed } : {}),
@@ -31,7 +33,8 @@ export function kubeFaultsToJson(f: KubeFaults): KubeFaultsJson {
 export function applyKubeFaults(target: KubeFaults, input: KubeFaultsInput): void {
   const f = kubeFaultsSchema.parse(input);
   if (f.expireContinueAfterPages === null) delete target.expireContinueAfterPages;
-  else if (f.expireContinueAfterPages !== undefined) target.expireContinueAfterPages = f.expireContinueAfterPages;
+  else if (f.expireContinueAfterPages !== undefined)
+    target.expireContinueAfterPages = f.expireContinueAfterPages;
   if (f.conflictShare === null) delete target.conflictShare;
   else if (f.conflictShare !== undefined) target.conflictShare = f.conflictShare;
   if (f.seed === null) delete target.seed;

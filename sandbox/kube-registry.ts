@@ -29,8 +29,19 @@ export class KubeRegistry {
 
   constructor(private readonly deps: KubeRegistryDeps) {}
 
-  create(name: string, kubernetesVersion: string, encryption: ClusterEncryption, tokens: { user: string; admin: string }): EmulatedKubeCluster {
-    const cluster = new EmulatedKubeCluster({ name, kubernetesVersion, encryption, tokens, ...this.clusterDeps() });
+  create(
+    name: string,
+    kubernetesVersion: string,
+    encryption: ClusterEncryption,
+    tokens: { user: string; admin: string },
+  ): EmulatedKubeCluster {
+    const cluster = new EmulatedKubeCluster({
+      name,
+      kubernetesVersion,
+      encryption,
+      tokens,
+      ...this.clusterDeps(),
+    });
     this.clusters.set(name, cluster);
     return cluster;
   }
@@ -42,7 +53,12 @@ export class KubeRegistry {
   }
 
   private clusterDeps() {
-    return { keys: this.deps.keys, recorder: this.deps.recorder, faults: this.deps.faults, ...(this.deps.now ? { now: this.deps.now } : {}) };
+    return {
+      keys: this.deps.keys,
+      recorder: this.deps.recorder,
+      faults: this.deps.faults,
+      ...(this.deps.now ? { now: this.deps.now } : {}),
+    };
   }
 
   get(name: string): EmulatedKubeCluster | undefined {
@@ -81,7 +97,12 @@ export class KubeRegistry {
   schedule(change: Omit<PendingKubeChange, 'applyAt'>, delayMs: number): void {
     const earlier = this.pending.get(change.cluster)?.change;
     this.cancelPending(change.cluster);
-    const merged: PendingKubeChange = { ...earlier, ...stripUndefined(change), cluster: change.cluster, applyAt: Date.now() + delayMs };
+    const merged: PendingKubeChange = {
+      ...earlier,
+      ...stripUndefined(change),
+      cluster: change.cluster,
+      applyAt: Date.now() + delayMs,
+    };
     if (delayMs <= 0) {
       this.apply(merged);
       return;
@@ -119,7 +140,9 @@ export class KubeRegistry {
       // Its Kubernetes version is the binary's; only encryption changes reach it.
       if (change.encryption) {
         external.setEncryption(change.encryption).catch((e: unknown) => {
-          console.error(`sandbox: the API server of ${change.cluster} did not apply the encryption change: ${e instanceof Error ? e.message : String(e)}`);
+          console.error(
+            `sandbox: the API server of ${change.cluster} did not apply the encryption change: ${e instanceof Error ? e.message : String(e)}`,
+          );
         });
       }
       return;

@@ -26,7 +26,9 @@ export async function sandboxStartCommand(opts: SandboxStartCommandOptions = {})
   print(`kmsflow sandbox listening on 127.0.0.1:${sb.port}`);
   print(`  ARM            ${sb.armEndpoint}`);
   print(`  Key Vault      ${overview.vaults.map((v) => sb.vaultUrl(v.name)).join(', ') || '(no vaults)'}`);
-  print(`  Kubernetes     https://127.0.0.1:${sb.port}/k8s/<cluster>  (${overview.clusters.map((c) => c.name).join(', ') || 'no clusters'})`);
+  print(
+    `  Kubernetes     https://127.0.0.1:${sb.port}/k8s/<cluster>  (${overview.clusters.map((c) => c.name).join(', ') || 'no clusters'})`,
+  );
   print(`  Admin          ${sb.adminUrl}`);
   print(`  Subscription   ${sb.subscriptionId}   Tenant ${sb.tenantId}`);
   print(`  Operator       ${sb.operator.objectId}`);
@@ -45,24 +47,41 @@ export interface SandboxClientOptions {
 
 function sandboxEnvOf(opts: SandboxClientOptions): SandboxEnv {
   const env = readSandboxEnv(opts.envFile ? { file: opts.envFile } : { env: process.env });
-  if (!env) throw new Error('No running sandbox found: pass --sandbox-env, or --admin-url and --ca, or set the KMSFLOW_SANDBOX_* variables.');
+  if (!env)
+    throw new Error(
+      'No running sandbox found: pass --sandbox-env, or --admin-url and --ca, or set the KMSFLOW_SANDBOX_* variables.',
+    );
   return env;
 }
 
 function adminTarget(opts: SandboxClientOptions): { url: string; ca: string } {
   if (opts.adminUrl && opts.caPath) return { url: opts.adminUrl, ca: readFileSync(opts.caPath, 'utf8') };
   const env = sandboxEnvOf(opts);
-  return { url: opts.adminUrl ?? env.adminUrl, ca: opts.caPath ? readFileSync(opts.caPath, 'utf8') : env.endpoints.caPem };
+  return {
+    url: opts.adminUrl ?? env.adminUrl,
+    ca: opts.caPath ? readFileSync(opts.caPath, 'utf8') : env.endpoints.caPem,
+  };
 }
 
-export function adminCall<T>(opts: SandboxClientOptions, method: string, path: string, body?: unknown): Promise<T> {
+export function adminCall<T>(
+  opts: SandboxClientOptions,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<T> {
   const target = adminTarget(opts);
   const url = new URL(`${target.url.replace(/\/$/, '')}${path}`);
   const payload = body === undefined ? undefined : JSON.stringify(body);
   return new Promise((resolve, reject) => {
     const req = https.request(
       url,
-      { method, ca: target.ca, headers: payload ? { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(payload)) } : {} },
+      {
+        method,
+        ca: target.ca,
+        headers: payload
+          ? { 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(payload)) }
+          : {},
+      },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -102,7 +121,11 @@ export interface SandboxInspectCommandOptions extends SandboxClientOptions {
 export async function sandboxInspectCommand(opts: SandboxInspectCommandOptions): Promise<void> {
   const print = opts.print ?? console.log;
   if (opts.cluster) {
-    const inspection = await adminCall<ClusterInspection>(opts, 'GET', `/clusters/${encodeURIComponent(opts.cluster)}${opts.entries ? '?entries=1' : ''}`);
+    const inspection = await adminCall<ClusterInspection>(
+      opts,
+      'GET',
+      `/clusters/${encodeURIComponent(opts.cluster)}${opts.entries ? '?entries=1' : ''}`,
+    );
     if (opts.json) print(JSON.stringify(inspection, null, 2));
     else printCluster(inspection, opts.operations ?? 15, print);
     return;
@@ -124,15 +147,26 @@ export interface SandboxKubeconfigOptions extends SandboxClientOptions {
  */
 export async function sandboxKubeconfig(opts: SandboxKubeconfigOptions): Promise<string> {
   const env = sandboxEnvOf(opts);
-  const arm = createSandboxAzureClients(env.endpoints, new SandboxCredential(env.principal), env.subscriptionId).containerService;
+  const arm = createSandboxAzureClients(
+    env.endpoints,
+    new SandboxCredential(env.principal),
+    env.subscriptionId,
+  ).containerService;
   let resourceGroup = opts.resourceGroup;
   if (!resourceGroup) {
     const groups: string[] = [];
     for await (const mc of arm.managedClusters.list()) {
-      if (mc.name?.toLowerCase() === opts.cluster.toLowerCase()) groups.push(/\/resourceGroups\/([^/]+)\//i.exec(mc.id ?? '')?.[1] ?? '');
+      if (mc.name?.toLowerCase() === opts.cluster.toLowerCase())
+        groups.push(/\/resourceGroups\/([^/]+)\//i.exec(mc.id ?? '')?.[1] ?? '');
     }
-    if (groups.length === 0) throw new Error(`No cluster named ${opts.cluster} in subscription ${env.subscriptionId}: \`kmsflow sandbox inspect\` lists them.`);
-    if (groups.length > 1) throw new Error(`${groups.length} clusters are named ${opts.cluster} (resource groups ${groups.join(', ')}): name one with --resource-group.`);
+    if (groups.length === 0)
+      throw new Error(
+        `No cluster named ${opts.cluster} in subscription ${env.subscriptionId}: \`kmsflow sandbox inspect\` lists them.`,
+      );
+    if (groups.length > 1)
+      throw new Error(
+        `${groups.length} clusters are named ${opts.cluster} (resource groups ${groups.join(', ')}): name one with --resource-group.`,
+      );
     resourceGroup = groups[0]!;
   }
   const credentials = await arm.managedClusters.listClusterUserCredentials(resourceGroup, opts.cluster);
@@ -173,7 +207,12 @@ export async function sandboxFaultsCommand(opts: SandboxFaultsCommandOptions): P
       break;
     case 'kube':
       if (!opts.cluster) throw new Error('kube faults need a cluster');
-      result = await adminCall(opts, spec === undefined ? 'GET' : 'PUT', `/clusters/${encodeURIComponent(opts.cluster)}/kube-faults`, spec);
+      result = await adminCall(
+        opts,
+        spec === undefined ? 'GET' : 'PUT',
+        `/clusters/${encodeURIComponent(opts.cluster)}/kube-faults`,
+        spec,
+      );
       break;
   }
   print(JSON.stringify(result, null, 2));
@@ -183,7 +222,11 @@ export async function sandboxFaultsCommand(opts: SandboxFaultsCommandOptions): P
 /** Plain text table: columns padded to their widest cell. */
 export function table(headers: string[], rows: string[][]): string[] {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)];
 }
 
@@ -199,18 +242,34 @@ function shortProvider(label: string): string {
 }
 
 function printCluster(c: ClusterInspection, operations: number, print: Print): void {
-  print(`Cluster ${c.name}  ${c.provisioningState}${c.provisioningError ? ` (${c.provisioningError.code}: ${c.provisioningError.message})` : ''}`);
+  print(
+    `Cluster ${c.name}  ${c.provisioningState}${c.provisioningError ? ` (${c.provisioningError.code}: ${c.provisioningError.message})` : ''}`,
+  );
   print(`  Kubernetes      ${c.kubernetesVersion} (API server reports ${c.apiServerVersion ?? '-'})`);
-  print(`  KMS             ${c.kms?.enabled ? `on, ${c.kms.keyVaultNetworkAccess ?? ''} ${shortKey(c.kms.keyId)}` : 'off'}`);
-  print(`  Key slots       current ${shortKey(c.keySlots.current)}   previous ${shortKey(c.keySlots.previous)}`);
+  print(
+    `  KMS             ${c.kms?.enabled ? `on, ${c.kms.keyVaultNetworkAccess ?? ''} ${shortKey(c.kms.keyId)}` : 'off'}`,
+  );
+  print(
+    `  Key slots       current ${shortKey(c.keySlots.current)}   previous ${shortKey(c.keySlots.previous)}`,
+  );
   const write = c.encryption?.write;
-  print(`  Writes as       ${write ? (write.type === 'identity' ? 'identity (plaintext)' : `${write.type} ${shortKey(write.keyId)}`) : '-'}`);
-  if (c.pendingChange) print(`  Pending         API server change at ${new Date(c.pendingChange.applyAt).toISOString()}`);
+  print(
+    `  Writes as       ${write ? (write.type === 'identity' ? 'identity (plaintext)' : `${write.type} ${shortKey(write.keyId)}`) : '-'}`,
+  );
+  if (c.pendingChange)
+    print(`  Pending         API server change at ${new Date(c.pendingChange.applyAt).toISOString()}`);
   if (c.etcd) {
-    print(`  etcd            ${c.etcd.total} Secrets, ${(c.etcd.bytes / 1_048_576).toFixed(1)} MiB, ${c.etcd.unreadable} unreadable`);
+    print(
+      `  etcd            ${c.etcd.total} Secrets, ${(c.etcd.bytes / 1_048_576).toFixed(1)} MiB, ${c.etcd.unreadable} unreadable`,
+    );
     for (const line of table(
       ['stored under', 'secrets', 'MiB', 'unreadable'],
-      c.etcd.byProvider.map((p) => [shortProvider(p.provider), String(p.secrets), (p.bytes / 1_048_576).toFixed(2), String(p.unreadable)]),
+      c.etcd.byProvider.map((p) => [
+        shortProvider(p.provider),
+        String(p.secrets),
+        (p.bytes / 1_048_576).toFixed(2),
+        String(p.unreadable),
+      ]),
     ))
       print(`    ${line}`);
   }
@@ -219,29 +278,60 @@ function printCluster(c: ClusterInspection, operations: number, print: Print): v
     print(`  Operations (latest ${ops.length} of ${c.operations.length})`);
     for (const line of table(
       ['seq', 'time', 'service', 'method', 'status', 'path / detail'],
-      ops.map((o) => [String(o.seq), o.time.slice(11, 23), o.service, o.method, String(o.status), o.detail ? `${o.path.split('/').slice(-2).join('/')}  ${o.detail}` : o.path]),
+      ops.map((o) => [
+        String(o.seq),
+        o.time.slice(11, 23),
+        o.service,
+        o.method,
+        String(o.status),
+        o.detail ? `${o.path.split('/').slice(-2).join('/')}  ${o.detail}` : o.path,
+      ]),
     ))
       print(`    ${line}`);
   }
 }
 
 function printOverview(o: SandboxOverview, print: Print): void {
-  for (const s of o.subscriptions) print(`Subscription ${s.subscriptionId} (tenant ${s.tenantId}): ${s.resourceGroups.join(', ')}`);
+  for (const s of o.subscriptions)
+    print(`Subscription ${s.subscriptionId} (tenant ${s.tenantId}): ${s.resourceGroups.join(', ')}`);
   print('');
   for (const line of table(
     ['cluster', 'resource group', 'version', 'state', 'secrets', 'kms'],
-    o.clusters.map((c) => [c.name, c.resourceGroup, c.kubernetesVersion, c.provisioningState, String(c.secrets ?? '-'), c.kms === 'off' ? 'off' : `${c.kms.split(' ')[0] ?? ''} ${shortKey(c.kms.split(' ')[1])}`]),
+    o.clusters.map((c) => [
+      c.name,
+      c.resourceGroup,
+      c.kubernetesVersion,
+      c.provisioningState,
+      String(c.secrets ?? '-'),
+      c.kms === 'off' ? 'off' : `${c.kms.split(' ')[0] ?? ''} ${shortKey(c.kms.split(' ')[1])}`,
+    ]),
   ))
     print(line);
   print('');
   for (const line of table(
     ['vault', 'public access', 'firewall', 'rbac', 'key', 'version', 'type', 'enabled', 'expires'],
     o.vaults.flatMap((v) =>
-      v.keys.flatMap((k) => k.versions.map((ver) => [v.name, v.publicNetworkAccess, v.defaultAction, String(v.rbac), k.name, ver.version.slice(0, 8), ver.kty, String(ver.enabled), ver.expires ?? '-'])),
+      v.keys.flatMap((k) =>
+        k.versions.map((ver) => [
+          v.name,
+          v.publicNetworkAccess,
+          v.defaultAction,
+          String(v.rbac),
+          k.name,
+          ver.version.slice(0, 8),
+          ver.kty,
+          String(ver.enabled),
+          ver.expires ?? '-',
+        ]),
+      ),
     ),
   ))
     print(line);
   print('');
-  for (const line of table(['identity', 'principal id', 'client id'], o.identities.map((i) => [i.name, i.principalId, i.clientId]))) print(line);
+  for (const line of table(
+    ['identity', 'principal id', 'client id'],
+    o.identities.map((i) => [i.name, i.principalId, i.clientId]),
+  ))
+    print(line);
   print(`${o.roleAssignments.length} role assignments`);
 }

@@ -24,7 +24,11 @@ export class OperationLog implements OperationRecorder {
   ) {}
 
   record(entry: Omit<OperationLogEntry, 'seq' | 'time'>): void {
-    const full: OperationLogEntry = { seq: this.nextSeq++, time: new Date(this.now()).toISOString(), ...entry };
+    const full: OperationLogEntry = {
+      seq: this.nextSeq++,
+      time: new Date(this.now()).toISOString(),
+      ...entry,
+    };
     this.log.push(full);
     if (this.log.length > this.maxEntries) this.log.splice(0, this.log.length - this.maxEntries);
     for (const listener of this.listeners) listener(full);
@@ -72,7 +76,8 @@ export function matches(entry: OperationLogEntry, filter: OperationLogFilter): b
   if (filter.afterSeq !== undefined && entry.seq <= filter.afterSeq) return false;
   if (filter.detail && !(entry.detail ?? '').includes(filter.detail)) return false;
   if (filter.path !== undefined) {
-    if (typeof filter.path === 'string' ? !entry.path.includes(filter.path) : !filter.path.test(entry.path)) return false;
+    if (typeof filter.path === 'string' ? !entry.path.includes(filter.path) : !filter.path.test(entry.path))
+      return false;
   }
   return true;
 }

@@ -46,14 +46,19 @@ export class SandboxPersistence {
 
   static saveTls(dir: string, tls: SandboxTlsMaterial): void {
     mkdirSync(dir, { recursive: true });
-    writeAtomic(join(dir, 'tls.json'), JSON.stringify({ caCertPem: tls.caCertPem, caKeyPem: tls.caKeyPem }), 0o600);
+    writeAtomic(
+      join(dir, 'tls.json'),
+      JSON.stringify({ caCertPem: tls.caCertPem, caKeyPem: tls.caKeyPem }),
+      0o600,
+    );
   }
 
   static load(dir: string): PersistedSandbox | undefined {
     const file = join(dir, 'state.json');
     if (!existsSync(file)) return undefined;
     const parsed = JSON.parse(readFileSync(file, 'utf8')) as PersistedSandbox;
-    if (parsed.version !== 1) throw new Error(`${file}: unsupported sandbox state version ${String(parsed.version)}`);
+    if (parsed.version !== 1)
+      throw new Error(`${file}: unsupported sandbox state version ${String(parsed.version)}`);
     return parsed;
   }
 

@@ -101,7 +101,12 @@ function permissionMatches(pattern: string, action: string): boolean {
   if (p === '*' || p === a) return true;
   if (p.endsWith('/*')) return a.startsWith(p.slice(0, -1));
   if (p.includes('*')) {
-    const re = new RegExp(`^${p.split('*').map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*')}$`);
+    const re = new RegExp(
+      `^${p
+        .split('*')
+        .map((s) => s.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+        .join('[^/]*')}$`,
+    );
     return re.test(a);
   }
   return false;
@@ -134,7 +139,12 @@ export interface RoleAssignmentLike {
 }
 
 /** Does `principalId` hold, at `scope` or above, a role granting `dataAction`? */
-export function hasDataAction(assignments: Iterable<RoleAssignmentLike>, principalId: string, scope: string, dataAction: string): boolean {
+export function hasDataAction(
+  assignments: Iterable<RoleAssignmentLike>,
+  principalId: string,
+  scope: string,
+  dataAction: string,
+): boolean {
   for (const a of assignments) {
     if (a.principalId.toLowerCase() !== principalId.toLowerCase()) continue;
     if (!scopeCovers(a.scope, scope)) continue;
@@ -149,7 +159,18 @@ export function keyDataAction(operation: KeyOperationName): string {
 }
 
 /** Key Vault key operations the sandbox serves, with their RBAC data action and access-policy permission. */
-export type KeyOperationName = 'create' | 'get' | 'list' | 'update' | 'rotate' | 'wrapKey' | 'unwrapKey' | 'encrypt' | 'decrypt' | 'delete' | 'recover';
+export type KeyOperationName =
+  | 'create'
+  | 'get'
+  | 'list'
+  | 'update'
+  | 'rotate'
+  | 'wrapKey'
+  | 'unwrapKey'
+  | 'encrypt'
+  | 'decrypt'
+  | 'delete'
+  | 'recover';
 
 const KEY_OPERATION_RBAC: Record<KeyOperationName, string> = {
   create: 'create/action',

@@ -1,6 +1,14 @@
 /** Starting and stopping a whole sandbox: TLS, state (scenario or persisted), server, persistence. */
 import type { Server } from 'node:https';
-import { armEndpoint, createSandboxAzureClients, SandboxCredential, vaultUrl, type SandboxAzureClients, type SandboxClientTuning, type SandboxEndpoints } from './client-options';
+import {
+  armEndpoint,
+  createSandboxAzureClients,
+  SandboxCredential,
+  vaultUrl,
+  type SandboxAzureClients,
+  type SandboxClientTuning,
+  type SandboxEndpoints,
+} from './client-options';
 import type { SandboxPrincipal } from './auth';
 import { resumeOperations, stopOperationTimers } from './arm/operations';
 import { buildKubeconfig } from './arm/kubeconfig';
@@ -112,8 +120,13 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<R
 
   const store = new AzureStore();
   const oplog = persisted ? OperationLog.fromJSON(persisted.oplog) : new OperationLog();
-  const faults = new FaultInjector(persisted ? { seed: persisted.faults.seed, rules: persisted.faults.rules } : {});
-  const timing: SandboxTiming = { operationDurationMs: options.operationDurationMs ?? 1_000, propagationDelayMs: options.propagationDelayMs ?? 500 };
+  const faults = new FaultInjector(
+    persisted ? { seed: persisted.faults.seed, rules: persisted.faults.rules } : {},
+  );
+  const timing: SandboxTiming = {
+    operationDurationMs: options.operationDurationMs ?? 1_000,
+    propagationDelayMs: options.propagationDelayMs ?? 500,
+  };
   const kube = new KubeRegistry({ recorder: oplog, faults, keys: new VaultKeyUsability(store) });
   const endpoints: SandboxEndpoints = { port, caPem: tls.caCertPem };
   const ctx: SandboxContext = {
@@ -134,14 +147,20 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<R
     if (persisted) restore(ctx, persisted);
     else if (scenario) await applyScenario(ctx, scenario);
     if (options.faults?.rules) for (const rule of options.faults.rules) faults.addRule(rule);
-    if (options.faults?.seed !== undefined) faults.configure({ seed: options.faults.seed, rules: faults.list() });
+    if (options.faults?.seed !== undefined)
+      faults.configure({ seed: options.faults.seed, rules: faults.list() });
   } catch (e) {
     await new Promise<void>((resolve) => server.close(() => resolve()));
     throw e;
   }
 
   if (options.stateDir) {
-    persistence = new SandboxPersistence(options.stateDir, () => collect(ctx), options.persistDebounceMs, options.persistKubeDebounceMs);
+    persistence = new SandboxPersistence(
+      options.stateDir,
+      () => collect(ctx),
+      options.persistDebounceMs,
+      options.persistKubeDebounceMs,
+    );
     oplog.onRecord((entry) => persistence?.markDirty(entry.service === 'kube' ? 'kube' : 'azure'));
     persistence.saveNow();
   }
@@ -152,16 +171,29 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<R
   const operatorName = scenario?.operator ?? 'operator';
   const operatorRecord = store.principal(operatorName) ?? store.state.principals[0];
   const operator: SandboxPrincipal = operatorRecord
-    ? { objectId: operatorRecord.objectId, tenantId: operatorRecord.tenantId, clientId: operatorRecord.clientId }
+    ? {
+        objectId: operatorRecord.objectId,
+        tenantId: operatorRecord.tenantId,
+        clientId: operatorRecord.clientId,
+      }
     : { objectId: '00000000-0000-4000-8000-000000000001', tenantId: firstSub.tenantId };
 
-  const principalFor = (who: string | SandboxPrincipal | undefined, overrides: Partial<SandboxPrincipal> = {}): SandboxPrincipal => {
+  const principalFor = (
+    who: string | SandboxPrincipal | undefined,
+    overrides: Partial<SandboxPrincipal> = {},
+  ): SandboxPrincipal => {
     if (who === undefined) return { ...operator, ...overrides };
     if (typeof who !== 'string') return { ...who, ...overrides };
     const p = store.principal(who);
     if (p) return { objectId: p.objectId, tenantId: p.tenantId, clientId: p.clientId, ...overrides };
     const identity = store.state.identities.find((i) => i.name === who || i.principalId === who);
-    if (identity) return { objectId: identity.principalId, tenantId: identity.tenantId, clientId: identity.clientId, ...overrides };
+    if (identity)
+      return {
+        objectId: identity.principalId,
+        tenantId: identity.tenantId,
+        clientId: identity.clientId,
+        ...overrides,
+      };
     throw new Error(`sandbox: no principal or identity named '${who}'`);
   };
 
@@ -179,16 +211,27 @@ export async function startSandbox(options: StartSandboxOptions = {}): Promise<R
     oplog,
     faults,
     credential: (who, overrides) => new SandboxCredential(principalFor(who, overrides)),
-    clients: (who, tuning) => createSandboxAzureClients(endpoints, new SandboxCredential(principalFor(who)), firstSub.subscriptionId, tuning),
+    clients: (who, tuning) =>
+      createSandboxAzureClients(
+        endpoints,
+        new SandboxCredential(principalFor(who)),
+        firstSub.subscriptionId,
+        tuning,
+      ),
     vaultUrl: (name) => vaultUrl(endpoints, name),
     kubeCluster: (name) => kube.get(name),
     attachExternalCluster: async (name, server) => {
       const record = store.clusterByName(name);
       if (!record) throw new Error(`sandbox: no cluster named '${name}'`);
       const held = kube.get(name)?.etcdView().length ?? 0;
-      if (held > 0) throw new Error(`sandbox: cluster '${name}' already holds ${held} emulated Secrets; seed the external API server instead`);
+      if (held > 0)
+        throw new Error(
+          `sandbox: cluster '${name}' already holds ${held} emulated Secrets; seed the external API server instead`,
+        );
       kube.attachExternal(name, server);
-      await server.setEncryption(clusterEncryption(record.appliedKms, record.keySlots, record.currentKubernetesVersion));
+      await server.setEncryption(
+        clusterEncryption(record.appliedKms, record.keySlots, record.currentKubernetesVersion),
+      );
     },
     kubeconfig: (name, kind = 'user') => {
       const record = store.clusterByName(name);

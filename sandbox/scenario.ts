@@ -27,7 +27,9 @@ import {
   type VaultRecord,
 } from './store';
 
-const guid = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a GUID');
+const guid = z
+  .string()
+  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'must be a GUID');
 
 const keyRefSchema = z.object({
   vault: z.string(),
@@ -40,7 +42,9 @@ const estateSchema = z.object({
   count: z.number().int().min(0),
   namespaces: z.number().int().min(1).default(8),
   seed: z.number().int().optional(),
-  mix: z.record(z.enum(['opaque', 'tls', 'dockerconfigjson', 'service-account-token', 'helm']), z.number().min(0)).optional(),
+  mix: z
+    .record(z.enum(['opaque', 'tls', 'dockerconfigjson', 'service-account-token', 'helm']), z.number().min(0))
+    .optional(),
   maxBytes: z.number().int().positive().optional(),
 });
 
@@ -54,29 +58,55 @@ export const scenarioSchema = z
           id: guid,
           tenantId: guid.optional(),
           displayName: z.string().optional(),
-          resourceGroups: z.array(z.object({ name: z.string().min(1), location: z.string().default('eastus') })).default([]),
+          resourceGroups: z
+            .array(z.object({ name: z.string().min(1), location: z.string().default('eastus') }))
+            .default([]),
         }),
       )
       .min(1, 'at least one subscription is required'),
     principals: z
-      .array(z.object({ name: z.string().min(1), objectId: guid.optional(), clientId: guid.optional(), type: z.enum(['User', 'ServicePrincipal']).default('User') }))
+      .array(
+        z.object({
+          name: z.string().min(1),
+          objectId: guid.optional(),
+          clientId: guid.optional(),
+          type: z.enum(['User', 'ServicePrincipal']).default('User'),
+        }),
+      )
       .default([{ name: 'operator', type: 'User' }]),
     /** The principal whose identity the env file and `RunningSandbox.credential()` use. */
     operator: z.string().default('operator'),
     identities: z
-      .array(z.object({ name: z.string().min(1), resourceGroup: z.string().optional(), subscription: guid.optional(), principalId: guid.optional(), clientId: guid.optional() }))
+      .array(
+        z.object({
+          name: z.string().min(1),
+          resourceGroup: z.string().optional(),
+          subscription: guid.optional(),
+          principalId: guid.optional(),
+          clientId: guid.optional(),
+        }),
+      )
       .default([]),
     vaults: z
       .array(
         z.object({
-          name: z.string().regex(/^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/, 'vault names are 3-24 characters: letters, digits, dashes'),
+          name: z
+            .string()
+            .regex(
+              /^[a-zA-Z][a-zA-Z0-9-]{1,22}[a-zA-Z0-9]$/,
+              'vault names are 3-24 characters: letters, digits, dashes',
+            ),
           resourceGroup: z.string().optional(),
           subscription: guid.optional(),
           location: z.string().optional(),
           enableRbacAuthorization: z.boolean().default(true),
           publicNetworkAccess: z.enum(['Enabled', 'Disabled']).default('Enabled'),
           networkAcls: z
-            .object({ defaultAction: z.enum(['Allow', 'Deny']).default('Allow'), bypass: z.enum(['AzureServices', 'None']).default('AzureServices'), ipRules: z.array(z.string()).default([]) })
+            .object({
+              defaultAction: z.enum(['Allow', 'Deny']).default('Allow'),
+              bypass: z.enum(['AzureServices', 'None']).default('AzureServices'),
+              ipRules: z.array(z.string()).default([]),
+            })
             .optional(),
           enableSoftDelete: z.boolean().default(true),
           softDeleteRetentionInDays: z.number().int().min(7).max(90).default(90),
@@ -92,7 +122,16 @@ export const scenarioSchema = z
                 versions: z
                   .union([
                     z.number().int().min(1),
-                    z.array(z.object({ version: z.string().regex(/^[0-9a-f]{32}$/i).optional(), enabled: z.boolean().default(true), expiresOn: z.string().datetime({ offset: true }).optional() })),
+                    z.array(
+                      z.object({
+                        version: z
+                          .string()
+                          .regex(/^[0-9a-f]{32}$/i)
+                          .optional(),
+                        enabled: z.boolean().default(true),
+                        expiresOn: z.string().datetime({ offset: true }).optional(),
+                      }),
+                    ),
                   ])
                   .default(1),
               }),
@@ -104,7 +143,9 @@ export const scenarioSchema = z
     roleAssignments: z
       .array(
         z.object({
-          role: z.string().refine((r) => !!findRoleDefinition(r), { message: 'unknown role (use a built-in Key Vault role name or GUID)' }),
+          role: z.string().refine((r) => !!findRoleDefinition(r), {
+            message: 'unknown role (use a built-in Key Vault role name or GUID)',
+          }),
           /** A principal name, an identity name or an object id. */
           principal: z.string(),
           /** `subscription`, `resourceGroup:<rg>`, `vault:<name>`, `vault:<name>/keys/<key>`, or an ARM id. */
@@ -126,13 +167,25 @@ export const scenarioSchema = z
           /** A user-assigned identity name from `identities`, or `SystemAssigned`. */
           identity: z.string().default('SystemAssigned'),
           nodePools: z
-            .array(z.object({ name: z.string(), count: z.number().int().min(0).default(3), vmSize: z.string().default('Standard_D4ds_v5'), mode: z.enum(['System', 'User']).default('System') }))
+            .array(
+              z.object({
+                name: z.string(),
+                count: z.number().int().min(0).default(3),
+                vmSize: z.string().default('Standard_D4ds_v5'),
+                mode: z.enum(['System', 'User']).default('System'),
+              }),
+            )
             .default([{ name: 'nodepool1', count: 3, vmSize: 'Standard_D4ds_v5', mode: 'System' }]),
           apiServerVnetIntegration: z.boolean().default(false),
           /** A cluster stopped with `az aks stop`. */
           stopped: z.boolean().default(false),
           disableLocalAccounts: z.boolean().default(false),
-          kms: keyRefSchema.extend({ networkAccess: z.enum(['Public', 'Private']).default('Public'), enabled: z.boolean().default(true) }).optional(),
+          kms: keyRefSchema
+            .extend({
+              networkAccess: z.enum(['Public', 'Private']).default('Public'),
+              enabled: z.boolean().default(true),
+            })
+            .optional(),
           /** A key AKS still holds in its previous slot (a rotation happened before the scenario starts). */
           previousKey: keyRefSchema.optional(),
           secrets: estateSchema.optional(),
@@ -147,27 +200,52 @@ export const scenarioSchema = z
           name: z.string().min(1),
           resourceGroup: z.string().optional(),
           subscription: guid.optional(),
-          members: z.array(z.object({ cluster: z.string(), name: z.string().optional(), group: z.string().optional() })).default([]),
+          members: z
+            .array(
+              z.object({ cluster: z.string(), name: z.string().optional(), group: z.string().optional() }),
+            )
+            .default([]),
         }),
       )
       .default([]),
-    faults: z.object({ seed: z.number().int().default(1), rules: z.array(faultRuleSchema).default([]) }).optional(),
+    faults: z
+      .object({ seed: z.number().int().default(1), rules: z.array(faultRuleSchema).default([]) })
+      .optional(),
   })
   .superRefine((s, ctx) => {
     const vaultNames = new Set(s.vaults.map((v) => v.name.toLowerCase()));
     const identityNames = new Set(s.identities.map((i) => i.name));
     const principalNames = new Set(s.principals.map((p) => p.name));
-    if (!principalNames.has(s.operator)) ctx.addIssue({ code: 'custom', path: ['operator'], message: `no principal named '${s.operator}'` });
+    if (!principalNames.has(s.operator))
+      ctx.addIssue({ code: 'custom', path: ['operator'], message: `no principal named '${s.operator}'` });
     s.clusters.forEach((c, i) => {
-      if (c.identity !== 'SystemAssigned' && !identityNames.has(c.identity)) ctx.addIssue({ code: 'custom', path: ['clusters', i, 'identity'], message: `no identity named '${c.identity}'` });
+      if (c.identity !== 'SystemAssigned' && !identityNames.has(c.identity))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['clusters', i, 'identity'],
+          message: `no identity named '${c.identity}'`,
+        });
       for (const field of ['kms', 'previousKey'] as const) {
         const ref = c[field];
-        if (ref && !vaultNames.has(ref.vault.toLowerCase())) ctx.addIssue({ code: 'custom', path: ['clusters', i, field, 'vault'], message: `no vault named '${ref.vault}'` });
+        if (ref && !vaultNames.has(ref.vault.toLowerCase()))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['clusters', i, field, 'vault'],
+            message: `no vault named '${ref.vault}'`,
+          });
       }
     });
     s.roleAssignments.forEach((a, i) => {
-      if (!principalNames.has(a.principal) && !identityNames.has(a.principal) && !guid.safeParse(a.principal).success) {
-        ctx.addIssue({ code: 'custom', path: ['roleAssignments', i, 'principal'], message: `no principal or identity named '${a.principal}'` });
+      if (
+        !principalNames.has(a.principal) &&
+        !identityNames.has(a.principal) &&
+        !guid.safeParse(a.principal).success
+      ) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['roleAssignments', i, 'principal'],
+          message: `no principal or identity named '${a.principal}'`,
+        });
       }
     });
   });
@@ -180,7 +258,9 @@ export class ScenarioError extends Error {}
 export function parseScenario(input: unknown, source = 'scenario'): Scenario {
   const result = scenarioSchema.safeParse(input);
   if (!result.success) {
-    const lines = result.error.issues.map((i) => `  - ${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`);
+    const lines = result.error.issues.map(
+      (i) => `  - ${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`,
+    );
     throw new ScenarioError(`Invalid ${source}:\n${lines.join('\n')}`);
   }
   return result.data;
@@ -218,7 +298,9 @@ export async function applyScenario(ctx: SandboxContext, scenario: Scenario): Pr
       subscriptionId: sub.id,
       tenantId: sub.tenantId ?? defaultTenant,
       displayName: sub.displayName ?? 'kmsflow sandbox',
-      resourceGroups: Object.fromEntries(sub.resourceGroups.map((rg) => [rg.name, { name: rg.name, location: rg.location }])),
+      resourceGroups: Object.fromEntries(
+        sub.resourceGroups.map((rg) => [rg.name, { name: rg.name, location: rg.location }]),
+      ),
     };
   }
   const firstSub = scenario.subscriptions[0];
@@ -228,7 +310,10 @@ export async function applyScenario(ctx: SandboxContext, scenario: Scenario): Pr
     if (!sub) throw new ScenarioError(`unknown subscription ${subscription ?? ''}`);
     const rgName = resourceGroup ?? Object.keys(sub.resourceGroups)[0];
     const rg = rgName ? sub.resourceGroups[rgName] : undefined;
-    if (!rg) throw new ScenarioError(`unknown resource group ${resourceGroup ?? '(none defined)'} in subscription ${sub.subscriptionId}`);
+    if (!rg)
+      throw new ScenarioError(
+        `unknown resource group ${resourceGroup ?? '(none defined)'} in subscription ${sub.subscriptionId}`,
+      );
     return { sub, rg };
   };
 
@@ -258,7 +343,9 @@ export async function applyScenario(ctx: SandboxContext, scenario: Scenario): Pr
   }
 
   const principalId = (nameOrId: string): string =>
-    state.principals.find((p) => p.name === nameOrId)?.objectId ?? state.identities.find((i) => i.name === nameOrId)?.principalId ?? nameOrId;
+    state.principals.find((p) => p.name === nameOrId)?.objectId ??
+    state.identities.find((i) => i.name === nameOrId)?.principalId ??
+    nameOrId;
 
   for (const v of scenario.vaults) {
     const { sub, rg } = home(v.subscription, v.resourceGroup);
@@ -272,17 +359,31 @@ export async function applyScenario(ctx: SandboxContext, scenario: Scenario): Pr
         sku: { family: 'A', name: 'standard' },
         enableRbacAuthorization: v.enableRbacAuthorization,
         publicNetworkAccess: v.publicNetworkAccess,
-        ...(v.networkAcls ? { networkAcls: { ...v.networkAcls, ipRules: v.networkAcls.ipRules.map((value) => ({ value })), virtualNetworkRules: [] } } : {}),
+        ...(v.networkAcls
+          ? {
+              networkAcls: {
+                ...v.networkAcls,
+                ipRules: v.networkAcls.ipRules.map((value) => ({ value })),
+                virtualNetworkRules: [],
+              },
+            }
+          : {}),
         enableSoftDelete: v.enableSoftDelete,
         softDeleteRetentionInDays: v.softDeleteRetentionInDays,
         enablePurgeProtection: v.enablePurgeProtection,
-        accessPolicies: v.accessPolicies.map((a) => ({ tenantId: sub.tenantId, objectId: principalId(a.principal), permissions: { keys: a.keys } })),
+        accessPolicies: v.accessPolicies.map((a) => ({
+          tenantId: sub.tenantId,
+          objectId: principalId(a.principal),
+          permissions: { keys: a.keys },
+        })),
       },
       keys: {},
     };
     for (const k of v.keys) {
       const specs: { version?: string; enabled: boolean; expiresOn?: string }[] =
-        typeof k.versions === 'number' ? Array.from({ length: k.versions }, () => ({ enabled: true })) : k.versions;
+        typeof k.versions === 'number'
+          ? Array.from({ length: k.versions }, () => ({ enabled: true }))
+          : k.versions;
       const versions = [];
       const baseCreated = Math.floor(ctx.now() / 1000) - 86_400 * 30;
       for (const [index, spec] of specs.entries()) {
@@ -323,7 +424,9 @@ export async function applyScenario(ctx: SandboxContext, scenario: Scenario): Pr
       scope: resolveScope(a.scope),
       roleDefinitionId: role.id,
       principalId: principalId(a.principal),
-      principalType: state.principals.some((p) => p.name === a.principal && p.type === 'User') ? 'User' : 'ServicePrincipal',
+      principalType: state.principals.some((p) => p.name === a.principal && p.type === 'User')
+        ? 'User'
+        : 'ServicePrincipal',
       createdOn: new Date(ctx.now()).toISOString(),
     });
   });
@@ -333,8 +436,13 @@ export async function applyScenario(ctx: SandboxContext, scenario: Scenario): Pr
     const key = vault?.keys[ref.key];
     if (!vault || !key) throw new ScenarioError(`no key '${ref.key}' in vault '${ref.vault}'`);
     const version =
-      typeof ref.version === 'number' ? key.versions[ref.version - 1] : ref.version === 'latest' ? key.versions[key.versions.length - 1] : key.versions.find((x) => x.version === ref.version);
-    if (!version) throw new ScenarioError(`key '${ref.vault}/${ref.key}' has no version ${String(ref.version)}`);
+      typeof ref.version === 'number'
+        ? key.versions[ref.version - 1]
+        : ref.version === 'latest'
+          ? key.versions[key.versions.length - 1]
+          : key.versions.find((x) => x.version === ref.version);
+    if (!version)
+      throw new ScenarioError(`key '${ref.vault}/${ref.key}' has no version ${String(ref.version)}`);
     return buildKeyId(ctx.vaultBaseUrl(vault.name), key.name, version.version);
   };
 
@@ -342,12 +450,16 @@ export async function applyScenario(ctx: SandboxContext, scenario: Scenario): Pr
     const { sub, rg } = home(c.subscription, c.resourceGroup);
     const location = c.location ?? rg.location;
     const version = resolveVersion(c.kubernetesVersion, location);
-    const identity = c.identity === 'SystemAssigned' ? undefined : state.identities.find((i) => i.name === c.identity);
+    const identity =
+      c.identity === 'SystemAssigned' ? undefined : state.identities.find((i) => i.name === c.identity);
     const kms: AzureKeyVaultKms | undefined = c.kms && {
       enabled: c.kms.enabled,
       keyId: keyIdOf(c.kms),
       keyVaultNetworkAccess: c.kms.networkAccess,
-      keyVaultResourceId: c.kms.networkAccess === 'Private' ? vaultArmId(state.vaults.find((x) => x.name.toLowerCase() === c.kms!.vault.toLowerCase())!) : '',
+      keyVaultResourceId:
+        c.kms.networkAccess === 'Private'
+          ? vaultArmId(state.vaults.find((x) => x.name.toLowerCase() === c.kms!.vault.toLowerCase())!)
+          : '',
     };
     const keySlots: KeySlots = {
       ...(kms?.keyId ? { current: kms.keyId } : {}),
@@ -360,29 +472,51 @@ export async function applyScenario(ctx: SandboxContext, scenario: Scenario): Pr
       location,
       ...(c.tags ? { tags: c.tags } : {}),
       ...(c.maintenanceConfigurations ? { maintenanceConfigurations: c.maintenanceConfigurations } : {}),
-      identity: identity ? { type: 'UserAssigned', userAssignedIdentities: { [identityArmId(identity)]: {} } } : { type: 'SystemAssigned' },
+      identity: identity
+        ? { type: 'UserAssigned', userAssignedIdentities: { [identityArmId(identity)]: {} } }
+        : { type: 'SystemAssigned' },
       properties: {
         kubernetesVersion: version,
         dnsPrefix: c.name,
         enableRBAC: true,
         disableLocalAccounts: c.disableLocalAccounts,
-        agentPoolProfiles: c.nodePools.map((p) => ({ ...p, orchestratorVersion: version, type: 'VirtualMachineScaleSets', osType: 'Linux' })),
+        agentPoolProfiles: c.nodePools.map((p) => ({
+          ...p,
+          orchestratorVersion: version,
+          type: 'VirtualMachineScaleSets',
+          osType: 'Linux',
+        })),
         ...(c.apiServerVnetIntegration
-          ? { apiServerAccessProfile: { enableVnetIntegration: true, subnetId: `/subscriptions/${sub.subscriptionId}/resourceGroups/${rg.name}/providers/Microsoft.Network/virtualNetworks/vnet-${c.name}/subnets/apiserver` } }
+          ? {
+              apiServerAccessProfile: {
+                enableVnetIntegration: true,
+                subnetId: `/subscriptions/${sub.subscriptionId}/resourceGroups/${rg.name}/providers/Microsoft.Network/virtualNetworks/vnet-${c.name}/subnets/apiserver`,
+              },
+            }
           : {}),
         ...(kms ? { securityProfile: { azureKeyVaultKms: kms } } : {}),
       },
       eTag: newETag(),
       provisioningState: 'Succeeded',
       currentKubernetesVersion: version,
-      agentPools: Object.fromEntries(c.nodePools.map((p) => [p.name, { currentOrchestratorVersion: version, provisioningState: 'Succeeded' as const }])),
+      agentPools: Object.fromEntries(
+        c.nodePools.map((p) => [
+          p.name,
+          { currentOrchestratorVersion: version, provisioningState: 'Succeeded' as const },
+        ]),
+      ),
       ...(kms ? { appliedKms: kms } : {}),
       keySlots,
       ...(c.stopped ? { powerState: 'Stopped' as const } : {}),
       tokens: { user: randomBytes(24).toString('hex'), admin: randomBytes(24).toString('hex') },
     };
     state.clusters.push(record);
-    const kube = ctx.kube.create(record.name, version, clusterEncryption(kms, keySlots, version), record.tokens);
+    const kube = ctx.kube.create(
+      record.name,
+      version,
+      clusterEncryption(kms, keySlots, version),
+      record.tokens,
+    );
     if (c.secrets && c.secrets.count > 0) {
       kube.seed({
         secrets: c.secrets.count,
@@ -400,9 +534,19 @@ export async function applyScenario(ctx: SandboxContext, scenario: Scenario): Pr
     const members = f.members.map((m) => {
       const cluster = state.clusters.find((c) => c.name.toLowerCase() === m.cluster.toLowerCase());
       if (!cluster) throw new ScenarioError(`fleet ${f.name}: no cluster named '${m.cluster}'`);
-      return { name: m.name ?? m.cluster, clusterResourceId: clusterArmId(cluster), ...(m.group ? { group: m.group } : {}) };
+      return {
+        name: m.name ?? m.cluster,
+        clusterResourceId: clusterArmId(cluster),
+        ...(m.group ? { group: m.group } : {}),
+      };
     });
-    (state.fleets ??= []).push({ subscriptionId: sub.subscriptionId, resourceGroup: rg.name, name: f.name, location: rg.location, members });
+    (state.fleets ??= []).push({
+      subscriptionId: sub.subscriptionId,
+      resourceGroup: rg.name,
+      name: f.name,
+      location: rg.location,
+      members,
+    });
   }
 
   if (scenario.faults) ctx.faults.configure({ seed: scenario.faults.seed, rules: scenario.faults.rules });
@@ -410,7 +554,12 @@ export async function applyScenario(ctx: SandboxContext, scenario: Scenario): Pr
 
 export const EMPTY_SCENARIO: ScenarioInput = {
   tenantId: '72f988bf-0000-4000-a000-00000000c0de',
-  subscriptions: [{ id: '11111111-2222-4333-8444-555555555555', resourceGroups: [{ name: 'rg-kmsflow', location: 'eastus' }] }],
+  subscriptions: [
+    {
+      id: '11111111-2222-4333-8444-555555555555',
+      resourceGroups: [{ name: 'rg-kmsflow', location: 'eastus' }],
+    },
+  ],
   principals: [{ name: 'operator', type: 'User' }],
 };
 
@@ -421,7 +570,13 @@ export const EMPTY_SCENARIO: ScenarioInput = {
 export const DEMO_SCENARIO: ScenarioInput = {
   seed: 20240601,
   tenantId: '72f988bf-0000-4000-a000-00000000c0de',
-  subscriptions: [{ id: '11111111-2222-4333-8444-555555555555', displayName: 'kmsflow demo', resourceGroups: [{ name: 'rg-kmsflow-demo', location: 'eastus' }] }],
+  subscriptions: [
+    {
+      id: '11111111-2222-4333-8444-555555555555',
+      displayName: 'kmsflow demo',
+      resourceGroups: [{ name: 'rg-kmsflow-demo', location: 'eastus' }],
+    },
+  ],
   principals: [{ name: 'operator', type: 'User' }],
   operator: 'operator',
   identities: [{ name: 'id-aks-kms' }],

@@ -29,7 +29,13 @@ export interface SandboxServerDeps {
   snapshot(): Promise<boolean>;
 }
 
-function recordOnFinish(ctx: SandboxContext, service: SandboxService, req: IncomingMessage, res: ServerResponse, path: string): void {
+function recordOnFinish(
+  ctx: SandboxContext,
+  service: SandboxService,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+): void {
   const method = (req.method ?? 'GET').toUpperCase();
   if (!MUTATING.has(method)) return;
   if (service === 'keyvault' && isKeyVaultCryptoPath(path)) return;
@@ -43,7 +49,12 @@ function recordOnFinish(ctx: SandboxContext, service: SandboxService, req: Incom
 async function dispatch(deps: SandboxServerDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const ctx = deps.ctx;
   if (!ctx) {
-    sendJson(res, 503, { error: { code: 'ServiceUnavailable', message: 'The sandbox is starting.' } }, { 'Retry-After': '1' });
+    sendJson(
+      res,
+      503,
+      { error: { code: 'ServiceUnavailable', message: 'The sandbox is starting.' } },
+      { 'Retry-After': '1' },
+    );
     return;
   }
   const url = requestUrl(req);
@@ -59,11 +70,20 @@ async function dispatch(deps: SandboxServerDeps, req: IncomingMessage, res: Serv
     const name = decodeURIComponent(kubeMatch[1] ?? '');
     const cluster = ctx.kube.get(name);
     if (!cluster) {
-      sendJson(res, 404, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `cluster "${name}" not found in the sandbox`, reason: 'NotFound', code: 404 });
+      sendJson(res, 404, {
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: `cluster "${name}" not found in the sandbox`,
+        reason: 'NotFound',
+        code: 404,
+      });
       return;
     }
     const raw = req.url ?? '';
-    const rest = raw.slice(raw.indexOf(`/k8s/${kubeMatch[1] ?? ''}`) + `/k8s/${kubeMatch[1] ?? ''}`.length) || '/';
+    const rest =
+      raw.slice(raw.indexOf(`/k8s/${kubeMatch[1] ?? ''}`) + `/k8s/${kubeMatch[1] ?? ''}`.length) || '/';
     return cluster.handle(req, res, rest.startsWith('/') ? rest : `/${rest}`);
   }
 
@@ -75,28 +95,39 @@ async function dispatch(deps: SandboxServerDeps, req: IncomingMessage, res: Serv
   }
   if (host.endsWith(`.${VAULT_DNS_SUFFIX}`)) {
     recordOnFinish(ctx, 'keyvault', req, res, path);
-    if (await ctx.faults.intercept({ service: 'keyvault', method: req.method ?? 'GET', path }, req, res)) return;
+    if (await ctx.faults.intercept({ service: 'keyvault', method: req.method ?? 'GET', path }, req, res))
+      return;
     return handleKeyVaultRequest(ctx, host.slice(0, -VAULT_DNS_SUFFIX.length - 1), req, res, url);
   }
-  throw new HttpError(404, 'NotFound', `The sandbox serves management.azure.com, <vault>.vault.azure.net, /k8s/<cluster> and /_sandbox; got host '${host}'.`);
+  throw new HttpError(
+    404,
+    'NotFound',
+    `The sandbox serves management.azure.com, <vault>.vault.azure.net, /k8s/<cluster> and /_sandbox; got host '${host}'.`,
+  );
 }
 
 export function createSandboxServer(tls: SandboxTlsMaterial, deps: SandboxServerDeps): https.Server {
-  const server = https.createServer({ cert: tls.serverCertPem, key: tls.serverKeyPem, keepAliveTimeout: 5_000 }, (req, res) => {
-    dispatch(deps, req, res).catch((err: unknown) => {
-      if (res.headersSent || res.destroyed) {
-        res.destroy();
-        return;
-      }
-      if (err instanceof HttpError) {
-        req.resume();
-        sendAzureError(res, err);
-        return;
-      }
-      console.error('sandbox: unhandled error', err);
-      sendAzureError(res, new HttpError(500, 'InternalServerError', 'The sandbox failed to process the request.'));
-    });
-  });
+  const server = https.createServer(
+    { cert: tls.serverCertPem, key: tls.serverKeyPem, keepAliveTimeout: 5_000 },
+    (req, res) => {
+      dispatch(deps, req, res).catch((err: unknown) => {
+        if (res.headersSent || res.destroyed) {
+          res.destroy();
+          return;
+        }
+        if (err instanceof HttpError) {
+          req.resume();
+          sendAzureError(res, err);
+          return;
+        }
+        console.error('sandbox: unhandled error', err);
+        sendAzureError(
+          res,
+          new HttpError(500, 'InternalServerError', 'The sandbox failed to process the request.'),
+        );
+      });
+    },
+  );
   // Parse from the socket stream: Node's native TLS parsing resets (HPE_PAUSED) a request arriving before the previous answer is flushed.
   server.on('secureConnection', (socket: TLSSocket) => socket.on('data', () => {}));
   return server;

@@ -33,7 +33,8 @@ export interface AzureKeyVaultKms {
   keyVaultResourceId?: string;
 }
 
-export type ProvisioningState = 'Creating' | 'Updating' | 'Upgrading' | 'Succeeded' | 'Failed' | 'Canceled' | 'Deleting';
+export type ProvisioningState =
+  'Creating' | 'Updating' | 'Upgrading' | 'Succeeded' | 'Failed' | 'Canceled' | 'Deleting';
 
 export interface AgentPoolState {
   currentOrchestratorVersion: string;
@@ -172,7 +173,16 @@ export interface AzureState {
 }
 
 export function emptyAzureState(): AzureState {
-  return { subscriptions: {}, principals: [], clusters: [], operations: [], vaults: [], identities: [], roleAssignments: [], fleets: [] };
+  return {
+    subscriptions: {},
+    principals: [],
+    clusters: [],
+    operations: [],
+    vaults: [],
+    identities: [],
+    roleAssignments: [],
+    fleets: [],
+  };
 }
 
 const eq = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
@@ -203,7 +213,9 @@ export class AzureStore {
   }
 
   cluster(subscriptionId: string, resourceGroup: string, name: string): ClusterRecord | undefined {
-    return this.state.clusters.find((c) => eq(c.subscriptionId, subscriptionId) && eq(c.resourceGroup, resourceGroup) && eq(c.name, name));
+    return this.state.clusters.find(
+      (c) => eq(c.subscriptionId, subscriptionId) && eq(c.resourceGroup, resourceGroup) && eq(c.name, name),
+    );
   }
 
   clusterByName(name: string): ClusterRecord | undefined {
@@ -215,7 +227,9 @@ export class AzureStore {
   }
 
   vault(subscriptionId: string, resourceGroup: string, name: string): VaultRecord | undefined {
-    return this.state.vaults.find((v) => eq(v.subscriptionId, subscriptionId) && eq(v.resourceGroup, resourceGroup) && eq(v.name, name));
+    return this.state.vaults.find(
+      (v) => eq(v.subscriptionId, subscriptionId) && eq(v.resourceGroup, resourceGroup) && eq(v.name, name),
+    );
   }
 
   /** Vault names are globally unique in Azure (they are DNS names). */
@@ -228,7 +242,9 @@ export class AzureStore {
   }
 
   identity(subscriptionId: string, resourceGroup: string, name: string): IdentityRecord | undefined {
-    return this.state.identities.find((i) => eq(i.subscriptionId, subscriptionId) && eq(i.resourceGroup, resourceGroup) && eq(i.name, name));
+    return this.state.identities.find(
+      (i) => eq(i.subscriptionId, subscriptionId) && eq(i.resourceGroup, resourceGroup) && eq(i.name, name),
+    );
   }
 
   identityByArmId(id: string): IdentityRecord | undefined {

@@ -25,7 +25,10 @@ const SIGNING_ALGORITHM = { name: 'ECDSA', hash: 'SHA-256' } as const;
 const DAY_MS = 86_400_000;
 
 async function generateKeyPair(): Promise<webcrypto.CryptoKeyPair> {
-  return (await webcrypto.subtle.generateKey(KEY_ALGORITHM, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
+  return (await webcrypto.subtle.generateKey(KEY_ALGORITHM, true, [
+    'sign',
+    'verify',
+  ])) as webcrypto.CryptoKeyPair;
 }
 
 async function privateKeyPem(key: webcrypto.CryptoKey): Promise<string> {
@@ -36,10 +39,15 @@ async function privateKeyPem(key: webcrypto.CryptoKey): Promise<string> {
 async function importPrivateKeyPem(pem: string): Promise<webcrypto.CryptoKey> {
   const der = x509.PemConverter.decode(pem)[0];
   if (!der) throw new Error('sandbox TLS: empty private key PEM');
-  return (await webcrypto.subtle.importKey('pkcs8', der, KEY_ALGORITHM, true, ['sign'])) as webcrypto.CryptoKey;
+  return (await webcrypto.subtle.importKey('pkcs8', der, KEY_ALGORITHM, true, [
+    'sign',
+  ])) as webcrypto.CryptoKey;
 }
 
-async function createServerCert(ca: x509.X509Certificate, caKey: webcrypto.CryptoKey): Promise<{ certPem: string; keyPem: string }> {
+async function createServerCert(
+  ca: x509.X509Certificate,
+  caKey: webcrypto.CryptoKey,
+): Promise<{ certPem: string; keyPem: string }> {
   const keys = await generateKeyPair();
   const now = Date.now();
   const cert = await x509.X509CertificateGenerator.create({
@@ -52,7 +60,10 @@ async function createServerCert(ca: x509.X509Certificate, caKey: webcrypto.Crypt
     signingAlgorithm: SIGNING_ALGORITHM,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment,
+        true,
+      ),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
       new x509.SubjectAlternativeNameExtension([
         ...SANDBOX_TLS_HOSTNAMES.map((value) => ({ type: 'dns' as const, value })),
@@ -94,9 +105,16 @@ export async function generateSandboxTls(): Promise<SandboxTlsMaterial> {
  * Keeps a persisted CA (so kubeconfigs and trusted clients from before a restart stay valid) and issues a
  * new server certificate from it.
  */
-export async function reissueServerCert(material: Pick<SandboxTlsMaterial, 'caCertPem' | 'caKeyPem'>): Promise<SandboxTlsMaterial> {
+export async function reissueServerCert(
+  material: Pick<SandboxTlsMaterial, 'caCertPem' | 'caKeyPem'>,
+): Promise<SandboxTlsMaterial> {
   const ca = new x509.X509Certificate(material.caCertPem);
   const caKey = await importPrivateKeyPem(material.caKeyPem);
   const server = await createServerCert(ca, caKey);
-  return { caCertPem: material.caCertPem, caKeyPem: material.caKeyPem, serverCertPem: server.certPem, serverKeyPem: server.keyPem };
+  return {
+    caCertPem: material.caCertPem,
+    caKeyPem: material.caKeyPem,
+    serverCertPem: server.certPem,
+    serverKeyPem: server.keyPem,
+  };
 }

@@ -23,5 +23,9 @@ export function temporalTargetFromEnvironment(profile?: string): TemporalTarget 
 export async function connectClient(target: TemporalTarget): Promise<Client> {
   const connection = await Connection.connect(target.connectionOptions);
   // With KMSFLOW_CODEC_KEY(_FILE) set, payloads are encrypted as the workers encrypt them.
-  return new Client({ connection, namespace: target.namespace, dataConverter: dataConverterFromEnvironment() });
+  return new Client({
+    connection,
+    namespace: target.namespace,
+    dataConverter: dataConverterFromEnvironment(),
+  });
 }

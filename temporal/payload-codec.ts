@@ -17,7 +17,8 @@ const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
-const text = (bytes: Uint8Array | null | undefined) => (bytes ? Buffer.from(bytes).toString('utf8') : undefined);
+const text = (bytes: Uint8Array | null | undefined) =>
+  bytes ? Buffer.from(bytes).toString('utf8') : undefined;
 
 export interface CodecKey {
   keyId: string;
@@ -28,7 +29,9 @@ export class AesGcmPayloadCodec implements PayloadCodec {
   /** `keys` decode; the first one also encodes. */
   constructor(private readonly keys: readonly CodecKey[]) {
     if (keys.length === 0) throw new Error('the payload codec needs a key');
-    for (const k of keys) if (k.key.length !== 32) throw new Error(`payload codec key ${k.keyId} is ${k.key.length} bytes; AES-256-GCM needs 32`);
+    for (const k of keys)
+      if (k.key.length !== 32)
+        throw new Error(`payload codec key ${k.keyId} is ${k.key.length} bytes; AES-256-GCM needs 32`);
   }
 
   async encode(payloads: Payload[]): Promise<Payload[]> {
@@ -39,7 +42,10 @@ export class AesGcmPayloadCodec implements PayloadCodec {
       cipher.setAAD(utf8(keyId));
       const plain = temporal.api.common.v1.Payload.encode(payload).finish();
       const sealed = Buffer.concat([iv, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
-      return { metadata: { encoding: utf8(ENCRYPTED_ENCODING), [KEY_ID_METADATA]: utf8(keyId) }, data: sealed };
+      return {
+        metadata: { encoding: utf8(ENCRYPTED_ENCODING), [KEY_ID_METADATA]: utf8(keyId) },
+        data: sealed,
+      };
     });
   }
 
@@ -48,12 +54,18 @@ export class AesGcmPayloadCodec implements PayloadCodec {
       if (text(payload.metadata?.encoding) !== ENCRYPTED_ENCODING) return payload;
       const keyId = text(payload.metadata?.[KEY_ID_METADATA]) ?? '';
       const entry = this.keys.find((k) => k.keyId === keyId);
-      if (!entry) throw new Error(`payload encrypted with key "${keyId}", which this process does not have (KMSFLOW_CODEC_KEY / KMSFLOW_CODEC_KEY_FILE)`);
+      if (!entry)
+        throw new Error(
+          `payload encrypted with key "${keyId}", which this process does not have (KMSFLOW_CODEC_KEY / KMSFLOW_CODEC_KEY_FILE)`,
+        );
       const sealed = Buffer.from(payload.data ?? new Uint8Array());
       const decipher = createDecipheriv('aes-256-gcm', entry.key, sealed.subarray(0, IV_BYTES));
       decipher.setAAD(utf8(keyId));
       decipher.setAuthTag(sealed.subarray(sealed.length - TAG_BYTES));
-      const plain = Buffer.concat([decipher.update(sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
+      const plain = Buffer.concat([
+        decipher.update(sealed.subarray(IV_BYTES, sealed.length - TAG_BYTES)),
+        decipher.final(),
+      ]);
       return temporal.api.common.v1.Payload.decode(plain) as Payload;
     });
   }
@@ -71,18 +83,24 @@ export function codecKeyFromEnvironment(env: NodeJS.ProcessEnv = process.env): C
   if (!encoded) return undefined;
   const key = Buffer.from(encoded, 'base64');
   if (key.length !== 32) {
-    throw new Error(`${file ? `KMSFLOW_CODEC_KEY_FILE ${file}` : 'KMSFLOW_CODEC_KEY'} must hold 32 bytes in base64 (e.g. openssl rand -base64 32); it holds ${key.length}`);
+    throw new Error(
+      `${file ? `KMSFLOW_CODEC_KEY_FILE ${file}` : 'KMSFLOW_CODEC_KEY'} must hold 32 bytes in base64 (e.g. openssl rand -base64 32); it holds ${key.length}`,
+    );
   }
   return { key, keyId: env.KMSFLOW_CODEC_KEY_ID?.trim() || defaultKeyId(key) };
 }
 
-export function payloadCodecFromEnvironment(env: NodeJS.ProcessEnv = process.env): AesGcmPayloadCodec | undefined {
+export function payloadCodecFromEnvironment(
+  env: NodeJS.ProcessEnv = process.env,
+): AesGcmPayloadCodec | undefined {
   const key = codecKeyFromEnvironment(env);
   return key ? new AesGcmPayloadCodec([key]) : undefined;
 }
 
 /** The data converter every Temporal client and worker of kmsflow uses: default, plus the codec when configured. */
-export function dataConverterFromEnvironment(env: NodeJS.ProcessEnv = process.env): DataConverter | undefined {
+export function dataConverterFromEnvironment(
+  env: NodeJS.ProcessEnv = process.env,
+): DataConverter | undefined {
   const codec = payloadCodecFromEnvironment(env);
   return codec ? { payloadCodecs: [codec] } : undefined;
 }

@@ -13,5 +13,7 @@ for (const [doc, blocks] of Object.entries(generatedBlocks())) {
 }
 
 it('a doc without its generated block is refused, not silently left as it is', () => {
-  expect(() => regenerate('docs/x.md', '# nothing here\n', { figures: '| a |' })).toThrow(/no <!-- generated:figures -->/);
+  expect(() => regenerate('docs/x.md', '# nothing here\n', { figures: '| a |' })).toThrow(
+    /no <!-- generated:figures -->/,
+  );
 });

@@ -7,14 +7,20 @@ const troubleshooting = read('docs/troubleshooting.md');
 
 describe('troubleshooting page', () => {
   it('explains every preflight finding code', () => {
-    const codes = [...read('activities/preflight.ts').matchAll(/add\(\s*'(?:error|warning|info)',\s*'([A-Za-z0-9]+)'/g)].map((m) => m[1]!);
+    const codes = [
+      ...read('activities/preflight.ts').matchAll(/add\(\s*'(?:error|warning|info)',\s*'([A-Za-z0-9]+)'/g),
+    ].map((m) => m[1]!);
     expect(codes.length).toBeGreaterThan(30);
     expect([...new Set(codes)].filter((code) => !troubleshooting.includes(`\`${code}\``))).toEqual([]);
   });
 
   it('explains every blocking code the workflows raise', () => {
-    const sources = ['workflows/procedure-steps.ts', 'workflows/reencrypt.ts', 'activities/cluster.ts'].map(read).join('\n');
-    const codes = [...sources.matchAll(/code: '([A-Za-z]+)'/g)].map((m) => m[1]!).filter((c) => c !== 'Canceled');
+    const sources = ['workflows/procedure-steps.ts', 'workflows/reencrypt.ts', 'activities/cluster.ts']
+      .map(read)
+      .join('\n');
+    const codes = [...sources.matchAll(/code: '([A-Za-z]+)'/g)]
+      .map((m) => m[1]!)
+      .filter((c) => c !== 'Canceled');
     expect(codes.length).toBeGreaterThan(5);
     expect([...new Set(codes)].filter((code) => !troubleshooting.includes(`\`${code}\``))).toEqual([]);
   });

@@ -11,13 +11,20 @@ import { readSandboxEnv } from '../sandbox/env-file';
 import { TASK_QUEUE } from '../workflows/messages';
 import { ActivityConfigError, type ActivitySource } from './activity-source';
 
-export { activitySource, ActivityConfigError, DEFAULT_SANDBOX_ENV_FILE, describeSource, SANDBOX_ENV_FILE_VARIABLE } from './activity-source';
+export {
+  activitySource,
+  ActivityConfigError,
+  DEFAULT_SANDBOX_ENV_FILE,
+  describeSource,
+  SANDBOX_ENV_FILE_VARIABLE,
+} from './activity-source';
 export type { ActivitySource, ActivitySourceOptions } from './activity-source';
 
 export function clientsFor(source: ActivitySource): ClientFactory {
   if (source.kind === 'azure') return createProductionClients();
   const sandbox = readSandboxEnv({ file: source.envFile });
-  if (!sandbox) throw new ActivityConfigError(`${source.envFile} is not a complete sandbox env file any more.`);
+  if (!sandbox)
+    throw new ActivityConfigError(`${source.envFile} is not a complete sandbox env file any more.`);
   return createSandboxClients(sandbox.endpoints, sandbox.principal);
 }
 

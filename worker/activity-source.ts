@@ -32,7 +32,8 @@ export class ActivityConfigError extends Error {
 /** Which clients the activities use; decided without touching the network. */
 export function activitySource(options: ActivitySourceOptions): ActivitySource {
   const fromEnv = options.env[SANDBOX_ENV_FILE_VARIABLE]?.trim();
-  const file = options.sandboxEnvFile?.trim() || (options.sandbox ? fromEnv || DEFAULT_SANDBOX_ENV_FILE : fromEnv);
+  const file =
+    options.sandboxEnvFile?.trim() || (options.sandbox ? fromEnv || DEFAULT_SANDBOX_ENV_FILE : fromEnv);
   if (!file) return { kind: 'azure' };
   if (!existsSync(file)) {
     throw new ActivityConfigError(
@@ -46,11 +47,12 @@ export function activitySource(options: ActivitySourceOptions): ActivitySource {
     // unreadable file or CA: reported below
   }
   if (!complete) {
-    throw new ActivityConfigError(`${file} is not a complete sandbox env file: write it again with \`kmsflow sandbox start --sandbox-env ${file}\`.`);
+    throw new ActivityConfigError(
+      `${file} is not a complete sandbox env file: write it again with \`kmsflow sandbox start --sandbox-env ${file}\`.`,
+    );
   }
   return { kind: 'sandbox', envFile: path.resolve(file) };
 }
-
 
 /** One line for the worker's start-up message. */
 export function describeSource(source: ActivitySource): string {

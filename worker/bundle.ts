@@ -23,12 +23,22 @@ export async function buildWorkflowBundle(): Promise<string> {
  * build without its bundle is an incomplete build: say so instead of bundling what may be other code.
  */
 export async function loadWorkflowBundle(): Promise<{ bundle: WorkflowBundleOption; describe: string }> {
-  if (!RUNNING_FROM_BUILD) return { bundle: { code: await buildWorkflowBundle() }, describe: 'bundled from the sources at start' };
+  if (!RUNNING_FROM_BUILD)
+    return { bundle: { code: await buildWorkflowBundle() }, describe: 'bundled from the sources at start' };
   if (!fs.existsSync(PREBUILT_BUNDLE_PATH)) {
-    throw new Error(`The build has no workflow bundle at ${PREBUILT_BUNDLE_PATH}: run \`npm run build\` again (it compiles, then bundles).`);
+    throw new Error(
+      `The build has no workflow bundle at ${PREBUILT_BUNDLE_PATH}: run \`npm run build\` again (it compiles, then bundles).`,
+    );
   }
   return { bundle: { codePath: PREBUILT_BUNDLE_PATH }, describe: `prebuilt ${PREBUILT_BUNDLE_PATH}` };
 }
 
 const noop = () => {};
-const quietBundlerLogger = { trace: noop, debug: noop, info: noop, warn: console.warn, error: console.error, log: noop };
+const quietBundlerLogger = {
+  trace: noop,
+  debug: noop,
+  info: noop,
+  warn: console.warn,
+  error: console.error,
+  log: noop,
+};

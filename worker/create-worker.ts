@@ -1,4 +1,10 @@
-import { DefaultLogger, type NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import {
+  DefaultLogger,
+  type NativeConnection,
+  Runtime,
+  Worker,
+  type WorkflowBundleOption,
+} from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
 import { TASK_QUEUE } from '../workflows/messages';
 import { dataConverterFromEnvironment } from '../temporal/payload-codec';

@@ -11,7 +11,8 @@ const SERVING: readonly State[] = ['RUNNING'];
 export function parseListenAddress(value: string): { host: string; port: number } {
   const m = /^(?:(\[[^\]]+\]|[^:]+):)?(\d{1,5})$/.exec(value.trim());
   const port = m ? Number(m[2]) : NaN;
-  if (!m || port < 1 || port > 65535) throw new Error(`"${value}" is not a listen address: give PORT or HOST:PORT, e.g. 0.0.0.0:8080.`);
+  if (!m || port < 1 || port > 65535)
+    throw new Error(`"${value}" is not a listen address: give PORT or HOST:PORT, e.g. 0.0.0.0:8080.`);
   return { host: (m[1] ?? '0.0.0.0').replace(/^\[|\]$/g, ''), port };
 }
 
@@ -20,7 +21,9 @@ export async function startHealthServer(listen: string, state: () => State): Pro
   const server = http.createServer((req, res) => {
     const now = state();
     const ok = (req.url === '/healthz' || req.url === '/readyz') && SERVING.includes(now);
-    res.writeHead(req.url === '/healthz' || req.url === '/readyz' ? (ok ? 200 : 503) : 404, { 'Content-Type': 'application/json' });
+    res.writeHead(req.url === '/healthz' || req.url === '/readyz' ? (ok ? 200 : 503) : 404, {
+      'Content-Type': 'application/json',
+    });
     res.end(JSON.stringify({ state: now }));
   });
   await new Promise<void>((resolve, reject) => {

@@ -5,7 +5,14 @@ import { temporalTargetFromEnvironment, type TemporalTarget } from '../temporal/
 import { loadWorkflowBundle } from './bundle';
 import { createKmsflowWorker, installWorkerRuntime } from './create-worker';
 import { startHealthServer } from './health';
-import { buildIdOf, DEPLOYMENT_NAME, promoteToCurrent, versionLabel, type VersioningMode, type WorkerVersion } from './versioning';
+import {
+  buildIdOf,
+  DEPLOYMENT_NAME,
+  promoteToCurrent,
+  versionLabel,
+  type VersioningMode,
+  type WorkerVersion,
+} from './versioning';
 
 export interface RunWorkerOptions {
   target?: TemporalTarget;
@@ -29,7 +36,10 @@ export async function runWorker(options: RunWorkerOptions): Promise<void> {
   try {
     const { bundle: workflowBundle, describe } = await loadWorkflowBundle();
     const versioning = options.versioning ?? 'auto';
-    const version: WorkerVersion | undefined = versioning === 'off' ? undefined : { deploymentName: DEPLOYMENT_NAME, buildId: buildIdOf(bundleCode(workflowBundle)) };
+    const version: WorkerVersion | undefined =
+      versioning === 'off'
+        ? undefined
+        : { deploymentName: DEPLOYMENT_NAME, buildId: buildIdOf(bundleCode(workflowBundle)) };
     const worker = await createKmsflowWorker({
       connection,
       namespace: target.namespace,
@@ -38,13 +48,17 @@ export async function runWorker(options: RunWorkerOptions): Promise<void> {
       taskQueue: options.taskQueue,
       ...(version ? { version } : {}),
     });
-    const health = options.healthListen ? await startHealthServer(options.healthListen, () => worker.getState()) : undefined;
+    const health = options.healthListen
+      ? await startHealthServer(options.healthListen, () => worker.getState())
+      : undefined;
     if (health) log(`health endpoint on ${options.healthListen}: GET /healthz`);
     const running = worker.run();
     try {
       // Said once new work can reach this worker: with versioning, after its version became current.
       const versionLine = version ? await announceVersion(version, versioning, options.client) : undefined;
-      log(`kmsflow worker polling task queue "${worker.options.taskQueue}" on ${target.connectionOptions.address} (namespace ${target.namespace}; workflow bundle ${describe})`);
+      log(
+        `kmsflow worker polling task queue "${worker.options.taskQueue}" on ${target.connectionOptions.address} (namespace ${target.namespace}; workflow bundle ${describe})`,
+      );
       if (versionLine) log(versionLine);
       await running;
     } catch (err) {
@@ -64,12 +78,17 @@ function bundleCode(bundle: WorkflowBundleOption): string {
 }
 
 /** Promotes the version when asked to, and says which version this worker is and whether it takes new procedures. */
-async function announceVersion(version: WorkerVersion, versioning: VersioningMode, client: Client | undefined): Promise<string> {
+async function announceVersion(
+  version: WorkerVersion,
+  versioning: VersioningMode,
+  client: Client | undefined,
+): Promise<string> {
   const label = versionLabel(version);
   if (versioning === 'manual') {
     return `worker version ${label}: new procedures start on it once it is current (temporal worker deployment set-current-version --deployment-name ${version.deploymentName} --build-id ${version.buildId}); procedures pinned to it run here.`;
   }
-  if (!client) throw new Error('Worker Versioning in auto mode needs a Temporal client to promote the version.');
+  if (!client)
+    throw new Error('Worker Versioning in auto mode needs a Temporal client to promote the version.');
   const outcome = await promoteToCurrent(client, version);
   return `worker version ${label} is current${outcome === 'promoted' ? ' (promoted now)' : ''}: new procedures start on it; procedures pinned to an earlier version finish on theirs.`;
 }

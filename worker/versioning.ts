@@ -36,7 +36,11 @@ export const versionLabel = (v: WorkerVersion) => `${v.deploymentName}/${v.build
  * while pinned ones finish on the version that started them. The server accepts it only once this
  * version polls the task queue, so it is retried for a while after the worker starts.
  */
-export async function promoteToCurrent(client: Client, version: WorkerVersion, options: { timeoutMs?: number; identity?: string } = {}): Promise<'promoted' | 'already-current'> {
+export async function promoteToCurrent(
+  client: Client,
+  version: WorkerVersion,
+  options: { timeoutMs?: number; identity?: string } = {},
+): Promise<'promoted' | 'already-current'> {
   const { namespace } = client.options;
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   for (;;) {
@@ -63,9 +67,15 @@ export async function promoteToCurrent(client: Client, version: WorkerVersion, o
 }
 
 /** The deployment's current build id; undefined when none is set or the deployment does not exist yet. */
-export async function currentVersion(client: Client, deploymentName = DEPLOYMENT_NAME): Promise<string | undefined> {
+export async function currentVersion(
+  client: Client,
+  deploymentName = DEPLOYMENT_NAME,
+): Promise<string | undefined> {
   try {
-    const res = await client.workflowService.describeWorkerDeployment({ namespace: client.options.namespace, deploymentName });
+    const res = await client.workflowService.describeWorkerDeployment({
+      namespace: client.options.namespace,
+      deploymentName,
+    });
     return res.workerDeploymentInfo?.routingConfig?.currentDeploymentVersion?.buildId || undefined;
   } catch (err) {
     if ((err as { code?: number }).code === 5) return undefined; // NOT_FOUND: no version of it ever polled

@@ -6,7 +6,11 @@ import type { RetryPolicy } from '@temporalio/common';
 import { proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 
-const backoff: RetryPolicy = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' };
+const backoff: RetryPolicy = {
+  initialInterval: '1 second',
+  backoffCoefficient: 2,
+  maximumInterval: '1 minute',
+};
 const retry: RetryPolicy = { ...backoff, maximumAttempts: 10 };
 
 /** Reads and quick writes: seconds each. */

@@ -66,7 +66,8 @@ export interface CampaignClusterState {
   endedAt?: string;
 }
 
-export type CampaignPhase = 'selecting' | 'running' | 'waiting-approval' | 'soaking' | 'paused' | 'halted' | 'completed' | 'cancelled';
+export type CampaignPhase =
+  'selecting' | 'running' | 'waiting-approval' | 'soaking' | 'paused' | 'halted' | 'completed' | 'cancelled';
 
 export interface CampaignStageState {
   name: string;
@@ -100,10 +101,22 @@ export interface CampaignOperatorRequest {
 }
 
 export const campaignProgressQuery = defineQuery<CampaignProgress>('campaignProgress');
-export const approveStageUpdate = defineUpdate<{ stage: string }, [CampaignOperatorRequest & { stage?: string }]>('approveStage');
-export const skipClusterUpdate = defineUpdate<{ clusterId: string }, [CampaignOperatorRequest & { cluster: string }]>('skipCluster');
-export const retryClusterUpdate = defineUpdate<{ clusterId: string }, [CampaignOperatorRequest & { cluster: string }]>('retryCluster');
-export const cancelCampaignUpdate = defineUpdate<{ cancelled: boolean }, [CampaignOperatorRequest & { reason: string }]>('cancelCampaign');
+export const approveStageUpdate = defineUpdate<
+  { stage: string },
+  [CampaignOperatorRequest & { stage?: string }]
+>('approveStage');
+export const skipClusterUpdate = defineUpdate<
+  { clusterId: string },
+  [CampaignOperatorRequest & { cluster: string }]
+>('skipCluster');
+export const retryClusterUpdate = defineUpdate<
+  { clusterId: string },
+  [CampaignOperatorRequest & { cluster: string }]
+>('retryCluster');
+export const cancelCampaignUpdate = defineUpdate<
+  { cancelled: boolean },
+  [CampaignOperatorRequest & { reason: string }]
+>('cancelCampaign');
 export const pauseCampaignSignal = defineSignal<[CampaignOperatorRequest]>('pauseCampaign');
 export const resumeCampaignSignal = defineSignal<[CampaignOperatorRequest]>('resumeCampaign');
 

@@ -19,7 +19,16 @@ import {
   WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
-import { budgetSpent, type CampaignMember, type CampaignStage, concurrencyOf, DEFAULT_RECHECK_SECONDS, formCampaign, KEY_FROM_CLUSTER, notApplicable } from '../model/campaign';
+import {
+  budgetSpent,
+  type CampaignMember,
+  type CampaignStage,
+  concurrencyOf,
+  DEFAULT_RECHECK_SECONDS,
+  formCampaign,
+  KEY_FROM_CLUSTER,
+  notApplicable,
+} from '../model/campaign';
 import { type CheckedFlags, ProcedureInputError } from '../model/procedure-flags';
 import { keyId as versionedKeyId, parseKeyId } from '../model/ids';
 import { quick } from './activity-proxies';
@@ -70,13 +79,19 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
   const failures = () => progress.clusters.filter((c) => FAILURE_STATUSES.includes(c.status)).length;
   const stopping = () => cancelled || budgetSpent(input.errorBudget, failures());
   const clusterNamed = (name: string) =>
-    progress.clusters.find((c) => c.clusterId.toLowerCase() === name.toLowerCase() || c.name.toLowerCase() === name.toLowerCase());
+    progress.clusters.find(
+      (c) => c.clusterId.toLowerCase() === name.toLowerCase() || c.name.toLowerCase() === name.toLowerCase(),
+    );
 
   let publishedPhase = '';
   const publish = (phase?: CampaignPhase) => {
     if (phase) progress.phase = phase;
     const f = failures();
-    progress.budget = { maxFailures: input.errorBudget.maxFailures, failures: f, left: Math.max(0, input.errorBudget.maxFailures - f) };
+    progress.budget = {
+      maxFailures: input.errorBudget.maxFailures,
+      failures: f,
+      left: Math.max(0, input.errorBudget.maxFailures - f),
+    };
     setCurrentDetails(details(progress));
     if (publishedPhase !== progress.phase) {
       upsertSearchAttributes([
@@ -109,7 +124,8 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
       validator: (request) => {
         const waiting = progress.stages.find((s) => s.status === 'waiting-approval');
         if (!waiting) throw new Error(`no stage waits for approval (phase: ${progress.phase}).`);
-        if (request.stage && request.stage !== waiting.name) throw new Error(`stage ${waiting.name} waits for approval, not ${request.stage}.`);
+        if (request.stage && request.stage !== waiting.name)
+          throw new Error(`stage ${waiting.name} waits for approval, not ${request.stage}.`);
       },
     },
   );
@@ -127,7 +143,9 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
         const c = clusterNamed(request.cluster);
         if (!c) throw new Error(`cluster ${request.cluster} is not in this campaign.`);
         if (c.status !== 'pending' && c.status !== 'waiting-window' && c.status !== 'waiting-busy') {
-          throw new Error(`cluster ${c.name} is ${c.status}: only a cluster not started yet can be skipped (a running one: kmsflow cancel ${c.clusterId}).`);
+          throw new Error(
+            `cluster ${c.name} is ${c.status}: only a cluster not started yet can be skipped (a running one: kmsflow cancel ${c.clusterId}).`,
+          );
         }
       },
     },
@@ -147,8 +165,11 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
         const c = clusterNamed(request.cluster);
         if (!c) throw new Error(`cluster ${request.cluster} is not in this campaign.`);
         if (!['failed', 'not-proven', 'skipped', 'not-started'].includes(c.status)) {
-          const hint = c.status === 'blocked' ? ` (a blocked procedure goes on with: kmsflow retry ${c.clusterId})` : '';
-          throw new Error(`cluster ${c.name} is ${c.status}: only a failed, not-proven, skipped or not-started cluster can be retried${hint}.`);
+          const hint =
+            c.status === 'blocked' ? ` (a blocked procedure goes on with: kmsflow retry ${c.clusterId})` : '';
+          throw new Error(
+            `cluster ${c.name} is ${c.status}: only a failed, not-proven, skipped or not-started cluster can be retried${hint}.`,
+          );
         }
         if (cancelled || !progress.stages.some((s) => s.status !== 'done' && s.status !== 'not-started')) {
           throw new Error('the campaign starts no more clusters: start a new campaign for it.');
@@ -166,7 +187,8 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
     },
     {
       validator: (_request) => {
-        if (progress.phase === 'completed' || progress.phase === 'cancelled' || progress.phase === 'halted') throw new Error(`the campaign is already ${progress.phase}.`);
+        if (progress.phase === 'completed' || progress.phase === 'cancelled' || progress.phase === 'halted')
+          throw new Error(`the campaign is already ${progress.phase}.`);
       },
     },
   );
@@ -207,7 +229,13 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
     if (!newVersions.has(id)) {
       newVersions.set(
         id,
-        quick.createKeyVersion({ vaultUrl: ref.vaultUrl, name: ref.name, operationKey: `campaign:${campaignId}:${ref.name}` }).then((v) => versionedKeyId({ ...ref, version: v.version })),
+        quick
+          .createKeyVersion({
+            vaultUrl: ref.vaultUrl,
+            name: ref.name,
+            operationKey: `campaign:${campaignId}:${ref.name}`,
+          })
+          .then((v) => versionedKeyId({ ...ref, version: v.version })),
       );
     }
     return newVersions.get(id)!;
@@ -223,10 +251,21 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
     let result: Promise<ProcedureOutcome>;
     try {
       const digest = await quick.getClusterDigest(c.clusterId);
-      const stillApplies = notApplicable(input.procedure, { ...c, resourceGroup: '', tags: {}, kmsEnabled: digest.kms.enabled, ...(digest.kms.keyId ? { keyId: digest.kms.keyId } : {}), provisioningState: 'Succeeded' });
+      const stillApplies = notApplicable(input.procedure, {
+        ...c,
+        resourceGroup: '',
+        tags: {},
+        kmsEnabled: digest.kms.enabled,
+        ...(digest.kms.keyId ? { keyId: digest.kms.keyId } : {}),
+        provisioningState: 'Succeeded',
+      });
       if (stillApplies) throw new NotApplicable(`${stillApplies} (now)`);
       const derive = derivesKey(input, c) && input.procedure === 'rotate-key' && digest.kms.keyId;
-      const procedureInput = clusterInput(input, c, derive ? await newVersionOf(digest.kms.keyId!) : undefined);
+      const procedureInput = clusterInput(
+        input,
+        c,
+        derive ? await newVersionOf(digest.kms.keyId!) : undefined,
+      );
       if (typeof procedureInput === 'string') throw new NotApplicable(procedureInput);
       const keyId = (procedureInput as { keyId?: string }).keyId;
       const child = await startChild(procedure!.workflow, {
@@ -267,7 +306,8 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
           delete c.reason;
         } else {
           c.status = 'not-proven';
-          c.reason = outcome.evidence.flatMap((e) => e.notProven).join(' ') || 'the procedure proved no re-encryption';
+          c.reason =
+            outcome.evidence.flatMap((e) => e.notProven).join(' ') || 'the procedure proved no re-encryption';
         }
       },
       (err) => {
@@ -327,7 +367,12 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
     };
     /** Clusters that wait (outside their maintenance window, or busy), looked at again every recheck or when a window opens. */
     const waiting: { cluster: CampaignClusterState; until?: string }[] = [];
-    const wait = (c: CampaignClusterState, status: 'waiting-window' | 'waiting-busy', reason: string, until?: string) => {
+    const wait = (
+      c: CampaignClusterState,
+      status: 'waiting-window' | 'waiting-busy',
+      reason: string,
+      until?: string,
+    ) => {
       c.status = status;
       c.reason = reason;
       waiting.push({ cluster: c, ...(until ? { until } : {}) });
@@ -346,20 +391,35 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
         if (input.maintenanceWindows !== 'ignore') {
           const window = await quick.maintenanceWindowOf(next.clusterId);
           if (!window.open && next.status === 'pending') {
-            const until = window.opensAt ?? 'a window opens (none within a year: change the configuration or skip it)';
-            wait(next, 'waiting-window', `outside its maintenance window (${window.configurations.join(', ')}): waits until ${until}`, window.opensAt);
+            const until =
+              window.opensAt ?? 'a window opens (none within a year: change the configuration or skip it)';
+            wait(
+              next,
+              'waiting-window',
+              `outside its maintenance window (${window.configurations.join(', ')}): waits until ${until}`,
+              window.opensAt,
+            );
             continue;
           }
         }
         if ((await runCluster(next)) === 'busy') {
-          wait(next, 'waiting-busy', `busy: another procedure runs on it (kmsflow status ${next.clusterId}); it starts once that one ended`);
+          wait(
+            next,
+            'waiting-busy',
+            `busy: another procedure runs on it (kmsflow status ${next.clusterId}); it starts once that one ended`,
+          );
         }
       }
     };
     const recheckWaiting = async () => {
-      const soonest = Math.min(...waiting.map((w) => (w.until ? Date.parse(w.until) - Date.now() : Infinity)));
+      const soonest = Math.min(
+        ...waiting.map((w) => (w.until ? Date.parse(w.until) - Date.now() : Infinity)),
+      );
       const recheckMs = (input.recheckSeconds ?? DEFAULT_RECHECK_SECONDS) * 1000;
-      await condition(() => stopping() || retried.length > 0 || waiting.length === 0, Math.max(1_000, Math.min(soonest, recheckMs)));
+      await condition(
+        () => stopping() || retried.length > 0 || waiting.length === 0,
+        Math.max(1_000, Math.min(soonest, recheckMs)),
+      );
       for (const { cluster } of waiting.splice(0)) {
         if (cluster.status !== 'waiting-window' && cluster.status !== 'waiting-busy') continue; // skipped meanwhile
         cluster.status = 'pending';
@@ -367,14 +427,17 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
         queue.push(cluster);
       }
     };
-    await Promise.all(Array.from({ length: Math.min(concurrencyOf(stage, size), Math.max(1, size + retried.length)) }, lane));
+    await Promise.all(
+      Array.from({ length: Math.min(concurrencyOf(stage, size), Math.max(1, size + retried.length)) }, lane),
+    );
     // Procedures still running but blocked stay so; those that run on are waited for.
     await condition(() => [...running.values()].every((c) => c.status === 'blocked'));
   }
 
   retried = [];
   for (const c of progress.clusters) if (c.status === 'pending') c.status = 'not-started';
-  for (const s of progress.stages) if (s.status === 'pending' || s.status === 'waiting-approval') s.status = 'not-started';
+  for (const s of progress.stages)
+    if (s.status === 'pending' || s.status === 'waiting-approval') s.status = 'not-started';
   if (!cancelled && budgetSpent(input.errorBudget, failures())) {
     progress.haltReason = `${failures()} cluster(s) failed, were blocked or were not proven: more than the error budget of ${input.errorBudget.maxFailures}.`;
   }
@@ -384,8 +447,10 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
   return progress;
 }
 
-
-type InputSource = Pick<CampaignInput, 'procedure' | 'flags' | 'clusterFlags' | 'procedureOptions' | 'requestedBy'>;
+type InputSource = Pick<
+  CampaignInput,
+  'procedure' | 'flags' | 'clusterFlags' | 'procedureOptions' | 'requestedBy'
+>;
 
 /** The flags for one cluster: its row in the mapping over the flags for all. */
 function flagsFor(input: InputSource, c: { clusterId: string; name: string }): CheckedFlags {
@@ -394,15 +459,24 @@ function flagsFor(input: InputSource, c: { clusterId: string; name: string }): C
 }
 
 /** rotate without a key given: the campaign's new version of the key the cluster uses. */
-const derivesKey = (input: InputSource, c: { clusterId: string; name: string }) => KEY_FROM_CLUSTER.includes(input.procedure) && !flagsFor(input, c).keyId;
+const derivesKey = (input: InputSource, c: { clusterId: string; name: string }) =>
+  KEY_FROM_CLUSTER.includes(input.procedure) && !flagsFor(input, c).keyId;
 
 /**
  * The cluster's procedure input from its flags (the procedure's own rules, as `kmsflow start` applies them), or
  * the sentence why it has none. `derivedKeyId`: rotate's new version when no key was given.
  */
-function clusterInput(input: InputSource, c: { clusterId: string; name: string }, derivedKeyId?: string): ProcedureInputBase | string {
+function clusterInput(
+  input: InputSource,
+  c: { clusterId: string; name: string },
+  derivedKeyId?: string,
+): ProcedureInputBase | string {
   const definition = procedureNamed(input.procedure)!.definition;
-  const base: ProcedureInputBase = { clusterId: c.clusterId, ...input.procedureOptions, ...(input.requestedBy ? { requestedBy: input.requestedBy } : {}) };
+  const base: ProcedureInputBase = {
+    clusterId: c.clusterId,
+    ...input.procedureOptions,
+    ...(input.requestedBy ? { requestedBy: input.requestedBy } : {}),
+  };
   const flags = { ...flagsFor(input, c), ...(derivedKeyId ? { keyId: derivedKeyId } : {}) };
   // rotate's key is the campaign's new version, created only when the cluster's turn comes.
   if (derivesKey(input, c) && input.procedure === 'rotate-key' && !derivedKeyId) return base;
@@ -415,7 +489,9 @@ function clusterInput(input: InputSource, c: { clusterId: string; name: string }
 }
 
 /** Selected clusters in their stages; those the procedure does not apply to, or whose inputs do not fit, skipped with why. */
-async function formFromSelection(input: InputSource & Pick<CampaignInput, 'selection' | 'stages'>): Promise<{ members: CampaignMember[]; stageSizes: number[] }> {
+async function formFromSelection(
+  input: InputSource & Pick<CampaignInput, 'selection' | 'stages'>,
+): Promise<{ members: CampaignMember[]; stageSizes: number[] }> {
   return formCampaign(input.procedure, await quick.selectClusters(input.selection), input.stages, (c) => {
     const result = clusterInput(input, c);
     return typeof result === 'string' ? result : undefined;
@@ -452,12 +528,18 @@ export interface CampaignPlan {
 }
 
 /** What `kmsflow campaign plan` shows: the selected clusters in their stages, and the skipped ones with why. Reads only. */
-export async function planCampaign(input: Pick<CampaignInput, 'procedure' | 'selection' | 'stages' | 'flags' | 'clusterFlags'>): Promise<CampaignPlan> {
+export async function planCampaign(
+  input: Pick<CampaignInput, 'procedure' | 'selection' | 'stages' | 'flags' | 'clusterFlags'>,
+): Promise<CampaignPlan> {
   const { members, stageSizes } = await formFromSelection(input);
   return {
     procedure: input.procedure,
     members,
-    stages: input.stages.map((s, i) => ({ ...s, clusters: stageSizes[i]!, concurrency: concurrencyOf(s, stageSizes[i]!) })),
+    stages: input.stages.map((s, i) => ({
+      ...s,
+      clusters: stageSizes[i]!,
+      concurrency: concurrencyOf(s, stageSizes[i]!),
+    })),
   };
 }
 

@@ -14,9 +14,15 @@ export interface ClusterKeys {
   keys: KeyState[];
 }
 
-export async function describeClusterKeys(input: { clusterId: string; keyIds: string[] }): Promise<ClusterKeys> {
+export async function describeClusterKeys(input: {
+  clusterId: string;
+  keyIds: string[];
+}): Promise<ClusterKeys> {
   const cluster = await quick.getClusterDigest(input.clusterId);
-  const keyIds = [...(cluster.kms.keyId ? [cluster.kms.keyId] : []), ...input.keyIds.filter((k) => !sameKeyId(k, cluster.kms.keyId))];
+  const keyIds = [
+    ...(cluster.kms.keyId ? [cluster.kms.keyId] : []),
+    ...input.keyIds.filter((k) => !sameKeyId(k, cluster.kms.keyId)),
+  ];
   return { kms: cluster.kms, keys: keyIds.length > 0 ? await quick.keyStates(keyIds) : [] };
 }
 

@@ -8,7 +8,13 @@ import { ParentClosePolicy, startChild, workflowInfo } from '@temporalio/workflo
 import { sameKeyId } from '../model/ids';
 import { quick } from './activity-proxies';
 import { campaign } from './campaign';
-import { CAMPAIGN_WORKFLOW_PREFIX, EXPIRY_GUARD_WORKFLOW_PREFIX, type ExpiringKey, type ExpiryGuardInput, type ExpiryGuardResult } from './campaign-messages';
+import {
+  CAMPAIGN_WORKFLOW_PREFIX,
+  EXPIRY_GUARD_WORKFLOW_PREFIX,
+  type ExpiringKey,
+  type ExpiryGuardInput,
+  type ExpiryGuardResult,
+} from './campaign-messages';
 import { CampaignAttribute } from './messages';
 import { followCurrentVersion } from './versioning-behavior';
 
@@ -19,7 +25,8 @@ export async function expiryGuard(input: ExpiryGuardInput): Promise<ExpiryGuardR
     slots.push({ clusterId: c.clusterId, slot: 'current', keyId: c.keyId! });
     // AKS's previous slot is not in ARM's model: kmsflow's key ledger knows it.
     const previous = (await quick.readKeyLedger(c.clusterId)).slots.previous;
-    if (previous && !sameKeyId(previous, c.keyId)) slots.push({ clusterId: c.clusterId, slot: 'previous', keyId: previous });
+    if (previous && !sameKeyId(previous, c.keyId))
+      slots.push({ clusterId: c.clusterId, slot: 'previous', keyId: previous });
   }
   const keyIds = [...new Set(slots.map((s) => s.keyId))];
   const states = keyIds.length > 0 ? await quick.keyStates(keyIds) : [];

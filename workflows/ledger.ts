@@ -1,6 +1,21 @@
 /** The key ledger entity workflow: one per cluster, long-lived, continues as new to keep history small. */
-import { allHandlersFinished, condition, continueAsNew, defineQuery, defineUpdate, setHandler, workflowInfo } from '@temporalio/workflow';
-import { applyLedgerEvent, emptyLedger, type LedgerEvent, type LedgerState, type LedgerView, ledgerView } from '../model/ledger-model';
+import {
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineUpdate,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import {
+  applyLedgerEvent,
+  emptyLedger,
+  type LedgerEvent,
+  type LedgerState,
+  type LedgerView,
+  ledgerView,
+} from '../model/ledger-model';
 import { followCurrentVersion } from './versioning-behavior';
 
 export const recordLedgerEventUpdate = defineUpdate<LedgerView, [LedgerEvent]>('recordLedgerEvent');

@@ -26,9 +26,16 @@ export function quoteValue(value: string): string {
 }
 
 /** Registered on every Temporal namespace kmsflow uses (dev server flags, or the operator API). */
-export const SEARCH_ATTRIBUTES = [ClusterAttribute, ProcedureAttribute, PhaseAttribute, StepAttribute, CampaignAttribute] as const;
+export const SEARCH_ATTRIBUTES = [
+  ClusterAttribute,
+  ProcedureAttribute,
+  PhaseAttribute,
+  StepAttribute,
+  CampaignAttribute,
+] as const;
 
-export type StepStatus = 'pending' | 'running' | 'waiting-approval' | 'blocked' | 'done' | 'skipped' | 'cancelled';
+export type StepStatus =
+  'pending' | 'running' | 'waiting-approval' | 'blocked' | 'done' | 'skipped' | 'cancelled';
 
 /** Where a whole procedure stands; the value of the KmsPhase search attribute. */
 export type Phase = 'running' | 'paused' | 'waiting-approval' | 'blocked' | 'completed' | 'cancelled';
@@ -141,5 +148,6 @@ export const procedurePhaseSignal = defineSignal<[ProcedurePhaseChange]>('proced
  * cluster shares its workflow id; each is a run of it, with its own run id.
  */
 export const PROCEDURE_WORKFLOW_PREFIX = 'kmsflow:';
-export const procedureWorkflowId = (clusterId: string) => `${PROCEDURE_WORKFLOW_PREFIX}${clusterId.toLowerCase()}`;
+export const procedureWorkflowId = (clusterId: string) =>
+  `${PROCEDURE_WORKFLOW_PREFIX}${clusterId.toLowerCase()}`;
 export const ledgerWorkflowId = (clusterId: string) => `kmsflow-ledger:${clusterId.toLowerCase()}`;

@@ -18,4 +18,11 @@ export const REPORT_WAITS_PATCH = 'report-waits';
 /** v0.3.0: one activity runs several pages of a pass (reencryptPages), so history grows per batch, not per page. */
 export const BATCHED_PAGES_PATCH = 'batched-pages';
 
-export const ALL_PATCHES = [RUN_SCOPED_IDENTITY_PATCH, WATERMARK_CHECK_PATCH, CANCEL_CHILDREN_BY_ID_PATCH, OPERATION_TIMING_PATCH, REPORT_WAITS_PATCH, BATCHED_PAGES_PATCH] as const;
+export const ALL_PATCHES = [
+  RUN_SCOPED_IDENTITY_PATCH,
+  WATERMARK_CHECK_PATCH,
+  CANCEL_CHILDREN_BY_ID_PATCH,
+  OPERATION_TIMING_PATCH,
+  REPORT_WAITS_PATCH,
+  BATCHED_PAGES_PATCH,
+] as const;

@@ -7,7 +7,13 @@ import type { ClusterDigest } from '../model/cluster-model';
 import type { Finding } from '../activities/preflight';
 import { quick } from './activity-proxies';
 import type { OperationTimings } from '../activities/ledger';
-import { applyLedgerEvent, baselineReason, type LedgerState, type LedgerView, type OperationKind } from '../model/ledger-model';
+import {
+  applyLedgerEvent,
+  baselineReason,
+  type LedgerState,
+  type LedgerView,
+  type OperationKind,
+} from '../model/ledger-model';
 import { DEFAULT_REENCRYPT_SETTINGS } from './reencrypt';
 import { ProcedureRun, runPreflight } from './procedure-steps';
 import { procedureNamed, type ProcedureRequestOf } from './procedures';
@@ -90,7 +96,9 @@ function estimateDuration(
   const armSecondsEach = { kms: each('kms'), upgrade: each('upgrade') };
   // Every re-encryption after a key change waits for the key to propagate; the baseline one changes no key.
   const reencryptions = steps.filter((s) => s.id.startsWith('reencrypt')).length;
-  const propagationWaits = steps.filter((s) => s.id.startsWith('reencrypt') && s.id !== 'reencrypt-baseline').length;
+  const propagationWaits = steps.filter(
+    (s) => s.id.startsWith('reencrypt') && s.id !== 'reencrypt-baseline',
+  ).length;
   const rate = plannedRate(measuredRate, maxQps);
   return {
     armOperations,
@@ -106,7 +114,11 @@ function estimateDuration(
   };
 }
 
-function slotsAfter(ledger: LedgerView, start: ClusterDigest, keysSet: (string | undefined)[]): LedgerState['slots'] {
+function slotsAfter(
+  ledger: LedgerView,
+  start: ClusterDigest,
+  keysSet: (string | undefined)[],
+): LedgerState['slots'] {
   const state: LedgerState = JSON.parse(JSON.stringify(ledger));
   if (!state.slots.current && start.kms.keyId) state.slots.current = start.kms.keyId;
   keysSet.forEach((keyId, i) => {
@@ -125,17 +137,34 @@ export async function planProcedure(request: PlanRequest): Promise<Plan> {
   const start = await quick.getClusterDigest(input.clusterId);
   const report = await runPreflight(definition.name, definition.preflightInput(input, run, start));
   const ledger = await quick.readKeyLedger(input.clusterId);
-  const steps = stepsOf(definition, run, input, start).map(({ id, title, gate, command }) => ({ id, title, gate, command }));
+  const steps = stepsOf(definition, run, input, start).map(({ id, title, gate, command }) => ({
+    id,
+    title,
+    gate,
+    command,
+  }));
   let secretsInScope = report.secretCount;
   if (secretsInScope === undefined && report.ok) secretsInScope = await quick.countSecrets(input.clusterId);
-  const measuredRate = ledger.lastReencryption?.status !== 'started' ? ledger.lastReencryption?.secretsPerSecond : undefined;
-  const propagationWaitMs = input.reencrypt?.propagationWaitMs ?? DEFAULT_REENCRYPT_SETTINGS.propagationWaitMs;
+  const measuredRate =
+    ledger.lastReencryption?.status !== 'started' ? ledger.lastReencryption?.secretsPerSecond : undefined;
+  const propagationWaitMs =
+    input.reencrypt?.propagationWaitMs ?? DEFAULT_REENCRYPT_SETTINGS.propagationWaitMs;
   // The baseline re-encryption runs only when kmsflow holds no proof under the key in use (which the
   // procedure's preflight teaches the ledger, as here).
-  const inUse = start.kms.enabled && start.kms.keyId && !ledger.slots.current ? { ...ledger, slots: { ...ledger.slots, current: start.kms.keyId } } : ledger;
+  const inUse =
+    start.kms.enabled && start.kms.keyId && !ledger.slots.current
+      ? { ...ledger, slots: { ...ledger.slots, current: start.kms.keyId } }
+      : ledger;
   const willRun = steps.filter((s) => s.id !== 'reencrypt-baseline' || baselineReason(inUse) !== undefined);
   const maxQps = input.reencrypt?.maxQps ?? DEFAULT_REENCRYPT_SETTINGS.maxQps;
-  const estimate = estimateDuration(willRun, await quick.armOperationTimings(input.clusterId), secretsInScope ?? 0, measuredRate, propagationWaitMs, maxQps);
+  const estimate = estimateDuration(
+    willRun,
+    await quick.armOperationTimings(input.clusterId),
+    secretsInScope ?? 0,
+    measuredRate,
+    propagationWaitMs,
+    maxQps,
+  );
   return {
     procedure: request.procedure,
     clusterId: input.clusterId,
@@ -147,7 +176,10 @@ export async function planProcedure(request: PlanRequest): Promise<Plan> {
     estimatedSeconds: Math.round(estimate.armSeconds + estimate.waitSeconds + estimate.reencryptSeconds),
     secretsPerSecond: plannedRate(measuredRate, maxQps),
     estimate,
-    slots: { before: { ...ledger.slots, ...(ledger.slots.current ? {} : { current: start.kms.keyId }) }, after: slotsAfter(ledger, start, definition.keysSet(input, start)) },
+    slots: {
+      before: { ...ledger.slots, ...(ledger.slots.current ? {} : { current: start.kms.keyId }) },
+      after: slotsAfter(ledger, start, definition.keysSet(input, start)),
+    },
   };
 }
 

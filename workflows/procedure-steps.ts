@@ -18,7 +18,12 @@ import type { LedgerEvent, LedgerView } from '../model/ledger-model';
 import { baselineReason, retirementBlocker } from '../model/ledger-model';
 import { reencryptProgressSignal } from './messages';
 import { OPERATION_TIMING_PATCH, RUN_SCOPED_IDENTITY_PATCH } from './patches';
-import { type ExpectedEncryption, type ReencryptResult, reencryptSecrets, type ReencryptSettings } from './reencrypt';
+import {
+  type ExpectedEncryption,
+  type ReencryptResult,
+  reencryptSecrets,
+  type ReencryptSettings,
+} from './reencrypt';
 
 /** What the steps of one procedure run share: the cluster, facts learnt on the way, the evidence. */
 export class ProcedureRun {
@@ -63,7 +68,11 @@ export class ProcedureRun {
   }
 
   /** A ledger event's id: the step attempt's operation key and the event kind, so each is recorded once. */
-  async record(stepId: string, ctx: StepContext, event: DistributiveOmit<LedgerEvent, 'id' | 'at' | 'workflowId' | 'runId' | 'operation'>): Promise<LedgerView> {
+  async record(
+    stepId: string,
+    ctx: StepContext,
+    event: DistributiveOmit<LedgerEvent, 'id' | 'at' | 'workflowId' | 'runId' | 'operation'>,
+  ): Promise<LedgerView> {
     const operation = this.operationKey(stepId, ctx);
     const full = {
       ...event,
@@ -84,12 +93,15 @@ export function reencryptChildId(workflowId: string, runId: string, stepId: stri
   return `${workflowId}/${runId}/${stepId}/${attempt}`;
 }
 
-
 export function runPreflight(procedure: ProcedureName, input: PreflightInput): Promise<PreflightReport> {
   return quick[preflightActivityName(procedure)](input);
 }
 
-export function preflightStep(run: ProcedureRun, procedure: ProcedureName, input: () => PreflightInput): StepDefinition {
+export function preflightStep(
+  run: ProcedureRun,
+  procedure: ProcedureName,
+  input: () => PreflightInput,
+): StepDefinition {
   return {
     id: 'preflight',
     title: 'Preflight: check every documented limit',
@@ -100,13 +112,24 @@ export function preflightStep(run: ProcedureRun, procedure: ProcedureName, input
       run.cluster = report.cluster;
       const errors = report.findings.filter((f) => f.severity === 'error');
       const warnings = report.findings.filter((f) => f.severity === 'warning');
-      ctx.setDetail(`${errors.length} error(s), ${warnings.length} warning(s)` + (report.secretCount !== undefined ? `, ${report.secretCount} Secrets` : ''));
+      ctx.setDetail(
+        `${errors.length} error(s), ${warnings.length} warning(s)` +
+          (report.secretCount !== undefined ? `, ${report.secretCount} Secrets` : ''),
+      );
       if (errors.length > 0) {
         throw ApplicationFailure.create({
           message: `Preflight found ${errors.length} problem(s): ${errors.map((e) => `${e.code}: ${e.message}`).join(' ')}`,
           type: 'PreflightFailed',
           nonRetryable: true,
-          details: [{ code: errors[0]!.code, fix: errors.map((e) => e.fix).filter(Boolean).join(' ') }],
+          details: [
+            {
+              code: errors[0]!.code,
+              fix: errors
+                .map((e) => e.fix)
+                .filter(Boolean)
+                .join(' '),
+            },
+          ],
         });
       }
       // The ledger learns the key in use, also on clusters whose KMS was enabled before kmsflow.
@@ -127,7 +150,9 @@ export function rotationGuardStep(run: ProcedureRun): StepDefinition {
       // slots while Secrets may still be under it is exactly what loses them.
       const reason = baselineReason(ledger);
       run.baselineNeeded = reason !== undefined;
-      ctx.setDetail(reason ? `${reason}: re-encrypting under the key in use first` : 'proven under the key in use');
+      ctx.setDetail(
+        reason ? `${reason}: re-encrypting under the key in use first` : 'proven under the key in use',
+      );
     },
   };
 }
@@ -138,7 +163,11 @@ export function canaryStep(run: ProcedureRun, id = 'canary'): StepDefinition {
     title: 'Write the canary Secret under the current key',
     command: 'kubectl -n kmsflow-system create secret generic kmsflow-canary --from-literal=nonce=<n>',
     run: async (ctx) => {
-      run.canary = await quick.writeMarker({ clusterId: run.clusterId, name: 'kmsflow-canary', nonce: run.operationKey(id, ctx) });
+      run.canary = await quick.writeMarker({
+        clusterId: run.clusterId,
+        name: 'kmsflow-canary',
+        nonce: run.operationKey(id, ctx),
+      });
     },
   };
 }
@@ -163,8 +192,16 @@ export function clusterChangeStep(run: ProcedureRun, options: ClusterChangeStepO
       const change = options.change();
       const sentAtMs = Date.now();
       try {
-        const submission = await quick.submitClusterChange({ clusterId: run.clusterId, change, operationKey: run.operationKey(options.id, ctx) });
-        ctx.setDetail(submission.kind === 'already-done' ? 'already in the desired state' : 'waiting for the ARM operation');
+        const submission = await quick.submitClusterChange({
+          clusterId: run.clusterId,
+          change,
+          operationKey: run.operationKey(options.id, ctx),
+        });
+        ctx.setDetail(
+          submission.kind === 'already-done'
+            ? 'already in the desired state'
+            : 'waiting for the ARM operation',
+        );
         // Nothing changed, so the canary will never be rewritten: the re-encryption relies on ARM and the wait.
         if (submission.kind === 'already-done') run.canary = undefined;
         run.cluster = await longRunning.awaitClusterChange.executeWithOptions(
@@ -172,37 +209,56 @@ export function clusterChangeStep(run: ProcedureRun, options: ClusterChangeStepO
           [{ clusterId: run.clusterId, change, submission }],
         );
         if (submission.kind !== 'already-done') {
-          ctx.setDetail(`done: Kubernetes ${run.cluster.kubernetesVersion}, KMS ${run.cluster.kms.enabled ? 'on' : 'off'}`);
+          ctx.setDetail(
+            `done: Kubernetes ${run.cluster.kubernetesVersion}, KMS ${run.cluster.kms.enabled ? 'on' : 'off'}`,
+          );
           // Runs recorded before operations were timed replay without this event.
           if (patched(OPERATION_TIMING_PATCH)) {
             const seconds = Math.round((Date.now() - sentAtMs) / 100) / 10;
-            await run.record(options.id, ctx, { kind: 'cluster-operation', operationKind: change.kind === 'upgrade' ? 'upgrade' : 'kms', seconds });
+            await run.record(options.id, ctx, {
+              kind: 'cluster-operation',
+              operationKind: change.kind === 'upgrade' ? 'upgrade' : 'kms',
+              seconds,
+            });
           }
         }
       } catch (err) {
         if (options.reencryptOnFailure) await reencryptAfterFailedChange(run, ctx, options.id);
         throw err;
       }
-      if (change.kind === 'enable-kms') await run.record(options.id, ctx, { kind: 'key-set', keyId: change.keyId });
+      if (change.kind === 'enable-kms')
+        await run.record(options.id, ctx, { kind: 'key-set', keyId: change.keyId });
       if (change.kind === 'disable-kms') await run.record(options.id, ctx, { kind: 'kms-disabled' });
     },
   };
 }
 
-async function reencryptAfterFailedChange(run: ProcedureRun, ctx: StepContext, stepId: string): Promise<void> {
+async function reencryptAfterFailedChange(
+  run: ProcedureRun,
+  ctx: StepContext,
+  stepId: string,
+): Promise<void> {
   // The article: a failed KMS update may leave Secrets written under either key; re-encrypt under what the
   // cluster now reports, so nothing depends on a key the operator might remove while fixing the cause.
   const digest = await quick.getClusterDigest(run.clusterId);
   if (digest.provisioningState.toLowerCase() !== 'succeeded') return;
-  const expect: ExpectedEncryption = digest.kms.enabled && digest.kms.keyId ? { kms: 'enabled', keyId: digest.kms.keyId } : { kms: 'disabled' };
+  const expect: ExpectedEncryption =
+    digest.kms.enabled && digest.kms.keyId
+      ? { kms: 'enabled', keyId: digest.kms.keyId }
+      : { kms: 'disabled' };
   ctx.setDetail('the change failed: re-encrypting under the cluster’s current key before blocking');
   await runReencryption(run, ctx, `${stepId}-recovery`, expect, undefined);
 }
 
 /** Before a rotation on a cluster without proof: re-encrypt under the key in use (no key change, no wait). */
-export function baselineReencryptStep(run: ProcedureRun, currentKeyId: () => string | undefined): StepDefinition {
+export function baselineReencryptStep(
+  run: ProcedureRun,
+  currentKeyId: () => string | undefined,
+): StepDefinition {
   return {
-    ...reencryptStep(run, 'reencrypt-baseline', () => ({ kms: 'enabled', keyId: currentKeyId() as string }), { propagationWaitMs: 0 }),
+    ...reencryptStep(run, 'reencrypt-baseline', () => ({ kms: 'enabled', keyId: currentKeyId() as string }), {
+      propagationWaitMs: 0,
+    }),
     title: 'Re-encrypt under the key in use first (skipped when kmsflow holds its proof)',
     when: () => run.baselineNeeded && currentKeyId() !== undefined,
   };
@@ -219,14 +275,27 @@ export function reencryptStep(
     title: 'Re-encrypt every Secret and verify (storage migration)',
     command: 'kubectl get secrets --all-namespaces -o json | kubectl replace -f -',
     run: async (ctx) => {
-      const result = await runReencryption(run, ctx, id, expect(), id === 'reencrypt-baseline' ? undefined : run.canary, settings);
+      const result = await runReencryption(
+        run,
+        ctx,
+        id,
+        expect(),
+        id === 'reencrypt-baseline' ? undefined : run.canary,
+        settings,
+      );
       if (!result.proven) {
         const named = result.failures.slice(0, 5).map((f) => `${f.namespace}/${f.name} (${f.reason})`);
         throw ApplicationFailure.create({
-          message: `Re-encryption not proven: ${result.notProven.join(' ')} ${named.length ? `First: ${named.join('; ')}.` : ''}`.trim(),
+          message:
+            `Re-encryption not proven: ${result.notProven.join(' ')} ${named.length ? `First: ${named.join('; ')}.` : ''}`.trim(),
           type: 'NotProven',
           nonRetryable: true,
-          details: [{ code: 'NotProven', fix: 'Fix the named Secrets (e.g. a terminating namespace, an admission webhook) and retry: the pass runs again and keeps what is done.' }],
+          details: [
+            {
+              code: 'NotProven',
+              fix: 'Fix the named Secrets (e.g. a terminating namespace, an admission webhook) and retry: the pass runs again and keeps what is done.',
+            },
+          ],
         });
       }
     },
@@ -243,7 +312,12 @@ async function runReencryption(
 ): Promise<ReencryptResult> {
   setHandler(reencryptProgressSignal, (p) => {
     ctx.setDetail(p.waitingFor ? `waiting: ${p.waitingFor}` : `${p.pass} pass`);
-    ctx.reportProgress({ done: p.done, total: p.total, unit: 'Secret checks', active: p.pass !== 'key-active' });
+    ctx.reportProgress({
+      done: p.done,
+      total: p.total,
+      unit: 'Secret checks',
+      active: p.pass !== 'key-active',
+    });
   });
   const keyId = expect.kms === 'enabled' ? expect.keyId : undefined;
   // Histories recorded before procedure runs had their own identity replay unchanged (old child ids, no
@@ -253,8 +327,18 @@ async function runReencryption(
   // "no proof": the next rotation then re-encrypts under the key in use before it moves a key out of a slot.
   if (runScoped) await run.record(stepId, ctx, { kind: 'reencryption-started', keyId });
   const child = await startChild(reencryptSecrets, {
-    workflowId: runScoped ? reencryptChildId(run.workflowId, run.runId, stepId, ctx.attempt) : `${run.workflowId}/${stepId}/${ctx.attempt}`,
-    args: [{ clusterId: run.clusterId, expect, canary, operationKey: run.operationKey(stepId, ctx), settings: { ...run.reencryptSettings, ...settings } }],
+    workflowId: runScoped
+      ? reencryptChildId(run.workflowId, run.runId, stepId, ctx.attempt)
+      : `${run.workflowId}/${stepId}/${ctx.attempt}`,
+    args: [
+      {
+        clusterId: run.clusterId,
+        expect,
+        canary,
+        operationKey: run.operationKey(stepId, ctx),
+        settings: { ...run.reencryptSettings, ...settings },
+      },
+    ],
     staticSummary: `Re-encrypt every Secret of ${run.name}`,
   });
   ctx.forwardControlTo(child);
@@ -276,39 +360,65 @@ async function runReencryption(
   return result;
 }
 
-export function vaultAccessStep(run: ProcedureRun, vaultResourceId: () => string, access: 'Enabled' | 'Disabled'): StepDefinition {
+export function vaultAccessStep(
+  run: ProcedureRun,
+  vaultResourceId: () => string,
+  access: 'Enabled' | 'Disabled',
+): StepDefinition {
   return {
     id: `vault-public-access-${access.toLowerCase()}`,
     title: `Set the key vault's public network access to ${access}`,
     command: `az keyvault update --name <vault> --public-network-access ${access}`,
     run: async (ctx) => {
-      const vault = await quick.ensureVaultPublicNetworkAccess({ vaultResourceId: vaultResourceId(), publicNetworkAccess: access });
+      const vault = await quick.ensureVaultPublicNetworkAccess({
+        vaultResourceId: vaultResourceId(),
+        publicNetworkAccess: access,
+      });
       ctx.setDetail(vault.changed ? `changed to ${access}` : `already ${access}`);
     },
   };
 }
 
 /** A new version of the key named in `keyId` (same vault, same name), created once per procedure. */
-export function newKeyVersionStep(run: ProcedureRun, id: string, fromKeyId: () => string, onCreated: (keyId: string) => void): StepDefinition {
+export function newKeyVersionStep(
+  run: ProcedureRun,
+  id: string,
+  fromKeyId: () => string,
+  onCreated: (keyId: string) => void,
+): StepDefinition {
   return {
     id,
     title: 'Create a new key version',
     command: 'az keyvault key rotate --vault-name <vault> --name <key>',
     run: async (ctx) => {
       const ref = parseKeyId(fromKeyId());
-      const created = await quick.createKeyVersion({ vaultUrl: ref.vaultUrl, name: ref.name, operationKey: run.operationKey(id, ctx) });
+      const created = await quick.createKeyVersion({
+        vaultUrl: ref.vaultUrl,
+        name: ref.name,
+        operationKey: run.operationKey(id, ctx),
+      });
       onCreated(created.id);
       ctx.setDetail(`created ${created.id}`);
     },
   };
 }
 
-export function retireStep(run: ProcedureRun, keyId: () => string, how: 'disable' | 'expire'): StepDefinition {
+export function retireStep(
+  run: ProcedureRun,
+  keyId: () => string,
+  how: 'disable' | 'expire',
+): StepDefinition {
   return {
     id: 'retire-key',
     title: `Retire the old key version (${how}; never delete)`,
-    command: how === 'disable' ? 'az keyvault key set-attributes --id <key> --enabled false' : 'az keyvault key set-attributes --id <key> --expires <now>',
-    gate: { id: 'retire-key', prompt: 'The old key version will be disabled/expired; kmsflow has proof that no Secret needs it.' },
+    command:
+      how === 'disable'
+        ? 'az keyvault key set-attributes --id <key> --enabled false'
+        : 'az keyvault key set-attributes --id <key> --expires <now>',
+    gate: {
+      id: 'retire-key',
+      prompt: 'The old key version will be disabled/expired; kmsflow has proof that no Secret needs it.',
+    },
     run: async (ctx) => {
       const ledger = await quick.readKeyLedger(run.clusterId);
       const blocker = retirementBlocker(ledger, keyId());
@@ -317,7 +427,12 @@ export function retireStep(run: ProcedureRun, keyId: () => string, how: 'disable
           message: `Refusing to retire ${keyId()}: ${blocker}`,
           type: 'RetirementUnsafe',
           nonRetryable: true,
-          details: [{ code: 'RetirementUnsafe', fix: 'Complete two proven rotations after this key first (kmsflow keys <cluster> shows what is still needed).' }],
+          details: [
+            {
+              code: 'RetirementUnsafe',
+              fix: 'Complete two proven rotations after this key first (kmsflow keys <cluster> shows what is still needed).',
+            },
+          ],
         });
       }
       const users = await quick.clustersUsingKey({ clusterId: run.clusterId, keyId: keyId() });
@@ -326,12 +441,19 @@ export function retireStep(run: ProcedureRun, keyId: () => string, how: 'disable
           message: `Refusing to retire ${keyId()}: cluster(s) ${users.map((u) => u.split('/').pop()).join(', ')} use it for KMS now.`,
           type: 'KeyInUseByOtherCluster',
           nonRetryable: true,
-          details: [{ code: 'KeyInUseByOtherCluster', fix: 'Rotate those clusters off this key version first (give each cluster its own key to avoid this).' }],
+          details: [
+            {
+              code: 'KeyInUseByOtherCluster',
+              fix: 'Rotate those clusters off this key version first (give each cluster its own key to avoid this).',
+            },
+          ],
         });
       }
       const retired = await quick.retireKeyVersion({ keyId: keyId(), how });
       await run.record('retire-key', ctx, { kind: 'key-retired', keyId: keyId(), how });
-      ctx.setDetail(`${retired.id}: enabled=${retired.enabled}${retired.expiresOn ? `, expires ${retired.expiresOn}` : ''}`);
+      ctx.setDetail(
+        `${retired.id}: enabled=${retired.enabled}${retired.expiresOn ? `, expires ${retired.expiresOn}` : ''}`,
+      );
     },
   };
 }
@@ -343,7 +465,11 @@ const DISABLE_GATE = {
 };
 
 /** Canary, disable KMS behind its gate, re-encrypt and verify: disable-kms, and the first half of a mode switch or v2 migration. */
-export function disableAndReencryptSteps(run: ProcedureRun, ids: { canary: string; reencrypt: string }, title: string): StepDefinition[] {
+export function disableAndReencryptSteps(
+  run: ProcedureRun,
+  ids: { canary: string; reencrypt: string },
+  title: string,
+): StepDefinition[] {
   return [
     canaryStep(run, ids.canary),
     clusterChangeStep(run, {

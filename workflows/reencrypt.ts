@@ -20,7 +20,13 @@ import {
 import { ApplicationFailure } from '@temporalio/common';
 import type { ClusterDigest } from '../model/cluster-model';
 import type { PagesResult } from '../activities/reencrypt/pages';
-import type { Marker, ObjectFailure, OutcomeCounts, PageInput, PageResult } from '../activities/reencrypt/types';
+import type {
+  Marker,
+  ObjectFailure,
+  OutcomeCounts,
+  PageInput,
+  PageResult,
+} from '../activities/reencrypt/types';
 import { pages, quick } from './activity-proxies';
 import { sameKeyId } from '../model/ids';
 import { BATCHED_PAGES_PATCH, REPORT_WAITS_PATCH, WATERMARK_CHECK_PATCH } from './patches';
@@ -148,7 +154,15 @@ const EMPTY_DIGEST = '0'.repeat(64);
 export const reencryptStateQuery = defineQuery<ReencryptState>('reencryptState');
 
 const emptyTotals = (): PassTotals => ({
-  counts: { rewritten: 0, alreadyCurrent: 0, newerThanWatermark: 0, gone: 0, rewrittenByOther: 0, failed: 0, stale: 0 },
+  counts: {
+    rewritten: 0,
+    alreadyCurrent: 0,
+    newerThanWatermark: 0,
+    gone: 0,
+    rewrittenByOther: 0,
+    failed: 0,
+    stale: 0,
+  },
   objects: 0,
   pages: 0,
   expiredListings: 0,
@@ -171,10 +185,15 @@ function initialState(): ReencryptState {
 
 function clusterMatches(digest: ClusterDigest, expect: ExpectedEncryption): boolean {
   if (digest.provisioningState.toLowerCase() !== 'succeeded') return false;
-  return expect.kms === 'enabled' ? digest.kms.enabled && sameKeyId(digest.kms.keyId, expect.keyId) : !digest.kms.enabled;
+  return expect.kms === 'enabled'
+    ? digest.kms.enabled && sameKeyId(digest.kms.keyId, expect.keyId)
+    : !digest.kms.enabled;
 }
 
-export async function reencryptSecrets(input: ReencryptInput, carried?: ReencryptState): Promise<ReencryptResult> {
+export async function reencryptSecrets(
+  input: ReencryptInput,
+  carried?: ReencryptState,
+): Promise<ReencryptResult> {
   const settings = { ...DEFAULT_REENCRYPT_SETTINGS, ...input.settings };
   const state = carried ?? initialState();
   state.runs += 1;
@@ -200,10 +219,21 @@ export async function reencryptSecrets(input: ReencryptInput, carried?: Reencryp
     );
     const totalPages = state.rewrite.pages + state.verify.pages;
     const every = settings.progressEveryPages;
-    const crossed = pagesBefore === undefined ? totalPages % every === 0 : Math.floor(totalPages / every) > Math.floor(pagesBefore / every);
+    const crossed =
+      pagesBefore === undefined
+        ? totalPages % every === 0
+        : Math.floor(totalPages / every) > Math.floor(pagesBefore / every);
     if (parent && (force || crossed)) {
-      const progress: ReencryptProgress = { pass, done: done(), total: state.total === undefined ? undefined : state.total * 2, ...(waitingFor ? { waitingFor } : {}) };
-      await getExternalWorkflowHandle(parent.workflowId, parent.runId).signal(reencryptProgressSignal, progress);
+      const progress: ReencryptProgress = {
+        pass,
+        done: done(),
+        total: state.total === undefined ? undefined : state.total * 2,
+        ...(waitingFor ? { waitingFor } : {}),
+      };
+      await getExternalWorkflowHandle(parent.workflowId, parent.runId).signal(
+        reencryptProgressSignal,
+        progress,
+      );
     }
   };
 
@@ -218,7 +248,11 @@ export async function reencryptSecrets(input: ReencryptInput, carried?: Reencryp
       lastWait = what;
       await report(true, what);
     });
-    const marker = await quick.writeMarker({ clusterId: input.clusterId, name: 'kmsflow-watermark', nonce: input.operationKey });
+    const marker = await quick.writeMarker({
+      clusterId: input.clusterId,
+      name: 'kmsflow-watermark',
+      nonce: input.operationKey,
+    });
     state.watermark = marker.resourceVersion;
     state.keyActiveMs = Date.now() - waitStartedMs;
     state.stage = 'rewrite';
@@ -255,10 +289,25 @@ export async function reencryptSecrets(input: ReencryptInput, carried?: Reencryp
     const batched = patched(BATCHED_PAGES_PATCH);
     const page: PageResult & Partial<PagesResult> = batched
       ? await pages.reencryptPages.executeWithOptions(
-          { summary: `${state.stage} pages from ${totals.pages + 1}`, heartbeatTimeout: settings.pageHeartbeatTimeoutMs },
-          [{ ...pageInput, maxPages: Math.min(settings.pagesPerActivity, settings.pagesPerRun - pagesThisRun), budgetMs: settings.activityBudgetMs }],
+          {
+            summary: `${state.stage} pages from ${totals.pages + 1}`,
+            heartbeatTimeout: settings.pageHeartbeatTimeoutMs,
+          },
+          [
+            {
+              ...pageInput,
+              maxPages: Math.min(settings.pagesPerActivity, settings.pagesPerRun - pagesThisRun),
+              budgetMs: settings.activityBudgetMs,
+            },
+          ],
         )
-      : await pages.reencryptPage.executeWithOptions({ summary: `${state.stage} page ${totals.pages + 1}`, heartbeatTimeout: settings.pageHeartbeatTimeoutMs }, [pageInput]);
+      : await pages.reencryptPage.executeWithOptions(
+          {
+            summary: `${state.stage} page ${totals.pages + 1}`,
+            heartbeatTimeout: settings.pageHeartbeatTimeoutMs,
+          },
+          [pageInput],
+        );
     const pagesDone = page.pages ?? 1;
     pagesThisRun += pagesDone;
     totals.pages += pagesDone;
@@ -266,12 +315,15 @@ export async function reencryptSecrets(input: ReencryptInput, carried?: Reencryp
     totals.digest = page.digest;
     totals.objects += page.items;
     if (page.conflicts) totals.conflicts = (totals.conflicts ?? 0) + page.conflicts;
-    if (page.keptDespiteKeyChange) totals.keptDespiteKeyChange = (totals.keptDespiteKeyChange ?? 0) + page.keptDespiteKeyChange;
-    for (const [outcome, n] of Object.entries(page.counts)) totals.counts[outcome as keyof OutcomeCounts] += n;
+    if (page.keptDespiteKeyChange)
+      totals.keptDespiteKeyChange = (totals.keptDespiteKeyChange ?? 0) + page.keptDespiteKeyChange;
+    for (const [outcome, n] of Object.entries(page.counts))
+      totals.counts[outcome as keyof OutcomeCounts] += n;
     for (const f of page.failures) if (state.failures.length < MAX_FAILURES) state.failures.push(f);
     if (state.total === undefined) {
       if (batched) state.total = page.listTotal;
-      else if (page.remainingItemCount !== undefined && !state.token) state.total = page.items + page.remainingItemCount;
+      else if (page.remainingItemCount !== undefined && !state.token)
+        state.total = page.items + page.remainingItemCount;
     }
 
     if (page.expired) {
@@ -283,7 +335,8 @@ export async function reencryptSecrets(input: ReencryptInput, carried?: Reencryp
     } else {
       state.token = page.nextToken;
       if (batched) state.skipThroughKey = page.skipThroughKey;
-      else if (page.lastKey && state.skipThroughKey && page.lastKey > state.skipThroughKey) state.skipThroughKey = undefined;
+      else if (page.lastKey && state.skipThroughKey && page.lastKey > state.skipThroughKey)
+        state.skipThroughKey = undefined;
       if (!state.token) {
         state.skipThroughKey = undefined;
         state.stage = state.stage === 'rewrite' ? 'verify' : 'done';
@@ -348,53 +401,82 @@ function activeRate(objects: number, activeMs: number): number {
 async function watermarkProblems(input: ReencryptInput, state: ReencryptState): Promise<string[]> {
   const problems: string[] = [];
   const watermark = state.watermark as string;
-  const check = await quick.checkMarker({ clusterId: input.clusterId, name: 'kmsflow-watermark', nonce: input.operationKey });
+  const check = await quick.checkMarker({
+    clusterId: input.clusterId,
+    name: 'kmsflow-watermark',
+    nonce: input.operationKey,
+  });
   if (!check.holdsNonce) {
-    problems.push(`The watermark Secret does not hold this run's nonce (${input.operationKey}): it was not written by this re-encryption.`);
+    problems.push(
+      `The watermark Secret does not hold this run's nonce (${input.operationKey}): it was not written by this re-encryption.`,
+    );
   } else if (check.resourceVersion !== watermark) {
-    problems.push(`The watermark Secret's resourceVersion is ${check.resourceVersion ?? 'gone'}, not ${watermark}: something else rewrote it during the run.`);
+    problems.push(
+      `The watermark Secret's resourceVersion is ${check.resourceVersion ?? 'gone'}, not ${watermark}: something else rewrote it during the run.`,
+    );
   }
   if (input.canary && !isAfter(watermark, input.canary.resourceVersion)) {
-    problems.push(`The watermark (${watermark}) is not newer than the canary written before the key change (${input.canary.resourceVersion}).`);
+    problems.push(
+      `The watermark (${watermark}) is not newer than the canary written before the key change (${input.canary.resourceVersion}).`,
+    );
   }
   const kept = state.rewrite.keptDespiteKeyChange ?? 0;
   if (kept > 0) {
-    problems.push(`${kept} Secret(s) written before the key change were not rewritten by a no-op update: the API server does not write under the expected key.`);
+    problems.push(
+      `${kept} Secret(s) written before the key change were not rewritten by a no-op update: the API server does not write under the expected key.`,
+    );
   }
   return problems;
 }
 
-async function waitUntilKeyActive(input: ReencryptInput, settings: ReencryptSettings, waiting: (what: string) => Promise<void>): Promise<void> {
+async function waitUntilKeyActive(
+  input: ReencryptInput,
+  settings: ReencryptSettings,
+  waiting: (what: string) => Promise<void>,
+): Promise<void> {
   const deadline = Date.now() + settings.keyActiveTimeoutMs;
   const target = input.expect.kms === 'enabled' ? 'the new key' : 'KMS off';
   for (;;) {
     const digest = await quick.getClusterDigest(input.clusterId);
     if (clusterMatches(digest, input.expect)) break;
-    if (Date.now() > deadline) throw keyNotActive(input, `ARM still reports ${JSON.stringify(digest.kms)} (${digest.provisioningState})`);
+    if (Date.now() > deadline)
+      throw keyNotActive(
+        input,
+        `ARM still reports ${JSON.stringify(digest.kms)} (${digest.provisioningState})`,
+      );
     await waiting(`ARM to report ${target} (cluster ${digest.provisioningState})`);
     await sleep(settings.pollIntervalMs, { summary: 'wait for ARM to report the expected key' });
   }
   if (settings.propagationWaitMs > 0) {
     const until = new Date(Date.now() + settings.propagationWaitMs).toISOString().replace(/\.\d+Z$/, 'Z');
-    await waiting(`every API server to load ${target}: propagation wait of ${Math.round(settings.propagationWaitMs / 1000)} s, until ${until}`);
+    await waiting(
+      `every API server to load ${target}: propagation wait of ${Math.round(settings.propagationWaitMs / 1000)} s, until ${until}`,
+    );
     await sleep(settings.propagationWaitMs, { summary: 'let every API server load the key' });
   }
   if (!input.canary) return;
   for (;;) {
     const probe = await quick.probeCanary({ clusterId: input.clusterId, canary: input.canary });
     if (probe.switched) return;
-    if (Date.now() > deadline) throw keyNotActive(input, 'the canary Secret is still stored under the previous key');
+    if (Date.now() > deadline)
+      throw keyNotActive(input, 'the canary Secret is still stored under the previous key');
     await waiting('the canary Secret to be rewritten under the new key');
     await sleep(settings.pollIntervalMs, { summary: 'wait for the canary to be rewritten' });
   }
 }
 
 function keyNotActive(input: ReencryptInput, why: string): ApplicationFailure {
-  const what = input.expect.kms === 'enabled' ? `key ${input.expect.keyId}` : 'the identity (unencrypted) provider';
+  const what =
+    input.expect.kms === 'enabled' ? `key ${input.expect.keyId}` : 'the identity (unencrypted) provider';
   return ApplicationFailure.create({
     message: `The API server of ${input.clusterId.split('/').pop()} does not write under ${what} yet: ${why}.`,
     type: 'KeyNotActive',
     nonRetryable: true,
-    details: [{ code: 'KeyNotActive', fix: 'Check the cluster (az aks show) and the KMS plugin health, then retry: the re-encryption starts over safely.' }],
+    details: [
+      {
+        code: 'KeyNotActive',
+        fix: 'Check the cluster (az aks show) and the KMS plugin health, then retry: the re-encryption starts over safely.',
+      },
+    ],
   });
 }

@@ -8,5 +8,9 @@ import { setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
  */
 export function followCurrentVersion(fn: (...args: never[]) => Promise<unknown>): void {
   // An unversioned worker still reports a build id (the SDK's default), never a deployment name.
-  setWorkflowOptions(() => (workflowInfo().currentDeploymentVersion?.deploymentName ? { versioningBehavior: 'AUTO_UPGRADE' } : {}), fn);
+  setWorkflowOptions(
+    () =>
+      workflowInfo().currentDeploymentVersion?.deploymentName ? { versioningBehavior: 'AUTO_UPGRADE' } : {},
+    fn,
+  );
 }

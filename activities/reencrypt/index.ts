@@ -14,20 +14,35 @@ export function createReencryptActivities(clients: ClientFactory) {
     async writeMarker(input: { clusterId: string; name: string; nonce: string }): Promise<Marker> {
       return writeMarker(await core(input.clusterId), input.name, input.nonce);
     },
-    async checkMarker(input: { clusterId: string; name: string; nonce: string }): Promise<{ holdsNonce: boolean; resourceVersion?: string }> {
+    async checkMarker(input: {
+      clusterId: string;
+      name: string;
+      nonce: string;
+    }): Promise<{ holdsNonce: boolean; resourceVersion?: string }> {
       return checkMarker(await core(input.clusterId), input.name, input.nonce);
     },
-    async probeCanary(input: { clusterId: string; canary: Marker }): Promise<{ switched: boolean; resourceVersion: string }> {
+    async probeCanary(input: {
+      clusterId: string;
+      canary: Marker;
+    }): Promise<{ switched: boolean; resourceVersion: string }> {
       return probeCanary(await core(input.clusterId), input.canary);
     },
     /** One page per activity: kept for re-encryptions recorded before pages were batched. */
     async reencryptPage(input: PageInput): Promise<PageResult> {
       const resumed = activityInfo().heartbeatDetails as PageHeartbeat | undefined;
-      return processPage(await secrets(input.clusterId), input, { resumed, beat: heartbeat, signal: Context.current().cancellationSignal });
+      return processPage(await secrets(input.clusterId), input, {
+        resumed,
+        beat: heartbeat,
+        signal: Context.current().cancellationSignal,
+      });
     },
     async reencryptPages(input: PagesInput): Promise<PagesResult> {
       const resumed = activityInfo().heartbeatDetails as PagesHeartbeat | undefined;
-      return processPages(await secrets(input.clusterId), input, { resumed, beat: heartbeat, signal: Context.current().cancellationSignal });
+      return processPages(await secrets(input.clusterId), input, {
+        resumed,
+        beat: heartbeat,
+        signal: Context.current().cancellationSignal,
+      });
     },
   };
 }

@@ -18,15 +18,22 @@ async function ensureNamespace(core: CoreV1Api): Promise<void> {
   } catch (err) {
     if (status(err) !== 404) throw toApplicationFailure(err, `Read namespace ${MARKER_NAMESPACE}`);
     try {
-      await core.createNamespace({ body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: MARKER_NAMESPACE, labels: LABELS } } });
+      await core.createNamespace({
+        body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: MARKER_NAMESPACE, labels: LABELS } },
+      });
     } catch (createErr) {
-      if (status(createErr) !== 409) throw toApplicationFailure(createErr, `Create namespace ${MARKER_NAMESPACE}`);
+      if (status(createErr) !== 409)
+        throw toApplicationFailure(createErr, `Create namespace ${MARKER_NAMESPACE}`);
     }
   }
 }
 
 function markerOf(secret: V1Secret): Marker {
-  return { namespace: MARKER_NAMESPACE, name: secret.metadata!.name!, resourceVersion: secret.metadata!.resourceVersion! };
+  return {
+    namespace: MARKER_NAMESPACE,
+    name: secret.metadata!.name!,
+    resourceVersion: secret.metadata!.resourceVersion!,
+  };
 }
 
 /**
@@ -47,13 +54,23 @@ export async function writeMarker(core: CoreV1Api, name: string, nonce: string):
       return markerOf(
         await core.createNamespacedSecret({
           namespace: MARKER_NAMESPACE,
-          body: { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: MARKER_NAMESPACE, labels: LABELS }, type: 'Opaque', data },
+          body: {
+            apiVersion: 'v1',
+            kind: 'Secret',
+            metadata: { name, namespace: MARKER_NAMESPACE, labels: LABELS },
+            type: 'Opaque',
+            data,
+          },
         }),
       );
     }
     if (existing.data?.nonce === data.nonce) return markerOf(existing);
     return markerOf(
-      await core.replaceNamespacedSecret({ name, namespace: MARKER_NAMESPACE, body: { ...existing, apiVersion: 'v1', kind: 'Secret', data } }),
+      await core.replaceNamespacedSecret({
+        name,
+        namespace: MARKER_NAMESPACE,
+        body: { ...existing, apiVersion: 'v1', kind: 'Secret', data },
+      }),
     );
   } catch (err) {
     throw toApplicationFailure(err, `Write marker ${name}`);
@@ -64,10 +81,17 @@ export async function writeMarker(core: CoreV1Api, name: string, nonce: string):
  * Reads marker `name` back: whether it still holds `nonce` (so it was written by the run that owns the
  * nonce) and its resourceVersion. The nonce is compared here; neither it nor the content leaves.
  */
-export async function checkMarker(core: CoreV1Api, name: string, nonce: string): Promise<{ holdsNonce: boolean; resourceVersion?: string }> {
+export async function checkMarker(
+  core: CoreV1Api,
+  name: string,
+  nonce: string,
+): Promise<{ holdsNonce: boolean; resourceVersion?: string }> {
   try {
     const secret = await core.readNamespacedSecret({ name, namespace: MARKER_NAMESPACE });
-    return { holdsNonce: secret.data?.nonce === Buffer.from(nonce).toString('base64'), resourceVersion: secret.metadata?.resourceVersion };
+    return {
+      holdsNonce: secret.data?.nonce === Buffer.from(nonce).toString('base64'),
+      resourceVersion: secret.metadata?.resourceVersion,
+    };
   } catch (err) {
     if (status(err) === 404) return { holdsNonce: false };
     throw toApplicationFailure(err, `Read marker ${name}`);
@@ -75,7 +99,10 @@ export async function checkMarker(core: CoreV1Api, name: string, nonce: string):
 }
 
 /** No-op update of the canary; `switched` when the API server rewrote it, i.e. it writes under a new key now. */
-export async function probeCanary(core: CoreV1Api, canary: Marker): Promise<{ switched: boolean; resourceVersion: string }> {
+export async function probeCanary(
+  core: CoreV1Api,
+  canary: Marker,
+): Promise<{ switched: boolean; resourceVersion: string }> {
   try {
     const current = await core.readNamespacedSecret({ name: canary.name, namespace: canary.namespace });
     const before = current.metadata!.resourceVersion!;

@@ -11,7 +11,14 @@ import { classifyError, ErrorType, toApplicationFailure } from '../errors';
 import { writePacer } from './write-pacing';
 import { isAfter } from '../../model/resource-version';
 import type { SecretJson, SecretsApi } from './secrets-json';
-import { emptyCounts, type ObjectFailure, type Outcome, type PageHeartbeat, type PageInput, type PageResult } from './types';
+import {
+  emptyCounts,
+  type ObjectFailure,
+  type Outcome,
+  type PageHeartbeat,
+  type PageInput,
+  type PageResult,
+} from './types';
 
 /** Failures kept per page; the counts stay exact beyond it. */
 export const MAX_FAILURES_PER_PAGE = 50;
@@ -59,7 +66,11 @@ function continueTokenOffered(body: unknown): string | undefined {
   }
 }
 
-export async function processPage(api: SecretsApi, input: PageInput, progress: PageProgress): Promise<PageResult> {
+export async function processPage(
+  api: SecretsApi,
+  input: PageInput,
+  progress: PageProgress,
+): Promise<PageResult> {
   const { resumed, signal } = progress;
   let list;
   try {
@@ -67,7 +78,14 @@ export async function processPage(api: SecretsApi, input: PageInput, progress: P
   } catch (err) {
     if (statusOf(err) === 410) {
       const offeredToken = continueTokenOffered((err as ApiException<unknown>).body);
-      return { counts: emptyCounts(), failures: [], expired: { offeredToken }, digest: input.digest, items: 0, throttled: 0 };
+      return {
+        counts: emptyCounts(),
+        failures: [],
+        expired: { offeredToken },
+        digest: input.digest,
+        items: 0,
+        throttled: 0,
+      };
     }
     throw toApplicationFailure(err, 'List Secrets');
   }
@@ -114,7 +132,14 @@ export async function processPage(api: SecretsApi, input: PageInput, progress: P
         const written = await writeOnce(current);
         const after = written.metadata?.resourceVersion ?? before;
         const unchanged = after === before;
-        const outcome: Outcome = input.pass === 'rewrite' ? (unchanged ? 'alreadyCurrent' : 'rewritten') : unchanged ? 'alreadyCurrent' : 'stale';
+        const outcome: Outcome =
+          input.pass === 'rewrite'
+            ? unchanged
+              ? 'alreadyCurrent'
+              : 'rewritten'
+            : unchanged
+              ? 'alreadyCurrent'
+              : 'stale';
         return { key, outcome, resourceVersion: after };
       } catch (err) {
         const status = statusOf(err);
@@ -128,7 +153,8 @@ export async function processPage(api: SecretsApi, input: PageInput, progress: P
             throw toApplicationFailure(readErr, `Re-read Secret ${key}`);
           }
           const fresh = current.metadata?.resourceVersion ?? '0';
-          if (isAfter(fresh, input.watermark)) return { key, outcome: 'rewrittenByOther', resourceVersion: fresh };
+          if (isAfter(fresh, input.watermark))
+            return { key, outcome: 'rewrittenByOther', resourceVersion: fresh };
           continue;
         }
         const c = classifyError(err);
@@ -155,7 +181,12 @@ export async function processPage(api: SecretsApi, input: PageInput, progress: P
     while (folded < todo.length && results[folded]) {
       const r = results[folded]!;
       counts[r.outcome]++;
-      if (r.outcome === 'alreadyCurrent' && input.writtenBeforeChange && !isAfter(r.resourceVersion, input.writtenBeforeChange)) keptDespiteKeyChange++;
+      if (
+        r.outcome === 'alreadyCurrent' &&
+        input.writtenBeforeChange &&
+        !isAfter(r.resourceVersion, input.writtenBeforeChange)
+      )
+        keptDespiteKeyChange++;
       if (r.failure && failures.length < MAX_FAILURES_PER_PAGE) failures.push(r.failure);
       digest = chainDigest(digest, `${r.key} ${r.resourceVersion} ${r.outcome}`);
       results[folded] = undefined;
@@ -163,7 +194,15 @@ export async function processPage(api: SecretsApi, input: PageInput, progress: P
     }
     if (folded > 0 && (folded - beatAt >= HEARTBEAT_EVERY || folded === todo.length)) {
       beatAt = folded;
-      progress.beat({ doneThroughKey: keyOf(todo[folded - 1]!), counts, failures, digest, throttled, conflicts, keptDespiteKeyChange });
+      progress.beat({
+        doneThroughKey: keyOf(todo[folded - 1]!),
+        counts,
+        failures,
+        digest,
+        throttled,
+        conflicts,
+        keptDespiteKeyChange,
+      });
     }
   };
   const worker = async () => {

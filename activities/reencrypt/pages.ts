@@ -7,7 +7,13 @@
  */
 import { MAX_FAILURES_PER_PAGE, processPage } from './page';
 import type { SecretsApi } from './secrets-json';
-import { emptyCounts, type OutcomeCounts, type PageHeartbeat, type PageInput, type PageResult } from './types';
+import {
+  emptyCounts,
+  type OutcomeCounts,
+  type PageHeartbeat,
+  type PageInput,
+  type PageResult,
+} from './types';
 
 export interface PagesInput extends PageInput {
   maxPages: number;
@@ -40,7 +46,11 @@ const addCounts = (into: OutcomeCounts, from: OutcomeCounts) => {
   for (const [outcome, n] of Object.entries(from)) into[outcome as keyof OutcomeCounts] += n;
 };
 
-export async function processPages(api: SecretsApi, input: PagesInput, progress: PagesProgress): Promise<PagesResult> {
+export async function processPages(
+  api: SecretsApi,
+  input: PagesInput,
+  progress: PagesProgress,
+): Promise<PagesResult> {
   const now = progress.now ?? Date.now;
   const startedMs = now();
   const resumed = progress.resumed;
@@ -61,15 +71,22 @@ export async function processPages(api: SecretsApi, input: PagesInput, progress:
     const fromStart = done.continueToken === undefined;
     const page: PageResult = await processPage(
       api,
-      { ...input, continueToken: done.continueToken, skipThroughKey: done.skipThroughKey, digest: done.digest },
+      {
+        ...input,
+        continueToken: done.continueToken,
+        skipThroughKey: done.skipThroughKey,
+        digest: done.digest,
+      },
       { resumed: pageResume, beat: (p) => progress.beat({ done, page: p }), signal: progress.signal },
     );
     pageResume = undefined;
     fold(done, page);
     if (page.expired) return { ...withoutToken(done), expired: page.expired };
-    if (fromStart && done.listTotal === undefined && page.remainingItemCount !== undefined) done.listTotal = page.items + page.remainingItemCount;
+    if (fromStart && done.listTotal === undefined && page.remainingItemCount !== undefined)
+      done.listTotal = page.items + page.remainingItemCount;
     done.continueToken = page.nextToken;
-    if (page.lastKey && done.skipThroughKey && page.lastKey > done.skipThroughKey) done.skipThroughKey = undefined;
+    if (page.lastKey && done.skipThroughKey && page.lastKey > done.skipThroughKey)
+      done.skipThroughKey = undefined;
     progress.beat({ done });
     if (!done.continueToken) break;
   }
@@ -84,7 +101,8 @@ function fold(done: PagesHeartbeat['done'], page: PageResult): void {
   done.items += page.items;
   done.throttled += page.throttled;
   if (page.conflicts) done.conflicts = (done.conflicts ?? 0) + page.conflicts;
-  if (page.keptDespiteKeyChange) done.keptDespiteKeyChange = (done.keptDespiteKeyChange ?? 0) + page.keptDespiteKeyChange;
+  if (page.keptDespiteKeyChange)
+    done.keptDespiteKeyChange = (done.keptDespiteKeyChange ?? 0) + page.keptDespiteKeyChange;
   if (page.lastKey !== undefined) done.lastKey = page.lastKey;
   if (page.remainingItemCount !== undefined) done.remainingItemCount = page.remainingItemCount;
 }

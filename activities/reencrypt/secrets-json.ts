@@ -66,19 +66,30 @@ export class SecretsJsonClient implements SecretsApi {
       hostname: url.hostname,
       port: url.port || 443,
       path: `${url.pathname}${url.search}`,
-      headers: { Accept: 'application/json', ...(body !== undefined ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) } : {}) },
+      headers: {
+        Accept: 'application/json',
+        ...(body !== undefined
+          ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) }
+          : {}),
+      },
     };
     // Credentials (token, exec plugin, client certificate) and the agent, as every client-node call gets them.
     await this.config.applyToHTTPSOptions(options);
     const answer = await send(options, body);
     if (answer.status < 200 || answer.status > 299) {
-      throw new ApiException(answer.status, `HTTP-Code: ${answer.status}\nMessage: ${method} ${url.pathname} failed`, answer.text, answer.headers);
+      throw new ApiException(
+        answer.status,
+        `HTTP-Code: ${answer.status}\nMessage: ${method} ${url.pathname} failed`,
+        answer.text,
+        answer.headers,
+      );
     }
     return JSON.parse(answer.text);
   }
 }
 
-const secretPath = (namespace: string, name: string) => `api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`;
+const secretPath = (namespace: string, name: string) =>
+  `api/v1/namespaces/${encodeURIComponent(namespace)}/secrets/${encodeURIComponent(name)}`;
 
 function send(options: RequestOptions, body: string | undefined): Promise<Answer> {
   return new Promise((resolve, reject) => {
@@ -88,7 +99,8 @@ function send(options: RequestOptions, body: string | undefined): Promise<Answer
       res.on('error', reject);
       res.on('end', () => {
         const headers: Record<string, string> = {};
-        for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+        for (const [k, v] of Object.entries(res.headers))
+          if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
         resolve({ status: res.statusCode ?? 0, headers, text: Buffer.concat(chunks).toString('utf8') });
       });
     });

@@ -1,6 +1,7 @@
 /** The shapes that cross between the re-encryption activities and the `reencryptSecrets` workflow. No Secret data. */
 
-export type Outcome = 'rewritten' | 'alreadyCurrent' | 'newerThanWatermark' | 'gone' | 'rewrittenByOther' | 'failed' | 'stale';
+export type Outcome =
+  'rewritten' | 'alreadyCurrent' | 'newerThanWatermark' | 'gone' | 'rewrittenByOther' | 'failed' | 'stale';
 
 export type OutcomeCounts = Record<Outcome, number>;
 

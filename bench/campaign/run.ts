@@ -35,11 +35,20 @@ function fleet(clusters: number, secrets: number): ScenarioInput {
   return {
     seed: 300,
     tenantId: '72f988bf-0000-4000-a000-00000000c0de',
-    subscriptions: [{ id: SUBSCRIPTION, resourceGroups: GROUPS.map((name) => ({ name, location: 'eastus' })) }],
+    subscriptions: [
+      { id: SUBSCRIPTION, resourceGroups: GROUPS.map((name) => ({ name, location: 'eastus' })) },
+    ],
     principals: [{ name: 'operator', type: 'User' }],
     operator: 'operator',
     identities: [{ name: 'id-kms', resourceGroup: GROUPS[0] }],
-    vaults: [{ name: 'kv-fleet-bench', resourceGroup: GROUPS[0], enablePurgeProtection: true, keys: [{ name: 'fleet', versions: 1 }] }],
+    vaults: [
+      {
+        name: 'kv-fleet-bench',
+        resourceGroup: GROUPS[0],
+        enablePurgeProtection: true,
+        keys: [{ name: 'fleet', versions: 1 }],
+      },
+    ],
     roleAssignments: [
       { role: 'Key Vault Crypto Officer', principal: 'operator', scope: 'vault:kv-fleet-bench' },
       { role: 'Key Vault Crypto User', principal: 'id-kms', scope: 'vault:kv-fleet-bench' },
@@ -69,20 +78,38 @@ export async function main(argv: string[]): Promise<void> {
   const secrets = Number(values.secrets);
   const workers = Number(values.workers);
   const concurrency = Number(values.concurrency);
-  console.log(`campaign bench: ${clusters} clusters × ${secrets} Secrets, ${workers} workers, ${concurrency} at once`);
+  console.log(
+    `campaign bench: ${clusters} clusters × ${secrets} Secrets, ${workers} workers, ${concurrency} at once`,
+  );
 
   const world: CliWorld = await startCliWorld({ scenario: fleet(clusters, secrets) });
   try {
     for (let i = 1; i < workers; i++) await world.startExtraWorker();
     const started = await world.kmsflow([
-      'campaign', 'start', 'rotate', '--subscription', SUBSCRIPTION, '--id', 'bench', '--stage', `all concurrency=${concurrency}`,
-      '--ignore-maintenance-windows', '--page-size', '100', '--propagation-wait', '0', '--poll-interval', '0.5',
+      'campaign',
+      'start',
+      'rotate',
+      '--subscription',
+      SUBSCRIPTION,
+      '--id',
+      'bench',
+      '--stage',
+      `all concurrency=${concurrency}`,
+      '--ignore-maintenance-windows',
+      '--page-size',
+      '100',
+      '--propagation-wait',
+      '0',
+      '--poll-interval',
+      '0.5',
     ]);
     if (started.code !== 0) throw new Error(`campaign start failed:\n${started.stdout}\n${started.stderr}`);
     const progress = await waitUntil(
       () => world.kmsflowJson<CampaignProgress>(['campaign', 'status', 'bench']),
       (p) => {
-        const done = p.clusters.filter((c) => !['pending', 'running', 'waiting-window'].includes(c.status)).length;
+        const done = p.clusters.filter(
+          (c) => !['pending', 'running', 'waiting-window'].includes(c.status),
+        ).length;
         process.stdout.write(`\r  ${done} / ${p.clusters.length} clusters done, phase ${p.phase}   `);
         return p.phase === 'completed' || p.phase === 'halted' || p.phase === 'cancelled';
       },
@@ -110,7 +137,10 @@ export async function main(argv: string[]): Promise<void> {
         `worker peak RSS ${workerPeakRssMb.join(' / ')} MB; campaign history ${history.eventsPerRun.join(' + ')} events in ${history.runs} run(s)`,
     );
     if (values.json) {
-      fs.writeFileSync(values.json, `${JSON.stringify({ ...provenance(), benchmark: 'campaign', result }, null, 2)}\n`);
+      fs.writeFileSync(
+        values.json,
+        `${JSON.stringify({ ...provenance(), benchmark: 'campaign', result }, null, 2)}\n`,
+      );
       console.log(`wrote ${values.json}`);
     }
   } finally {
@@ -119,14 +149,21 @@ export async function main(argv: string[]): Promise<void> {
 }
 
 /** Events in each run of the campaign (it continues as new at stage boundaries when its history grows). */
-async function historyPerRun(address: string, workflowId: string): Promise<{ runs: number; eventsPerRun: number[] }> {
+async function historyPerRun(
+  address: string,
+  workflowId: string,
+): Promise<{ runs: number; eventsPerRun: number[] }> {
   const connection = await Connection.connect({ address });
   try {
     const client = new Client({ connection, namespace: 'default' });
     const runIds: string[] = [];
-    for await (const info of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) runIds.push(info.runId);
+    for await (const info of client.workflow.list({ query: `WorkflowId = '${workflowId}'` }))
+      runIds.push(info.runId);
     const eventsPerRun: number[] = [];
-    for (const runId of runIds.reverse()) eventsPerRun.push((await client.workflow.getHandle(workflowId, runId).fetchHistory()).events?.length ?? 0);
+    for (const runId of runIds.reverse())
+      eventsPerRun.push(
+        (await client.workflow.getHandle(workflowId, runId).fetchHistory()).events?.length ?? 0,
+      );
     return { runs: runIds.length, eventsPerRun };
   } finally {
     await connection.close();

@@ -83,7 +83,11 @@ function watchRuntime(): () => RuntimeStats {
 /** Child side: answers requests with the given handlers; `peakRss` and `runtimeStats` are always available. */
 export function serveRequests(handlers: Handlers): void {
   const runtimeStats = watchRuntime();
-  const all: Handlers = { ...handlers, peakRss: async () => peakRssMb(), runtimeStats: async () => runtimeStats() };
+  const all: Handlers = {
+    ...handlers,
+    peakRss: async () => peakRssMb(),
+    runtimeStats: async () => runtimeStats(),
+  };
   process.on('message', (m: RequestMessage) => {
     const handler = all[m.op];
     const reply = (r: ReplyMessage) => process.send?.(r);

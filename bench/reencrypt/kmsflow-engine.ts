@@ -45,7 +45,8 @@ const eventMs = (e: HistoryEvent) =>
 /** The pass named in a page activity's input (names and counters only, never Secret data). */
 function pageInputPass(e: HistoryEvent): string | undefined {
   const a = e.activityTaskScheduledEventAttributes;
-  if (a?.activityType?.name !== 'reencryptPage' && a?.activityType?.name !== 'reencryptPages') return undefined;
+  if (a?.activityType?.name !== 'reencryptPage' && a?.activityType?.name !== 'reencryptPages')
+    return undefined;
   const data = a.input?.payloads?.[0]?.data;
   if (!data) return undefined;
   return (JSON.parse(Buffer.from(data).toString('utf8')) as { pass?: string }).pass;

@@ -89,7 +89,7 @@ function call(
         host: target.server.hostname,
         port: target.server.port,
         method,
-        path: `${target.server.pathname.replace(/\/$/, "")}${path}`,
+        path: `${target.server.pathname.replace(/\/$/, '')}${path}`,
         agent,
         ca: target.ca,
         headers,
@@ -179,16 +179,20 @@ async function pageActivityPass(
   let digest = '0'.repeat(64);
   const t0 = performance.now();
   do {
-    const page: PageResult = await processPage(secrets, {
-      clusterId: 'bench',
-      pass,
-      continueToken: token,
-      pageSize: req.pageSize,
-      watermark,
-      concurrency: req.concurrency,
-      maxQps: req.maxQps,
-      digest,
-    }, { resumed: undefined, beat: () => undefined, signal: new AbortController().signal });
+    const page: PageResult = await processPage(
+      secrets,
+      {
+        clusterId: 'bench',
+        pass,
+        continueToken: token,
+        pageSize: req.pageSize,
+        watermark,
+        concurrency: req.concurrency,
+        maxQps: req.maxQps,
+        digest,
+      },
+      { resumed: undefined, beat: () => undefined, signal: new AbortController().signal },
+    );
     if (page.expired) throw new Error('the listing expired (410) in the page-activity loop');
     pages++;
     objects += page.items;
@@ -204,7 +208,11 @@ async function pageActivityPass(
  * current". In kmsflow's namespace, created when missing, as the engine writes its own.
  */
 async function writeWatermark(target: Target, agent: Agent): Promise<bigint> {
-  const namespace = JSON.stringify({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: MARKER_NAMESPACE } });
+  const namespace = JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: MARKER_NAMESPACE },
+  });
   const created = await call(target, agent, 'POST', '/api/v1/namespaces', namespace);
   if (created.status !== 201 && created.status !== 409)
     throw new Error(`creating namespace ${MARKER_NAMESPACE} answered ${created.status}`);
@@ -216,7 +224,8 @@ async function writeWatermark(target: Target, agent: Agent): Promise<bigint> {
     data: {},
   });
   const res = await call(target, agent, 'POST', `/api/v1/namespaces/${MARKER_NAMESPACE}/secrets`, body);
-  if (res.status !== 201) throw new Error(`writing the watermark answered ${res.status}: ${res.body.slice(0, 200)}`);
+  if (res.status !== 201)
+    throw new Error(`writing the watermark answered ${res.status}: ${res.body.slice(0, 200)}`);
   return BigInt((JSON.parse(res.body) as ListedSecret).metadata.resourceVersion);
 }
 
@@ -236,7 +245,8 @@ export async function runRawClient(req: RawClientRequest): Promise<RawClientResu
   const kc = new KubeConfig();
   kc.loadFromString(req.kubeconfig);
   const clients = kubernetesClientsFor(kc);
-  const watermark = (await writeMarker(clients.core, 'kmsflow-watermark', `bench-${Date.now()}`)).resourceVersion;
+  const watermark = (await writeMarker(clients.core, 'kmsflow-watermark', `bench-${Date.now()}`))
+    .resourceVersion;
   const rewrite = await pageActivityPass(clients.secrets, 'rewrite', watermark, req);
   const verify = await pageActivityPass(clients.secrets, 'verify', watermark, req);
   return { rewrite, verify };

@@ -99,7 +99,8 @@ export interface TargetCheck {
 }
 
 const rateOf = (r: Pick<ContenderRow, 'secrets' | 'wallMs'>) => r.secrets / (r.wallMs / 1000);
-const find = (rows: ContenderRow[], prefix: string) => rows.find((r) => r.contender.startsWith(prefix) && Number.isFinite(r.wallMs));
+const find = (rows: ContenderRow[], prefix: string) =>
+  rows.find((r) => r.contender.startsWith(prefix) && Number.isFinite(r.wallMs));
 
 /**
  * The targets a scenario's rows can show: kmsflow's throughput against the raw client and the kubectl
@@ -112,13 +113,21 @@ export function targetChecks(scenario: Scenario, rows: ContenderRow[]): TargetCh
   const raw = find(rows, 'raw pool');
   if (raw) {
     const share = rateOf(kmsflow) / rateOf(raw);
-    checks.push({ target: 'kmsflow ≥ 80 % of the raw client', measured: `${Math.round(share * 100)} % (${Math.round(rateOf(kmsflow))} vs ${Math.round(rateOf(raw))} Secrets/s)`, met: share >= 0.8 });
+    checks.push({
+      target: 'kmsflow ≥ 80 % of the raw client',
+      measured: `${Math.round(share * 100)} % (${Math.round(rateOf(kmsflow))} vs ${Math.round(rateOf(raw))} Secrets/s)`,
+      met: share >= 0.8,
+    });
   }
   const kubectl = find(rows, 'kubectl');
   if (kubectl) {
     const wanted = scenario.latencyMs > 0 ? 3 : 1.5;
     const times = kubectl.wallMs / kmsflow.wallMs;
-    checks.push({ target: `kmsflow ≥ ${wanted}× the kubectl pipeline`, measured: `${times.toFixed(1)}× (${s(kmsflow.wallMs)} s vs ${s(kubectl.wallMs)} s)`, met: times >= wanted });
+    checks.push({
+      target: `kmsflow ≥ ${wanted}× the kubectl pipeline`,
+      measured: `${times.toFixed(1)}× (${s(kmsflow.wallMs)} s vs ${s(kubectl.wallMs)} s)`,
+      met: times >= wanted,
+    });
   }
   if (kmsflow.history) {
     const maxRun = Math.max(...kmsflow.history.eventsPerRun);
@@ -126,15 +135,28 @@ export function targetChecks(scenario: Scenario, rows: ContenderRow[]): TargetCh
     checks.push({ target: '≤ 200 history events per run', measured: `${maxRun}`, met: maxRun <= 200 });
     // Per 10,000 Secrets is a target for large estates: a run's fixed events dominate a small one.
     if (scenario.size >= 10_000)
-      checks.push({ target: '≤ 100 history events per 10,000 Secrets', measured: `${Math.round(per10k)}`, met: per10k <= 100 });
+      checks.push({
+        target: '≤ 100 history events per 10,000 Secrets',
+        measured: `${Math.round(per10k)}`,
+        met: per10k <= 100,
+      });
   }
   const worker = kmsflow.processes.find((p) => p.name === 'worker');
-  if (worker) checks.push({ target: 'worker peak RSS < 1 GB', measured: `${worker.peakRssMb} MB`, met: worker.peakRssMb < 1000 });
+  if (worker)
+    checks.push({
+      target: 'worker peak RSS < 1 GB',
+      measured: `${worker.peakRssMb} MB`,
+      met: worker.peakRssMb < 1000,
+    });
   return checks;
 }
 
 export function formatTargets(scenario: Scenario, rows: ContenderRow[]): string {
   const checks = targetChecks(scenario, rows);
   if (checks.length === 0) return '';
-  return ['| target | measured | met |', '|---|---|---|', ...checks.map((c) => `| ${c.target} | ${c.measured} | ${c.met ? 'yes' : '**no**'} |`)].join('\n');
+  return [
+    '| target | measured | met |',
+    '|---|---|---|',
+    ...checks.map((c) => `| ${c.target} | ${c.measured} | ${c.met ? 'yes' : '**no**'} |`),
+  ].join('\n');
 }

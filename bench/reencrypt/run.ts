@@ -17,7 +17,13 @@ import { namespacesFor, parseOptions, USAGE, type BenchOptions, type Contender }
 import type { runRawClient } from './raw-client';
 import { provenance } from '../provenance';
 import { formatScaling, scalingOf } from './scaling';
-import { formatTable, formatTargets, type ContenderProcess, type ContenderRow, type Scenario } from './report';
+import {
+  formatTable,
+  formatTargets,
+  type ContenderProcess,
+  type ContenderRow,
+  type Scenario,
+} from './report';
 import type { EtcdCheck, EstateRequest, SandboxInfo, ServerStats } from './sandbox-process';
 import type { WorkerRequest } from './worker-process';
 import type { ProxyRequest } from './latency-proxy';
@@ -78,19 +84,27 @@ async function onPreparedSandbox<T>(
   };
   try {
     const { sandbox } = prepared;
-    const info = await sandbox.call('start', { secrets: size, namespaces: namespacesFor(size), seed: options.seed, apiServer });
+    const info = await sandbox.call('start', {
+      secrets: size,
+      namespaces: namespacesFor(size),
+      seed: options.seed,
+      apiServer,
+    });
     await beforeRotate?.(info);
     await sandbox.call('rotate', undefined);
     const before = await sandbox.call('checkEtcd', undefined);
     if (before.underNewKey > 1)
-      throw new Error(`${before.underNewKey} Secrets are already under the new key before the contender runs`);
+      throw new Error(
+        `${before.underNewKey} Secrets are already under the new key before the contender runs`,
+      );
     prepared.info = info;
     prepared.serverBefore = await sandbox.call('serverStats', undefined);
     if (latencyMs > 0) {
       prepared.proxy = startChild(PROXY_FILE);
       const port = await prepared.proxy.call('start', { upstreamPort: info.apiServerPort, latencyMs });
       const server = new RegExp(`https://127\\.0\\.0\\.1:${info.apiServerPort}\\b`);
-      if (!server.test(info.kubeconfig)) throw new Error('the sandbox kubeconfig does not name the expected server URL');
+      if (!server.test(info.kubeconfig))
+        throw new Error('the sandbox kubeconfig does not name the expected server URL');
       prepared.info = { ...info, kubeconfig: info.kubeconfig.replace(server, `https://127.0.0.1:${port}`) };
     }
     return await contender(prepared);
@@ -219,7 +233,7 @@ async function kmsflowContender(
     return finish(
       prepared,
       {
-        contender: `kmsflow (c=${concurrency}, maxQps ${options.maxQps || "none"})`,
+        contender: `kmsflow (c=${concurrency}, maxQps ${options.maxQps || 'none'})`,
         wallMs: run.wallMs,
         ...(rewriteMs !== undefined ? { rewriteMs } : {}),
         secrets: size,
@@ -296,7 +310,7 @@ async function rawContender(
         contender:
           kind === 'pool'
             ? `raw pool (c=${concurrency})`
-            : `processPage loop (c=${concurrency}, maxQps ${shared.options.maxQps || "none"})`,
+            : `processPage loop (c=${concurrency}, maxQps ${shared.options.maxQps || 'none'})`,
         wallMs,
         rewriteMs: r.rewrite.ms,
         secrets: size,
@@ -337,10 +351,14 @@ async function runScenario(scenario: Scenario, shared: Shared): Promise<Contende
     if (c === 'kubectl' && scenario.size <= shared.options.kubectlMaxSize)
       await add('kubectl', () => kubectlRow(scenario, shared));
     for (const concurrency of shared.options.concurrency) {
-      if (c === 'kmsflow') await add(`kmsflow c=${concurrency}`, () => kmsflowRow(scenario, concurrency, shared));
-      if (c === 'raw') await add(`raw pool c=${concurrency}`, () => rawRow('pool', scenario, concurrency, shared));
+      if (c === 'kmsflow')
+        await add(`kmsflow c=${concurrency}`, () => kmsflowRow(scenario, concurrency, shared));
+      if (c === 'raw')
+        await add(`raw pool c=${concurrency}`, () => rawRow('pool', scenario, concurrency, shared));
       if (c === 'page-activity')
-        await add(`processPage loop c=${concurrency}`, () => rawRow('page-activity', scenario, concurrency, shared));
+        await add(`processPage loop c=${concurrency}`, () =>
+          rawRow('page-activity', scenario, concurrency, shared),
+        );
     }
   }
   return rows;
@@ -356,7 +374,8 @@ export async function main(argv: string[]): Promise<void> {
   const startedFrom = provenance();
   const scenarios: Scenario[] = [];
   const apiServer = options.apiServer;
-  if (!options.noZeroLatency) for (const size of options.sizes) scenarios.push({ size, latencyMs: 0, apiServer });
+  if (!options.noZeroLatency)
+    for (const size of options.sizes) scenarios.push({ size, latencyMs: 0, apiServer });
   if (options.latencyMs > 0)
     for (const size of options.sizes)
       if (size <= options.latencyMaxSize) scenarios.push({ size, latencyMs: options.latencyMs, apiServer });
@@ -386,7 +405,8 @@ export async function main(argv: string[]): Promise<void> {
     }
     for (const latencyMs of new Set(scenarios.map((x) => x.latencyMs))) {
       const scaling = formatScaling(scalingOf(results, latencyMs));
-      if (scaling) console.log(`\nHow the cost grows with the estate, ${latencyMs} ms added latency\n\n${scaling}`);
+      if (scaling)
+        console.log(`\nHow the cost grows with the estate, ${latencyMs} ms added latency\n\n${scaling}`);
     }
     if (options.jsonOut)
       writeFileSync(

@@ -140,7 +140,8 @@ export function scalingChecks(scaling: ContenderScaling[]): TargetCheck[] {
   ];
 }
 
-const n = (x: number, digits = 0) => x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+const n = (x: number, digits = 0) =>
+  x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
 /** The scaling table and its targets as Markdown. */
 export function formatScaling(scaling: ContenderScaling[]): string {
@@ -163,7 +164,8 @@ export function formatScaling(scaling: ContenderScaling[]): string {
     }),
   );
   const growth = scaling.map(
-    (c) => `${c.contender}: time per Secret ${c.growth.toFixed(2)}× from its smallest to its largest measured size; peak RSS slope ${c.rssSlopeMbPer10k.toFixed(1)} MB per 10,000 Secrets`,
+    (c) =>
+      `${c.contender}: time per Secret ${c.growth.toFixed(2)}× from its smallest to its largest measured size; peak RSS slope ${c.rssSlopeMbPer10k.toFixed(1)} MB per 10,000 Secrets`,
   );
   const checks = scalingChecks(scaling);
   return [
@@ -173,7 +175,12 @@ export function formatScaling(scaling: ContenderScaling[]): string {
     '',
     ...growth.map((g) => `- ${g}`),
     ...(checks.length
-      ? ['', '| target | measured | met |', '|---|---|---|', ...checks.map((c) => `| ${c.target} | ${c.measured} | ${c.met ? 'yes' : '**no**'} |`)]
+      ? [
+          '',
+          '| target | measured | met |',
+          '|---|---|---|',
+          ...checks.map((c) => `| ${c.target} | ${c.measured} | ${c.met ? 'yes' : '**no**'} |`),
+        ]
       : []),
   ].join('\n');
 }

@@ -15,7 +15,12 @@ import {
 import type { CampaignPlan } from '../../workflows/campaign';
 import { CampaignAttribute } from '../../workflows/messages';
 import { ExitCode } from '../exit-codes';
-import { campaignLine, renderCampaign, renderCampaignPlan, renderCampaignReport } from '../output/campaign-view';
+import {
+  campaignLine,
+  renderCampaign,
+  renderCampaignPlan,
+  renderCampaignReport,
+} from '../output/campaign-view';
 import { formatTime, table } from '../output/format';
 import { CliError, usageError } from './support/errors';
 import { sendUpdate } from './support/operator';
@@ -34,7 +39,15 @@ import {
   selectionOf,
   stagesOf,
 } from './support/campaign-options';
-import { addExamples, addJsonOption, addRequesterOption, nonEmptyText, requesterOf, seconds, taskQueueOf } from './support/options';
+import {
+  addExamples,
+  addJsonOption,
+  addRequesterOption,
+  nonEmptyText,
+  requesterOf,
+  seconds,
+  taskQueueOf,
+} from './support/options';
 import { campaignReport } from './support/campaign-report';
 import type { CommandContext, CommandModule } from './support/runtime';
 
@@ -42,14 +55,19 @@ interface StartOptions extends CampaignRunOptions {
   id?: string;
 }
 
-const defaultCampaignId = (command: string) => `${command}-${new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}`;
+const defaultCampaignId = (command: string) =>
+  `${command}-${new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}`;
 
 /** The campaign's progress: from the campaign while it runs (a worker answers), from its result once ended. */
 export async function readCampaign(client: Client, campaignId: string): Promise<CampaignProgress> {
   const handle = client.workflow.getHandle(campaignWorkflowId(campaignId));
   const { status } = await handle.describe();
   if (status.name === 'COMPLETED') return (await handle.result()) as CampaignProgress;
-  if (status.name !== 'RUNNING') throw new CliError(ExitCode.error, `Campaign ${campaignId} ended ${status.name.toLowerCase()}: see it in the Web UI (workflow ${handle.workflowId}).`);
+  if (status.name !== 'RUNNING')
+    throw new CliError(
+      ExitCode.error,
+      `Campaign ${campaignId} ended ${status.name.toLowerCase()}: see it in the Web UI (workflow ${handle.workflowId}).`,
+    );
   return handle.query(campaignProgressQuery);
 }
 
@@ -68,7 +86,9 @@ export const campaignCommand: CommandModule = {
   register(program: Command, runtime) {
     const campaign = program
       .command('campaign')
-      .description('Run a procedure across many clusters (selected by subscription, resource group, tag, fleet or list; inputs per cluster or one for all), in stages with concurrency, soak, approvals and an error budget.');
+      .description(
+        'Run a procedure across many clusters (selected by subscription, resource group, tag, fleet or list; inputs per cluster or one for all), in stages with concurrency, soak, approvals and an error budget.',
+      );
     addExamples(campaign, [
       'kmsflow campaign plan rotate --subscription "$SUB" --tag env=prod',
       'kmsflow campaign start rotate --subscription "$SUB" --stage "canary size=1 soak=30m" --stage "rest concurrency=10% approval" --max-failures 2',
@@ -76,13 +96,30 @@ export const campaignCommand: CommandModule = {
       'kmsflow campaign approve rotate-20261201-090000',
     ]);
 
-    const plan = addInputOptions(addSelectionOptions(campaign.command('plan').argument('<procedure>', COMMANDS.join(' | ')).description('Show which clusters a campaign would run on, in which stage, and which are skipped and why. Changes nothing.')));
+    const plan = addInputOptions(
+      addSelectionOptions(
+        campaign
+          .command('plan')
+          .argument('<procedure>', COMMANDS.join(' | '))
+          .description(
+            'Show which clusters a campaign would run on, in which stage, and which are skipped and why. Changes nothing.',
+          ),
+      ),
+    );
     addJsonOption(plan);
-    addExamples(plan, ['kmsflow campaign plan rotate --subscription "$SUB" --resource-group rg-prod', 'kmsflow campaign plan retire --clusters-file clusters.txt --json']);
+    addExamples(plan, [
+      'kmsflow campaign plan rotate --subscription "$SUB" --resource-group rg-prod',
+      'kmsflow campaign plan retire --clusters-file clusters.txt --json',
+    ]);
     plan.action(
       runtime.action(async (ctx, command: string, opts: SelectionOptions & InputOptions) => {
         const procedure = campaignProcedure(command);
-        const request = { procedure, selection: selectionOf(opts), stages: stagesOf(opts.stage), ...campaignInputs(procedure, opts) };
+        const request = {
+          procedure,
+          selection: selectionOf(opts),
+          stages: stagesOf(opts.stage),
+          ...campaignInputs(procedure, opts),
+        };
         const client = await ctx.temporal();
         const result = (await client.workflow.execute('planCampaign', {
           taskQueue: taskQueueOf(opts.taskQueue, ctx.io.env),
@@ -97,15 +134,30 @@ export const campaignCommand: CommandModule = {
     );
 
     const start = addCampaignRunOptions(
-      addSelectionOptions(campaign.command('start').argument('<procedure>', COMMANDS.join(' | ')).description('Start a campaign; it runs on the workers and survives their restarts.')),
-    ).option('--id <campaignId>', 'the campaign id (default: <procedure>-<UTC date-time>)', nonEmptyText('campaign id'));
+      addSelectionOptions(
+        campaign
+          .command('start')
+          .argument('<procedure>', COMMANDS.join(' | '))
+          .description('Start a campaign; it runs on the workers and survives their restarts.'),
+      ),
+    ).option(
+      '--id <campaignId>',
+      'the campaign id (default: <procedure>-<UTC date-time>)',
+      nonEmptyText('campaign id'),
+    );
     addJsonOption(start);
-    addExamples(start, ['kmsflow campaign start rotate --subscription "$SUB" --tag env=prod --max-failures 1', 'kmsflow campaign start retire --clusters-file clusters.txt --stage "all concurrency=3" --auto-approve']);
+    addExamples(start, [
+      'kmsflow campaign start rotate --subscription "$SUB" --tag env=prod --max-failures 1',
+      'kmsflow campaign start retire --clusters-file clusters.txt --stage "all concurrency=3" --auto-approve',
+    ]);
     start.action(
       runtime.action(async (ctx, command: string, opts: StartOptions) => {
         const procedure = campaignProcedure(command);
         const campaignId = opts.id ?? defaultCampaignId(procedureNamedCommand(procedure));
-        if (!/^[A-Za-z0-9][-_.A-Za-z0-9]{0,99}$/.test(campaignId)) throw usageError(`--id ${campaignId}: use letters, digits, '-', '_' and '.', up to 100 characters.`);
+        if (!/^[A-Za-z0-9][-_.A-Za-z0-9]{0,99}$/.test(campaignId))
+          throw usageError(
+            `--id ${campaignId}: use letters, digits, '-', '_' and '.', up to 100 characters.`,
+          );
         const input: CampaignInput = { campaignId, ...campaignRunInput(procedure, opts, ctx.io.env) };
         const client = await ctx.temporal();
         const handle = await client.workflow.start('campaign', {
@@ -114,16 +166,27 @@ export const campaignCommand: CommandModule = {
           args: [input],
           typedSearchAttributes: [{ key: CampaignAttribute, value: campaignId }],
         });
-        if (ctx.out.json) ctx.out.printJson({ campaignId, workflowId: handle.workflowId, runId: handle.firstExecutionRunId });
-        else ctx.out.line(`Started campaign ${campaignId} (${procedure}); \`kmsflow campaign status ${campaignId}\` shows it.`);
+        if (ctx.out.json)
+          ctx.out.printJson({ campaignId, workflowId: handle.workflowId, runId: handle.firstExecutionRunId });
+        else
+          ctx.out.line(
+            `Started campaign ${campaignId} (${procedure}); \`kmsflow campaign status ${campaignId}\` shows it.`,
+          );
         return ExitCode.success;
       }),
     );
 
-    const status = campaign.command('status').argument('<campaignId>').description("A campaign's stages, every cluster's state and why, and the error budget left.");
+    const status = campaign
+      .command('status')
+      .argument('<campaignId>')
+      .description("A campaign's stages, every cluster's state and why, and the error budget left.");
     addJsonOption(status);
     addExamples(status, ['kmsflow campaign status rotate-20261201-090000 --json']);
-    status.action(runtime.action(async (ctx, id: string) => printCampaign(ctx, await readCampaign(await ctx.temporal(), id.trim()))));
+    status.action(
+      runtime.action(async (ctx, id: string) =>
+        printCampaign(ctx, await readCampaign(await ctx.temporal(), id.trim())),
+      ),
+    );
 
     const report = campaign
       .command('report')
@@ -133,7 +196,10 @@ export const campaignCommand: CommandModule = {
           'Exit code: 0 every cluster the campaign ran is proven, 4 one is not (failed, blocked, not proven, not started), 3 the campaign still runs.',
       );
     addJsonOption(report);
-    addExamples(report, ['kmsflow campaign report rotate-20261201-090000', 'kmsflow campaign report rotate-20261201-090000 --json > evidence.json']);
+    addExamples(report, [
+      'kmsflow campaign report rotate-20261201-090000',
+      'kmsflow campaign report rotate-20261201-090000 --json > evidence.json',
+    ]);
     report.action(
       runtime.action(async (ctx, id: string) => {
         const client = await ctx.temporal();
@@ -149,7 +215,9 @@ export const campaignCommand: CommandModule = {
       .command('watch')
       .argument('<campaignId>')
       .option('--interval <seconds>', 'how often to look (default 5)', seconds(0.5, 600), 5)
-      .description('Follow a campaign: a line whenever its phase, stage or counts change, until it ends (exit 0 completed, 4 halted or cancelled).');
+      .description(
+        'Follow a campaign: a line whenever its phase, stage or counts change, until it ends (exit 0 completed, 4 halted or cancelled).',
+      );
     addExamples(watch, ['kmsflow campaign watch rotate-20261201-090000']);
     watch.action(
       runtime.action(async (ctx, id: string, opts: { interval: number }) => {
@@ -174,32 +242,64 @@ export const campaignCommand: CommandModule = {
         const client = await ctx.temporal();
         const rows: { campaignId: string; status: string; startedAt: string }[] = [];
         for await (const info of client.workflow.list({ query: "WorkflowType = 'campaign'", pageSize: 50 })) {
-          rows.push({ campaignId: info.typedSearchAttributes.get(CampaignAttribute) ?? info.workflowId, status: info.status.name.toLowerCase(), startedAt: info.startTime.toISOString() });
+          rows.push({
+            campaignId: info.typedSearchAttributes.get(CampaignAttribute) ?? info.workflowId,
+            status: info.status.name.toLowerCase(),
+            startedAt: info.startTime.toISOString(),
+          });
           if (rows.length >= 50) break;
         }
         if (ctx.out.json) ctx.out.printJson({ campaigns: rows });
-        else ctx.out.lines(rows.length ? table(['CAMPAIGN', 'STATUS', 'STARTED'], rows.map((r) => [r.campaignId, r.status, formatTime(r.startedAt)])) : ['No campaigns.']);
+        else
+          ctx.out.lines(
+            rows.length
+              ? table(
+                  ['CAMPAIGN', 'STATUS', 'STARTED'],
+                  rows.map((r) => [r.campaignId, r.status, formatTime(r.startedAt)]),
+                )
+              : ['No campaigns.'],
+          );
         return ExitCode.success;
       }),
     );
 
-    const approve = campaign.command('approve').argument('<campaignId>').argument('[stage]', 'the stage (default: the one waiting)').description('Approve the stage a campaign waits for.');
+    const approve = campaign
+      .command('approve')
+      .argument('<campaignId>')
+      .argument('[stage]', 'the stage (default: the one waiting)')
+      .description('Approve the stage a campaign waits for.');
     addRequesterOption(approve, 'who approves');
     addJsonOption(approve);
     addExamples(approve, ['kmsflow campaign approve rotate-20261201-090000 --as alice']);
     approve.action(
       runtime.action(async (ctx, id: string, stage: string | undefined, opts: { as?: string }) => {
         const handle = await campaignHandle(ctx, id);
-        const result = await sendUpdate(handle, approveStageUpdate, { requestedBy: requesterOf(opts.as, ctx.io.env), ...(stage ? { stage } : {}) }, 'approve a stage');
-        return done(ctx, { campaignId: id, ...result }, `Approved stage ${result.stage} of campaign ${id}; its clusters start now.`);
+        const result = await sendUpdate(
+          handle,
+          approveStageUpdate,
+          { requestedBy: requesterOf(opts.as, ctx.io.env), ...(stage ? { stage } : {}) },
+          'approve a stage',
+        );
+        return done(
+          ctx,
+          { campaignId: id, ...result },
+          `Approved stage ${result.stage} of campaign ${id}; its clusters start now.`,
+        );
       }),
     );
 
     for (const [verb, what] of [
       ['skip', 'Skip one cluster that has not started yet.'],
-      ['retry', 'Run a failed, not-proven, skipped or not-started cluster again in the stage that runs now or next.'],
+      [
+        'retry',
+        'Run a failed, not-proven, skipped or not-started cluster again in the stage that runs now or next.',
+      ],
     ] as const) {
-      const command = campaign.command(verb).argument('<campaignId>').argument('<cluster>', 'the cluster: its name or resource id').description(what);
+      const command = campaign
+        .command(verb)
+        .argument('<campaignId>')
+        .argument('<cluster>', 'the cluster: its name or resource id')
+        .description(what);
       addRequesterOption(command);
       addJsonOption(command);
       addExamples(command, [`kmsflow campaign ${verb} rotate-20261201-090000 aks-prod-7`]);
@@ -207,8 +307,19 @@ export const campaignCommand: CommandModule = {
         runtime.action(async (ctx, id: string, cluster: string, opts: { as?: string }) => {
           const handle = await campaignHandle(ctx, id);
           const update = verb === 'skip' ? skipClusterUpdate : retryClusterUpdate;
-          const result = await sendUpdate(handle, update, { cluster: cluster.trim(), requestedBy: requesterOf(opts.as, ctx.io.env) }, `${verb} ${cluster}`);
-          return done(ctx, { campaignId: id, ...result }, verb === 'skip' ? `Skipped ${cluster} in campaign ${id}.` : `${cluster} runs again in campaign ${id}.`);
+          const result = await sendUpdate(
+            handle,
+            update,
+            { cluster: cluster.trim(), requestedBy: requesterOf(opts.as, ctx.io.env) },
+            `${verb} ${cluster}`,
+          );
+          return done(
+            ctx,
+            { campaignId: id, ...result },
+            verb === 'skip'
+              ? `Skipped ${cluster} in campaign ${id}.`
+              : `${cluster} runs again in campaign ${id}.`,
+          );
         }),
       );
     }
@@ -225,7 +336,13 @@ export const campaignCommand: CommandModule = {
         runtime.action(async (ctx, id: string, opts: { as?: string }) => {
           const handle = await campaignHandle(ctx, id);
           await handle.signal(signal, { requestedBy: requesterOf(opts.as, ctx.io.env) });
-          return done(ctx, { campaignId: id, [verb === 'pause' ? 'paused' : 'resumed']: true }, verb === 'pause' ? `Campaign ${id} starts no new clusters until resumed.` : `Campaign ${id} starts clusters again.`);
+          return done(
+            ctx,
+            { campaignId: id, [verb === 'pause' ? 'paused' : 'resumed']: true },
+            verb === 'pause'
+              ? `Campaign ${id} starts no new clusters until resumed.`
+              : `Campaign ${id} starts clusters again.`,
+          );
         }),
       );
     }
@@ -234,15 +351,26 @@ export const campaignCommand: CommandModule = {
       .command('cancel')
       .argument('<campaignId>')
       .requiredOption('--reason <text>', 'why, recorded in the campaign', nonEmptyText('reason'))
-      .description('Start no more clusters and end the campaign once the running procedures ended (each goes on to its end; kmsflow cancel stops one).');
+      .description(
+        'Start no more clusters and end the campaign once the running procedures ended (each goes on to its end; kmsflow cancel stops one).',
+      );
     addRequesterOption(cancel);
     addJsonOption(cancel);
     addExamples(cancel, ['kmsflow campaign cancel rotate-20261201-090000 --reason "freeze"']);
     cancel.action(
       runtime.action(async (ctx, id: string, opts: { as?: string; reason: string }) => {
         const handle = await campaignHandle(ctx, id);
-        const result = await sendUpdate(handle, cancelCampaignUpdate, { reason: opts.reason, requestedBy: requesterOf(opts.as, ctx.io.env) }, 'cancel');
-        return done(ctx, { campaignId: id, ...result }, `Campaign ${id} starts no more clusters; it ends once its running procedures have.`);
+        const result = await sendUpdate(
+          handle,
+          cancelCampaignUpdate,
+          { reason: opts.reason, requestedBy: requesterOf(opts.as, ctx.io.env) },
+          'cancel',
+        );
+        return done(
+          ctx,
+          { campaignId: id, ...result },
+          `Campaign ${id} starts no more clusters; it ends once its running procedures have.`,
+        );
       }),
     );
   },

@@ -17,7 +17,11 @@ export const codecServerCommand: CommandModule = {
           'encrypted progress, inputs and results: give it to the UI as --ui-codec-endpoint (dev server) or its codec endpoint setting.',
       )
       .option('--port <port>', 'port on 127.0.0.1 (default 8081)', wholeNumber(1, 65535), 8081)
-      .option('--ui-origin <url...>', 'the Web UI origin(s) allowed to call it from a browser (default: any)', nonEmptyText('origin'));
+      .option(
+        '--ui-origin <url...>',
+        'the Web UI origin(s) allowed to call it from a browser (default: any)',
+        nonEmptyText('origin'),
+      );
     addExamples(command, [
       'kmsflow codec-server --port 8081 --ui-origin http://127.0.0.1:8233     # key from KMSFLOW_CODEC_KEY',
       'KMSFLOW_CODEC_KEY_FILE=/etc/kmsflow/codec.key kmsflow codec-server',
@@ -26,9 +30,18 @@ export const codecServerCommand: CommandModule = {
     command.action(
       runtime.action(async (ctx, opts: CodecServerOptions) => {
         const codec = payloadCodecFromEnvironment(ctx.io.env);
-        if (!codec) throw usageError('No payload codec key: set KMSFLOW_CODEC_KEY (32 bytes, base64) or KMSFLOW_CODEC_KEY_FILE, as for the workers.');
-        const server = await startCodecServer({ codec, port: opts.port, allowedOrigins: opts.uiOrigin ?? [] });
-        ctx.out.line(`Codec endpoint: ${server.url}  (temporal server start-dev --ui-codec-endpoint ${server.url})`);
+        if (!codec)
+          throw usageError(
+            'No payload codec key: set KMSFLOW_CODEC_KEY (32 bytes, base64) or KMSFLOW_CODEC_KEY_FILE, as for the workers.',
+          );
+        const server = await startCodecServer({
+          codec,
+          port: opts.port,
+          allowedOrigins: opts.uiOrigin ?? [],
+        });
+        ctx.out.line(
+          `Codec endpoint: ${server.url}  (temporal server start-dev --ui-codec-endpoint ${server.url})`,
+        );
         ctx.out.line('Press Ctrl-C to stop.');
         await new Promise<void>((resolve) => {
           const dispose = ctx.io.onInterrupt?.(() => {

@@ -38,29 +38,48 @@ async function runDemo(ctx: CommandContext, options: DemoOptions): Promise<numbe
   const log = (line: string) => ctx.out.note(line);
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'kmsflow-demo-'));
   log('Starting the Temporal dev server with its Web UI ...');
-  const server = await startDevServer({ ui: true, port: options.port, uiPort: options.uiPort, dbFile: path.join(work, 'temporal.db'), log });
+  const server = await startDevServer({
+    ui: true,
+    port: options.port,
+    uiPort: options.uiPort,
+    dbFile: path.join(work, 'temporal.db'),
+    log,
+  });
   const cleanups: (() => Promise<void>)[] = [() => server.stop()];
   try {
     log('Starting the sandbox (ARM, Key Vault, Kubernetes) with the demo estate ...');
     const { startSandbox } = await loadSandbox();
-    const sandbox = await startSandbox({ scenario: 'demo', operationDurationMs: 1500, propagationDelayMs: 1000 });
+    const sandbox = await startSandbox({
+      scenario: 'demo',
+      operationDurationMs: 1500,
+      propagationDelayMs: 1000,
+    });
     cleanups.unshift(() => sandbox.close());
     fs.mkdirSync(path.dirname(path.resolve(options.envFile)), { recursive: true });
     await sandbox.writeEnvFile(options.envFile);
-    log(`Sandbox settings written to ${options.envFile} (kmsflow worker --sandbox-env ${options.envFile} uses them).`);
+    log(
+      `Sandbox settings written to ${options.envFile} (kmsflow worker --sandbox-env ${options.envFile} uses them).`,
+    );
 
     const target = { connectionOptions: { address: server.address }, namespace: server.namespace };
     const client = await connectClient(target);
     cleanups.unshift(() => client.connection.close());
     const { buildActivities } = await loadActivitiesFromEnv();
-    const { createKmsflowWorker, installWorkerRuntime, loadWorkflowBundle, NativeConnection } = { ...(await loadWorkerParts()), ...(await loadWorkerSdk()) };
+    const { createKmsflowWorker, installWorkerRuntime, loadWorkflowBundle, NativeConnection } = {
+      ...(await loadWorkerParts()),
+      ...(await loadWorkerSdk()),
+    };
     installWorkerRuntime();
     const connection = await NativeConnection.connect(target.connectionOptions);
     const worker = await createKmsflowWorker({
       connection,
       namespace: server.namespace,
       workflowBundle: (await loadWorkflowBundle()).bundle,
-      activities: buildActivities({ source: { kind: 'sandbox', envFile: options.envFile }, temporal: client, pollIntervalMs: 500 }),
+      activities: buildActivities({
+        source: { kind: 'sandbox', envFile: options.envFile },
+        temporal: client,
+        pollIntervalMs: 500,
+      }),
     });
     const running = worker.run();
     cleanups.unshift(async () => {
@@ -76,11 +95,21 @@ async function runDemo(ctx: CommandContext, options: DemoOptions): Promise<numbe
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
 
-    const demoCtx: CommandContext = { ...ctx, temporal: async () => client, where: () => ({ address: server.address, namespace: server.namespace }) };
+    const demoCtx: CommandContext = {
+      ...ctx,
+      temporal: async () => client,
+      where: () => ({ address: server.address, namespace: server.namespace }),
+    };
     const cluster = formatClusterId({ subscriptionId: sandbox.subscriptionId, ...DEMO_CLUSTER });
     const request = procedureRequest(
       'migrate-v2',
-      { cluster, targetVersion: options.targetVersion, approve: 'all', propagationWait: 0, pollInterval: 0.5 },
+      {
+        cluster,
+        targetVersion: options.targetVersion,
+        approve: 'all',
+        propagationWait: 0,
+        pollInterval: 0.5,
+      },
       ctx.io.env,
       'kmsflow demo',
     );
@@ -91,7 +120,12 @@ async function runDemo(ctx: CommandContext, options: DemoOptions): Promise<numbe
     const planned = planResult(plan, planId);
     ctx.out.lines(renderPlan(planned, ctx.out.style));
     ctx.out.line();
-    const started = await startProcedure(client, request, { taskQueue: TASK_QUEUE, requestedBy: 'kmsflow demo', plan: planned, uiUrl: server.uiUrl });
+    const started = await startProcedure(client, request, {
+      taskQueue: TASK_QUEUE,
+      requestedBy: 'kmsflow demo',
+      plan: planned,
+      uiUrl: server.uiUrl,
+    });
     ctx.out.lines(renderStart(started, ctx.out.style));
     ctx.out.line();
     const exitCode = await watchProcedure(demoCtx, started.workflowId, { interval: 1 });
@@ -102,8 +136,12 @@ async function runDemo(ctx: CommandContext, options: DemoOptions): Promise<numbe
 
     if (options.keepRunning) {
       ctx.out.line();
-      ctx.out.line(`Everything keeps running: open ${server.uiUrl}, or in another shell export TEMPORAL_ADDRESS=${server.address} and try`);
-      ctx.out.line(`  kmsflow list · kmsflow keys '${cluster}' · kmsflow report '${started.workflowId}'. Press Ctrl-C to stop.`);
+      ctx.out.line(
+        `Everything keeps running: open ${server.uiUrl}, or in another shell export TEMPORAL_ADDRESS=${server.address} and try`,
+      );
+      ctx.out.line(
+        `  kmsflow list · kmsflow keys '${cluster}' · kmsflow report '${started.workflowId}'. Press Ctrl-C to stop.`,
+      );
       await new Promise<void>((resolve) => {
         const dispose = ctx.io.onInterrupt?.(() => {
           dispose?.();
@@ -131,13 +169,32 @@ export const demoCommand: CommandModule = {
       .option('--port <port>', 'Temporal frontend port (default: a free port)', wholeNumber(1, 65535))
       .option('--ui-port <port>', 'Web UI port (default: a free port)', wholeNumber(1, 65535))
       .option('--target-version <version>', 'Kubernetes version to migrate to', '1.29')
-      .option('--sandbox-env <file>', 'where to write the sandbox settings', path.join('.kmsflow', 'sandbox.env'))
-      .option('--keep-running', 'keep the dev server, sandbox and worker up after the run, until Ctrl-C', false);
+      .option(
+        '--sandbox-env <file>',
+        'where to write the sandbox settings',
+        path.join('.kmsflow', 'sandbox.env'),
+      )
+      .option(
+        '--keep-running',
+        'keep the dev server, sandbox and worker up after the run, until Ctrl-C',
+        false,
+      );
     addExamples(command, ['kmsflow demo', 'kmsflow demo --keep-running --ui-port 8233']);
     command.action(
-      runtime.action(async (ctx, opts: { port?: number; uiPort?: number; targetVersion: string; keepRunning: boolean; sandboxEnv: string }) => {
-        return runDemo(ctx, { ...opts, envFile: opts.sandboxEnv });
-      }),
+      runtime.action(
+        async (
+          ctx,
+          opts: {
+            port?: number;
+            uiPort?: number;
+            targetVersion: string;
+            keepRunning: boolean;
+            sandboxEnv: string;
+          },
+        ) => {
+          return runDemo(ctx, { ...opts, envFile: opts.sandboxEnv });
+        },
+      ),
     );
   },
 };

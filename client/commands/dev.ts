@@ -7,7 +7,12 @@ import { ExitCode } from '../exit-codes';
 import { connectClient } from '../../temporal/connection';
 import type { ActivitySource } from '../../worker/activity-source';
 import { loadActivitiesFromEnv, loadWorkerMain } from './support/lazy';
-import { type ActivityFlags, addActivityOptions, pollIntervalMs, resolveActivitySource } from './support/activity-options';
+import {
+  type ActivityFlags,
+  addActivityOptions,
+  pollIntervalMs,
+  resolveActivitySource,
+} from './support/activity-options';
 import { addExamples, wholeNumber } from './support/options';
 import type { CommandModule } from './support/runtime';
 
@@ -47,7 +52,11 @@ export async function runDev(options: DevOptions): Promise<void> {
     try {
       await runWorker({
         target,
-        activities: buildActivities({ source: options.source, temporal: ledgerClient, pollIntervalMs: options.pollIntervalMs }),
+        activities: buildActivities({
+          source: options.source,
+          temporal: ledgerClient,
+          pollIntervalMs: options.pollIntervalMs,
+        }),
         client: ledgerClient,
         log,
       });
@@ -65,9 +74,19 @@ export const devCommand: CommandModule = {
   register(program: Command, runtime) {
     const command = program
       .command('dev')
-      .description('Start a local Temporal dev server with its Web UI and a kmsflow worker (the embedded default).')
-      .option('--port <port>', 'Temporal frontend port (default: 7233, or a free port when taken)', wholeNumber(1, 65535))
-      .option('--ui-port <port>', 'Web UI port (default: 8233, or a free port when taken)', wholeNumber(1, 65535))
+      .description(
+        'Start a local Temporal dev server with its Web UI and a kmsflow worker (the embedded default).',
+      )
+      .option(
+        '--port <port>',
+        'Temporal frontend port (default: 7233, or a free port when taken)',
+        wholeNumber(1, 65535),
+      )
+      .option(
+        '--ui-port <port>',
+        'Web UI port (default: 8233, or a free port when taken)',
+        wholeNumber(1, 65535),
+      )
       .option('--no-ui', 'run the dev server without its Web UI')
       .option('--db <file>', 'dev server database file (default: ~/.cache/kmsflow/dev/temporal.db)');
     addActivityOptions(command);
@@ -75,7 +94,14 @@ export const devCommand: CommandModule = {
     command.action(
       runtime.action(async (ctx, opts: DevCommandOptions) => {
         const source = resolveActivitySource(opts, ctx.io.env);
-        await runDev({ port: opts.port, uiPort: opts.uiPort, ui: opts.ui, db: opts.db, source, pollIntervalMs: pollIntervalMs(opts) });
+        await runDev({
+          port: opts.port,
+          uiPort: opts.uiPort,
+          ui: opts.ui,
+          db: opts.db,
+          source,
+          pollIntervalMs: pollIntervalMs(opts),
+        });
         return ExitCode.success;
       }),
     );

@@ -7,7 +7,14 @@ import type { AzureKeysView, KeyRecordView, KeysResult, ProcedureRow } from '../
 import type { Client } from '@temporalio/client';
 import type { ClusterKeys, describeClusterKeys } from '../../workflows/cluster-keys';
 import { readLedger } from './support/ledger';
-import { addExamples, addJsonOption, addTaskQueueOption, nonEmptyText, taskQueueOf, wholeNumber } from './support/options';
+import {
+  addExamples,
+  addJsonOption,
+  addTaskQueueOption,
+  nonEmptyText,
+  taskQueueOf,
+  wholeNumber,
+} from './support/options';
 import { workerSeen } from './support/procedure-runs';
 import { clusterIdOf } from './support/procedure-request';
 import { listProcedures } from './support/visibility';
@@ -20,29 +27,45 @@ const KEYS_PROCEDURE_LIMIT = 50;
 export const DEFAULT_KEY_WARN_DAYS = 30;
 
 /** The keys whose state `keys` asks Azure about: the ledger's slots and the keys it still needs (ARM adds its current one). */
-export const keysToRead = (view: LedgerView) => [...new Set([view.slots.current, view.slots.previous, ...view.stillNeeded].filter((k): k is string => !!k))];
+export const keysToRead = (view: LedgerView) => [
+  ...new Set([view.slots.current, view.slots.previous, ...view.stillNeeded].filter((k): k is string => !!k)),
+];
 
 function azureView(azure: ClusterKeys): AzureKeysView {
   return {
     kmsEnabled: azure.kms.enabled,
     networkAccess: azure.kms.networkAccess ?? null,
     currentKeyId: azure.kms.keyId ?? null,
-    keys: azure.keys.map((k) => ({ ...k, source: azure.kms.enabled && sameKeyId(k.keyId, azure.kms.keyId) ? 'arm-current-slot' : 'ledger' })),
+    keys: azure.keys.map((k) => ({
+      ...k,
+      source: azure.kms.enabled && sameKeyId(k.keyId, azure.kms.keyId) ? 'arm-current-slot' : 'ledger',
+    })),
   };
 }
 
 /** Keys Secrets may still need (ARM's current one, the ledger's still-needed ones) that will not read them, now or soon. */
-function keyWarnings(azure: AzureKeysView | null, view: LedgerView, warnDays: number, now = Date.now()): string[] {
+function keyWarnings(
+  azure: AzureKeysView | null,
+  view: LedgerView,
+  warnDays: number,
+  now = Date.now(),
+): string[] {
   if (!azure) return [];
-  const needed = (keyId: string) => (azure.kmsEnabled && sameKeyId(keyId, azure.currentKeyId ?? undefined)) || view.stillNeeded.some((k) => sameKeyId(k, keyId));
+  const needed = (keyId: string) =>
+    (azure.kmsEnabled && sameKeyId(keyId, azure.currentKeyId ?? undefined)) ||
+    view.stillNeeded.some((k) => sameKeyId(k, keyId));
   const warnings: string[] = [];
   for (const k of azure.keys.filter((key) => needed(key.keyId))) {
     const where = k.source === 'arm-current-slot' ? 'the key in use' : 'still needed (kmsflow ledger)';
     if (k.problem) warnings.push(`${k.keyId} (${where}) cannot be read: ${k.problem}`);
-    else if (k.enabled === false) warnings.push(`${k.keyId} (${where}) is disabled: Secrets under it cannot be read.`);
-    else if (k.expiresOn && Date.parse(k.expiresOn) <= now) warnings.push(`${k.keyId} (${where}) expired on ${k.expiresOn}: Secrets under it cannot be read.`);
+    else if (k.enabled === false)
+      warnings.push(`${k.keyId} (${where}) is disabled: Secrets under it cannot be read.`);
+    else if (k.expiresOn && Date.parse(k.expiresOn) <= now)
+      warnings.push(`${k.keyId} (${where}) expired on ${k.expiresOn}: Secrets under it cannot be read.`);
     else if (k.expiresOn && Date.parse(k.expiresOn) - now < warnDays * 86_400_000) {
-      warnings.push(`${k.keyId} (${where}) expires on ${k.expiresOn}, within ${warnDays} days: extend it or rotate and re-encrypt before then.`);
+      warnings.push(
+        `${k.keyId} (${where}) expires on ${k.expiresOn}, within ${warnDays} days: extend it or rotate and re-encrypt before then.`,
+      );
     }
   }
   return warnings;
@@ -58,7 +81,11 @@ export function keysResult(
 ): KeysResult {
   const fromAzure = azure ? azureView(azure) : null;
   const slotOf = (keyId: string): KeyRecordView['slot'] =>
-    sameKeyId(view.slots.current, keyId) ? 'current' : sameKeyId(view.slots.previous, keyId) ? 'previous' : null;
+    sameKeyId(view.slots.current, keyId)
+      ? 'current'
+      : sameKeyId(view.slots.previous, keyId)
+        ? 'previous'
+        : null;
   const retirable = (keyId: string) => view.retirable.some((r) => sameKeyId(r, keyId));
   const keys: KeyRecordView[] = view.keys.map((k) => ({
     keyId: k.keyId,
@@ -115,8 +142,17 @@ interface KeysOptions {
 }
 
 /** What Azure reports about the cluster's keys, through a worker (it holds the Azure credentials); null without one. */
-async function readAzureKeys(client: Client, clusterId: string, keyIds: string[], taskQueue: string): Promise<{ azure: ClusterKeys | null; unread: string | null }> {
-  if (!(await workerSeen(client, taskQueue))) return { azure: null, unread: `no kmsflow worker polls task queue ${taskQueue} (start one with \`kmsflow worker\`)` };
+async function readAzureKeys(
+  client: Client,
+  clusterId: string,
+  keyIds: string[],
+  taskQueue: string,
+): Promise<{ azure: ClusterKeys | null; unread: string | null }> {
+  if (!(await workerSeen(client, taskQueue)))
+    return {
+      azure: null,
+      unread: `no kmsflow worker polls task queue ${taskQueue} (start one with \`kmsflow worker\`)`,
+    };
   try {
     const azure = await client.workflow.execute<typeof describeClusterKeys>('describeClusterKeys', {
       taskQueue,
@@ -134,7 +170,12 @@ async function readAzureKeys(client: Client, clusterId: string, keyIds: string[]
 }
 
 /** Everything `keys` shows: the ledger, the procedures run on the cluster, and what Azure reports now. */
-export async function clusterKeys(client: Client, clusterId: string, taskQueue: string, warnDays = DEFAULT_KEY_WARN_DAYS): Promise<KeysResult> {
+export async function clusterKeys(
+  client: Client,
+  clusterId: string,
+  taskQueue: string,
+  warnDays = DEFAULT_KEY_WARN_DAYS,
+): Promise<KeysResult> {
   const { view, known } = await readLedger(client, clusterId);
   const { rows } = await listProcedures(client, { cluster: clusterId }, KEYS_PROCEDURE_LIMIT);
   const { azure, unread } = await readAzureKeys(client, clusterId, keysToRead(view), taskQueue);
@@ -145,22 +186,46 @@ export const keysCommand: CommandModule = {
   register(program: Command, runtime) {
     const command = program
       .command('keys')
-      .argument('[cluster]', "the AKS cluster's resource id, e.g. \"$(az aks show -g RG -n NAME --query id -o tsv)\"")
+      .argument(
+        '[cluster]',
+        'the AKS cluster\'s resource id, e.g. "$(az aks show -g RG -n NAME --query id -o tsv)"',
+      )
       .description(
         "Show a cluster's key ledger: AKS's two key slots, every key version kmsflow set (set, replaced, proven, migrated away,\n" +
           'retired), which versions are still needed and which may be retired, and the last re-encryption proof.',
       )
-      .option('--subscription <id>', 'with --resource-group and --name: the subscription (default: $AZURE_SUBSCRIPTION_ID)', nonEmptyText('subscription'))
-      .option('--resource-group <name>', "instead of the resource id: the cluster's resource group", nonEmptyText('resource group'))
+      .option(
+        '--subscription <id>',
+        'with --resource-group and --name: the subscription (default: $AZURE_SUBSCRIPTION_ID)',
+        nonEmptyText('subscription'),
+      )
+      .option(
+        '--resource-group <name>',
+        "instead of the resource id: the cluster's resource group",
+        nonEmptyText('resource group'),
+      )
       .option('--name <name>', "instead of the resource id: the cluster's name", nonEmptyText('cluster name'))
-      .option('--warn-days <n>', 'warn about keys Secrets still need that expire within this many days', wholeNumber(0, 3650), DEFAULT_KEY_WARN_DAYS);
+      .option(
+        '--warn-days <n>',
+        'warn about keys Secrets still need that expire within this many days',
+        wholeNumber(0, 3650),
+        DEFAULT_KEY_WARN_DAYS,
+      );
     addTaskQueueOption(command);
     addJsonOption(command);
-    addExamples(command, ['kmsflow keys "$CLUSTER_ID"', 'kmsflow keys --resource-group rg-prod --name aks-prod-1 --json | jq .retirable']);
+    addExamples(command, [
+      'kmsflow keys "$CLUSTER_ID"',
+      'kmsflow keys --resource-group rg-prod --name aks-prod-1 --json | jq .retirable',
+    ]);
     command.action(
       runtime.action(async (ctx, cluster: string | undefined, opts: KeysOptions) => {
         const clusterId = clusterIdOf({ ...opts, cluster }, ctx.io.env, 'kmsflow keys');
-        const result = await clusterKeys(await ctx.temporal(), clusterId, taskQueueOf(opts.taskQueue, ctx.io.env), opts.warnDays);
+        const result = await clusterKeys(
+          await ctx.temporal(),
+          clusterId,
+          taskQueueOf(opts.taskQueue, ctx.io.env),
+          opts.warnDays,
+        );
         if (ctx.out.json) ctx.out.printJson(result);
         else ctx.out.lines(renderKeys(result, ctx.out.style));
         return ExitCode.success;

@@ -19,7 +19,11 @@ interface ListOptions {
 export const DEFAULT_LIST_LIMIT = 20;
 
 /** Lists procedures and prints them as a table or a `ProcedureList`; shared with `status` without an id. */
-export async function printProcedures(ctx: CommandContext, filters: ProcedureFilters, limit: number): Promise<number> {
+export async function printProcedures(
+  ctx: CommandContext,
+  filters: ProcedureFilters,
+  limit: number,
+): Promise<number> {
   const client = await ctx.temporal();
   const listed = await listProcedures(client, filters, limit);
   const query = listed.query;
@@ -38,11 +42,24 @@ export const listCommand: CommandModule = {
     const command = program
       .command('list')
       .description('List kmsflow procedures, newest first, filtered by their search attributes.')
-      .option('--cluster <name|resourceId>', "only procedures on this cluster: its name, or its resource id (every procedure ever run on it)", nonEmptyText('cluster'))
+      .option(
+        '--cluster <name|resourceId>',
+        'only procedures on this cluster: its name, or its resource id (every procedure ever run on it)',
+        nonEmptyText('cluster'),
+      )
       .option('--procedure <name>', 'only this procedure, e.g. rotate-key', nonEmptyText('procedure'))
       .option('--phase <phase>', `only procedures in this phase: ${PHASES.join(', ')}`, oneOf(PHASES))
-      .option('--status <status>', `only procedures with this status: ${PROCEDURE_STATUSES.join(', ')}`, oneOf(PROCEDURE_STATUSES))
-      .option('--limit <n>', `show at most n procedures (default ${DEFAULT_LIST_LIMIT})`, wholeNumber(1, 1000), DEFAULT_LIST_LIMIT);
+      .option(
+        '--status <status>',
+        `only procedures with this status: ${PROCEDURE_STATUSES.join(', ')}`,
+        oneOf(PROCEDURE_STATUSES),
+      )
+      .option(
+        '--limit <n>',
+        `show at most n procedures (default ${DEFAULT_LIST_LIMIT})`,
+        wholeNumber(1, 1000),
+        DEFAULT_LIST_LIMIT,
+      );
     addJsonOption(command);
     addExamples(command, [
       'kmsflow list',
@@ -52,7 +69,11 @@ export const listCommand: CommandModule = {
     ]);
     command.action(
       runtime.action(async (ctx, opts: ListOptions) =>
-        printProcedures(ctx, { cluster: opts.cluster, procedure: opts.procedure, phase: opts.phase, status: opts.status }, opts.limit),
+        printProcedures(
+          ctx,
+          { cluster: opts.cluster, procedure: opts.procedure, phase: opts.phase, status: opts.status },
+          opts.limit,
+        ),
       ),
     );
   },

@@ -1,6 +1,13 @@
 import type { Command } from 'commander';
 import { pauseSignal } from '../../workflows/messages';
-import { addExamples, addJsonOption, addRequesterOption, requesterOf, workflowIdArgument, WORKFLOW_ID_HELP } from './support/options';
+import {
+  addExamples,
+  addJsonOption,
+  addRequesterOption,
+  requesterOf,
+  workflowIdArgument,
+  WORKFLOW_ID_HELP,
+} from './support/options';
 import { printActionResult, runningProcedure } from './support/operator';
 import { shellWord } from '../../workflows/engine/details';
 import type { CommandModule } from './support/runtime';
@@ -10,7 +17,9 @@ export const pauseCommand: CommandModule = {
     const command = program
       .command('pause')
       .argument('<workflowId>', WORKFLOW_ID_HELP)
-      .description('Pause a procedure at its next checkpoint (between steps, or between batches of a long step).');
+      .description(
+        'Pause a procedure at its next checkpoint (between steps, or between batches of a long step).',
+      );
     addRequesterOption(command);
     addJsonOption(command);
     addExamples(command, ['kmsflow pause "$CLUSTER_ID"', 'kmsflow pause "$CLUSTER_ID" --as alice --json']);

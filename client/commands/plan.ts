@@ -2,7 +2,12 @@ import type { Command } from 'commander';
 import { ExitCode } from '../exit-codes';
 import { renderPlan } from '../output/plan-view';
 import { addExamples, addJsonOption, addTaskQueueOption, taskQueueOf } from './support/options';
-import { addProcedureOptions, PROCEDURE_ARGUMENT_HELP, type ProcedureFlags, procedureRequest } from './support/procedure-request';
+import {
+  addProcedureOptions,
+  PROCEDURE_ARGUMENT_HELP,
+  type ProcedureFlags,
+  procedureRequest,
+} from './support/procedure-request';
 import { planResult, runPlan } from './support/procedure-runs';
 import type { CommandModule } from './support/runtime';
 
@@ -28,7 +33,11 @@ export const planCommand: CommandModule = {
     command.action(
       runtime.action(async (ctx, procedure: string, opts: ProcedureFlags & { taskQueue?: string }) => {
         const request = procedureRequest(procedure, opts, ctx.io.env);
-        const { plan, workflowId } = await runPlan(await ctx.temporal(), request, taskQueueOf(opts.taskQueue, ctx.io.env));
+        const { plan, workflowId } = await runPlan(
+          await ctx.temporal(),
+          request,
+          taskQueueOf(opts.taskQueue, ctx.io.env),
+        );
         const result = planResult(plan, workflowId);
         if (ctx.out.json) ctx.out.printJson(result);
         else ctx.out.lines(renderPlan(result, ctx.out.style));

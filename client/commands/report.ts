@@ -1,7 +1,13 @@
 import type { Command } from 'commander';
 import { renderReport } from '../output/report-view';
 import { readEvidence } from './support/evidence';
-import { addExamples, addJsonOption, addRunOption, workflowIdArgument, WORKFLOW_ID_HELP } from './support/options';
+import {
+  addExamples,
+  addJsonOption,
+  addRunOption,
+  workflowIdArgument,
+  WORKFLOW_ID_HELP,
+} from './support/options';
 import type { CommandModule } from './support/runtime';
 
 export const reportCommand: CommandModule = {

@@ -1,13 +1,22 @@
 import type { Command } from 'commander';
 import { resumeSignal } from '../../workflows/messages';
-import { addExamples, addJsonOption, addRequesterOption, requesterOf, workflowIdArgument, WORKFLOW_ID_HELP } from './support/options';
+import {
+  addExamples,
+  addJsonOption,
+  addRequesterOption,
+  requesterOf,
+  workflowIdArgument,
+  WORKFLOW_ID_HELP,
+} from './support/options';
 import { followHint, notWaitingFor, printActionResult, runningProcedure } from './support/operator';
 import type { CommandModule } from './support/runtime';
 
 export const resumeCommand: CommandModule = {
   register(program: Command, runtime) {
-    const command = program.command('resume')
-      .argument('<workflowId>', WORKFLOW_ID_HELP).description('Resume a paused procedure where it stopped.');
+    const command = program
+      .command('resume')
+      .argument('<workflowId>', WORKFLOW_ID_HELP)
+      .description('Resume a paused procedure where it stopped.');
     addRequesterOption(command);
     addJsonOption(command);
     addExamples(command, ['kmsflow resume "$CLUSTER_ID"']);

@@ -1,6 +1,13 @@
 import type { Command } from 'commander';
 import { retryUpdate } from '../../workflows/messages';
-import { addExamples, addJsonOption, addRequesterOption, requesterOf, workflowIdArgument, WORKFLOW_ID_HELP } from './support/options';
+import {
+  addExamples,
+  addJsonOption,
+  addRequesterOption,
+  requesterOf,
+  workflowIdArgument,
+  WORKFLOW_ID_HELP,
+} from './support/options';
 import { followHint, printActionResult, runningProcedure, sendUpdate } from './support/operator';
 import type { CommandModule } from './support/runtime';
 
@@ -9,7 +16,9 @@ export const retryCommand: CommandModule = {
     const command = program
       .command('retry')
       .argument('<workflowId>', WORKFLOW_ID_HELP)
-      .description('Run the blocked step again, after its cause was fixed (`kmsflow status` shows the cause and the fix).');
+      .description(
+        'Run the blocked step again, after its cause was fixed (`kmsflow status` shows the cause and the fix).',
+      );
     addRequesterOption(command);
     addJsonOption(command);
     addExamples(command, ['kmsflow retry "$CLUSTER_ID"', 'kmsflow retry "$CLUSTER_ID" --as alice --json']);

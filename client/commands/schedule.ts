@@ -1,9 +1,21 @@
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import type { Command } from 'commander';
-import { CAMPAIGN_WORKFLOW_PREFIX, type CampaignInput, EXPIRY_GUARD_WORKFLOW_PREFIX, type ExpiryGuardInput } from '../../workflows/campaign-messages';
+import {
+  CAMPAIGN_WORKFLOW_PREFIX,
+  type CampaignInput,
+  EXPIRY_GUARD_WORKFLOW_PREFIX,
+  type ExpiryGuardInput,
+} from '../../workflows/campaign-messages';
 import { ExitCode } from '../exit-codes';
 import { formatDuration, formatTime, table } from '../output/format';
-import { addCampaignRunOptions, addSelectionOptions, type CampaignRunOptions, campaignProcedure, campaignRunInput, COMMANDS } from './support/campaign-options';
+import {
+  addCampaignRunOptions,
+  addSelectionOptions,
+  type CampaignRunOptions,
+  campaignProcedure,
+  campaignRunInput,
+  COMMANDS,
+} from './support/campaign-options';
 import { usageError } from './support/errors';
 import { addExamples, addJsonOption, nonEmptyText, taskQueueOf, wholeNumber } from './support/options';
 import type { CommandContext, CommandModule } from './support/runtime';
@@ -23,13 +35,15 @@ interface CreateOptions extends CampaignRunOptions {
 function interval(value: string): number {
   const m = /^(\d+)(m|h|d)$/.exec(value.trim());
   const secondsOf = m ? Number(m[1]) * { m: 60, h: 3600, d: 86_400 }[m[2] as 'm' | 'h' | 'd'] : 0;
-  if (secondsOf < 60) throw usageError(`--every ${value}: give a duration of at least a minute, e.g. 90d, 12h or 30m.`);
+  if (secondsOf < 60)
+    throw usageError(`--every ${value}: give a duration of at least a minute, e.g. 90d, 12h or 30m.`);
   return secondsOf;
 }
 
 const scheduleName = (value: string) => {
   const name = value.trim();
-  if (!/^[A-Za-z0-9][-_.A-Za-z0-9]{0,79}$/.test(name)) throw usageError(`--name ${name}: use letters, digits, '-', '_' and '.', up to 80 characters.`);
+  if (!/^[A-Za-z0-9][-_.A-Za-z0-9]{0,79}$/.test(name))
+    throw usageError(`--name ${name}: use letters, digits, '-', '_' and '.', up to 80 characters.`);
   return name;
 };
 
@@ -41,7 +55,9 @@ export const scheduleCommand: CommandModule = {
   register(program: Command, runtime) {
     const schedule = program
       .command('schedule')
-      .description('Start campaigns on a schedule (Temporal Schedules, overlap: skip), and guard keys that are about to expire.');
+      .description(
+        'Start campaigns on a schedule (Temporal Schedules, overlap: skip), and guard keys that are about to expire.',
+      );
     addExamples(schedule, [
       'kmsflow schedule create rotate --name quarterly --every 90d --subscription "$SUB" --tag env=prod',
       'kmsflow schedule create expiry-guard --name guard --every 1d --within-days 30 --subscription "$SUB"',
@@ -60,7 +76,12 @@ export const scheduleCommand: CommandModule = {
     )
       .requiredOption('--name <name>', 'the schedule name (its campaigns are named <name>-<time>)')
       .requiredOption('--every <interval>', 'how often: 90d, 12h, 30m …', interval)
-      .option('--within-days <n>', `${EXPIRY_GUARD}: a key expiring within n days counts (default 30)`, wholeNumber(1, 3650), 30)
+      .option(
+        '--within-days <n>',
+        `${EXPIRY_GUARD}: a key expiring within n days counts (default 30)`,
+        wholeNumber(1, 3650),
+        30,
+      )
       .option('--paused', 'create it paused (schedule unpause starts it)');
     addJsonOption(create);
     addExamples(create, [
@@ -79,7 +100,13 @@ export const scheduleCommand: CommandModule = {
               workflowType: 'expiryGuard',
               workflowId: `${EXPIRY_GUARD_WORKFLOW_PREFIX}${name}`,
               taskQueue,
-              args: [{ selection: run.selection, withinDays: opts.withinDays, campaign: withoutSelection(run) } satisfies ExpiryGuardInput],
+              args: [
+                {
+                  selection: run.selection,
+                  withinDays: opts.withinDays,
+                  campaign: withoutSelection(run),
+                } satisfies ExpiryGuardInput,
+              ],
             }
           : {
               type: 'startWorkflow' as const,
@@ -97,20 +124,38 @@ export const scheduleCommand: CommandModule = {
           policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
           state: { paused: opts.paused === true, note: `created by ${run.requestedBy}` },
         });
-        const result = { name, what: guard ? EXPIRY_GUARD : run.procedure, everySeconds: opts.every, paused: opts.paused === true };
+        const result = {
+          name,
+          what: guard ? EXPIRY_GUARD : run.procedure,
+          everySeconds: opts.every,
+          paused: opts.paused === true,
+        };
         if (ctx.out.json) ctx.out.printJson(result);
-        else ctx.out.line(`Created schedule ${name}: ${result.what} every ${formatDuration(opts.every)}${result.paused ? ' (paused)' : ''}; \`kmsflow schedule list\` shows its next run.`);
+        else
+          ctx.out.line(
+            `Created schedule ${name}: ${result.what} every ${formatDuration(opts.every)}${result.paused ? ' (paused)' : ''}; \`kmsflow schedule list\` shows its next run.`,
+          );
         return ExitCode.success;
       }),
     );
 
-    const list = schedule.command('list').description("kmsflow's schedules: what each starts, how often, paused or not, its next and last run.");
+    const list = schedule
+      .command('list')
+      .description("kmsflow's schedules: what each starts, how often, paused or not, its next and last run.");
     addJsonOption(list);
     addExamples(list, ['kmsflow schedule list --json']);
     list.action(
       runtime.action(async (ctx) => {
         const client = await ctx.temporal();
-        const rows: { name: string; workflowType: string; everySeconds: number | null; paused: boolean; nextRun: string | null; lastRun: string | null; lastWorkflowId: string | null }[] = [];
+        const rows: {
+          name: string;
+          workflowType: string;
+          everySeconds: number | null;
+          paused: boolean;
+          nextRun: string | null;
+          lastRun: string | null;
+          lastWorkflowId: string | null;
+        }[] = [];
         for await (const s of client.schedule.list()) {
           if (!s.scheduleId.startsWith(SCHEDULE_PREFIX)) continue;
           const last = s.info.recentActions[s.info.recentActions.length - 1];
@@ -132,7 +177,14 @@ export const scheduleCommand: CommandModule = {
               ? ['No kmsflow schedules.']
               : table(
                   ['NAME', 'STARTS', 'EVERY', 'PAUSED', 'NEXT RUN', 'LAST RUN'],
-                  rows.map((r) => [r.name, r.workflowType, r.everySeconds ? formatDuration(r.everySeconds) : '-', r.paused ? 'yes' : 'no', formatTime(r.nextRun), formatTime(r.lastRun)]),
+                  rows.map((r) => [
+                    r.name,
+                    r.workflowType,
+                    r.everySeconds ? formatDuration(r.everySeconds) : '-',
+                    r.paused ? 'yes' : 'no',
+                    formatTime(r.nextRun),
+                    formatTime(r.lastRun),
+                  ]),
                 ),
           );
         return ExitCode.success;
@@ -142,10 +194,14 @@ export const scheduleCommand: CommandModule = {
     for (const [verb, what] of [
       ['pause', 'Pause a schedule: it starts nothing until unpaused (running campaigns go on).'],
       ['unpause', 'Unpause a schedule.'],
-      ['trigger', 'Start the schedule\'s campaign (or guard) now, unless its previous one still runs.'],
+      ['trigger', "Start the schedule's campaign (or guard) now, unless its previous one still runs."],
       ['delete', 'Delete a schedule (its campaigns go on).'],
     ] as const) {
-      const command = schedule.command(verb).argument('<name>').description(what).option('--note <text>', 'why, recorded on the schedule (pause, unpause)', nonEmptyText('note'));
+      const command = schedule
+        .command(verb)
+        .argument('<name>')
+        .description(what)
+        .option('--note <text>', 'why, recorded on the schedule (pause, unpause)', nonEmptyText('note'));
       addJsonOption(command);
       addExamples(command, [`kmsflow schedule ${verb} quarterly`]);
       command.action(

@@ -8,7 +8,9 @@ export const setupCommand: CommandModule = {
   register(program: Command, runtime) {
     const command = program
       .command('setup')
-      .description('Find or build the tools kmsflow runs locally (the Temporal CLI, built once with Go and cached).');
+      .description(
+        'Find or build the tools kmsflow runs locally (the Temporal CLI, built once with Go and cached).',
+      );
     addExamples(command, ['kmsflow setup', 'TEMPORAL_CLI_PATH=/opt/temporal/bin/temporal kmsflow setup']);
     command.action(
       runtime.action(async (ctx) => {

@@ -2,8 +2,21 @@ import type { Command } from 'commander';
 import { ExitCode } from '../exit-codes';
 import { renderPlan, renderStart } from '../output/plan-view';
 import type { PlanResult } from '../output/shapes';
-import { addExamples, addJsonOption, addRequesterOption, addTaskQueueOption, requesterOf, seconds, taskQueueOf } from './support/options';
-import { addProcedureOptions, PROCEDURE_ARGUMENT_HELP, type ProcedureFlags, procedureRequest } from './support/procedure-request';
+import {
+  addExamples,
+  addJsonOption,
+  addRequesterOption,
+  addTaskQueueOption,
+  requesterOf,
+  seconds,
+  taskQueueOf,
+} from './support/options';
+import {
+  addProcedureOptions,
+  PROCEDURE_ARGUMENT_HELP,
+  type ProcedureFlags,
+  procedureRequest,
+} from './support/procedure-request';
 import { planResult, runPlan, startProcedure } from './support/procedure-runs';
 import type { CommandModule } from './support/runtime';
 import { watchProcedure } from './watch';
@@ -31,11 +44,20 @@ export const startCommand: CommandModule = {
       );
     addProcedureOptions(command);
     command
-      .option('--preflight', 'plan first (needs a worker): refuse to start when preflight finds errors, and record the planned steps in the workflow details')
+      .option(
+        '--preflight',
+        'plan first (needs a worker): refuse to start when preflight finds errors, and record the planned steps in the workflow details',
+      )
       .option('--watch', 'follow the procedure until it ends, like `kmsflow watch`')
       .option('--interval <seconds>', 'with --watch: how often to poll (default 1)', seconds(0.1, 60), 1)
-      .option('--exit-on-wait', 'with --watch: stop with exit code 3 when the procedure waits for an operator')
-      .option('--ui-url <url>', `the Temporal Web UI, to print a link to the workflow (default: $${UI_URL_VARIABLE})`);
+      .option(
+        '--exit-on-wait',
+        'with --watch: stop with exit code 3 when the procedure waits for an operator',
+      )
+      .option(
+        '--ui-url <url>',
+        `the Temporal Web UI, to print a link to the workflow (default: $${UI_URL_VARIABLE})`,
+      );
     addRequesterOption(command, 'who starts it');
     addTaskQueueOption(command);
     addJsonOption(command);
@@ -69,7 +91,10 @@ export const startCommand: CommandModule = {
         else ctx.out.lines(renderStart(started, ctx.out.style));
         if (!opts.watch) return ExitCode.success;
         if (!ctx.out.json) ctx.out.line();
-        return watchProcedure(ctx, started.workflowId, { interval: opts.interval, exitOnWait: opts.exitOnWait });
+        return watchProcedure(ctx, started.workflowId, {
+          interval: opts.interval,
+          exitOnWait: opts.exitOnWait,
+        });
       }),
     );
   },

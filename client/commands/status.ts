@@ -1,7 +1,13 @@
 import type { Command } from 'commander';
 import { renderStatus } from '../output/procedure-view';
 import { DEFAULT_LIST_LIMIT, printProcedures } from './list';
-import { addExamples, addJsonOption, addRunOption, workflowIdArgument, WORKFLOW_ID_HELP } from './support/options';
+import {
+  addExamples,
+  addJsonOption,
+  addRunOption,
+  workflowIdArgument,
+  WORKFLOW_ID_HELP,
+} from './support/options';
 import { readSnapshot } from './support/procedure-snapshot';
 import type { CommandModule } from './support/runtime';
 
@@ -16,7 +22,11 @@ export const statusCommand: CommandModule = {
       );
     addRunOption(command);
     addJsonOption(command);
-    addExamples(command, ['kmsflow status', 'kmsflow status "$CLUSTER_ID"', 'kmsflow status "$CLUSTER_ID" --run "$RUN_ID" --json']);
+    addExamples(command, [
+      'kmsflow status',
+      'kmsflow status "$CLUSTER_ID"',
+      'kmsflow status "$CLUSTER_ID" --run "$RUN_ID" --json',
+    ]);
     command.action(
       runtime.action(async (ctx, workflowId: string | undefined, opts: { run?: string }) => {
         if (workflowId === undefined) return printProcedures(ctx, { status: 'running' }, DEFAULT_LIST_LIMIT);

@@ -59,8 +59,14 @@ async function pickRunning(ctx: CommandContext): Promise<string> {
   const { rows } = await listProcedures(await ctx.temporal(), { status: 'running' }, 10);
   const only = rows[0];
   if (rows.length === 1 && only) return only.workflowId;
-  if (only === undefined) throw new CliError(ExitCode.notFound, 'No kmsflow procedure is running: `kmsflow list` shows the ended ones.');
-  throw usageError(`${rows.length} procedures are running; name one: kmsflow watch <workflowId> (${rows.map((r) => r.workflowId).join(', ')}).`);
+  if (only === undefined)
+    throw new CliError(
+      ExitCode.notFound,
+      'No kmsflow procedure is running: `kmsflow list` shows the ended ones.',
+    );
+  throw usageError(
+    `${rows.length} procedures are running; name one: kmsflow watch <workflowId> (${rows.map((r) => r.workflowId).join(', ')}).`,
+  );
 }
 
 export const watchCommand: CommandModule = {
@@ -73,7 +79,10 @@ export const watchCommand: CommandModule = {
           'Exits with the outcome: 0 completed, 4 failed or cancelled (3 with --exit-on-wait when it waits for an operator).',
       )
       .option('--interval <seconds>', 'how often to poll the procedure (default 1)', seconds(0.1, 60), 1)
-      .option('--exit-on-wait', 'stop with exit code 3 as soon as the procedure waits for an approval, a resume or a fix');
+      .option(
+        '--exit-on-wait',
+        'stop with exit code 3 as soon as the procedure waits for an approval, a resume or a fix',
+      );
     addJsonOption(command);
     addExamples(command, [
       'kmsflow watch "$CLUSTER_ID"',
@@ -83,7 +92,8 @@ export const watchCommand: CommandModule = {
     ]);
     command.action(
       runtime.action(async (ctx, workflowId: string | undefined, opts: WatchOptions) => {
-        const id = workflowId === undefined ? await pickRunning(ctx) : workflowIdArgument(workflowId, 'watch');
+        const id =
+          workflowId === undefined ? await pickRunning(ctx) : workflowIdArgument(workflowId, 'watch');
         return watchProcedure(ctx, id, opts);
       }),
     );
@@ -105,11 +115,17 @@ function pause(ms: number, signal: AbortSignal): Promise<'slept' | 'stopped'> {
 }
 
 /** Follows a procedure until it ends (or Ctrl-C) and returns its exit code; shared with `start --watch`. */
-export async function watchProcedure(ctx: CommandContext, workflowId: string, opts: WatchOptions): Promise<number> {
+export async function watchProcedure(
+  ctx: CommandContext,
+  workflowId: string,
+  opts: WatchOptions,
+): Promise<number> {
   const client = await ctx.temporal();
   const view = ctx.out.json ? jsonView(ctx.out) : ctx.out.live ? liveView(ctx.out) : lineView(ctx.out);
   const stop = new AbortController();
-  const stopped = new Promise<'stopped'>((resolve) => stop.signal.addEventListener('abort', () => resolve('stopped')));
+  const stopped = new Promise<'stopped'>((resolve) =>
+    stop.signal.addEventListener('abort', () => resolve('stopped')),
+  );
   const dispose = ctx.io.onInterrupt?.(() => stop.abort());
   let last: ProcedureSnapshot | undefined;
   try {
@@ -131,6 +147,8 @@ export async function watchProcedure(ctx: CommandContext, workflowId: string, op
     dispose?.();
   }
   view.end(last);
-  ctx.out.note(`Stopped watching. ${workflowId} keeps running: \`kmsflow status ${shellWord(workflowId)}\` shows it.`);
+  ctx.out.note(
+    `Stopped watching. ${workflowId} keeps running: \`kmsflow status ${shellWord(workflowId)}\` shows it.`,
+  );
   return ExitCode.success;
 }

@@ -1,7 +1,12 @@
 import type { Command } from 'commander';
 import { ExitCode } from '../exit-codes';
 import { loadActivitiesFromEnv, loadWorkerMain } from './support/lazy';
-import { type ActivityFlags, addActivityOptions, pollIntervalMs, resolveActivitySource } from './support/activity-options';
+import {
+  type ActivityFlags,
+  addActivityOptions,
+  pollIntervalMs,
+  resolveActivitySource,
+} from './support/activity-options';
 import { parseListenAddress } from '../../worker/health';
 import { VERSIONING_MODES, type VersioningMode } from '../../worker/versioning';
 import { usageError } from './support/errors';
@@ -23,7 +28,11 @@ export const workerCommand: CommandModule = {
       );
     addActivityOptions(command);
     addTaskQueueOption(command);
-    command.option('--health-listen <[host:]port>', `serve GET /healthz (200 while the worker runs) for liveness probes (default: $${HEALTH_LISTEN_VARIABLE}, else off)`, nonEmptyText('listen address'));
+    command.option(
+      '--health-listen <[host:]port>',
+      `serve GET /healthz (200 while the worker runs) for liveness probes (default: $${HEALTH_LISTEN_VARIABLE}, else off)`,
+      nonEmptyText('listen address'),
+    );
     command.option(
       '--versioning <auto|manual|off>',
       `Worker Versioning: procedures stay on the version that started them. auto: this version becomes current at start; manual: the operator makes it current; off: unversioned (default: $${VERSIONING_VARIABLE}, else auto)`,
@@ -47,16 +56,30 @@ export const workerCommand: CommandModule = {
             throw usageError((err as Error).message);
           }
         }
-        const versioning = (opts.versioning ?? ctx.io.env[VERSIONING_VARIABLE] ?? 'auto').trim().toLowerCase();
+        const versioning = (opts.versioning ?? ctx.io.env[VERSIONING_VARIABLE] ?? 'auto')
+          .trim()
+          .toLowerCase();
         if (!(VERSIONING_MODES as readonly string[]).includes(versioning)) {
           throw usageError(`--versioning "${versioning}" is not a versioning mode: use auto, manual or off.`);
         }
         const { runWorker } = await loadWorkerMain();
         const { buildActivities, describeSource } = await loadActivitiesFromEnv();
-        const activities = buildActivities({ source, temporal: await ctx.temporal(), taskQueue, pollIntervalMs: pollIntervalMs(opts) });
+        const activities = buildActivities({
+          source,
+          temporal: await ctx.temporal(),
+          taskQueue,
+          pollIntervalMs: pollIntervalMs(opts),
+        });
         ctx.out.note(`Activities act on ${describeSource(source)}.`);
         const temporal = await ctx.temporal();
-        await runWorker({ target: ctx.target(), activities, taskQueue, healthListen, versioning: versioning as VersioningMode, client: temporal });
+        await runWorker({
+          target: ctx.target(),
+          activities,
+          taskQueue,
+          healthListen,
+          versioning: versioning as VersioningMode,
+          client: temporal,
+        });
         return ExitCode.success;
       }),
     );

@@ -4,15 +4,26 @@ import type { CampaignPlan } from '../../workflows/campaign';
 import { formatTime, table } from './format';
 import type { Style } from './style';
 
-const SIZE = (s: CampaignPlan['stages'][number]) => (s.size === 'rest' ? 'rest' : typeof s.size === 'number' ? String(s.size) : `${s.size.percent}%`);
+const SIZE = (s: CampaignPlan['stages'][number]) =>
+  s.size === 'rest' ? 'rest' : typeof s.size === 'number' ? String(s.size) : `${s.size.percent}%`;
 
 export function renderCampaignPlan(plan: CampaignPlan, style: Style): string[] {
   const skipped = plan.members.filter((m) => m.skipReason);
-  const lines = [`Campaign plan: ${plan.procedure} on ${plan.members.length - skipped.length} cluster(s), ${skipped.length} skipped`, ''];
+  const lines = [
+    `Campaign plan: ${plan.procedure} on ${plan.members.length - skipped.length} cluster(s), ${skipped.length} skipped`,
+    '',
+  ];
   lines.push(
     ...table(
       ['STAGE', 'SIZE', 'CLUSTERS', 'AT ONCE', 'SOAK', 'APPROVAL'],
-      plan.stages.map((s) => [s.name, SIZE(s), String(s.clusters), String(s.concurrency), s.soakSeconds ? `${s.soakSeconds}s` : '-', s.approval ? 'before it' : '-']),
+      plan.stages.map((s) => [
+        s.name,
+        SIZE(s),
+        String(s.clusters),
+        String(s.concurrency),
+        s.soakSeconds ? `${s.soakSeconds}s` : '-',
+        s.approval ? 'before it' : '-',
+      ]),
     ),
     '',
   );
@@ -39,7 +50,13 @@ export function renderCampaign(p: CampaignProgress, style: Style): string[] {
   lines.push(
     ...table(
       ['STAGE', 'CLUSTERS', 'STATUS'],
-      p.stages.map((s) => [s.name, String(s.clusters), s.status + (s.soakUntil && s.status === 'soaking' ? ` until ${formatTime(s.soakUntil)}` : '') + (s.approvedBy ? ` (approved by ${s.approvedBy})` : '')]),
+      p.stages.map((s) => [
+        s.name,
+        String(s.clusters),
+        s.status +
+          (s.soakUntil && s.status === 'soaking' ? ` until ${formatTime(s.soakUntil)}` : '') +
+          (s.approvedBy ? ` (approved by ${s.approvedBy})` : ''),
+      ]),
     ),
     '',
   );
@@ -50,7 +67,8 @@ export function renderCampaign(p: CampaignProgress, style: Style): string[] {
     ),
   );
   const waiting = p.stages.find((s) => s.status === 'waiting-approval');
-  if (waiting) lines.push('', `Stage ${waiting.name} waits for approval: kmsflow campaign approve ${p.campaignId}`);
+  if (waiting)
+    lines.push('', `Stage ${waiting.name} waits for approval: kmsflow campaign approve ${p.campaignId}`);
   return lines;
 }
 
@@ -63,17 +81,38 @@ export function campaignLine(p: CampaignProgress): string {
 }
 
 export function renderCampaignReport(r: CampaignReport, style: Style): string[] {
-  const verdict = r.exitCode === 0 ? style.green('every cluster it ran is proven') : r.exitCode === 3 ? 'still running' : style.red('not every cluster is proven');
-  const lines = [`Campaign ${r.campaignId} (${r.procedure}), ${r.phase}: ${verdict}`, `  ${Object.entries(r.counts).map(([s, n]) => `${s} ${n}`).join(', ')}`];
+  const verdict =
+    r.exitCode === 0
+      ? style.green('every cluster it ran is proven')
+      : r.exitCode === 3
+        ? 'still running'
+        : style.red('not every cluster is proven');
+  const lines = [
+    `Campaign ${r.campaignId} (${r.procedure}), ${r.phase}: ${verdict}`,
+    `  ${Object.entries(r.counts)
+      .map(([s, n]) => `${s} ${n}`)
+      .join(', ')}`,
+  ];
   if (r.haltReason) lines.push(`  ${r.haltReason}`);
   lines.push('');
   lines.push(
     ...table(
       ['CLUSTER', 'STATUS', 'PROOF', 'KEY', 'WHY'],
-      r.clusters.map((c) => [c.name, colour(c.status, style), c.evidence?.verdict ?? '-', c.keyId?.split('/').slice(-2).join('/') ?? '-', c.reason ?? '']),
+      r.clusters.map((c) => [
+        c.name,
+        colour(c.status, style),
+        c.evidence?.verdict ?? '-',
+        c.keyId?.split('/').slice(-2).join('/') ?? '-',
+        c.reason ?? '',
+      ]),
     ),
   );
-  lines.push('', style.dim('Each cluster\'s full evidence: kmsflow report <cluster resource id> --run <run id> (both in --json).'));
+  lines.push(
+    '',
+    style.dim(
+      "Each cluster's full evidence: kmsflow report <cluster resource id> --run <run id> (both in --json).",
+    ),
+  );
   return lines;
 }
 

@@ -6,10 +6,15 @@ import type { Style } from './style';
 export function renderDeployment(view: DeploymentView | null, style: Style): string[] {
   if (!view) {
     return [
-      style.dim('No versioned kmsflow worker has polled this namespace yet: workers started with --versioning off run unversioned, and every procedure runs on whichever worker polls.'),
+      style.dim(
+        'No versioned kmsflow worker has polled this namespace yet: workers started with --versioning off run unversioned, and every procedure runs on whichever worker polls.',
+      ),
     ];
   }
-  const lines = [`Worker deployment ${view.deploymentName}: new procedures start on ${view.current ?? style.yellow('no version (none is current)')}`, ''];
+  const lines = [
+    `Worker deployment ${view.deploymentName}: new procedures start on ${view.current ?? style.yellow('no version (none is current)')}`,
+    '',
+  ];
   lines.push(
     ...table(
       ['VERSION', 'STATUS', 'RUNNING (PROCEDURES, CAMPAIGNS)', 'WORKERS', 'FIRST SEEN'],
@@ -22,11 +27,15 @@ export function renderDeployment(view: DeploymentView | null, style: Style): str
       ]),
     ),
   );
-  const draining = view.versions.filter((v) => v.status !== 'current' && v.status !== 'ramping' && v.runningProcedures > 0);
+  const draining = view.versions.filter(
+    (v) => v.status !== 'current' && v.status !== 'ramping' && v.runningProcedures > 0,
+  );
   if (draining.length > 0) {
     lines.push('');
     for (const v of draining) {
-      lines.push(`${v.buildId}: ${v.runningProcedures} procedure(s) or campaign(s) pinned to it still run; keep a worker of it until this count is 0.`);
+      lines.push(
+        `${v.buildId}: ${v.runningProcedures} procedure(s) or campaign(s) pinned to it still run; keep a worker of it until this count is 0.`,
+      );
     }
   }
   return lines;

@@ -34,7 +34,9 @@ export function table(header: string[], rows: string[][]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => stripStyle(r[i] ?? '').length)));
   const line = (cells: string[]) =>
     cells
-      .map((cell, i) => (i === cells.length - 1 ? cell : cell + ' '.repeat((widths[i] ?? 0) - stripStyle(cell).length)))
+      .map((cell, i) =>
+        i === cells.length - 1 ? cell : cell + ' '.repeat((widths[i] ?? 0) - stripStyle(cell).length),
+      )
       .join('  ')
       .trimEnd();
   return [line(header), ...rows.map(line)];

@@ -27,14 +27,25 @@ function keyVaultState(k: AzureKeysView['keys'][number]): string {
 /** What Azure reports now, and the warnings about keys Secrets still need. */
 function azureLines(result: KeysResult, style: Style): string[] {
   const azure = result.azure;
-  if (!azure) return [style.dim(`Azure not read: ${result.azureUnread ?? 'not asked'}; the ledger below is all kmsflow knows.`)];
+  if (!azure)
+    return [
+      style.dim(
+        `Azure not read: ${result.azureUnread ?? 'not asked'}; the ledger below is all kmsflow knows.`,
+      ),
+    ];
   const mode = azure.networkAccess ? ` (${azure.networkAccess})` : '';
-  const lines = [`AKS now (ARM): KMS ${azure.kmsEnabled ? `on${mode}, current slot ${shortKey(azure.currentKeyId)}` : 'off'}; the previous slot is not in ARM's model (kmsflow ledger only)`];
+  const lines = [
+    `AKS now (ARM): KMS ${azure.kmsEnabled ? `on${mode}, current slot ${shortKey(azure.currentKeyId)}` : 'off'}; the previous slot is not in ARM's model (kmsflow ledger only)`,
+  ];
   if (azure.keys.length > 0) {
     lines.push(
       ...table(
         ['KEY', 'KNOWN FROM', 'KEY VAULT'],
-        azure.keys.map((k) => [shortKey(k.keyId), k.source === 'arm-current-slot' ? 'ARM (current slot)' : 'kmsflow ledger', keyVaultState(k)]),
+        azure.keys.map((k) => [
+          shortKey(k.keyId),
+          k.source === 'arm-current-slot' ? 'ARM (current slot)' : 'kmsflow ledger',
+          keyVaultState(k),
+        ]),
       ),
     );
   }
@@ -43,10 +54,16 @@ function azureLines(result: KeysResult, style: Style): string[] {
 }
 
 export function renderKeys(result: KeysResult, style: Style): string[] {
-  const lines = [`${style.bold(`Key ledger of ${result.cluster}`)}  KMS ${result.kmsEnabled ? 'on' : 'off'}`, `  ${result.clusterId}`, ''];
+  const lines = [
+    `${style.bold(`Key ledger of ${result.cluster}`)}  KMS ${result.kmsEnabled ? 'on' : 'off'}`,
+    `  ${result.clusterId}`,
+    '',
+  ];
   if (result.note) lines.push(style.dim(result.note), '');
   lines.push(...azureLines(result, style), '');
-  lines.push(`Key slots (kmsflow ledger): current ${shortKey(result.slots.current)}   previous ${shortKey(result.slots.previous)}`);
+  lines.push(
+    `Key slots (kmsflow ledger): current ${shortKey(result.slots.current)}   previous ${shortKey(result.slots.previous)}`,
+  );
   if (result.keys.length > 0) {
     lines.push('');
     lines.push(
@@ -62,9 +79,18 @@ export function renderKeys(result: KeysResult, style: Style): string[] {
   const last = result.lastReencryption;
   lines.push('');
   if (last) {
-    const verdict = last.status === 'started' ? style.red('NOT finished (cancelled, failed or running)') : last.proven ? style.green('proven') : style.red('NOT proven');
-    lines.push(`Last re-encryption: ${verdict} at ${formatTime(last.at)} under ${last.keyId ? shortKey(last.keyId) : 'identity (unencrypted)'}`);
-    lines.push(`  ${last.objects} objects, watermark ${last.watermark}, digest ${last.digest}${last.secretsPerSecond ? `, ${last.secretsPerSecond} Secrets/s` : ''}`);
+    const verdict =
+      last.status === 'started'
+        ? style.red('NOT finished (cancelled, failed or running)')
+        : last.proven
+          ? style.green('proven')
+          : style.red('NOT proven');
+    lines.push(
+      `Last re-encryption: ${verdict} at ${formatTime(last.at)} under ${last.keyId ? shortKey(last.keyId) : 'identity (unencrypted)'}`,
+    );
+    lines.push(
+      `  ${last.objects} objects, watermark ${last.watermark}, digest ${last.digest}${last.secretsPerSecond ? `, ${last.secretsPerSecond} Secrets/s` : ''}`,
+    );
     lines.push(`  by ${last.workflowId}${last.runId ? ` run ${last.runId}` : ''}`);
   } else {
     lines.push('Last re-encryption: none recorded');
@@ -74,7 +100,13 @@ export function renderKeys(result: KeysResult, style: Style): string[] {
     lines.push(
       ...table(
         ['RUN', 'PROCEDURE', 'STATUS', 'PROOF', 'STARTED'],
-        result.procedures.map((p) => [p.firstRunId, p.procedure ?? '', p.status, p.proof ?? '-', formatTime(p.startedAt)]),
+        result.procedures.map((p) => [
+          p.firstRunId,
+          p.procedure ?? '',
+          p.status,
+          p.proof ?? '-',
+          formatTime(p.startedAt),
+        ]),
       ),
     );
   }

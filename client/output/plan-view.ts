@@ -4,7 +4,12 @@ import type { FindingView, KeySlotsView, PlanResult, StartResult } from './shape
 import type { Style } from './style';
 
 function findingLine(f: FindingView, style: Style): string[] {
-  const label = f.severity === 'error' ? style.red('error  ') : f.severity === 'warning' ? style.yellow('warning') : style.dim('info   ');
+  const label =
+    f.severity === 'error'
+      ? style.red('error  ')
+      : f.severity === 'warning'
+        ? style.yellow('warning')
+        : style.dim('info   ');
   const lines = [`  ${label} ${f.message} ${style.dim(`(${f.code})`)}`];
   if (f.fix) lines.push(`          Fix: ${f.fix}`);
   return lines;
@@ -31,7 +36,10 @@ function estimateLines(plan: PlanResult): string[] {
   const e = plan.estimate;
   const ops = (['kms', 'upgrade'] as const)
     .filter((k) => e.armOperations[k] > 0)
-    .map((k) => `${e.armOperations[k]} ${k === 'kms' ? 'KMS update' : 'upgrade'}${e.armOperations[k] > 1 ? 's' : ''} × ${formatDuration(e.armSecondsEach[k])}`);
+    .map(
+      (k) =>
+        `${e.armOperations[k]} ${k === 'kms' ? 'KMS update' : 'upgrade'}${e.armOperations[k] > 1 ? 's' : ''} × ${formatDuration(e.armSecondsEach[k])}`,
+    );
   return [
     `ARM operations ${formatDuration(e.armSeconds)}${ops.length ? `: ${ops.join(', ')} (${ARM_BASIS[e.armBasis]})` : ''}`,
     `propagation waits ${formatDuration(e.waitSeconds)}: ${e.propagationWaits} × ${formatDuration(e.propagationWaitSeconds)} (--propagation-wait)`,
@@ -40,7 +48,9 @@ function estimateLines(plan: PlanResult): string[] {
 }
 
 export function renderPlan(plan: PlanResult, style: Style): string[] {
-  const kms = plan.kms.enabled ? `KMS on (${plan.kms.networkAccess ?? '?'}) with ${shortKey(plan.kms.keyId)}` : 'KMS off';
+  const kms = plan.kms.enabled
+    ? `KMS on (${plan.kms.networkAccess ?? '?'}) with ${shortKey(plan.kms.keyId)}`
+    : 'KMS off';
   const lines = [
     `${style.bold(`Plan: ${plan.procedure}`)} on ${plan.cluster} (Kubernetes ${plan.kubernetesVersion}, ${kms})`,
     `  ${plan.clusterId}`,
@@ -74,11 +84,18 @@ export function renderPlan(plan: PlanResult, style: Style): string[] {
 }
 
 export function renderStart(result: StartResult, style: Style): string[] {
-  const lines = [`${style.green('Started')} ${style.bold(result.procedure)} on ${result.cluster} as ${result.requestedBy}`];
+  const lines = [
+    `${style.green('Started')} ${style.bold(result.procedure)} on ${result.cluster} as ${result.requestedBy}`,
+  ];
   lines.push(`  workflow  ${result.workflowId}  ${style.dim(`run ${result.runId}`)}`);
   if (result.uiUrl) lines.push(`  Web UI    ${result.uiUrl}`);
   if (!result.workerSeen) {
-    lines.push('', style.yellow(`No worker polled task queue "${result.taskQueue}" recently: the procedure waits until \`kmsflow worker\` runs.`));
+    lines.push(
+      '',
+      style.yellow(
+        `No worker polled task queue "${result.taskQueue}" recently: the procedure waits until \`kmsflow worker\` runs.`,
+      ),
+    );
   }
   lines.push('', 'Next:');
   for (const command of result.next) lines.push(`  ${command}`);

@@ -2,9 +2,15 @@
 import { STEP_MARKS } from '../../workflows/engine/details';
 import type { StepStatus } from '../../workflows/messages';
 import { fitToWidth, formatDuration, formatRate, formatTime, progressBar, table } from './format';
-import type { PendingActivityView, ProcedureRow, ProcedureSnapshot, StepProgressView, StepView, WaitingFor } from './shapes';
+import type {
+  PendingActivityView,
+  ProcedureRow,
+  ProcedureSnapshot,
+  StepProgressView,
+  StepView,
+  WaitingFor,
+} from './shapes';
 import type { Style } from './style';
-
 
 function markOf(status: StepStatus, style: Style): string {
   const mark = STEP_MARKS[status];
@@ -35,18 +41,26 @@ function stepNote(step: StepView, style: Style): string {
   const attempt = step.attempts > 1 ? ` (attempt ${step.attempts})` : '';
   switch (step.status) {
     case 'running':
-      return [step.progress ? progressText(step.progress) : step.detail ?? '', attempt].join('').trim();
+      return [step.progress ? progressText(step.progress) : (step.detail ?? ''), attempt].join('').trim();
     case 'waiting-approval':
       return style.yellow(`waiting for approval (gate ${step.gate?.id ?? '?'})`);
     case 'blocked':
-      return style.red(`blocked${attempt}: ${step.blocked?.message ?? 'see status'}${step.blocked?.code ? ` (${step.blocked.code})` : ''}`);
+      return style.red(
+        `blocked${attempt}: ${step.blocked?.message ?? 'see status'}${step.blocked?.code ? ` (${step.blocked.code})` : ''}`,
+      );
     case 'skipped':
       return style.dim('skipped');
     case 'cancelled':
       return style.red(step.detail ?? 'cancelled');
     case 'done': {
-      const took = step.startedAt && step.endedAt ? (Date.parse(step.endedAt) - Date.parse(step.startedAt)) / 1000 : undefined;
-      const parts = [step.progress ? progressText({ ...step.progress, etaSeconds: null }) : '', took !== undefined ? formatDuration(took) : ''];
+      const took =
+        step.startedAt && step.endedAt
+          ? (Date.parse(step.endedAt) - Date.parse(step.startedAt)) / 1000
+          : undefined;
+      const parts = [
+        step.progress ? progressText({ ...step.progress, etaSeconds: null }) : '',
+        took !== undefined ? formatDuration(took) : '',
+      ];
       return style.dim(parts.filter(Boolean).join(' · ') + attempt);
     }
     default:
@@ -60,7 +74,9 @@ export function renderSteps(snapshot: ProcedureSnapshot, style: Style): string[]
     const title = step.id === snapshot.currentStep ? style.bold(step.title) : step.title;
     return [`${markOf(step.status, style)} ${step.number}`, title, stepNote(step, style)];
   });
-  return table(['', '', ''], rows).slice(1).map((line) => `  ${line}`);
+  return table(['', '', ''], rows)
+    .slice(1)
+    .map((line) => `  ${line}`);
 }
 
 /** The headline state in a few words: `running step 3/5`, `waiting for approval`, `failed`. */
@@ -96,7 +112,9 @@ export function renderWaiting(waiting: WaitingFor, style: Style): string[] {
 }
 
 function headline(snapshot: ProcedureSnapshot, style: Style): string {
-  const what = snapshot.procedure ? `${style.bold(snapshot.procedure)} on ${snapshot.cluster ?? '?'}` : style.bold(snapshot.workflowId);
+  const what = snapshot.procedure
+    ? `${style.bold(snapshot.procedure)} on ${snapshot.cluster ?? '?'}`
+    : style.bold(snapshot.workflowId);
   return `${what}: ${colouredState(snapshot, style)}`;
 }
 
@@ -127,7 +145,10 @@ export function renderStatus(snapshot: ProcedureSnapshot, style: Style, now = ne
   if (steps.length > 0) lines.push('', ...steps);
   const current = snapshot.steps.find((s) => s.id === snapshot.currentStep);
   if (current?.command && snapshot.status === 'running') {
-    lines.push('', style.dim(`Step ${current.number} does what this manual command does: ${current.command}`));
+    lines.push(
+      '',
+      style.dim(`Step ${current.number} does what this manual command does: ${current.command}`),
+    );
   }
   if (snapshot.activity) lines.push(activityLine(snapshot.activity, style));
   if (snapshot.note) lines.push('', style.dim(snapshot.note));
@@ -135,7 +156,9 @@ export function renderStatus(snapshot: ProcedureSnapshot, style: Style, now = ne
     lines.push('', 'Approvals:');
     for (const a of snapshot.approvals) {
       const comment = a.comment ? ` "${a.comment}"` : '';
-      lines.push(`  ${a.gate}: ${a.auto ? 'pre-approved' : 'approved'} by ${a.approver} at ${formatTime(a.at)}${comment}`);
+      lines.push(
+        `  ${a.gate}: ${a.auto ? 'pre-approved' : 'approved'} by ${a.approver} at ${formatTime(a.at)}${comment}`,
+      );
     }
   }
   if (snapshot.waitingFor) lines.push('', ...renderWaiting(snapshot.waitingFor, style));
@@ -149,11 +172,17 @@ export function renderLiveFrame(
   columns: number,
   { final = false, now = new Date() }: { final?: boolean; now?: Date } = {},
 ): string[] {
-  const lines = [`${headline(snapshot, style)}  ${style.dim(`${snapshot.workflowId} · ${elapsed(snapshot, now)}`)}`, ''];
+  const lines = [
+    `${headline(snapshot, style)}  ${style.dim(`${snapshot.workflowId} · ${elapsed(snapshot, now)}`)}`,
+    '',
+  ];
   lines.push(...renderSteps(snapshot, style));
   const current = snapshot.steps.find((s) => s.id === snapshot.currentStep);
   if (current?.status === 'running' && current.progress) {
-    lines.push('', `  ${style.cyan(progressBar(current.progress.done, current.progress.total))} ${progressText(current.progress)}`);
+    lines.push(
+      '',
+      `  ${style.cyan(progressBar(current.progress.done, current.progress.total))} ${progressText(current.progress)}`,
+    );
   }
   if (snapshot.note) lines.push('', style.dim(snapshot.note));
   if (snapshot.waitingFor) lines.push('', ...renderWaiting(snapshot.waitingFor, style));
@@ -167,10 +196,14 @@ function stepLabel(step: StepView, total: number): string {
 
 function changeLine(step: StepView, total: number): string {
   const base = `${stepLabel(step, total)}: ${step.status}`;
-  if (step.status === 'blocked' && step.blocked) return `${base}: ${step.blocked.message}${step.blocked.code ? ` (${step.blocked.code})` : ''}`;
+  if (step.status === 'blocked' && step.blocked)
+    return `${base}: ${step.blocked.message}${step.blocked.code ? ` (${step.blocked.code})` : ''}`;
   if (step.status === 'cancelled' && step.detail) return `${base} (${step.detail})`;
   if (step.status === 'running') {
-    const notes = [step.progress ? progressText(step.progress) : '', step.attempts > 1 ? `attempt ${step.attempts}` : ''].filter(Boolean);
+    const notes = [
+      step.progress ? progressText(step.progress) : '',
+      step.attempts > 1 ? `attempt ${step.attempts}` : '',
+    ].filter(Boolean);
     return notes.length > 0 ? `${base} (${notes.join(', ')})` : base;
   }
   if (step.status === 'done' && step.progress) return `${base} (${step.progress.done} ${step.progress.unit})`;
@@ -182,19 +215,25 @@ export function describeChanges(previous: ProcedureSnapshot | undefined, next: P
   const lines: string[] = [];
   const total = next.steps.length;
   if (!previous) {
-    lines.push(`${next.workflowId}: ${next.procedure ?? next.workflowType} on ${next.cluster ?? '?'}, ${stateWords(next)}`);
+    lines.push(
+      `${next.workflowId}: ${next.procedure ?? next.workflowType} on ${next.cluster ?? '?'}, ${stateWords(next)}`,
+    );
   }
   for (const step of next.steps) {
     const before = previous?.steps.find((s) => s.id === step.id);
-    const changed = before ? before.status !== step.status || before.attempts !== step.attempts : step.status !== 'pending';
+    const changed = before
+      ? before.status !== step.status || before.attempts !== step.attempts
+      : step.status !== 'pending';
     if (changed) {
       lines.push(changeLine(step, total));
     } else if (step.status === 'running' && step.progress && before?.progress?.done !== step.progress.done) {
       lines.push(`${stepLabel(step, total)}: ${progressText(step.progress)}`);
     }
   }
-  if (previous && previous.phase !== next.phase && next.phase && next.status === 'running') lines.push(`phase: ${next.phase}`);
-  const waitingKey = (s: ProcedureSnapshot | undefined) => (s?.waitingFor ? `${s.waitingFor.kind}:${s.waitingFor.step}:${s.waitingFor.command}` : '');
+  if (previous && previous.phase !== next.phase && next.phase && next.status === 'running')
+    lines.push(`phase: ${next.phase}`);
+  const waitingKey = (s: ProcedureSnapshot | undefined) =>
+    s?.waitingFor ? `${s.waitingFor.kind}:${s.waitingFor.step}:${s.waitingFor.command}` : '';
   if (next.waitingFor && waitingKey(previous) !== waitingKey(next)) {
     lines.push(`waiting for ${next.waitingFor.message} Run: ${next.waitingFor.command}`);
   }

@@ -7,7 +7,14 @@ import type { DurationEstimate } from '../../workflows/plan';
 import type { Phase, StepStatus } from '../../workflows/messages';
 
 /** A procedure's status across Temporal and kmsflow: what `list --status` filters on. */
-export const PROCEDURE_STATUSES = ['running', 'completed', 'cancelled', 'failed', 'terminated', 'timed-out'] as const;
+export const PROCEDURE_STATUSES = [
+  'running',
+  'completed',
+  'cancelled',
+  'failed',
+  'terminated',
+  'timed-out',
+] as const;
 export type ProcedureStatus = (typeof PROCEDURE_STATUSES)[number];
 
 const PHASE_SET: Record<Phase, true> = {

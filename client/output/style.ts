@@ -18,7 +18,8 @@ const sgr = (open: number, close: number) => (text: string) => `\x1b[${open}m${t
 const plain = (text: string) => text;
 
 export function createStyle(enabled: boolean): Style {
-  if (!enabled) return { enabled, bold: plain, dim: plain, red: plain, green: plain, yellow: plain, cyan: plain };
+  if (!enabled)
+    return { enabled, bold: plain, dim: plain, red: plain, green: plain, yellow: plain, cyan: plain };
   return {
     enabled,
     bold: sgr(1, 22),

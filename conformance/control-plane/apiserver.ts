@@ -24,14 +24,30 @@ export async function writeApiserverFiles(dir: string): Promise<ApiserverFiles> 
   fs.writeFileSync(path.join(dir, 'serving.key'), tls.serverKeyPem, { mode: 0o600 });
   const sa = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   fs.writeFileSync(path.join(dir, 'sa.pub'), sa.publicKey.export({ type: 'spki', format: 'pem' }));
-  fs.writeFileSync(path.join(dir, 'sa.key'), sa.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  fs.writeFileSync(path.join(dir, 'sa.key'), sa.privateKey.export({ type: 'pkcs8', format: 'pem' }), {
+    mode: 0o600,
+  });
   const adminToken = `kmsflow-admin-${Date.now().toString(36)}${Math.random().toString(36).slice(2)}`;
   // token,user,uid,"groups"
-  fs.writeFileSync(path.join(dir, 'tokens.csv'), `${adminToken},kmsflow-admin,kmsflow-admin-uid,"system:masters"\n`, { mode: 0o600 });
-  return { dir, caPem: tls.caCertPem, adminToken, encryptionConfigPath: path.join(dir, 'encryption-config.yaml') };
+  fs.writeFileSync(
+    path.join(dir, 'tokens.csv'),
+    `${adminToken},kmsflow-admin,kmsflow-admin-uid,"system:masters"\n`,
+    { mode: 0o600 },
+  );
+  return {
+    dir,
+    caPem: tls.caCertPem,
+    adminToken,
+    encryptionConfigPath: path.join(dir, 'encryption-config.yaml'),
+  };
 }
 
-export function apiserverArgs(files: ApiserverFiles, etcdUrl: string, port: number, extra: string[] = []): string[] {
+export function apiserverArgs(
+  files: ApiserverFiles,
+  etcdUrl: string,
+  port: number,
+  extra: string[] = [],
+): string[] {
   const f = (name: string) => path.join(files.dir, name);
   return [
     `--etcd-servers=${etcdUrl}`,
@@ -72,14 +88,21 @@ export function apiserverRequest(
 ): Promise<ApiserverResponse> {
   return new Promise((resolve, reject) => {
     const payload = body === undefined ? undefined : JSON.stringify(body);
-    const headers: Record<string, string> = { Authorization: `Bearer ${files.adminToken}`, Accept: 'application/json' };
+    const headers: Record<string, string> = {
+      Authorization: `Bearer ${files.adminToken}`,
+      Accept: 'application/json',
+    };
     if (payload) headers['Content-Type'] = 'application/json';
-    const req = https.request(`${url}${pathAndQuery}`, { method, ca: files.caPem, headers, timeout: 10_000 }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
-    });
+    const req = https.request(
+      `${url}${pathAndQuery}`,
+      { method, ca: files.caPem, headers, timeout: 10_000 },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`${method} ${pathAndQuery}: timeout`)));
     req.on('error', reject);
     req.end(payload);
@@ -92,7 +115,10 @@ export interface Readiness {
   failing: string[];
 }
 
-export async function readiness(url: string, files: Pick<ApiserverFiles, 'caPem' | 'adminToken'>): Promise<Readiness> {
+export async function readiness(
+  url: string,
+  files: Pick<ApiserverFiles, 'caPem' | 'adminToken'>,
+): Promise<Readiness> {
   const res = await apiserverRequest(url, files, 'GET', '/readyz?verbose');
   return { ready: res.status === 200, failing: res.body.split('\n').filter((l) => l.startsWith('[-]')) };
 }
@@ -125,13 +151,28 @@ export interface StartApiserverOptions {
   timeoutMs?: number;
 }
 
-export async function startApiserver(binary: string, files: ApiserverFiles, etcdUrl: string, options: StartApiserverOptions = {}): Promise<RunningApiserver> {
+export async function startApiserver(
+  binary: string,
+  files: ApiserverFiles,
+  etcdUrl: string,
+  options: StartApiserverOptions = {},
+): Promise<RunningApiserver> {
   const port = options.port ?? (await freePort());
   const url = `https://127.0.0.1:${port}`;
-  const proc = ManagedProcess.spawn('kube-apiserver', binary, apiserverArgs(files, etcdUrl, port, options.extraArgs), path.join(files.dir, 'kube-apiserver.log'));
+  const proc = ManagedProcess.spawn(
+    'kube-apiserver',
+    binary,
+    apiserverArgs(files, etcdUrl, port, options.extraArgs),
+    path.join(files.dir, 'kube-apiserver.log'),
+  );
   try {
     const waitFor = options.waitFor ?? 'ready';
-    await proc.waitUntil(waitFor, () => (waitFor === 'ready' ? readiness(url, files).then(throwUnlessReady) : isLive(url, files)), options.timeoutMs ?? 120_000, 500);
+    await proc.waitUntil(
+      waitFor,
+      () => (waitFor === 'ready' ? readiness(url, files).then(throwUnlessReady) : isLive(url, files)),
+      options.timeoutMs ?? 120_000,
+      500,
+    );
   } catch (e) {
     await proc.stop();
     throw e;

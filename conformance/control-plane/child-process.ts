@@ -37,7 +37,10 @@ export class ManagedProcess {
   static spawn(name: string, binary: string, args: string[], logFile: string): ManagedProcess {
     installExitHook();
     const log = fs.openSync(logFile, 'a');
-    const child = spawn(binary, args, { stdio: ['ignore', log, log], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp' } });
+    const child = spawn(binary, args, {
+      stdio: ['ignore', log, log],
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp' },
+    });
     fs.closeSync(log);
     return new ManagedProcess(name, child, logFile);
   }
@@ -60,11 +63,17 @@ export class ManagedProcess {
   }
 
   /** Polls `probe` until it returns true; fails early with the log tail if the process exits. */
-  async waitUntil(what: string, probe: () => Promise<boolean>, timeoutMs: number, intervalMs = 250): Promise<void> {
+  async waitUntil(
+    what: string,
+    probe: () => Promise<boolean>,
+    timeoutMs: number,
+    intervalMs = 250,
+  ): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     let lastError = '';
     while (Date.now() < deadline) {
-      if (this.hasExited) throw new Error(`${this.name} exited (code ${this.exitCode}) before ${what}:\n${this.logTail()}`);
+      if (this.hasExited)
+        throw new Error(`${this.name} exited (code ${this.exitCode}) before ${what}:\n${this.logTail()}`);
       try {
         if (await probe()) return;
       } catch (e) {
@@ -72,7 +81,9 @@ export class ManagedProcess {
       }
       await new Promise((r) => setTimeout(r, intervalMs));
     }
-    throw new Error(`${this.name} not ${what} within ${timeoutMs} ms${lastError ? ` (last error: ${lastError})` : ''}:\n${this.logTail()}`);
+    throw new Error(
+      `${this.name} not ${what} within ${timeoutMs} ms${lastError ? ` (last error: ${lastError})` : ''}:\n${this.logTail()}`,
+    );
   }
 
   /** SIGTERM, then SIGKILL after `graceMs`. */

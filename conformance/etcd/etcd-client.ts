@@ -59,8 +59,14 @@ const MAX_RESPONSE_BYTES = 160 * 2 ** 20;
 let kvConstructor: grpc.ServiceClientConstructor | undefined;
 function kvClientConstructor(): grpc.ServiceClientConstructor {
   if (!kvConstructor) {
-    const def = protoLoader.loadSync(path.join(__dirname, 'etcd-kv.proto'), { keepCase: true, longs: String, enums: String, defaults: true });
-    kvConstructor = (grpc.loadPackageDefinition(def).etcdserverpb as grpc.GrpcObject).KV as grpc.ServiceClientConstructor;
+    const def = protoLoader.loadSync(path.join(__dirname, 'etcd-kv.proto'), {
+      keepCase: true,
+      longs: String,
+      enums: String,
+      defaults: true,
+    });
+    kvConstructor = (grpc.loadPackageDefinition(def).etcdserverpb as grpc.GrpcObject)
+      .KV as grpc.ServiceClientConstructor;
   }
   return kvConstructor;
 }
@@ -79,7 +85,9 @@ export class EtcdClient {
 
   private call<T>(method: string, req: object): Promise<T> {
     return new Promise((resolve, reject) =>
-      this.kv[method]!(req, (err, res) => (err ? reject(new Error(`etcd ${method}: ${err.details || err.message}`)) : resolve(res as T))),
+      this.kv[method]!(req, (err, res) =>
+        err ? reject(new Error(`etcd ${method}: ${err.details || err.message}`)) : resolve(res as T),
+      ),
     );
   }
 
@@ -89,11 +97,16 @@ export class EtcdClient {
 
   async get(key: string, options: RangeOptions = {}): Promise<EtcdEntry | undefined> {
     // No range end: this one key. (An empty range end, as encoded here, read every key from `key` on.)
-    return (await this.range(Buffer.from(key), undefined, { ...options, limit: 1 })).entries.find((e) => e.key === key);
+    return (await this.range(Buffer.from(key), undefined, { ...options, limit: 1 })).entries.find(
+      (e) => e.key === key,
+    );
   }
 
   /** Every key under `prefix`, read page by page at one revision so the result is a consistent snapshot. */
-  async getAllWithPrefix(prefix: string, pageSize = 100): Promise<{ entries: EtcdEntry[]; revision: number }> {
+  async getAllWithPrefix(
+    prefix: string,
+    pageSize = 100,
+  ): Promise<{ entries: EtcdEntry[]; revision: number }> {
     const entries: EtcdEntry[] = [];
     const end = prefixRangeEnd(prefix);
     let start = Buffer.from(prefix);
@@ -125,7 +138,11 @@ export class EtcdClient {
     this.kv.close();
   }
 
-  private async range(key: Buffer, rangeEnd: Buffer | undefined, options: RangeOptions): Promise<RangeResult> {
+  private async range(
+    key: Buffer,
+    rangeEnd: Buffer | undefined,
+    options: RangeOptions,
+  ): Promise<RangeResult> {
     const res = await this.call<RawRangeResponse>('Range', {
       key,
       ...(rangeEnd ? { range_end: rangeEnd } : {}),

@@ -14,12 +14,22 @@ export interface StoredSecret {
   stored: StoredValue;
 }
 
-export async function readStoredSecrets(etcd: EtcdClient, etcdPrefix = '/registry'): Promise<{ secrets: StoredSecret[]; revision: number }> {
+export async function readStoredSecrets(
+  etcd: EtcdClient,
+  etcdPrefix = '/registry',
+): Promise<{ secrets: StoredSecret[]; revision: number }> {
   const prefix = `${etcdPrefix}/secrets/`;
   const { entries, revision } = await etcd.getAllWithPrefix(prefix);
   const secrets = entries.map((e) => {
     const [namespace = '', name = ''] = e.key.slice(prefix.length).split('/');
-    return { key: e.key, namespace, name, modRevision: e.modRevision, bytes: e.value.length, stored: parseStoredValue(e.value) };
+    return {
+      key: e.key,
+      namespace,
+      name,
+      modRevision: e.modRevision,
+      bytes: e.value.length,
+      stored: parseStoredValue(e.value),
+    };
   });
   return { secrets, revision };
 }

@@ -28,7 +28,9 @@ const K8S_PROTOBUF_MAGIC = Buffer.from('k8s\0', 'latin1');
 
 let encryptedObjectType: protobuf.Type | undefined;
 function encryptedObject(): protobuf.Type {
-  encryptedObjectType ??= protobuf.loadSync(path.join(__dirname, 'encrypted-object.proto')).lookupType('v2.EncryptedObject');
+  encryptedObjectType ??= protobuf
+    .loadSync(path.join(__dirname, 'encrypted-object.proto'))
+    .lookupType('v2.EncryptedObject');
   return encryptedObjectType;
 }
 
@@ -38,12 +40,20 @@ export function parseStoredValue(value: Buffer): StoredValue {
   if (m) {
     const [prefix, type, version, provider] = m as unknown as [string, string, string, string];
     if (type === 'kms' && version === '2') {
-      const decoded = encryptedObject().toObject(encryptedObject().decode(value.subarray(prefix.length)), { defaults: true, enums: Number });
+      const decoded = encryptedObject().toObject(encryptedObject().decode(value.subarray(prefix.length)), {
+        defaults: true,
+        enums: Number,
+      });
       const envelope: KmsV2Envelope = {
         encryptedData: Buffer.from(decoded.encryptedData as Uint8Array),
         keyID: decoded.keyID as string,
         encryptedDEKSource: Buffer.from(decoded.encryptedDEKSource as Uint8Array),
-        annotations: Object.fromEntries(Object.entries((decoded.annotations ?? {}) as Record<string, Uint8Array>).map(([k, v]) => [k, Buffer.from(v)])),
+        annotations: Object.fromEntries(
+          Object.entries((decoded.annotations ?? {}) as Record<string, Uint8Array>).map(([k, v]) => [
+            k,
+            Buffer.from(v),
+          ]),
+        ),
         encryptedDEKSourceType: decoded.encryptedDEKSourceType as number,
       };
       return { kind: 'kms-v2', provider, keyId: envelope.keyID, envelope };
@@ -77,12 +87,15 @@ export function describeStoredValue(v: StoredValue): string {
  * encryptedDEKSource. Returns the apiserver's storage encoding (protobuf `k8s\0…`).
  */
 export function decryptKmsV2Value(envelope: KmsV2Envelope, etcdKey: string, seed: Buffer): Buffer {
-  if (envelope.encryptedDEKSourceType !== 1) throw new Error('only HKDF_SHA256_XNONCE_AES_GCM_SEED values can be decrypted here');
+  if (envelope.encryptedDEKSourceType !== 1)
+    throw new Error('only HKDF_SHA256_XNONCE_AES_GCM_SEED values can be decrypted here');
   const data = envelope.encryptedData;
   const info = data.subarray(0, 32);
   const nonce = data.subarray(32, 44);
   const sealed = data.subarray(44);
-  const dek = createHmac('sha256', seed).update(Buffer.concat([info, Buffer.from([1])])).digest();
+  const dek = createHmac('sha256', seed)
+    .update(Buffer.concat([info, Buffer.from([1])]))
+    .digest();
   const decipher = createDecipheriv('aes-256-gcm', dek, nonce);
   decipher.setAAD(Buffer.from(etcdKey));
   decipher.setAuthTag(sealed.subarray(sealed.length - 16));

@@ -41,7 +41,12 @@ export interface KmsPluginOptions {
 
 /** The proto-loader package definition, loaded once; also used by clients in tests. */
 export function loadKmsPackage(): grpc.GrpcObject {
-  const definition = protoLoader.loadSync(KMS_PROTO_PATH, { keepCase: true, longs: String, enums: String, defaults: true });
+  const definition = protoLoader.loadSync(KMS_PROTO_PATH, {
+    keepCase: true,
+    longs: String,
+    enums: String,
+    defaults: true,
+  });
   return grpc.loadPackageDefinition(definition);
 }
 
@@ -120,7 +125,8 @@ export class KmsV2Plugin {
   }
 
   private currentKey(): KeyWrapper {
-    if (!this.slots.current) throw new RpcError(grpc.status.FAILED_PRECONDITION, 'this plugin has no current key');
+    if (!this.slots.current)
+      throw new RpcError(grpc.status.FAILED_PRECONDITION, 'this plugin has no current key');
     return this.slots.current;
   }
 
@@ -161,7 +167,11 @@ export class KmsV2Plugin {
       Decrypt: this.handler('Decrypt', async (req: DecryptRequest) => this.decrypt(req)),
     });
     await new Promise<void>((resolve, reject) =>
-      this.server.bindAsync(`unix://${this.options.socketPath}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())),
+      this.server.bindAsync(
+        `unix://${this.options.socketPath}`,
+        grpc.ServerCredentials.createInsecure(),
+        (err) => (err ? reject(err) : resolve()),
+      ),
     );
   }
 
@@ -176,9 +186,17 @@ export class KmsV2Plugin {
           callback(null, response);
         },
         (e: unknown) => {
-          const err = e instanceof RpcError ? e : new RpcError(grpc.status.INTERNAL, e instanceof Error ? e.message : String(e));
+          const err =
+            e instanceof RpcError
+              ? e
+              : new RpcError(grpc.status.INTERNAL, e instanceof Error ? e.message : String(e));
           const current = this.slots.current;
-          const keyId = method === 'Decrypt' ? (req as DecryptRequest).key_id : current ? kmsKeyIdFor(current.versionedKeyId) : '';
+          const keyId =
+            method === 'Decrypt'
+              ? (req as DecryptRequest).key_id
+              : current
+                ? kmsKeyIdFor(current.versionedKeyId)
+                : '';
           this.record({ method, keyId, uid, ok: false, error: err.message, at: Date.now() });
           callback({ code: err.code, details: err.message });
         },
@@ -211,13 +229,22 @@ export class KmsV2Plugin {
     const current = this.currentKey();
     const keyId = kmsKeyIdFor(current.versionedKeyId);
     const ciphertext = await current.wrap(req.plaintext);
-    const annotations = { [ANNOTATION_VERSION]: Buffer.from('1'), [ANNOTATION_ALGORITHM]: Buffer.from(current.algorithm) };
+    const annotations = {
+      [ANNOTATION_VERSION]: Buffer.from('1'),
+      [ANNOTATION_ALGORITHM]: Buffer.from(current.algorithm),
+    };
     return { response: { ciphertext, key_id: keyId, annotations }, keyId };
   }
 
   private slotFor(keyId: string): KeyWrapper {
-    const slot = [this.slots.current, this.slots.previous].find((s) => s && kmsKeyIdFor(s.versionedKeyId) === keyId);
-    if (!slot) throw new RpcError(grpc.status.NOT_FOUND, `key_id ${keyId} is neither the current nor the previous key of this plugin`);
+    const slot = [this.slots.current, this.slots.previous].find(
+      (s) => s && kmsKeyIdFor(s.versionedKeyId) === keyId,
+    );
+    if (!slot)
+      throw new RpcError(
+        grpc.status.NOT_FOUND,
+        `key_id ${keyId} is neither the current nor the previous key of this plugin`,
+      );
     return slot;
   }
 
@@ -231,7 +258,10 @@ export class KmsV2Plugin {
     const version = req.annotations[ANNOTATION_VERSION]?.toString();
     const algorithm = req.annotations[ANNOTATION_ALGORITHM]?.toString();
     if (version !== '1' || algorithm !== slot.algorithm) {
-      throw new RpcError(grpc.status.INVALID_ARGUMENT, `annotations do not match: version=${version ?? '<none>'} algorithm=${algorithm ?? '<none>'}, expected 1/${slot.algorithm}`);
+      throw new RpcError(
+        grpc.status.INVALID_ARGUMENT,
+        `annotations do not match: version=${version ?? '<none>'} algorithm=${algorithm ?? '<none>'}, expected 1/${slot.algorithm}`,
+      );
     }
     return { response: { plaintext: await slot.unwrap(req.ciphertext) }, keyId: req.key_id };
   }

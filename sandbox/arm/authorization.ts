@@ -2,7 +2,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SandboxContext } from '../context';
 import { HttpError, isObject, readJsonObject, sendJson, setLogDetail } from '../http';
-import { findRoleDefinition, normalizeScope, roleDefinitionGuid, ROLE_DEFINITIONS, scopeCovers, type RoleDefinition } from '../rbac';
+import {
+  findRoleDefinition,
+  normalizeScope,
+  roleDefinitionGuid,
+  ROLE_DEFINITIONS,
+  scopeCovers,
+  type RoleDefinition,
+} from '../rbac';
 import type { RoleAssignmentRecord } from '../store';
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -65,26 +72,43 @@ function assignmentFilter(filter: string | null, scope: string): (a: RoleAssignm
   };
 }
 
-export function listRoleAssignments(ctx: SandboxContext, scope: string, query: URLSearchParams, res: ServerResponse): void {
+export function listRoleAssignments(
+  ctx: SandboxContext,
+  scope: string,
+  query: URLSearchParams,
+  res: ServerResponse,
+): void {
   const keep = assignmentFilter(query.get('$filter'), scope);
   sendJson(res, 200, { value: ctx.store.state.roleAssignments.filter(keep).map(renderRoleAssignment) });
 }
 
 function findAssignment(ctx: SandboxContext, scope: string, name: string): RoleAssignmentRecord | undefined {
-  return ctx.store.state.roleAssignments.find((a) => a.name.toLowerCase() === name.toLowerCase() && normalizeScope(a.scope) === normalizeScope(scope));
+  return ctx.store.state.roleAssignments.find(
+    (a) => a.name.toLowerCase() === name.toLowerCase() && normalizeScope(a.scope) === normalizeScope(scope),
+  );
 }
 
 function notFound(name: string): HttpError {
   return new HttpError(404, 'RoleAssignmentNotFound', `The role assignment '${name}' is not found.`);
 }
 
-export function getRoleAssignment(ctx: SandboxContext, scope: string, name: string, res: ServerResponse): void {
+export function getRoleAssignment(
+  ctx: SandboxContext,
+  scope: string,
+  name: string,
+  res: ServerResponse,
+): void {
   const a = findAssignment(ctx, scope, name);
   if (!a) throw notFound(name);
   sendJson(res, 200, renderRoleAssignment(a));
 }
 
-export function deleteRoleAssignment(ctx: SandboxContext, scope: string, name: string, res: ServerResponse): void {
+export function deleteRoleAssignment(
+  ctx: SandboxContext,
+  scope: string,
+  name: string,
+  res: ServerResponse,
+): void {
   const a = findAssignment(ctx, scope, name);
   if (!a) {
     res.writeHead(204).end();
@@ -96,16 +120,31 @@ export function deleteRoleAssignment(ctx: SandboxContext, scope: string, name: s
   sendJson(res, 200, renderRoleAssignment(a));
 }
 
-export async function createRoleAssignment(ctx: SandboxContext, scope: string, name: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function createRoleAssignment(
+  ctx: SandboxContext,
+  scope: string,
+  name: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const body = await readJsonObject(req);
   const props = isObject(body.properties) ? body.properties : {};
-  if (!GUID.test(name)) throw new HttpError(400, 'InvalidRoleAssignmentId', `The role assignment ID '${name}' is not valid. The role assignment ID must be a GUID.`);
+  if (!GUID.test(name))
+    throw new HttpError(
+      400,
+      'InvalidRoleAssignmentId',
+      `The role assignment ID '${name}' is not valid. The role assignment ID must be a GUID.`,
+    );
   const roleDefinitionId = typeof props.roleDefinitionId === 'string' ? props.roleDefinitionId : '';
   const principalId = typeof props.principalId === 'string' ? props.principalId : '';
   const principalType = typeof props.principalType === 'string' ? props.principalType : undefined;
   const role = findRoleDefinition(roleDefinitionGuid(roleDefinitionId));
   if (!role) {
-    throw new HttpError(400, 'RoleDefinitionDoesNotExist', `The specified role definition with ID '${roleDefinitionGuid(roleDefinitionId)}' does not exist.`);
+    throw new HttpError(
+      400,
+      'RoleDefinitionDoesNotExist',
+      `The specified role definition with ID '${roleDefinitionGuid(roleDefinitionId)}' does not exist.`,
+    );
   }
   if (!ctx.store.principalExists(principalId) && !principalType) {
     const tenant = ctx.store.subscription(subscriptionOfScope(scope) ?? '')?.tenantId ?? '';
@@ -119,10 +158,18 @@ export async function createRoleAssignment(ctx: SandboxContext, scope: string, n
   }
   const sameName = findAssignment(ctx, scope, name);
   const duplicate = ctx.store.state.roleAssignments.find(
-    (a) => normalizeScope(a.scope) === normalizeScope(scope) && a.principalId.toLowerCase() === principalId.toLowerCase() && roleDefinitionGuid(a.roleDefinitionId) === role.id,
+    (a) =>
+      normalizeScope(a.scope) === normalizeScope(scope) &&
+      a.principalId.toLowerCase() === principalId.toLowerCase() &&
+      roleDefinitionGuid(a.roleDefinitionId) === role.id,
   );
   if (duplicate) throw new HttpError(409, 'RoleAssignmentExists', 'The role assignment already exists.');
-  if (sameName) throw new HttpError(400, 'RoleAssignmentUpdateNotPermitted', 'Tenant ID, application ID, principal ID, and scope are not allowed to be updated.');
+  if (sameName)
+    throw new HttpError(
+      400,
+      'RoleAssignmentUpdateNotPermitted',
+      'Tenant ID, application ID, principal ID, and scope are not allowed to be updated.',
+    );
   const record: RoleAssignmentRecord = {
     name,
     scope,
@@ -146,6 +193,7 @@ export function listRoleDefinitions(scope: string, query: URLSearchParams, res: 
 
 export function getRoleDefinition(scope: string, id: string, res: ServerResponse): void {
   const role = findRoleDefinition(id);
-  if (!role || role.id !== roleDefinitionGuid(id)) throw new HttpError(404, 'RoleDefinitionDoesNotExist', `The role definition '${id}' could not be found.`);
+  if (!role || role.id !== roleDefinitionGuid(id))
+    throw new HttpError(404, 'RoleDefinitionDoesNotExist', `The role definition '${id}' could not be found.`);
   sendJson(res, 200, renderRoleDefinition(scope, role));
 }

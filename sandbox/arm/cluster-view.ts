@@ -5,7 +5,17 @@ import { isObject } from '../http';
 import { clusterArmId, type ClusterRecord } from '../store';
 import { availableUpgrades, compareVersions } from './versions';
 
-const CLUSTER_READ_ONLY = ['provisioningState', 'powerState', 'currentKubernetesVersion', 'fqdn', 'azurePortalFqdn', 'privateFqdn', 'maxAgentPools', 'status', 'resourceUID'];
+const CLUSTER_READ_ONLY = [
+  'provisioningState',
+  'powerState',
+  'currentKubernetesVersion',
+  'fqdn',
+  'azurePortalFqdn',
+  'privateFqdn',
+  'maxAgentPools',
+  'status',
+  'resourceUID',
+];
 const POOL_READ_ONLY = ['provisioningState', 'currentOrchestratorVersion', 'nodeImageVersion', 'powerState'];
 
 /** A stable GUID derived from a string (ids AKS would assign, e.g. a system-assigned principal). */
@@ -20,12 +30,15 @@ export function stripPoolReadOnly(pool: Record<string, unknown>): Record<string,
 
 export function stripClusterReadOnly(properties: Record<string, unknown>): Record<string, unknown> {
   const out = Object.fromEntries(Object.entries(properties).filter(([k]) => !CLUSTER_READ_ONLY.includes(k)));
-  if (Array.isArray(out.agentPoolProfiles)) out.agentPoolProfiles = out.agentPoolProfiles.filter(isObject).map(stripPoolReadOnly);
+  if (Array.isArray(out.agentPoolProfiles))
+    out.agentPoolProfiles = out.agentPoolProfiles.filter(isObject).map(stripPoolReadOnly);
   return out;
 }
 
 export function poolProfiles(record: ClusterRecord): Record<string, unknown>[] {
-  return Array.isArray(record.properties.agentPoolProfiles) ? record.properties.agentPoolProfiles.filter(isObject) : [];
+  return Array.isArray(record.properties.agentPoolProfiles)
+    ? record.properties.agentPoolProfiles.filter(isObject)
+    : [];
 }
 
 function renderIdentity(ctx: SandboxContext, record: ClusterRecord) {
@@ -44,7 +57,10 @@ function renderIdentity(ctx: SandboxContext, record: ClusterRecord) {
   return { type, userAssignedIdentities };
 }
 
-export function renderAgentPoolProperties(record: ClusterRecord, pool: Record<string, unknown>): Record<string, unknown> {
+export function renderAgentPoolProperties(
+  record: ClusterRecord,
+  pool: Record<string, unknown>,
+): Record<string, unknown> {
   const name = String(pool.name ?? '');
   const state = record.agentPools[name];
   return {
@@ -80,7 +96,8 @@ export function renderCluster(ctx: SandboxContext, record: ClusterRecord): Recor
       fqdn: `${dnsPrefix}-${derivedGuid(id).slice(0, 8)}.hcp.${record.location}.azmk8s.io`,
       azurePortalFqdn: `${dnsPrefix}-${derivedGuid(id).slice(0, 8)}.portal.hcp.${record.location}.azmk8s.io`,
       maxAgentPools: 100,
-      nodeResourceGroup: p.nodeResourceGroup ?? `MC_${record.resourceGroup}_${record.name}_${record.location}`,
+      nodeResourceGroup:
+        p.nodeResourceGroup ?? `MC_${record.resourceGroup}_${record.name}_${record.location}`,
       agentPoolProfiles: poolProfiles(record).map((pool) => renderAgentPoolProperties(record, pool)),
       resourceUID: derivedGuid(`${id}/uid`).replace(/-/g, '').slice(0, 24),
       ...(record.provisioningError ? { status: { provisioningError: record.provisioningError } } : {}),
@@ -88,7 +105,10 @@ export function renderCluster(ctx: SandboxContext, record: ClusterRecord): Recor
   };
 }
 
-export function renderAgentPool(record: ClusterRecord, pool: Record<string, unknown>): Record<string, unknown> {
+export function renderAgentPool(
+  record: ClusterRecord,
+  pool: Record<string, unknown>,
+): Record<string, unknown> {
   const { name, ...rest } = renderAgentPoolProperties(record, pool);
   return {
     id: `${clusterArmId(record)}/agentPools/${String(name)}`,
@@ -105,10 +125,15 @@ export function renderUpgradeProfile(record: ClusterRecord): Record<string, unkn
     name: 'default',
     type: 'Microsoft.ContainerService/managedClusters/upgradeProfiles',
     properties: {
-      controlPlaneProfile: { kubernetesVersion: record.currentKubernetesVersion, osType: 'Linux', upgrades: upgrades(record.currentKubernetesVersion) },
+      controlPlaneProfile: {
+        kubernetesVersion: record.currentKubernetesVersion,
+        osType: 'Linux',
+        upgrades: upgrades(record.currentKubernetesVersion),
+      },
       agentPoolProfiles: poolProfiles(record).map((pool) => {
         const name = String(pool.name ?? '');
-        const current = record.agentPools[name]?.currentOrchestratorVersion ?? record.currentKubernetesVersion;
+        const current =
+          record.agentPools[name]?.currentOrchestratorVersion ?? record.currentKubernetesVersion;
         return { name, kubernetesVersion: current, osType: 'Linux', upgrades: upgrades(current) };
       }),
     },

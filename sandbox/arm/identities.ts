@@ -21,13 +21,19 @@ export function renderIdentity(i: IdentityRecord): Record<string, unknown> {
     type: TYPE,
     location: i.location,
     tags: i.tags ?? {},
-    properties: { tenantId: i.tenantId, principalId: i.principalId, clientId: i.clientId, isolationScope: 'None' },
+    properties: {
+      tenantId: i.tenantId,
+      principalId: i.principalId,
+      clientId: i.clientId,
+      isolationScope: 'None',
+    },
   };
 }
 
 function requireGroup(ctx: SandboxContext, r: Pick<IdentityRoute, 'subscriptionId' | 'resourceGroup'>): void {
   if (!ctx.store.subscription(r.subscriptionId)) throw subscriptionNotFound(r.subscriptionId);
-  if (!ctx.store.resourceGroup(r.subscriptionId, r.resourceGroup)) throw resourceGroupNotFound(r.resourceGroup);
+  if (!ctx.store.resourceGroup(r.subscriptionId, r.resourceGroup))
+    throw resourceGroupNotFound(r.resourceGroup);
 }
 
 export function getIdentity(ctx: SandboxContext, r: IdentityRoute, res: ServerResponse): void {
@@ -37,20 +43,35 @@ export function getIdentity(ctx: SandboxContext, r: IdentityRoute, res: ServerRe
   sendJson(res, 200, renderIdentity(identity));
 }
 
-export function listIdentities(ctx: SandboxContext, subscriptionId: string, resourceGroup: string, res: ServerResponse): void {
+export function listIdentities(
+  ctx: SandboxContext,
+  subscriptionId: string,
+  resourceGroup: string,
+  res: ServerResponse,
+): void {
   requireGroup(ctx, { subscriptionId, resourceGroup });
   const value = ctx.store.state.identities
-    .filter((i) => i.subscriptionId.toLowerCase() === subscriptionId.toLowerCase() && i.resourceGroup.toLowerCase() === resourceGroup.toLowerCase())
+    .filter(
+      (i) =>
+        i.subscriptionId.toLowerCase() === subscriptionId.toLowerCase() &&
+        i.resourceGroup.toLowerCase() === resourceGroup.toLowerCase(),
+    )
     .map(renderIdentity);
   sendJson(res, 200, { value });
 }
 
-export async function putIdentity(ctx: SandboxContext, r: IdentityRoute, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function putIdentity(
+  ctx: SandboxContext,
+  r: IdentityRoute,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   requireGroup(ctx, r);
   const body = await readJsonObject(req);
   const existing = ctx.store.identity(r.subscriptionId, r.resourceGroup, r.name);
   const location = typeof body.location === 'string' ? body.location : existing?.location;
-  if (!location) throw new HttpError(400, 'LocationRequired', 'The location property is required for this definition.');
+  if (!location)
+    throw new HttpError(400, 'LocationRequired', 'The location property is required for this definition.');
   const identity: IdentityRecord = existing ?? {
     subscriptionId: r.subscriptionId,
     resourceGroup: r.resourceGroup,

@@ -11,7 +11,9 @@ import { minorOf } from './versions';
 export const KMS_V2_MIN_MINOR = 27;
 
 export function kmsProviderFor(kubernetesVersion: string, keyId: string): StorageProvider {
-  return minorOf(kubernetesVersion) >= KMS_V2_MIN_MINOR ? { type: 'kms-v2', keyId } : { type: 'kms-v1', keyId };
+  return minorOf(kubernetesVersion) >= KMS_V2_MIN_MINOR
+    ? { type: 'kms-v2', keyId }
+    : { type: 'kms-v1', keyId };
 }
 
 export type KeySlots = { current?: string; previous?: string };
@@ -22,10 +24,18 @@ export function shiftKeySlots(slots: KeySlots, kms: AzureKeyVaultKms | undefined
   return { current: kms.keyId, ...(slots.current ? { previous: slots.current } : {}) };
 }
 
-export function clusterEncryption(kms: AzureKeyVaultKms | undefined, slots: KeySlots, kubernetesVersion: string): ClusterEncryption {
-  const write: StorageProvider = kms?.enabled && kms.keyId ? kmsProviderFor(kubernetesVersion, kms.keyId) : { type: 'identity' };
+export function clusterEncryption(
+  kms: AzureKeyVaultKms | undefined,
+  slots: KeySlots,
+  kubernetesVersion: string,
+): ClusterEncryption {
+  const write: StorageProvider =
+    kms?.enabled && kms.keyId ? kmsProviderFor(kubernetesVersion, kms.keyId) : { type: 'identity' };
   return {
     write,
-    slots: { ...(slots.current ? { current: slots.current } : {}), ...(slots.previous ? { previous: slots.previous } : {}) },
+    slots: {
+      ...(slots.current ? { current: slots.current } : {}),
+      ...(slots.previous ? { previous: slots.previous } : {}),
+    },
   };
 }

@@ -21,7 +21,9 @@ export function kmsOf(properties: Record<string, unknown>): AzureKeyVaultKms | u
   return {
     ...(typeof k.enabled === 'boolean' ? { enabled: k.enabled } : {}),
     ...(typeof k.keyId === 'string' ? { keyId: k.keyId } : {}),
-    ...(typeof k.keyVaultNetworkAccess === 'string' ? { keyVaultNetworkAccess: k.keyVaultNetworkAccess } : {}),
+    ...(typeof k.keyVaultNetworkAccess === 'string'
+      ? { keyVaultNetworkAccess: k.keyVaultNetworkAccess }
+      : {}),
     ...(typeof k.keyVaultResourceId === 'string' ? { keyVaultResourceId: k.keyVaultResourceId } : {}),
   };
 }
@@ -38,14 +40,24 @@ export function userAssignedIdentityId(identity: ClusterRecord['identity']): str
 
 export interface KmsChange {
   current: { kubernetesVersion: string; kms?: AzureKeyVaultKms } | undefined;
-  target: { kubernetesVersion: string; kms?: AzureKeyVaultKms; properties: Record<string, unknown>; identity: ClusterRecord['identity'] };
+  target: {
+    kubernetesVersion: string;
+    kms?: AzureKeyVaultKms;
+    properties: Record<string, unknown>;
+    identity: ClusterRecord['identity'];
+  };
 }
 
 export function assertKmsRules(ctx: SandboxContext, change: KmsChange): void {
   const { current, target } = change;
   const applied = current?.kms;
 
-  if (applied?.enabled && current && minorOf(current.kubernetesVersion) < KMS_V2_MIN_MINOR && minorOf(target.kubernetesVersion) >= KMS_V2_MIN_MINOR) {
+  if (
+    applied?.enabled &&
+    current &&
+    minorOf(current.kubernetesVersion) < KMS_V2_MIN_MINOR &&
+    minorOf(target.kubernetesVersion) >= KMS_V2_MIN_MINOR
+  ) {
     throw kmsV1UpgradeBlocked(current.kubernetesVersion, target.kubernetesVersion);
   }
 
@@ -65,8 +77,15 @@ export function assertKmsRules(ctx: SandboxContext, change: KmsChange): void {
 
   // The attached vault's mode cannot change while KMS is on; moving to a key of another vault, in either
   // mode, is one update.
-  const otherVault = !!applied?.keyId && parseKeyId(applied.keyId)?.vaultName?.toLowerCase() !== parsed.vaultName?.toLowerCase();
-  if (applied?.enabled && applied.keyVaultNetworkAccess && applied.keyVaultNetworkAccess !== access && !otherVault) {
+  const otherVault =
+    !!applied?.keyId &&
+    parseKeyId(applied.keyId)?.vaultName?.toLowerCase() !== parsed.vaultName?.toLowerCase();
+  if (
+    applied?.enabled &&
+    applied.keyVaultNetworkAccess &&
+    applied.keyVaultNetworkAccess !== access &&
+    !otherVault
+  ) {
     throw kmsErrors.modeChangeWhileEnabled(applied.keyVaultNetworkAccess, access);
   }
 
@@ -75,7 +94,8 @@ export function assertKmsRules(ctx: SandboxContext, change: KmsChange): void {
     // Konnectivity exception: a cluster already running KMS with a private vault over Konnectivity keeps
     // doing so (rotations included); a new Private configuration needs VNet integration.
     const konnectivityBefore = applied?.enabled && applied.keyVaultNetworkAccess === 'Private' && !otherVault;
-    if (!vnetIntegration(target.properties) && !konnectivityBefore) throw kmsErrors.privateNeedsVnetIntegration();
+    if (!vnetIntegration(target.properties) && !konnectivityBefore)
+      throw kmsErrors.privateNeedsVnetIntegration();
     // AKS cannot validate key permissions through a private endpoint; neither does the sandbox.
     return;
   }
@@ -83,7 +103,11 @@ export function assertKmsRules(ctx: SandboxContext, change: KmsChange): void {
   assertIdentityCanUseKey(ctx, target.identity, keyId);
 }
 
-function assertIdentityCanUseKey(ctx: SandboxContext, identity: ClusterRecord['identity'], keyId: string): void {
+function assertIdentityCanUseKey(
+  ctx: SandboxContext,
+  identity: ClusterRecord['identity'],
+  keyId: string,
+): void {
   const parsed = parseKeyId(keyId);
   const identityId = userAssignedIdentityId(identity);
   const principal = identityId ? ctx.store.identityByArmId(identityId) : undefined;
@@ -91,6 +115,8 @@ function assertIdentityCanUseKey(ctx: SandboxContext, identity: ClusterRecord['i
   const vault = parsed && ctx.store.vaultByName(parsed.vaultName);
   const key = vault && parsed ? vault.keys[parsed.keyName] : undefined;
   if (!vault || !key || !findVersion(key, parsed?.version)) throw kmsErrors.keyNotFound(keyId);
-  const may = (op: 'encrypt' | 'decrypt') => principalMay(ctx.store, vault, principal.principalId, key.name, op);
-  if (!may('encrypt') || !may('decrypt')) throw kmsErrors.identityPermission(`https://${vault.name}.vault.azure.net`);
+  const may = (op: 'encrypt' | 'decrypt') =>
+    principalMay(ctx.store, vault, principal.principalId, key.name, op);
+  if (!may('encrypt') || !may('decrypt'))
+    throw kmsErrors.identityPermission(`https://${vault.name}.vault.azure.net`);
 }

@@ -37,7 +37,10 @@ export function buildKubeconfig(ctx: SandboxContext, cluster: ClusterRecord, kin
 export function credentialResults(ctx: SandboxContext, cluster: ClusterRecord, kind: CredentialKind) {
   return {
     kubeconfigs: [
-      { name: kind === 'admin' ? 'clusterAdmin' : 'clusterUser', value: Buffer.from(buildKubeconfig(ctx, cluster, kind), 'utf8').toString('base64') },
+      {
+        name: kind === 'admin' ? 'clusterAdmin' : 'clusterUser',
+        value: Buffer.from(buildKubeconfig(ctx, cluster, kind), 'utf8').toString('base64'),
+      },
     ],
   };
 }

@@ -19,26 +19,54 @@ function render(cluster: ClusterRecord, r: ClusterRoute, name: string): Record<s
   };
 }
 
-export function listMaintenanceConfigurations(ctx: SandboxContext, r: ClusterRoute, res: ServerResponse): void {
+export function listMaintenanceConfigurations(
+  ctx: SandboxContext,
+  r: ClusterRoute,
+  res: ServerResponse,
+): void {
   const cluster = requireCluster(ctx, r);
-  sendJson(res, 200, { value: Object.keys(cluster.maintenanceConfigurations ?? {}).map((name) => render(cluster, r, name)) });
+  sendJson(res, 200, {
+    value: Object.keys(cluster.maintenanceConfigurations ?? {}).map((name) => render(cluster, r, name)),
+  });
 }
 
-export function getMaintenanceConfiguration(ctx: SandboxContext, r: ClusterRoute, name: string, res: ServerResponse): void {
+export function getMaintenanceConfiguration(
+  ctx: SandboxContext,
+  r: ClusterRoute,
+  name: string,
+  res: ServerResponse,
+): void {
   const cluster = requireCluster(ctx, r);
-  if (!cluster.maintenanceConfigurations?.[name]) throw new HttpError(404, 'NotFound', `Maintenance configuration ${name} of cluster ${cluster.name} was not found.`);
+  if (!cluster.maintenanceConfigurations?.[name])
+    throw new HttpError(
+      404,
+      'NotFound',
+      `Maintenance configuration ${name} of cluster ${cluster.name} was not found.`,
+    );
   sendJson(res, 200, render(cluster, r, name));
 }
 
-export async function putMaintenanceConfiguration(ctx: SandboxContext, r: ClusterRoute, name: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function putMaintenanceConfiguration(
+  ctx: SandboxContext,
+  r: ClusterRoute,
+  name: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const cluster = requireCluster(ctx, r);
   const body = await readJsonObject(req);
-  if (!isObject(body.properties)) throw new HttpError(400, 'InvalidParameter', 'A maintenance configuration needs properties.');
+  if (!isObject(body.properties))
+    throw new HttpError(400, 'InvalidParameter', 'A maintenance configuration needs properties.');
   cluster.maintenanceConfigurations = { ...cluster.maintenanceConfigurations, [name]: body.properties };
   sendJson(res, 200, render(cluster, r, name));
 }
 
-export function deleteMaintenanceConfiguration(ctx: SandboxContext, r: ClusterRoute, name: string, res: ServerResponse): void {
+export function deleteMaintenanceConfiguration(
+  ctx: SandboxContext,
+  r: ClusterRoute,
+  name: string,
+  res: ServerResponse,
+): void {
   const cluster = requireCluster(ctx, r);
   const existed = !!cluster.maintenanceConfigurations?.[name];
   if (cluster.maintenanceConfigurations) delete cluster.maintenanceConfigurations[name];

@@ -8,12 +8,31 @@ import { randomBytes } from 'node:crypto';
 import type { SandboxContext } from '../context';
 import { HttpError, isObject, readJsonObject, sendJson, setLogDetail } from '../http';
 import { newETag, type ClusterRecord, type OperationRecord } from '../store';
-import { poolProfiles, renderAgentPool, renderCluster, renderPoolUpgradeProfile, renderUpgradeProfile, stripClusterReadOnly, stripPoolReadOnly } from './cluster-view';
+import {
+  poolProfiles,
+  renderAgentPool,
+  renderCluster,
+  renderPoolUpgradeProfile,
+  renderUpgradeProfile,
+  stripClusterReadOnly,
+  stripPoolReadOnly,
+} from './cluster-view';
 import { credentialResults } from './kubeconfig';
 import { assertKmsRules, kmsOf } from './kms-rules';
-import { operationInProgress, resourceGroupNotFound, resourceNotFound, subscriptionNotFound } from './messages';
+import {
+  operationInProgress,
+  resourceGroupNotFound,
+  resourceNotFound,
+  subscriptionNotFound,
+} from './messages';
 import { abortOperation, activeOperation, operationUrl, startOperation } from './operations';
-import { assertControlPlaneUpgrade, assertPoolVersion, compareVersions, resolveVersion, SUPPORTED_VERSIONS } from './versions';
+import {
+  assertControlPlaneUpgrade,
+  assertPoolVersion,
+  compareVersions,
+  resolveVersion,
+  SUPPORTED_VERSIONS,
+} from './versions';
 
 const TYPE = 'Microsoft.ContainerService/managedClusters';
 export const DEFAULT_KUBERNETES_VERSION = '1.31.9';
@@ -26,9 +45,13 @@ export interface ClusterRoute {
   apiVersion: string;
 }
 
-function requireResourceGroup(ctx: SandboxContext, r: Pick<ClusterRoute, 'subscriptionId' | 'resourceGroup'>): void {
+function requireResourceGroup(
+  ctx: SandboxContext,
+  r: Pick<ClusterRoute, 'subscriptionId' | 'resourceGroup'>,
+): void {
   if (!ctx.store.subscription(r.subscriptionId)) throw subscriptionNotFound(r.subscriptionId);
-  if (!ctx.store.resourceGroup(r.subscriptionId, r.resourceGroup)) throw resourceGroupNotFound(r.resourceGroup);
+  if (!ctx.store.resourceGroup(r.subscriptionId, r.resourceGroup))
+    throw resourceGroupNotFound(r.resourceGroup);
 }
 
 export function requireCluster(ctx: SandboxContext, r: ClusterRoute): ClusterRecord {
@@ -42,12 +65,19 @@ export function getCluster(ctx: SandboxContext, r: ClusterRoute, res: ServerResp
   sendJson(res, 200, renderCluster(ctx, requireCluster(ctx, r)));
 }
 
-export function listClusters(ctx: SandboxContext, subscriptionId: string, resourceGroup: string | undefined, res: ServerResponse): void {
+export function listClusters(
+  ctx: SandboxContext,
+  subscriptionId: string,
+  resourceGroup: string | undefined,
+  res: ServerResponse,
+): void {
   if (!ctx.store.subscription(subscriptionId)) throw subscriptionNotFound(subscriptionId);
   if (resourceGroup !== undefined) requireResourceGroup(ctx, { subscriptionId, resourceGroup });
   const value = ctx.store.state.clusters
     .filter((c) => c.subscriptionId.toLowerCase() === subscriptionId.toLowerCase())
-    .filter((c) => resourceGroup === undefined || c.resourceGroup.toLowerCase() === resourceGroup.toLowerCase())
+    .filter(
+      (c) => resourceGroup === undefined || c.resourceGroup.toLowerCase() === resourceGroup.toLowerCase(),
+    )
     .map((c) => renderCluster(ctx, c));
   sendJson(res, 200, { value });
 }
@@ -72,7 +102,11 @@ export function assertPreconditions(req: IncomingMessage, eTag: string | undefin
   if (typeof ifNoneMatch === 'string' && ifNoneMatch && eTag !== undefined) {
     const unwanted = ifNoneMatch.split(',').map(unquote);
     if (unwanted.includes('*') || unwanted.includes(eTag)) {
-      throw new HttpError(412, 'PreconditionFailed', `Operation failed because the resource exists and the request's If-None-Match header is '${ifNoneMatch}'.`);
+      throw new HttpError(
+        412,
+        'PreconditionFailed',
+        `Operation failed because the resource exists and the request's If-None-Match header is '${ifNoneMatch}'.`,
+      );
     }
   }
 }
@@ -82,49 +116,88 @@ function newClusterTokens(): ClusterRecord['tokens'] {
 }
 
 /** Target version of every pool in the goal state, validated against AKS's rules. */
-function targetPoolVersions(existing: ClusterRecord | undefined, pools: Record<string, unknown>[], controlPlane: string, location: string): Record<string, string> {
+function targetPoolVersions(
+  existing: ClusterRecord | undefined,
+  pools: Record<string, unknown>[],
+  controlPlane: string,
+  location: string,
+): Record<string, string> {
   const targets: Record<string, string> = {};
   for (const pool of pools) {
     const name = typeof pool.name === 'string' ? pool.name : '';
-    if (!name) throw new HttpError(400, 'InvalidParameter', 'The value of parameter agentPoolProfile.name is invalid.');
+    if (!name)
+      throw new HttpError(
+        400,
+        'InvalidParameter',
+        'The value of parameter agentPoolProfile.name is invalid.',
+      );
     const current = existing?.agentPools[name]?.currentOrchestratorVersion;
-    const requested = typeof pool.orchestratorVersion === 'string' && pool.orchestratorVersion ? resolveVersion(pool.orchestratorVersion, location) : (current ?? controlPlane);
+    const requested =
+      typeof pool.orchestratorVersion === 'string' && pool.orchestratorVersion
+        ? resolveVersion(pool.orchestratorVersion, location)
+        : (current ?? controlPlane);
     assertPoolVersion(name, current ?? requested, requested, controlPlane);
     targets[name] = requested;
   }
   return targets;
 }
 
-export async function putCluster(ctx: SandboxContext, r: ClusterRoute, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function putCluster(
+  ctx: SandboxContext,
+  r: ClusterRoute,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   requireResourceGroup(ctx, r);
-  if (!NAME_PATTERN.test(r.name)) throw new HttpError(400, 'InvalidParameter', `The value of parameter resourceName is invalid: ${r.name}.`);
+  if (!NAME_PATTERN.test(r.name))
+    throw new HttpError(
+      400,
+      'InvalidParameter',
+      `The value of parameter resourceName is invalid: ${r.name}.`,
+    );
   const existing = ctx.store.cluster(r.subscriptionId, r.resourceGroup, r.name);
   assertPreconditions(req, existing?.eTag);
   const body = await readJsonObject(req);
   if (existing && activeOperation(ctx, existing)) throw operationInProgress(existing.name);
   const clash = ctx.store.clusterByName(r.name);
   if (!existing && clash) {
-    throw new HttpError(409, 'Conflict', `The sandbox already has a cluster named '${r.name}' (resource group '${clash.resourceGroup}'); cluster names are its URL segments and must be unique.`);
+    throw new HttpError(
+      409,
+      'Conflict',
+      `The sandbox already has a cluster named '${r.name}' (resource group '${clash.resourceGroup}'); cluster names are its URL segments and must be unique.`,
+    );
   }
 
   const location = typeof body.location === 'string' ? body.location : existing?.location;
-  if (!location) throw new HttpError(400, 'LocationRequired', 'The location property is required for this definition.');
+  if (!location)
+    throw new HttpError(400, 'LocationRequired', 'The location property is required for this definition.');
   const properties = stripClusterReadOnly(isObject(body.properties) ? body.properties : {});
   const identity = isObject(body.identity) ? stripIdentity(body.identity) : undefined;
 
-  const requestedVersion = typeof properties.kubernetesVersion === 'string' && properties.kubernetesVersion ? properties.kubernetesVersion : undefined;
-  const target = requestedVersion ? resolveVersion(requestedVersion, location) : (existing?.currentKubernetesVersion ?? DEFAULT_KUBERNETES_VERSION);
+  const requestedVersion =
+    typeof properties.kubernetesVersion === 'string' && properties.kubernetesVersion
+      ? properties.kubernetesVersion
+      : undefined;
+  const target = requestedVersion
+    ? resolveVersion(requestedVersion, location)
+    : (existing?.currentKubernetesVersion ?? DEFAULT_KUBERNETES_VERSION);
   if (existing) assertControlPlaneUpgrade(existing.currentKubernetesVersion, target);
   if (!Array.isArray(properties.agentPoolProfiles) || properties.agentPoolProfiles.length === 0) {
     if (existing) properties.agentPoolProfiles = poolProfiles(existing);
-    else properties.agentPoolProfiles = [{ name: 'nodepool1', count: 3, vmSize: 'Standard_D4ds_v5', mode: 'System' }];
+    else
+      properties.agentPoolProfiles = [
+        { name: 'nodepool1', count: 3, vmSize: 'Standard_D4ds_v5', mode: 'System' },
+      ];
   }
   const pools = (properties.agentPoolProfiles as unknown[]).filter(isObject);
   const poolTargets = targetPoolVersions(existing, pools, target, location);
 
   const targetKms = kmsOf(properties);
   assertKmsRules(ctx, {
-    current: existing && { kubernetesVersion: existing.currentKubernetesVersion, ...(existing.appliedKms ? { kms: existing.appliedKms } : {}) },
+    current: existing && {
+      kubernetesVersion: existing.currentKubernetesVersion,
+      ...(existing.appliedKms ? { kms: existing.appliedKms } : {}),
+    },
     target: { kubernetesVersion: target, ...(targetKms ? { kms: targetKms } : {}), properties, identity },
   });
 
@@ -152,7 +225,10 @@ export async function putCluster(ctx: SandboxContext, r: ClusterRoute, req: Inco
   delete record.provisioningError;
   for (const [name, version] of Object.entries(poolTargets)) {
     const state = record.agentPools[name];
-    record.agentPools[name] = { currentOrchestratorVersion: state?.currentOrchestratorVersion ?? version, provisioningState: record.provisioningState };
+    record.agentPools[name] = {
+      currentOrchestratorVersion: state?.currentOrchestratorVersion ?? version,
+      provisioningState: record.provisioningState,
+    };
   }
   if (!existing) ctx.store.state.clusters.push(record);
 
@@ -164,14 +240,18 @@ export async function putCluster(ctx: SandboxContext, r: ClusterRoute, req: Inco
     ...(targetKms ? { targetKms } : {}),
   });
   setLogDetail(res, describeChange(existing, target, targetKms, op));
-  sendJson(res, existing ? 200 : 201, renderCluster(ctx, record), { 'Azure-AsyncOperation': operationUrl(ctx, op, r.apiVersion) });
+  sendJson(res, existing ? 200 : 201, renderCluster(ctx, record), {
+    'Azure-AsyncOperation': operationUrl(ctx, op, r.apiVersion),
+  });
 }
 
 function stripIdentity(identity: Record<string, unknown>): ClusterRecord['identity'] {
   const out: NonNullable<ClusterRecord['identity']> = {};
   if (typeof identity.type === 'string') out.type = identity.type;
   if (isObject(identity.userAssignedIdentities)) {
-    out.userAssignedIdentities = Object.fromEntries(Object.keys(identity.userAssignedIdentities).map((id) => [id, {}]));
+    out.userAssignedIdentities = Object.fromEntries(
+      Object.keys(identity.userAssignedIdentities).map((id) => [id, {}]),
+    );
   }
   return out;
 }
@@ -180,7 +260,10 @@ function beginOperation(
   ctx: SandboxContext,
   req: IncomingMessage,
   record: ClusterRecord,
-  spec: Pick<OperationRecord, 'kind' | 'resourceLabel' | 'targetKubernetesVersion' | 'targetPoolVersions' | 'targetKms'>,
+  spec: Pick<
+    OperationRecord,
+    'kind' | 'resourceLabel' | 'targetKubernetesVersion' | 'targetPoolVersions' | 'targetKms'
+  >,
 ): OperationRecord {
   const path = (req.url ?? '').split('?')[0]?.replace(/^\/+/, '/') ?? '';
   const plannedFailure = ctx.faults.takeLroFailure({ service: 'arm', method: req.method ?? 'PUT', path });
@@ -196,10 +279,21 @@ function beginOperation(
   return op;
 }
 
-function describeChange(existing: ClusterRecord | undefined, target: string, kms: ReturnType<typeof kmsOf>, op: OperationRecord): string {
+function describeChange(
+  existing: ClusterRecord | undefined,
+  target: string,
+  kms: ReturnType<typeof kmsOf>,
+  op: OperationRecord,
+): string {
   const parts = [`${existing ? op.kind : 'create'} operation=${op.id}`];
-  if (existing && existing.currentKubernetesVersion !== target) parts.push(`kubernetesVersion ${existing.currentKubernetesVersion}->${target}`);
-  if (kms) parts.push(kms.enabled ? `kms enabled key=${kms.keyId ?? ''} access=${kms.keyVaultNetworkAccess ?? ''}` : 'kms disabled');
+  if (existing && existing.currentKubernetesVersion !== target)
+    parts.push(`kubernetesVersion ${existing.currentKubernetesVersion}->${target}`);
+  if (kms)
+    parts.push(
+      kms.enabled
+        ? `kms enabled key=${kms.keyId ?? ''} access=${kms.keyVaultNetworkAccess ?? ''}`
+        : 'kms disabled',
+    );
   if (op.plannedFailure) parts.push(`will fail ${op.plannedFailure.code}`);
   return parts.join(' ');
 }
@@ -208,13 +302,26 @@ export function getUpgradeProfile(ctx: SandboxContext, r: ClusterRoute, res: Ser
   sendJson(res, 200, renderUpgradeProfile(requireCluster(ctx, r)));
 }
 
-export function listCredentials(ctx: SandboxContext, r: ClusterRoute, kind: 'user' | 'admin', res: ServerResponse): void {
+export function listCredentials(
+  ctx: SandboxContext,
+  r: ClusterRoute,
+  kind: 'user' | 'admin',
+  res: ServerResponse,
+): void {
   const cluster = requireCluster(ctx, r);
   if (kind === 'admin' && cluster.properties.disableLocalAccounts === true) {
-    throw new HttpError(400, 'BadRequest', 'Getting static credential is not allowed because this cluster is set to disable local accounts.');
+    throw new HttpError(
+      400,
+      'BadRequest',
+      'Getting static credential is not allowed because this cluster is set to disable local accounts.',
+    );
   }
   if (!ctx.kube.has(cluster.name)) {
-    throw new HttpError(400, 'BadRequest', `The managed cluster '${cluster.name}' has no API server yet (its create operation has not succeeded).`);
+    throw new HttpError(
+      400,
+      'BadRequest',
+      `The managed cluster '${cluster.name}' has no API server yet (its create operation has not succeeded).`,
+    );
   }
   setLogDetail(res, `list ${kind} credential`);
   sendJson(res, 200, credentialResults(ctx, cluster, kind));
@@ -238,29 +345,54 @@ export function listAgentPools(ctx: SandboxContext, r: ClusterRoute, res: Server
   sendJson(res, 200, { value: poolProfiles(cluster).map((p) => renderAgentPool(cluster, p)) });
 }
 
-export function getAgentPool(ctx: SandboxContext, r: ClusterRoute, poolName: string, res: ServerResponse): void {
+export function getAgentPool(
+  ctx: SandboxContext,
+  r: ClusterRoute,
+  poolName: string,
+  res: ServerResponse,
+): void {
   const cluster = requireCluster(ctx, r);
   sendJson(res, 200, renderAgentPool(cluster, requirePool(cluster, poolName, r)));
 }
 
-export function getAgentPoolUpgradeProfile(ctx: SandboxContext, r: ClusterRoute, poolName: string, res: ServerResponse): void {
+export function getAgentPoolUpgradeProfile(
+  ctx: SandboxContext,
+  r: ClusterRoute,
+  poolName: string,
+  res: ServerResponse,
+): void {
   const cluster = requireCluster(ctx, r);
   requirePool(cluster, poolName, r);
   sendJson(res, 200, renderPoolUpgradeProfile(cluster, poolName));
 }
 
-export function getAvailableAgentPoolVersions(ctx: SandboxContext, r: ClusterRoute, res: ServerResponse): void {
+export function getAvailableAgentPoolVersions(
+  ctx: SandboxContext,
+  r: ClusterRoute,
+  res: ServerResponse,
+): void {
   const cluster = requireCluster(ctx, r);
   sendJson(res, 200, {
     id: `${renderCluster(ctx, cluster).id as string}/availableAgentPoolVersions`,
     name: 'default',
     type: 'Microsoft.ContainerService/managedClusters/availableAgentPoolVersions',
-    properties: { agentPoolVersions: SUPPORTED_VERSIONS.map((kubernetesVersion) => ({ kubernetesVersion, default: kubernetesVersion === DEFAULT_KUBERNETES_VERSION })) },
+    properties: {
+      agentPoolVersions: SUPPORTED_VERSIONS.map((kubernetesVersion) => ({
+        kubernetesVersion,
+        default: kubernetesVersion === DEFAULT_KUBERNETES_VERSION,
+      })),
+    },
   });
 }
 
 /** PUT .../agentPools/{pool}: changes one pool (e.g. its orchestratorVersion) as its own long-running operation. */
-export async function putAgentPool(ctx: SandboxContext, r: ClusterRoute, poolName: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function putAgentPool(
+  ctx: SandboxContext,
+  r: ClusterRoute,
+  poolName: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const cluster = requireCluster(ctx, r);
   const body = await readJsonObject(req);
   if (activeOperation(ctx, cluster)) throw operationInProgress(poolName);
@@ -276,8 +408,12 @@ export async function putAgentPool(ctx: SandboxContext, r: ClusterRoute, poolNam
   cluster.provisioningState = 'Updating';
   const existingPool = cluster.agentPools[poolName];
   cluster.agentPools[poolName] = {
-    currentOrchestratorVersion: existingPool?.currentOrchestratorVersion ?? targets[poolName] ?? cluster.currentKubernetesVersion,
-    provisioningState: existingPool && existingPool.currentOrchestratorVersion !== targets[poolName] ? 'Upgrading' : 'Updating',
+    currentOrchestratorVersion:
+      existingPool?.currentOrchestratorVersion ?? targets[poolName] ?? cluster.currentKubernetesVersion,
+    provisioningState:
+      existingPool && existingPool.currentOrchestratorVersion !== targets[poolName]
+        ? 'Upgrading'
+        : 'Updating',
   };
   const op = beginOperation(ctx, req, cluster, {
     kind: 'update',
@@ -286,6 +422,11 @@ export async function putAgentPool(ctx: SandboxContext, r: ClusterRoute, poolNam
     targetPoolVersions: targets,
     ...(cluster.appliedKms ? { targetKms: cluster.appliedKms } : {}),
   });
-  setLogDetail(res, `agent pool ${poolName} orchestratorVersion=${targets[poolName] ?? ''} operation=${op.id}`);
-  sendJson(res, index >= 0 ? 200 : 201, renderAgentPool(cluster, pool), { 'Azure-AsyncOperation': operationUrl(ctx, op, r.apiVersion) });
+  setLogDetail(
+    res,
+    `agent pool ${poolName} orchestratorVersion=${targets[poolName] ?? ''} operation=${op.id}`,
+  );
+  sendJson(res, index >= 0 ? 200 : 201, renderAgentPool(cluster, pool), {
+    'Azure-AsyncOperation': operationUrl(ctx, op, r.apiVersion),
+  });
 }

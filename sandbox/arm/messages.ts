@@ -18,7 +18,11 @@ export function operationInProgress(resource: string): HttpError {
 }
 
 export function resourceNotFound(type: string, name: string, resourceGroup: string): HttpError {
-  return new HttpError(404, 'ResourceNotFound', `The Resource '${type}/${name}' under resource group '${resourceGroup}' was not found.`);
+  return new HttpError(
+    404,
+    'ResourceNotFound',
+    `The Resource '${type}/${name}' under resource group '${resourceGroup}' was not found.`,
+  );
 }
 
 export function resourceGroupNotFound(resourceGroup: string): HttpError {
@@ -26,7 +30,11 @@ export function resourceGroupNotFound(resourceGroup: string): HttpError {
 }
 
 export function subscriptionNotFound(subscriptionId: string): HttpError {
-  return new HttpError(404, 'SubscriptionNotFound', `The subscription '${subscriptionId}' could not be found.`);
+  return new HttpError(
+    404,
+    'SubscriptionNotFound',
+    `The subscription '${subscriptionId}' could not be found.`,
+  );
 }
 
 export function upgradeNotAllowed(from: string, to: string, available: string[]): HttpError {
@@ -40,16 +48,28 @@ export function upgradeNotAllowed(from: string, to: string, available: string[])
 
 /** Sandbox wording. */
 export function downgradeNotAllowed(from: string, to: string): HttpError {
-  return new HttpError(400, 'OperationNotAllowed', `Downgrading Kubernetes version ${from} to ${to} is not allowed.`);
+  return new HttpError(
+    400,
+    'OperationNotAllowed',
+    `Downgrading Kubernetes version ${from} to ${to} is not allowed.`,
+  );
 }
 
 /** Sandbox wording. */
 export function versionNotSupported(version: string, location: string): HttpError {
-  return new HttpError(400, 'K8sVersionNotSupported', `Version ${version} is not supported in this region ${location}.`);
+  return new HttpError(
+    400,
+    'K8sVersionNotSupported',
+    `Version ${version} is not supported in this region ${location}.`,
+  );
 }
 
 /** Sandbox wording. */
-export function nodePoolVersionIncompatible(pool: string, poolVersion: string, controlPlane: string): HttpError {
+export function nodePoolVersionIncompatible(
+  pool: string,
+  poolVersion: string,
+  controlPlane: string,
+): HttpError {
   return new HttpError(
     400,
     'NodePoolMcVersionIncompatible',
@@ -69,10 +89,25 @@ export function kmsV1UpgradeBlocked(from: string, to: string): HttpError {
 
 export const kmsErrors = {
   systemAssignedIdentity: (type: string) =>
-    new HttpError(400, 'BadRequest', `AzureKeyVaultKms feature does not support cluster identity type ${type}, supported value is 'UserAssigned'`),
-  networkAccessUnspecified: () => new HttpError(400, 'BadRequest', 'KeyVault network access is unspecified for Azure Key Vault KMS.'),
-  privateResourceIdEmpty: () => new HttpError(400, 'BadRequest', 'KeyVault resource ID is empty when KeyVault network access is Private.'),
-  privateNeedsVnetIntegration: () => new HttpError(400, 'BadRequest', 'Vnet integration should be enabled when KeyVault network access is Private.'),
+    new HttpError(
+      400,
+      'BadRequest',
+      `AzureKeyVaultKms feature does not support cluster identity type ${type}, supported value is 'UserAssigned'`,
+    ),
+  networkAccessUnspecified: () =>
+    new HttpError(400, 'BadRequest', 'KeyVault network access is unspecified for Azure Key Vault KMS.'),
+  privateResourceIdEmpty: () =>
+    new HttpError(
+      400,
+      'BadRequest',
+      'KeyVault resource ID is empty when KeyVault network access is Private.',
+    ),
+  privateNeedsVnetIntegration: () =>
+    new HttpError(
+      400,
+      'BadRequest',
+      'Vnet integration should be enabled when KeyVault network access is Private.',
+    ),
   identityPermission: (vaultUri: string) =>
     new HttpError(
       400,
@@ -81,10 +116,18 @@ export const kmsErrors = {
     ),
   /** Sandbox wording. */
   keyIdInvalid: (keyId: string) =>
-    new HttpError(400, 'BadRequest', `Key ID "${keyId}" of Azure Key Vault KMS is invalid: a versioned key id https://<vault>.vault.azure.net/keys/<name>/<version> is required.`),
+    new HttpError(
+      400,
+      'BadRequest',
+      `Key ID "${keyId}" of Azure Key Vault KMS is invalid: a versioned key id https://<vault>.vault.azure.net/keys/<name>/<version> is required.`,
+    ),
   /** Sandbox wording. */
   invalidNetworkAccess: (value: string) =>
-    new HttpError(400, 'BadRequest', `KeyVault network access "${value}" is invalid for Azure Key Vault KMS; supported values are Public and Private.`),
+    new HttpError(
+      400,
+      'BadRequest',
+      `KeyVault network access "${value}" is invalid for Azure Key Vault KMS; supported values are Public and Private.`,
+    ),
   /** Sandbox wording. */
   modeChangeWhileEnabled: (from: string, to: string) =>
     new HttpError(
@@ -93,7 +136,9 @@ export const kmsErrors = {
       `Changing KeyVault network access of Azure Key Vault KMS from ${from} to ${to} is not allowed while KMS is enabled. Disable Azure Key Vault KMS first.`,
     ),
   /** Sandbox wording. */
-  keyNotFound: (keyId: string) => new HttpError(400, 'BadRequest', `The Azure Key Vault KMS key "${keyId}" was not found.`),
+  keyNotFound: (keyId: string) =>
+    new HttpError(400, 'BadRequest', `The Azure Key Vault KMS key "${keyId}" was not found.`),
   /** Sandbox wording. */
-  identityNotFound: (identityId: string) => new HttpError(400, 'BadRequest', `The user-assigned identity "${identityId}" was not found.`),
+  identityNotFound: (identityId: string) =>
+    new HttpError(400, 'BadRequest', `The user-assigned identity "${identityId}" was not found.`),
 };

@@ -30,7 +30,11 @@ export function activeOperation(ctx: SandboxContext, cluster: ClusterRecord): Op
 
 export type NewOperation = Omit<OperationRecord, 'id' | 'status' | 'startTime' | 'completesAt'>;
 
-export function startOperation(ctx: SandboxContext, cluster: ClusterRecord, spec: NewOperation): OperationRecord {
+export function startOperation(
+  ctx: SandboxContext,
+  cluster: ClusterRecord,
+  spec: NewOperation,
+): OperationRecord {
   const now = ctx.now();
   const op: OperationRecord = {
     ...spec,
@@ -70,7 +74,10 @@ export function completeOperation(ctx: SandboxContext, operationId: string): voi
   const cluster = ctx.store.cluster(op.subscriptionId, op.resourceGroup, op.clusterName);
   if (!cluster) {
     op.status = 'Failed';
-    op.error = { code: 'ResourceNotFound', message: `The managed cluster '${op.clusterName}' no longer exists.` };
+    op.error = {
+      code: 'ResourceNotFound',
+      message: `The managed cluster '${op.clusterName}' no longer exists.`,
+    };
     ctx.changed();
     return;
   }
@@ -115,7 +122,11 @@ function applyGoalState(ctx: SandboxContext, cluster: ClusterRecord, op: Operati
   }
   if (versionChanged || kmsChanged) {
     ctx.kube.schedule(
-      { cluster: cluster.name, encryption, ...(versionChanged ? { kubernetesVersion: cluster.currentKubernetesVersion } : {}) },
+      {
+        cluster: cluster.name,
+        encryption,
+        ...(versionChanged ? { kubernetesVersion: cluster.currentKubernetesVersion } : {}),
+      },
       ctx.timing.propagationDelayMs,
     );
   }
@@ -130,7 +141,10 @@ export function abortOperation(ctx: SandboxContext, cluster: ClusterRecord): boo
   timersOf(ctx).delete(op.id);
   op.status = 'Canceled';
   op.endTime = new Date(ctx.now()).toISOString();
-  op.error = { code: 'OperationCanceled', message: 'The operation was canceled by the latest operation abort request.' };
+  op.error = {
+    code: 'OperationCanceled',
+    message: 'The operation was canceled by the latest operation abort request.',
+  };
   delete cluster.activeOperationId;
   cluster.provisioningState = 'Canceled';
   cluster.eTag = newETag();

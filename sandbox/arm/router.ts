@@ -25,7 +25,9 @@ const ROUTES = {
   fleetMember: re(`${RG}/providers/Microsoft\\.ContainerService/fleets/([^/]+)/members/([^/]+)`),
   maintenanceConfigurations: re(`${MC}/([^/]+)/maintenanceConfigurations`),
   maintenanceConfiguration: re(`${MC}/([^/]+)/maintenanceConfigurations/([^/]+)`),
-  clusterAction: re(`${MC}/([^/]+)/(upgradeProfiles/default|listClusterUserCredential|listClusterAdminCredential|abort|agentPools|availableAgentPoolVersions)`),
+  clusterAction: re(
+    `${MC}/([^/]+)/(upgradeProfiles/default|listClusterUserCredential|listClusterAdminCredential|abort|agentPools|availableAgentPoolVersions)`,
+  ),
   agentPool: re(`${MC}/([^/]+)/agentPools/([^/]+)`),
   agentPoolUpgradeProfile: re(`${MC}/([^/]+)/agentPools/([^/]+)/upgradeProfiles/default`),
   vaultsInSubscription: re(`${SUB}/providers/Microsoft\\.KeyVault/vaults`),
@@ -33,7 +35,8 @@ const ROUTES = {
   vault: re(`${RG}/providers/Microsoft\\.KeyVault/vaults/([^/]+)`),
   identitiesInGroup: re(`${RG}/providers/Microsoft\\.ManagedIdentity/userAssignedIdentities`),
   identity: re(`${RG}/providers/Microsoft\\.ManagedIdentity/userAssignedIdentities/([^/]+)`),
-  authorization: /^(.*?)\/providers\/Microsoft\.Authorization\/(roleAssignments|roleDefinitions)(?:\/([^/]+))?\/?$/i,
+  authorization:
+    /^(.*?)\/providers\/Microsoft\.Authorization\/(roleAssignments|roleDefinitions)(?:\/([^/]+))?\/?$/i,
 };
 
 function g(m: RegExpExecArray, i: number): string {
@@ -42,9 +45,16 @@ function g(m: RegExpExecArray, i: number): string {
 
 function authenticate(ctx: SandboxContext, req: IncomingMessage, path: string): void {
   if (!req.headers.authorization) {
-    throw new HttpError(401, 'AuthenticationFailed', "Authentication failed. The 'Authorization' header is missing.", {}, {
-      'WWW-Authenticate': 'Bearer authorization_uri="https://login.windows.net/", error="invalid_token", error_description="The authentication failed because of missing \'Authorization\' header."',
-    });
+    throw new HttpError(
+      401,
+      'AuthenticationFailed',
+      "Authentication failed. The 'Authorization' header is missing.",
+      {},
+      {
+        'WWW-Authenticate':
+          'Bearer authorization_uri="https://login.windows.net/", error="invalid_token", error_description="The authentication failed because of missing \'Authorization\' header."',
+      },
+    );
   }
   const caller = readBearerToken(req.headers.authorization, ctx.now());
   if (!caller) throw new HttpError(401, 'InvalidAuthenticationToken', 'The access token is invalid.');
@@ -66,11 +76,21 @@ function authenticate(ctx: SandboxContext, req: IncomingMessage, path: string): 
   }
 }
 
-export async function handleArmRequest(ctx: SandboxContext, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+export async function handleArmRequest(
+  ctx: SandboxContext,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+): Promise<void> {
   const method = (req.method ?? 'GET').toUpperCase();
   const path = url.pathname;
   const apiVersion = url.searchParams.get('api-version');
-  if (!apiVersion) throw new HttpError(400, 'MissingApiVersionParameter', "The api-version query parameter (?api-version=) is required for all requests.");
+  if (!apiVersion)
+    throw new HttpError(
+      400,
+      'MissingApiVersionParameter',
+      'The api-version query parameter (?api-version=) is required for all requests.',
+    );
   authenticate(ctx, req, path);
   settleDueOperations(ctx);
 
@@ -81,8 +101,10 @@ export async function handleArmRequest(ctx: SandboxContext, req: IncomingMessage
     sendJson(res, 200, renderOperation(op));
     return;
   }
-  if ((m = ROUTES.clustersInSubscription.exec(path)) && method === 'GET') return clusters.listClusters(ctx, g(m, 1), undefined, res);
-  if ((m = ROUTES.clustersInGroup.exec(path)) && method === 'GET') return clusters.listClusters(ctx, g(m, 1), g(m, 2), res);
+  if ((m = ROUTES.clustersInSubscription.exec(path)) && method === 'GET')
+    return clusters.listClusters(ctx, g(m, 1), undefined, res);
+  if ((m = ROUTES.clustersInGroup.exec(path)) && method === 'GET')
+    return clusters.listClusters(ctx, g(m, 1), g(m, 2), res);
   if ((m = ROUTES.agentPoolUpgradeProfile.exec(path)) && method === 'GET') {
     return clusters.getAgentPoolUpgradeProfile(ctx, clusterRoute(m, apiVersion), g(m, 4), res);
   }
@@ -91,12 +113,14 @@ export async function handleArmRequest(ctx: SandboxContext, req: IncomingMessage
     if (method === 'GET') return clusters.getAgentPool(ctx, r, g(m, 4), res);
     if (method === 'PUT') return clusters.putAgentPool(ctx, r, g(m, 4), req, res);
   }
-  if ((m = ROUTES.fleetMembers.exec(path)) && method === 'GET') return fleets.listMembers(ctx, fleetRoute(m), res);
+  if ((m = ROUTES.fleetMembers.exec(path)) && method === 'GET')
+    return fleets.listMembers(ctx, fleetRoute(m), res);
   if ((m = ROUTES.fleetMember.exec(path))) {
     if (method === 'GET') return fleets.getMember(ctx, fleetRoute(m), g(m, 4), res);
     if (method === 'PUT') return fleets.putMember(ctx, fleetRoute(m), g(m, 4), req, res);
   }
-  if ((m = ROUTES.maintenanceConfigurations.exec(path)) && method === 'GET') return maintenance.listMaintenanceConfigurations(ctx, clusterRoute(m, apiVersion), res);
+  if ((m = ROUTES.maintenanceConfigurations.exec(path)) && method === 'GET')
+    return maintenance.listMaintenanceConfigurations(ctx, clusterRoute(m, apiVersion), res);
   if ((m = ROUTES.maintenanceConfiguration.exec(path))) {
     const r = clusterRoute(m, apiVersion);
     if (method === 'GET') return maintenance.getMaintenanceConfiguration(ctx, r, g(m, 4), res);
@@ -106,27 +130,34 @@ export async function handleArmRequest(ctx: SandboxContext, req: IncomingMessage
   if ((m = ROUTES.clusterAction.exec(path))) {
     const r = clusterRoute(m, apiVersion);
     const action = g(m, 4).toLowerCase();
-    if (action === 'upgradeprofiles/default' && method === 'GET') return clusters.getUpgradeProfile(ctx, r, res);
-    if (action === 'listclusterusercredential' && method === 'POST') return clusters.listCredentials(ctx, r, 'user', res);
-    if (action === 'listclusteradmincredential' && method === 'POST') return clusters.listCredentials(ctx, r, 'admin', res);
+    if (action === 'upgradeprofiles/default' && method === 'GET')
+      return clusters.getUpgradeProfile(ctx, r, res);
+    if (action === 'listclusterusercredential' && method === 'POST')
+      return clusters.listCredentials(ctx, r, 'user', res);
+    if (action === 'listclusteradmincredential' && method === 'POST')
+      return clusters.listCredentials(ctx, r, 'admin', res);
     if (action === 'abort' && method === 'POST') return clusters.abortLatestOperation(ctx, r, res);
     if (action === 'agentpools' && method === 'GET') return clusters.listAgentPools(ctx, r, res);
-    if (action === 'availableagentpoolversions' && method === 'GET') return clusters.getAvailableAgentPoolVersions(ctx, r, res);
+    if (action === 'availableagentpoolversions' && method === 'GET')
+      return clusters.getAvailableAgentPoolVersions(ctx, r, res);
   }
   if ((m = ROUTES.cluster.exec(path))) {
     const r = clusterRoute(m, apiVersion);
     if (method === 'GET') return clusters.getCluster(ctx, r, res);
     if (method === 'PUT') return clusters.putCluster(ctx, r, req, res);
   }
-  if ((m = ROUTES.vaultsInSubscription.exec(path)) && method === 'GET') return vaults.listVaults(ctx, g(m, 1), undefined, res);
-  if ((m = ROUTES.vaultsInGroup.exec(path)) && method === 'GET') return vaults.listVaults(ctx, g(m, 1), g(m, 2), res);
+  if ((m = ROUTES.vaultsInSubscription.exec(path)) && method === 'GET')
+    return vaults.listVaults(ctx, g(m, 1), undefined, res);
+  if ((m = ROUTES.vaultsInGroup.exec(path)) && method === 'GET')
+    return vaults.listVaults(ctx, g(m, 1), g(m, 2), res);
   if ((m = ROUTES.vault.exec(path))) {
     const r = { subscriptionId: g(m, 1), resourceGroup: g(m, 2), name: g(m, 3) };
     if (method === 'GET') return vaults.getVault(ctx, r, res);
     if (method === 'PUT') return vaults.putVault(ctx, r, req, res);
     if (method === 'PATCH') return vaults.patchVault(ctx, r, req, res);
   }
-  if ((m = ROUTES.identitiesInGroup.exec(path)) && method === 'GET') return identities.listIdentities(ctx, g(m, 1), g(m, 2), res);
+  if ((m = ROUTES.identitiesInGroup.exec(path)) && method === 'GET')
+    return identities.listIdentities(ctx, g(m, 1), g(m, 2), res);
   if ((m = ROUTES.identity.exec(path))) {
     const r = { subscriptionId: g(m, 1), resourceGroup: g(m, 2), name: g(m, 3) };
     if (method === 'GET') return identities.getIdentity(ctx, r, res);

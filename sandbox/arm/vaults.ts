@@ -36,7 +36,8 @@ export function renderVault(ctx: SandboxContext, v: VaultRecord): Record<string,
 
 function requireGroup(ctx: SandboxContext, r: Pick<VaultRoute, 'subscriptionId' | 'resourceGroup'>): void {
   if (!ctx.store.subscription(r.subscriptionId)) throw subscriptionNotFound(r.subscriptionId);
-  if (!ctx.store.resourceGroup(r.subscriptionId, r.resourceGroup)) throw resourceGroupNotFound(r.resourceGroup);
+  if (!ctx.store.resourceGroup(r.subscriptionId, r.resourceGroup))
+    throw resourceGroupNotFound(r.resourceGroup);
 }
 
 function requireVault(ctx: SandboxContext, r: VaultRoute): VaultRecord {
@@ -50,12 +51,19 @@ export function getVault(ctx: SandboxContext, r: VaultRoute, res: ServerResponse
   sendJson(res, 200, renderVault(ctx, requireVault(ctx, r)));
 }
 
-export function listVaults(ctx: SandboxContext, subscriptionId: string, resourceGroup: string | undefined, res: ServerResponse): void {
+export function listVaults(
+  ctx: SandboxContext,
+  subscriptionId: string,
+  resourceGroup: string | undefined,
+  res: ServerResponse,
+): void {
   if (resourceGroup !== undefined) requireGroup(ctx, { subscriptionId, resourceGroup });
   else if (!ctx.store.subscription(subscriptionId)) throw subscriptionNotFound(subscriptionId);
   const value = ctx.store.state.vaults
     .filter((v) => v.subscriptionId.toLowerCase() === subscriptionId.toLowerCase())
-    .filter((v) => resourceGroup === undefined || v.resourceGroup.toLowerCase() === resourceGroup.toLowerCase())
+    .filter(
+      (v) => resourceGroup === undefined || v.resourceGroup.toLowerCase() === resourceGroup.toLowerCase(),
+    )
     .map((v) => renderVault(ctx, v));
   sendJson(res, 200, { value });
 }
@@ -63,10 +71,18 @@ export function listVaults(ctx: SandboxContext, subscriptionId: string, resource
 /** Settings that cannot be turned back once on (Key Vault's irreversible switches). */
 function assertIrreversible(before: Record<string, unknown>, after: Record<string, unknown>): void {
   if (before.enablePurgeProtection === true && after.enablePurgeProtection === false) {
-    throw new HttpError(400, 'BadRequest', 'The property "enablePurgeProtection" cannot be set to false. Enabling the purge protection for a vault is an irreversible action.');
+    throw new HttpError(
+      400,
+      'BadRequest',
+      'The property "enablePurgeProtection" cannot be set to false. Enabling the purge protection for a vault is an irreversible action.',
+    );
   }
   if (before.enableSoftDelete !== false && after.enableSoftDelete === false) {
-    throw new HttpError(400, 'BadRequest', 'The property "enableSoftDelete" cannot be set to false. Enabling soft delete for a vault is an irreversible action.');
+    throw new HttpError(
+      400,
+      'BadRequest',
+      'The property "enableSoftDelete" cannot be set to false. Enabling soft delete for a vault is an irreversible action.',
+    );
   }
 }
 
@@ -76,22 +92,48 @@ function cleanProperties(p: Record<string, unknown>): Record<string, unknown> {
 
 function describe(p: Record<string, unknown>): string {
   const acls = isObject(p.networkAcls) ? `defaultAction=${String(p.networkAcls.defaultAction ?? '')}` : '';
-  return [`publicNetworkAccess=${String(p.publicNetworkAccess ?? 'Enabled')}`, acls, `rbac=${String(p.enableRbacAuthorization ?? false)}`].filter(Boolean).join(' ');
+  return [
+    `publicNetworkAccess=${String(p.publicNetworkAccess ?? 'Enabled')}`,
+    acls,
+    `rbac=${String(p.enableRbacAuthorization ?? false)}`,
+  ]
+    .filter(Boolean)
+    .join(' ');
 }
 
-export async function putVault(ctx: SandboxContext, r: VaultRoute, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function putVault(
+  ctx: SandboxContext,
+  r: VaultRoute,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   requireGroup(ctx, r);
   const body = await readJsonObject(req);
   const existing = ctx.store.vault(r.subscriptionId, r.resourceGroup, r.name);
   const other = ctx.store.vaultByName(r.name);
-  if (!existing && other) throw new HttpError(409, 'VaultAlreadyExists', `The vault name '${r.name}' is already in use. Vault names are globally unique so it is possible that the name is already taken.`);
+  if (!existing && other)
+    throw new HttpError(
+      409,
+      'VaultAlreadyExists',
+      `The vault name '${r.name}' is already in use. Vault names are globally unique so it is possible that the name is already taken.`,
+    );
   const props = isObject(body.properties) ? cleanProperties(body.properties) : {};
-  if (typeof props.tenantId !== 'string' || !props.tenantId) throw new HttpError(400, 'BadRequest', 'The parameter properties.tenantId is required.');
-  if (!isObject(props.sku)) throw new HttpError(400, 'BadRequest', 'The parameter properties.sku is required.');
+  if (typeof props.tenantId !== 'string' || !props.tenantId)
+    throw new HttpError(400, 'BadRequest', 'The parameter properties.tenantId is required.');
+  if (!isObject(props.sku))
+    throw new HttpError(400, 'BadRequest', 'The parameter properties.sku is required.');
   const location = typeof body.location === 'string' ? body.location : existing?.location;
-  if (!location) throw new HttpError(400, 'LocationRequired', 'The location property is required for this definition.');
+  if (!location)
+    throw new HttpError(400, 'LocationRequired', 'The location property is required for this definition.');
   if (existing) assertIrreversible(existing.properties, props);
-  const vault: VaultRecord = existing ?? { subscriptionId: r.subscriptionId, resourceGroup: r.resourceGroup, name: r.name, location, properties: {}, keys: {} };
+  const vault: VaultRecord = existing ?? {
+    subscriptionId: r.subscriptionId,
+    resourceGroup: r.resourceGroup,
+    name: r.name,
+    location,
+    properties: {},
+    keys: {},
+  };
   vault.properties = props;
   if (isObject(body.tags)) vault.tags = body.tags as Record<string, string>;
   if (!existing) ctx.store.state.vaults.push(vault);
@@ -100,7 +142,12 @@ export async function putVault(ctx: SandboxContext, r: VaultRoute, req: Incoming
   sendJson(res, 200, renderVault(ctx, vault));
 }
 
-export async function patchVault(ctx: SandboxContext, r: VaultRoute, req: IncomingMessage, res: ServerResponse): Promise<void> {
+export async function patchVault(
+  ctx: SandboxContext,
+  r: VaultRoute,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
   const vault = requireVault(ctx, r);
   const body = await readJsonObject(req);
   const patch = isObject(body.properties) ? cleanProperties(body.properties) : {};

@@ -1,8 +1,23 @@
 /** Kubernetes versions the sandbox's AKS offers, and AKS's upgrade rules (one minor at a time, no downgrade). */
-import { downgradeNotAllowed, nodePoolVersionIncompatible, upgradeNotAllowed, versionNotSupported } from './messages';
+import {
+  downgradeNotAllowed,
+  nodePoolVersionIncompatible,
+  upgradeNotAllowed,
+  versionNotSupported,
+} from './messages';
 
 /** Latest patch per supported minor. */
-export const SUPPORTED_VERSIONS = ['1.25.16', '1.26.15', '1.27.16', '1.28.15', '1.29.14', '1.30.13', '1.31.9', '1.32.4', '1.33.1'] as const;
+export const SUPPORTED_VERSIONS = [
+  '1.25.16',
+  '1.26.15',
+  '1.27.16',
+  '1.28.15',
+  '1.29.14',
+  '1.30.13',
+  '1.31.9',
+  '1.32.4',
+  '1.33.1',
+] as const;
 
 export interface ParsedVersion {
   major: number;
@@ -69,7 +84,8 @@ export function assertControlPlaneUpgrade(current: string, target: string): void
   const t = parseVersion(target);
   if (!c || !t || compare(c, t) === 0) return;
   if (compare(t, c) < 0) throw downgradeNotAllowed(current, target);
-  if (t.major !== c.major || t.minor > c.minor + 1) throw upgradeNotAllowed(current, target, availableUpgrades(current));
+  if (t.major !== c.major || t.minor > c.minor + 1)
+    throw upgradeNotAllowed(current, target, availableUpgrades(current));
 }
 
 /** A node pool may not be newer than the control plane, nor more than three minors older; it never goes down. */

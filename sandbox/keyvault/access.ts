@@ -37,18 +37,25 @@ export function ipRuleMatches(rule: string, address: string): boolean {
   const bits = bitsText === undefined ? 32 : Number(bitsText);
   if (!Number.isInteger(bits) || bits < 0 || bits > 32) return false;
   const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-  return ((a & mask) >>> 0) === ((b & mask) >>> 0);
+  return (a & mask) >>> 0 === (b & mask) >>> 0;
 }
 
 /** Does the vault's firewall let a caller from `network`/`clientAddress` through? */
-export function networkAllows(vault: VaultRecord, network: Caller['network'], clientAddress: string): boolean {
+export function networkAllows(
+  vault: VaultRecord,
+  network: Caller['network'],
+  clientAddress: string,
+): boolean {
   if (network === 'private-link') return true;
   const p = vault.properties;
-  if (typeof p.publicNetworkAccess === 'string' && p.publicNetworkAccess.toLowerCase() === 'disabled') return false;
+  if (typeof p.publicNetworkAccess === 'string' && p.publicNetworkAccess.toLowerCase() === 'disabled')
+    return false;
   const acls = isObject(p.networkAcls) ? p.networkAcls : undefined;
   if (acls && typeof acls.defaultAction === 'string' && acls.defaultAction.toLowerCase() === 'deny') {
     const rules = Array.isArray(acls.ipRules) ? acls.ipRules : [];
-    return rules.some((r) => isObject(r) && typeof r.value === 'string' && ipRuleMatches(r.value, clientAddress));
+    return rules.some(
+      (r) => isObject(r) && typeof r.value === 'string' && ipRuleMatches(r.value, clientAddress),
+    );
   }
   return true;
 }
@@ -71,21 +78,42 @@ export function usesRbac(vault: VaultRecord): boolean {
 function accessPolicyAllows(vault: VaultRecord, objectId: string, permission: string): boolean {
   const policies = Array.isArray(vault.properties.accessPolicies) ? vault.properties.accessPolicies : [];
   return policies.some((p) => {
-    if (!isObject(p) || typeof p.objectId !== 'string' || p.objectId.toLowerCase() !== objectId.toLowerCase()) return false;
+    if (!isObject(p) || typeof p.objectId !== 'string' || p.objectId.toLowerCase() !== objectId.toLowerCase())
+      return false;
     const keys = isObject(p.permissions) && Array.isArray(p.permissions.keys) ? p.permissions.keys : [];
-    return keys.some((k) => typeof k === 'string' && (k.toLowerCase() === permission.toLowerCase() || k.toLowerCase() === 'all'));
+    return keys.some(
+      (k) =>
+        typeof k === 'string' && (k.toLowerCase() === permission.toLowerCase() || k.toLowerCase() === 'all'),
+    );
   });
 }
 
 /** Is `principalId` allowed `operation` on key `keyName` by the vault's permission model? */
-export function principalMay(store: AzureStore, vault: VaultRecord, principalId: string, keyName: string, operation: KeyOperationName): boolean {
+export function principalMay(
+  store: AzureStore,
+  vault: VaultRecord,
+  principalId: string,
+  keyName: string,
+  operation: KeyOperationName,
+): boolean {
   if (usesRbac(vault)) {
-    return hasDataAction(store.state.roleAssignments, principalId, `${vaultArmId(vault)}/keys/${keyName}`, keyDataAction(operation));
+    return hasDataAction(
+      store.state.roleAssignments,
+      principalId,
+      `${vaultArmId(vault)}/keys/${keyName}`,
+      keyDataAction(operation),
+    );
   }
   return accessPolicyAllows(vault, principalId, KEY_OPERATION_POLICY[operation]);
 }
 
-export function assertPermission(store: AzureStore, vault: VaultRecord, caller: Caller, keyName: string, operation: KeyOperationName): void {
+export function assertPermission(
+  store: AzureStore,
+  vault: VaultRecord,
+  caller: Caller,
+  keyName: string,
+  operation: KeyOperationName,
+): void {
   if (principalMay(store, vault, caller.objectId, keyName, operation)) return;
   if (usesRbac(vault)) {
     const resource = `${vaultArmId(vault)}${keyName ? `/keys/${keyName}` : ''}`.toLowerCase();

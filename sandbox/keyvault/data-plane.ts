@@ -25,7 +25,12 @@ import {
 } from './keys';
 
 const KEY_TYPES: readonly KeyType[] = ['RSA', 'RSA-HSM', 'EC', 'EC-HSM'];
-const CRYPTO_OPERATIONS = { wrapkey: 'wrapKey', unwrapkey: 'unwrapKey', encrypt: 'encrypt', decrypt: 'decrypt' } as const;
+const CRYPTO_OPERATIONS = {
+  wrapkey: 'wrapKey',
+  unwrapkey: 'unwrapKey',
+  encrypt: 'encrypt',
+  decrypt: 'decrypt',
+} as const;
 
 /** Crypto calls are reads in effect; the operation log keeps only state changes. */
 export function isKeyVaultCryptoPath(path: string): boolean {
@@ -34,25 +39,39 @@ export function isKeyVaultCryptoPath(path: string): boolean {
 
 function unauthorized(vault: VaultRecord, message: string): HttpError {
   const tenantId = typeof vault.properties.tenantId === 'string' ? vault.properties.tenantId : 'common';
-  return new HttpError(401, 'Unauthorized', message, {}, {
-    'WWW-Authenticate': `Bearer authorization="https://login.microsoftonline.com/${tenantId}", resource="https://vault.azure.net"`,
-  });
+  return new HttpError(
+    401,
+    'Unauthorized',
+    message,
+    {},
+    {
+      'WWW-Authenticate': `Bearer authorization="https://login.microsoftonline.com/${tenantId}", resource="https://vault.azure.net"`,
+    },
+  );
 }
 
 function authenticate(ctx: SandboxContext, vault: VaultRecord, req: IncomingMessage): VerifiedCaller {
-  if (!req.headers.authorization) throw unauthorized(vault, 'AKV10000: Request is missing a Bearer or PoP token.');
+  if (!req.headers.authorization)
+    throw unauthorized(vault, 'AKV10000: Request is missing a Bearer or PoP token.');
   const caller = readBearerToken(req.headers.authorization, ctx.now());
   if (!caller) throw unauthorized(vault, 'AKV10022: Invalid token: the token is malformed or expired.');
   if (caller.audience !== 'vault') throw unauthorized(vault, 'AKV10022: Invalid audience.');
   const tenantId = String(vault.properties.tenantId ?? '');
   if (caller.principal.tenantId.toLowerCase() !== tenantId.toLowerCase()) {
-    throw unauthorized(vault, `AKV10032: Invalid issuer. Expected one of https://sts.windows.net/${tenantId}/, found https://sts.windows.net/${caller.principal.tenantId}/.`);
+    throw unauthorized(
+      vault,
+      `AKV10032: Invalid issuer. Expected one of https://sts.windows.net/${tenantId}/, found https://sts.windows.net/${caller.principal.tenantId}/.`,
+    );
   }
   return caller;
 }
 
 function keyNotFound(nameOrId: string): HttpError {
-  return new HttpError(404, 'KeyNotFound', `A key with (name/id) ${nameOrId} was not found in this key vault.`);
+  return new HttpError(
+    404,
+    'KeyNotFound',
+    `A key with (name/id) ${nameOrId} was not found in this key vault.`,
+  );
 }
 
 function validKeyName(name: string): void {
@@ -63,13 +82,17 @@ function validKeyName(name: string): void {
 
 function unixSeconds(value: unknown, field: string): number | undefined {
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new HttpError(400, 'BadParameter', `Property ${field} has invalid value.`);
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    throw new HttpError(400, 'BadParameter', `Property ${field} has invalid value.`);
   return Math.floor(value);
 }
 
 function stringRecord(value: unknown): Record<string, string> | undefined {
   if (!isObject(value)) return undefined;
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => typeof v === 'string')) as Record<string, string>;
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => typeof v === 'string')) as Record<
+    string,
+    string
+  >;
 }
 
 function b64urlDecode(value: unknown): Buffer {
@@ -77,9 +100,20 @@ function b64urlDecode(value: unknown): Buffer {
   return Buffer.from(value, 'base64url');
 }
 
-export async function handleKeyVaultRequest(ctx: SandboxContext, vaultName: string, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+export async function handleKeyVaultRequest(
+  ctx: SandboxContext,
+  vaultName: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  url: URL,
+): Promise<void> {
   const vault = ctx.store.vaultByName(vaultName);
-  if (!vault) throw new HttpError(404, 'VaultNotFound', `The vault '${vaultName}' does not exist in the sandbox (in Azure its host name would not resolve).`);
+  if (!vault)
+    throw new HttpError(
+      404,
+      'VaultNotFound',
+      `The vault '${vaultName}' does not exist in the sandbox (in Azure its host name would not resolve).`,
+    );
   const caller = authenticate(ctx, vault, req).principal;
   assertNetworkAccess(vault, caller);
 
@@ -87,14 +121,16 @@ export async function handleKeyVaultRequest(ctx: SandboxContext, vaultName: stri
   const segments = url.pathname.split('/').slice(1);
   const method = (req.method ?? 'GET').toUpperCase();
   if (segments[0] === 'deletedkeys') return deletedKeyRequest(ctx, vault, caller, method, segments, res);
-  if (segments[0] !== 'keys') throw new HttpError(400, 'BadParameter', `The sandbox Key Vault serves keys only; got ${url.pathname}.`);
+  if (segments[0] !== 'keys')
+    throw new HttpError(400, 'BadParameter', `The sandbox Key Vault serves keys only; got ${url.pathname}.`);
   const keyName = segments[1] ?? '';
   const third = segments[2] ?? '';
   const fourth = segments[3] ?? '';
   const may = (op: KeyOperationName) => assertPermission(ctx.store, vault, caller, keyName, op);
 
   if (!keyName) {
-    if (method !== 'GET') throw new HttpError(405, 'BadParameter', `Method ${method} is not allowed on /keys.`);
+    if (method !== 'GET')
+      throw new HttpError(405, 'BadParameter', `Method ${method} is not allowed on /keys.`);
     may('list');
     const value = Object.values(vault.keys).flatMap((k) => {
       const v = latestVersion(k);
@@ -115,7 +151,12 @@ export async function handleKeyVaultRequest(ctx: SandboxContext, vaultName: stri
       const key = vault.keys[keyName];
       const current = key && latestVersion(key);
       if (!key || !current) throw keyNotFound(keyName);
-      const v = await createKeyVersion({ kty: current.kty, keySize: current.keySize, crv: current.crv, keyOps: current.keyOps });
+      const v = await createKeyVersion({
+        kty: current.kty,
+        keySize: current.keySize,
+        crv: current.crv,
+        keyOps: current.keyOps,
+      });
       key.versions.push(v);
       ctx.changed();
       setLogDetail(res, `key rotated ${keyName} version=${v.version}`);
@@ -128,18 +169,25 @@ export async function handleKeyVaultRequest(ctx: SandboxContext, vaultName: stri
   if (method === 'GET' && third === 'versions' && !fourth) {
     may('list');
     if (!key) throw keyNotFound(keyName);
-    sendJson(res, 200, { value: key.versions.map((v) => keyItem(base, vault, key, v, true)), nextLink: null });
+    sendJson(res, 200, {
+      value: key.versions.map((v) => keyItem(base, vault, key, v, true)),
+      nextLink: null,
+    });
     return;
   }
 
   if (fourth) {
     const op = CRYPTO_OPERATIONS[fourth.toLowerCase() as keyof typeof CRYPTO_OPERATIONS];
-    if (method !== 'POST' || !op) throw new HttpError(400, 'BadParameter', `Unsupported key operation ${method} ${url.pathname}.`);
+    if (method !== 'POST' || !op)
+      throw new HttpError(400, 'BadParameter', `Unsupported key operation ${method} ${url.pathname}.`);
     may(op);
     const version = key && findVersion(key, third);
     if (!key || !version) throw keyNotFound(third ? `${keyName}/${third}` : keyName);
     const body = await readJsonObject(req);
-    sendJson(res, 200, { kid: keyId(base, keyName, version.version), value: crypto(op, version, body).toString('base64url') });
+    sendJson(res, 200, {
+      kid: keyId(base, keyName, version.version),
+      value: crypto(op, version, body).toString('base64url'),
+    });
     return;
   }
 
@@ -157,7 +205,10 @@ export async function handleKeyVaultRequest(ctx: SandboxContext, vaultName: stri
     if (!key || !version) throw keyNotFound(third ? `${keyName}/${third}` : keyName);
     updateVersion(version, await readJsonObject(req), ctx.now());
     ctx.changed();
-    setLogDetail(res, `key updated ${keyName}/${version.version} enabled=${version.enabled}${version.exp !== undefined ? ` exp=${new Date(version.exp * 1000).toISOString()}` : ''}`);
+    setLogDetail(
+      res,
+      `key updated ${keyName}/${version.version} enabled=${version.enabled}${version.exp !== undefined ? ` exp=${new Date(version.exp * 1000).toISOString()}` : ''}`,
+    );
     sendJson(res, 200, keyBundle(base, vault, key, version));
     return;
   }
@@ -174,7 +225,11 @@ export async function handleKeyVaultRequest(ctx: SandboxContext, vaultName: stri
     return;
   }
 
-  throw new HttpError(405, 'BadParameter', `Method ${method} is not supported on ${url.pathname} by the sandbox.`);
+  throw new HttpError(
+    405,
+    'BadParameter',
+    `Method ${method} is not supported on ${url.pathname} by the sandbox.`,
+  );
 }
 
 const SOFT_DELETE_RETENTION_SECONDS = 90 * 24 * 3600;
@@ -190,7 +245,14 @@ function deletedKeyBundle(base: string, vault: VaultRecord, key: KeyRecord & { d
 }
 
 /** GET /deletedkeys/<name> and POST /deletedkeys/<name>/recover: a soft-deleted key and its recovery. */
-function deletedKeyRequest(ctx: SandboxContext, vault: VaultRecord, caller: Parameters<typeof assertPermission>[2], method: string, segments: string[], res: ServerResponse): void {
+function deletedKeyRequest(
+  ctx: SandboxContext,
+  vault: VaultRecord,
+  caller: Parameters<typeof assertPermission>[2],
+  method: string,
+  segments: string[],
+  res: ServerResponse,
+): void {
   const keyName = segments[1] ?? '';
   validKeyName(keyName);
   const deleted = vault.deletedKeys?.[keyName];
@@ -212,13 +274,27 @@ function deletedKeyRequest(ctx: SandboxContext, vault: VaultRecord, caller: Para
     sendJson(res, 200, keyBundle(base, vault, key, latestVersion(key)!));
     return;
   }
-  throw new HttpError(405, 'BadParameter', `Method ${method} is not supported on /${segments.join('/')} by the sandbox.`);
+  throw new HttpError(
+    405,
+    'BadParameter',
+    `Method ${method} is not supported on /${segments.join('/')} by the sandbox.`,
+  );
 }
 
-async function createKey(ctx: SandboxContext, vault: VaultRecord, keyName: string, body: Record<string, unknown>, res: ServerResponse): Promise<void> {
+async function createKey(
+  ctx: SandboxContext,
+  vault: VaultRecord,
+  keyName: string,
+  body: Record<string, unknown>,
+  res: ServerResponse,
+): Promise<void> {
   const kty = body.kty;
   if (typeof kty !== 'string' || !KEY_TYPES.includes(kty as KeyType)) {
-    throw new HttpError(400, 'BadParameter', `Property kty has invalid value ${JSON.stringify(kty)}; the sandbox supports ${KEY_TYPES.join(', ')}.`);
+    throw new HttpError(
+      400,
+      'BadParameter',
+      `Property kty has invalid value ${JSON.stringify(kty)}; the sandbox supports ${KEY_TYPES.join(', ')}.`,
+    );
   }
   const attrs = isObject(body.attributes) ? body.attributes : {};
   const tags = stringRecord(body.tags);
@@ -228,7 +304,9 @@ async function createKey(ctx: SandboxContext, vault: VaultRecord, keyName: strin
     kty: kty as KeyType,
     ...(typeof body.key_size === 'number' ? { keySize: body.key_size } : {}),
     ...(typeof body.crv === 'string' ? { crv: body.crv } : {}),
-    ...(Array.isArray(body.key_ops) ? { keyOps: body.key_ops.filter((o): o is string => typeof o === 'string') } : {}),
+    ...(Array.isArray(body.key_ops)
+      ? { keyOps: body.key_ops.filter((o): o is string => typeof o === 'string') }
+      : {}),
     ...(typeof attrs.enabled === 'boolean' ? { enabled: attrs.enabled } : {}),
     ...(nbf !== undefined ? { nbf } : {}),
     ...(exp !== undefined ? { exp } : {}),
@@ -255,20 +333,42 @@ function updateVersion(version: KeyVersionRecord, body: Record<string, unknown>,
     if (nbf === undefined) delete version.nbf;
     else version.nbf = nbf;
   }
-  if (Array.isArray(body.key_ops)) version.keyOps = body.key_ops.filter((o): o is string => typeof o === 'string');
+  if (Array.isArray(body.key_ops))
+    version.keyOps = body.key_ops.filter((o): o is string => typeof o === 'string');
   const tags = stringRecord(body.tags);
   if (tags) version.tags = tags;
   version.updated = Math.floor(nowMs / 1000);
 }
 
-function crypto(op: 'wrapKey' | 'unwrapKey' | 'encrypt' | 'decrypt', version: KeyVersionRecord, body: Record<string, unknown>): Buffer {
+function crypto(
+  op: 'wrapKey' | 'unwrapKey' | 'encrypt' | 'decrypt',
+  version: KeyVersionRecord,
+  body: Record<string, unknown>,
+): Buffer {
   const reason = unusableReason(version);
-  if (reason === 'disabled') throw new HttpError(403, 'Forbidden', `Operation ${op} is not allowed on a disabled key.`, { innererror: { code: 'KeyDisabled' } });
-  if (reason === 'expired') throw new HttpError(403, 'Forbidden', `Operation ${op} is not allowed on an expired key.`, { innererror: { code: 'KeyExpired' } });
-  if (reason === 'notYetValid') throw new HttpError(403, 'Forbidden', `Operation ${op} is not allowed on a key that is not yet valid.`, { innererror: { code: 'KeyNotYetValid' } });
-  if (!version.keyOps.includes(op)) throw new HttpError(400, 'BadParameter', `Operation ${op} is not permitted on this key.`);
+  if (reason === 'disabled')
+    throw new HttpError(403, 'Forbidden', `Operation ${op} is not allowed on a disabled key.`, {
+      innererror: { code: 'KeyDisabled' },
+    });
+  if (reason === 'expired')
+    throw new HttpError(403, 'Forbidden', `Operation ${op} is not allowed on an expired key.`, {
+      innererror: { code: 'KeyExpired' },
+    });
+  if (reason === 'notYetValid')
+    throw new HttpError(403, 'Forbidden', `Operation ${op} is not allowed on a key that is not yet valid.`, {
+      innererror: { code: 'KeyNotYetValid' },
+    });
+  if (!version.keyOps.includes(op))
+    throw new HttpError(400, 'BadParameter', `Operation ${op} is not permitted on this key.`);
   const alg = typeof body.alg === 'string' ? body.alg : '';
-  if (!isRsa(version.kty)) throw new HttpError(400, 'BadParameter', `Algorithm ${alg} is not supported for key type ${version.kty}.`);
+  if (!isRsa(version.kty))
+    throw new HttpError(
+      400,
+      'BadParameter',
+      `Algorithm ${alg} is not supported for key type ${version.kty}.`,
+    );
   const value = b64urlDecode(body.value);
-  return op === 'wrapKey' || op === 'encrypt' ? rsaEncrypt(version, alg, value) : rsaDecrypt(version, alg, value);
+  return op === 'wrapKey' || op === 'encrypt'
+    ? rsaEncrypt(version, alg, value)
+    : rsaDecrypt(version, alg, value);
 }

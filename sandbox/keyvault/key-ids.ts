@@ -30,5 +30,9 @@ export function sameKeyVersion(a: string | undefined, b: string | undefined): bo
   const pa = parseKeyId(a);
   const pb = parseKeyId(b);
   if (!pa || !pb) return a === b;
-  return pa.vaultName === pb.vaultName && pa.keyName === pb.keyName && (pa.version ?? '').toLowerCase() === (pb.version ?? '').toLowerCase();
+  return (
+    pa.vaultName === pb.vaultName &&
+    pa.keyName === pb.keyName &&
+    (pa.version ?? '').toLowerCase() === (pb.version ?? '').toLowerCase()
+  );
 }

@@ -3,7 +3,15 @@
  * version, and clients that encrypt locally with the public key interoperate), KeyBundle rendering and
  * the usability rule the emulated clusters rely on.
  */
-import { constants, createPrivateKey, createPublicKey, generateKeyPair, privateDecrypt, publicEncrypt, type KeyObject } from 'node:crypto';
+import {
+  constants,
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPair,
+  privateDecrypt,
+  publicEncrypt,
+  type KeyObject,
+} from 'node:crypto';
 import { promisify } from 'node:util';
 import { HttpError } from '../http';
 import { newKeyVersionId, type KeyRecord, type KeyVersionRecord, type VaultRecord } from '../store';
@@ -30,7 +38,12 @@ export interface NewKeyVersionSpec {
 const RSA_OPS = ['encrypt', 'decrypt', 'sign', 'verify', 'wrapKey', 'unwrapKey'];
 const EC_OPS = ['sign', 'verify'];
 
-const EC_CURVES: Record<string, string> = { 'P-256': 'prime256v1', 'P-384': 'secp384r1', 'P-521': 'secp521r1', 'P-256K': 'secp256k1' };
+const EC_CURVES: Record<string, string> = {
+  'P-256': 'prime256v1',
+  'P-384': 'secp384r1',
+  'P-521': 'secp521r1',
+  'P-256K': 'secp256k1',
+};
 
 export function isRsa(kty: string): boolean {
   return kty === 'RSA' || kty === 'RSA-HSM';
@@ -41,7 +54,8 @@ export async function createKeyVersion(spec: NewKeyVersionSpec): Promise<KeyVers
   let privateKeyPem: string;
   if (isRsa(spec.kty)) {
     const modulusLength = spec.keySize ?? 2048;
-    if (![2048, 3072, 4096].includes(modulusLength)) throw new HttpError(400, 'BadParameter', `Invalid key size ${modulusLength} for RSA key.`);
+    if (![2048, 3072, 4096].includes(modulusLength))
+      throw new HttpError(400, 'BadParameter', `Invalid key size ${modulusLength} for RSA key.`);
     const pair = await generateKeyPairAsync('rsa', { modulusLength });
     privateKeyPem = pair.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
   } else {
@@ -76,7 +90,10 @@ export function findVersion(key: KeyRecord, version: string | undefined): KeyVer
 }
 
 /** Why a version cannot be used for cryptography now, or undefined when it can. */
-export function unusableReason(v: KeyVersionRecord, nowSeconds = Math.floor(Date.now() / 1000)): 'disabled' | 'expired' | 'notYetValid' | undefined {
+export function unusableReason(
+  v: KeyVersionRecord,
+  nowSeconds = Math.floor(Date.now() / 1000),
+): 'disabled' | 'expired' | 'notYetValid' | undefined {
   if (!v.enabled) return 'disabled';
   if (v.exp !== undefined && v.exp <= nowSeconds) return 'expired';
   if (v.nbf !== undefined && v.nbf > nowSeconds) return 'notYetValid';
@@ -87,7 +104,10 @@ function recoveryLevel(vault: VaultRecord): { recoveryLevel: string; recoverable
   const p = vault.properties;
   if (p.enableSoftDelete === false) return { recoveryLevel: 'Purgeable' };
   const days = typeof p.softDeleteRetentionInDays === 'number' ? p.softDeleteRetentionInDays : 90;
-  return { recoveryLevel: p.enablePurgeProtection === true ? 'Recoverable' : 'Recoverable+Purgeable', recoverableDays: days };
+  return {
+    recoveryLevel: p.enablePurgeProtection === true ? 'Recoverable' : 'Recoverable+Purgeable',
+    recoverableDays: days,
+  };
 }
 
 function attributes(vault: VaultRecord, v: KeyVersionRecord) {
@@ -121,7 +141,13 @@ export function keyBundle(vaultBaseUrl: string, vault: VaultRecord, key: KeyReco
 }
 
 /** The data plane's KeyItem (list entries). */
-export function keyItem(vaultBaseUrl: string, vault: VaultRecord, key: KeyRecord, v: KeyVersionRecord, withVersion: boolean) {
+export function keyItem(
+  vaultBaseUrl: string,
+  vault: VaultRecord,
+  key: KeyRecord,
+  v: KeyVersionRecord,
+  withVersion: boolean,
+) {
   return {
     kid: keyId(vaultBaseUrl, key.name, withVersion ? v.version : undefined),
     attributes: attributes(vault, v),
@@ -132,16 +158,29 @@ export function keyItem(vaultBaseUrl: string, vault: VaultRecord, key: KeyRecord
 const OAEP_HASH: Record<string, string> = { 'RSA-OAEP': 'sha1', 'RSA-OAEP-256': 'sha256' };
 
 function rsaKey(v: KeyVersionRecord, algorithm: string): { key: KeyObject; oaepHash: string } {
-  if (!isRsa(v.kty)) throw new HttpError(400, 'BadParameter', `Algorithm ${algorithm} is not supported for key type ${v.kty}.`);
+  if (!isRsa(v.kty))
+    throw new HttpError(
+      400,
+      'BadParameter',
+      `Algorithm ${algorithm} is not supported for key type ${v.kty}.`,
+    );
   const oaepHash = OAEP_HASH[algorithm];
-  if (!oaepHash) throw new HttpError(400, 'BadParameter', `Algorithm ${algorithm} is not supported by this sandbox (use RSA-OAEP or RSA-OAEP-256).`);
+  if (!oaepHash)
+    throw new HttpError(
+      400,
+      'BadParameter',
+      `Algorithm ${algorithm} is not supported by this sandbox (use RSA-OAEP or RSA-OAEP-256).`,
+    );
   return { key: createPrivateKey(v.privateKeyPem), oaepHash };
 }
 
 /** wrapKey / encrypt with the version's public key. */
 export function rsaEncrypt(v: KeyVersionRecord, algorithm: string, plaintext: Buffer): Buffer {
   const { key, oaepHash } = rsaKey(v, algorithm);
-  return publicEncrypt({ key: createPublicKey(key), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash }, plaintext);
+  return publicEncrypt(
+    { key: createPublicKey(key), padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash },
+    plaintext,
+  );
 }
 
 /** unwrapKey / decrypt with the version's private key; a ciphertext of another version fails. */
@@ -150,6 +189,10 @@ export function rsaDecrypt(v: KeyVersionRecord, algorithm: string, ciphertext: B
   try {
     return privateDecrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash }, ciphertext);
   } catch {
-    throw new HttpError(400, 'BadParameter', 'Unable to decrypt the specified ciphertext with this key version.');
+    throw new HttpError(
+      400,
+      'BadParameter',
+      'Unable to decrypt the specified ciphertext with this key version.',
+    );
   }
 }

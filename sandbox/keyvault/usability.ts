@@ -28,7 +28,10 @@ export class VaultKeyUsability implements KeyUsability {
 
   keyProblem(keyId: string, clusterName?: string): string | undefined {
     const cluster = clusterName ? this.store.clusterByName(clusterName) : undefined;
-    const plugin = cluster && { identityArmId: userAssignedIdentityId(cluster.identity), privateLink: cluster.appliedKms?.keyVaultNetworkAccess === 'Private' };
+    const plugin = cluster && {
+      identityArmId: userAssignedIdentityId(cluster.identity),
+      privateLink: cluster.appliedKms?.keyVaultNetworkAccess === 'Private',
+    };
     return this.pluginProblem(keyId, plugin);
   }
 
@@ -47,8 +50,10 @@ export class VaultKeyUsability implements KeyUsability {
     }
     const identityId = plugin.identityArmId;
     const identity = identityId ? this.store.identityByArmId(identityId) : undefined;
-    if (!identity) return `the KMS plugin cannot authenticate: the cluster identity ${identityId ?? '(none)'} no longer exists`;
-    const vaultTenant = typeof vault.properties.tenantId === 'string' ? vault.properties.tenantId : identity.tenantId;
+    if (!identity)
+      return `the KMS plugin cannot authenticate: the cluster identity ${identityId ?? '(none)'} no longer exists`;
+    const vaultTenant =
+      typeof vault.properties.tenantId === 'string' ? vault.properties.tenantId : identity.tenantId;
     if (identity.tenantId.toLowerCase() !== vaultTenant.toLowerCase()) {
       return `the KMS plugin cannot authenticate to Key Vault ${parsed!.vaultName}: the vault belongs to another tenant than the cluster identity`;
     }

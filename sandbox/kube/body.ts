@@ -15,13 +15,17 @@ export function readObject(req: ApiRequest, kind: string): Record<string, unknow
     else if (type === 'application/vnd.kubernetes.protobuf') obj = decodeProtobufObject(req.body);
     else throw unsupportedMediaType(BODY_TYPES);
   } catch (e) {
-    if (e instanceof SyntaxError) throw badRequest(`${kind} in version "v1" cannot be handled as a ${kind}: ${e.message}`);
+    if (e instanceof SyntaxError)
+      throw badRequest(`${kind} in version "v1" cannot be handled as a ${kind}: ${e.message}`);
     throw e;
   }
-  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw badRequest(`${kind} in version "v1" cannot be handled as a ${kind}: not an object`);
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj))
+    throw badRequest(`${kind} in version "v1" cannot be handled as a ${kind}: not an object`);
   const o = obj as Record<string, unknown>;
   if (o.kind !== undefined && o.kind !== kind) {
-    throw badRequest(`${kind} in version "v1" cannot be handled as a ${kind}: the body is a ${String(o.kind)}`);
+    throw badRequest(
+      `${kind} in version "v1" cannot be handled as a ${kind}: the body is a ${String(o.kind)}`,
+    );
   }
   return o;
 }
@@ -30,7 +34,9 @@ export function readObject(req: ApiRequest, kind: string): Record<string, unknow
 export function readDeleteOptions(req: ApiRequest): { uid?: string; resourceVersion?: string } {
   if (req.body.length === 0) return {};
   try {
-    const opts = JSON.parse(req.body.toString('utf8')) as { preconditions?: { uid?: string; resourceVersion?: string } };
+    const opts = JSON.parse(req.body.toString('utf8')) as {
+      preconditions?: { uid?: string; resourceVersion?: string };
+    };
     return opts.preconditions ?? {};
   } catch {
     throw badRequest('DeleteOptions in version "v1" cannot be handled as a DeleteOptions: invalid JSON');

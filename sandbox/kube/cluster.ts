@@ -32,7 +32,13 @@ export class EmulatedKubeCluster {
     this.kubernetesVersion = opts.kubernetesVersion;
     // The plugin of this cluster: its identity, mode and vault decide whether it can use a key.
     const keys = { keyProblem: (keyId: string) => opts.keys.keyProblem(keyId, opts.name) };
-    this.state = new KubeState(opts.encryption, keys, opts.now ?? Date.now, opts.continueTokenTtlMs ?? DEFAULT_CONTINUE_TTL_MS, opts.seedCacheTtlMs);
+    this.state = new KubeState(
+      opts.encryption,
+      keys,
+      opts.now ?? Date.now,
+      opts.continueTokenTtlMs ?? DEFAULT_CONTINUE_TTL_MS,
+      opts.seedCacheTtlMs,
+    );
     for (const ns of SYSTEM_NAMESPACES) addNamespace(this.state, ns);
     this.state.restartApiServer();
   }
@@ -61,12 +67,26 @@ export class EmulatedKubeCluster {
     const q = path.indexOf('?');
     const pathname = q < 0 ? path : path.slice(0, q);
     const loggedPath = (req.url ?? path).split('?')[0] ?? pathname;
-    if (this.opts.faults && (await this.opts.faults.intercept({ service: 'kube', method, path: pathname, cluster: this.name }, req, res))) {
-      if (MUTATING.has(method)) this.record(method, loggedPath, res.statusCode, 'answered by an injected fault');
+    if (
+      this.opts.faults &&
+      (await this.opts.faults.intercept(
+        { service: 'kube', method, path: pathname, cluster: this.name },
+        req,
+        res,
+      ))
+    ) {
+      if (MUTATING.has(method))
+        this.record(method, loggedPath, res.statusCode, 'answered by an injected fault');
       return;
     }
     const body = MUTATING.has(method) ? await readBody(req) : EMPTY;
-    const request: ApiRequest = { method, pathname, query: new URLSearchParams(q < 0 ? '' : path.slice(q + 1)), headers: req.headers, body };
+    const request: ApiRequest = {
+      method,
+      pathname,
+      query: new URLSearchParams(q < 0 ? '' : path.slice(q + 1)),
+      headers: req.headers,
+      body,
+    };
     let reply: Reply;
     let retryAfterSeconds: number | undefined;
     try {
@@ -76,7 +96,12 @@ export class EmulatedKubeCluster {
       // A bug in the emulator still answers like an apiserver would (500 InternalError), never hangs the client.
       const err = e instanceof KubeError ? e : internalError(e instanceof Error ? e.message : String(e));
       retryAfterSeconds = err.status.details?.retryAfterSeconds;
-      reply = { status: err.code, body: JSON.stringify(err.status), contentType: 'application/json', detail: err.status.reason ?? 'Failure' };
+      reply = {
+        status: err.code,
+        body: JSON.stringify(err.status),
+        contentType: 'application/json',
+        detail: err.status.reason ?? 'Failure',
+      };
     }
     if (MUTATING.has(method)) this.record(method, loggedPath, reply.status, reply.detail);
     res.writeHead(reply.status, {
@@ -115,7 +140,16 @@ export class EmulatedKubeCluster {
     const records: StoredSecret[] = [];
     for (const g of estate.secrets) {
       if (this.state.secrets.get(g.namespace, g.name)) continue;
-      records.push({ ...g.content, namespace: g.namespace, name: g.name, uid: g.uid, creationTimestamp: g.creationTimestamp, managedFields: g.managedFields, resourceVersion: this.state.nextRevision(), provider });
+      records.push({
+        ...g.content,
+        namespace: g.namespace,
+        name: g.name,
+        uid: g.uid,
+        creationTimestamp: g.creationTimestamp,
+        managedFields: g.managedFields,
+        resourceVersion: this.state.nextRevision(),
+        provider,
+      });
     }
     this.state.secrets.putMany(records);
     return estate.summary;
@@ -126,7 +160,14 @@ export class EmulatedKubeCluster {
     const check = this.state.readability();
     const out: EtcdViewEntry[] = [];
     for (const s of this.state.secrets.values()) {
-      out.push({ namespace: s.namespace, name: s.name, resourceVersion: String(s.resourceVersion), provider: s.provider, readable: check.failure(s.provider) === undefined, bytes: contentBytes(s) });
+      out.push({
+        namespace: s.namespace,
+        name: s.name,
+        resourceVersion: String(s.resourceVersion),
+        provider: s.provider,
+        readable: check.failure(s.provider) === undefined,
+        bytes: contentBytes(s),
+      });
     }
     return out;
   }
@@ -134,7 +175,8 @@ export class EmulatedKubeCluster {
   toSnapshot(): KubeClusterSnapshot {
     const f = this.state.faults;
     const faults: KubeClusterSnapshot['faults'] = { terminatingNamespaces: [...f.terminatingNamespaces] };
-    if (f.expireContinueAfterPages !== undefined) faults.expireContinueAfterPages = f.expireContinueAfterPages;
+    if (f.expireContinueAfterPages !== undefined)
+      faults.expireContinueAfterPages = f.expireContinueAfterPages;
     if (f.conflictShare !== undefined) faults.conflictShare = f.conflictShare;
     if (f.seed !== undefined) faults.seed = f.seed;
     return {
@@ -143,7 +185,13 @@ export class EmulatedKubeCluster {
       kubernetesVersion: this.kubernetesVersion,
       encryption: this.state.encryption,
       revision: this.state.revision,
-      namespaces: [...this.state.namespaces.values()].map((ns) => ({ name: ns.name, uid: ns.uid, resourceVersion: ns.resourceVersion, creationTimestamp: ns.creationTimestamp, ...(ns.labels ? { labels: ns.labels } : {}) })),
+      namespaces: [...this.state.namespaces.values()].map((ns) => ({
+        name: ns.name,
+        uid: ns.uid,
+        resourceVersion: ns.resourceVersion,
+        creationTimestamp: ns.creationTimestamp,
+        ...(ns.labels ? { labels: ns.labels } : {}),
+      })),
       secrets: [...this.state.secrets.values()].map((s) => {
         const data: Record<string, string> = {};
         for (const [k, v] of s.data) data[k] = v.toString('base64');
@@ -166,8 +214,16 @@ export class EmulatedKubeCluster {
     };
   }
 
-  static fromSnapshot(s: KubeClusterSnapshot, opts: Omit<KubeClusterOptions, 'encryption' | 'kubernetesVersion' | 'name'>): EmulatedKubeCluster {
-    const cluster = new EmulatedKubeCluster({ ...opts, name: s.name, kubernetesVersion: s.kubernetesVersion, encryption: s.encryption });
+  static fromSnapshot(
+    s: KubeClusterSnapshot,
+    opts: Omit<KubeClusterOptions, 'encryption' | 'kubernetesVersion' | 'name'>,
+  ): EmulatedKubeCluster {
+    const cluster = new EmulatedKubeCluster({
+      ...opts,
+      name: s.name,
+      kubernetesVersion: s.kubernetesVersion,
+      encryption: s.encryption,
+    });
     const state = cluster.state;
     state.namespaces.clear();
     for (const ns of s.namespaces) state.namespaces.set(ns.name, { ...ns });
@@ -175,7 +231,16 @@ export class EmulatedKubeCluster {
       s.secrets.map((x) => {
         const data = new Map<string, Buffer>();
         for (const k of Object.keys(x.data).sort()) data.set(k, Buffer.from(x.data[k] as string, 'base64'));
-        const rec: StoredSecret = { namespace: x.namespace, name: x.name, uid: x.uid, resourceVersion: x.resourceVersion, creationTimestamp: x.creationTimestamp, type: x.type, data, provider: x.provider as StorageProvider };
+        const rec: StoredSecret = {
+          namespace: x.namespace,
+          name: x.name,
+          uid: x.uid,
+          resourceVersion: x.resourceVersion,
+          creationTimestamp: x.creationTimestamp,
+          type: x.type,
+          data,
+          provider: x.provider as StorageProvider,
+        };
         if (x.labels) rec.labels = x.labels;
         if (x.annotations) rec.annotations = x.annotations;
         if (x.immutable !== undefined) rec.immutable = x.immutable;
@@ -187,7 +252,8 @@ export class EmulatedKubeCluster {
     state.restartApiServer();
     const f = state.faults;
     f.terminatingNamespaces = new Set(s.faults.terminatingNamespaces);
-    if (s.faults.expireContinueAfterPages !== undefined) f.expireContinueAfterPages = s.faults.expireContinueAfterPages;
+    if (s.faults.expireContinueAfterPages !== undefined)
+      f.expireContinueAfterPages = s.faults.expireContinueAfterPages;
     if (s.faults.conflictShare !== undefined) f.conflictShare = s.faults.conflictShare;
     if (s.faults.seed !== undefined) f.seed = s.faults.seed;
     return cluster;
@@ -201,7 +267,12 @@ export class EmulatedKubeCluster {
   }
 
   private record(method: string, path: string, status: number, detail?: string): void {
-    const entry: { service: 'kube'; method: string; path: string; status: number; detail?: string } = { service: 'kube', method, path, status };
+    const entry: { service: 'kube'; method: string; path: string; status: number; detail?: string } = {
+      service: 'kube',
+      method,
+      path,
+      status,
+    };
     if (detail !== undefined) entry.detail = detail;
     this.opts.recorder.record(entry);
   }
@@ -217,4 +288,3 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
     req.on('error', reject);
   });
 }
-

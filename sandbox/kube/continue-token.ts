@@ -30,7 +30,14 @@ export function decodeContinue(token: string): ContinueState {
   }
   const p = parsed as Record<string, unknown>;
   if (p.v !== 'meta.k8s.io/v1' || typeof p.rv !== 'number' || typeof p.start !== 'string') {
-    throw badRequest('continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)');
+    throw badRequest(
+      'continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)',
+    );
   }
-  return { rv: p.rv, start: p.start, startedAt: typeof p.t === 'number' ? p.t : 0, pages: typeof p.p === 'number' ? p.p : 0 };
+  return {
+    rv: p.rv,
+    start: p.start,
+    startedAt: typeof p.t === 'number' ? p.t : 0,
+    pages: typeof p.p === 'number' ? p.p : 0,
+  };
 }

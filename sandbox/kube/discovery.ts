@@ -43,12 +43,30 @@ function aggregated(version: 'v2' | 'v2beta1', items: unknown[]): Reply {
   return {
     status: 200,
     contentType: `application/json;g=apidiscovery.k8s.io;v=${version};as=APIGroupDiscoveryList`,
-    body: JSON.stringify({ kind: 'APIGroupDiscoveryList', apiVersion: `apidiscovery.k8s.io/${version}`, metadata: {}, items }),
+    body: JSON.stringify({
+      kind: 'APIGroupDiscoveryList',
+      apiVersion: `apidiscovery.k8s.io/${version}`,
+      metadata: {},
+      items,
+    }),
   };
 }
 
-function resource(name: string, singular: string, kind: string, scope: 'Namespaced' | 'Cluster', verbs: string[], shortNames?: string[]) {
-  const r: Record<string, unknown> = { resource: name, responseKind: { group: '', version: 'v1', kind }, scope, singularResource: singular, verbs };
+function resource(
+  name: string,
+  singular: string,
+  kind: string,
+  scope: 'Namespaced' | 'Cluster',
+  verbs: string[],
+  shortNames?: string[],
+) {
+  const r: Record<string, unknown> = {
+    resource: name,
+    responseKind: { group: '', version: 'v1', kind },
+    scope,
+    singularResource: singular,
+    verbs,
+  };
   if (shortNames) r.shortNames = shortNames;
   return r;
 }
@@ -72,7 +90,11 @@ export function coreApi(accept: string, minor: number): Reply {
       },
     ]);
   }
-  return json(200, { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '127.0.0.1:443' }] });
+  return json(200, {
+    kind: 'APIVersions',
+    versions: ['v1'],
+    serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: '127.0.0.1:443' }],
+  });
 }
 
 export function groupsApi(accept: string, minor: number): Reply {
@@ -86,11 +108,22 @@ export function coreV1Resources(): Reply {
     kind: 'APIResourceList',
     groupVersion: 'v1',
     resources: [
-      { name: 'namespaces', singularName: 'namespace', namespaced: false, kind: 'Namespace', verbs: NAMESPACE_VERBS, shortNames: ['ns'] },
+      {
+        name: 'namespaces',
+        singularName: 'namespace',
+        namespaced: false,
+        kind: 'Namespace',
+        verbs: NAMESPACE_VERBS,
+        shortNames: ['ns'],
+      },
       { name: 'secrets', singularName: 'secret', namespaced: true, kind: 'Secret', verbs: SECRET_VERBS },
     ],
   });
 }
 
 /** An empty protobuf document is a valid (empty) OpenAPI v2 spec; kubectl then validates nothing. */
-export const openApiV2 = (): Reply => ({ status: 200, body: Buffer.alloc(0), contentType: 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf' });
+export const openApiV2 = (): Reply => ({
+  status: 200,
+  body: Buffer.alloc(0),
+  contentType: 'application/com.github.proto-openapi.spec.v2.v1.0+protobuf',
+});

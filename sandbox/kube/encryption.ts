@@ -11,7 +11,8 @@ export function sameProvider(a: StorageProvider, b: StorageProvider): boolean {
 }
 
 /** A value is stale when it was not written by the current write provider and key. */
-export const isStale = (stored: StorageProvider, encryption: ClusterEncryption): boolean => !sameProvider(stored, encryption.write);
+export const isStale = (stored: StorageProvider, encryption: ClusterEncryption): boolean =>
+  !sameProvider(stored, encryption.write);
 
 export function describeProvider(p: StorageProvider): string {
   return p.type === 'identity' ? 'identity' : `${p.type} ${p.keyId}`;
@@ -32,7 +33,11 @@ export const KMS_V1_SECRET_LIMIT = 2_000;
  * with Key Vault on every check, and keeps doing so after KMS is disabled (it still reads what is
  * encrypted): disabling or destroying either slot's key fails it.
  */
-export function pluginHealthProblem(encryption: ClusterEncryption, keys: KeyUsability, secrets: Iterable<StoredSecret>): string | undefined {
+export function pluginHealthProblem(
+  encryption: ClusterEncryption,
+  keys: KeyUsability,
+  secrets: Iterable<StoredSecret>,
+): string | undefined {
   for (const keyId of [encryption.slots.current, encryption.slots.previous]) {
     const problem = keyId === undefined ? undefined : keys.keyProblem(keyId);
     if (problem) return problem;
@@ -69,9 +74,11 @@ export class KmsProcessMemory {
     this.writeWorkedAt = undefined;
     this.lastCheck = undefined;
     for (const keyId of [encryption.slots.current, encryption.slots.previous]) {
-      if (keyId !== undefined && keys.keyProblem(keyId) === undefined) this.seeds.set(keyId, this.now() + this.seedTtlMs);
+      if (keyId !== undefined && keys.keyProblem(keyId) === undefined)
+        this.seeds.set(keyId, this.now() + this.seedTtlMs);
     }
-    if (encryption.write.type !== 'identity' && keys.keyProblem(encryption.write.keyId) === undefined) this.writeWorkedAt = this.now();
+    if (encryption.write.type !== 'identity' && keys.keyProblem(encryption.write.keyId) === undefined)
+      this.writeWorkedAt = this.now();
   }
 
   holdsSeed(keyId: string): boolean {

@@ -27,7 +27,13 @@ export interface SeedSummary {
   byKind: Record<string, number>;
 }
 
-export const DEFAULT_MIX: Record<SecretKind, number> = { opaque: 45, tls: 20, dockerconfigjson: 10, 'service-account-token': 5, helm: 20 };
+export const DEFAULT_MIX: Record<SecretKind, number> = {
+  opaque: 45,
+  tls: 20,
+  dockerconfigjson: 10,
+  'service-account-token': 5,
+  helm: 20,
+};
 
 export interface GeneratedSecret {
   namespace: string;
@@ -44,11 +50,65 @@ export interface Estate {
   summary: SeedSummary;
 }
 
-const WELL_KNOWN_NAMESPACES = ['kube-system', 'cert-manager', 'ingress-nginx', 'monitoring', 'argocd', 'external-secrets', 'default', 'logging'];
-const TEAMS = ['payments', 'orders', 'checkout', 'catalog', 'search', 'identity', 'billing', 'inventory', 'shipping', 'notifications', 'gateway', 'frontend', 'reporting', 'ledger', 'profile', 'pricing', 'analytics', 'media', 'support', 'risk'];
+const WELL_KNOWN_NAMESPACES = [
+  'kube-system',
+  'cert-manager',
+  'ingress-nginx',
+  'monitoring',
+  'argocd',
+  'external-secrets',
+  'default',
+  'logging',
+];
+const TEAMS = [
+  'payments',
+  'orders',
+  'checkout',
+  'catalog',
+  'search',
+  'identity',
+  'billing',
+  'inventory',
+  'shipping',
+  'notifications',
+  'gateway',
+  'frontend',
+  'reporting',
+  'ledger',
+  'profile',
+  'pricing',
+  'analytics',
+  'media',
+  'support',
+  'risk',
+];
 const ENVS = ['prod', 'staging', 'dev', 'qa', 'perf', 'sandbox'];
-const APPS = ['api', 'worker', 'web', 'db', 'cache', 'queue', 'cron', 'sync', 'importer', 'exporter', 'auth', 'proxy'];
-const OPAQUE_KEYS = ['password', 'username', 'api-key', 'connection-string', 'client-secret', 'token', 'DATABASE_URL', 'REDIS_PASSWORD', 'config.yaml', 'webhook-secret'];
+const APPS = [
+  'api',
+  'worker',
+  'web',
+  'db',
+  'cache',
+  'queue',
+  'cron',
+  'sync',
+  'importer',
+  'exporter',
+  'auth',
+  'proxy',
+];
+const OPAQUE_KEYS = [
+  'password',
+  'username',
+  'api-key',
+  'connection-string',
+  'client-secret',
+  'token',
+  'DATABASE_URL',
+  'REDIS_PASSWORD',
+  'config.yaml',
+  'webhook-secret',
+];
 const DAY_MS = 86_400_000;
 
 /** Base64 text shared by all generated values (helm release payloads are base64 text themselves). */
@@ -63,7 +123,10 @@ function namespaceNames(count: number, rng: SeededRandom): string[] {
   const seen = new Set(names);
   let attempt = 0;
   while (names.length < count) {
-    const name = attempt < 200 ? `${rng.pick(TEAMS)}-${rng.pick(ENVS)}` : `${rng.pick(TEAMS)}-${rng.pick(ENVS)}-${names.length}`;
+    const name =
+      attempt < 200
+        ? `${rng.pick(TEAMS)}-${rng.pick(ENVS)}`
+        : `${rng.pick(TEAMS)}-${rng.pick(ENVS)}-${names.length}`;
     attempt++;
     if (!seen.has(name)) {
       seen.add(name);
@@ -148,7 +211,12 @@ function opaque({ rng, values }: KindContext): Made {
       content: {
         type: 'Opaque',
         data,
-        labels: { 'app.kubernetes.io/instance': app, 'app.kubernetes.io/managed-by': 'Helm', 'app.kubernetes.io/name': app, 'helm.sh/chart': `${app}-${rng.int(0, 9)}.${rng.int(0, 20)}.${rng.int(0, 9)}` },
+        labels: {
+          'app.kubernetes.io/instance': app,
+          'app.kubernetes.io/managed-by': 'Helm',
+          'app.kubernetes.io/name': app,
+          'helm.sh/chart': `${app}-${rng.int(0, 9)}.${rng.int(0, 20)}.${rng.int(0, 9)}`,
+        },
         annotations: { 'meta.helm.sh/release-name': app, 'meta.helm.sh/release-namespace': team },
       },
     };
@@ -160,7 +228,10 @@ function opaque({ rng, values }: KindContext): Made {
       content: {
         type: 'Opaque',
         data,
-        labels: { 'reconcile.external-secrets.io/created-by': rng.hex(32), 'reconcile.external-secrets.io/managed': 'true' },
+        labels: {
+          'reconcile.external-secrets.io/created-by': rng.hex(32),
+          'reconcile.external-secrets.io/managed': 'true',
+        },
         annotations: { 'reconcile.external-secrets.io/data-hash': rng.hex(32) },
       },
     };
@@ -206,7 +277,10 @@ function dockerconfig({ rng, values }: KindContext): Made {
   return {
     name: `acr-pull-${rng.hex(6)}`,
     manager: 'kubectl-create',
-    content: { type: 'kubernetes.io/dockerconfigjson', data: new Map([['.dockerconfigjson', Buffer.from(json)]]) },
+    content: {
+      type: 'kubernetes.io/dockerconfigjson',
+      data: new Map([['.dockerconfigjson', Buffer.from(json)]]),
+    },
   };
 }
 
@@ -222,14 +296,20 @@ function serviceAccountToken({ rng, values, namespace }: KindContext): Made {
         ['namespace', Buffer.from(namespace)],
         ['token', values.text(rng.int(900, 1400))],
       ]),
-      annotations: { 'kubernetes.io/service-account.name': sa, 'kubernetes.io/service-account.uid': rng.uuid() },
+      annotations: {
+        'kubernetes.io/service-account.name': sa,
+        'kubernetes.io/service-account.uid': rng.uuid(),
+      },
     },
   };
 }
 
 /** Helm release payload size: log-uniform 10-200 KB, with 5 % in a tail toward the 1 MiB limit. */
 function helmSize(rng: SeededRandom, maxBytes: number): number {
-  const size = rng.next() < 0.95 ? 10_000 * Math.pow(20, rng.next()) : 200_000 + (1_000_000 - 200_000) * Math.pow(rng.next(), 2);
+  const size =
+    rng.next() < 0.95
+      ? 10_000 * Math.pow(20, rng.next())
+      : 200_000 + (1_000_000 - 200_000) * Math.pow(rng.next(), 2);
   return Math.min(Math.floor(size), maxBytes);
 }
 
@@ -241,7 +321,13 @@ function helmRevision(ctx: KindContext, release: string, revision: number, lates
     content: {
       type: 'helm.sh/release.v1',
       data: new Map([['release', values.text(helmSize(rng, maxBytes))]]),
-      labels: { modifiedAt: String(1_700_000_000 + rng.int(0, 30_000_000)), name: release, owner: 'helm', status: latest ? 'deployed' : 'superseded', version: String(revision) },
+      labels: {
+        modifiedAt: String(1_700_000_000 + rng.int(0, 30_000_000)),
+        name: release,
+        owner: 'helm',
+        status: latest ? 'deployed' : 'superseded',
+        version: String(revision),
+      },
     },
   };
 }
@@ -272,13 +358,31 @@ export function generateEstate(spec: EstateSpec, nowMs: number): Estate {
     let namespace = namespaces[pickCumulative(nsCum, rng.next())] as string;
     let made: Made;
     if (kind === 'helm') {
-      if (!release) release = { namespace, name: `${rng.pick(TEAMS)}-${rng.pick(APPS)}-${rng.hex(3)}`, revisions: rng.int(1, 10), next: 1 };
+      if (!release)
+        release = {
+          namespace,
+          name: `${rng.pick(TEAMS)}-${rng.pick(APPS)}-${rng.hex(3)}`,
+          revisions: rng.int(1, 10),
+          next: 1,
+        };
       namespace = release.namespace;
-      made = helmRevision({ rng, values, namespace, maxBytes }, release.name, release.next, release.next === release.revisions);
+      made = helmRevision(
+        { rng, values, namespace, maxBytes },
+        release.name,
+        release.next,
+        release.next === release.revisions,
+      );
       if (++release.next > release.revisions) release = undefined;
     } else {
       const ctx = { rng, values, namespace, maxBytes };
-      made = kind === 'opaque' ? opaque(ctx) : kind === 'tls' ? tls(ctx) : kind === 'dockerconfigjson' ? dockerconfig(ctx) : serviceAccountToken(ctx);
+      made =
+        kind === 'opaque'
+          ? opaque(ctx)
+          : kind === 'tls'
+            ? tls(ctx)
+            : kind === 'dockerconfigjson'
+              ? dockerconfig(ctx)
+              : serviceAccountToken(ctx);
     }
     const key = `${namespace}/${made.name}`;
     if (names.has(key)) continue;
@@ -288,10 +392,26 @@ export function generateEstate(spec: EstateSpec, nowMs: number): Estate {
     const mfKey = `${made.manager}/${kind}`;
     let mf = managed.get(mfKey);
     if (!mf) {
-      mf = [{ manager: made.manager, operation: 'Update', apiVersion: 'v1', time: rfc3339(created), fieldsType: 'FieldsV1', fieldsV1: fieldsFor(made.content) }];
+      mf = [
+        {
+          manager: made.manager,
+          operation: 'Update',
+          apiVersion: 'v1',
+          time: rfc3339(created),
+          fieldsType: 'FieldsV1',
+          fieldsV1: fieldsFor(made.content),
+        },
+      ];
       managed.set(mfKey, mf);
     }
-    secrets.push({ namespace, name: made.name, uid: rng.uuid(), creationTimestamp: rfc3339(created), managedFields: mf, content: made.content });
+    secrets.push({
+      namespace,
+      name: made.name,
+      uid: rng.uuid(),
+      creationTimestamp: rfc3339(created),
+      managedFields: mf,
+      content: made.content,
+    });
     byKind[kind] = (byKind[kind] ?? 0) + 1;
     bytes += dataBytes(made.content);
   }

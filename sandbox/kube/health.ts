@@ -10,7 +10,11 @@ import { firstUnreadableSecret, type KubeState } from './state';
 /** A subset of the real check names, in the real order; `informer-sync` is the one that can fail here. */
 const READYZ_CHECKS = ['ping', 'log', 'etcd', 'etcd-readiness', 'kms-providers', 'informer-sync', 'shutdown'];
 
-const text = (status: number, body: string): Reply => ({ status, body, contentType: 'text/plain; charset=utf-8' });
+const text = (status: number, body: string): Reply => ({
+  status,
+  body,
+  contentType: 'text/plain; charset=utf-8',
+});
 
 export function readyz(state: KubeState, verbose: boolean): Reply {
   const failing = new Set<string>();
@@ -18,8 +22,13 @@ export function readyz(state: KubeState, verbose: boolean): Reply {
   if (state.kmsPluginCheck() !== undefined) failing.add('kms-providers');
   if (failing.size === 0 && !verbose) return text(200, 'ok');
   // Like the real one: a failing check's reason is withheld, and a failure always lists every check.
-  const lines = READYZ_CHECKS.map((name) => (failing.has(name) ? `[-]${name} failed: reason withheld` : `[+]${name} ok`));
-  return text(failing.size === 0 ? 200 : 500, `${lines.join('\n')}\nreadyz check ${failing.size === 0 ? 'passed' : 'failed'}\n`);
+  const lines = READYZ_CHECKS.map((name) =>
+    failing.has(name) ? `[-]${name} failed: reason withheld` : `[+]${name} ok`,
+  );
+  return text(
+    failing.size === 0 ? 200 : 500,
+    `${lines.join('\n')}\nreadyz check ${failing.size === 0 ? 'passed' : 'failed'}\n`,
+  );
 }
 
 export const livez = (): Reply => text(200, 'ok');

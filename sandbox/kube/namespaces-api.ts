@@ -13,11 +13,18 @@ function view(state: KubeState, ns: StoredNamespace): Record<string, unknown> {
 }
 
 export function listNamespaces(state: KubeState): Reply {
-  const items = [...state.namespaces.values()].sort((a, b) => (a.name < b.name ? -1 : 1)).map((ns) => {
-    const { kind: _k, apiVersion: _a, ...rest } = view(state, ns);
-    return rest;
+  const items = [...state.namespaces.values()]
+    .sort((a, b) => (a.name < b.name ? -1 : 1))
+    .map((ns) => {
+      const { kind: _k, apiVersion: _a, ...rest } = view(state, ns);
+      return rest;
+    });
+  return json(200, {
+    kind: 'NamespaceList',
+    apiVersion: 'v1',
+    metadata: { resourceVersion: String(state.revision) },
+    items,
   });
-  return json(200, { kind: 'NamespaceList', apiVersion: 'v1', metadata: { resourceVersion: String(state.revision) }, items });
 }
 
 export function getNamespace(state: KubeState, name: string): Reply {
@@ -27,8 +34,17 @@ export function getNamespace(state: KubeState, name: string): Reply {
 }
 
 /** Adds a namespace record (no checks); used by create and by seeding. */
-export function addNamespace(state: KubeState, name: string, labels?: Record<string, string>): StoredNamespace {
-  const ns: StoredNamespace = { name, uid: state.newUid(), resourceVersion: state.nextRevision(), creationTimestamp: rfc3339(state.now()) };
+export function addNamespace(
+  state: KubeState,
+  name: string,
+  labels?: Record<string, string>,
+): StoredNamespace {
+  const ns: StoredNamespace = {
+    name,
+    uid: state.newUid(),
+    resourceVersion: state.nextRevision(),
+    creationTimestamp: rfc3339(state.now()),
+  };
   if (labels) ns.labels = labels;
   state.namespaces.set(name, ns);
   return ns;
@@ -38,7 +54,12 @@ export function createNamespace(state: KubeState, req: ApiRequest): Reply {
   const obj = readObject(req, 'Namespace');
   const name = incomingMeta(obj).name ?? '';
   if (!DNS_LABEL.test(name) || name.length > 63) {
-    throw invalid('Namespace', name, 'metadata.name', `Invalid value: "${name}": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character`);
+    throw invalid(
+      'Namespace',
+      name,
+      'metadata.name',
+      `Invalid value: "${name}": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character`,
+    );
   }
   if (state.namespaces.has(name)) throw alreadyExists('namespaces', name);
   const labels = (obj.metadata as { labels?: Record<string, string> } | undefined)?.labels;
@@ -53,7 +74,8 @@ export function createNamespace(state: KubeState, req: ApiRequest): Reply {
 export function deleteNamespace(state: KubeState, name: string): Reply {
   const ns = state.namespaces.get(name);
   if (!ns) throw notFound('namespaces', name);
-  if ((SYSTEM_NAMESPACES as readonly string[]).includes(name)) throw forbidden('namespaces', name, 'this namespace may not be deleted');
+  if ((SYSTEM_NAMESPACES as readonly string[]).includes(name))
+    throw forbidden('namespaces', name, 'this namespace may not be deleted');
   ns.deletionTimestamp = rfc3339(state.now());
   ns.resourceVersion = state.nextRevision();
   const reply = json(200, view(state, ns));

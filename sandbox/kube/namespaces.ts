@@ -14,7 +14,11 @@ export interface StoredNamespace {
 /** Namespaces every cluster starts with and that cannot be deleted. */
 export const SYSTEM_NAMESPACES = ['default', 'kube-node-lease', 'kube-public', 'kube-system'] as const;
 
-export function namespaceObject(ns: StoredNamespace, terminating: boolean, nowMs: number): Record<string, unknown> {
+export function namespaceObject(
+  ns: StoredNamespace,
+  terminating: boolean,
+  nowMs: number,
+): Record<string, unknown> {
   const metadata: Record<string, unknown> = {
     name: ns.name,
     uid: ns.uid,

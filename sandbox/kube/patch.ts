@@ -14,7 +14,8 @@ export const PATCH_TYPES = [
 ];
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-const isObject = (v: unknown): v is Record<string, Json> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: unknown): v is Record<string, Json> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function mergePatch(target: Json, patch: Json, deleteOnNull: boolean): Json {
   if (!isObject(patch)) return patch;
@@ -35,7 +36,11 @@ function pointer(path: string): string[] {
     .map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
-function parentOf(doc: Json, tokens: string[], path: string): { parent: Record<string, Json> | Json[]; last: string } {
+function parentOf(
+  doc: Json,
+  tokens: string[],
+  path: string,
+): { parent: Record<string, Json> | Json[]; last: string } {
   let cur: Json = doc;
   for (const t of tokens.slice(0, -1)) {
     const next: Json | undefined = Array.isArray(cur) ? cur[Number(t)] : isObject(cur) ? cur[t] : undefined;
@@ -76,7 +81,8 @@ function addAt(doc: Json, path: string, value: Json, replace: boolean): Json {
     if (replace) parent[i] = value;
     else parent.splice(i, 0, value);
   } else {
-    if (replace && !(last in parent)) throw invalidPatch(`replace operation does not apply: doc is missing key: ${path}`);
+    if (replace && !(last in parent))
+      throw invalidPatch(`replace operation does not apply: doc is missing key: ${path}`);
     parent[last] = value;
   }
   return doc;
@@ -104,7 +110,8 @@ function jsonPatch(doc: Json, ops: unknown): Json {
         out = addAt(out, path, structuredClone(getAt(out, String(op.from))), false);
         break;
       case 'test':
-        if (JSON.stringify(getAt(out, path)) !== JSON.stringify(op.value)) throw invalidPatch(`testing value ${path} failed: test failed`);
+        if (JSON.stringify(getAt(out, path)) !== JSON.stringify(op.value))
+          throw invalidPatch(`testing value ${path} failed: test failed`);
         break;
       default:
         throw badRequest(`Unexpected kind: ${String(op.op)}`);
@@ -114,12 +121,19 @@ function jsonPatch(doc: Json, ops: unknown): Json {
 }
 
 /** Applies a patch body of the given Content-Type to an object and returns the patched object. */
-export function applyPatch(current: Record<string, unknown>, contentType: string, body: Buffer): Record<string, unknown> {
+export function applyPatch(
+  current: Record<string, unknown>,
+  contentType: string,
+  body: Buffer,
+): Record<string, unknown> {
   const type = contentType.split(';')[0]?.trim() ?? '';
   if (!PATCH_TYPES.includes(type)) throw unsupportedMediaType(PATCH_TYPES);
   let patch: unknown;
   try {
-    patch = type === 'application/apply-patch+yaml' ? parseYaml(body.toString('utf8')) : JSON.parse(body.toString('utf8'));
+    patch =
+      type === 'application/apply-patch+yaml'
+        ? parseYaml(body.toString('utf8'))
+        : JSON.parse(body.toString('utf8'));
   } catch (e) {
     throw badRequest(`error decoding patch: ${(e as Error).message.split('\n')[0]}`);
   }

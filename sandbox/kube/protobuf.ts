@@ -53,7 +53,13 @@ function mapEntry(buf: Buffer): [string, Buffer] {
 
 function objectMeta(buf: Buffer): Record<string, unknown> {
   const meta: Record<string, unknown> = {};
-  const names: Record<number, string> = { 1: 'name', 2: 'generateName', 3: 'namespace', 5: 'uid', 6: 'resourceVersion' };
+  const names: Record<number, string> = {
+    1: 'name',
+    2: 'generateName',
+    3: 'namespace',
+    5: 'uid',
+    6: 'resourceVersion',
+  };
   for (const f of fields(buf)) {
     const name = names[f.no];
     if (name && f.bytes) meta[name] = str(f);
@@ -89,7 +95,8 @@ function namespace(buf: Buffer): Record<string, unknown> {
 }
 
 export function decodeProtobufObject(body: Buffer): Record<string, unknown> {
-  if (body.length < 4 || !body.subarray(0, 4).equals(MAGIC)) throw badRequest('protobuf body does not start with the k8s envelope prefix');
+  if (body.length < 4 || !body.subarray(0, 4).equals(MAGIC))
+    throw badRequest('protobuf body does not start with the k8s envelope prefix');
   let kind = '';
   let raw: Buffer | undefined;
   for (const f of fields(body.subarray(4))) {

@@ -8,7 +8,11 @@ export interface Reply {
 }
 
 export function json(status: number, body: unknown, detail?: string): Reply {
-  const reply: Reply = { status, body: typeof body === 'string' ? body : JSON.stringify(body), contentType: 'application/json' };
+  const reply: Reply = {
+    status,
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+    contentType: 'application/json',
+  };
   if (detail !== undefined) reply.detail = detail;
   return reply;
 }

@@ -3,7 +3,14 @@ import { coreApi, coreV1Resources, groupsApi, openApiV2, parseMinor, versionInfo
 import { livez, readyz } from './health';
 import { createNamespace, deleteNamespace, getNamespace, listNamespaces } from './namespaces-api';
 import { header, type ApiRequest, type Reply } from './reply';
-import { createSecret, deleteSecret, getSecret, listSecrets, patchSecret, replaceSecret } from './secrets-api';
+import {
+  createSecret,
+  deleteSecret,
+  getSecret,
+  listSecrets,
+  patchSecret,
+  replaceSecret,
+} from './secrets-api';
 import type { KubeState } from './state';
 import { methodNotAllowed, routeNotFound } from './status';
 

@@ -45,7 +45,8 @@ export interface IncomingMeta {
   resourceVersion?: string;
 }
 
-export const etcdKeyOf = (namespace: string, name: string): string => `/registry/secrets/${namespace}/${name}`;
+export const etcdKeyOf = (namespace: string, name: string): string =>
+  `/registry/secrets/${namespace}/${name}`;
 
 export function rfc3339(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -53,13 +54,19 @@ export function rfc3339(ms: number): string {
 
 function sortedRecord(value: unknown, field: string): Record<string, string> | undefined {
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'object' || Array.isArray(value)) throw badRequest(`Secret in version "v1" cannot be handled as a Secret: ${field} must be a map of strings`);
+  if (typeof value !== 'object' || Array.isArray(value))
+    throw badRequest(
+      `Secret in version "v1" cannot be handled as a Secret: ${field} must be a map of strings`,
+    );
   const keys = Object.keys(value).sort();
   if (keys.length === 0) return undefined;
   const out: Record<string, string> = {};
   for (const k of keys) {
     const v = (value as Record<string, unknown>)[k];
-    if (typeof v !== 'string') throw badRequest(`Secret in version "v1" cannot be handled as a Secret: ${field}.${k} must be a string`);
+    if (typeof v !== 'string')
+      throw badRequest(
+        `Secret in version "v1" cannot be handled as a Secret: ${field}.${k} must be a string`,
+      );
     out[k] = v;
   }
   return out;
@@ -71,12 +78,15 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 export function contentFromObject(obj: Record<string, unknown>): SecretContent {
   const meta = (obj.metadata ?? {}) as Record<string, unknown>;
   const rawData = (obj.data ?? {}) as Record<string, unknown>;
-  if (typeof rawData !== 'object' || Array.isArray(rawData)) throw badRequest('Secret in version "v1" cannot be handled as a Secret: data must be a map');
+  if (typeof rawData !== 'object' || Array.isArray(rawData))
+    throw badRequest('Secret in version "v1" cannot be handled as a Secret: data must be a map');
   const values = new Map<string, Buffer>();
   for (const [key, value] of Object.entries(rawData)) {
     if (value === null) continue;
     if (typeof value !== 'string' || value.length % 4 !== 0 || !BASE64.test(value)) {
-      throw badRequest(`Secret in version "v1" cannot be handled as a Secret: illegal base64 data in data.${key}`);
+      throw badRequest(
+        `Secret in version "v1" cannot be handled as a Secret: illegal base64 data in data.${key}`,
+      );
     }
     values.set(key, Buffer.from(value, 'base64'));
   }
@@ -88,7 +98,10 @@ export function contentFromObject(obj: Record<string, unknown>): SecretContent {
   }
   const data = new Map<string, Buffer>();
   for (const key of [...values.keys()].sort()) data.set(key, values.get(key) as Buffer);
-  const content: SecretContent = { type: typeof obj.type === 'string' && obj.type !== '' ? obj.type : 'Opaque', data };
+  const content: SecretContent = {
+    type: typeof obj.type === 'string' && obj.type !== '' ? obj.type : 'Opaque',
+    data,
+  };
   const labels = sortedRecord(meta.labels, 'metadata.labels');
   const annotations = sortedRecord(meta.annotations, 'metadata.annotations');
   if (labels) content.labels = labels;
@@ -99,7 +112,8 @@ export function contentFromObject(obj: Record<string, unknown>): SecretContent {
 
 export function incomingMeta(obj: Record<string, unknown>): IncomingMeta {
   const meta = (obj.metadata ?? {}) as Record<string, unknown>;
-  const pick = (k: string): string | undefined => (typeof meta[k] === 'string' && meta[k] !== '' ? (meta[k] as string) : undefined);
+  const pick = (k: string): string | undefined =>
+    typeof meta[k] === 'string' && meta[k] !== '' ? (meta[k] as string) : undefined;
   const out: IncomingMeta = {};
   for (const k of ['name', 'generateName', 'namespace', 'uid', 'resourceVersion'] as const) {
     const v = pick(k);
@@ -120,7 +134,8 @@ function sameRecord(a: Record<string, string> | undefined, b: Record<string, str
 /** True when writing `next` over `current` would not change the stored object (resourceVersion and managedFields aside). */
 export function sameContent(current: SecretContent, next: SecretContent): boolean {
   if (current.type !== next.type || (current.immutable ?? false) !== (next.immutable ?? false)) return false;
-  if (!sameRecord(current.labels, next.labels) || !sameRecord(current.annotations, next.annotations)) return false;
+  if (!sameRecord(current.labels, next.labels) || !sameRecord(current.annotations, next.annotations))
+    return false;
   return sameData(current, next);
 }
 
@@ -137,7 +152,8 @@ export function sameData(a: SecretContent, b: SecretContent): boolean {
 export function contentBytes(c: SecretContent): number {
   let n = c.type.length;
   for (const [k, v] of c.data) n += k.length + v.length;
-  for (const r of [c.labels, c.annotations]) if (r) for (const k in r) n += k.length + (r[k] as string).length;
+  for (const r of [c.labels, c.annotations])
+    if (r) for (const k in r) n += k.length + (r[k] as string).length;
   return n;
 }
 
@@ -154,7 +170,10 @@ export function fieldsFor(c: SecretContent): Record<string, unknown> {
   if (c.data.size > 0) fields['f:data'] = data;
   if (c.labels || c.annotations) {
     const meta: Record<string, unknown> = {};
-    for (const [name, r] of [['f:annotations', c.annotations], ['f:labels', c.labels]] as const) {
+    for (const [name, r] of [
+      ['f:annotations', c.annotations],
+      ['f:labels', c.labels],
+    ] as const) {
       if (!r) continue;
       const f: Record<string, unknown> = { '.': {} };
       for (const k of Object.keys(r)) f[`f:${k}`] = {};

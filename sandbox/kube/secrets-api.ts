@@ -53,7 +53,11 @@ function ensureReadable(state: KubeState, s: StoredSecret): void {
 /** The watch cache's initial list: the first Secret (in etcd key order) that cannot be decrypted blocks it. */
 function ensureWatchCacheCanInitialize(state: KubeState): void {
   const unreadable = firstUnreadableSecret(state);
-  if (unreadable) throw storageInitializing(etcdKeyOf(unreadable.secret.namespace, unreadable.secret.name), unreadable.failure);
+  if (unreadable)
+    throw storageInitializing(
+      etcdKeyOf(unreadable.secret.namespace, unreadable.secret.name),
+      unreadable.failure,
+    );
 }
 
 /**
@@ -65,7 +69,8 @@ function ensureEncryptable(state: KubeState): void {
   if (write.type === 'identity') return;
   const problem = state.keys.keyProblem(write.keyId);
   if (!problem) return state.kmsMemory.writeWorked();
-  if (!state.kmsMemory.canCoast()) throw internalError(`rpc error: code = Unknown desc = failed to encrypt with the KMS plugin: ${problem}`);
+  if (!state.kmsMemory.canCoast())
+    throw internalError(`rpc error: code = Unknown desc = failed to encrypt with the KMS plugin: ${problem}`);
 }
 
 function ensureNamespaceWritable(state: KubeState, namespace: string, name: string): void {
@@ -92,15 +97,28 @@ function validate(name: string, content: SecretContent): void {
       );
     }
   }
-  if (dataBytes(content) > MAX_SECRET_BYTES) throw invalid('Secret', name, 'data', `Too long: must have at most ${MAX_SECRET_BYTES} bytes`);
+  if (dataBytes(content) > MAX_SECRET_BYTES)
+    throw invalid('Secret', name, 'data', `Too long: must have at most ${MAX_SECRET_BYTES} bytes`);
 }
 
 function fieldManager(req: ApiRequest): string {
   return req.query.get('fieldManager') || header(req, 'user-agent').split('/')[0] || 'unknown';
 }
 
-function managedEntry(manager: string, operation: 'Update' | 'Apply', content: SecretContent, nowMs: number): ManagedFieldsEntry {
-  return { manager, operation, apiVersion: 'v1', time: rfc3339(nowMs), fieldsType: 'FieldsV1', fieldsV1: fieldsFor(content) };
+function managedEntry(
+  manager: string,
+  operation: 'Update' | 'Apply',
+  content: SecretContent,
+  nowMs: number,
+): ManagedFieldsEntry {
+  return {
+    manager,
+    operation,
+    apiVersion: 'v1',
+    time: rfc3339(nowMs),
+    fieldsType: 'FieldsV1',
+    fieldsV1: fieldsFor(content),
+  };
 }
 
 function secretReply(status: number, s: StoredSecret, detail: string): Reply {
@@ -123,9 +141,12 @@ export function listSecrets(state: KubeState, namespace: string | undefined, req
     const c = decodeContinue(token);
     if (c.rv !== -1) {
       const tooOld = now - c.startedAt > state.continueTokenTtlMs;
-      const cutOff = state.faults.expireContinueAfterPages !== undefined && c.pages >= state.faults.expireContinueAfterPages;
+      const cutOff =
+        state.faults.expireContinueAfterPages !== undefined &&
+        c.pages >= state.faults.expireContinueAfterPages;
       if (cutOff) state.faultHits.expiredContinue++;
-      if (tooOld || cutOff) throw continueExpired(encodeContinue({ rv: -1, start: c.start, startedAt: now, pages: 0 }));
+      if (tooOld || cutOff)
+        throw continueExpired(encodeContinue({ rv: -1, start: c.start, startedAt: now, pages: 0 }));
       rv = c.rv;
       startedAt = c.startedAt;
       pagesBefore = c.pages;
@@ -141,7 +162,12 @@ export function listSecrets(state: KubeState, namespace: string | undefined, req
   }
   const meta: Record<string, unknown> = { resourceVersion: String(rv) };
   if (page.lastKey !== undefined) {
-    meta.continue = encodeContinue({ rv, start: `${page.lastKey.slice(prefix.length)}\u0000`, startedAt, pages: pagesBefore + 1 });
+    meta.continue = encodeContinue({
+      rv,
+      start: `${page.lastKey.slice(prefix.length)}\u0000`,
+      startedAt,
+      pages: pagesBefore + 1,
+    });
     meta.remainingItemCount = page.remaining;
   }
   const items = page.items.map((s) => secretJson(s, false)).join(',');
@@ -169,7 +195,8 @@ export function createSecret(state: KubeState, namespace: string, req: ApiReques
   }
   const name = meta.name ?? (meta.generateName ? meta.generateName + state.newUid().slice(0, 5) : undefined);
   if (!name) throw invalid('Secret', '', 'metadata.name', 'Required value: name or generateName is required');
-  if (meta.resourceVersion !== undefined) throw badRequest('resourceVersion should not be set on objects to be created');
+  if (meta.resourceVersion !== undefined)
+    throw badRequest('resourceVersion should not be set on objects to be created');
   ensureNamespaceWritable(state, namespace, name);
   if (state.secrets.get(namespace, name)) throw alreadyExists('secrets', name);
   const content = contentFromObject(obj);
@@ -205,7 +232,14 @@ export function replaceSecret(state: KubeState, namespace: string, name: string,
 export function patchSecret(state: KubeState, namespace: string, name: string, req: ApiRequest): Reply {
   const type = header(req, 'content-type');
   const operation = type.startsWith('application/apply-patch') ? 'Apply' : 'Update';
-  return update(state, namespace, name, (current) => applyPatch(secretObject(current), type, req.body), req, operation);
+  return update(
+    state,
+    namespace,
+    name,
+    (current) => applyPatch(secretObject(current), type, req.body),
+    req,
+    operation,
+  );
 }
 
 /**
@@ -226,24 +260,38 @@ function update(
   ensureReadable(state, current);
   const obj = desired(current);
   const meta = incomingMeta(obj);
-  if (meta.uid !== undefined && meta.uid !== current.uid) throw preconditionFailed('secrets', name, 'UID', meta.uid, current.uid);
-  if (meta.resourceVersion !== undefined && meta.resourceVersion !== String(current.resourceVersion)) throw conflict('secrets', name);
+  if (meta.uid !== undefined && meta.uid !== current.uid)
+    throw preconditionFailed('secrets', name, 'UID', meta.uid, current.uid);
+  if (meta.resourceVersion !== undefined && meta.resourceVersion !== String(current.resourceVersion))
+    throw conflict('secrets', name);
   if (state.rollConflict(namespace, name)) throw conflict('secrets', name);
   const content = contentFromObject(obj);
   validate(name, content);
-  if (content.type !== current.type) throw invalid('Secret', name, 'type', `Invalid value: "${content.type}": field is immutable`);
+  if (content.type !== current.type)
+    throw invalid('Secret', name, 'type', `Invalid value: "${content.type}": field is immutable`);
   if (current.immutable && (!content.immutable || !sameData(current, content))) {
     throw invalid('Secret', name, 'data', 'Forbidden: field is immutable when `immutable` is set');
   }
   if (sameContent(current, content)) {
-    if (!isStale(current.provider, state.encryption)) return secretReply(200, current, 'short-circuited (already current)');
+    if (!isStale(current.provider, state.encryption))
+      return secretReply(200, current, 'short-circuited (already current)');
     ensureEncryptable(state);
-    const rewritten: StoredSecret = { ...current, resourceVersion: state.nextRevision(), provider: state.encryption.write };
+    const rewritten: StoredSecret = {
+      ...current,
+      resourceVersion: state.nextRevision(),
+      provider: state.encryption.write,
+    };
     state.secrets.put(rewritten);
-    return secretReply(200, rewritten, `rewritten from ${describeProvider(current.provider)} to ${describeProvider(rewritten.provider)}`);
+    return secretReply(
+      200,
+      rewritten,
+      `rewritten from ${describeProvider(current.provider)} to ${describeProvider(rewritten.provider)}`,
+    );
   }
   const manager = fieldManager(req);
-  const managedFields = (current.managedFields ?? []).filter((m) => m.manager !== manager || m.operation !== operation);
+  const managedFields = (current.managedFields ?? []).filter(
+    (m) => m.manager !== manager || m.operation !== operation,
+  );
   managedFields.push(managedEntry(manager, operation, content, state.now()));
   ensureEncryptable(state);
   const updated: StoredSecret = {
@@ -269,9 +317,16 @@ export function deleteSecret(state: KubeState, namespace: string, name: string, 
   if (!current) throw notFound('secrets', name);
   ensureReadable(state, current);
   const pre = readDeleteOptions(req);
-  if (pre.uid !== undefined && pre.uid !== current.uid) throw preconditionFailed('secrets', name, 'UID', pre.uid, current.uid);
+  if (pre.uid !== undefined && pre.uid !== current.uid)
+    throw preconditionFailed('secrets', name, 'UID', pre.uid, current.uid);
   if (pre.resourceVersion !== undefined && pre.resourceVersion !== String(current.resourceVersion)) {
-    throw preconditionFailed('secrets', name, 'ResourceVersion', pre.resourceVersion, String(current.resourceVersion));
+    throw preconditionFailed(
+      'secrets',
+      name,
+      'ResourceVersion',
+      pre.resourceVersion,
+      String(current.resourceVersion),
+    );
   }
   state.secrets.delete(namespace, name);
   state.nextRevision();

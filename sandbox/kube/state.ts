@@ -41,7 +41,9 @@ export class KubeState {
 
   /** The KMS plugin's health check as the API server last saw it (see `KmsProcessMemory.pluginCheck`). */
   kmsPluginCheck(): string | undefined {
-    return this.kmsMemory.pluginCheck(() => pluginHealthProblem(this.encryption, this.keys, this.secrets.values()));
+    return this.kmsMemory.pluginCheck(() =>
+      pluginHealthProblem(this.encryption, this.keys, this.secrets.values()),
+    );
   }
 
   nextRevision(): number {
@@ -57,7 +59,10 @@ export class KubeState {
   }
 
   isTerminating(namespace: string): boolean {
-    return this.faults.terminatingNamespaces.has(namespace) || this.namespaces.get(namespace)?.deletionTimestamp !== undefined;
+    return (
+      this.faults.terminatingNamespaces.has(namespace) ||
+      this.namespaces.get(namespace)?.deletionTimestamp !== undefined
+    );
   }
 
   /**
@@ -82,7 +87,9 @@ export class KubeState {
  * The first Secret, in etcd key order, whose stored value cannot be decrypted now. While there is
  * one, kube-apiserver's own Secret informer and watch cache cannot list, so it is not ready.
  */
-export function firstUnreadableSecret(state: KubeState): { secret: StoredSecret; failure: string } | undefined {
+export function firstUnreadableSecret(
+  state: KubeState,
+): { secret: StoredSecret; failure: string } | undefined {
   const check = state.readability();
   for (const secret of state.secrets.values()) {
     const failure = check.failure(secret.provider);

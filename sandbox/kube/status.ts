@@ -32,7 +32,15 @@ export class KubeError extends Error {
 }
 
 function failure(code: number, reason: string, message: string, details?: StatusBody['details']): KubeError {
-  const body: StatusBody = { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message, reason, code };
+  const body: StatusBody = {
+    kind: 'Status',
+    apiVersion: 'v1',
+    metadata: {},
+    status: 'Failure',
+    message,
+    reason,
+    code,
+  };
   if (details) body.details = details;
   return new KubeError(body);
 }
@@ -42,7 +50,8 @@ export const unauthorized = (): KubeError => failure(401, 'Unauthorized', 'Unaut
 export const notFound = (resource: string, name: string): KubeError =>
   failure(404, 'NotFound', `${resource} "${name}" not found`, { name, kind: resource });
 
-export const routeNotFound = (): KubeError => failure(404, 'NotFound', 'the server could not find the requested resource', {});
+export const routeNotFound = (): KubeError =>
+  failure(404, 'NotFound', 'the server could not find the requested resource', {});
 
 export const alreadyExists = (resource: string, name: string): KubeError =>
   failure(409, 'AlreadyExists', `${resource} "${name}" already exists`, { name, kind: resource });
@@ -55,7 +64,13 @@ export const conflict = (resource: string, name: string): KubeError =>
     { name, kind: resource },
   );
 
-export const preconditionFailed = (resource: string, name: string, what: string, wanted: string, actual: string): KubeError =>
+export const preconditionFailed = (
+  resource: string,
+  name: string,
+  what: string,
+  wanted: string,
+  actual: string,
+): KubeError =>
   failure(
     409,
     'Conflict',
@@ -68,7 +83,17 @@ export const terminatingNamespace = (resource: string, name: string, namespace: 
     403,
     'Forbidden',
     `${resource} ${name ? `"${name}" ` : ''}is forbidden: unable to create new content in namespace ${namespace} because it is being terminated`,
-    { name, kind: resource, causes: [{ reason: 'NamespaceTerminating', message: `namespace ${namespace} is being terminated`, field: 'metadata.namespace' }] },
+    {
+      name,
+      kind: resource,
+      causes: [
+        {
+          reason: 'NamespaceTerminating',
+          message: `namespace ${namespace} is being terminated`,
+          field: 'metadata.namespace',
+        },
+      ],
+    },
   );
 
 export const forbidden = (resource: string, name: string, why: string): KubeError =>
@@ -81,7 +106,9 @@ export const forbidden = (resource: string, name: string, why: string): KubeErro
  */
 export const decryptFailed = (etcdKey: string | undefined, cause: string): KubeError => {
   const detail = etcdKey === undefined ? cause : `unable to transform key "${etcdKey}": ${cause}`;
-  return failure(500, 'InternalError', `Internal error occurred: ${detail}`, { causes: [{ message: detail }] });
+  return failure(500, 'InternalError', `Internal error occurred: ${detail}`, {
+    causes: [{ message: detail }],
+  });
 };
 
 /**
@@ -89,7 +116,12 @@ export const decryptFailed = (etcdKey: string | undefined, cause: string): KubeE
  * resource fails to decrypt: 429 with a one-second retry hint, whatever namespace was asked for.
  */
 export const storageInitializing = (etcdKey: string, cause: string): KubeError =>
-  failure(429, 'TooManyRequests', `storage is (re)initializing: failed to list *core.Secret: unable to transform key "${etcdKey}": ${cause}`, { retryAfterSeconds: 1 });
+  failure(
+    429,
+    'TooManyRequests',
+    `storage is (re)initializing: failed to list *core.Secret: unable to transform key "${etcdKey}": ${cause}`,
+    { retryAfterSeconds: 1 },
+  );
 
 export const continueExpired = (inconsistentContinue: string): KubeError => {
   const e = failure(
@@ -101,7 +133,10 @@ export const continueExpired = (inconsistentContinue: string): KubeError => {
   return e;
 };
 
-export const internalError = (cause: string): KubeError => failure(500, 'InternalError', `Internal error occurred: ${cause}`, { causes: [{ reason: '', message: cause, field: '' }] });
+export const internalError = (cause: string): KubeError =>
+  failure(500, 'InternalError', `Internal error occurred: ${cause}`, {
+    causes: [{ reason: '', message: cause, field: '' }],
+  });
 
 export const badRequest = (message: string): KubeError => failure(400, 'BadRequest', message);
 
@@ -116,7 +151,11 @@ export const methodNotAllowed = (): KubeError =>
   failure(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource', {});
 
 export const unsupportedMediaType = (accepted: string[]): KubeError =>
-  failure(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')}`);
+  failure(
+    415,
+    'UnsupportedMediaType',
+    `the body of the request was in an unknown format - accepted media types include: ${accepted.join(', ')}`,
+  );
 
 export function successStatus(details: NonNullable<StatusBody['details']>): StatusBody {
   return { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Success', details, code: 200 };

@@ -93,5 +93,10 @@ export interface KubeClusterSnapshot {
   revision: number;
   namespaces: SnapshotNamespace[];
   secrets: SnapshotSecret[];
-  faults: { expireContinueAfterPages?: number; conflictShare?: number; terminatingNamespaces: string[]; seed?: number };
+  faults: {
+    expireContinueAfterPages?: number;
+    conflictShare?: number;
+    terminatingNamespaces: string[];
+    seed?: number;
+  };
 }

@@ -8,12 +8,20 @@ import { classifyError, ErrorType, parseRetryAfter, toApplicationFailure } from 
 
 function restError(statusCode: number, code: string, message: string, headers: Record<string, string> = {}) {
   const request = createPipelineRequest({ url: 'https://management.azure.com/x' });
-  return new RestError(message, { code, statusCode, request, response: { status: statusCode, headers: createHttpHeaders(headers), request } });
+  return new RestError(message, {
+    code,
+    statusCode,
+    request,
+    response: { status: statusCode, headers: createHttpHeaders(headers), request },
+  });
 }
 
 describe('error mapping', () => {
   it('makes throttling and 5xx retryable, honouring Retry-After', () => {
-    const failure = toApplicationFailure(restError(429, 'TooManyRequests', 'slow down', { 'retry-after': '7' }), 'Read cluster');
+    const failure = toApplicationFailure(
+      restError(429, 'TooManyRequests', 'slow down', { 'retry-after': '7' }),
+      'Read cluster',
+    );
     expect(failure.nonRetryable).toBe(false);
     expect(failure.type).toBe(ErrorType.transient);
     expect(failure.nextRetryDelay).toBe(7000);
@@ -27,12 +35,19 @@ describe('error mapping', () => {
       'Operation is not allowed: Another operation (nodepool1 - Updating) is in progress, please wait for it to finish before starting a new operation.',
     );
     expect(classifyError(inProgress)).toMatchObject({ type: ErrorType.operationInProgress, retryable: true });
-    expect(classifyError(restError(409, 'RoleAssignmentExists', 'exists'))).toMatchObject({ type: ErrorType.conflict, retryable: false });
+    expect(classifyError(restError(409, 'RoleAssignmentExists', 'exists'))).toMatchObject({
+      type: ErrorType.conflict,
+      retryable: false,
+    });
   });
 
   it('makes validation and permission errors non-retryable with the code and a fix', () => {
     const failure = toApplicationFailure(
-      restError(400, 'AzureKeyVaultKmsValidateIdentityPermissionCustomerError', 'The identity does not have keys encrypt/decrypt permission'),
+      restError(
+        400,
+        'AzureKeyVaultKmsValidateIdentityPermissionCustomerError',
+        'The identity does not have keys encrypt/decrypt permission',
+      ),
       'Enable KMS',
     );
     expect(failure.nonRetryable).toBe(true);
@@ -41,12 +56,20 @@ describe('error mapping', () => {
       code: 'AzureKeyVaultKmsValidateIdentityPermissionCustomerError',
       fix: expect.stringContaining('Key Vault Crypto User'),
     });
-    expect(classifyError(restError(403, 'AuthorizationFailed', 'no'))).toMatchObject({ type: ErrorType.permission, retryable: false });
-    expect(classifyError(restError(404, 'ResourceNotFound', 'gone'))).toMatchObject({ type: ErrorType.notFound, retryable: false });
+    expect(classifyError(restError(403, 'AuthorizationFailed', 'no'))).toMatchObject({
+      type: ErrorType.permission,
+      retryable: false,
+    });
+    expect(classifyError(restError(404, 'ResourceNotFound', 'gone'))).toMatchObject({
+      type: ErrorType.notFound,
+      retryable: false,
+    });
   });
 
   it('recovers the code of a failed long-running operation from its message', () => {
-    const err = new Error('The long-running operation has failed. InternalOperationError. Internal server error');
+    const err = new Error(
+      'The long-running operation has failed. InternalOperationError. Internal server error',
+    );
     expect(classifyError(err)).toEqual({
       type: ErrorType.operationFailed,
       code: 'InternalOperationError',
@@ -56,13 +79,28 @@ describe('error mapping', () => {
   });
 
   it('never copies a Kubernetes response body into the message', () => {
-    const body = JSON.stringify({ kind: 'Status', reason: 'Conflict', code: 409, message: 'the object has been modified' });
+    const body = JSON.stringify({
+      kind: 'Status',
+      reason: 'Conflict',
+      code: 409,
+      message: 'the object has been modified',
+    });
     const err = new ApiException(409, 'Conflict', body, { 'content-type': 'application/json' });
     const failure = toApplicationFailure(err, 'Rewrite secret ns/a');
     expect(failure.message).toBe('Rewrite secret ns/a: the object has been modified');
-    const throttled = new ApiException(429, 'x', JSON.stringify({ reason: 'TooManyRequests', message: 'slow' }), { 'retry-after': '2' });
+    const throttled = new ApiException(
+      429,
+      'x',
+      JSON.stringify({ reason: 'TooManyRequests', message: 'slow' }),
+      { 'retry-after': '2' },
+    );
     expect(toApplicationFailure(throttled, 'List').nextRetryDelay).toBe(2000);
-    const unreadable = new ApiException(500, 'x', JSON.stringify({ reason: 'InternalError', message: 'failed to decrypt DEK' }), {});
+    const unreadable = new ApiException(
+      500,
+      'x',
+      JSON.stringify({ reason: 'InternalError', message: 'failed to decrypt DEK' }),
+      {},
+    );
     expect(classifyError(unreadable)).toMatchObject({ type: ErrorType.secretUnreadable, retryable: false });
   });
 

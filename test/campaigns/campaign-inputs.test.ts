@@ -21,7 +21,16 @@ const scenario: ScenarioInput = {
   principals: [{ name: 'operator', type: 'User' }],
   operator: 'operator',
   identities: [{ name: 'id-kms' }],
-  vaults: [{ name: VAULT, enablePurgeProtection: true, keys: [{ name: 'alpha', versions: 1 }, { name: 'beta', versions: 1 }] }],
+  vaults: [
+    {
+      name: VAULT,
+      enablePurgeProtection: true,
+      keys: [
+        { name: 'alpha', versions: 1 },
+        { name: 'beta', versions: 1 },
+      ],
+    },
+  ],
   roleAssignments: [
     { role: 'Key Vault Crypto Officer', principal: 'operator', scope: `vault:${VAULT}` },
     { role: 'Key Vault Crypto User', principal: 'id-kms', scope: `vault:${VAULT}` },
@@ -30,11 +39,27 @@ const scenario: ScenarioInput = {
     { name: 'aks-a', identity: 'id-kms', secrets: secrets(1) },
     { name: 'aks-b', identity: 'id-kms', secrets: secrets(2) },
     { name: 'aks-c', identity: 'id-kms', secrets: secrets(3) },
-    { name: 'aks-d', identity: 'id-kms', kms: { vault: VAULT, key: 'alpha', version: 1, networkAccess: 'Public' }, secrets: secrets(4) },
+    {
+      name: 'aks-d',
+      identity: 'id-kms',
+      kms: { vault: VAULT, key: 'alpha', version: 1, networkAccess: 'Public' },
+      secrets: secrets(4),
+    },
   ],
 };
 
-const FAST = ['--page-size', '20', '--pages-per-run', '3', '--concurrency', '4', '--propagation-wait', '0', '--poll-interval', '0.2'];
+const FAST = [
+  '--page-size',
+  '20',
+  '--pages-per-run',
+  '3',
+  '--concurrency',
+  '4',
+  '--propagation-wait',
+  '0',
+  '--poll-interval',
+  '0.2',
+];
 
 let world: CliWorld;
 const keyIds: Record<string, string> = {};
@@ -42,8 +67,12 @@ const keyIds: Record<string, string> = {};
 beforeAll(async () => {
   world = await startCliWorld({ scenario });
   const port = fs.readFileSync(world.envFile, 'utf8').match(/KMSFLOW_SANDBOX_PORT=(\d+)/)![1];
-  const overview = await world.kmsflowJson<{ vaults: { name: string; keys: { name: string; versions: { version: string }[] }[] }[] }>(['sandbox', 'inspect']);
-  for (const key of overview.vaults.find((v) => v.name === VAULT)!.keys) keyIds[key.name] = `https://${VAULT}.vault.azure.net:${port}/keys/${key.name}/${key.versions[0]!.version}`;
+  const overview = await world.kmsflowJson<{
+    vaults: { name: string; keys: { name: string; versions: { version: string }[] }[] }[];
+  }>(['sandbox', 'inspect']);
+  for (const key of overview.vaults.find((v) => v.name === VAULT)!.keys)
+    keyIds[key.name] =
+      `https://${VAULT}.vault.azure.net:${port}/keys/${key.name}/${key.versions[0]!.version}`;
 }, 120_000);
 
 afterAll(async () => {
@@ -59,18 +88,40 @@ it('enables KMS across clusters with a key per cluster from a CSV mapping; what 
   expect(plan.members.map((m) => [m.name, m.stage, m.skipReason ?? null])).toEqual([
     ['aks-a', 'all', null],
     ['aks-b', 'all', null],
-    ['aks-c', null, 'its inputs do not fit: enable needs --key-id: the versioned key id, from az keyvault key show --vault-name VAULT --name KEY --query key.kid -o tsv.'],
+    [
+      'aks-c',
+      null,
+      'its inputs do not fit: enable needs --key-id: the versioned key id, from az keyvault key show --vault-name VAULT --name KEY --query key.kid -o tsv.',
+    ],
     ['aks-d', null, 'KMS is already on: rotate changes its key'],
   ]);
 
   // A mapping with a flag enable does not take is refused before anything starts.
   const wrong = path.join(world.dir, 'wrong.csv');
   fs.writeFileSync(wrong, ['cluster,target-version', 'aks-a,1.29'].join('\n'));
-  const refused = await world.kmsflow(['campaign', 'start', 'enable', '--subscription', SUBSCRIPTION, '--inputs', wrong, '--id', 'never']);
+  const refused = await world.kmsflow([
+    'campaign',
+    'start',
+    'enable',
+    '--subscription',
+    SUBSCRIPTION,
+    '--inputs',
+    wrong,
+    '--id',
+    'never',
+  ]);
   expect(refused.code).toBe(2);
   expect(refused.stderr).toContain('cluster aks-a: --target-version does not apply to enable');
 
-  const started = await world.kmsflow(['campaign', 'start', 'enable', ...select, '--id', 'enable-fleet', ...FAST]);
+  const started = await world.kmsflow([
+    'campaign',
+    'start',
+    'enable',
+    ...select,
+    '--id',
+    'enable-fleet',
+    ...FAST,
+  ]);
   expect(started.code, started.stderr).toBe(0);
   const done = await waitUntil(
     () => world.kmsflowJson<CampaignProgress>(['campaign', 'status', 'enable-fleet']),
@@ -83,7 +134,10 @@ it('enables KMS across clusters with a key per cluster from a CSV mapping; what 
     ['aks-c', 'skipped'],
     ['aks-d', 'skipped'],
   ]);
-  for (const [cluster, key] of [['aks-a', keyIds.alpha!], ['aks-b', keyIds.beta!]] as const) {
+  for (const [cluster, key] of [
+    ['aks-a', keyIds.alpha!],
+    ['aks-b', keyIds.beta!],
+  ] as const) {
     const view = await world.inspect(cluster);
     expect(view.kms?.keyId).toBe(key);
     const entries = view.etcdEntries ?? [];

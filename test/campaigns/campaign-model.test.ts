@@ -1,7 +1,15 @@
 // The campaign rules an operator meets before anything starts: how a stage is written, which stage lists
 // are refused and why, how clusters fall into stages, and which clusters a selection names.
 import { describe, expect, it } from 'vitest';
-import { assignStages, checkStages, concurrencyOf, formCampaign, parseStage, selects, type SelectedCluster } from '../../model/campaign';
+import {
+  assignStages,
+  checkStages,
+  concurrencyOf,
+  formCampaign,
+  parseStage,
+  selects,
+  type SelectedCluster,
+} from '../../model/campaign';
 
 const cluster = (name: string, extra: Partial<SelectedCluster> = {}): SelectedCluster => ({
   clusterId: `/subscriptions/s/resourceGroups/rg-a/providers/Microsoft.ContainerService/managedClusters/${name}`,
@@ -16,8 +24,20 @@ const cluster = (name: string, extra: Partial<SelectedCluster> = {}): SelectedCl
 
 describe('stages', () => {
   it('reads a stage written on the command line', () => {
-    expect(parseStage('canary size=1 soak=10m')).toEqual({ name: 'canary', size: 1, maxConcurrency: 1, soakSeconds: 600, approval: false });
-    expect(parseStage('wave size=25% concurrency=10% approval')).toEqual({ name: 'wave', size: { percent: 25 }, maxConcurrency: { percent: 10 }, soakSeconds: 0, approval: true });
+    expect(parseStage('canary size=1 soak=10m')).toEqual({
+      name: 'canary',
+      size: 1,
+      maxConcurrency: 1,
+      soakSeconds: 600,
+      approval: false,
+    });
+    expect(parseStage('wave size=25% concurrency=10% approval')).toEqual({
+      name: 'wave',
+      size: { percent: 25 },
+      maxConcurrency: { percent: 10 },
+      soakSeconds: 0,
+      approval: true,
+    });
     expect(parseStage('rest')).toMatchObject({ size: 'rest', maxConcurrency: 1 });
   });
 
@@ -34,7 +54,9 @@ describe('stages', () => {
   it('refuses stage lists that would leave clusters out or are ambiguous', () => {
     expect(() => checkStages([])).toThrow(/at least one stage/);
     expect(() => checkStages([parseStage('canary size=1')])).toThrow(/must take the rest/);
-    expect(() => checkStages([parseStage('a'), parseStage('b')])).toThrow(/takes the rest but is not the last/);
+    expect(() => checkStages([parseStage('a'), parseStage('b')])).toThrow(
+      /takes the rest but is not the last/,
+    );
     expect(() => checkStages([parseStage('a size=1'), parseStage('a')])).toThrow(/Two stages are named "a"/);
     expect(() => checkStages([parseStage('canary size=1'), parseStage('rest')])).not.toThrow();
   });
@@ -49,15 +71,25 @@ describe('stages', () => {
     ];
     const stages = [parseStage('canary group=canary'), parseStage('first size=1'), parseStage('rest')];
     expect(() => checkStages(stages)).not.toThrow();
-    expect(assignStages(clusters, stages, (c) => c.group).map((s) => s.map((c) => c.id))).toEqual([['a', 'c'], ['b'], ['d', 'e']]);
+    expect(assignStages(clusters, stages, (c) => c.group).map((s) => s.map((c) => c.id))).toEqual([
+      ['a', 'c'],
+      ['b'],
+      ['d', 'e'],
+    ]);
     expect(parseStage('eu group=eu concurrency=2')).toMatchObject({ group: 'eu', maxConcurrency: 2 });
     expect(() => parseStage('eu group=eu size=3')).toThrow(/a group stage takes the group's clusters/);
-    expect(() => checkStages([parseStage('rest size=1'), parseStage('eu group=eu')])).toThrow(/must take the rest/);
+    expect(() => checkStages([parseStage('rest size=1'), parseStage('eu group=eu')])).toThrow(
+      /must take the rest/,
+    );
   });
 
   it('puts clusters into stages by count, share (rounded up) and rest, and never past the end', () => {
     const ids = Array.from({ length: 10 }, (_, i) => i);
-    expect(assignStages(ids, [parseStage('c size=1'), parseStage('w size=25%'), parseStage('r')])).toEqual([[0], [1, 2, 3], [4, 5, 6, 7, 8, 9]]);
+    expect(assignStages(ids, [parseStage('c size=1'), parseStage('w size=25%'), parseStage('r')])).toEqual([
+      [0],
+      [1, 2, 3],
+      [4, 5, 6, 7, 8, 9],
+    ]);
     expect(assignStages([0, 1], [parseStage('c size=5'), parseStage('r')])).toEqual([[0, 1], []]);
     expect(concurrencyOf(parseStage('r concurrency=10%'), 5)).toBe(1);
     expect(concurrencyOf(parseStage('r concurrency=50%'), 10)).toBe(5);
@@ -70,14 +102,21 @@ describe('selection', () => {
     expect(selects({ subscriptions: ['s'], tags: { env: 'prod', tier: 'gold' } }, cluster('a'))).toBe(false);
     expect(selects({ subscriptions: ['s'], resourceGroup: 'RG-A' }, cluster('a'))).toBe(true);
     expect(selects({ subscriptions: ['s'], resourceGroup: 'rg-b' }, cluster('a'))).toBe(false);
-    expect(selects({ subscriptions: [], clusterIds: [cluster('a').clusterId.toUpperCase()] }, cluster('a'))).toBe(true);
+    expect(
+      selects({ subscriptions: [], clusterIds: [cluster('a').clusterId.toUpperCase()] }, cluster('a')),
+    ).toBe(true);
     expect(selects({ subscriptions: [], clusterIds: [cluster('b').clusterId] }, cluster('a'))).toBe(false);
   });
 
   it('skips clusters the procedure does not apply to, with the reason, before forming stages', () => {
     const { members, stageSizes } = formCampaign(
       'rotate-key',
-      [cluster('a'), cluster('b', { kmsEnabled: false, keyId: undefined }), cluster('c', { provisioningState: 'Failed' }), cluster('d')],
+      [
+        cluster('a'),
+        cluster('b', { kmsEnabled: false, keyId: undefined }),
+        cluster('c', { provisioningState: 'Failed' }),
+        cluster('d'),
+      ],
       [parseStage('canary size=1'), parseStage('rest')],
     );
     expect(members.map((m) => [m.name, m.stage, m.skipReason ?? null])).toEqual([

@@ -37,14 +37,47 @@ const scenario: ScenarioInput = {
     { role: 'Key Vault Crypto User', principal: 'id-kms', scope: 'vault:kv-sched' },
   ],
   clusters: [
-    { name: 'aks-s1', tags: { team: 'a' }, identity: 'id-kms', kms: { vault: 'kv-sched', key: 'team', version: 1 }, secrets: secrets(1) },
-    { name: 'aks-s2', tags: { team: 'a' }, identity: 'id-kms', kms: { vault: 'kv-sched', key: 'team', version: 1 }, secrets: secrets(2) },
-    { name: 'aks-x', identity: 'id-kms', kms: { vault: 'kv-sched', key: 'soon', version: 1 }, secrets: secrets(3) },
-    { name: 'aks-y', identity: 'id-kms', kms: { vault: 'kv-sched', key: 'later', version: 1 }, secrets: secrets(4) },
+    {
+      name: 'aks-s1',
+      tags: { team: 'a' },
+      identity: 'id-kms',
+      kms: { vault: 'kv-sched', key: 'team', version: 1 },
+      secrets: secrets(1),
+    },
+    {
+      name: 'aks-s2',
+      tags: { team: 'a' },
+      identity: 'id-kms',
+      kms: { vault: 'kv-sched', key: 'team', version: 1 },
+      secrets: secrets(2),
+    },
+    {
+      name: 'aks-x',
+      identity: 'id-kms',
+      kms: { vault: 'kv-sched', key: 'soon', version: 1 },
+      secrets: secrets(3),
+    },
+    {
+      name: 'aks-y',
+      identity: 'id-kms',
+      kms: { vault: 'kv-sched', key: 'later', version: 1 },
+      secrets: secrets(4),
+    },
   ],
 };
 
-const FAST = ['--page-size', '20', '--pages-per-run', '3', '--concurrency', '4', '--propagation-wait', '0', '--poll-interval', '0.2'];
+const FAST = [
+  '--page-size',
+  '20',
+  '--pages-per-run',
+  '3',
+  '--concurrency',
+  '4',
+  '--propagation-wait',
+  '0',
+  '--poll-interval',
+  '0.2',
+];
 
 interface ScheduleRow {
   name: string;
@@ -66,14 +99,20 @@ afterAll(async () => {
   await world?.teardown();
 });
 
-const schedules = async () => (await world.kmsflowJson<{ schedules: ScheduleRow[] }>(['schedule', 'list'])).schedules;
+const schedules = async () =>
+  (await world.kmsflowJson<{ schedules: ScheduleRow[] }>(['schedule', 'list'])).schedules;
 const ok = async (args: string[]) => {
   const r = await world.kmsflow(args);
   expect(r.code, `kmsflow ${args.join(' ')}\n${r.stdout}\n${r.stderr}`).toBe(0);
   return r;
 };
 const campaignStatus = (id: string) => world.kmsflowJson<CampaignProgress>(['campaign', 'status', id]);
-const untilEnded = (id: string) => waitUntil(() => campaignStatus(id), (p) => p.phase === 'completed' || p.phase === 'halted', { what: `campaign ${id} to end`, timeoutMs: 180_000, intervalMs: 500 });
+const untilEnded = (id: string) =>
+  waitUntil(
+    () => campaignStatus(id),
+    (p) => p.phase === 'completed' || p.phase === 'halted',
+    { what: `campaign ${id} to end`, timeoutMs: 180_000, intervalMs: 500 },
+  );
 
 /** Triggers the schedule and waits for the run it started (a new last workflow id); the campaign id it names. */
 async function triggerAndWait(name: string, before: string | null): Promise<string> {
@@ -86,59 +125,102 @@ async function triggerAndWait(name: string, before: string | null): Promise<stri
   return row!.lastWorkflowId!;
 }
 
-it(
-  'runs a rotate schedule as one campaign per run, pauses it, and guards expiring keys in both slots with an approval',
-  async () => {
-    await ok(['schedule', 'create', 'rotate', '--name', 'quarterly', '--every', '90d', '--subscription', SUBSCRIPTION, '--tag', 'team=a', '--stage', 'all concurrency=2', ...FAST]);
-    const [row] = await schedules();
-    expect(row).toMatchObject({ name: 'quarterly', workflowType: 'campaign', everySeconds: 90 * 86_400, paused: false, lastRun: null });
-    // Temporal counts intervals from the Unix epoch: the next run is within 90 days, not 90 days from now.
-    const untilNext = Date.parse(row!.nextRun!) - Date.now();
-    expect(untilNext).toBeGreaterThan(0);
-    expect(untilNext).toBeLessThanOrEqual(90 * 86_400_000);
+it('runs a rotate schedule as one campaign per run, pauses it, and guards expiring keys in both slots with an approval', async () => {
+  await ok([
+    'schedule',
+    'create',
+    'rotate',
+    '--name',
+    'quarterly',
+    '--every',
+    '90d',
+    '--subscription',
+    SUBSCRIPTION,
+    '--tag',
+    'team=a',
+    '--stage',
+    'all concurrency=2',
+    ...FAST,
+  ]);
+  const [row] = await schedules();
+  expect(row).toMatchObject({
+    name: 'quarterly',
+    workflowType: 'campaign',
+    everySeconds: 90 * 86_400,
+    paused: false,
+    lastRun: null,
+  });
+  // Temporal counts intervals from the Unix epoch: the next run is within 90 days, not 90 days from now.
+  const untilNext = Date.parse(row!.nextRun!) - Date.now();
+  expect(untilNext).toBeGreaterThan(0);
+  expect(untilNext).toBeLessThanOrEqual(90 * 86_400_000);
 
-    // Two runs, two campaigns with their own ids, each rotating to its own new version.
-    const first = (await triggerAndWait('quarterly', null)).replace('kmsflow-campaign:', '');
-    expect(first).toMatch(/^quarterly-/);
-    const one = await untilEnded(first);
-    expect(one.clusters.map((c) => [c.name, c.status])).toEqual([
-      ['aks-s1', 'proven'],
-      ['aks-s2', 'proven'],
-    ]);
-    const second = (await triggerAndWait('quarterly', `kmsflow-campaign:${first}`)).replace('kmsflow-campaign:', '');
-    expect(second).not.toBe(first);
-    const two = await untilEnded(second);
-    expect(two.clusters.map((c) => c.status)).toEqual(['proven', 'proven']);
-    expect(two.clusters[0]!.keyId).not.toBe(one.clusters[0]!.keyId);
-    expect((await world.inspect('aks-s1')).kms?.keyId).toBe(two.clusters[0]!.keyId);
+  // Two runs, two campaigns with their own ids, each rotating to its own new version.
+  const first = (await triggerAndWait('quarterly', null)).replace('kmsflow-campaign:', '');
+  expect(first).toMatch(/^quarterly-/);
+  const one = await untilEnded(first);
+  expect(one.clusters.map((c) => [c.name, c.status])).toEqual([
+    ['aks-s1', 'proven'],
+    ['aks-s2', 'proven'],
+  ]);
+  const second = (await triggerAndWait('quarterly', `kmsflow-campaign:${first}`)).replace(
+    'kmsflow-campaign:',
+    '',
+  );
+  expect(second).not.toBe(first);
+  const two = await untilEnded(second);
+  expect(two.clusters.map((c) => c.status)).toEqual(['proven', 'proven']);
+  expect(two.clusters[0]!.keyId).not.toBe(one.clusters[0]!.keyId);
+  expect((await world.inspect('aks-s1')).kms?.keyId).toBe(two.clusters[0]!.keyId);
 
-    await ok(['schedule', 'pause', 'quarterly', '--note', 'change freeze']);
-    expect((await schedules())[0]!.paused).toBe(true);
-    await ok(['schedule', 'unpause', 'quarterly']);
-    expect((await schedules())[0]!.paused).toBe(false);
+  await ok(['schedule', 'pause', 'quarterly', '--note', 'change freeze']);
+  expect((await schedules())[0]!.paused).toBe(true);
+  await ok(['schedule', 'unpause', 'quarterly']);
+  expect((await schedules())[0]!.paused).toBe(false);
 
-    // Rotated twice, the team key's first version has left both slots: nothing of team a is expiring now.
-    // The guard finds aks-x (current slot, 10 days) and not aks-y (200 days); it waits for approval.
-    await ok(['schedule', 'create', 'expiry-guard', '--name', 'guard', '--every', '1d', '--within-days', '30', '--subscription', SUBSCRIPTION, '--stage', 'all concurrency=3 approval', ...FAST]);
-    const guardRun = await triggerAndWait('guard', null);
-    expect(guardRun).toMatch(/^kmsflow-expiry-guard:guard-/);
-    const guarded = `expiry-${guardRun.replace('kmsflow-expiry-guard:', '')}`;
-    const waiting = await waitUntil(() => campaignStatus(guarded), (p) => p.phase === 'waiting-approval', { what: 'the guard campaign at its approval', timeoutMs: 60_000, intervalMs: 500 });
-    expect(waiting.clusters.map((c) => c.name)).toEqual(['aks-x']);
-    await ok(['campaign', 'approve', guarded, '--as', 'alice']);
-    const guardedDone = await untilEnded(guarded);
-    expect(guardedDone.clusters.map((c) => [c.name, c.status])).toEqual([['aks-x', 'proven']]);
+  // Rotated twice, the team key's first version has left both slots: nothing of team a is expiring now.
+  // The guard finds aks-x (current slot, 10 days) and not aks-y (200 days); it waits for approval.
+  await ok([
+    'schedule',
+    'create',
+    'expiry-guard',
+    '--name',
+    'guard',
+    '--every',
+    '1d',
+    '--within-days',
+    '30',
+    '--subscription',
+    SUBSCRIPTION,
+    '--stage',
+    'all concurrency=3 approval',
+    ...FAST,
+  ]);
+  const guardRun = await triggerAndWait('guard', null);
+  expect(guardRun).toMatch(/^kmsflow-expiry-guard:guard-/);
+  const guarded = `expiry-${guardRun.replace('kmsflow-expiry-guard:', '')}`;
+  const waiting = await waitUntil(
+    () => campaignStatus(guarded),
+    (p) => p.phase === 'waiting-approval',
+    { what: 'the guard campaign at its approval', timeoutMs: 60_000, intervalMs: 500 },
+  );
+  expect(waiting.clusters.map((c) => c.name)).toEqual(['aks-x']);
+  await ok(['campaign', 'approve', guarded, '--as', 'alice']);
+  const guardedDone = await untilEnded(guarded);
+  expect(guardedDone.clusters.map((c) => [c.name, c.status])).toEqual([['aks-x', 'proven']]);
 
-    // After one rotation of aks-x, its expiring key sits in the previous slot: the guard still finds it there.
-    const again = await triggerAndWait('guard', guardRun);
-    const secondGuard = `expiry-${again.replace('kmsflow-expiry-guard:', '')}`;
-    const waitingAgain = await waitUntil(() => campaignStatus(secondGuard), (p) => p.phase === 'waiting-approval', { what: 'the second guard campaign', timeoutMs: 60_000, intervalMs: 500 });
-    expect(waitingAgain.clusters.map((c) => c.name)).toEqual(['aks-x']);
-    await ok(['campaign', 'cancel', secondGuard, '--reason', 'seen enough']);
+  // After one rotation of aks-x, its expiring key sits in the previous slot: the guard still finds it there.
+  const again = await triggerAndWait('guard', guardRun);
+  const secondGuard = `expiry-${again.replace('kmsflow-expiry-guard:', '')}`;
+  const waitingAgain = await waitUntil(
+    () => campaignStatus(secondGuard),
+    (p) => p.phase === 'waiting-approval',
+    { what: 'the second guard campaign', timeoutMs: 60_000, intervalMs: 500 },
+  );
+  expect(waitingAgain.clusters.map((c) => c.name)).toEqual(['aks-x']);
+  await ok(['campaign', 'cancel', secondGuard, '--reason', 'seen enough']);
 
-    await ok(['schedule', 'delete', 'quarterly']);
-    await ok(['schedule', 'delete', 'guard']);
-    expect(await schedules()).toEqual([]);
-  },
-  420_000,
-);
+  await ok(['schedule', 'delete', 'quarterly']);
+  await ok(['schedule', 'delete', 'guard']);
+  expect(await schedules()).toEqual([]);
+}, 420_000);

@@ -49,7 +49,10 @@ export async function runCli(argv: string[], options: RunOptions = {}): Promise<
 /** Runs `./bin/kmsflow` as a real process. */
 export function runBinary(argv: string[], env: Record<string, string | undefined>): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(path.resolve('bin/kmsflow'), argv, { env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(path.resolve('bin/kmsflow'), argv, {
+      env: env as NodeJS.ProcessEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

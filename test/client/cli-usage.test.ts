@@ -25,14 +25,32 @@ afterAll(async () => {
 });
 
 const usageCases: Array<{ argv: string[]; message: string }> = [
-  { argv: ['approve'], message: "kmsflow: Missing required argument 'workflowId'. Add --help for usage and examples." },
-  { argv: ['cancel', 'wf-1'], message: 'kmsflow: Say why: kmsflow cancel wf-1 --reason "..." (the reason is recorded in the procedure).' },
-  { argv: ['cancel', 'wf-1', '--reason', '   '], message: 'kmsflow: Say why: kmsflow cancel wf-1 --reason "..." (the reason is recorded in the procedure).' },
-  { argv: ['status', '  '], message: 'kmsflow: Name the procedure: kmsflow status <workflowId> (`kmsflow list` shows the ids).' },
-  { argv: ['approve', 'wf-1', ''], message: 'kmsflow: The gate must not be empty: leave it out to approve the gate that waits.' },
+  {
+    argv: ['approve'],
+    message: "kmsflow: Missing required argument 'workflowId'. Add --help for usage and examples.",
+  },
+  {
+    argv: ['cancel', 'wf-1'],
+    message:
+      'kmsflow: Say why: kmsflow cancel wf-1 --reason "..." (the reason is recorded in the procedure).',
+  },
+  {
+    argv: ['cancel', 'wf-1', '--reason', '   '],
+    message:
+      'kmsflow: Say why: kmsflow cancel wf-1 --reason "..." (the reason is recorded in the procedure).',
+  },
+  {
+    argv: ['status', '  '],
+    message: 'kmsflow: Name the procedure: kmsflow status <workflowId> (`kmsflow list` shows the ids).',
+  },
+  {
+    argv: ['approve', 'wf-1', ''],
+    message: 'kmsflow: The gate must not be empty: leave it out to approve the gate that waits.',
+  },
   {
     argv: ['list', '--limit', '0'],
-    message: "kmsflow: Option '--limit <n>' argument '0' is invalid. Give a whole number from 1 to 1000. Add --help for usage and examples.",
+    message:
+      "kmsflow: Option '--limit <n>' argument '0' is invalid. Give a whole number from 1 to 1000. Add --help for usage and examples.",
   },
   {
     argv: ['list', '--status', 'bogus'],
@@ -54,8 +72,15 @@ const usageCases: Array<{ argv: string[]; message: string }> = [
     message:
       "kmsflow: Option '--address <host:port>' argument 'nohost' is invalid. Give the Temporal frontend as host:port, e.g. localhost:7233. Add --help for usage and examples.",
   },
-  { argv: ['status', 'a', 'b'], message: "kmsflow: Too many arguments for 'status'. Expected 1 argument but got 2. Add --help for usage and examples." },
-  { argv: ['frobnicate'], message: "kmsflow: Unknown command 'frobnicate'. Add --help for usage and examples." },
+  {
+    argv: ['status', 'a', 'b'],
+    message:
+      "kmsflow: Too many arguments for 'status'. Expected 1 argument but got 2. Add --help for usage and examples.",
+  },
+  {
+    argv: ['frobnicate'],
+    message: "kmsflow: Unknown command 'frobnicate'. Add --help for usage and examples.",
+  },
 ];
 
 describe('bad input', () => {
@@ -72,14 +97,21 @@ describe('bad input', () => {
 
   it('refuses an approval when nobody can be named as approver', async () => {
     const run = await runCli(['approve', 'wf-1', '--address', trapAddress], { env: {} });
-    expect(run).toEqual({ code: 2, stdout: '', stderr: 'kmsflow: Say who you are with --as NAME: $USER is not set.\n' });
+    expect(run).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'kmsflow: Say who you are with --as NAME: $USER is not set.\n',
+    });
   });
 
   it('prints usage errors as a JSON error object with --json', async () => {
     const missing = await runCli(['retry', '--json']);
     expect(missing.code).toBe(2);
     expect(parseJson<ErrorShape>(missing.stderr)).toEqual({
-      error: { exitCode: 2, message: "Missing required argument 'workflowId'. Add --help for usage and examples." },
+      error: {
+        exitCode: 2,
+        message: "Missing required argument 'workflowId'. Add --help for usage and examples.",
+      },
     });
     const noReason = await runCli(['cancel', 'wf-1', '--json', '--address', trapAddress]);
     expect(parseJson<ErrorShape>(noReason.stderr).error.exitCode).toBe(2);
@@ -98,12 +130,38 @@ describe('an unreachable Temporal', () => {
     // The trap port accepts TCP but speaks no HTTP/2, so the connection fails like a wrong address does.
     const run = await runCli(['status', 'wf-1', '--address', trapAddress]);
     expect(run.code).toBe(1);
-    expect(run.stderr).toMatch(new RegExp(`^kmsflow: Cannot reach Temporal at ${trapAddress} \\(namespace default\\): .+ Start a local one with \`kmsflow dev\`, or point --address / TEMPORAL_ADDRESS at yours\\.\\n$`));
+    expect(run.stderr).toMatch(
+      new RegExp(
+        `^kmsflow: Cannot reach Temporal at ${trapAddress} \\(namespace default\\): .+ Start a local one with \`kmsflow dev\`, or point --address / TEMPORAL_ADDRESS at yours\\.\\n$`,
+      ),
+    );
   }, 30_000);
 });
 
 describe('help', () => {
-  const names = ['plan', 'start', 'status', 'watch', 'list', 'approve', 'pause', 'resume', 'retry', 'cancel', 'keys', 'report', 'campaign', 'schedule', 'worker', 'versions', 'dev', 'sandbox', 'demo', 'setup', 'codec-server'];
+  const names = [
+    'plan',
+    'start',
+    'status',
+    'watch',
+    'list',
+    'approve',
+    'pause',
+    'resume',
+    'retry',
+    'cancel',
+    'keys',
+    'report',
+    'campaign',
+    'schedule',
+    'worker',
+    'versions',
+    'dev',
+    'sandbox',
+    'demo',
+    'setup',
+    'codec-server',
+  ];
 
   it('registers every command once', () => {
     expect(COMMANDS).toHaveLength(names.length);
@@ -123,12 +181,27 @@ describe('help', () => {
   it('lists the exit codes and every command in the top-level help', async () => {
     const run = await runCli(['--help']);
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain('Exit codes: 0 success, 1 unexpected error, 2 usage error, 3 waiting for an operator, 4 failed or cancelled, 5 not found.');
+    expect(run.stdout).toContain(
+      'Exit codes: 0 success, 1 unexpected error, 2 usage error, 3 waiting for an operator, 4 failed or cancelled, 5 not found.',
+    );
     for (const name of names) expect(run.stdout).toMatch(new RegExp(`\\n {2}${name} `));
   });
 
   it('offers --json on every operator command', async () => {
-    for (const name of ['plan', 'start', 'status', 'watch', 'list', 'approve', 'pause', 'resume', 'retry', 'cancel', 'keys', 'report']) {
+    for (const name of [
+      'plan',
+      'start',
+      'status',
+      'watch',
+      'list',
+      'approve',
+      'pause',
+      'resume',
+      'retry',
+      'cancel',
+      'keys',
+      'report',
+    ]) {
       expect((await runCli([name, '--help'])).stdout).toContain('--json');
     }
   });

@@ -8,7 +8,10 @@ import { expect, it } from 'vitest';
 it('kmsflow demo migrates the sample cluster from KMS v1 to v2 and ends with proven evidence', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kmsflow-demo-test-'));
   const envFile = path.join(dir, 'sandbox.env');
-  const child = spawn('./bin/kmsflow', ['demo', '--sandbox-env', envFile], { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('./bin/kmsflow', ['demo', '--sandbox-env', envFile], {
+    env: { ...process.env, NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

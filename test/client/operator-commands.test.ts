@@ -56,7 +56,14 @@ describe('status and approve', () => {
       failure: null,
       endedAt: null,
       approvals: [],
-      waitingFor: { kind: 'approval', step: 'change', gate: 'change', command: `kmsflow approve ${id} change`, code: null, fix: null },
+      waitingFor: {
+        kind: 'approval',
+        step: 'change',
+        gate: 'change',
+        command: `kmsflow approve ${id} change`,
+        code: null,
+        fix: null,
+      },
     });
     expect(snapshot.steps.map((s) => [s.number, s.id, s.status])).toEqual([
       [1, 'preflight', 'done'],
@@ -66,7 +73,20 @@ describe('status and approve', () => {
       [5, 'verify', 'pending'],
     ]);
     expect(Object.keys(snapshot.steps[1]!).sort()).toEqual(
-      ['attempts', 'blocked', 'command', 'detail', 'endedAt', 'gate', 'id', 'number', 'progress', 'startedAt', 'status', 'title'].sort(),
+      [
+        'attempts',
+        'blocked',
+        'command',
+        'detail',
+        'endedAt',
+        'gate',
+        'id',
+        'number',
+        'progress',
+        'startedAt',
+        'status',
+        'title',
+      ].sort(),
     );
 
     const approved = await cli('approve', id);
@@ -77,8 +97,17 @@ describe('status and approve', () => {
     const done = await cli('status', id, '--json');
     expect(done.code).toBe(0);
     const final = parseJson<ProcedureSnapshot>(done.stdout);
-    expect(final).toMatchObject({ status: 'completed', executionStatus: 'COMPLETED', phase: 'completed', exitCode: 0, source: 'result', waitingFor: null });
-    expect(final.approvals).toEqual([expect.objectContaining({ gate: 'change', approver: 'tester', auto: false, comment: null })]);
+    expect(final).toMatchObject({
+      status: 'completed',
+      executionStatus: 'COMPLETED',
+      phase: 'completed',
+      exitCode: 0,
+      source: 'result',
+      waitingFor: null,
+    });
+    expect(final.approvals).toEqual([
+      expect.objectContaining({ gate: 'change', approver: 'tester', auto: false, comment: null }),
+    ]);
     expect(final.steps[2]?.progress).toMatchObject({ done: 20, total: 20, unit: 'items', etaSeconds: 0 });
     expect(final.endedAt).not.toBeNull();
   });
@@ -86,7 +115,16 @@ describe('status and approve', () => {
   it('approves a named gate with --as and --comment and prints the approval as JSON', async () => {
     const handle = await probe.startProbe({ batches: 1 });
     await probe.untilPhase(handle.workflowId, 'waiting-approval');
-    const run = await cli('approve', handle.workflowId, 'change', '--as', 'alice', '--comment', 'window CHG-1', '--json');
+    const run = await cli(
+      'approve',
+      handle.workflowId,
+      'change',
+      '--as',
+      'alice',
+      '--comment',
+      'window CHG-1',
+      '--json',
+    );
     expect(run.code).toBe(0);
     const result = parseJson<ActionResult>(run.stdout);
     expect(result).toMatchObject({
@@ -95,7 +133,10 @@ describe('status and approve', () => {
       requestedBy: 'alice',
       result: { gate: 'change', approver: 'alice', comment: 'window CHG-1', auto: false },
     });
-    expect((await handle.result()).progress.approvals[0]).toMatchObject({ approver: 'alice', comment: 'window CHG-1' });
+    expect((await handle.result()).progress.approvals[0]).toMatchObject({
+      approver: 'alice',
+      comment: 'window CHG-1',
+    });
   });
 
   it('turns a validator rejection into one sentence and exit 2, and refuses what cannot apply', async () => {
@@ -113,7 +154,10 @@ describe('status and approve', () => {
     const retry = await cli('retry', id, '--json');
     expect(retry.code).toBe(2);
     expect(parseJson<ErrorShape>(retry.stderr)).toEqual({
-      error: { exitCode: 2, message: `${id} refused to retry: nothing to retry: the procedure is waiting-approval, not blocked.` },
+      error: {
+        exitCode: 2,
+        message: `${id} refused to retry: nothing to retry: the procedure is waiting-approval, not blocked.`,
+      },
     });
 
     const resume = await cli('resume', id);
@@ -128,10 +172,19 @@ describe('status and approve', () => {
   });
 
   it("finds a cluster's procedure by the cluster's resource id", async () => {
-    const armId = '/subscriptions/0000-1111/resourceGroups/rg-cli/providers/Microsoft.ContainerService/managedClusters/aks-arm';
-    const handle = await probe.startProbe({ batches: 1, cluster: 'aks-arm', workflowId: procedureWorkflowId(armId) });
+    const armId =
+      '/subscriptions/0000-1111/resourceGroups/rg-cli/providers/Microsoft.ContainerService/managedClusters/aks-arm';
+    const handle = await probe.startProbe({
+      batches: 1,
+      cluster: 'aks-arm',
+      workflowId: procedureWorkflowId(armId),
+    });
     await probe.untilPhase(handle.workflowId, 'waiting-approval');
-    const run = await cli('status', armId.toUpperCase().replace('/SUBSCRIPTIONS/', '/subscriptions/'), '--json');
+    const run = await cli(
+      'status',
+      armId.toUpperCase().replace('/SUBSCRIPTIONS/', '/subscriptions/'),
+      '--json',
+    );
     expect(run.code).toBe(3);
     const snapshot = parseJson<ProcedureSnapshot>(run.stdout);
     expect(snapshot.workflowId).toBe(`kmsflow:${armId.toLowerCase()}`);
@@ -151,7 +204,14 @@ describe('status and approve', () => {
     expect(parseJson<ErrorShape>(json.stderr).error).toMatchObject({ exitCode: 5 });
     expect(parseJson<ErrorShape>(json.stderr).error.message).toContain('"no-such-procedure"');
 
-    const namespace = await runCli(['status', 'any', '--address', probe.address, '--namespace', 'no-such-namespace']);
+    const namespace = await runCli([
+      'status',
+      'any',
+      '--address',
+      probe.address,
+      '--namespace',
+      'no-such-namespace',
+    ]);
     expect(namespace.code).toBe(5);
     expect(namespace.stderr).toBe(
       `kmsflow: Namespace "no-such-namespace" does not exist at ${probe.address}: pass --namespace or set TEMPORAL_NAMESPACE to an existing one.\n`,
@@ -173,7 +233,9 @@ describe('blocked, retry, pause, resume, cancel', () => {
     const text = await cli('status', id);
     expect(text.code).toBe(3);
     expect(text.stdout).toContain('✖ 1');
-    expect(text.stdout).toContain('blocked: identity lacks Key Vault Crypto User (AzureKeyVaultKmsValidateIdentityPermissionCustomerError)');
+    expect(text.stdout).toContain(
+      'blocked: identity lacks Key Vault Crypto User (AzureKeyVaultKmsValidateIdentityPermissionCustomerError)',
+    );
     expect(text.stdout).toContain('Fix: Assign the role Key Vault Crypto User to the identity on the vault.');
     expect(text.stdout).toContain(`Run: kmsflow retry ${id}`);
     const snapshot = parseJson<ProcedureSnapshot>((await cli('status', id, '--json')).stdout);
@@ -187,8 +249,16 @@ describe('blocked, retry, pause, resume, cancel', () => {
 
     const again = await cli('retry', id, '--json', '--as', 'carol');
     expect(again.code).toBe(0);
-    expect(parseJson<ActionResult>(again.stdout)).toMatchObject({ action: 'retry', requestedBy: 'carol', result: { step: 'preflight', attempt: 2 } });
-    await waitUntil(() => probe.progress(id), (p) => p.phase === 'blocked' && p.steps[0]?.attempts === 2, { what: 'second block' });
+    expect(parseJson<ActionResult>(again.stdout)).toMatchObject({
+      action: 'retry',
+      requestedBy: 'carol',
+      result: { step: 'preflight', attempt: 2 },
+    });
+    await waitUntil(
+      () => probe.progress(id),
+      (p) => p.phase === 'blocked' && p.steps[0]?.attempts === 2,
+      { what: 'second block' },
+    );
 
     probe.controls.failCheck = undefined;
     const fixed = await cli('retry', id);
@@ -206,7 +276,11 @@ describe('blocked, retry, pause, resume, cancel', () => {
     onTestFinished(() => [untilPaused, untilCancelled].forEach((held) => held.release()));
     const handle = await probe.startProbe({ batches: 4, autoApprove: 'all', cluster: 'aks-pause' });
     const id = handle.workflowId;
-    await waitUntil(() => probe.progress(id), (p) => p.currentStep === 'rewrite', { what: 'rewrite running' });
+    await waitUntil(
+      () => probe.progress(id),
+      (p) => p.currentStep === 'rewrite',
+      { what: 'rewrite running' },
+    );
 
     const paused = await cli('pause', id, '--as', 'dave');
     expect(paused.code).toBe(0);
@@ -221,7 +295,11 @@ describe('blocked, retry, pause, resume, cancel', () => {
 
     const resumed = await cli('resume', id, '--json');
     expect(resumed.code).toBe(0);
-    expect(parseJson<ActionResult>(resumed.stdout)).toMatchObject({ action: 'resume', requestedBy: 'tester', result: null });
+    expect(parseJson<ActionResult>(resumed.stdout)).toMatchObject({
+      action: 'resume',
+      requestedBy: 'tester',
+      result: null,
+    });
     await probe.untilPhase(id, 'running');
 
     const cancelled = await cli('cancel', id, '--reason', 'change window closed');
@@ -233,8 +311,16 @@ describe('blocked, retry, pause, resume, cancel', () => {
     const after = await cli('status', id, '--json');
     expect(after.code).toBe(4);
     const snapshot = parseJson<ProcedureSnapshot>(after.stdout);
-    expect(snapshot).toMatchObject({ status: 'cancelled', executionStatus: 'COMPLETED', phase: 'cancelled', exitCode: 4 });
-    expect(snapshot.steps[2]).toMatchObject({ status: 'cancelled', detail: 'cancelled: change window closed' });
+    expect(snapshot).toMatchObject({
+      status: 'cancelled',
+      executionStatus: 'COMPLETED',
+      phase: 'cancelled',
+      exitCode: 4,
+    });
+    expect(snapshot.steps[2]).toMatchObject({
+      status: 'cancelled',
+      detail: 'cancelled: change window closed',
+    });
   });
 
   it('reports a run Temporal terminated as terminated with its reason (exit 4)', async () => {
@@ -286,11 +372,25 @@ describe('list', () => {
       },
     ]);
 
-    const table = await cli('list', '--procedure', 'probe', '--phase', 'waiting-approval', '--status', 'running');
+    const table = await cli(
+      'list',
+      '--procedure',
+      'probe',
+      '--phase',
+      'waiting-approval',
+      '--status',
+      'running',
+    );
     expect(table.code).toBe(0);
     const lines = table.stdout.trimEnd().split('\n');
-    expect(lines[0]).toMatch(/^WORKFLOW ID\s+RUN\s+PROCEDURE\s+CLUSTER\s+PHASE\s+STEP\s+STATUS\s+PROOF\s+VERSION\s+STARTED$/);
-    expect(lines.some((l) => l.startsWith(waiting.workflowId) && l.includes('waiting-approval') && l.includes('running'))).toBe(true);
+    expect(lines[0]).toMatch(
+      /^WORKFLOW ID\s+RUN\s+PROCEDURE\s+CLUSTER\s+PHASE\s+STEP\s+STATUS\s+PROOF\s+VERSION\s+STARTED$/,
+    );
+    expect(
+      lines.some(
+        (l) => l.startsWith(waiting.workflowId) && l.includes('waiting-approval') && l.includes('running'),
+      ),
+    ).toBe(true);
     expect(lines.some((l) => l.startsWith(other.workflowId))).toBe(true);
 
     const limited = parseJson<ProcedureList>((await cli('list', '--limit', '1', '--json')).stdout);
@@ -303,12 +403,21 @@ describe('list', () => {
     await cli('cancel', waiting.workflowId, '--reason', 'done listing');
     await cli('cancel', other.workflowId, '--reason', 'done listing');
     const cancelled = await waitUntil(
-      async () => parseJson<ProcedureList>((await cli('list', '--cluster', odd, '--status', 'cancelled', '--json')).stdout),
+      async () =>
+        parseJson<ProcedureList>(
+          (await cli('list', '--cluster', odd, '--status', 'cancelled', '--json')).stdout,
+        ),
       (list) => list.procedures.length === 1,
       { what: 'the cancelled procedure in visibility' },
     );
-    expect(cancelled.procedures[0]).toMatchObject({ status: 'cancelled', executionStatus: 'COMPLETED', phase: 'cancelled' });
-    const none = parseJson<ProcedureList>((await cli('list', '--cluster', odd, '--status', 'running', '--json')).stdout);
+    expect(cancelled.procedures[0]).toMatchObject({
+      status: 'cancelled',
+      executionStatus: 'COMPLETED',
+      phase: 'cancelled',
+    });
+    const none = parseJson<ProcedureList>(
+      (await cli('list', '--cluster', odd, '--status', 'running', '--json')).stdout,
+    );
     expect(none.procedures).toEqual([]);
   });
 });
@@ -317,11 +426,20 @@ describe('the kmsflow binary', () => {
   it('runs as a real process, finds Temporal through TEMPORAL_ADDRESS, and exits with the documented code', async () => {
     const handle = await probe.startProbe({ batches: 1, cluster: 'aks-binary' });
     await probe.untilPhase(handle.workflowId, 'waiting-approval');
-    const env = { PATH: process.env.PATH, HOME: process.env.HOME, USER: 'binary-user', TEMPORAL_ADDRESS: probe.address, NO_COLOR: '1' };
+    const env = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      USER: 'binary-user',
+      TEMPORAL_ADDRESS: probe.address,
+      NO_COLOR: '1',
+    };
     const status = await runBinary(['status', handle.workflowId, '--json'], env);
     expect(status.stderr).toBe('');
     expect(status.code).toBe(3);
-    expect(parseJson<ProcedureSnapshot>(status.stdout)).toMatchObject({ cluster: 'aks-binary', phase: 'waiting-approval' });
+    expect(parseJson<ProcedureSnapshot>(status.stdout)).toMatchObject({
+      cluster: 'aks-binary',
+      phase: 'waiting-approval',
+    });
 
     const approve = await runBinary(['approve', handle.workflowId], env);
     expect(approve.code).toBe(0);

@@ -23,7 +23,15 @@ describe('colours', () => {
 
   it('never colour JSON, even on a terminal', () => {
     let written = '';
-    const out = createOutput({ stdout: { write: (t: string) => (written += t) }, stderr: { write: () => true }, env: {}, isTTY: true }, { json: true });
+    const out = createOutput(
+      {
+        stdout: { write: (t: string) => (written += t) },
+        stderr: { write: () => true },
+        env: {},
+        isTTY: true,
+      },
+      { json: true },
+    );
     expect(out.style.enabled).toBe(false);
     expect(out.live).toBe(false);
     out.printJson({ a: 1 }, { stream: true });
@@ -51,17 +59,22 @@ describe('visibility query', () => {
     expect(quoteValue("x' OR KmsCluster = 'y")).toBe("'x\\' OR KmsCluster = \\'y'");
     expect(quoteValue('a\\')).toBe("'a\\\\'");
     expect(visibilityQuery({})).toBe('KmsProcedure IS NOT NULL');
-    expect(visibilityQuery({ cluster: 'aks-1', procedure: 'rotate', phase: 'blocked', status: 'running' })).toBe(
+    expect(
+      visibilityQuery({ cluster: 'aks-1', procedure: 'rotate', phase: 'blocked', status: 'running' }),
+    ).toBe(
       "KmsProcedure IS NOT NULL AND KmsProcedure = 'rotate' AND KmsCluster = 'aks-1' AND KmsPhase = 'blocked' AND ExecutionStatus = 'Running'",
     );
-    expect(visibilityQuery({ status: 'cancelled' })).toContain("(ExecutionStatus = 'Canceled' OR (ExecutionStatus = 'Completed' AND KmsPhase = 'cancelled'))");
+    expect(visibilityQuery({ status: 'cancelled' })).toContain(
+      "(ExecutionStatus = 'Canceled' OR (ExecutionStatus = 'Completed' AND KmsPhase = 'cancelled'))",
+    );
   });
 });
 
 describe('naming a procedure', () => {
   it("takes a workflow id as typed, or a cluster's resource id as the id of the cluster's procedure", () => {
     expect(workflowIdArgument('  probe-1 ', 'status')).toBe('probe-1');
-    const cluster = '/subscriptions/0000/resourceGroups/RG/providers/Microsoft.ContainerService/managedClusters/AKS-1/';
+    const cluster =
+      '/subscriptions/0000/resourceGroups/RG/providers/Microsoft.ContainerService/managedClusters/AKS-1/';
     expect(workflowIdArgument(cluster, 'status')).toBe(
       'kmsflow:/subscriptions/0000/resourcegroups/rg/providers/microsoft.containerservice/managedclusters/aks-1',
     );
@@ -146,24 +159,56 @@ function snapshot(steps: Partial<StepView>[], extra: Partial<ProcedureSnapshot> 
 
 describe('procedure views', () => {
   it('describes only what changed between two polls', () => {
-    const first = snapshot([{ id: 'a', status: 'done', attempts: 1 }, { id: 'b', status: 'running', attempts: 1 }], { currentStep: 'b' });
+    const first = snapshot(
+      [
+        { id: 'a', status: 'done', attempts: 1 },
+        { id: 'b', status: 'running', attempts: 1 },
+      ],
+      { currentStep: 'b' },
+    );
     const progressed = snapshot(
-      [{ id: 'a', status: 'done', attempts: 1 }, { id: 'b', status: 'running', attempts: 1, progress: { done: 5, total: 10, unit: 'Secrets', rate: 2.5, etaSeconds: 2 } }],
+      [
+        { id: 'a', status: 'done', attempts: 1 },
+        {
+          id: 'b',
+          status: 'running',
+          attempts: 1,
+          progress: { done: 5, total: 10, unit: 'Secrets', rate: 2.5, etaSeconds: 2 },
+        },
+      ],
       { currentStep: 'b' },
     );
     expect(describeChanges(first, first)).toEqual([]);
-    expect(describeChanges(first, progressed)).toEqual(['step 2/2 b: 5 / 10 Secrets · 2.5 Secrets/s · ETA 2s']);
-    const ended = snapshot([{ id: 'a', status: 'done', attempts: 1 }, { id: 'b', status: 'cancelled', attempts: 1, detail: 'cancelled: stop' }], {
-      status: 'cancelled',
-      phase: 'cancelled',
-      exitCode: 4,
-    });
-    expect(describeChanges(progressed, ended)).toEqual(['step 2/2 b: cancelled (cancelled: stop)', 'wf cancelled']);
+    expect(describeChanges(first, progressed)).toEqual([
+      'step 2/2 b: 5 / 10 Secrets · 2.5 Secrets/s · ETA 2s',
+    ]);
+    const ended = snapshot(
+      [
+        { id: 'a', status: 'done', attempts: 1 },
+        { id: 'b', status: 'cancelled', attempts: 1, detail: 'cancelled: stop' },
+      ],
+      {
+        status: 'cancelled',
+        phase: 'cancelled',
+        exitCode: 4,
+      },
+    );
+    expect(describeChanges(progressed, ended)).toEqual([
+      'step 2/2 b: cancelled (cancelled: stop)',
+      'wf cancelled',
+    ]);
   });
 
   it('renders a failure and a missing step list with its note', () => {
     const lines = renderStatus(
-      snapshot([], { status: 'failed', executionStatus: 'FAILED', exitCode: 4, failure: 'boom', source: 'search-attributes', note: 'No steps.' }),
+      snapshot([], {
+        status: 'failed',
+        executionStatus: 'FAILED',
+        exitCode: 4,
+        failure: 'boom',
+        source: 'search-attributes',
+        note: 'No steps.',
+      }),
       createStyle(false),
       new Date('2025-01-01T00:01:00Z'),
     );

@@ -16,10 +16,21 @@ beforeAll(async () => {
   sandbox = await startSandbox({
     scenario: {
       tenantId: '72f988bf-0000-4000-a000-00000000c0de',
-      subscriptions: [{ id: '11111111-2222-4333-8444-555555555555', resourceGroups: [{ name: 'rg-pipe', location: 'eastus' }] }],
+      subscriptions: [
+        {
+          id: '11111111-2222-4333-8444-555555555555',
+          resourceGroups: [{ name: 'rg-pipe', location: 'eastus' }],
+        },
+      ],
       principals: [{ name: 'operator', type: 'User' }],
       operator: 'operator',
-      clusters: [{ name: 'aks-big', kubernetesVersion: '1.30', secrets: { count: 12_000, namespaces: 8, seed: 9, maxBytes: 512 } }],
+      clusters: [
+        {
+          name: 'aks-big',
+          kubernetesVersion: '1.30',
+          secrets: { count: 12_000, namespaces: 8, seed: 9, maxBytes: 512 },
+        },
+      ],
     },
   });
   await sandbox.writeEnvFile(path.join(dir, 'sandbox.env'));
@@ -33,7 +44,10 @@ afterAll(async () => {
 /** Runs `kmsflow ARGS`, reading its stdout in small bites with pauses, as `| slow-consumer` would. */
 function readSlowly(args: string[]): Promise<{ code: number | null; bytes: Buffer }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(path.resolve('bin/kmsflow'), args, { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(path.resolve('bin/kmsflow'), args, {
+      env: { ...process.env, NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     const chunks: Buffer[] = [];
     child.stdout.on('data', (chunk: Buffer) => {
       chunks.push(chunk);
@@ -47,7 +61,16 @@ function readSlowly(args: string[]): Promise<{ code: number | null; bytes: Buffe
 
 it('delivers a multi-megabyte --json answer whole through a pipe read slowly', async () => {
   const expected = sandbox.kubeCluster('aks-big')!.etcdView().length;
-  const { code, bytes } = await readSlowly(['sandbox', 'inspect', '--cluster', 'aks-big', '--json', '--entries', '--sandbox-env', path.join(dir, 'sandbox.env')]);
+  const { code, bytes } = await readSlowly([
+    'sandbox',
+    'inspect',
+    '--cluster',
+    'aks-big',
+    '--json',
+    '--entries',
+    '--sandbox-env',
+    path.join(dir, 'sandbox.env'),
+  ]);
   expect(code).toBe(0);
   expect(bytes.length).toBeGreaterThan(2 * 1024 * 1024);
   const inspection = JSON.parse(bytes.toString('utf8')) as ClusterInspection;

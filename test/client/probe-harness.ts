@@ -31,7 +31,10 @@ export class ProbeHarness {
   ) {}
 
   static async start(): Promise<ProbeHarness> {
-    const [temporal, bundle] = await Promise.all([startTemporalTestEnv(), bundleTestWorkflows('test/workflows/probe.ts')]);
+    const [temporal, bundle] = await Promise.all([
+      startTemporalTestEnv(),
+      bundleTestWorkflows('test/workflows/probe.ts'),
+    ]);
     const harness = new ProbeHarness(temporal, bundle);
     await harness.startWorker();
     return harness;
@@ -62,7 +65,8 @@ export class ProbeHarness {
       async change() {},
       async rewriteBatch(batch) {
         await controls.beforeBatch?.(batch);
-        if (controls.batchDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, controls.batchDelayMs));
+        if (controls.batchDelayMs > 0)
+          await new Promise((resolve) => setTimeout(resolve, controls.batchDelayMs));
         return 10;
       },
       async verify() {},
@@ -102,7 +106,11 @@ export class ProbeHarness {
   }
 
   untilPhase(workflowId: string, phase: ProcedureProgress['phase']): Promise<ProcedureProgress> {
-    return waitUntil(() => this.progress(workflowId), (p) => p.phase === phase, { what: `phase ${phase} of ${workflowId}` });
+    return waitUntil(
+      () => this.progress(workflowId),
+      (p) => p.phase === phase,
+      { what: `phase ${phase} of ${workflowId}` },
+    );
   }
 
   async teardown(): Promise<void> {

@@ -6,7 +6,15 @@ import * as path from 'node:path';
 import type { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { childEvidence } from '../../client/commands/support/evidence';
-import type { ErrorShape, KeysResult, PlanResult, ProcedureList, ProcedureSnapshot, ReportResult, StartResult } from '../../client/output/shapes';
+import type {
+  ErrorShape,
+  KeysResult,
+  PlanResult,
+  ProcedureList,
+  ProcedureSnapshot,
+  ReportResult,
+  StartResult,
+} from '../../client/output/shapes';
 import type { ScenarioInput } from '../../sandbox/scenario';
 import { activitySource, buildActivities } from '../../worker/activities-from-env';
 import { createKmsflowWorker } from '../../worker/create-worker';
@@ -18,7 +26,9 @@ import { parseJson, runCli } from './cli-harness';
 const scenario: ScenarioInput = {
   seed: 21,
   tenantId: '72f988bf-0000-4000-a000-00000000c0de',
-  subscriptions: [{ id: '11111111-2222-4333-8444-555555555555', resourceGroups: [{ name: 'rg-cli', location: 'eastus' }] }],
+  subscriptions: [
+    { id: '11111111-2222-4333-8444-555555555555', resourceGroups: [{ name: 'rg-cli', location: 'eastus' }] },
+  ],
   principals: [{ name: 'operator', type: 'User' }],
   operator: 'operator',
   identities: [{ name: 'id-kms' }],
@@ -27,7 +37,10 @@ const scenario: ScenarioInput = {
       name: 'kv-cli',
       enablePurgeProtection: true,
       // `soon` expires in ten days: `keys` must warn about it on a cluster that uses it.
-      keys: [{ name: 'kms', versions: 2 }, { name: 'soon', versions: [{ expiresOn: new Date(Date.now() + 10 * 86_400_000).toISOString() }] }],
+      keys: [
+        { name: 'kms', versions: 2 },
+        { name: 'soon', versions: [{ expiresOn: new Date(Date.now() + 10 * 86_400_000).toISOString() }] },
+      ],
     },
   ],
   roleAssignments: [
@@ -35,16 +48,41 @@ const scenario: ScenarioInput = {
     { role: 'Key Vault Crypto User', principal: 'id-kms', scope: 'vault:kv-cli' },
   ],
   clusters: [
-    { name: 'aks-cli', kubernetesVersion: '1.29', identity: 'id-kms', secrets: { count: 40, namespaces: 3, seed: 5, maxBytes: 4096 } },
+    {
+      name: 'aks-cli',
+      kubernetesVersion: '1.29',
+      identity: 'id-kms',
+      secrets: { count: 40, namespaces: 3, seed: 5, maxBytes: 4096 },
+    },
     // KMS on before kmsflow ever saw it.
-    { name: 'aks-untouched', kubernetesVersion: '1.29', identity: 'id-kms', kms: { vault: 'kv-cli', key: 'soon', version: 1 } },
+    {
+      name: 'aks-untouched',
+      kubernetesVersion: '1.29',
+      identity: 'id-kms',
+      kms: { vault: 'kv-cli', key: 'soon', version: 1 },
+    },
     // System-assigned identity: KMS cannot be enabled, preflight must say so.
-    { name: 'aks-sysid', kubernetesVersion: '1.29', secrets: { count: 10, namespaces: 1, seed: 6, maxBytes: 2048 } },
+    {
+      name: 'aks-sysid',
+      kubernetesVersion: '1.29',
+      secrets: { count: 10, namespaces: 1, seed: 6, maxBytes: 2048 },
+    },
   ],
 };
 
 /** The FAST_REENCRYPT test settings, as flags. */
-const FAST = ['--page-size', '15', '--pages-per-run', '2', '--concurrency', '8', '--propagation-wait', '0', '--poll-interval', '0.2'];
+const FAST = [
+  '--page-size',
+  '15',
+  '--pages-per-run',
+  '2',
+  '--concurrency',
+  '8',
+  '--propagation-wait',
+  '0',
+  '--poll-interval',
+  '0.2',
+];
 
 /** `text` as a literal inside a RegExp. */
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
@@ -61,7 +99,12 @@ function changesSince(before: number): string[] {
   return env.sandbox.oplog.entries({ afterSeq: before }).map((e) => `${e.method} ${e.path}`);
 }
 
-const connection = () => ['--address', env.temporal.server.address, '--namespace', env.temporal.server.namespace];
+const connection = () => [
+  '--address',
+  env.temporal.server.address,
+  '--namespace',
+  env.temporal.server.namespace,
+];
 const cli = (...argv: string[]) => runCli([...argv, ...connection()], { env: { USER: 'tester' } });
 
 beforeAll(async () => {
@@ -96,20 +139,50 @@ afterAll(async () => {
 
 describe('bad procedure arguments', () => {
   const badCases = (): Array<{ argv: string[]; message: RegExp }> => [
-    { argv: ['start', 'enable', '--cluster', '/subscriptions/x/resourceGroups/rg/aks', '--key-id', keys[0]!], message: /^kmsflow: --cluster "\/subscriptions\/x\/resourceGroups\/rg\/aks" is not an AKS cluster resource id: expected .+\.\n$/ },
     {
-      argv: ['start', 'enable', '--cluster', clusterId, '--key-id', keys[0]!.split('/').slice(0, -1).join('/')],
-      message: /^kmsflow: --key-id "https:\/\/kv-cli\.vault\.azure\.net(:\d+)?\/keys\/kms" has no key version: AKS KMS needs a versioned key id; take it from az keyvault key show .+\.\n$/,
+      argv: ['start', 'enable', '--cluster', '/subscriptions/x/resourceGroups/rg/aks', '--key-id', keys[0]!],
+      message:
+        /^kmsflow: --cluster "\/subscriptions\/x\/resourceGroups\/rg\/aks" is not an AKS cluster resource id: expected .+\.\n$/,
+    },
+    {
+      argv: [
+        'start',
+        'enable',
+        '--cluster',
+        clusterId,
+        '--key-id',
+        keys[0]!.split('/').slice(0, -1).join('/'),
+      ],
+      message:
+        /^kmsflow: --key-id "https:\/\/kv-cli\.vault\.azure\.net(:\d+)?\/keys\/kms" has no key version: AKS KMS needs a versioned key id; take it from az keyvault key show .+\.\n$/,
     },
     {
       argv: ['start', 'enable', '--cluster', clusterId, '--key-id', keys[0]!, '--mode', 'Private'],
-      message: /^kmsflow: --mode Private needs --vault-id: the key vault's resource id, from az keyvault show --name VAULT --query id -o tsv\.\n$/,
+      message:
+        /^kmsflow: --mode Private needs --vault-id: the key vault's resource id, from az keyvault show --name VAULT --query id -o tsv\.\n$/,
     },
-    { argv: ['start', 'frobnicate', '--cluster', clusterId], message: /^kmsflow: Unknown procedure "frobnicate": name one of enable, disable, rotate, retire, switch-mode, migrate-v2\.\n$/ },
-    { argv: ['plan', 'rotate', '--cluster', clusterId], message: /^kmsflow: rotate needs --key-id: the versioned key id, from az keyvault key show .+\.\n$/ },
-    { argv: ['start', 'disable', '--cluster', clusterId, '--key-id', keys[0]!], message: /^kmsflow: --key-id does not apply to disable: it is for enable, rotate, switch-mode, migrate-v2\.\n$/ },
-    { argv: ['start', 'enable', '--cluster', clusterId, '--key-id', keys[0]!, '--mode', 'Hidden'], message: /^kmsflow: --mode "Hidden" is not a network access mode: use Public or Private\.\n$/ },
-    { argv: ['start', 'enable', '--resource-group', 'rg-cli', '--key-id', keys[0]!], message: /^kmsflow: Name the cluster: --cluster .+, or --resource-group RG --name NAME\.\n$/ },
+    {
+      argv: ['start', 'frobnicate', '--cluster', clusterId],
+      message:
+        /^kmsflow: Unknown procedure "frobnicate": name one of enable, disable, rotate, retire, switch-mode, migrate-v2\.\n$/,
+    },
+    {
+      argv: ['plan', 'rotate', '--cluster', clusterId],
+      message: /^kmsflow: rotate needs --key-id: the versioned key id, from az keyvault key show .+\.\n$/,
+    },
+    {
+      argv: ['start', 'disable', '--cluster', clusterId, '--key-id', keys[0]!],
+      message:
+        /^kmsflow: --key-id does not apply to disable: it is for enable, rotate, switch-mode, migrate-v2\.\n$/,
+    },
+    {
+      argv: ['start', 'enable', '--cluster', clusterId, '--key-id', keys[0]!, '--mode', 'Hidden'],
+      message: /^kmsflow: --mode "Hidden" is not a network access mode: use Public or Private\.\n$/,
+    },
+    {
+      argv: ['start', 'enable', '--resource-group', 'rg-cli', '--key-id', keys[0]!],
+      message: /^kmsflow: Name the cluster: --cluster .+, or --resource-group RG --name NAME\.\n$/,
+    },
   ];
 
   it('refuses each with exit 2 and one sentence, and starts nothing', async () => {
@@ -132,21 +205,43 @@ describe('plan', () => {
     expect(json.stderr).toBe('');
     expect(json.code).toBe(0);
     const plan = parseJson<PlanResult>(json.stdout);
-    expect(plan).toMatchObject({ procedure: 'enable-kms', cluster: 'aks-cli', ok: true, kms: { enabled: false, keyId: null } });
+    expect(plan).toMatchObject({
+      procedure: 'enable-kms',
+      cluster: 'aks-cli',
+      ok: true,
+      kms: { enabled: false, keyId: null },
+    });
     expect(plan.findings.filter((f) => f.severity === 'error')).toEqual([]);
     expect(plan.steps.map((s) => s.id)).toEqual(['preflight', 'canary', 'enable-kms', 'reencrypt']);
-    expect(plan.steps.find((s) => s.id === 'enable-kms')?.command).toContain(`--azure-keyvault-kms-key-id ${keys[0]}`);
-    expect(plan.steps.find((s) => s.id === 'reencrypt')?.command).toBe('kubectl get secrets --all-namespaces -o json | kubectl replace -f -');
+    expect(plan.steps.find((s) => s.id === 'enable-kms')?.command).toContain(
+      `--azure-keyvault-kms-key-id ${keys[0]}`,
+    );
+    expect(plan.steps.find((s) => s.id === 'reencrypt')?.command).toBe(
+      'kubectl get secrets --all-namespaces -o json | kubectl replace -f -',
+    );
     expect(plan.secretsInScope).toBeGreaterThanOrEqual(40);
     expect(plan.estimatedSeconds).toBeGreaterThan(0);
     expect(plan.slots.after.current).toBe(keys[0]);
     expect(plan.workflowId).toMatch(/^kmsflow-plan:\/subscriptions\/.+\/managedclusters\/aks-cli:/);
 
-    const text = await cli('plan', 'enable', '--resource-group', 'rg-cli', '--name', 'aks-cli', '--subscription', env.sandbox.subscriptionId, '--key-id', keys[0]!);
+    const text = await cli(
+      'plan',
+      'enable',
+      '--resource-group',
+      'rg-cli',
+      '--name',
+      'aks-cli',
+      '--subscription',
+      env.sandbox.subscriptionId,
+      '--key-id',
+      keys[0]!,
+    );
     expect(text.code).toBe(0);
     expect(text.stdout).toContain('Plan: enable-kms on aks-cli');
     expect(text.stdout).toContain('Preflight passes');
-    expect(text.stdout).toMatch(/ 3\. Enable KMS \(Public\)\n {6}\$ az aks update -g rg-cli -n aks-cli --enable-azure-keyvault-kms/);
+    expect(text.stdout).toMatch(
+      / 3\. Enable KMS \(Public\)\n {6}\$ az aks update -g rg-cli -n aks-cli --enable-azure-keyvault-kms/,
+    );
     expect(text.stdout).toMatch(/Secrets in scope: {3}\d+/);
     expect(text.stdout).toContain('Key slots after:    current kv-cli/kms/');
     expect(changesSince(before)).toEqual([]);
@@ -154,7 +249,15 @@ describe('plan', () => {
 
   it('exits 2 with the preflight errors and their fixes, changing nothing', async () => {
     const before = env.sandbox.oplog.last()?.seq ?? 0;
-    const run = await cli('plan', 'enable', '--cluster', env.clusterId('aks-sysid'), '--key-id', keys[0]!, '--json');
+    const run = await cli(
+      'plan',
+      'enable',
+      '--cluster',
+      env.clusterId('aks-sysid'),
+      '--key-id',
+      keys[0]!,
+      '--json',
+    );
     expect(run.code).toBe(2);
     const plan = parseJson<PlanResult>(run.stdout);
     expect(plan.ok).toBe(false);
@@ -189,13 +292,30 @@ describe('start, report, keys', () => {
 
   // A whole procedure, watched to its end: a timeout with room for a loaded machine, not the 60 s default.
   it('starts enable, watches it to completion, proves it in the report and records the key in the ledger', async () => {
-    const run = await cli('start', 'enable', '--cluster', clusterId, '--key-id', keys[0]!, '--approve', 'all', '--watch', '--interval', '0.2', '--ui-url', 'http://127.0.0.1:8233', ...FAST);
+    const run = await cli(
+      'start',
+      'enable',
+      '--cluster',
+      clusterId,
+      '--key-id',
+      keys[0]!,
+      '--approve',
+      'all',
+      '--watch',
+      '--interval',
+      '0.2',
+      '--ui-url',
+      'http://127.0.0.1:8233',
+      ...FAST,
+    );
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const id = procedureWorkflowId(clusterId);
     expect(run.stdout).toContain(`Started enable-kms on aks-cli as tester`);
     expect(run.stdout).toContain(`  workflow  ${id}`);
-    expect(run.stdout).toContain(`  Web UI    http://127.0.0.1:8233/namespaces/${env.temporal.server.namespace}/workflows/${encodeURIComponent(id)}`);
+    expect(run.stdout).toContain(
+      `  Web UI    http://127.0.0.1:8233/namespaces/${env.temporal.server.namespace}/workflows/${encodeURIComponent(id)}`,
+    );
     expect(run.stdout).toContain(`kmsflow report ${id}`);
     expect(run.stdout).toContain(`step 4/4 reencrypt: done`);
     expect(run.stdout).toContain(`${id} completed`);
@@ -208,10 +328,24 @@ describe('start, report, keys', () => {
     const report = await cli('report', clusterId, '--json');
     expect(report.code).toBe(0);
     const evidence = parseJson<ReportResult>(report.stdout);
-    expect(evidence).toMatchObject({ workflowId: id, procedure: 'enable-kms', cluster: 'aks-cli', status: 'completed', verdict: 'proven', exitCode: 0, source: 'result' });
+    expect(evidence).toMatchObject({
+      workflowId: id,
+      procedure: 'enable-kms',
+      cluster: 'aks-cli',
+      status: 'completed',
+      verdict: 'proven',
+      exitCode: 0,
+      source: 'result',
+    });
     expect(evidence.reencryptions).toHaveLength(1);
     const proof = evidence.reencryptions[0]!;
-    expect(proof).toMatchObject({ state: 'completed', expected: keys[0], proven: true, notProven: [], failures: [] });
+    expect(proof).toMatchObject({
+      state: 'completed',
+      expected: keys[0],
+      proven: true,
+      notProven: [],
+      failures: [],
+    });
     expect(proof.rewrite.counts.rewritten! + proof.rewrite.counts.alreadyCurrent!).toBeGreaterThanOrEqual(40);
     expect(proof.verify.counts.stale).toBe(0);
     expect(proof.verify.digest).toMatch(/^[0-9a-f]{64}$/);
@@ -224,15 +358,38 @@ describe('start, report, keys', () => {
     expect(text.stdout).toMatch(/rewrite +\d+ +\d+/);
 
     // The same proof, found through visibility as a running procedure's report would find it.
-    const children = await childEvidence(env.temporal.env.client, { workflowId: id, runId: description.runId });
-    expect(children.views.map((v) => [v.step, v.proven, v.watermark])).toEqual([['reencrypt', true, proof.watermark]]);
+    const children = await childEvidence(env.temporal.env.client, {
+      workflowId: id,
+      runId: description.runId,
+    });
+    expect(children.views.map((v) => [v.step, v.proven, v.watermark])).toEqual([
+      ['reencrypt', true, proof.watermark],
+    ]);
 
     const ledger = await cli('keys', clusterId, '--json');
     expect(ledger.code).toBe(0);
     const view = parseJson<KeysResult>(ledger.stdout);
-    expect(view).toMatchObject({ known: true, kmsEnabled: true, slots: { current: keys[0], previous: null }, stillNeeded: [keys[0]], retirable: [] });
-    expect(view.keys).toEqual([expect.objectContaining({ keyId: keys[0], slot: 'current', state: 'still-needed', provenAt: expect.any(String) })]);
-    expect(view.lastReencryption).toMatchObject({ keyId: keys[0], proven: true, watermark: proof.watermark, digest: proof.verify.digest });
+    expect(view).toMatchObject({
+      known: true,
+      kmsEnabled: true,
+      slots: { current: keys[0], previous: null },
+      stillNeeded: [keys[0]],
+      retirable: [],
+    });
+    expect(view.keys).toEqual([
+      expect.objectContaining({
+        keyId: keys[0],
+        slot: 'current',
+        state: 'still-needed',
+        provenAt: expect.any(String),
+      }),
+    ]);
+    expect(view.lastReencryption).toMatchObject({
+      keyId: keys[0],
+      proven: true,
+      watermark: proof.watermark,
+      digest: proof.verify.digest,
+    });
     const ledgerText = await cli('keys', clusterId);
     expect(ledgerText.stdout).toContain('Key slots (kmsflow ledger): current kv-cli/kms/');
     expect(ledgerText.stdout).toMatch(/Last re-encryption: proven at .+ under kv-cli\/kms\//);
@@ -248,7 +405,15 @@ describe('start, report, keys', () => {
     expect(result.known).toBe(false);
     expect(result.azureUnread).toBeNull();
     expect(result.azure).toMatchObject({ kmsEnabled: true, networkAccess: 'Public', currentKeyId: soon });
-    expect(result.azure?.keys).toEqual([{ keyId: soon, source: 'arm-current-slot', enabled: true, expiresOn: expect.any(String), problem: null }]);
+    expect(result.azure?.keys).toEqual([
+      {
+        keyId: soon,
+        source: 'arm-current-slot',
+        enabled: true,
+        expiresOn: expect.any(String),
+        problem: null,
+      },
+    ]);
     expect(result.warnings).toHaveLength(1);
     expect(result.warnings[0]).toMatch(/the key in use.+expires on .+within 30 days/);
     const text = await cli('keys', untouched, '--warn-days', '5');
@@ -261,7 +426,15 @@ describe('start, report, keys', () => {
     expect(first.code).toBe(0);
     const started = parseJson<StartResult>(first.stdout);
     const id = procedureWorkflowId(clusterId);
-    expect(started).toMatchObject({ workflowId: id, workflowType: 'disableKms', procedure: 'disable-kms', cluster: 'aks-cli', requestedBy: 'tester', workerSeen: true, uiUrl: null });
+    expect(started).toMatchObject({
+      workflowId: id,
+      workflowType: 'disableKms',
+      procedure: 'disable-kms',
+      cluster: 'aks-cli',
+      requestedBy: 'tester',
+      workerSeen: true,
+      uiUrl: null,
+    });
     expect(started.next).toContain(`kmsflow watch ${id}`);
 
     const second = await cli('start', 'rotate', '--cluster', clusterId, '--key-id', keys[1]!);
@@ -283,11 +456,19 @@ describe('start, report, keys', () => {
       { what: 'disable waiting at its gate', timeoutMs: 60_000 },
     );
     const listed = parseJson<ProcedureList>((await cli('list', '--status', 'running', '--json')).stdout);
-    expect(listed.procedures.map((p) => [p.workflowId, p.procedure, p.cluster])).toEqual([[id, 'disable-kms', 'aks-cli']]);
+    expect(listed.procedures.map((p) => [p.workflowId, p.procedure, p.cluster])).toEqual([
+      [id, 'disable-kms', 'aks-cli'],
+    ]);
 
     const report = await cli('report', id, '--json');
     expect(report.code).toBe(5);
-    expect(parseJson<ReportResult>(report.stdout)).toMatchObject({ status: 'running', verdict: 'unknown', source: 'children', reencryptions: [], note: 'No re-encryption has run yet.' });
+    expect(parseJson<ReportResult>(report.stdout)).toMatchObject({
+      status: 'running',
+      verdict: 'unknown',
+      source: 'children',
+      reencryptions: [],
+      note: 'No re-encryption has run yet.',
+    });
 
     const cancelled = await cli('cancel', id, '--reason', 'test done');
     expect(cancelled.code).toBe(0);

@@ -27,7 +27,12 @@ beforeAll(async () => {
   sandbox = await startSandbox({
     scenario: {
       tenantId: '72f988bf-0000-4000-a000-00000000c0de',
-      subscriptions: [{ id: '11111111-2222-4333-8444-555555555555', resourceGroups: [{ name: 'rg-build', location: 'eastus' }] }],
+      subscriptions: [
+        {
+          id: '11111111-2222-4333-8444-555555555555',
+          resourceGroups: [{ name: 'rg-build', location: 'eastus' }],
+        },
+      ],
       principals: [{ name: 'operator', type: 'User' }],
       operator: 'operator',
       identities: [{ name: 'id-kms' }],
@@ -36,11 +41,25 @@ beforeAll(async () => {
         { role: 'Key Vault Crypto Officer', principal: 'operator', scope: 'vault:kv-build' },
         { role: 'Key Vault Crypto User', principal: 'id-kms', scope: 'vault:kv-build' },
       ],
-      clusters: [{ name: 'aks-build', kubernetesVersion: '1.30', identity: 'id-kms', secrets: { count: 20, namespaces: 2, seed: 3, maxBytes: 1024 } }],
+      clusters: [
+        {
+          name: 'aks-build',
+          kubernetesVersion: '1.30',
+          identity: 'id-kms',
+          secrets: { count: 20, namespaces: 2, seed: 3, maxBytes: 1024 },
+        },
+      ],
     },
   });
   await sandbox.writeEnvFile(path.join(dir, 'sandbox.env'));
-  env = { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1', KMSFLOW_USE_BUILD: '1', TEMPORAL_ADDRESS: server.address, KMSFLOW_SANDBOX_ENV: path.join(dir, 'sandbox.env') };
+  env = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    NO_COLOR: '1',
+    KMSFLOW_USE_BUILD: '1',
+    TEMPORAL_ADDRESS: server.address,
+    KMSFLOW_SANDBOX_ENV: path.join(dir, 'sandbox.env'),
+  };
 }, 300_000);
 
 afterAll(async () => {
@@ -62,20 +81,34 @@ it('npm run build writes the compiled CLI and the prebuilt workflow bundle', () 
 
 it('KMSFLOW_USE_BUILD=1 kmsflow worker runs from the build, answers its health probe and serves a plan', async () => {
   const healthPort = await freePort();
-  worker = spawn(path.resolve('bin/kmsflow'), ['worker', '--health-listen', `127.0.0.1:${healthPort}`], { env: env as NodeJS.ProcessEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  worker = spawn(path.resolve('bin/kmsflow'), ['worker', '--health-listen', `127.0.0.1:${healthPort}`], {
+    env: env as NodeJS.ProcessEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let log = '';
   worker.stdout!.on('data', (c: Buffer) => (log += c.toString()));
   worker.stderr!.on('data', (c: Buffer) => (log += c.toString()));
-  await waitUntil(async () => log, (l) => l.includes('polling task queue') || worker!.exitCode !== null, { what: 'the worker to poll', timeoutMs: 60_000 });
+  await waitUntil(
+    async () => log,
+    (l) => l.includes('polling task queue') || worker!.exitCode !== null,
+    { what: 'the worker to poll', timeoutMs: 60_000 },
+  );
   expect(log).toContain(`workflow bundle prebuilt ${BUNDLE}`);
   const health = await fetch(`http://127.0.0.1:${healthPort}/healthz`);
-  expect({ status: health.status, body: await health.json() }).toEqual({ status: 200, body: { state: 'RUNNING' } });
+  expect({ status: health.status, body: await health.json() }).toEqual({
+    status: 200,
+    body: { state: 'RUNNING' },
+  });
 
   const keyId = (await sandbox.clients().keys('kv-build').getKey('kms')).id!;
   const clusterId = `/subscriptions/${sandbox.subscriptionId}/resourceGroups/rg-build/providers/Microsoft.ContainerService/managedClusters/aks-build`;
   const plan = await runBinary(['plan', 'enable', '--cluster', clusterId, '--key-id', keyId, '--json'], env);
   expect(plan.code, plan.stderr).toBe(0);
-  expect(JSON.parse(plan.stdout) as PlanResult).toMatchObject({ procedure: 'enable-kms', ok: true, secretsInScope: 20 });
+  expect(JSON.parse(plan.stdout) as PlanResult).toMatchObject({
+    procedure: 'enable-kms',
+    ok: true,
+    secretsInScope: 20,
+  });
 }, 120_000);
 
 it('refuses to run a build whose workflow bundle is missing, and names the fix', async () => {

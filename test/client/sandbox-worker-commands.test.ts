@@ -19,7 +19,10 @@ interface Running {
 }
 
 function spawnKmsflow(argv: string[]): Running {
-  const child = spawn(path.resolve('bin/kmsflow'), argv, { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(path.resolve('bin/kmsflow'), argv, {
+    env: { ...process.env, NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -36,12 +39,15 @@ async function stop(run: Running | undefined): Promise<number | null | undefined
 
 const scenario = {
   tenantId: '72f988bf-0000-4000-a000-00000000c0de',
-  subscriptions: [{ id: '11111111-2222-4333-8444-555555555555', resourceGroups: [{ name: 'rg-sb', location: 'eastus' }] }],
+  subscriptions: [
+    { id: '11111111-2222-4333-8444-555555555555', resourceGroups: [{ name: 'rg-sb', location: 'eastus' }] },
+  ],
   principals: [{ name: 'operator', type: 'User' }],
   operator: 'operator',
   clusters: [{ name: 'aks-sb', kubernetesVersion: '1.29', secrets: { count: 12, namespaces: 2, seed: 4 } }],
 };
-const CLUSTER_ID = '/subscriptions/11111111-2222-4333-8444-555555555555/resourceGroups/rg-sb/providers/Microsoft.ContainerService/managedClusters/aks-sb';
+const CLUSTER_ID =
+  '/subscriptions/11111111-2222-4333-8444-555555555555/resourceGroups/rg-sb/providers/Microsoft.ContainerService/managedClusters/aks-sb';
 
 let tmp: string;
 let envFile: string;
@@ -54,10 +60,14 @@ beforeAll(async () => {
   envFile = path.join(tmp, 'state', 'sandbox.env');
   sandbox = spawnKmsflow(['sandbox', 'start', '--scenario', scenarioFile, '--sandbox-env', envFile]);
   // A process that compiles the CLI as it loads: room for a loaded machine.
-  await waitUntil(async () => sandbox!.stdout(), (out) => out.includes('Press Ctrl-C to stop.') || sandbox!.child.exitCode !== null, {
-    timeoutMs: 120_000,
-    what: 'the sandbox to start',
-  });
+  await waitUntil(
+    async () => sandbox!.stdout(),
+    (out) => out.includes('Press Ctrl-C to stop.') || sandbox!.child.exitCode !== null,
+    {
+      timeoutMs: 120_000,
+      what: 'the sandbox to start',
+    },
+  );
 }, 150_000);
 
 afterAll(async () => {
@@ -82,7 +92,9 @@ describe('kmsflow sandbox', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const overview = parseJson<SandboxOverview>(run.stdout);
-    expect(overview.clusters.map((c) => [c.name, c.resourceGroup, c.kms, c.secrets])).toEqual([['aks-sb', 'rg-sb', 'off', 12]]);
+    expect(overview.clusters.map((c) => [c.name, c.resourceGroup, c.kms, c.secrets])).toEqual([
+      ['aks-sb', 'rg-sb', 'off', 12],
+    ]);
 
     const cluster = await runCli(['sandbox', 'inspect', '--cluster', 'aks-sb', '--sandbox-env', envFile]);
     expect(cluster.code).toBe(0);
@@ -95,28 +107,49 @@ describe('kmsflow sandbox', () => {
   });
 
   it('faults add, list and clear go to the running sandbox; bad JSON is refused before sending', async () => {
-    const rule = { service: 'kube', method: 'PUT', count: 2, action: { kind: 'throttle', retryAfterSeconds: 1 } };
+    const rule = {
+      service: 'kube',
+      method: 'PUT',
+      count: 2,
+      action: { kind: 'throttle', retryAfterSeconds: 1 },
+    };
     const added = await runCli(['sandbox', 'faults', 'add', JSON.stringify(rule), '--sandbox-env', envFile]);
     expect(added.code).toBe(0);
     const listed = await runCli(['sandbox', 'faults', 'list', '--sandbox-env', envFile]);
-    expect(parseJson<{ rules: unknown[] }>(listed.stdout).rules).toEqual([expect.objectContaining({ service: 'kube', method: 'PUT', count: 2 })]);
+    expect(parseJson<{ rules: unknown[] }>(listed.stdout).rules).toEqual([
+      expect.objectContaining({ service: 'kube', method: 'PUT', count: 2 }),
+    ]);
     const cleared = await runCli(['sandbox', 'faults', 'clear', '--sandbox-env', envFile]);
     expect(cleared.code).toBe(0);
-    expect(parseJson<{ rules: unknown[] }>((await runCli(['sandbox', 'faults', '--sandbox-env', envFile])).stdout).rules).toEqual([]);
+    expect(
+      parseJson<{ rules: unknown[] }>((await runCli(['sandbox', 'faults', '--sandbox-env', envFile])).stdout)
+        .rules,
+    ).toEqual([]);
 
-    const invalid = await runCli(['sandbox', 'faults', 'add', JSON.stringify({ ...rule, action: { kind: 'explode' } }), '--sandbox-env', envFile]);
+    const invalid = await runCli([
+      'sandbox',
+      'faults',
+      'add',
+      JSON.stringify({ ...rule, action: { kind: 'explode' } }),
+      '--sandbox-env',
+      envFile,
+    ]);
     expect(invalid.code).toBe(2);
     expect(invalid.stderr).toMatch(/^kmsflow: sandbox admin POST \/faults: 400 .+\n$/);
 
     const bad = await runCli(['sandbox', 'faults', 'add', '{service:', '--sandbox-env', envFile]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/^kmsflow: The fault rule is not valid JSON \(.+\): quote it in single quotes\.\n$/);
+    expect(bad.stderr).toMatch(
+      /^kmsflow: The fault rule is not valid JSON \(.+\): quote it in single quotes\.\n$/,
+    );
   });
 
   it('names a missing env file (exit 2)', async () => {
     const run = await runCli(['sandbox', 'inspect', '--sandbox-env', path.join(tmp, 'nope.env')]);
     expect(run).toMatchObject({ code: 2, stdout: '' });
-    expect(run.stderr).toContain(`No sandbox env file at ${path.join(tmp, 'nope.env')}: start a sandbox with \`kmsflow sandbox start --sandbox-env`);
+    expect(run.stderr).toContain(
+      `No sandbox env file at ${path.join(tmp, 'nope.env')}: start a sandbox with \`kmsflow sandbox start --sandbox-env`,
+    );
   });
 });
 
@@ -130,7 +163,13 @@ describe('kmsflow worker --sandbox-env', () => {
   });
 
   it('refuses a sandbox env file that does not exist before connecting (exit 2)', async () => {
-    const run = await runCli(['worker', '--sandbox-env', path.join(tmp, 'nope.env'), '--address', '127.0.0.1:1']);
+    const run = await runCli([
+      'worker',
+      '--sandbox-env',
+      path.join(tmp, 'nope.env'),
+      '--address',
+      '127.0.0.1:1',
+    ]);
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('No sandbox env file at');
   });
@@ -140,20 +179,34 @@ describe('kmsflow worker --sandbox-env', () => {
     const connection = ['--address', server.address, '--namespace', server.namespace];
     worker = spawnKmsflow(['worker', '--sandbox-env', envFile, ...connection]);
     // It bundles the workflows before it polls: as for `kmsflow dev`, room for a loaded machine.
-    await waitUntil(async () => worker!.stdout(), (out) => out.includes('kmsflow worker polling') || worker!.child.exitCode !== null, {
-      timeoutMs: 120_000,
-      what: 'the worker to poll',
-    });
+    await waitUntil(
+      async () => worker!.stdout(),
+      (out) => out.includes('kmsflow worker polling') || worker!.child.exitCode !== null,
+      {
+        timeoutMs: 120_000,
+        what: 'the worker to poll',
+      },
+    );
     expect(worker.stderr()).toContain(`Activities act on sandbox (${envFile})`);
 
     const plan = await runCli(['plan', 'disable', '--cluster', CLUSTER_ID, '--json', ...connection]);
     expect(plan.stderr).toBe('');
     const result = parseJson<PlanResult>(plan.stdout);
-    expect(result).toMatchObject({ procedure: 'disable-kms', cluster: 'aks-sb', kubernetesVersion: expect.stringMatching(/^1\.29/) });
+    expect(result).toMatchObject({
+      procedure: 'disable-kms',
+      cluster: 'aks-sb',
+      kubernetesVersion: expect.stringMatching(/^1\.29/),
+    });
     // The scenario's cluster has a system-assigned identity: a preflight error found by reading the sandbox's cluster.
     expect(plan.code).toBe(2);
     expect(result.ok).toBe(false);
-    expect(result.findings).toContainEqual(expect.objectContaining({ severity: 'error', code: 'SystemAssignedIdentity', message: 'Cluster aks-sb uses a SystemAssigned identity; KMS supports only a user-assigned identity.' }));
+    expect(result.findings).toContainEqual(
+      expect.objectContaining({
+        severity: 'error',
+        code: 'SystemAssignedIdentity',
+        message: 'Cluster aks-sb uses a SystemAssigned identity; KMS supports only a user-assigned identity.',
+      }),
+    );
 
     expect(await stop(worker)).toBe(0);
   }, 180_000);

@@ -38,7 +38,9 @@ describe('finding the Temporal CLI', () => {
     await expect(findOrBuildTemporalCli()).resolves.toBe(cli);
 
     process.env.TEMPORAL_CLI_PATH = path.join(dir, 'missing');
-    await expect(findOrBuildTemporalCli()).rejects.toThrow(`TEMPORAL_CLI_PATH=${path.join(dir, 'missing')} is not an executable file`);
+    await expect(findOrBuildTemporalCli()).rejects.toThrow(
+      `TEMPORAL_CLI_PATH=${path.join(dir, 'missing')} is not an executable file`,
+    );
   });
 
   it('takes temporal from PATH, then the cache', async () => {

@@ -6,7 +6,8 @@ import { parseJson, runCli, type RunOptions } from './cli-harness';
 import { ProbeHarness } from './probe-harness';
 
 let probe: ProbeHarness;
-const cli = (argv: string[], options: RunOptions = {}) => runCli([...argv, ...probe.connection], { env: { USER: 'tester' }, ...options });
+const cli = (argv: string[], options: RunOptions = {}) =>
+  runCli([...argv, ...probe.connection], { env: { USER: 'tester' }, ...options });
 
 beforeAll(async () => {
   probe = await ProbeHarness.start();
@@ -33,7 +34,11 @@ function batchesAfterShown(shown: () => string, total: number): (batch: number) 
   return async (batch) => {
     if (batch === 0) return;
     const progress = `${batch * 10} / ${total} items`;
-    await waitUntil(async () => shown(), (out) => out.includes(progress), { what: `the watch to show ${progress}`, intervalMs: 20 });
+    await waitUntil(
+      async () => shown(),
+      (out) => out.includes(progress),
+      { what: `the watch to show ${progress}`, intervalMs: 20 },
+    );
   };
 }
 
@@ -57,7 +62,9 @@ describe('watch without a terminal', () => {
     let shown = '';
     probe.controls.beforeBatch = batchesAfterShown(() => shown, 50);
     const handle = await probe.startProbe({ batches: 5, autoApprove: 'all', cluster: 'aks-watch' });
-    const run = await cli(['watch', handle.workflowId, '--interval', '0.1'], { onStdout: (soFar) => (shown = soFar) });
+    const run = await cli(['watch', handle.workflowId, '--interval', '0.1'], {
+      onStdout: (soFar) => (shown = soFar),
+    });
     expect(run.code).toBe(0);
     expect(run.stderr).toBe('');
     expect(run.stdout).not.toContain('\x1b[');
@@ -87,15 +94,23 @@ describe('watch without a terminal', () => {
     let approved: Promise<unknown> | undefined;
     const run = await cli(['watch', id, '--interval', '0.1', '--json'], {
       onStdout: (soFar) => {
-        if (!approved && soFar.includes('"kind":"approval"')) approved = cli(['approve', id, '--as', 'watcher']);
+        if (!approved && soFar.includes('"kind":"approval"'))
+          approved = cli(['approve', id, '--as', 'watcher']);
       },
     });
     await approved;
     expect(run.code).toBe(0);
-    const snapshots = run.stdout.trimEnd().split('\n').map((line) => parseJson<ProcedureSnapshot>(line));
+    const snapshots = run.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => parseJson<ProcedureSnapshot>(line));
     expect(snapshots.length).toBeGreaterThanOrEqual(2);
     const waiting = snapshots.find((s) => s.phase === 'waiting-approval');
-    expect(waiting?.waitingFor).toMatchObject({ kind: 'approval', gate: 'change', command: `kmsflow approve ${id} change` });
+    expect(waiting?.waitingFor).toMatchObject({
+      kind: 'approval',
+      gate: 'change',
+      command: `kmsflow approve ${id} change`,
+    });
     expect(waiting?.exitCode).toBe(3);
     const last = snapshots[snapshots.length - 1]!;
     expect(last).toMatchObject({ workflowId: id, status: 'completed', exitCode: 0, phase: 'completed' });
@@ -109,7 +124,8 @@ describe('watch without a terminal', () => {
     let cancelled: Promise<unknown> | undefined;
     const run = await cli(['watch', id, '--interval', '0.1'], {
       onStdout: (soFar) => {
-        if (!cancelled && soFar.includes('waiting for approval')) cancelled = cli(['cancel', id, '--reason', 'not today']);
+        if (!cancelled && soFar.includes('waiting for approval'))
+          cancelled = cli(['cancel', id, '--reason', 'not today']);
       },
     });
     await cancelled;
@@ -125,7 +141,12 @@ describe('watch on a terminal', () => {
     let shown = '';
     probe.controls.beforeBatch = batchesAfterShown(() => shown, 60);
     const handle = await probe.startProbe({ batches: 6, autoApprove: 'all', cluster: 'aks-live' });
-    const run = await cli(['watch', handle.workflowId, '--interval', '0.1'], { isTTY: true, columns: 90, env: { USER: 'tester' }, onStdout: (soFar) => (shown = soFar) });
+    const run = await cli(['watch', handle.workflowId, '--interval', '0.1'], {
+      isTTY: true,
+      columns: 90,
+      env: { USER: 'tester' },
+      onStdout: (soFar) => (shown = soFar),
+    });
     expect(run.code).toBe(0);
     expect(run.stdout.startsWith('\x1b[?25l')).toBe(true);
     expect(run.stdout.endsWith('\x1b[?25h')).toBe(true);
@@ -138,7 +159,8 @@ describe('watch on a terminal', () => {
     const finalFrame = run.stdout.slice(run.stdout.lastIndexOf('\x1b[J'));
     expect(finalFrame).toContain('completed');
     expect(finalFrame).not.toContain('Ctrl-C');
-    for (const line of finalFrame.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').split('\n')) expect(line.length).toBeLessThanOrEqual(90);
+    for (const line of finalFrame.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').split('\n'))
+      expect(line.length).toBeLessThanOrEqual(90);
   });
 
   it('leaves colours out when NO_COLOR is set, and Ctrl-C stops watching but not the procedure', async () => {
@@ -155,7 +177,9 @@ describe('watch on a terminal', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`Run: kmsflow approve ${handle.workflowId} change`);
     expect(run.stdout).not.toMatch(/\x1b\[\d+m/);
-    expect(run.stderr).toBe(`Stopped watching. ${handle.workflowId} keeps running: \`kmsflow status ${handle.workflowId}\` shows it.\n`);
+    expect(run.stderr).toBe(
+      `Stopped watching. ${handle.workflowId} keeps running: \`kmsflow status ${handle.workflowId}\` shows it.\n`,
+    );
     expect((await handle.describe()).status.name).toBe('RUNNING');
     await handle.cancel();
   });
@@ -173,7 +197,9 @@ describe('without a worker', () => {
       expect(snapshot.note).toContain('No worker answered the progress query within 5 s');
       const approve = await cli(['approve', handle.workflowId, 'change']);
       expect(approve.code).toBe(1);
-      expect(approve.stderr).toContain(`kmsflow: ${handle.workflowId} cannot approve now: No worker answered`);
+      expect(approve.stderr).toContain(
+        `kmsflow: ${handle.workflowId} cannot approve now: No worker answered`,
+      );
       await handle.terminate('test over');
     } finally {
       await probe.startWorker();

@@ -42,7 +42,9 @@ async function readyzOf(url: string, caPem: string, adminToken: string) {
   return { status: res.status, failing: res.body.split('\n').filter((l) => l.startsWith('[-]')) };
 }
 
-export async function startApiserverBackend(): Promise<KubeBackend & { cp: LocalControlPlane; kv: KeyVaultKeys }> {
+export async function startApiserverBackend(): Promise<
+  KubeBackend & { cp: LocalControlPlane; kv: KeyVaultKeys }
+> {
   const kv = await keyVaultKeys(4);
   let cp: LocalControlPlane;
   try {
@@ -64,7 +66,9 @@ export async function startApiserverBackend(): Promise<KubeBackend & { cp: Local
       return currentKey;
     },
     async rotateKey(options = {}) {
-      await cp.rotateKey(kv.wrapper(currentKey + 1), 'restart', { waitFor: options.expectUnready ? 'live' : 'ready' });
+      await cp.rotateKey(kv.wrapper(currentKey + 1), 'restart', {
+        waitFor: options.expectUnready ? 'live' : 'ready',
+      });
       currentKey++;
     },
     async setKeyUsable(n, usable) {
@@ -83,7 +87,10 @@ export async function startApiserverBackend(): Promise<KubeBackend & { cp: Local
       const out = new Map<string, string>();
       for (const s of await cp.storedSecrets()) {
         const v = s.stored;
-        const label = v.kind === 'kms-v2' && v.provider === KMS_PROVIDER_NAME ? `key${keyNumbers.get(v.keyId) ?? '?'}` : v.kind;
+        const label =
+          v.kind === 'kms-v2' && v.provider === KMS_PROVIDER_NAME
+            ? `key${keyNumbers.get(v.keyId) ?? '?'}`
+            : v.kind;
         out.set(`${s.namespace}/${s.name}`, label);
       }
       return out;
@@ -103,13 +110,23 @@ export async function startApiserverBackend(): Promise<KubeBackend & { cp: Local
  */
 const keyNumberOf = (keyId: string): number | undefined => [1, 2, 3, 4, 5].find((n) => KEY(n) === keyId);
 
-export async function startEmulatorBackend(options: { keyVault?: KeyVaultKeys } = {}): Promise<KubeBackend & { tc: TestCluster }> {
+export async function startEmulatorBackend(
+  options: { keyVault?: KeyVaultKeys } = {},
+): Promise<KubeBackend & { tc: TestCluster }> {
   const unusable = new Set<string>();
   const vault = options.keyVault;
   const usability = vault && new VaultKeyUsability(vault.sandbox.context.store);
-  const plugin = vault && { identityArmId: identityArmId({ subscriptionId: vault.sandbox.subscriptionId, resourceGroup: RG, name: 'id-kms' }), privateLink: false };
+  const plugin = vault && {
+    identityArmId: identityArmId({
+      subscriptionId: vault.sandbox.subscriptionId,
+      resourceGroup: RG,
+      name: 'id-kms',
+    }),
+    privateLink: false,
+  };
   const keyProblem = (k: string): string | undefined => {
-    if (unusable.has(k)) return `failed to unwrap the data encryption key with ${k}: the key version is disabled, expired or no longer exists in Key Vault`;
+    if (unusable.has(k))
+      return `failed to unwrap the data encryption key with ${k}: the key version is disabled, expired or no longer exists in Key Vault`;
     const n = keyNumberOf(k);
     return usability && n !== undefined ? usability.pluginProblem(vault.versions[n - 1]!, plugin) : undefined;
   };
@@ -143,7 +160,10 @@ export async function startEmulatorBackend(options: { keyVault?: KeyVaultKeys } 
     async storage() {
       const out = new Map<string, string>();
       for (const e of tc.cluster.etcdView()) {
-        out.set(`${e.namespace}/${e.name}`, e.provider.type === 'identity' ? 'identity' : `key${keyNumbers.get(e.provider.keyId) ?? '?'}`);
+        out.set(
+          `${e.namespace}/${e.name}`,
+          e.provider.type === 'identity' ? 'identity' : `key${keyNumbers.get(e.provider.keyId) ?? '?'}`,
+        );
       }
       return out;
     },

@@ -22,7 +22,12 @@ async function failureOf(p: Promise<unknown>): Promise<Failure> {
     await p;
   } catch (e) {
     const s = statusOf(e);
-    return { code: s.code, reason: s.reason, message: s.message, ...(s.metadata?.continue !== undefined ? { hasContinue: s.metadata.continue !== '' } : {}) };
+    return {
+      code: s.code,
+      reason: s.reason,
+      message: s.message,
+      ...(s.metadata?.continue !== undefined ? { hasContinue: s.metadata.continue !== '' } : {}),
+    };
   }
   throw new Error('expected the request to fail');
 }
@@ -36,18 +41,28 @@ const KNOWN_EMULATOR_DIFFERENCES = {
     // AKS runs one plugin per key slot and each Status round-trips its own key, so a disabled previous key
     // fails kms-providers too (reference/kubernetes.md §6.1); this tier's plugin serves both slots as one
     // provider whose Status probes the current key only.
-    readyz: { status: 500, failing: ['[-]kms-providers failed: reason withheld', '[-]informer-sync failed: reason withheld'] },
+    readyz: {
+      status: 500,
+      failing: ['[-]kms-providers failed: reason withheld', '[-]informer-sync failed: reason withheld'],
+    },
   },
 };
 
 /** The plugin's own error text is not part of the contract: compare messages up to the gRPC status. */
-const shapeOf = (f: Failure): Failure => ({ ...f, message: f.message?.replace(/rpc error: code = .*$/s, 'rpc error: code = …') });
+const shapeOf = (f: Failure): Failure => ({
+  ...f,
+  message: f.message?.replace(/rpc error: code = .*$/s, 'rpc error: code = …'),
+});
 
 const NS = ['conf-a', 'conf-b'];
 const secretBody = (name: string, n: number): k8s.V1Secret => ({
   apiVersion: 'v1',
   kind: 'Secret',
-  metadata: { name, labels: { 'app.kubernetes.io/name': `app-${n % 3}` }, annotations: { 'kmsflow.test/n': String(n) } },
+  metadata: {
+    name,
+    labels: { 'app.kubernetes.io/name': `app-${n % 3}` },
+    annotations: { 'kmsflow.test/n': String(n) },
+  },
   type: 'Opaque',
   data: { password: b64(`value-${name}`), config: b64(JSON.stringify({ n })) },
 });
@@ -64,8 +79,10 @@ describeConformance('real kube-apiserver vs emulated API: the semantics re-encry
     backends.push(emu);
     for (const b of backends) {
       for (const ns of NS) await b.core.createNamespace({ body: { metadata: { name: ns } } });
-      for (let i = 1; i <= 7; i++) await b.core.createNamespacedSecret({ namespace: 'conf-a', body: secretBody(`s${i}`, i) });
-      for (let i = 1; i <= 2; i++) await b.core.createNamespacedSecret({ namespace: 'conf-b', body: secretBody(`t${i}`, i) });
+      for (let i = 1; i <= 7; i++)
+        await b.core.createNamespacedSecret({ namespace: 'conf-a', body: secretBody(`s${i}`, i) });
+      for (let i = 1; i <= 2; i++)
+        await b.core.createNamespacedSecret({ namespace: 'conf-b', body: secretBody(`t${i}`, i) });
     }
   });
   afterAll(async () => {
@@ -80,13 +97,22 @@ describeConformance('real kube-apiserver vs emulated API: the semantics re-encry
   /** A no-op PUT exactly as the engine sends it: the object as read, with apiVersion/kind. */
   async function noopPut(b: KubeBackend, namespace: string, name: string) {
     const before = await b.core.readNamespacedSecret({ namespace, name });
-    const after = await b.core.replaceNamespacedSecret({ namespace, name, body: { ...before, apiVersion: 'v1', kind: 'Secret' } });
+    const after = await b.core.replaceNamespacedSecret({
+      namespace,
+      name,
+      body: { ...before, apiVersion: 'v1', kind: 'Secret' },
+    });
     const storage = await b.storage();
-    return { rvChanged: after.metadata!.resourceVersion !== before.metadata!.resourceVersion, storedUnder: storage.get(`${namespace}/${name}`) };
+    return {
+      rvChanged: after.metadata!.resourceVersion !== before.metadata!.resourceVersion,
+      storedUnder: storage.get(`${namespace}/${name}`),
+    };
   }
 
   it('stores every created Secret under the current key', async () => {
-    const obs = await both(async (b) => [...(await b.storage()).entries()].filter(([k]) => NS.some((ns) => k.startsWith(`${ns}/`))).sort());
+    const obs = await both(async (b) =>
+      [...(await b.storage()).entries()].filter(([k]) => NS.some((ns) => k.startsWith(`${ns}/`))).sort(),
+    );
     expect(obs.real).toHaveLength(9);
     expect(new Set(obs.real.map(([, v]) => v))).toEqual(new Set(['key1']));
     expect(obs.emu).toEqual(obs.real);
@@ -103,8 +129,13 @@ describeConformance('real kube-apiserver vs emulated API: the semantics re-encry
       const list = await b.core.listNamespacedSecret({ namespace: 'conf-b' });
       const changed: string[] = [];
       for (const item of list.items) {
-        const written = await b.core.replaceNamespacedSecret({ namespace: 'conf-b', name: item.metadata!.name!, body: { ...item, apiVersion: 'v1', kind: 'Secret' } });
-        if (written.metadata!.resourceVersion !== item.metadata!.resourceVersion) changed.push(item.metadata!.name!);
+        const written = await b.core.replaceNamespacedSecret({
+          namespace: 'conf-b',
+          name: item.metadata!.name!,
+          body: { ...item, apiVersion: 'v1', kind: 'Secret' },
+        });
+        if (written.metadata!.resourceVersion !== item.metadata!.resourceVersion)
+          changed.push(item.metadata!.name!);
       }
       return { items: list.items.length, changed };
     });
@@ -120,7 +151,9 @@ describeConformance('real kube-apiserver vs emulated API: the semantics re-encry
         name: 's2',
         body: { ...old, metadata: { ...old.metadata, labels: { ...old.metadata!.labels, touched: 'yes' } } },
       });
-      const stale = await failureOf(b.core.replaceNamespacedSecret({ namespace: 'conf-a', name: 's2', body: old }));
+      const stale = await failureOf(
+        b.core.replaceNamespacedSecret({ namespace: 'conf-a', name: 's2', body: old }),
+      );
       return { rvChanged: changed.metadata!.resourceVersion !== old.metadata!.resourceVersion, stale };
     });
     expect(obs.real).toEqual({
@@ -128,7 +161,8 @@ describeConformance('real kube-apiserver vs emulated API: the semantics re-encry
       stale: {
         code: 409,
         reason: 'Conflict',
-        message: 'Operation cannot be fulfilled on secrets "s2": the object has been modified; please apply your changes to the latest version and try again',
+        message:
+          'Operation cannot be fulfilled on secrets "s2": the object has been modified; please apply your changes to the latest version and try again',
       },
     });
     expect(obs.emu).toEqual(obs.real);
@@ -136,8 +170,12 @@ describeConformance('real kube-apiserver vs emulated API: the semantics re-encry
 
   it('answers 404 to a PUT of a missing Secret and 409 AlreadyExists to a duplicate create', async () => {
     const obs = await both(async (b) => ({
-      missing: await failureOf(b.core.replaceNamespacedSecret({ namespace: 'conf-a', name: 'nope', body: secretBody('nope', 0) })),
-      duplicate: await failureOf(b.core.createNamespacedSecret({ namespace: 'conf-a', body: secretBody('s1', 1) })),
+      missing: await failureOf(
+        b.core.replaceNamespacedSecret({ namespace: 'conf-a', name: 'nope', body: secretBody('nope', 0) }),
+      ),
+      duplicate: await failureOf(
+        b.core.createNamespacedSecret({ namespace: 'conf-a', body: secretBody('s1', 1) }),
+      ),
     }));
     expect(obs.real).toEqual({
       missing: { code: 404, reason: 'NotFound', message: 'secrets "nope" not found' },
@@ -153,10 +191,17 @@ describeConformance('real kube-apiserver vs emulated API: the semantics re-encry
       do {
         const page = await b.core.listNamespacedSecret({ namespace: 'conf-a', limit: 3, _continue: token });
         token = page.metadata?._continue || undefined;
-        pages.push({ names: page.items.map((s) => s.metadata!.name!), remaining: page.metadata?.remainingItemCount, more: token !== undefined });
+        pages.push({
+          names: page.items.map((s) => s.metadata!.name!),
+          remaining: page.metadata?.remainingItemCount,
+          more: token !== undefined,
+        });
       } while (token);
       const all = await b.core.listSecretForAllNamespaces({ limit: 4 });
-      return { pages, allFirstPage: { count: all.items.length, remaining: all.metadata?.remainingItemCount } };
+      return {
+        pages,
+        allFirstPage: { count: all.items.length, remaining: all.metadata?.remainingItemCount },
+      };
     });
     expect(obs.real.pages).toEqual([
       { names: ['s1', 's2', 's3'], remaining: 4, more: true },
@@ -172,10 +217,16 @@ describeConformance('real kube-apiserver vs emulated API: the semantics re-encry
       // Move the store on, then compact / age the tokens.
       await b.core.createNamespacedSecret({ namespace: 'conf-b', body: secretBody('t3', 3) });
       await b.expireContinueTokens();
-      const expired = await failureOf(b.core.listNamespacedSecret({ namespace: 'conf-a', limit: 3, _continue: first.metadata!._continue! }));
+      const expired = await failureOf(
+        b.core.listNamespacedSecret({ namespace: 'conf-a', limit: 3, _continue: first.metadata!._continue! }),
+      );
       let offered: string | undefined;
       try {
-        await b.core.listNamespacedSecret({ namespace: 'conf-a', limit: 3, _continue: first.metadata!._continue! });
+        await b.core.listNamespacedSecret({
+          namespace: 'conf-a',
+          limit: 3,
+          _continue: first.metadata!._continue!,
+        });
       } catch (e) {
         offered = statusOf(e).metadata?.continue;
       }
@@ -202,7 +253,11 @@ describeConformance('real kube-apiserver vs emulated API: the semantics re-encry
       const second = await noopPut(b, 'conf-a', 's3');
       return { before, first, second };
     });
-    expect(obs.real).toEqual({ before: 'key1', first: { rvChanged: true, storedUnder: 'key2' }, second: { rvChanged: false, storedUnder: 'key2' } });
+    expect(obs.real).toEqual({
+      before: 'key1',
+      first: { rvChanged: true, storedUnder: 'key2' },
+      second: { rvChanged: false, storedUnder: 'key2' },
+    });
     expect(obs.emu).toEqual(obs.real);
   });
 
@@ -217,17 +272,24 @@ describeConformance('real kube-apiserver vs emulated API: the semantics re-encry
         (e: unknown) => statusOf(e).code,
       );
       await b.restart({ expectUnready: true });
-      const afterRestart = shapeOf(await failureOf(b.core.readNamespacedSecret({ namespace: 'conf-a', name: 's1' })));
+      const afterRestart = shapeOf(
+        await failureOf(b.core.readNamespacedSecret({ namespace: 'conf-a', name: 's1' })),
+      );
       const readyz = await b.readyz();
       await b.setKeyUsable(1, true);
       await b.restart();
-      const reEnabled = (await b.core.readNamespacedSecret({ namespace: 'conf-a', name: 's1' })).metadata!.name;
+      const reEnabled = (await b.core.readNamespacedSecret({ namespace: 'conf-a', name: 's1' })).metadata!
+        .name;
       return { readWhileRunning, afterRestart, readyz, reEnabled };
     });
     expect(obs.real).toEqual({
       // The running apiserver still holds the decrypted seed (cached for hours), so nothing breaks yet.
       readWhileRunning: 200,
-      afterRestart: { code: 500, reason: 'InternalError', message: 'Internal error occurred: failed to decrypt DEK, error: rpc error: code = …' },
+      afterRestart: {
+        code: 500,
+        reason: 'InternalError',
+        message: 'Internal error occurred: failed to decrypt DEK, error: rpc error: code = …',
+      },
       readyz: { status: 500, failing: ['[-]informer-sync failed: reason withheld'] },
       reEnabled: 's1',
     });
@@ -239,12 +301,19 @@ describeConformance('real kube-apiserver vs emulated API: the semantics re-encry
       const pipeline = 'set -o pipefail; kubectl get secrets -A -o json | kubectl replace -f -';
       const first = await b.kubectl.sh(pipeline);
       const storage = await b.storage();
-      const rvsBefore = (await b.core.listSecretForAllNamespaces()).items.map((s) => `${s.metadata!.namespace}/${s.metadata!.name}@${s.metadata!.resourceVersion}`);
+      const rvsBefore = (await b.core.listSecretForAllNamespaces()).items.map(
+        (s) => `${s.metadata!.namespace}/${s.metadata!.name}@${s.metadata!.resourceVersion}`,
+      );
       const second = await b.kubectl.sh(pipeline);
-      const rvsAfter = (await b.core.listSecretForAllNamespaces()).items.map((s) => `${s.metadata!.namespace}/${s.metadata!.name}@${s.metadata!.resourceVersion}`);
+      const rvsAfter = (await b.core.listSecretForAllNamespaces()).items.map(
+        (s) => `${s.metadata!.namespace}/${s.metadata!.name}@${s.metadata!.resourceVersion}`,
+      );
       return {
         exit: [first.code, second.code],
-        replaced: first.stdout.trim().split('\n').filter((l) => / replaced$/.test(l)).length,
+        replaced: first.stdout
+          .trim()
+          .split('\n')
+          .filter((l) => / replaced$/.test(l)).length,
         storedUnder: [...new Set(storage.values())],
         secondRunChangedRvs: rvsAfter.filter((rv) => !rvsBefore.includes(rv)),
       };
@@ -259,33 +328,53 @@ describeConformance('real kube-apiserver vs emulated API: the semantics re-encry
     await emu.rotateKey();
     for (const b of backends) {
       const s = await b.core.readNamespacedSecret({ namespace: 'conf-b', name: 't1' });
-      await b.core.replaceNamespacedSecret({ namespace: 'conf-b', name: 't1', body: { ...s, apiVersion: 'v1', kind: 'Secret' } });
+      await b.core.replaceNamespacedSecret({
+        namespace: 'conf-b',
+        name: 't1',
+        body: { ...s, apiVersion: 'v1', kind: 'Secret' },
+      });
     }
     await real.rotateKey({ expectUnready: true });
     await emu.rotateKey({ expectUnready: true });
     const obs = await both(async (b) => {
       return {
         readyz: await b.readyz(),
-        rewrittenStillReadable: (await b.core.readNamespacedSecret({ namespace: 'conf-b', name: 't1' })).metadata!.name,
+        rewrittenStillReadable: (await b.core.readNamespacedSecret({ namespace: 'conf-b', name: 't1' }))
+          .metadata!.name,
         get: shapeOf(await failureOf(b.core.readNamespacedSecret({ namespace: 'conf-a', name: 's1' }))),
         pagedList: shapeOf(await failureOf(b.core.listSecretForAllNamespaces({ limit: 500 }))),
         unpagedList: shapeOf(await failureOf(b.core.listSecretForAllNamespaces())),
-        unpagedListOfReadableNamespace: (await failureOf(b.core.listNamespacedSecret({ namespace: 'default' }))).code,
-        delete: { code: (await failureOf(b.core.deleteNamespacedSecret({ namespace: 'conf-a', name: 's1' }))).code },
-        create: (await b.core.createNamespacedSecret({ namespace: 'conf-b', body: secretBody('after', 9) })).metadata!.name,
+        unpagedListOfReadableNamespace: (
+          await failureOf(b.core.listNamespacedSecret({ namespace: 'default' }))
+        ).code,
+        delete: {
+          code: (await failureOf(b.core.deleteNamespacedSecret({ namespace: 'conf-a', name: 's1' }))).code,
+        },
+        create: (await b.core.createNamespacedSecret({ namespace: 'conf-b', body: secretBody('after', 9) }))
+          .metadata!.name,
       };
     });
     expect(obs.real).toEqual({
       // kube-apiserver's own Secret informer cannot sync: it never becomes ready (AKS: cluster stuck updating).
       readyz: { status: 500, failing: ['[-]informer-sync failed: reason withheld'] },
       rewrittenStillReadable: 't1',
-      get: { code: 500, reason: 'InternalError', message: 'Internal error occurred: failed to decrypt DEK, error: rpc error: code = …' },
-      pagedList: { code: 500, reason: 'InternalError', message: 'Internal error occurred: unable to transform key "/registry/secrets/conf-a/s1": failed to decrypt DEK, error: rpc error: code = …' },
+      get: {
+        code: 500,
+        reason: 'InternalError',
+        message: 'Internal error occurred: failed to decrypt DEK, error: rpc error: code = …',
+      },
+      pagedList: {
+        code: 500,
+        reason: 'InternalError',
+        message:
+          'Internal error occurred: unable to transform key "/registry/secrets/conf-a/s1": failed to decrypt DEK, error: rpc error: code = …',
+      },
       // The watch cache cannot initialize, so a list it would serve answers "storage is (re)initializing".
       unpagedList: {
         code: 429,
         reason: 'TooManyRequests',
-        message: 'storage is (re)initializing: failed to list *core.Secret: unable to transform key "/registry/secrets/conf-a/s1": failed to decrypt DEK, error: rpc error: code = …',
+        message:
+          'storage is (re)initializing: failed to list *core.Secret: unable to transform key "/registry/secrets/conf-a/s1": failed to decrypt DEK, error: rpc error: code = …',
       },
       // The watch cache serves the whole resource: a namespace without any (unreadable) Secret answers 429 too.
       unpagedListOfReadableNamespace: 429,

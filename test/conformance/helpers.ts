@@ -20,7 +20,8 @@ export const conformanceEnabled = process.env.KMSFLOW_CONFORMANCE === '1';
 export function describeConformance(name: string, body: () => void): void {
   describe(name, () => {
     beforeAll(() => {
-      if (!conformanceEnabled) throw new Error('This is the conformance tier: run it with npm run test:conformance.');
+      if (!conformanceEnabled)
+        throw new Error('This is the conformance tier: run it with npm run test:conformance.');
     });
     beforeAll(() => {
       if (!findConformanceBinaries()) throw new Error(CONFORMANCE_SETUP_HINT);
@@ -40,7 +41,11 @@ export interface KeyVaultKeys {
 
 /** A sandbox Key Vault with one RSA key of `count` versions; the plugin acts as `id-kms` (Crypto User). */
 export async function keyVaultKeys(count: number): Promise<KeyVaultKeys> {
-  const sandbox = await startSandbox({ scenario: testScenario({ clusters: [] }), operationDurationMs: 100, propagationDelayMs: 50 });
+  const sandbox = await startSandbox({
+    scenario: testScenario({ clusters: [] }),
+    operationDurationMs: 100,
+    propagationDelayMs: 50,
+  });
   const noRetry = { retryOptions: { maxRetries: 0 } };
   const keys = sandbox.clients(undefined, noRetry).keys('kv-test');
   const versions = [(await keys.createRsaKey('etcd-kek', { keySize: 2048 })).id!];

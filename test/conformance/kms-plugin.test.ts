@@ -8,7 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { KeyVaultKeyWrapper, kmsKeyIdFor, LocalAesKeyWrapper } from '../../conformance/kms-plugin/key-wrappers';
+import {
+  KeyVaultKeyWrapper,
+  kmsKeyIdFor,
+  LocalAesKeyWrapper,
+} from '../../conformance/kms-plugin/key-wrappers';
 import { KmsV2Plugin, loadKmsPackage } from '../../conformance/kms-plugin/plugin';
 import { startSandbox, type RunningSandbox } from '../../sandbox/sandbox';
 import { testScenario } from '../sandbox/helpers';
@@ -17,17 +21,30 @@ type Unary = (req: object, cb: (err: grpc.ServiceError | null, res: Record<strin
 
 interface KmsClient {
   status(): Promise<{ version: string; healthz: string; key_id: string }>;
-  encrypt(plaintext: Buffer, uid?: string): Promise<{ ciphertext: Buffer; key_id: string; annotations: Record<string, Buffer> }>;
-  decrypt(req: { ciphertext: Buffer; key_id: string; annotations: Record<string, Buffer>; uid?: string }): Promise<{ plaintext: Buffer }>;
+  encrypt(
+    plaintext: Buffer,
+    uid?: string,
+  ): Promise<{ ciphertext: Buffer; key_id: string; annotations: Record<string, Buffer> }>;
+  decrypt(req: {
+    ciphertext: Buffer;
+    key_id: string;
+    annotations: Record<string, Buffer>;
+    uid?: string;
+  }): Promise<{ plaintext: Buffer }>;
   close(): void;
 }
 
 function kmsClient(socketPath: string): KmsClient {
   const v2 = loadKmsPackage().v2 as grpc.GrpcObject;
   const Ctor = v2.KeyManagementService as grpc.ServiceClientConstructor;
-  const client = new Ctor(`unix://${socketPath}`, grpc.credentials.createInsecure()) as unknown as grpc.Client & Record<string, Unary>;
+  const client = new Ctor(
+    `unix://${socketPath}`,
+    grpc.credentials.createInsecure(),
+  ) as unknown as grpc.Client & Record<string, Unary>;
   const call = <T>(method: string, req: object) =>
-    new Promise<T>((resolve, reject) => client[method]!(req, (err, res) => (err ? reject(err) : resolve(res as T))));
+    new Promise<T>((resolve, reject) =>
+      client[method]!(req, (err, res) => (err ? reject(err) : resolve(res as T))),
+    );
   return {
     status: () => call('Status', {}),
     encrypt: (plaintext, uid = 'uid-1') => call('Encrypt', { plaintext, uid }),
@@ -48,7 +65,11 @@ async function rpcError(p: Promise<unknown>): Promise<grpc.ServiceError> {
 const dir = mkdtempSync(join(tmpdir(), 'kms-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const localKey = (n: number) => new LocalAesKeyWrapper(`https://kv-local.vault.azure.net/keys/kek/${String(n).padStart(32, '0')}`, randomBytes(32));
+const localKey = (n: number) =>
+  new LocalAesKeyWrapper(
+    `https://kv-local.vault.azure.net/keys/kek/${String(n).padStart(32, '0')}`,
+    randomBytes(32),
+  );
 
 describe('KMS v2 plugin with local AES-KW keys', () => {
   let plugin: KmsV2Plugin | undefined;
@@ -86,9 +107,16 @@ describe('KMS v2 plugin with local AES-KW keys', () => {
       'version.azure.akv.io': '1',
       'algorithm.azure.akv.io': 'A256KW',
     });
-    const dec = await client.decrypt({ ciphertext: enc.ciphertext, key_id: enc.key_id, annotations: enc.annotations });
+    const dec = await client.decrypt({
+      ciphertext: enc.ciphertext,
+      key_id: enc.key_id,
+      annotations: enc.annotations,
+    });
     expect(dec.plaintext.equals(seed)).toBe(true);
-    expect(plugin.calls.map((c) => [c.method, c.uid])).toEqual([['Encrypt', 'uid-1'], ['Decrypt', 'uid-2']]);
+    expect(plugin.calls.map((c) => [c.method, c.uid])).toEqual([
+      ['Encrypt', 'uid-1'],
+      ['Decrypt', 'uid-2'],
+    ]);
   });
 
   it('keeps two slots: after one rotation the previous key still decrypts, after two it is refused', async () => {
@@ -107,15 +135,21 @@ describe('KMS v2 plugin with local AES-KW keys', () => {
     plugin.rotateTo(k3);
     const gone = await rpcError(client.decrypt(underK1));
     expect(gone.code).toBe(grpc.status.NOT_FOUND);
-    expect(gone.details).toBe(`key_id ${underK1.key_id} is neither the current nor the previous key of this plugin`);
+    expect(gone.details).toBe(
+      `key_id ${underK1.key_id} is neither the current nor the previous key of this plugin`,
+    );
     expect((await client.decrypt(underK2)).plaintext.equals(seed)).toBe(true);
-    expect(plugin.calls.filter((c) => !c.ok).map((c) => [c.method, c.keyId])).toEqual([['Decrypt', underK1.key_id]]);
+    expect(plugin.calls.filter((c) => !c.ok).map((c) => [c.method, c.keyId])).toEqual([
+      ['Decrypt', underK1.key_id],
+    ]);
   });
 
   it('refuses a Decrypt whose annotations do not match the key', async () => {
     const { client } = await start();
     const enc = await client.encrypt(randomBytes(32));
-    const e = await rpcError(client.decrypt({ ...enc, annotations: { 'version.azure.akv.io': Buffer.from('1') } }));
+    const e = await rpcError(
+      client.decrypt({ ...enc, annotations: { 'version.azure.akv.io': Buffer.from('1') } }),
+    );
     expect(e.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(e.details).toContain('algorithm=<none>');
   });
@@ -125,7 +159,9 @@ describe('KMS v2 plugin with local AES-KW keys', () => {
     const { client } = await start(k1);
     k1.usable = false;
     const status = await client.status();
-    expect(status.healthz).toBe(`key ${k1.versionedKeyId} unusable: Operation wrapKey is not allowed on a disabled key.`);
+    expect(status.healthz).toBe(
+      `key ${k1.versionedKeyId} unusable: Operation wrapKey is not allowed on a disabled key.`,
+    );
     expect(status.key_id).toBe(kmsKeyIdFor(k1.versionedKeyId));
     const e = await rpcError(client.encrypt(randomBytes(32)));
     expect(e.code).toBe(grpc.status.INTERNAL);
@@ -138,14 +174,20 @@ describe('KMS v2 plugin with local AES-KW keys', () => {
     await client.status();
     await client.encrypt(randomBytes(32));
     expect((await waiting).method).toBe('Encrypt');
-    await expect(plugin.waitForCall((c) => c.method === 'Decrypt', 100)).rejects.toThrow('no matching call within 100 ms');
+    await expect(plugin.waitForCall((c) => c.method === 'Decrypt', 100)).rejects.toThrow(
+      'no matching call within 100 ms',
+    );
   });
 });
 
 describe('KMS v2 plugin with Key Vault keys (sandbox, @azure/keyvault-keys CryptographyClient)', () => {
   let sb: RunningSandbox;
   beforeAll(async () => {
-    sb = await startSandbox({ scenario: testScenario({ clusters: [] }), operationDurationMs: 100, propagationDelayMs: 50 });
+    sb = await startSandbox({
+      scenario: testScenario({ clusters: [] }),
+      operationDurationMs: 100,
+      propagationDelayMs: 50,
+    });
   });
   afterAll(async () => sb?.close());
 
@@ -162,7 +204,11 @@ describe('KMS v2 plugin with Key Vault keys (sandbox, @azure/keyvault-keys Crypt
     const plugin = await KmsV2Plugin.start({ socketPath, slots: { current: wrapper(versions[0]!) } });
     const client = kmsClient(socketPath);
     try {
-      expect(await client.status()).toEqual({ version: 'v2', healthz: 'ok', key_id: kmsKeyIdFor(versions[0]!) });
+      expect(await client.status()).toEqual({
+        version: 'v2',
+        healthz: 'ok',
+        key_id: kmsKeyIdFor(versions[0]!),
+      });
       const seed = randomBytes(32);
       const enc = await client.encrypt(seed);
       expect(enc.ciphertext.length).toBe(256); // RSA-2048
@@ -176,7 +222,9 @@ describe('KMS v2 plugin with Key Vault keys (sandbox, @azure/keyvault-keys Crypt
       const [name, version] = versions[1]!.split('/').slice(-2);
       await operatorKeys.updateKeyProperties(name!, version!, { enabled: false });
       const status = await client.status();
-      expect(status.healthz).toMatch(/^key .* unusable: Operation wrapKey is not allowed on a disabled key\.$/);
+      expect(status.healthz).toMatch(
+        /^key .* unusable: Operation wrapKey is not allowed on a disabled key\.$/,
+      );
       const e = await rpcError(client.encrypt(seed));
       expect(e.code).toBe(grpc.status.INTERNAL);
       // The previous version still unwraps what it wrapped.

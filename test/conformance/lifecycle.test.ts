@@ -37,7 +37,18 @@ const scenario: ScenarioInput = {
   clusters: [{ name: CLUSTER, kubernetesVersion: '1.33', identity: 'id-kms' }],
 };
 
-const FAST = ['--page-size', '40', '--pages-per-run', '3', '--concurrency', '8', '--propagation-wait', '0', '--poll-interval', '0.5'];
+const FAST = [
+  '--page-size',
+  '40',
+  '--pages-per-run',
+  '3',
+  '--concurrency',
+  '8',
+  '--propagation-wait',
+  '0',
+  '--poll-interval',
+  '0.5',
+];
 const LONG = 420_000;
 
 let sandbox: RunningSandbox;
@@ -47,10 +58,14 @@ let keys: string[];
 let lastWatermark = 0n;
 
 function expectOk(r: ProcessRun, what: string): void {
-  if (r.code !== 0) throw new Error(`${what} exited ${r.code}\n--- stdout\n${r.stdout.slice(-6000)}\n--- stderr\n${r.stderr.slice(-3000)}\n--- worker\n${world.workerLog().slice(-3000)}`);
+  if (r.code !== 0)
+    throw new Error(
+      `${what} exited ${r.code}\n--- stdout\n${r.stdout.slice(-6000)}\n--- stderr\n${r.stderr.slice(-3000)}\n--- worker\n${world.workerLog().slice(-3000)}`,
+    );
 }
 
-const startAndWatch = (procedure: string, args: string[]) => world.kmsflow(['start', procedure, '--cluster', clusterId, ...args, ...FAST, '--watch', '--interval', '1']);
+const startAndWatch = (procedure: string, args: string[]) =>
+  world.kmsflow(['start', procedure, '--cluster', clusterId, ...args, ...FAST, '--watch', '--interval', '1']);
 const status = () => world.kmsflowJson<ProcedureSnapshot>(['status', clusterId], [0, 3, 4]);
 
 /** etcd itself: every Secret readable and under the key ARM reports, or stored in plaintext when KMS is off. */
@@ -60,24 +75,36 @@ async function expectEtcdUnderArmKey(): Promise<void> {
   const view = await real.etcdView();
   expect(view.length).toBeGreaterThan(200);
   const want = arm.kms?.enabled ? `kms-v2 ${arm.kms.keyId}` : 'identity';
-  const wrong = view.filter((e) => (e.provider.type === 'identity' ? 'identity' : `${e.provider.type} ${e.provider.keyId}`) !== want || !e.readable);
-  expect(wrong.map((e) => `${e.namespace}/${e.name} ${JSON.stringify(e.provider)} readable=${e.readable}`)).toEqual([]);
+  const wrong = view.filter(
+    (e) =>
+      (e.provider.type === 'identity' ? 'identity' : `${e.provider.type} ${e.provider.keyId}`) !== want ||
+      !e.readable,
+  );
+  expect(
+    wrong.map((e) => `${e.namespace}/${e.name} ${JSON.stringify(e.provider)} readable=${e.readable}`),
+  ).toEqual([]);
 }
 
 async function expectProvenAndNewer(): Promise<ReportResult> {
   const report = await world.kmsflowJson<ReportResult>(['report', clusterId], [0, 4, 5]);
-  expect({ verdict: report.verdict, notProven: report.reencryptions.flatMap((r) => r.notProven) }).toEqual({ verdict: 'proven', notProven: [] });
+  expect({ verdict: report.verdict, notProven: report.reencryptions.flatMap((r) => r.notProven) }).toEqual({
+    verdict: 'proven',
+    notProven: [],
+  });
   for (const r of report.reencryptions) {
     expect(BigInt(r.watermark!)).toBeGreaterThan(lastWatermark);
     expect(r.rewrite.keptDespiteKeyChange).toBe(0);
   }
-  lastWatermark = report.reencryptions.map((r) => BigInt(r.watermark!)).reduce((a, b) => (a > b ? a : b), lastWatermark);
+  lastWatermark = report.reencryptions
+    .map((r) => BigInt(r.watermark!))
+    .reduce((a, b) => (a > b ? a : b), lastWatermark);
   return report;
 }
 
 /** `kubectl get secrets -A -o json | kubectl replace -f -` afterwards: no etcd modRevision moves. */
 async function expectSeedPipelineWritesNothing(): Promise<void> {
-  const revisions = async () => new Map((await real.cp.storedSecrets()).map((s) => [`${s.namespace}/${s.name}`, s.modRevision]));
+  const revisions = async () =>
+    new Map((await real.cp.storedSecrets()).map((s) => [`${s.namespace}/${s.name}`, s.modRevision]));
   const before = await revisions();
   expectOk(await world.seedPipeline(CLUSTER), 'the seed pipeline');
   const after = await revisions();
@@ -96,7 +123,19 @@ async function createSecrets(count: number): Promise<void> {
   const file = `${world.dir}/real-round-${round}.json`;
   fs.writeFileSync(file, JSON.stringify({ apiVersion: 'v1', kind: 'List', items }));
   expectOk(await world.kubectl(CLUSTER, ['create', '-f', file]), 'kubectl create');
-  if (round > 1) expectOk(await world.kubectl(CLUSTER, ['delete', 'secret', '-n', 'default', '-l', `round=${round - 1}`, '--wait=false']), 'kubectl delete');
+  if (round > 1)
+    expectOk(
+      await world.kubectl(CLUSTER, [
+        'delete',
+        'secret',
+        '-n',
+        'default',
+        '-l',
+        `round=${round - 1}`,
+        '--wait=false',
+      ]),
+      'kubectl delete',
+    );
 }
 
 async function churnWhile(stop: Promise<unknown>): Promise<number> {
@@ -104,7 +143,20 @@ async function churnWhile(stop: Promise<unknown>): Promise<number> {
   void stop.finally(() => (stopped = true));
   let writes = 0;
   for (let i = 0; !stopped; i++) {
-    if ((await world.kubectl(CLUSTER, ['create', 'secret', 'generic', `during-${round}-${i}`, '-n', 'default', `--from-literal=v=${i}`])).code === 0) writes++;
+    if (
+      (
+        await world.kubectl(CLUSTER, [
+          'create',
+          'secret',
+          'generic',
+          `during-${round}-${i}`,
+          '-n',
+          'default',
+          `--from-literal=v=${i}`,
+        ])
+      ).code === 0
+    )
+      writes++;
   }
   return writes;
 }
@@ -116,7 +168,8 @@ describeConformance('a cluster life through the CLI on the real kube-apiserver, 
     await real.seed({ secrets: 200, namespaces: 4, seed: 11, maxBytes: 4_096 });
     world = await startCliWorld({ sandbox });
     const versions: { id: string; created: number }[] = [];
-    for await (const p of sandbox.clients().keys(VAULT).listPropertiesOfKeyVersions('kms')) versions.push({ id: p.id!, created: p.createdOn?.getTime() ?? 0 });
+    for await (const p of sandbox.clients().keys(VAULT).listPropertiesOfKeyVersions('kms'))
+      versions.push({ id: p.id!, created: p.createdOn?.getTime() ?? 0 });
     keys = versions.sort((a, b) => a.created - b.created).map((v) => v.id);
   }, 300_000);
 
@@ -126,75 +179,119 @@ describeConformance('a cluster life through the CLI on the real kube-apiserver, 
     await sandbox?.close();
   });
 
-  it('enable: etcd holds every Secret under version 1', async () => {
-    expectOk(await startAndWatch('enable', ['--key-id', keys[0]!]), 'enable');
-    await expectEtcdUnderArmKey();
-    await expectProvenAndNewer();
-    await expectSeedPipelineWritesNothing();
-  }, LONG);
+  it(
+    'enable: etcd holds every Secret under version 1',
+    async () => {
+      expectOk(await startAndWatch('enable', ['--key-id', keys[0]!]), 'enable');
+      await expectEtcdUnderArmKey();
+      await expectProvenAndNewer();
+      await expectSeedPipelineWritesNothing();
+    },
+    LONG,
+  );
 
-  it('rotate after kubectl wrote Secrets, with kubectl writing during it: etcd holds every Secret under version 2', async () => {
-    await createSecrets(100);
-    const watch = startAndWatch('rotate', ['--key-id', keys[1]!]);
-    expect(await churnWhile(watch)).toBeGreaterThan(0);
-    expectOk(await watch, 'rotate');
-    await expectEtcdUnderArmKey();
-    const report = await expectProvenAndNewer();
-    expect(report.reencryptions.at(-1)!.rewrite.counts.rewritten).toBeGreaterThanOrEqual(300);
-    await expectSeedPipelineWritesNothing();
-  }, LONG);
+  it(
+    'rotate after kubectl wrote Secrets, with kubectl writing during it: etcd holds every Secret under version 2',
+    async () => {
+      await createSecrets(100);
+      const watch = startAndWatch('rotate', ['--key-id', keys[1]!]);
+      expect(await churnWhile(watch)).toBeGreaterThan(0);
+      expectOk(await watch, 'rotate');
+      await expectEtcdUnderArmKey();
+      const report = await expectProvenAndNewer();
+      expect(report.reencryptions.at(-1)!.rewrite.counts.rewritten).toBeGreaterThanOrEqual(300);
+      await expectSeedPipelineWritesNothing();
+    },
+    LONG,
+  );
 
-  it('a rotation cancelled half-way through its re-encryption, then started again: etcd holds every Secret under version 3', async () => {
-    await createSecrets(40);
-    // Slow and small pages, so the cancel lands while the rewrite pass still has most of its pages ahead.
-    const slow = [...FAST, '--page-size', '20', '--max-qps', '8'];
-    const started = await world.kmsflowJson<StartResult>(['start', 'rotate', '--cluster', clusterId, '--key-id', keys[2]!, ...slow]);
-    await waitUntil(status, (s) => s.currentStep === 'reencrypt' && (s.steps.find((x) => x.id === 'reencrypt')?.progress?.done ?? 0) >= 40, {
-      what: 'the re-encryption half-way',
-      timeoutMs: 240_000,
-      intervalMs: 500,
-    });
-    expectOk(await world.kmsflow(['cancel', clusterId, '--reason', 'change window closed']), 'cancel');
-    expect((await waitUntil(status, (s) => s.status !== 'running', { what: 'the cancel', timeoutMs: 120_000 })).status).toBe('cancelled');
-    expect((await world.kmsflowJson<KeysResult>(['keys', clusterId])).lastReencryption).toMatchObject({ status: 'started', runId: started.runId });
-    // The cancel stopped the re-encryption where it was (it continues as new every few pages, and a cancel
-    // must reach the run that is current): part of the Secrets are under version 3, the rest under version 2.
-    await real.settled();
-    const mixed = new Set((await real.etcdView()).map((e) => (e.provider.type === 'identity' ? 'identity' : e.provider.keyId)));
-    expect([...mixed].sort()).toEqual([keys[1]!, keys[2]!].sort());
+  it(
+    'a rotation cancelled half-way through its re-encryption, then started again: etcd holds every Secret under version 3',
+    async () => {
+      await createSecrets(40);
+      // Slow and small pages, so the cancel lands while the rewrite pass still has most of its pages ahead.
+      const slow = [...FAST, '--page-size', '20', '--max-qps', '8'];
+      const started = await world.kmsflowJson<StartResult>([
+        'start',
+        'rotate',
+        '--cluster',
+        clusterId,
+        '--key-id',
+        keys[2]!,
+        ...slow,
+      ]);
+      await waitUntil(
+        status,
+        (s) =>
+          s.currentStep === 'reencrypt' &&
+          (s.steps.find((x) => x.id === 'reencrypt')?.progress?.done ?? 0) >= 40,
+        {
+          what: 'the re-encryption half-way',
+          timeoutMs: 240_000,
+          intervalMs: 500,
+        },
+      );
+      expectOk(await world.kmsflow(['cancel', clusterId, '--reason', 'change window closed']), 'cancel');
+      expect(
+        (await waitUntil(status, (s) => s.status !== 'running', { what: 'the cancel', timeoutMs: 120_000 }))
+          .status,
+      ).toBe('cancelled');
+      expect((await world.kmsflowJson<KeysResult>(['keys', clusterId])).lastReencryption).toMatchObject({
+        status: 'started',
+        runId: started.runId,
+      });
+      // The cancel stopped the re-encryption where it was (it continues as new every few pages, and a cancel
+      // must reach the run that is current): part of the Secrets are under version 3, the rest under version 2.
+      await real.settled();
+      const mixed = new Set(
+        (await real.etcdView()).map((e) => (e.provider.type === 'identity' ? 'identity' : e.provider.keyId)),
+      );
+      expect([...mixed].sort()).toEqual([keys[1]!, keys[2]!].sort());
 
-    expectOk(await startAndWatch('rotate', ['--key-id', keys[2]!]), 'rotate again');
-    await expectEtcdUnderArmKey();
-    await expectProvenAndNewer();
-    await expectSeedPipelineWritesNothing();
-  }, LONG);
+      expectOk(await startAndWatch('rotate', ['--key-id', keys[2]!]), 'rotate again');
+      await expectEtcdUnderArmKey();
+      await expectProvenAndNewer();
+      await expectSeedPipelineWritesNothing();
+    },
+    LONG,
+  );
 
-  it('disable, then enable again: plaintext in etcd, then every Secret under version 3', async () => {
-    await createSecrets(20);
-    expectOk(await startAndWatch('disable', ['--approve', 'all']), 'disable');
-    await expectEtcdUnderArmKey();
-    await expectProvenAndNewer();
-    await createSecrets(20);
-    expectOk(await startAndWatch('enable', ['--key-id', keys[2]!]), 'enable again');
-    await expectEtcdUnderArmKey();
-    await expectProvenAndNewer();
-    await expectSeedPipelineWritesNothing();
-    const history = await world.kmsflowJson<KeysResult>(['keys', clusterId]);
-    expect(history.procedures.map((p) => [p.procedure, p.proof])).toEqual([
-      ['enable-kms', 'proven'],
-      ['disable-kms', 'proven'],
-      ['rotate-key', 'proven'],
-      ['rotate-key', 'unfinished'],
-      ['rotate-key', 'proven'],
-      ['enable-kms', 'proven'],
-    ]);
-  }, LONG);
+  it(
+    'disable, then enable again: plaintext in etcd, then every Secret under version 3',
+    async () => {
+      await createSecrets(20);
+      expectOk(await startAndWatch('disable', ['--approve', 'all']), 'disable');
+      await expectEtcdUnderArmKey();
+      await expectProvenAndNewer();
+      await createSecrets(20);
+      expectOk(await startAndWatch('enable', ['--key-id', keys[2]!]), 'enable again');
+      await expectEtcdUnderArmKey();
+      await expectProvenAndNewer();
+      await expectSeedPipelineWritesNothing();
+      const history = await world.kmsflowJson<KeysResult>(['keys', clusterId]);
+      expect(history.procedures.map((p) => [p.procedure, p.proof])).toEqual([
+        ['enable-kms', 'proven'],
+        ['disable-kms', 'proven'],
+        ['rotate-key', 'proven'],
+        ['rotate-key', 'unfinished'],
+        ['rotate-key', 'proven'],
+        ['enable-kms', 'proven'],
+      ]);
+    },
+    LONG,
+  );
 
   // Not a procedure, but the same real API server: the worker's deploy manifests pass its full validation
   // (OpenAPI schema, strict fields) as a server-side dry run. Only the namespace is really created.
-  it('deploy/kubernetes/worker.yaml passes the real API server\'s validation (server-side dry run)', async () => {
+  it("deploy/kubernetes/worker.yaml passes the real API server's validation (server-side dry run)", async () => {
     expectOk(await world.kubectl(CLUSTER, ['create', 'namespace', 'kmsflow']), 'kubectl create namespace');
-    const dryRun = await world.kubectl(CLUSTER, ['apply', '--dry-run=server', '--validate=strict', '-f', 'deploy/kubernetes/worker.yaml']);
+    const dryRun = await world.kubectl(CLUSTER, [
+      'apply',
+      '--dry-run=server',
+      '--validate=strict',
+      '-f',
+      'deploy/kubernetes/worker.yaml',
+    ]);
     expectOk(dryRun, 'kubectl apply --dry-run=server');
     expect(dryRun.stdout).toMatch(/deployment\.apps\/kmsflow-worker created \(server dry run\)/);
     expect(dryRun.stdout).toMatch(/poddisruptionbudget\.policy\/kmsflow-worker created \(server dry run\)/);

@@ -27,7 +27,9 @@ const MARKER_NAMESPACE = 'kmsflow-system';
 const scenario: ScenarioInput = {
   seed: 34,
   tenantId: '72f988bf-0000-4000-a000-00000000c0de',
-  subscriptions: [{ id: '11111111-2222-4333-8444-555555555555', resourceGroups: [{ name: 'rg-real', location: 'eastus' }] }],
+  subscriptions: [
+    { id: '11111111-2222-4333-8444-555555555555', resourceGroups: [{ name: 'rg-real', location: 'eastus' }] },
+  ],
   principals: [{ name: 'operator', type: 'User' }],
   operator: 'operator',
   identities: [{ name: 'id-kms' }],
@@ -56,16 +58,26 @@ async function etcdState(): Promise<EtcdState> {
   const label = (s: StoredSecret): string => {
     const v = s.stored;
     if (v.kind === 'identity') return 'identity';
-    if (v.kind === 'kms-v2' && v.provider === KMS_PROVIDER_NAME) return `kms:${byPluginKeyId.get(v.keyId) ?? `?${v.keyId}`}`;
+    if (v.kind === 'kms-v2' && v.provider === KMS_PROVIDER_NAME)
+      return `kms:${byPluginKeyId.get(v.keyId) ?? `?${v.keyId}`}`;
     return v.kind;
   };
-  return new Map((await real.cp.storedSecrets()).map((s) => [`${s.namespace}/${s.name}`, { under: label(s), modRevision: s.modRevision }]));
+  return new Map(
+    (await real.cp.storedSecrets()).map((s) => [
+      `${s.namespace}/${s.name}`,
+      { under: label(s), modRevision: s.modRevision },
+    ]),
+  );
 }
 
 const labelOf = (e: ExpectedEncryption): string => (e.kms === 'enabled' ? `kms:${e.keyId}` : 'identity');
-const userSecrets = (state: EtcdState) => [...state].filter(([key]) => !key.startsWith(`${MARKER_NAMESPACE}/`));
+const userSecrets = (state: EtcdState) =>
+  [...state].filter(([key]) => !key.startsWith(`${MARKER_NAMESPACE}/`));
 
-function start<T extends Workflow>(workflow: string, input: Record<string, unknown>): Promise<WorkflowHandle<T>> {
+function start<T extends Workflow>(
+  workflow: string,
+  input: Record<string, unknown>,
+): Promise<WorkflowHandle<T>> {
   return env.temporal.env.client.workflow.start(workflow, {
     taskQueue: env.taskQueue,
     workflowId: `${workflow}-${CLUSTER}-${Date.now()}`,
@@ -77,11 +89,15 @@ function start<T extends Workflow>(workflow: string, input: Record<string, unkno
 async function run<T extends Workflow>(workflow: string, input: Record<string, unknown> = {}) {
   const before = await etcdState();
   const startedAt = Date.now();
-  const result = await env.withWorker(async () => resultWithin<ProcedureOutcome>(await start<T>(workflow, input), 180_000));
+  const result = await env.withWorker(async () =>
+    resultWithin<ProcedureOutcome>(await start<T>(workflow, input), 180_000),
+  );
   const seconds = (Date.now() - startedAt) / 1000;
   await real.settled();
   const after = await etcdState();
-  console.log(`${workflow}: ${seconds.toFixed(1)} s, ${result.evidence.length} re-encryption(s), apiserver restarts so far: ${real.history.length}`);
+  console.log(
+    `${workflow}: ${seconds.toFixed(1)} s, ${result.evidence.length} re-encryption(s), apiserver restarts so far: ${real.history.length}`,
+  );
   return { result, before, after };
 }
 
@@ -94,7 +110,11 @@ async function run<T extends Workflow>(workflow: string, input: Record<string, u
 function expectProofAgreesWithEtcd(evidence: ReencryptResult[], before: EtcdState, after: EtcdState): void {
   expect(evidence.length).toBeGreaterThan(0);
   for (const e of evidence) {
-    expect({ proven: e.proven, notProven: e.notProven, failures: e.failures }).toEqual({ proven: true, notProven: [], failures: [] });
+    expect({ proven: e.proven, notProven: e.notProven, failures: e.failures }).toEqual({
+      proven: true,
+      notProven: [],
+      failures: [],
+    });
     expect({ stale: e.verify.counts.stale, failed: e.verify.counts.failed }).toEqual({ stale: 0, failed: 0 });
     // Every Secret etcd holds was verified; at most one more was listed: the control plane's own write probe
     // (kmsflow-write-probe), which a key switch creates and deletes, can be listed by a pass and gone from etcd after.
@@ -103,7 +123,9 @@ function expectProofAgreesWithEtcd(evidence: ReencryptResult[], before: EtcdStat
     expect(e.rewrite.counts.failed).toBe(0);
   }
   const last = evidence[evidence.length - 1]!;
-  const wrong = [...after].filter(([, s]) => s.under !== labelOf(last.expect)).map(([key, s]) => `${key}: ${s.under}`);
+  const wrong = [...after]
+    .filter(([, s]) => s.under !== labelOf(last.expect))
+    .map(([key, s]) => `${key}: ${s.under}`);
   expect(wrong, `Secrets in etcd not under ${labelOf(last.expect)}`).toEqual([]);
 
   const users = userSecrets(before);
@@ -111,7 +133,10 @@ function expectProofAgreesWithEtcd(evidence: ReencryptResult[], before: EtcdStat
   evidence.forEach((e, i) => {
     const prior = i === 0 ? undefined : labelOf(evidence[i - 1]!.expect);
     const stale = users.filter(([, s]) => (prior ?? s.under) !== labelOf(e.expect)).length;
-    expect(e.rewrite.counts.rewritten, `re-encryption ${i + 1} (${labelOf(e.expect)}): rewritten vs stale in etcd`).toBe(stale);
+    expect(
+      e.rewrite.counts.rewritten,
+      `re-encryption ${i + 1} (${labelOf(e.expect)}): rewritten vs stale in etcd`,
+    ).toBe(stale);
   });
   // The last re-encryption wrote exactly what was stale before it, after its watermark, and nothing else.
   const watermark = Number(last.watermark);
@@ -142,7 +167,10 @@ describeConformance('kmsflow procedures against the real kube-apiserver, checked
   it('hands out the real apiserver through ARM credentials, with Secrets stored in plaintext before KMS', async () => {
     const azure = env.sandbox.clients();
     for (const kind of ['user', 'admin'] as const) {
-      const creds = kind === 'user' ? await azure.containerService.managedClusters.listClusterUserCredentials('rg-real', CLUSTER) : await azure.containerService.managedClusters.listClusterAdminCredentials('rg-real', CLUSTER);
+      const creds =
+        kind === 'user'
+          ? await azure.containerService.managedClusters.listClusterUserCredentials('rg-real', CLUSTER)
+          : await azure.containerService.managedClusters.listClusterAdminCredentials('rg-real', CLUSTER);
       const kubeconfig = Buffer.from(creds.kubeconfigs![0]!.value!).toString('utf8');
       expect(kubeconfig).toContain(`server: ${real.cp.url}`);
     }
@@ -152,15 +180,23 @@ describeConformance('kmsflow procedures against the real kube-apiserver, checked
   });
 
   it('enableKms: every Secret under key version 1 in etcd, as the proof says', async () => {
-    const { result, before, after } = await run<typeof enableKms>('enableKms', { keyId: keys[0], networkAccess: 'Public' });
+    const { result, before, after } = await run<typeof enableKms>('enableKms', {
+      keyId: keys[0],
+      networkAccess: 'Public',
+    });
     expect(result.outcome).toBe('completed');
     expectProofAgreesWithEtcd(result.evidence, before, after);
     expect(result.evidence.at(-1)!.rewrite.counts.rewritten).toBe(SECRETS);
     // The sandbox's inspection of the real-backed cluster reads the same etcd, in the emulated clusters' shape.
-    expect(env.sandbox.inspectCluster(CLUSTER)).toMatchObject({ externalApiServer: real.cp.url, encryption: { write: { type: 'kms-v2', keyId: keys[0] } } });
+    expect(env.sandbox.inspectCluster(CLUSTER)).toMatchObject({
+      externalApiServer: real.cp.url,
+      encryption: { write: { type: 'kms-v2', keyId: keys[0] } },
+    });
     const view = await real.etcdView();
     expect(view).toHaveLength(after.size);
-    expect(view.filter((e) => !e.readable || e.provider.type !== 'kms-v2' || e.provider.keyId !== keys[0])).toEqual([]);
+    expect(
+      view.filter((e) => !e.readable || e.provider.type !== 'kms-v2' || e.provider.keyId !== keys[0]),
+    ).toEqual([]);
   });
 
   it('rotateKey: every Secret under key version 2; version 1 stays in the previous slot', async () => {
@@ -178,7 +214,10 @@ describeConformance('kmsflow procedures against the real kube-apiserver, checked
     expect(versions).toHaveLength(4);
     const newest = versions[3]!;
     expect(result.evidence.at(-1)!.expect).toEqual({ kms: 'enabled', keyId: newest });
-    const retired = await env.sandbox.clients().keys(VAULT).getKey('kms', { version: keys[1]!.split('/').pop() });
+    const retired = await env.sandbox
+      .clients()
+      .keys(VAULT)
+      .getKey('kms', { version: keys[1]!.split('/').pop() });
     expect(retired.properties.enabled).toBe(false);
     // Nothing in etcd needs the retired version or the one that left both slots: a fresh apiserver
     // (no cached seeds) lists every Secret and becomes ready.
@@ -192,7 +231,14 @@ describeConformance('kmsflow procedures against the real kube-apiserver, checked
     expectProofAgreesWithEtcd(result.evidence, before, after);
     expect(result.evidence.at(-1)!.expect).toEqual({ kms: 'disabled' });
     const last = (await env.keyVersions(VAULT, 'kms'))[3]!;
-    expect((await env.sandbox.clients().keys(VAULT).getKey('kms', { version: last.split('/').pop() })).properties.enabled).toBe(true);
+    expect(
+      (
+        await env.sandbox
+          .clients()
+          .keys(VAULT)
+          .getKey('kms', { version: last.split('/').pop() })
+      ).properties.enabled,
+    ).toBe(true);
     expect(real.history.every((h) => h.ready)).toBe(true);
   });
 });

@@ -6,7 +6,9 @@ import { prefixRangeEnd } from '../../conformance/etcd/etcd-client';
 import { storageSummary, type StoredSecret } from '../../conformance/etcd/stored-secrets';
 import { describeStoredValue, parseStoredValue } from '../../conformance/etcd/stored-value';
 
-const EncryptedObject = protobuf.loadSync(path.join(__dirname, '../../conformance/etcd/encrypted-object.proto')).lookupType('v2.EncryptedObject');
+const EncryptedObject = protobuf
+  .loadSync(path.join(__dirname, '../../conformance/etcd/encrypted-object.proto'))
+  .lookupType('v2.EncryptedObject');
 
 function kmsV2Value(provider: string, keyID: string): Buffer {
   const body = EncryptedObject.encode(
@@ -40,19 +42,48 @@ describe('parseStoredValue', () => {
   });
 
   it('classifies the other providers and plaintext encodings', () => {
-    expect(parseStoredValue(Buffer.from('k8s:enc:kms:v1:old:\x00\x05abcde'))).toEqual({ kind: 'kms-v1', provider: 'old' });
-    expect(parseStoredValue(Buffer.from('k8s:enc:aescbc:v1:key1:0123456789abcdef'))).toEqual({ kind: 'aescbc', provider: 'key1' });
-    expect(parseStoredValue(Buffer.from('k8s:enc:secretbox:v1:k:xx'))).toEqual({ kind: 'secretbox', provider: 'k' });
-    expect(parseStoredValue(Buffer.from('k8s\x00\n\x0c\n\x02v1\x12\x06Secret'))).toEqual({ kind: 'identity', encoding: 'protobuf' });
-    expect(parseStoredValue(Buffer.from('{"kind":"Secret"}'))).toEqual({ kind: 'identity', encoding: 'json' });
+    expect(parseStoredValue(Buffer.from('k8s:enc:kms:v1:old:\x00\x05abcde'))).toEqual({
+      kind: 'kms-v1',
+      provider: 'old',
+    });
+    expect(parseStoredValue(Buffer.from('k8s:enc:aescbc:v1:key1:0123456789abcdef'))).toEqual({
+      kind: 'aescbc',
+      provider: 'key1',
+    });
+    expect(parseStoredValue(Buffer.from('k8s:enc:secretbox:v1:k:xx'))).toEqual({
+      kind: 'secretbox',
+      provider: 'k',
+    });
+    expect(parseStoredValue(Buffer.from('k8s\x00\n\x0c\n\x02v1\x12\x06Secret'))).toEqual({
+      kind: 'identity',
+      encoding: 'protobuf',
+    });
+    expect(parseStoredValue(Buffer.from('{"kind":"Secret"}'))).toEqual({
+      kind: 'identity',
+      encoding: 'json',
+    });
     expect(parseStoredValue(Buffer.from([0xde, 0xad]))).toEqual({ kind: 'unknown' });
   });
 });
 
 describe('storage helpers', () => {
   it('counts Secrets per provider and key', () => {
-    const s = (name: string, value: Buffer): StoredSecret => ({ key: `/registry/secrets/ns/${name}`, namespace: 'ns', name, modRevision: 1, bytes: value.length, stored: parseStoredValue(value) });
-    expect(storageSummary([s('a', kmsV2Value('p', 'k1')), s('b', kmsV2Value('p', 'k1')), s('c', kmsV2Value('p', 'k2')), s('d', Buffer.from('k8s\x00'))])).toEqual({
+    const s = (name: string, value: Buffer): StoredSecret => ({
+      key: `/registry/secrets/ns/${name}`,
+      namespace: 'ns',
+      name,
+      modRevision: 1,
+      bytes: value.length,
+      stored: parseStoredValue(value),
+    });
+    expect(
+      storageSummary([
+        s('a', kmsV2Value('p', 'k1')),
+        s('b', kmsV2Value('p', 'k1')),
+        s('c', kmsV2Value('p', 'k2')),
+        s('d', Buffer.from('k8s\x00')),
+      ]),
+    ).toEqual({
       'kms-v2/p/k1': 2,
       'kms-v2/p/k2': 1,
       'identity/protobuf': 1,

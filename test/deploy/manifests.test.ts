@@ -9,7 +9,12 @@ import { describe, expect, it } from 'vitest';
 interface K8sObject {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   // The shapes below are read field by field; the API server validates the rest.
   spec?: any; // eslint-disable-line @typescript-eslint/no-explicit-any
 }
@@ -41,19 +46,25 @@ describe('deploy/kubernetes/worker.yaml', () => {
     expect(account.metadata.annotations?.['azure.workload.identity/client-id']).toBeTruthy();
     expect(pod.serviceAccountName).toBe(account.metadata.name);
     expect(deployment.spec.template.metadata.labels['azure.workload.identity/use']).toBe('true');
-    for (const o of objects.filter((x) => x.kind !== 'Namespace')) expect(o.metadata.namespace, o.kind).toBe(one('Namespace').metadata.name);
+    for (const o of objects.filter((x) => x.kind !== 'Namespace'))
+      expect(o.metadata.namespace, o.kind).toBe(one('Namespace').metadata.name);
   });
 
   it('selects its own pods, and so does the disruption budget', () => {
     const labels = deployment.spec.template.metadata.labels;
-    for (const selector of [deployment.spec.selector.matchLabels, one('PodDisruptionBudget').spec.selector.matchLabels]) {
+    for (const selector of [
+      deployment.spec.selector.matchLabels,
+      one('PodDisruptionBudget').spec.selector.matchLabels,
+    ]) {
       for (const [k, v] of Object.entries(selector as Record<string, string>)) expect(labels[k], k).toBe(v);
     }
   });
 
   it('probes /healthz and /readyz on the port the worker is told to serve them on', () => {
     const listen = container.args[container.args.indexOf('--health-listen') + 1] as string;
-    const port = container.ports.find((p: { name: string }) => p.name === container.livenessProbe.httpGet.port);
+    const port = container.ports.find(
+      (p: { name: string }) => p.name === container.livenessProbe.httpGet.port,
+    );
     expect(Number(listen.split(':').pop())).toBe(port.containerPort);
     expect(container.livenessProbe.httpGet.path).toBe('/healthz');
     expect(container.readinessProbe.httpGet.path).toBe('/readyz');
@@ -62,25 +73,40 @@ describe('deploy/kubernetes/worker.yaml', () => {
   it('gives the worker longer to drain than its own shutdown takes', () => {
     const worker = fs.readFileSync('worker/create-worker.ts', 'utf8');
     const seconds = (name: string) => Number(new RegExp(`${name}: '(\\d+)s'`).exec(worker)![1]);
-    expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(seconds('shutdownGraceTime') + seconds('shutdownForceTime'));
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(
+      seconds('shutdownGraceTime') + seconds('shutdownForceTime'),
+    );
   });
 
   it('requests at least the memory the worker peaked at re-encrypting 10,000 Secrets in the benchmark', () => {
     const results = JSON.parse(fs.readFileSync('bench/results/reencrypt-10k.json', 'utf8')) as {
-      results: { scenario: { size: number }; rows: { contender: string; processes: { name: string; peakRssMb: number }[] }[] }[];
+      results: {
+        scenario: { size: number };
+        rows: { contender: string; processes: { name: string; peakRssMb: number }[] }[];
+      }[];
     };
     const peaks = results.results
       .filter((r) => r.scenario.size === 10_000)
-      .flatMap((r) => r.rows.filter((row) => row.contender.startsWith('kmsflow')).flatMap((row) => row.processes.filter((p) => p.name === 'worker')))
+      .flatMap((r) =>
+        r.rows
+          .filter((row) => row.contender.startsWith('kmsflow'))
+          .flatMap((row) => row.processes.filter((p) => p.name === 'worker')),
+      )
       .map((p) => p.peakRssMb);
     expect(peaks.length).toBeGreaterThan(0);
     expect(mebibytes(container.resources.requests.memory)).toBeGreaterThanOrEqual(Math.max(...peaks));
-    expect(mebibytes(container.resources.limits.memory)).toBeGreaterThan(mebibytes(container.resources.requests.memory));
+    expect(mebibytes(container.resources.limits.memory)).toBeGreaterThan(
+      mebibytes(container.resources.requests.memory),
+    );
   });
 
   it('reaches Temporal through the standard TEMPORAL_* settings, the API key from a Secret', () => {
-    const env = Object.fromEntries((container.env as { name: string; value?: string; valueFrom?: unknown }[]).map((e) => [e.name, e]));
-    expect(Object.keys(env)).toEqual(expect.arrayContaining(['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_API_KEY', 'TEMPORAL_TLS']));
+    const env = Object.fromEntries(
+      (container.env as { name: string; value?: string; valueFrom?: unknown }[]).map((e) => [e.name, e]),
+    );
+    expect(Object.keys(env)).toEqual(
+      expect.arrayContaining(['TEMPORAL_ADDRESS', 'TEMPORAL_NAMESPACE', 'TEMPORAL_API_KEY', 'TEMPORAL_TLS']),
+    );
     expect(env.TEMPORAL_API_KEY!.valueFrom).toMatchObject({ secretKeyRef: { key: 'api-key' } });
   });
 });

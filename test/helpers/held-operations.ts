@@ -20,7 +20,8 @@ export function holdClusterOperations(sandbox: { context: SandboxContext }): Hel
   const configured = ctx.timing.operationDurationMs;
   const before = new Set(ctx.store.state.operations.map((op) => op.id));
   ctx.timing.operationDurationMs = 24 * 3_600_000;
-  const held = () => ctx.store.state.operations.filter((op) => !before.has(op.id) && op.status === 'InProgress');
+  const held = () =>
+    ctx.store.state.operations.filter((op) => !before.has(op.id) && op.status === 'InProgress');
   return {
     running: () => held().map((op) => op.id),
     release() {

@@ -60,17 +60,33 @@ export async function startKmsflowEnv(
   const { temporalUi, leakControlCluster, ...sandboxOptions } = options;
   const temporal = await startTemporalTestEnv({ ui: temporalUi });
   // A scenario that does not load must not leave the dev server running.
-  const sandbox = await startSandbox({ scenario, operationDurationMs: 200, propagationDelayMs: 200, ...sandboxOptions }).catch(async (err: unknown) => {
+  const sandbox = await startSandbox({
+    scenario,
+    operationDurationMs: 200,
+    propagationDelayMs: 200,
+    ...sandboxOptions,
+  }).catch(async (err: unknown) => {
     await temporal.teardown();
     throw err;
   });
   const subscriptionId = sandbox.subscriptionId;
   const resourceGroup = scenario.subscriptions?.[0]?.resourceGroups?.[0]?.name ?? 'rg';
   const taskQueue = `kmsflow-test-${Date.now()}`;
-  const clients = createSandboxClients(sandbox.endpoints, sandbox.operator, { tuning: { retryOptions: { maxRetries: 2, retryDelayInMs: 50 } } });
-  const activities = createActivities({ clients, pollIntervalMs: 100, temporal: temporal.env.client, taskQueue });
-  const workflowBundle = { code: leakControlCluster ? await bundleWithLeakControl() : await buildWorkflowBundle() };
-  const workerActivities = leakControlCluster ? { ...activities, ...leakControlActivities(sandbox.kubeconfig(leakControlCluster, 'admin')) } : activities;
+  const clients = createSandboxClients(sandbox.endpoints, sandbox.operator, {
+    tuning: { retryOptions: { maxRetries: 2, retryDelayInMs: 50 } },
+  });
+  const activities = createActivities({
+    clients,
+    pollIntervalMs: 100,
+    temporal: temporal.env.client,
+    taskQueue,
+  });
+  const workflowBundle = {
+    code: leakControlCluster ? await bundleWithLeakControl() : await buildWorkflowBundle(),
+  };
+  const workerActivities = leakControlCluster
+    ? { ...activities, ...leakControlActivities(sandbox.kubeconfig(leakControlCluster, 'admin')) }
+    : activities;
 
   return {
     temporal,
@@ -79,7 +95,8 @@ export async function startKmsflowEnv(
     workflowBundle,
     taskQueue,
     clusterId: (name, rg = resourceGroup) => formatClusterId({ subscriptionId, resourceGroup: rg, name }),
-    vaultId: (name, rg = resourceGroup) => `/subscriptions/${subscriptionId}/resourceGroups/${rg}/providers/Microsoft.KeyVault/vaults/${name}`,
+    vaultId: (name, rg = resourceGroup) =>
+      `/subscriptions/${subscriptionId}/resourceGroups/${rg}/providers/Microsoft.KeyVault/vaults/${name}`,
     keyVersions: (vault, key) => keyVersionIds(sandbox, vault, key),
     mutations: () => sandbox.oplog.count(),
     async withWorker(fn, options = {}) {

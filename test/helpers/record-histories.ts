@@ -10,10 +10,17 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 
 export const PROCEDURE_HISTORIES = path.resolve('test/fixtures/histories/procedures');
-const VERSION_HISTORIES = path.join(PROCEDURE_HISTORIES, `v${(JSON.parse(fs.readFileSync('package.json', 'utf8')) as { version: string }).version}`);
+const VERSION_HISTORIES = path.join(
+  PROCEDURE_HISTORIES,
+  `v${(JSON.parse(fs.readFileSync('package.json', 'utf8')) as { version: string }).version}`,
+);
 const recording = process.env.KMSFLOW_RECORD_HISTORIES === '1';
 
-export async function recordProcedureHistories(client: Client, handle: WorkflowHandle, name: string): Promise<void> {
+export async function recordProcedureHistories(
+  client: Client,
+  handle: WorkflowHandle,
+  name: string,
+): Promise<void> {
   if (!recording) return;
   fs.mkdirSync(VERSION_HISTORIES, { recursive: true });
   const write = async (file: string, workflowId: string, runId?: string) => {

@@ -1,6 +1,13 @@
 import * as path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, type LogEntry, makeTelemetryFilterString, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import {
+  bundleWorkflowCode,
+  DefaultLogger,
+  type LogEntry,
+  makeTelemetryFilterString,
+  Runtime,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import { startDevServer, type DevServer } from '../../client/dev-server';
 
 export interface TemporalTestEnv {
@@ -38,7 +45,10 @@ export async function startTemporalTestEnv(options: { ui?: boolean } = {}): Prom
   installQuietRuntime();
   const server = await startDevServer({ ui: options.ui, log: (line) => console.log(line) });
   try {
-    const env = await TestWorkflowEnvironment.createFromExistingServer({ address: server.address, namespace: server.namespace });
+    const env = await TestWorkflowEnvironment.createFromExistingServer({
+      address: server.address,
+      namespace: server.namespace,
+    });
     return {
       server,
       env,

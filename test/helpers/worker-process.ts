@@ -22,17 +22,30 @@ async function main(): Promise<void> {
   const taskQueue = process.env.KMSFLOW_TASK_QUEUE!;
   const sandbox = readSandboxEnv({ file: process.env.KMSFLOW_SANDBOX_ENV! });
   if (!sandbox) throw new Error('KMSFLOW_SANDBOX_ENV names no sandbox env file');
-  Runtime.install({ logger: new DefaultLogger((process.env.KMSFLOW_WORKER_LOG_LEVEL as 'DEBUG' | 'INFO' | 'WARN' | undefined) ?? 'WARN') });
-  const temporal = new Client({ connection: await Connection.connect({ address }), dataConverter: dataConverterFromEnvironment() });
-  const clients = createSandboxClients(sandbox.endpoints, sandbox.principal, { tuning: { retryOptions: { maxRetries: 2, retryDelayInMs: 50 } } });
+  Runtime.install({
+    logger: new DefaultLogger(
+      (process.env.KMSFLOW_WORKER_LOG_LEVEL as 'DEBUG' | 'INFO' | 'WARN' | undefined) ?? 'WARN',
+    ),
+  });
+  const temporal = new Client({
+    connection: await Connection.connect({ address }),
+    dataConverter: dataConverterFromEnvironment(),
+  });
+  const clients = createSandboxClients(sandbox.endpoints, sandbox.principal, {
+    tuning: { retryOptions: { maxRetries: 2, retryDelayInMs: 50 } },
+  });
   const worker = await createKmsflowWorker({
     connection: await NativeConnection.connect({ address }),
     namespace: 'default',
     taskQueue,
-    workflowBundle: process.env.KMSFLOW_WORKFLOW_BUNDLE ? { codePath: process.env.KMSFLOW_WORKFLOW_BUNDLE } : (await loadWorkflowBundle()).bundle,
+    workflowBundle: process.env.KMSFLOW_WORKFLOW_BUNDLE
+      ? { codePath: process.env.KMSFLOW_WORKFLOW_BUNDLE }
+      : (await loadWorkflowBundle()).bundle,
     activities: {
       ...createActivities({ clients, pollIntervalMs: 100, temporal, taskQueue }),
-      ...(process.env.KMSFLOW_LEAK_CONTROLS_KUBECONFIG ? leakControlActivities(fs.readFileSync(process.env.KMSFLOW_LEAK_CONTROLS_KUBECONFIG, 'utf8')) : {}),
+      ...(process.env.KMSFLOW_LEAK_CONTROLS_KUBECONFIG
+        ? leakControlActivities(fs.readFileSync(process.env.KMSFLOW_LEAK_CONTROLS_KUBECONFIG, 'utf8'))
+        : {}),
     },
   });
   console.log('worker ready');

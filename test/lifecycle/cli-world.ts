@@ -48,8 +48,16 @@ export interface CliWorld {
   teardown(): Promise<void>;
 }
 
-function run(command: string, args: string[], env: NodeJS.ProcessEnv, stdin?: string): { done: Promise<ProcessRun>; process: ChildProcess } {
-  const child = spawn(command, args, { env, stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+function run(
+  command: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  stdin?: string,
+): { done: Promise<ProcessRun>; process: ChildProcess } {
+  const child = spawn(command, args, {
+    env,
+    stdio: [stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -70,7 +78,10 @@ function describeRun(what: string, r: ProcessRun): string {
 function untilPrinted(child: ChildProcess, marker: RegExp, what: string, timeoutMs = 120_000): Promise<void> {
   return new Promise((resolve, reject) => {
     let seen = '';
-    const timer = setTimeout(() => reject(new Error(`${what} printed no ${marker} within ${timeoutMs} ms:\n${seen}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`${what} printed no ${marker} within ${timeoutMs} ms:\n${seen}`)),
+      timeoutMs,
+    );
     const onData = (chunk: Buffer) => {
       seen += chunk.toString();
       if (marker.test(seen)) {
@@ -162,12 +173,23 @@ export async function startCliWorld(source: SandboxSource): Promise<CliWorld> {
     },
     async seedPipeline(cluster) {
       const kubeconfig = await kubeconfigOf(cluster);
-      return run('bash', ['-o', 'pipefail', '-c', 'kubectl get secrets --all-namespaces -o json | kubectl replace -f - >/dev/null'], { ...env, KUBECONFIG: kubeconfig }).done;
+      return run(
+        'bash',
+        [
+          '-o',
+          'pipefail',
+          '-c',
+          'kubectl get secrets --all-namespaces -o json | kubectl replace -f - >/dev/null',
+        ],
+        { ...env, KUBECONFIG: kubeconfig },
+      ).done;
     },
     workerLog: () => workerLog,
-    inspect: (cluster) => world.kmsflowJson<ClusterInspection>(['sandbox', 'inspect', '--cluster', cluster, '--entries']),
+    inspect: (cluster) =>
+      world.kmsflowJson<ClusterInspection>(['sandbox', 'inspect', '--cluster', cluster, '--entries']),
     async startWorker() {
-      if (worker && worker.exitCode === null && worker.signalCode === null) throw new Error('a kmsflow worker process already runs in this world: stopWorker() first');
+      if (worker && worker.exitCode === null && worker.signalCode === null)
+        throw new Error('a kmsflow worker process already runs in this world: stopWorker() first');
       const child = run(BIN, workerArgs, env);
       worker = child.process;
       child.process.stdout!.on('data', (c: Buffer) => (workerLog += c.toString()));
@@ -178,7 +200,10 @@ export async function startCliWorld(source: SandboxSource): Promise<CliWorld> {
       await stop(worker, 'SIGTERM');
       worker = undefined;
     },
-    workerPids: () => [worker, ...extraWorkers].filter((w): w is ChildProcess => !!w && w.exitCode === null && w.signalCode === null).map((w) => w.pid!),
+    workerPids: () =>
+      [worker, ...extraWorkers]
+        .filter((w): w is ChildProcess => !!w && w.exitCode === null && w.signalCode === null)
+        .map((w) => w.pid!),
     async startExtraWorker() {
       const child = run(BIN, workerArgs, env);
       extraWorkers.push(child.process);
@@ -195,7 +220,11 @@ export async function startCliWorld(source: SandboxSource): Promise<CliWorld> {
   };
   try {
     if (sandbox) await untilPrinted(sandbox.process, /Press Ctrl-C to stop/, 'kmsflow sandbox start');
-    await waitUntil(async () => fs.existsSync(envFile), (exists) => exists, { what: 'the sandbox env file', timeoutMs: 10_000 });
+    await waitUntil(
+      async () => fs.existsSync(envFile),
+      (exists) => exists,
+      { what: 'the sandbox env file', timeoutMs: 10_000 },
+    );
     await world.startWorker();
   } catch (err) {
     await world.teardown();

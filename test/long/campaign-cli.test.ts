@@ -29,7 +29,14 @@ const WEEKDAYS = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Frida
 const daysFromNow = (days: number) => new Date(Date.now() + days * 86_400_000);
 /** A weekly four-hour window at 00:00 UTC, `days` from today. */
 function windowOn(days: number) {
-  return { maintenanceWindow: { schedule: { weekly: { intervalWeeks: 1, dayOfWeek: WEEKDAYS[daysFromNow(days).getUTCDay()]! } }, durationHours: 4, startTime: '00:00', utcOffset: '+00:00' } };
+  return {
+    maintenanceWindow: {
+      schedule: { weekly: { intervalWeeks: 1, dayOfWeek: WEEKDAYS[daysFromNow(days).getUTCDay()]! } },
+      durationHours: 4,
+      startTime: '00:00',
+      utcOffset: '+00:00',
+    },
+  };
 }
 
 const FILLERS = Array.from({ length: 21 }, (_, i) => `aks-n${String(i + 1).padStart(2, '0')}`);
@@ -49,8 +56,18 @@ const scenario: ScenarioInput = {
   ],
   principals: [{ name: 'operator', type: 'User' }],
   operator: 'operator',
-  identities: [{ name: 'id-kms', resourceGroup: 'rg-east' }, { name: 'id-revoked', resourceGroup: 'rg-east' }],
-  vaults: [{ name: VAULT, resourceGroup: 'rg-east', enablePurgeProtection: true, keys: [{ name: 'fleet', versions: 1 }] }],
+  identities: [
+    { name: 'id-kms', resourceGroup: 'rg-east' },
+    { name: 'id-revoked', resourceGroup: 'rg-east' },
+  ],
+  vaults: [
+    {
+      name: VAULT,
+      resourceGroup: 'rg-east',
+      enablePurgeProtection: true,
+      keys: [{ name: 'fleet', versions: 1 }],
+    },
+  ],
   roleAssignments: [
     { role: 'Key Vault Crypto Officer', principal: 'operator', scope: `vault:${VAULT}` },
     { role: 'Key Vault Crypto User', principal: 'id-kms', scope: `vault:${VAULT}` },
@@ -59,13 +76,35 @@ const scenario: ScenarioInput = {
     { name: 'aks-e1', resourceGroup: 'rg-east', tags: prod, identity: 'id-kms', kms, secrets: secrets(1) },
     { name: 'aks-e2', resourceGroup: 'rg-east', tags: prod, identity: 'id-kms', kms, secrets: secrets(2) },
     { name: 'aks-e3', resourceGroup: 'rg-east', tags: prod, identity: 'id-kms', kms, secrets: secrets(3) },
-    { name: 'aks-e4', resourceGroup: 'rg-east', tags: { env: 'dev' }, identity: 'id-kms', kms, secrets: secrets(4) },
+    {
+      name: 'aks-e4',
+      resourceGroup: 'rg-east',
+      tags: { env: 'dev' },
+      identity: 'id-kms',
+      kms,
+      secrets: secrets(4),
+    },
     { name: 'aks-w1', resourceGroup: 'rg-west', tags: prod, identity: 'id-kms', secrets: secrets(5) },
-    { name: 'aks-w2', resourceGroup: 'rg-west', tags: prod, identity: 'id-revoked', kms, secrets: secrets(6) },
+    {
+      name: 'aks-w2',
+      resourceGroup: 'rg-west',
+      tags: prod,
+      identity: 'id-revoked',
+      kms,
+      secrets: secrets(6),
+    },
     { name: 'aks-w3', resourceGroup: 'rg-west', tags: prod, identity: 'id-kms', kms, secrets: secrets(7) },
     { name: 'aks-w4', resourceGroup: 'rg-west', tags: prod, identity: 'id-kms', kms, secrets: secrets(8) },
     // Its only maintenance window is the day after tomorrow: it waits, until the operator opens one now.
-    { name: 'aks-w5', resourceGroup: 'rg-west', tags: prod, identity: 'id-kms', kms, secrets: secrets(9), maintenanceConfigurations: { aksManagedAutoUpgradeSchedule: windowOn(2) } },
+    {
+      name: 'aks-w5',
+      resourceGroup: 'rg-west',
+      tags: prod,
+      identity: 'id-kms',
+      kms,
+      secrets: secrets(9),
+      maintenanceConfigurations: { aksManagedAutoUpgradeSchedule: windowOn(2) },
+    },
     // The rest of the fleet: ordinary prod clusters; every fifth has a maintenance window open now.
     ...FILLERS.map((name, i) => ({
       name,
@@ -74,26 +113,66 @@ const scenario: ScenarioInput = {
       identity: 'id-kms',
       kms,
       secrets: secrets(10 + i),
-      ...(i % 5 === 0 ? { maintenanceConfigurations: { default: { maintenanceWindow: { schedule: { daily: { intervalDays: 1 } }, durationHours: 8, startTime: `${String(new Date().getUTCHours()).padStart(2, '0')}:00`, utcOffset: '+00:00' } } } } : {}),
+      ...(i % 5 === 0
+        ? {
+            maintenanceConfigurations: {
+              default: {
+                maintenanceWindow: {
+                  schedule: { daily: { intervalDays: 1 } },
+                  durationHours: 8,
+                  startTime: `${String(new Date().getUTCHours()).padStart(2, '0')}:00`,
+                  utcOffset: '+00:00',
+                },
+              },
+            },
+          }
+        : {}),
     })),
   ],
   fleets: [
     {
       name: 'fleet-prod',
       resourceGroup: 'rg-east',
-      members: [{ cluster: 'aks-e1' }, { cluster: 'aks-e4', group: 'dev' }, { cluster: 'aks-w3' }, ...FILLERS.slice(0, 7).map((cluster) => ({ cluster }))],
+      members: [
+        { cluster: 'aks-e1' },
+        { cluster: 'aks-e4', group: 'dev' },
+        { cluster: 'aks-w3' },
+        ...FILLERS.slice(0, 7).map((cluster) => ({ cluster })),
+      ],
     },
   ],
   // aks-e3's every cluster update is accepted by ARM, then fails.
-  faults: { seed: 1, rules: [{ service: 'arm', method: 'PUT', path: '/managedClusters/aks-e3$', action: { kind: 'lroFailure', code: 'InternalOperationError', message: 'Internal server error' } }] },
+  faults: {
+    seed: 1,
+    rules: [
+      {
+        service: 'arm',
+        method: 'PUT',
+        path: '/managedClusters/aks-e3$',
+        action: { kind: 'lroFailure', code: 'InternalOperationError', message: 'Internal server error' },
+      },
+    ],
+  },
 };
 
-const FAST = ['--page-size', '20', '--pages-per-run', '3', '--concurrency', '4', '--propagation-wait', '0', '--poll-interval', '0.2'];
+const FAST = [
+  '--page-size',
+  '20',
+  '--pages-per-run',
+  '3',
+  '--concurrency',
+  '4',
+  '--propagation-wait',
+  '0',
+  '--poll-interval',
+  '0.2',
+];
 const STAGES = ['--stage', 'canary size=1 soak=2s', '--stage', 'rest concurrency=6 approval'];
 const LONG = 300_000;
 
 let world: CliWorld;
-const clusterId = (group: string, name: string) => `/subscriptions/${SUBSCRIPTION}/resourceGroups/${group}/providers/Microsoft.ContainerService/managedClusters/${name}`;
+const clusterId = (group: string, name: string) =>
+  `/subscriptions/${SUBSCRIPTION}/resourceGroups/${group}/providers/Microsoft.ContainerService/managedClusters/${name}`;
 
 beforeAll(async () => {
   world = await startCliWorld({ scenario });
@@ -105,7 +184,11 @@ afterAll(async () => {
 
 const campaignStatus = (id: string) => world.kmsflowJson<CampaignProgress>(['campaign', 'status', id]);
 const untilPhase = (id: string, phases: CampaignProgress['phase'][]) =>
-  waitUntil(() => campaignStatus(id), (p) => phases.includes(p.phase), { what: `campaign ${id} ${phases.join(' or ')}`, timeoutMs: 180_000, intervalMs: 500 });
+  waitUntil(
+    () => campaignStatus(id),
+    (p) => phases.includes(p.phase),
+    { what: `campaign ${id} ${phases.join(' or ')}`, timeoutMs: 180_000, intervalMs: 500 },
+  );
 const byName = (p: CampaignProgress) => Object.fromEntries(p.clusters.map((c) => [c.name, c]));
 
 /** Every Secret of the cluster stored under `keyId`, as etcd holds it. */
@@ -114,7 +197,9 @@ async function expectEverySecretUnder(cluster: string, keyId: string): Promise<v
   expect(view.kms?.keyId?.toLowerCase()).toBe(keyId.toLowerCase());
   const entries = view.etcdEntries ?? [];
   expect(entries.length).toBeGreaterThan(0);
-  const wrong = entries.filter((e) => e.provider.type === 'identity' || e.provider.keyId.toLowerCase() !== keyId.toLowerCase());
+  const wrong = entries.filter(
+    (e) => e.provider.type === 'identity' || e.provider.keyId.toLowerCase() !== keyId.toLowerCase(),
+  );
   expect(wrong.map((e) => `${e.namespace}/${e.name}`)).toEqual([]);
 }
 
@@ -123,7 +208,17 @@ it(
   async () => {
     const select = ['--subscription', SUBSCRIPTION, '--tag', 'env=prod'];
     const plan = await world.kmsflowJson<CampaignPlan>(['campaign', 'plan', 'rotate', ...select, ...STAGES]);
-    expect(plan.members.map((m) => m.name)).toEqual(['aks-e1', 'aks-e2', 'aks-e3', ...FILLERS, 'aks-w1', 'aks-w2', 'aks-w3', 'aks-w4', 'aks-w5']);
+    expect(plan.members.map((m) => m.name)).toEqual([
+      'aks-e1',
+      'aks-e2',
+      'aks-e3',
+      ...FILLERS,
+      'aks-w1',
+      'aks-w2',
+      'aks-w3',
+      'aks-w4',
+      'aks-w5',
+    ]);
     expect(plan.members.find((m) => m.name === 'aks-w1')?.skipReason).toMatch(/KMS is off/);
     expect(plan.stages.map((s) => [s.name, s.clusters, s.concurrency])).toEqual([
       ['canary', 1, 1],
@@ -131,7 +226,20 @@ it(
     ]);
     const before = await world.inspect('aks-e1');
 
-    const started = await world.kmsflow(['campaign', 'start', 'rotate', ...select, ...STAGES, '--id', 'fleet-1', '--max-failures', '2', '--recheck', '1', ...FAST]);
+    const started = await world.kmsflow([
+      'campaign',
+      'start',
+      'rotate',
+      ...select,
+      ...STAGES,
+      '--id',
+      'fleet-1',
+      '--max-failures',
+      '2',
+      '--recheck',
+      '1',
+      ...FAST,
+    ]);
     expect(started.code, started.stderr).toBe(0);
     expect(started.stdout).toContain('Started campaign fleet-1');
 
@@ -152,13 +260,20 @@ it(
       { what: 'aks-w5 waiting for its maintenance window', timeoutMs: 120_000, intervalMs: 500 },
     );
     const opensAt = `${daysFromNow(2).toISOString().slice(0, 10)}T00:00:00.000Z`;
-    expect(byName(waiting)['aks-w5']?.reason).toBe(`outside its maintenance window (aksManagedAutoUpgradeSchedule): waits until ${opensAt}`);
+    expect(byName(waiting)['aks-w5']?.reason).toBe(
+      `outside its maintenance window (aksManagedAutoUpgradeSchedule): waits until ${opensAt}`,
+    );
     expect(waiting.phase).toBe('running');
     const sandbox = readSandboxEnv({ file: world.envFile })!;
     const arm = createSandboxClients(sandbox.endpoints, sandbox.principal).containerService(SUBSCRIPTION);
     const hour = `${String(new Date().getUTCHours()).padStart(2, '0')}:00`;
     await arm.maintenanceConfigurations.createOrUpdate('rg-west', 'aks-w5', 'aksManagedAutoUpgradeSchedule', {
-      maintenanceWindow: { schedule: { daily: { intervalDays: 1 } }, durationHours: 4, startTime: hour, utcOffset: '+00:00' },
+      maintenanceWindow: {
+        schedule: { daily: { intervalDays: 1 } },
+        durationHours: 4,
+        startTime: hour,
+        utcOffset: '+00:00',
+      },
     });
 
     progress = await untilPhase('fleet-1', ['completed', 'halted']);
@@ -188,7 +303,8 @@ it(
       await expectEverySecretUnder(name, newKey);
     }
     // Not touched: the dev cluster, the skipped ones, and the one whose preflight blocked.
-    for (const name of ['aks-e4', 'aks-w4', 'aks-w2']) expect((await world.inspect(name)).kms?.keyId).toBe(before.kms?.keyId);
+    for (const name of ['aks-e4', 'aks-w4', 'aks-w2'])
+      expect((await world.inspect(name)).kms?.keyId).toBe(before.kms?.keyId);
 
     // The auditors' report: each cluster's own evidence; exit 4 while any cluster it ran is not proven.
     const report = await world.kmsflowJson<CampaignReport>(['campaign', 'report', 'fleet-1'], 4);
@@ -202,17 +318,53 @@ it(
     expect(watched.stdout).toMatch(/completed: proven 25, blocked 2, skipped 2; budget 2\/2/);
 
     // Each cluster's procedure is its own, under its own workflow id: status shows the blocked one and why.
-    const blocked = await world.kmsflowJson<ProcedureSnapshot>(['status', clusterId('rg-west', 'aks-w2')], [0, 3, 4]);
+    const blocked = await world.kmsflowJson<ProcedureSnapshot>(
+      ['status', clusterId('rg-west', 'aks-w2')],
+      [0, 3, 4],
+    );
     expect(blocked.phase).toBe('blocked');
     expect(JSON.stringify(blocked.steps)).toContain('IdentityLacksCryptoPermission');
 
     // A campaign with no error budget over three clusters, one at a time: it halts at aks-w2 (still without its
     // permission) and starts nothing after it. aks-e3, whose last update failed, is not a candidate until fixed.
-    expect((await world.kmsflow(['cancel', clusterId('rg-west', 'aks-w2'), '--reason', 'tried again by a campaign'])).code).toBe(0);
-    await waitUntil(() => world.kmsflowJson<ProcedureSnapshot>(['status', clusterId('rg-west', 'aks-w2')], [0, 3, 4]), (s) => s.status !== 'running', { what: 'aks-w2 cancelled', timeoutMs: 60_000 });
+    expect(
+      (
+        await world.kmsflow([
+          'cancel',
+          clusterId('rg-west', 'aks-w2'),
+          '--reason',
+          'tried again by a campaign',
+        ])
+      ).code,
+    ).toBe(0);
+    await waitUntil(
+      () => world.kmsflowJson<ProcedureSnapshot>(['status', clusterId('rg-west', 'aks-w2')], [0, 3, 4]),
+      (s) => s.status !== 'running',
+      { what: 'aks-w2 cancelled', timeoutMs: 60_000 },
+    );
     const file = path.join(world.dir, 'clusters.txt');
-    fs.writeFileSync(file, ['# second wave', clusterId('rg-east', 'aks-e3'), clusterId('rg-west', 'aks-w2'), clusterId('rg-west', 'aks-w3'), clusterId('rg-west', 'aks-w4')].join('\n'));
-    const second = await world.kmsflow(['campaign', 'start', 'rotate', '--clusters-file', file, '--stage', 'all concurrency=1', '--id', 'fleet-2', ...FAST]);
+    fs.writeFileSync(
+      file,
+      [
+        '# second wave',
+        clusterId('rg-east', 'aks-e3'),
+        clusterId('rg-west', 'aks-w2'),
+        clusterId('rg-west', 'aks-w3'),
+        clusterId('rg-west', 'aks-w4'),
+      ].join('\n'),
+    );
+    const second = await world.kmsflow([
+      'campaign',
+      'start',
+      'rotate',
+      '--clusters-file',
+      file,
+      '--stage',
+      'all concurrency=1',
+      '--id',
+      'fleet-2',
+      ...FAST,
+    ]);
     expect(second.code, second.stderr).toBe(0);
     progress = await untilPhase('fleet-2', ['completed', 'halted']);
     expect(progress.phase).toBe('halted');
@@ -230,12 +382,37 @@ it(
     // --busy wait: aks-e2 is busy with an operator's own procedure (blocked: it rotates to the key in use), so the
     // campaign waits for it; once the operator cancels that procedure, the campaign's runs and is proven.
     const e2 = clusterId('rg-east', 'aks-e2');
-    expect((await world.kmsflow(['start', 'rotate', '--cluster', e2, '--key-id', newKey, ...FAST])).code).toBe(0);
-    await waitUntil(() => world.kmsflowJson<ProcedureSnapshot>(['status', e2], [0, 3, 4]), (s) => s.phase === 'blocked', { what: 'the operator\'s procedure blocked', timeoutMs: 60_000 });
+    expect(
+      (await world.kmsflow(['start', 'rotate', '--cluster', e2, '--key-id', newKey, ...FAST])).code,
+    ).toBe(0);
+    await waitUntil(
+      () => world.kmsflowJson<ProcedureSnapshot>(['status', e2], [0, 3, 4]),
+      (s) => s.phase === 'blocked',
+      { what: "the operator's procedure blocked", timeoutMs: 60_000 },
+    );
     fs.writeFileSync(file, `${e2}\n`);
-    const third = await world.kmsflow(['campaign', 'start', 'rotate', '--clusters-file', file, '--stage', 'all', '--id', 'fleet-3', '--busy', 'wait', '--recheck', '1', ...FAST]);
+    const third = await world.kmsflow([
+      'campaign',
+      'start',
+      'rotate',
+      '--clusters-file',
+      file,
+      '--stage',
+      'all',
+      '--id',
+      'fleet-3',
+      '--busy',
+      'wait',
+      '--recheck',
+      '1',
+      ...FAST,
+    ]);
     expect(third.code, third.stderr).toBe(0);
-    const busy = await waitUntil(() => campaignStatus('fleet-3'), (p) => p.clusters[0]?.status === 'waiting-busy', { what: 'aks-e2 waiting-busy', timeoutMs: 60_000, intervalMs: 500 });
+    const busy = await waitUntil(
+      () => campaignStatus('fleet-3'),
+      (p) => p.clusters[0]?.status === 'waiting-busy',
+      { what: 'aks-e2 waiting-busy', timeoutMs: 60_000, intervalMs: 500 },
+    );
     expect(busy.clusters[0]?.reason).toContain('busy: another procedure runs on it');
     expect((await world.kmsflow(['cancel', e2, '--reason', 'the campaign does it'])).code).toBe(0);
     progress = await untilPhase('fleet-3', ['completed', 'halted']);
@@ -248,14 +425,42 @@ it(
   LONG,
 );
 
-it('selects an Azure Kubernetes Fleet Manager fleet\'s members, narrowed by tag, and refuses a malformed fleet id before anything runs', async () => {
+it("selects an Azure Kubernetes Fleet Manager fleet's members, narrowed by tag, and refuses a malformed fleet id before anything runs", async () => {
   const fleet = `/subscriptions/${SUBSCRIPTION}/resourceGroups/rg-east/providers/Microsoft.ContainerService/fleets/fleet-prod`;
-  const all = await world.kmsflowJson<CampaignPlan>(['campaign', 'plan', 'rotate', '--fleet', fleet, '--stage', 'all']);
+  const all = await world.kmsflowJson<CampaignPlan>([
+    'campaign',
+    'plan',
+    'rotate',
+    '--fleet',
+    fleet,
+    '--stage',
+    'all',
+  ]);
   expect(all.members.map((m) => m.name)).toEqual(['aks-e1', 'aks-e4', ...FILLERS.slice(0, 7), 'aks-w3']);
-  const prodOnly = await world.kmsflowJson<CampaignPlan>(['campaign', 'plan', 'rotate', '--fleet', fleet, '--tag', 'env=prod', '--stage', 'all']);
+  const prodOnly = await world.kmsflowJson<CampaignPlan>([
+    'campaign',
+    'plan',
+    'rotate',
+    '--fleet',
+    fleet,
+    '--tag',
+    'env=prod',
+    '--stage',
+    'all',
+  ]);
   expect(prodOnly.members.map((m) => m.name)).toEqual(['aks-e1', ...FILLERS.slice(0, 7), 'aks-w3']);
   // The fleet's update groups as stages: aks-e4's group "dev" first, the others after it.
-  const byGroup = await world.kmsflowJson<CampaignPlan>(['campaign', 'plan', 'rotate', '--fleet', fleet, '--stage', 'dev group=dev', '--stage', 'rest concurrency=3']);
+  const byGroup = await world.kmsflowJson<CampaignPlan>([
+    'campaign',
+    'plan',
+    'rotate',
+    '--fleet',
+    fleet,
+    '--stage',
+    'dev group=dev',
+    '--stage',
+    'rest concurrency=3',
+  ]);
   expect(byGroup.stages.map((s) => [s.name, s.clusters])).toEqual([
     ['dev', 1],
     ['rest', 9],

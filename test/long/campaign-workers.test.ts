@@ -31,7 +31,18 @@ const scenario: ScenarioInput = {
   })),
 };
 
-const FAST = ['--page-size', '20', '--pages-per-run', '3', '--concurrency', '4', '--propagation-wait', '0', '--poll-interval', '0.2'];
+const FAST = [
+  '--page-size',
+  '20',
+  '--pages-per-run',
+  '3',
+  '--concurrency',
+  '4',
+  '--propagation-wait',
+  '0',
+  '--poll-interval',
+  '0.2',
+];
 
 let world: CliWorld;
 let extra: ChildProcess[] = [];
@@ -45,40 +56,61 @@ afterAll(async () => {
   await world?.teardown();
 });
 
-it(
-  'spreads the clusters over three workers, loses one to SIGKILL mid-campaign, and still proves every cluster',
-  async () => {
-    const started = await world.kmsflow(['campaign', 'start', 'rotate', '--subscription', SUBSCRIPTION, '--stage', 'all concurrency=3', '--id', 'spread', ...FAST]);
-    expect(started.code, started.stderr).toBe(0);
-    const status = () => world.kmsflowJson<CampaignProgress>(['campaign', 'status', 'spread']);
-    await waitUntil(status, (p) => p.clusters.filter((c) => c.status === 'running').length >= 2, { what: 'clusters mid-procedure', timeoutMs: 120_000, intervalMs: 200 });
-    const killed = extra[0]!;
-    killed.kill('SIGKILL');
-    await new Promise((resolve) => killed.once('exit', resolve));
+it('spreads the clusters over three workers, loses one to SIGKILL mid-campaign, and still proves every cluster', async () => {
+  const started = await world.kmsflow([
+    'campaign',
+    'start',
+    'rotate',
+    '--subscription',
+    SUBSCRIPTION,
+    '--stage',
+    'all concurrency=3',
+    '--id',
+    'spread',
+    ...FAST,
+  ]);
+  expect(started.code, started.stderr).toBe(0);
+  const status = () => world.kmsflowJson<CampaignProgress>(['campaign', 'status', 'spread']);
+  await waitUntil(status, (p) => p.clusters.filter((c) => c.status === 'running').length >= 2, {
+    what: 'clusters mid-procedure',
+    timeoutMs: 120_000,
+    intervalMs: 200,
+  });
+  const killed = extra[0]!;
+  killed.kill('SIGKILL');
+  await new Promise((resolve) => killed.once('exit', resolve));
 
-    const done = await waitUntil(status, (p) => p.phase !== 'running', { what: 'the campaign to end', timeoutMs: 270_000, intervalMs: 1_000 });
-    expect(done.phase).toBe('completed');
-    expect(done.clusters.map((c) => [c.name, c.status])).toEqual(CLUSTERS.map((name) => [name, 'proven']));
-    for (const name of CLUSTERS) {
-      const view = await world.inspect(name);
-      const keyId = done.clusters.find((c) => c.name === name)!.keyId!;
-      expect(view.kms?.keyId).toBe(keyId);
-      expect((view.etcdEntries ?? []).filter((e) => e.provider.type === 'identity' || e.provider.keyId !== keyId)).toEqual([]);
-    }
+  const done = await waitUntil(status, (p) => p.phase !== 'running', {
+    what: 'the campaign to end',
+    timeoutMs: 270_000,
+    intervalMs: 1_000,
+  });
+  expect(done.phase).toBe('completed');
+  expect(done.clusters.map((c) => [c.name, c.status])).toEqual(CLUSTERS.map((name) => [name, 'proven']));
+  for (const name of CLUSTERS) {
+    const view = await world.inspect(name);
+    const keyId = done.clusters.find((c) => c.name === name)!.keyId!;
+    expect(view.kms?.keyId).toBe(keyId);
+    expect(
+      (view.etcdEntries ?? []).filter((e) => e.provider.type === 'identity' || e.provider.keyId !== keyId),
+    ).toEqual([]);
+  }
 
-    // More than one worker ran the clusters' activities (each worker has its own identity, pid@host).
-    const connection = await Connection.connect({ address: world.address });
-    try {
-      const client = new Client({ connection, namespace: 'default' });
-      const identities = new Set<string>();
-      for (const c of done.clusters) {
-        const history = await client.workflow.getHandle(`kmsflow:${c.clusterId.toLowerCase()}`, c.runId).fetchHistory();
-        for (const e of history.events ?? []) if (e.activityTaskStartedEventAttributes?.identity) identities.add(e.activityTaskStartedEventAttributes.identity);
-      }
-      expect(identities.size).toBeGreaterThanOrEqual(2);
-    } finally {
-      await connection.close();
+  // More than one worker ran the clusters' activities (each worker has its own identity, pid@host).
+  const connection = await Connection.connect({ address: world.address });
+  try {
+    const client = new Client({ connection, namespace: 'default' });
+    const identities = new Set<string>();
+    for (const c of done.clusters) {
+      const history = await client.workflow
+        .getHandle(`kmsflow:${c.clusterId.toLowerCase()}`, c.runId)
+        .fetchHistory();
+      for (const e of history.events ?? [])
+        if (e.activityTaskStartedEventAttributes?.identity)
+          identities.add(e.activityTaskStartedEventAttributes.identity);
     }
-  },
-  360_000,
-);
+    expect(identities.size).toBeGreaterThanOrEqual(2);
+  } finally {
+    await connection.close();
+  }
+}, 360_000);

@@ -28,7 +28,11 @@ afterAll(async () => {
 });
 
 const plan = (request: PlanRequest) =>
-  client.workflow.execute('planProcedure', { taskQueue: env.taskQueue, workflowId: `plan-${Date.now()}`, args: [request] }) as Promise<Plan>;
+  client.workflow.execute('planProcedure', {
+    taskQueue: env.taskQueue,
+    workflowId: `plan-${Date.now()}`,
+    args: [request],
+  }) as Promise<Plan>;
 
 /**
  * What the re-encryption step showed while it ran: its details, and each rate it reported next to the rate
@@ -43,12 +47,18 @@ interface Seen {
 /** Runs the procedure as `kmsflow start` does (the cluster's workflow id), watching its progress; wall time in seconds. */
 async function timed(workflow: string, input: Record<string, unknown>, seen?: Seen): Promise<number> {
   const started = Date.now();
-  const handle = await client.workflow.start(workflow, { taskQueue: env.taskQueue, workflowId: procedureWorkflowId(input.clusterId as string), args: [input] });
+  const handle = await client.workflow.start(workflow, {
+    taskQueue: env.taskQueue,
+    workflowId: procedureWorkflowId(input.clusterId as string),
+    args: [input],
+  });
   const result = resultWithin<ProcedureOutcome>(handle, 240_000);
   let done = false;
   void result.finally(() => (done = true)).catch(() => undefined);
   while (seen && !done) {
-    const step = (await handle.query(progressQuery)).steps.find((s) => s.id === 'reencrypt' && s.status === 'running');
+    const step = (await handle.query(progressQuery)).steps.find(
+      (s) => s.id === 'reencrypt' && s.status === 'running',
+    );
     if (step?.detail) seen.details.add(step.detail);
     if (step?.progress?.rate && step.startedAt) {
       const seconds = (Date.now() - Date.parse(step.startedAt)) / 1000 - (seen.waitSeconds - 0.5);
@@ -60,7 +70,8 @@ async function timed(workflow: string, input: Record<string, unknown>, seen?: Se
   return (Date.now() - started) / 1000;
 }
 
-const newVersion = async () => (await env.sandbox.clients().keys('kv-kmsflow-demo').createRsaKey('kms-key')).id!;
+const newVersion = async () =>
+  (await env.sandbox.clients().keys('kv-kmsflow-demo').createRsaKey('kms-key')).id!;
 
 it('says when it has nothing measured, then lands within 2× of the measured duration, with and without propagation waits', async () => {
   await env.withWorker(async () => {
@@ -73,7 +84,10 @@ it('says when it has nothing measured, then lands within 2× of the measured dur
     const withWaits = { ...SETTINGS, propagationWaitMs: 4_000, maxQps: 100 };
 
     const first = await newVersion();
-    const blind = await plan({ procedure: 'rotate-key', input: { clusterId: modern, keyId: first, reencrypt: withWaits } });
+    const blind = await plan({
+      procedure: 'rotate-key',
+      input: { clusterId: modern, keyId: first, reencrypt: withWaits },
+    });
     expect(blind.estimate).toMatchObject({ armBasis: 'default', rateBasis: 'default' });
     // No proof yet on this cluster: the rotation re-encrypts under the key in use first (baseline), then after the change.
     expect(blind.estimate.reencryptions).toBe(2);
@@ -81,28 +95,63 @@ it('says when it has nothing measured, then lands within 2× of the measured dur
 
     // With propagation waits: the next rotation of the same cluster, from its own measurements.
     const second = await newVersion();
-    const rotation = await plan({ procedure: 'rotate-key', input: { clusterId: modern, keyId: second, reencrypt: withWaits } });
+    const rotation = await plan({
+      procedure: 'rotate-key',
+      input: { clusterId: modern, keyId: second, reencrypt: withWaits },
+    });
     // The first rotation's proof makes the baseline re-encryption a skipped step: one re-encryption to estimate.
-    expect(rotation.estimate).toMatchObject({ armBasis: 'cluster', rateBasis: 'measured', propagationWaits: 1, waitSeconds: 4, reencryptions: 1 });
+    expect(rotation.estimate).toMatchObject({
+      armBasis: 'cluster',
+      rateBasis: 'measured',
+      propagationWaits: 1,
+      waitSeconds: 4,
+      reencryptions: 1,
+    });
     const seen: Seen = { waitSeconds: 4, details: new Set(), rates: [] };
-    const rotationSeconds = await timed('rotateKey', { clusterId: modern, keyId: second, reencrypt: withWaits, autoApprove: 'all' }, seen);
-    expect([...seen.details].some((d) => /^waiting: every API server to load the new key: propagation wait of 4 s, until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(d))).toBe(true);
+    const rotationSeconds = await timed(
+      'rotateKey',
+      { clusterId: modern, keyId: second, reencrypt: withWaits, autoApprove: 'all' },
+      seen,
+    );
+    expect(
+      [...seen.details].some((d) =>
+        /^waiting: every API server to load the new key: propagation wait of 4 s, until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/.test(
+          d,
+        ),
+      ),
+    ).toBe(true);
     // Once it works, its rate leaves out the wait: above the step's rate even with the wait taken off.
     expect(seen.rates.length).toBeGreaterThan(0);
     for (const r of seen.rates) expect(r.rate).toBeGreaterThan(r.withoutWait);
     expect({ estimate: rotation.estimatedSeconds, measured: rotationSeconds }).toSatisfy(
-      ({ estimate, measured }: { estimate: number; measured: number }) => estimate >= measured / 2 && estimate <= measured * 2,
+      ({ estimate, measured }: { estimate: number; measured: number }) =>
+        estimate >= measured / 2 && estimate <= measured * 2,
     );
 
     // Without: the demo cluster's migration to KMS v2, from the subscription's measured ARM pace.
     // That cluster has no measured rate, so its estimate assumes the default one: the run is capped at it.
     const noWaits = { ...SETTINGS, propagationWaitMs: 0, maxQps: 200 };
-    const migration = await plan({ procedure: 'migrate-to-kms-v2', input: { clusterId: legacy, targetVersion: '1.29', reencrypt: noWaits } });
-    expect(migration.estimate).toMatchObject({ armBasis: 'subscription', armOperations: { kms: 2, upgrade: 3 }, waitSeconds: 0 });
-    const migrationSeconds = await timed('migrateToKmsV2', { clusterId: legacy, targetVersion: '1.29', reencrypt: noWaits, autoApprove: 'all' });
-    console.log(`estimates: rotation ${rotation.estimatedSeconds} s vs ${rotationSeconds.toFixed(1)} s measured; migrate-v2 ${migration.estimatedSeconds} s vs ${migrationSeconds.toFixed(1)} s`);
+    const migration = await plan({
+      procedure: 'migrate-to-kms-v2',
+      input: { clusterId: legacy, targetVersion: '1.29', reencrypt: noWaits },
+    });
+    expect(migration.estimate).toMatchObject({
+      armBasis: 'subscription',
+      armOperations: { kms: 2, upgrade: 3 },
+      waitSeconds: 0,
+    });
+    const migrationSeconds = await timed('migrateToKmsV2', {
+      clusterId: legacy,
+      targetVersion: '1.29',
+      reencrypt: noWaits,
+      autoApprove: 'all',
+    });
+    console.log(
+      `estimates: rotation ${rotation.estimatedSeconds} s vs ${rotationSeconds.toFixed(1)} s measured; migrate-v2 ${migration.estimatedSeconds} s vs ${migrationSeconds.toFixed(1)} s`,
+    );
     expect({ estimate: migration.estimatedSeconds, measured: migrationSeconds }).toSatisfy(
-      ({ estimate, measured }: { estimate: number; measured: number }) => estimate >= measured / 2 && estimate <= measured * 2,
+      ({ estimate, measured }: { estimate: number; measured: number }) =>
+        estimate >= measured / 2 && estimate <= measured * 2,
     );
   });
 }, 600_000);

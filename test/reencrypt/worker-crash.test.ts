@@ -12,7 +12,12 @@ import { FAST_REENCRYPT, type KmsflowTestEnv, resultWithin, startKmsflowEnv } fr
 const scenario: ScenarioInput = {
   seed: 41,
   tenantId: '72f988bf-0000-4000-a000-00000000c0de',
-  subscriptions: [{ id: '11111111-2222-4333-8444-555555555555', resourceGroups: [{ name: 'rg-crash', location: 'eastus' }] }],
+  subscriptions: [
+    {
+      id: '11111111-2222-4333-8444-555555555555',
+      resourceGroups: [{ name: 'rg-crash', location: 'eastus' }],
+    },
+  ],
   principals: [{ name: 'operator', type: 'User' }],
   operator: 'operator',
   identities: [{ name: 'id-kms' }],
@@ -50,10 +55,20 @@ afterAll(async () => {
 });
 
 async function startWorkerProcess(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), path.resolve('test/helpers/worker-process.ts')], {
-    env: { ...process.env, TEMPORAL_ADDRESS: env.temporal.server.address, KMSFLOW_TASK_QUEUE: env.taskQueue, KMSFLOW_SANDBOX_ENV: path.join(dir, 'sandbox.env'), KMSFLOW_WORKFLOW_BUNDLE: path.join(dir, 'bundle.js') },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--require', require.resolve('tsx/cjs'), path.resolve('test/helpers/worker-process.ts')],
+    {
+      env: {
+        ...process.env,
+        TEMPORAL_ADDRESS: env.temporal.server.address,
+        KMSFLOW_TASK_QUEUE: env.taskQueue,
+        KMSFLOW_SANDBOX_ENV: path.join(dir, 'sandbox.env'),
+        KMSFLOW_WORKFLOW_BUNDLE: path.join(dir, 'bundle.js'),
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   workers.push(child);
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (chunk: Buffer) => chunk.toString().includes('worker ready') && resolve());
@@ -64,7 +79,10 @@ async function startWorkerProcess(): Promise<ChildProcess> {
 
 const CONCURRENCY = 4;
 /** Every PUT of a user Secret, whatever the sandbox answered (kmsflow's own markers left out). */
-const secretPuts = () => env.sandbox.oplog.entries({ service: 'kube', method: 'PUT' }).filter((e) => /\/secrets\//.test(e.path) && !e.path.includes('/namespaces/kmsflow-system/'));
+const secretPuts = () =>
+  env.sandbox.oplog
+    .entries({ service: 'kube', method: 'PUT' })
+    .filter((e) => /\/secrets\//.test(e.path) && !e.path.includes('/namespaces/kmsflow-system/'));
 const rewrites = () => secretPuts().filter((e) => e.detail?.startsWith('rewritten'));
 
 it('a worker killed in the middle of a page is replaced and the run resumes without redoing finished work', async () => {
@@ -73,7 +91,11 @@ it('a worker killed in the middle of a page is replaced and the run resumes with
   const canary = await env.activities.writeMarker({ clusterId, name: 'kmsflow-canary', nonce: 'crash' });
   const change = { kind: 'enable-kms' as const, keyId: newKey, networkAccess: 'Public' as const };
   const activityEnv = new MockActivityEnvironment();
-  const submission: ClusterSubmission = await activityEnv.run(env.activities.submitClusterChange, { clusterId, change, operationKey: 'crash' });
+  const submission: ClusterSubmission = await activityEnv.run(env.activities.submitClusterChange, {
+    clusterId,
+    change,
+    operationKey: 'crash',
+  });
   await activityEnv.run(env.activities.awaitClusterChange, { clusterId, change, submission });
 
   const first = await startWorkerProcess();
@@ -81,12 +103,21 @@ it('a worker killed in the middle of a page is replaced and the run resumes with
     taskQueue: env.taskQueue,
     workflowId: `crash-${Date.now()}`,
     // Slow writes so the kill lands inside a page.
-    args: [{ clusterId, expect: { kms: 'enabled', keyId: newKey }, canary, operationKey: 'crash', settings: { ...FAST_REENCRYPT, pageSize: 100, concurrency: CONCURRENCY, maxQps: 80 } }],
+    args: [
+      {
+        clusterId,
+        expect: { kms: 'enabled', keyId: newKey },
+        canary,
+        operationKey: 'crash',
+        settings: { ...FAST_REENCRYPT, pageSize: 100, concurrency: CONCURRENCY, maxQps: 80 },
+      },
+    ],
   });
   // Killed from the operation log as the 150th rewrite lands: in the middle of page 2, whatever the machine's speed.
   let seqAtKill = 0;
   const stopWatching = env.sandbox.oplog.onRecord((e) => {
-    if (seqAtKill || e.method !== 'PUT' || !e.detail?.startsWith('rewritten') || rewrites().length < 150) return;
+    if (seqAtKill || e.method !== 'PUT' || !e.detail?.startsWith('rewritten') || rewrites().length < 150)
+      return;
     seqAtKill = e.seq;
     first.kill('SIGKILL');
   });
@@ -111,13 +142,25 @@ it('a worker killed in the middle of a page is replaced and the run resumes with
   const perSecret = new Map<string, number[]>();
   for (const e of puts) perSecret.set(e.path, [...(perSecret.get(e.path) ?? []), e.seq]);
   const repeated = [...perSecret].filter(([, seqs]) => seqs.length > 1);
-  const inFlightAtKill = new Set([...puts.filter((e) => e.seq <= seqAtKill).slice(-CONCURRENCY), ...puts.filter((e) => e.seq > seqAtKill && e.seq <= seqAtRestart)].map((e) => e.path));
+  const inFlightAtKill = new Set(
+    [
+      ...puts.filter((e) => e.seq <= seqAtKill).slice(-CONCURRENCY),
+      ...puts.filter((e) => e.seq > seqAtKill && e.seq <= seqAtRestart),
+    ].map((e) => e.path),
+  );
   expect(repeated.length).toBeLessThanOrEqual(CONCURRENCY);
-  expect(repeated.filter(([path, seqs]) => !inFlightAtKill.has(path) || seqs.length > 2).map(([path, seqs]) => `${path} written ${seqs.length}×`)).toEqual([]);
+  expect(
+    repeated
+      .filter(([path, seqs]) => !inFlightAtKill.has(path) || seqs.length > 2)
+      .map(([path, seqs]) => `${path} written ${seqs.length}×`),
+  ).toEqual([]);
   expect(perSecret.size).toBe(300);
   const counted = Object.values(result.rewrite.counts).reduce((a, b) => a + b, 0);
   expect(result.rewrite.objects).toBeGreaterThanOrEqual(300);
   expect(counted).toBe(result.rewrite.objects);
-  const stale = env.sandbox.kubeCluster('aks-crash')!.etcdView().filter((e) => e.provider.type !== 'kms-v2' || e.provider.keyId !== newKey);
+  const stale = env.sandbox
+    .kubeCluster('aks-crash')!
+    .etcdView()
+    .filter((e) => e.provider.type !== 'kms-v2' || e.provider.keyId !== newKey);
   expect(stale).toEqual([]);
 }, 180_000);

@@ -61,33 +61,55 @@ export interface ChaosEnv {
   runLeakControl(): Promise<void>;
   /** Everything the worker processes wrote to stdout and stderr. */
   workerOutput(): string;
-  counts: { workerStarts: number; kills: number; devServerRestarts: number; devServerKills: number; sandboxRestarts: number; sandboxCrashes: number };
+  counts: {
+    workerStarts: number;
+    kills: number;
+    devServerRestarts: number;
+    devServerKills: number;
+    sandboxRestarts: number;
+    sandboxCrashes: number;
+  };
   teardown(): Promise<void>;
 }
 
-export async function startChaosEnv(scenario: ScenarioInput, options: ChaosEnvOptions = {}): Promise<ChaosEnv> {
+export async function startChaosEnv(
+  scenario: ScenarioInput,
+  options: ChaosEnvOptions = {},
+): Promise<ChaosEnv> {
   installQuietRuntime();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kmsflow-chaos-'));
   const dbFile = path.join(dir, 'temporal.db');
   const stateDir = path.join(dir, 'sandbox');
   const envFile = path.join(dir, 'sandbox.env');
   const bundleFile = path.join(dir, 'bundle.js');
-  const sandboxTiming = { operationDurationMs: options.operationDurationMs ?? 300, propagationDelayMs: options.propagationDelayMs ?? 200 };
+  const sandboxTiming = {
+    operationDurationMs: options.operationDurationMs ?? 300,
+    propagationDelayMs: options.propagationDelayMs ?? 200,
+  };
   const taskQueue = `kmsflow-chaos-${Date.now()}`;
 
   let devServer = await startDevServer({ dbFile });
   const port = Number(devServer.address.split(':').pop());
-  let sandbox = await startSandbox({ scenario, stateDir, ...sandboxTiming, persistDebounceMs: 200, persistKubeDebounceMs: 2_000 });
+  let sandbox = await startSandbox({
+    scenario,
+    stateDir,
+    ...sandboxTiming,
+    persistDebounceMs: 200,
+    persistKubeDebounceMs: 2_000,
+  });
   await sandbox.writeEnvFile(envFile);
   const controlKubeconfig = path.join(dir, 'leak-control.kubeconfig');
-  if (options.leakControlCluster) fs.writeFileSync(controlKubeconfig, sandbox.kubeconfig(options.leakControlCluster, 'admin'));
+  if (options.leakControlCluster)
+    fs.writeFileSync(controlKubeconfig, sandbox.kubeconfig(options.leakControlCluster, 'admin'));
   fs.writeFileSync(
     bundleFile,
-    options.leakControlCluster
-      ? await bundleWithLeakControl()
-      : await buildWorkflowBundle(),
+    options.leakControlCluster ? await bundleWithLeakControl() : await buildWorkflowBundle(),
   );
-  const client = new Client({ connection: await Connection.connect({ address: devServer.address }), namespace: devServer.namespace, dataConverter: options.clientDataConverter });
+  const client = new Client({
+    connection: await Connection.connect({ address: devServer.address }),
+    namespace: devServer.namespace,
+    dataConverter: options.clientDataConverter,
+  });
 
   const listeners: ((entry: OperationLogEntry) => void)[] = [];
   const attach = (s: RunningSandbox) => s.oplog.onRecord((entry) => listeners.forEach((l) => l(entry)));
@@ -95,24 +117,35 @@ export async function startChaosEnv(scenario: ScenarioInput, options: ChaosEnvOp
 
   let worker: ChildProcess | undefined;
   const output: string[] = [];
-  const counts = { workerStarts: 0, kills: 0, devServerRestarts: 0, devServerKills: 0, sandboxRestarts: 0, sandboxCrashes: 0 };
+  const counts = {
+    workerStarts: 0,
+    kills: 0,
+    devServerRestarts: 0,
+    devServerKills: 0,
+    sandboxRestarts: 0,
+    sandboxCrashes: 0,
+  };
   const subscriptionId = sandbox.subscriptionId;
   const resourceGroup = scenario.subscriptions?.[0]?.resourceGroups?.[0]?.name ?? 'rg';
 
   async function startWorker(): Promise<ChildProcess> {
-    const child = spawn(process.execPath, ['--require', require.resolve('tsx/cjs'), path.resolve(__dirname, '../helpers/worker-process.ts')], {
-      env: {
-        ...process.env,
-        ...options.workerEnv,
-        TEMPORAL_ADDRESS: devServer.address,
-        KMSFLOW_TASK_QUEUE: taskQueue,
-        KMSFLOW_SANDBOX_ENV: envFile,
-        KMSFLOW_WORKFLOW_BUNDLE: bundleFile,
-        KMSFLOW_WORKER_LOG_LEVEL: options.workerLogLevel ?? 'INFO',
-        ...(options.leakControlCluster ? { KMSFLOW_LEAK_CONTROLS_KUBECONFIG: controlKubeconfig } : {}),
+    const child = spawn(
+      process.execPath,
+      ['--require', require.resolve('tsx/cjs'), path.resolve(__dirname, '../helpers/worker-process.ts')],
+      {
+        env: {
+          ...process.env,
+          ...options.workerEnv,
+          TEMPORAL_ADDRESS: devServer.address,
+          KMSFLOW_TASK_QUEUE: taskQueue,
+          KMSFLOW_SANDBOX_ENV: envFile,
+          KMSFLOW_WORKFLOW_BUNDLE: bundleFile,
+          KMSFLOW_WORKER_LOG_LEVEL: options.workerLogLevel ?? 'INFO',
+          ...(options.leakControlCluster ? { KMSFLOW_LEAK_CONTROLS_KUBECONFIG: controlKubeconfig } : {}),
+        },
+        stdio: ['ignore', 'pipe', 'pipe'],
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    );
     worker = child;
     counts.workerStarts++;
     child.stdout!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
@@ -120,7 +153,13 @@ export async function startChaosEnv(scenario: ScenarioInput, options: ChaosEnvOp
     await new Promise<void>((resolve, reject) => {
       const onData = (chunk: Buffer) => chunk.toString().includes('worker ready') && resolve();
       child.stdout!.on('data', onData);
-      child.once('exit', (code, signal) => reject(new Error(`worker process exited (${code ?? signal}) before it was ready:\n${output.slice(-5).join('')}`)));
+      child.once('exit', (code, signal) =>
+        reject(
+          new Error(
+            `worker process exited (${code ?? signal}) before it was ready:\n${output.slice(-5).join('')}`,
+          ),
+        ),
+      );
     });
     return child;
   }
@@ -134,7 +173,8 @@ export async function startChaosEnv(scenario: ScenarioInput, options: ChaosEnvOp
 
   async function replaceWorker(): Promise<void> {
     const old = worker;
-    if (old && old.exitCode === null && old.signalCode === null) await new Promise((resolve) => old.once('exit', resolve));
+    if (old && old.exitCode === null && old.signalCode === null)
+      await new Promise((resolve) => old.once('exit', resolve));
     await startWorker();
   }
 
@@ -149,7 +189,8 @@ export async function startChaosEnv(scenario: ScenarioInput, options: ChaosEnvOp
     },
     client,
     clusterId: (name) => formatClusterId({ subscriptionId, resourceGroup, name }),
-    vaultId: (name) => `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.KeyVault/vaults/${name}`,
+    vaultId: (name) =>
+      `/subscriptions/${subscriptionId}/resourceGroups/${resourceGroup}/providers/Microsoft.KeyVault/vaults/${name}`,
     onOperation: (listener) => void listeners.push(listener),
     startWorker,
     killWorker,
@@ -168,13 +209,25 @@ export async function startChaosEnv(scenario: ScenarioInput, options: ChaosEnvOp
     },
     async restartSandbox() {
       await sandbox.close();
-      sandbox = await startSandbox({ stateDir, port: sandbox.port, ...sandboxTiming, persistDebounceMs: 200, persistKubeDebounceMs: 2_000 });
+      sandbox = await startSandbox({
+        stateDir,
+        port: sandbox.port,
+        ...sandboxTiming,
+        persistDebounceMs: 200,
+        persistKubeDebounceMs: 2_000,
+      });
       attach(sandbox);
       counts.sandboxRestarts++;
     },
     async crashSandbox() {
       await sandbox.crash();
-      sandbox = await startSandbox({ stateDir, port: sandbox.port, ...sandboxTiming, persistDebounceMs: 200, persistKubeDebounceMs: 2_000 });
+      sandbox = await startSandbox({
+        stateDir,
+        port: sandbox.port,
+        ...sandboxTiming,
+        persistDebounceMs: 200,
+        persistKubeDebounceMs: 2_000,
+      });
       attach(sandbox);
       counts.sandboxCrashes++;
     },

@@ -18,7 +18,16 @@ import { type ChaosEnv, outcomeOf, seededRandom, startChaosEnv } from './chaos-e
 import { recordFigure } from './figures';
 import { duplicates, repeatedArmChanges } from './oplog-checks';
 import { LEAK_CONTROL_QUERIES } from '../helpers/leak-controls/planted';
-import { findingsByChannel, LeakMatcher, LeakScan, plantedIds, pollLiveViews, scanHistories, seededSecretValues, seedScanSecrets } from './secret-scan';
+import {
+  findingsByChannel,
+  LeakMatcher,
+  LeakScan,
+  plantedIds,
+  pollLiveViews,
+  scanHistories,
+  seededSecretValues,
+  seedScanSecrets,
+} from './secret-scan';
 
 // Unset, the CI size (what `npm test` runs).
 const ROUNDS = Number(process.env.KMSFLOW_CHAOS_ROUNDS ?? SIZES.ci.rounds);
@@ -43,17 +52,37 @@ const switchVault = (round: number) => `kv-switch-${round}`;
 
 function chaosScenario(): ScenarioInput {
   const rounds = [...Array(ROUNDS).keys()];
-  const kms = (p: Procedure, r: number, version = 1) => ({ vault: 'kv-chaos', key: keyName(p, r), version, networkAccess: 'Public' as const });
-  const secrets = (seed: number, p: Procedure) => ({ count: secretsOf(p), namespaces: 4, seed, maxBytes: 3000 });
+  const kms = (p: Procedure, r: number, version = 1) => ({
+    vault: 'kv-chaos',
+    key: keyName(p, r),
+    version,
+    networkAccess: 'Public' as const,
+  });
+  const secrets = (seed: number, p: Procedure) => ({
+    count: secretsOf(p),
+    namespaces: 4,
+    seed,
+    maxBytes: 3000,
+  });
   return {
     seed: SEED % 100_000,
     tenantId: '72f988bf-0000-4000-a000-00000000c0de',
-    subscriptions: [{ id: '11111111-2222-4333-8444-555555555555', resourceGroups: [{ name: 'rg-chaos', location: 'eastus' }] }],
+    subscriptions: [
+      {
+        id: '11111111-2222-4333-8444-555555555555',
+        resourceGroups: [{ name: 'rg-chaos', location: 'eastus' }],
+      },
+    ],
     principals: [{ name: 'operator', type: 'User' }],
     operator: 'operator',
     identities: [{ name: 'id-kms' }],
     vaults: [
-      { name: 'kv-chaos', keys: rounds.flatMap((r) => PROCEDURES.filter((p) => p !== 'switch-mode').map((p) => ({ name: keyName(p, r), versions: 2 }))) },
+      {
+        name: 'kv-chaos',
+        keys: rounds.flatMap((r) =>
+          PROCEDURES.filter((p) => p !== 'switch-mode').map((p) => ({ name: keyName(p, r), versions: 2 })),
+        ),
+      },
       ...rounds.map((r) => ({ name: switchVault(r), keys: [{ name: 'switch', versions: 1 }] })),
     ],
     roleAssignments: ['kv-chaos', ...rounds.map(switchVault)].flatMap((vault) => [
@@ -62,10 +91,33 @@ function chaosScenario(): ScenarioInput {
       { role: 'Key Vault Contributor', principal: 'id-kms', scope: `vault:${vault}` },
     ]),
     clusters: rounds.flatMap((r) => [
-      { name: cluster('enable', r), kubernetesVersion: '1.29', identity: 'id-kms', secrets: secrets(1000 * r + 1, 'enable') },
-      { name: cluster('rotate', r), kubernetesVersion: '1.29', identity: 'id-kms', kms: kms('rotate', r), secrets: secrets(1000 * r + 2, 'rotate') },
-      { name: cluster('retire', r), kubernetesVersion: '1.29', identity: 'id-kms', kms: kms('retire', r), secrets: secrets(1000 * r + 3, 'retire') },
-      { name: cluster('disable', r), kubernetesVersion: '1.29', identity: 'id-kms', kms: kms('disable', r), secrets: secrets(1000 * r + 4, 'disable') },
+      {
+        name: cluster('enable', r),
+        kubernetesVersion: '1.29',
+        identity: 'id-kms',
+        secrets: secrets(1000 * r + 1, 'enable'),
+      },
+      {
+        name: cluster('rotate', r),
+        kubernetesVersion: '1.29',
+        identity: 'id-kms',
+        kms: kms('rotate', r),
+        secrets: secrets(1000 * r + 2, 'rotate'),
+      },
+      {
+        name: cluster('retire', r),
+        kubernetesVersion: '1.29',
+        identity: 'id-kms',
+        kms: kms('retire', r),
+        secrets: secrets(1000 * r + 3, 'retire'),
+      },
+      {
+        name: cluster('disable', r),
+        kubernetesVersion: '1.29',
+        identity: 'id-kms',
+        kms: kms('disable', r),
+        secrets: secrets(1000 * r + 4, 'disable'),
+      },
       {
         name: cluster('switch-mode', r),
         kubernetesVersion: '1.29',
@@ -74,7 +126,13 @@ function chaosScenario(): ScenarioInput {
         kms: { vault: switchVault(r), key: 'switch', version: 1, networkAccess: 'Public' as const },
         secrets: secrets(1000 * r + 5, 'switch-mode'),
       },
-      { name: cluster('migrate-v2', r), kubernetesVersion: '1.26', identity: 'id-kms', kms: kms('migrate-v2', r), secrets: secrets(1000 * r + 6, 'migrate-v2') },
+      {
+        name: cluster('migrate-v2', r),
+        kubernetesVersion: '1.26',
+        identity: 'id-kms',
+        kms: kms('migrate-v2', r),
+        secrets: secrets(1000 * r + 6, 'migrate-v2'),
+      },
     ]),
   };
 }
@@ -86,7 +144,11 @@ const allClusters = () => [...Array(ROUNDS).keys()].flatMap((r) => PROCEDURES.ma
 
 beforeAll(async () => {
   // ARM operations last 1.5 s, so a kill at the PUT lands inside the long-running operation.
-  env = await startChaosEnv(chaosScenario(), { workerLogLevel: 'DEBUG', operationDurationMs: 1_500, leakControlCluster: CONTROL_CLUSTER });
+  env = await startChaosEnv(chaosScenario(), {
+    workerLogLevel: 'DEBUG',
+    operationDurationMs: 1_500,
+    leakControlCluster: CONTROL_CLUSTER,
+  });
   await seedScanSecrets(env.sandbox, allClusters());
   scan = new LeakScan(new LeakMatcher(await seededSecretValues(env.sandbox, allClusters())));
   await env.startWorker();
@@ -105,7 +167,12 @@ function storedKeyIds(vault: string, key: string): string[] {
 function startProcedure(p: Procedure, round: number): Promise<WorkflowHandle> {
   const clusterId = env.clusterId(cluster(p, round));
   // Writes paced like a busy API server's, so re-encryptions last long enough to be killed in the middle of a page.
-  const base = { clusterId, autoApprove: 'all', reencrypt: { ...FAST_REENCRYPT, maxQps: 25 }, requestedBy: 'chaos' };
+  const base = {
+    clusterId,
+    autoApprove: 'all',
+    reencrypt: { ...FAST_REENCRYPT, maxQps: 25 },
+    requestedBy: 'chaos',
+  };
   const keys = p === 'switch-mode' ? [] : storedKeyIds('kv-chaos', keyName(p, round));
   const [workflowType, input] = (
     {
@@ -113,29 +180,64 @@ function startProcedure(p: Procedure, round: number): Promise<WorkflowHandle> {
       rotate: ['rotateKey', { ...base, keyId: keys[1] }],
       retire: ['retireKey', base],
       disable: ['disableKms', base],
-      'switch-mode': ['switchVaultMode', { ...base, to: 'Private', vaultResourceId: env.vaultId(switchVault(round)) }],
+      'switch-mode': [
+        'switchVaultMode',
+        { ...base, to: 'Private', vaultResourceId: env.vaultId(switchVault(round)) },
+      ],
       'migrate-v2': ['migrateToKmsV2', { ...base, targetVersion: '1.28' }],
     } as const
   )[p];
-  return env.client.workflow.start(workflowType, { taskQueue: env.taskQueue, workflowId: procedureWorkflowId(clusterId), args: [input] });
+  return env.client.workflow.start(workflowType, {
+    taskQueue: env.taskQueue,
+    workflowId: procedureWorkflowId(clusterId),
+    args: [input],
+  });
 }
 
 /** What the cluster must hold at the end: KMS state and key, Kubernetes minor version. */
-function expectedEnd(p: Procedure, round: number): { kms: boolean; keyId?: string; minor: string; access?: string } {
+function expectedEnd(
+  p: Procedure,
+  round: number,
+): { kms: boolean; keyId?: string; minor: string; access?: string } {
   switch (p) {
     case 'enable':
-      return { kms: true, keyId: storedKeyIds('kv-chaos', keyName(p, round))[0], minor: '1.29', access: 'Public' };
+      return {
+        kms: true,
+        keyId: storedKeyIds('kv-chaos', keyName(p, round))[0],
+        minor: '1.29',
+        access: 'Public',
+      };
     case 'rotate':
-      return { kms: true, keyId: storedKeyIds('kv-chaos', keyName(p, round))[1], minor: '1.29', access: 'Public' };
+      return {
+        kms: true,
+        keyId: storedKeyIds('kv-chaos', keyName(p, round))[1],
+        minor: '1.29',
+        access: 'Public',
+      };
     case 'retire':
       // Two new versions are created after the scenario's two; the last one is current.
-      return { kms: true, keyId: storedKeyIds('kv-chaos', keyName(p, round)).at(-1), minor: '1.29', access: 'Public' };
+      return {
+        kms: true,
+        keyId: storedKeyIds('kv-chaos', keyName(p, round)).at(-1),
+        minor: '1.29',
+        access: 'Public',
+      };
     case 'disable':
       return { kms: false, minor: '1.29' };
     case 'switch-mode':
-      return { kms: true, keyId: storedKeyIds(switchVault(round), 'switch')[0], minor: '1.29', access: 'Private' };
+      return {
+        kms: true,
+        keyId: storedKeyIds(switchVault(round), 'switch')[0],
+        minor: '1.29',
+        access: 'Private',
+      };
     case 'migrate-v2':
-      return { kms: true, keyId: storedKeyIds('kv-chaos', keyName(p, round))[0], minor: '1.28', access: 'Public' };
+      return {
+        kms: true,
+        keyId: storedKeyIds('kv-chaos', keyName(p, round))[0],
+        minor: '1.28',
+        access: 'Public',
+      };
   }
 }
 
@@ -151,8 +253,12 @@ interface Kill {
 
 const clusterOfKubePath = (path: string) => /^\/k8s\/([^/]+)\//.exec(path)?.[1];
 const isArmClusterWrite = (e: OperationLogEntry) =>
-  e.service === 'arm' && e.method === 'PUT' && /\/managedClusters\/[^/]+(\/agentPools\/[^/]+)?$/i.test(e.path) && e.status < 300;
-const isRewrite = (e: OperationLogEntry) => e.service === 'kube' && e.method === 'PUT' && (e.detail ?? '').startsWith('rewritten');
+  e.service === 'arm' &&
+  e.method === 'PUT' &&
+  /\/managedClusters\/[^/]+(\/agentPools\/[^/]+)?$/i.test(e.path) &&
+  e.status < 300;
+const isRewrite = (e: OperationLogEntry) =>
+  e.service === 'kube' && e.method === 'PUT' && (e.detail ?? '').startsWith('rewritten');
 
 /** Kube rewrites seen in the last half second, per cluster: "in the middle of a page". */
 const recentRewrites = new Map<string, number>();
@@ -162,7 +268,10 @@ let armOperationKeys: { seq: number; key: string }[] = [];
 function watchOperations(): void {
   const t0 = Date.now();
   env.onOperation((e) => {
-    if (process.env.KMSFLOW_CHAOS_TRACE && e.service !== 'kube') console.log(`[op] t=${((Date.now() - t0) / 1000).toFixed(1)} ${e.service} ${e.method} ${e.path.split('/').slice(-2).join('/')} ${e.status} ${e.detail ?? ''}`);
+    if (process.env.KMSFLOW_CHAOS_TRACE && e.service !== 'kube')
+      console.log(
+        `[op] t=${((Date.now() - t0) / 1000).toFixed(1)} ${e.service} ${e.method} ${e.path.split('/').slice(-2).join('/')} ${e.status} ${e.detail ?? ''}`,
+      );
     if (isRewrite(e)) {
       const name = clusterOfKubePath(e.path);
       if (name) recentRewrites.set(name, Date.now());
@@ -188,7 +297,10 @@ function killAt(trigger: Trigger, random: () => number, fallbackMs: number): Pro
       env.killWorker();
       resolve(how);
     };
-    const timer = setTimeout(() => fire(trigger === 'timer' ? 'timer' : 'timer-fallback'), trigger === 'timer' ? 300 + random() * 4_000 : fallbackMs);
+    const timer = setTimeout(
+      () => fire(trigger === 'timer' ? 'timer' : 'timer-fallback'),
+      trigger === 'timer' ? 300 + random() * 4_000 : fallbackMs,
+    );
     env.onOperation((e) => {
       if (!pending) return;
       if (trigger === 'arm-operation' && isArmClusterWrite(e)) fire(trigger);
@@ -209,10 +321,17 @@ async function hasWorkInFlight(workflowId: string, depth = 0): Promise<boolean> 
     .describeWorkflowExecution({ namespace: env.client.options.namespace, execution: { workflowId } })
     .catch(() => undefined);
   if (!described) return false;
-  if (described.pendingWorkflowTask?.state === PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_STARTED) return true;
-  if ((described.pendingActivities ?? []).some((a) => a.state === PendingActivityState.PENDING_ACTIVITY_STATE_STARTED)) return true;
+  if (described.pendingWorkflowTask?.state === PendingWorkflowTaskState.PENDING_WORKFLOW_TASK_STATE_STARTED)
+    return true;
+  if (
+    (described.pendingActivities ?? []).some(
+      (a) => a.state === PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
+    )
+  )
+    return true;
   if (depth > 1) return false;
-  for (const child of described.pendingChildren ?? []) if (child.workflowId && (await hasWorkInFlight(child.workflowId, depth + 1))) return true;
+  for (const child of described.pendingChildren ?? [])
+    if (child.workflowId && (await hasWorkInFlight(child.workflowId, depth + 1))) return true;
   return false;
 }
 
@@ -220,11 +339,20 @@ async function hasWorkInFlight(workflowId: string, depth = 0): Promise<boolean> 
 async function snapshotAtKill(trigger: Kill['trigger'], running: Set<string>): Promise<Kill> {
   const now = Date.now();
   const candidates = [...running];
-  const insideArmOperation = candidates.filter((name) => env.sandbox.context.store.clusterByName(name)?.activeOperationId !== undefined);
+  const insideArmOperation = candidates.filter(
+    (name) => env.sandbox.context.store.clusterByName(name)?.activeOperationId !== undefined,
+  );
   const midPage = candidates.filter((name) => now - (recentRewrites.get(name) ?? 0) < 500);
-  const busy = await Promise.all(candidates.map((name) => hasWorkInFlight(procedureWorkflowId(env.clusterId(name)))));
+  const busy = await Promise.all(
+    candidates.map((name) => hasWorkInFlight(procedureWorkflowId(env.clusterId(name)))),
+  );
   const inFlight = candidates.filter((_, i) => busy[i]);
-  return { trigger, inFlight, insideArmOperation: insideArmOperation.filter((n) => inFlight.includes(n)), midPage: midPage.filter((n) => inFlight.includes(n)) };
+  return {
+    trigger,
+    inFlight,
+    insideArmOperation: insideArmOperation.filter((n) => inFlight.includes(n)),
+    midPage: midPage.filter((n) => inFlight.includes(n)),
+  };
 }
 
 interface Block {
@@ -247,7 +375,12 @@ const RETRIES_PER_STEP = 3;
  * must say why and how to fix it, and is sent `retry` like an operator would, up to RETRIES_PER_STEP times
  * per step. Still blocked after that, it is cancelled and reported as `stayedBlocked`.
  */
-async function settle(run: string, handle: WorkflowHandle, blocks: Block[], timeoutMs: number): Promise<{ outcome: ProcedureOutcome; stayedBlocked?: Block }> {
+async function settle(
+  run: string,
+  handle: WorkflowHandle,
+  blocks: Block[],
+  timeoutMs: number,
+): Promise<{ outcome: ProcedureOutcome; stayedBlocked?: Block }> {
   let done = false;
   const result = outcomeOf<ProcedureOutcome>(handle, timeoutMs).finally(() => (done = true));
   const seen = new Set<string>();
@@ -262,13 +395,25 @@ async function settle(run: string, handle: WorkflowHandle, blocks: Block[], time
       const key = `${step?.id} ${step?.attempts ?? ''} ${step?.blocked?.message ?? ''}`;
       if (!step?.blocked || seen.has(key)) continue;
       seen.add(key);
-      const block = { run, step: step.id, code: step.blocked.code, message: step.blocked.message, fix: step.blocked.fix };
+      const block = {
+        run,
+        step: step.id,
+        code: step.blocked.code,
+        message: step.blocked.message,
+        fix: step.blocked.fix,
+      };
       blocks.push(block);
       const n = (retries.get(step.id) ?? 0) + 1;
       retries.set(step.id, n);
       if (n > RETRIES_PER_STEP) {
         stayedBlocked = block;
-        await handle.executeUpdate(cancelUpdate, { args: [{ reason: `chaos: still blocked after ${RETRIES_PER_STEP} retries`, requestedBy: 'chaos' }] }).catch(() => undefined);
+        await handle
+          .executeUpdate(cancelUpdate, {
+            args: [
+              { reason: `chaos: still blocked after ${RETRIES_PER_STEP} retries`, requestedBy: 'chaos' },
+            ],
+          })
+          .catch(() => undefined);
         continue;
       }
       await handle.executeUpdate(retryUpdate, { args: [{ requestedBy: 'chaos' }] }).catch(() => undefined);
@@ -298,7 +443,14 @@ it(
     await env.runLeakControl();
     const random = seededRandom(SEED);
     // Each round kills at every kind of point, in a seeded order.
-    const kinds: Trigger[] = ['arm-operation', 'mid-page', 'arm-operation', 'mid-page', 'keyvault-write', 'timer'];
+    const kinds: Trigger[] = [
+      'arm-operation',
+      'mid-page',
+      'arm-operation',
+      'mid-page',
+      'keyvault-write',
+      'timer',
+    ];
     const kills: Kill[] = [];
     const blocks: Block[] = [];
     const stayedBlockedRuns: Block[] = [];
@@ -328,15 +480,30 @@ it(
         Array.from({ length: Math.max(4, KILLS_PER_ROUND - 1) }, (_, i) => 1 + i),
         random,
       );
-      const triggers = shuffled(Array.from({ length: KILLS_PER_ROUND }, (_, i) => kinds[i % kinds.length]!), random);
+      const triggers = shuffled(
+        Array.from({ length: KILLS_PER_ROUND }, (_, i) => kinds[i % kinds.length]!),
+        random,
+      );
       // At least KILLS_PER_ROUND kills, more (up to four times as many) while a running procedure has taken fewer than its quota.
-      const killsBefore = new Map(PROCEDURES.map((p) => [cluster(p, round), kills.filter((k) => k.inFlight.includes(cluster(p, round))).length]));
-      const killsOf = (name: string) => kills.filter((k) => k.inFlight.includes(name)).length - killsBefore.get(name)!;
-      const more = (i: number) => i < KILLS_PER_ROUND || (i < 4 * KILLS_PER_ROUND && [...running].some((name) => killsOf(name) < KILL_QUOTA_PER_ROUND));
+      const killsBefore = new Map(
+        PROCEDURES.map((p) => [
+          cluster(p, round),
+          kills.filter((k) => k.inFlight.includes(cluster(p, round))).length,
+        ]),
+      );
+      const killsOf = (name: string) =>
+        kills.filter((k) => k.inFlight.includes(name)).length - killsBefore.get(name)!;
+      const more = (i: number) =>
+        i < KILLS_PER_ROUND ||
+        (i < 4 * KILLS_PER_ROUND && [...running].some((name) => killsOf(name) < KILL_QUOTA_PER_ROUND));
       for (let i = 0; running.size > 0 && more(i); i++) {
         const how = await killAt(triggers[i % triggers.length]!, random, 10_000);
         kills.push(await snapshotAtKill(how, running));
-        if (process.env.KMSFLOW_CHAOS_TRACE) console.log(`[chaos] t=${Math.round((Date.now() - started) / 1000)}s kill ${kills.length} ${how} seq=${env.sandbox.oplog.lastSeq}`, JSON.stringify(kills.at(-1)));
+        if (process.env.KMSFLOW_CHAOS_TRACE)
+          console.log(
+            `[chaos] t=${Math.round((Date.now() - started) / 1000)}s kill ${kills.length} ${how} seq=${env.sandbox.oplog.lastSeq}`,
+            JSON.stringify(kills.at(-1)),
+          );
         await sleep(random() * 1_000);
         if (i === devKillAt) await env.crashDevServer();
         if (i === sandboxCrashAt) {
@@ -353,7 +520,10 @@ it(
         const { outcome, stayedBlocked } = await result;
         if (stayedBlocked) {
           // Only a crashed sandbox (which may lose what it had not saved) can leave a procedure blocked for good.
-          expect(env.counts.sandboxCrashes, `${p} round ${round} stayed blocked: ${JSON.stringify(stayedBlocked)}`).toBeGreaterThan(0);
+          expect(
+            env.counts.sandboxCrashes,
+            `${p} round ${round} stayed blocked: ${JSON.stringify(stayedBlocked)}`,
+          ).toBeGreaterThan(0);
           stayedBlockedRuns.push(stayedBlocked);
           continue;
         }
@@ -370,7 +540,11 @@ it(
         const view = env.sandbox.kubeCluster(name)!.etcdView();
         if (stayedBlockedRuns.some((b) => b.run === `${p}#${round}`)) {
           // A procedure that stayed blocked changed nothing it could not finish: its Secrets must still be readable.
-          lost.push(...view.filter((e) => !e.readable).map((e) => `${name} ${e.namespace}/${e.name} ${e.provider.type} readable=false`));
+          lost.push(
+            ...view
+              .filter((e) => !e.readable)
+              .map((e) => `${name} ${e.namespace}/${e.name} ${e.provider.type} readable=false`),
+          );
           continue;
         }
         const record = env.sandbox.context.store.clusterByName(name)!;
@@ -383,8 +557,16 @@ it(
           expect(record.appliedKms?.keyVaultNetworkAccess, name).toBe(want.access);
         }
         expect(view.length, name).toBeGreaterThanOrEqual(SECRETS);
-        const wrong = view.filter((e) => !e.readable || (want.kms ? e.provider.type !== 'kms-v2' || e.provider.keyId !== want.keyId : e.provider.type !== 'identity'));
-        lost.push(...wrong.map((e) => `${name} ${e.namespace}/${e.name} ${e.provider.type} readable=${e.readable}`));
+        const wrong = view.filter(
+          (e) =>
+            !e.readable ||
+            (want.kms
+              ? e.provider.type !== 'kms-v2' || e.provider.keyId !== want.keyId
+              : e.provider.type !== 'identity'),
+        );
+        lost.push(
+          ...wrong.map((e) => `${name} ${e.namespace}/${e.name} ${e.provider.type} readable=${e.readable}`),
+        );
       }
     }
     expect(lost).toEqual([]);
@@ -392,9 +574,15 @@ it(
     expect(blocks.filter((b) => !b.code || !b.fix || !b.message)).toEqual([]);
     // Every procedure was killed while it had work in flight, as often as the run promises.
     const creditedKills = Object.fromEntries(
-      PROCEDURES.map((p) => [p, kills.filter((k) => [...Array(ROUNDS).keys()].some((r) => k.inFlight.includes(cluster(p, r)))).length]),
+      PROCEDURES.map((p) => [
+        p,
+        kills.filter((k) => [...Array(ROUNDS).keys()].some((r) => k.inFlight.includes(cluster(p, r)))).length,
+      ]),
     );
-    for (const p of PROCEDURES) expect(creditedKills[p], `kills of ${p} with work in flight`).toBeGreaterThanOrEqual(MIN_KILLS_PER_PROCEDURE);
+    for (const p of PROCEDURES)
+      expect(creditedKills[p], `kills of ${p} with work in flight`).toBeGreaterThanOrEqual(
+        MIN_KILLS_PER_PROCEDURE,
+      );
     expect(env.counts.devServerKills, 'dev server SIGKILLs').toBeGreaterThanOrEqual(1);
     expect(env.counts.sandboxCrashes, 'sandbox crashes').toBeGreaterThanOrEqual(1);
 
@@ -404,11 +592,16 @@ it(
     expect(duplicates(acceptedOperationKeys)).toEqual({});
     expect(repeatedArmChanges(oplog)).toEqual([]);
     const keyOperationTags = [...Array(ROUNDS).keys()].flatMap((r) =>
-      env.sandbox.context.store.vaultByName('kv-chaos')!.keys[keyName('retire', r)]!.versions.map((v) => v.tags?.['kmsflow-operation']).filter((t): t is string => !!t),
+      env.sandbox.context.store
+        .vaultByName('kv-chaos')!
+        .keys[keyName('retire', r)]!.versions.map((v) => v.tags?.['kmsflow-operation'])
+        .filter((t): t is string => !!t),
     );
     expect(keyOperationTags.length).toBe(2 * ROUNDS);
     expect(duplicates(keyOperationTags)).toEqual({});
-    const keyUpdates = oplog.filter((e) => e.service === 'keyvault' && e.method === 'PATCH' && e.status < 300);
+    const keyUpdates = oplog.filter(
+      (e) => e.service === 'keyvault' && e.method === 'PATCH' && e.status < 300,
+    );
     expect(keyUpdates.length).toBe(ROUNDS); // one retirement per retire run
 
     // No Secret value in Temporal or in the worker's logs.
@@ -425,8 +618,16 @@ it(
     const perProcedure = Object.fromEntries(
       PROCEDURES.map((p) => {
         const names = new Set([...Array(ROUNDS).keys()].map((r) => cluster(p, r)));
-        const of = (list: (k: Kill) => string[]) => kills.filter((k) => list(k).some((n) => names.has(n))).length;
-        return [p, { kills: of((k) => k.inFlight), insideArmOperation: of((k) => k.insideArmOperation), midPage: of((k) => k.midPage) }];
+        const of = (list: (k: Kill) => string[]) =>
+          kills.filter((k) => list(k).some((n) => names.has(n))).length;
+        return [
+          p,
+          {
+            kills: of((k) => k.inFlight),
+            insideArmOperation: of((k) => k.insideArmOperation),
+            midPage: of((k) => k.midPage),
+          },
+        ];
       }),
     );
     recordFigure('chaos', {
@@ -435,7 +636,10 @@ it(
       secretsPerCluster: SECRETS,
       procedureRuns: PROCEDURES.length * ROUNDS,
       workerKills: env.counts.kills,
-      killTriggers: kills.reduce<Record<string, number>>((acc, k) => ({ ...acc, [k.trigger]: (acc[k.trigger] ?? 0) + 1 }), {}),
+      killTriggers: kills.reduce<Record<string, number>>(
+        (acc, k) => ({ ...acc, [k.trigger]: (acc[k.trigger] ?? 0) + 1 }),
+        {},
+      ),
       perProcedure,
       creditedKills,
       workerStarts: env.counts.workerStarts,
@@ -447,9 +651,13 @@ it(
       blockedThenRetried: blocks,
       completed: PROCEDURES.length * ROUNDS - stayedBlockedRuns.length,
       stayedBlocked: stayedBlockedRuns,
-      secretsChecked: allClusters().reduce((n, name) => n + env.sandbox.kubeCluster(name)!.etcdView().length, 0),
+      secretsChecked: allClusters().reduce(
+        (n, name) => n + env.sandbox.kubeCluster(name)!.etcdView().length,
+        0,
+      ),
       secretsLost: lost.length,
-      duplicatedMutations: Object.keys(duplicates(acceptedOperationKeys)).length + repeatedArmChanges(oplog).length,
+      duplicatedMutations:
+        Object.keys(duplicates(acceptedOperationKeys)).length + repeatedArmChanges(oplog).length,
       secretValuesSeeded: scan.matcher.values,
       scanPatterns: scan.matcher.patterns,
       historyRunsScanned: histories.runs,

@@ -9,7 +9,13 @@ import type { WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { FaultRuleInput, FaultRuleState } from '../../sandbox/faults';
 import type { ScenarioInput } from '../../sandbox/scenario';
-import { type BlockedReason, type ProcedureProgress, procedureWorkflowId, progressQuery, retryUpdate } from '../../workflows/messages';
+import {
+  type BlockedReason,
+  type ProcedureProgress,
+  procedureWorkflowId,
+  progressQuery,
+  retryUpdate,
+} from '../../workflows/messages';
 import type { ProcedureOutcome } from '../../workflows/procedures/common';
 import type { PassTotals } from '../../workflows/reencrypt';
 import { FAST_REENCRYPT, type KmsflowTestEnv, resultWithin, startKmsflowEnv } from '../helpers/kmsflow-env';
@@ -18,7 +24,16 @@ import { recordFigure } from './figures';
 import { duplicates, repeatedArmChanges } from './oplog-checks';
 import { installCollectingRuntime } from '../helpers/temporal-env';
 import { LEAK_CONTROL_QUERIES } from '../helpers/leak-controls/planted';
-import { findingsByChannel, LeakMatcher, LeakScan, plantedIds, pollLiveViews, scanHistories, seededSecretValues, seedScanSecrets } from './secret-scan';
+import {
+  findingsByChannel,
+  LeakMatcher,
+  LeakScan,
+  plantedIds,
+  pollLiveViews,
+  scanHistories,
+  seededSecretValues,
+  seedScanSecrets,
+} from './secret-scan';
 
 // The in-process worker's log lines (SDK and core, DEBUG and up) are kept for the Secret scan.
 const workerLogs = installCollectingRuntime('DEBUG');
@@ -59,7 +74,12 @@ const clusterPath = (name: string) => `/managedClusters/${name}$`;
 
 let env: KmsflowTestEnv;
 
-const armRule = (cluster: string, method: string, action: FaultRuleInput['action'], extra: Partial<FaultRuleInput> = {}): FaultRuleInput => ({
+const armRule = (
+  cluster: string,
+  method: string,
+  action: FaultRuleInput['action'],
+  extra: Partial<FaultRuleInput> = {},
+): FaultRuleInput => ({
   service: 'arm',
   method,
   path: clusterPath(cluster),
@@ -78,12 +98,16 @@ function ruleRecorder(added: FaultRuleState[]): RuleRecorder {
   };
 }
 
-const sumOver = (o: Observed, pick: (t: PassTotals) => number | undefined) => o.outcome.evidence.reduce((n, e) => n + (pick(e.rewrite) ?? 0) + (pick(e.verify) ?? 0), 0);
+const sumOver = (o: Observed, pick: (t: PassTotals) => number | undefined) =>
+  o.outcome.evidence.reduce((n, e) => n + (pick(e.rewrite) ?? 0) + (pick(e.verify) ?? 0), 0);
 const engineThrottled = (o: Observed) => sumOver(o, (t) => t.throttled);
 const engineExpired = (o: Observed) => sumOver(o, (t) => t.expiredListings);
 const engineConflicts = (o: Observed) => sumOver(o, (t) => t.conflicts);
 const wasBlocked = (code: RegExp) => (o: Observed) => (o.blocked && code.test(o.blocked.code ?? '') ? 1 : 0);
-const hit = (...indexes: number[]) => (o: Observed) => indexes.reduce((n, i) => n + (o.hits[i] ?? 0), 0);
+const hit =
+  (...indexes: number[]) =>
+  (o: Observed) =>
+    indexes.reduce((n, i) => n + (o.hits[i] ?? 0), 0);
 
 const kube = (cluster: string) => env.sandbox.kubeCluster(cluster)!.kubeFaults;
 
@@ -95,7 +119,13 @@ const cases: FaultCase[] = [
     engine: { 'Secret writes backed off (throttled)': engineThrottled },
     inject: async (rules) =>
       rules(
-        { service: 'kube', cluster: 'enable-storm', method: 'PUT', probability: 0.2, action: { kind: 'throttle', retryAfterSeconds: 0 } },
+        {
+          service: 'kube',
+          cluster: 'enable-storm',
+          method: 'PUT',
+          probability: 0.2,
+          action: { kind: 'throttle', retryAfterSeconds: 0 },
+        },
         { service: 'kube', cluster: 'enable-storm', count: 5, action: { kind: 'error', status: 503 } },
         armRule('enable-storm', 'GET', { kind: 'throttle', retryAfterSeconds: 0 }, { probability: 0.3 }),
       ),
@@ -106,8 +136,13 @@ const cases: FaultCase[] = [
     faults: { 'firewall-blocked vault': wasBlocked(/PublicModeWithFirewall/) },
     inject: async () => {
       const vaults = env.sandbox.clients().keyVaultManagement.vaults;
-      await vaults.update('rg-faults', 'kv-wall', { properties: { networkAcls: { defaultAction: 'Deny', bypass: 'AzureServices' } } });
-      return async () => void (await vaults.update('rg-faults', 'kv-wall', { properties: { networkAcls: { defaultAction: 'Allow', bypass: 'AzureServices' } } }));
+      await vaults.update('rg-faults', 'kv-wall', {
+        properties: { networkAcls: { defaultAction: 'Deny', bypass: 'AzureServices' } },
+      });
+      return async () =>
+        void (await vaults.update('rg-faults', 'kv-wall', {
+          properties: { networkAcls: { defaultAction: 'Allow', bypass: 'AzureServices' } },
+        }));
     },
     blocks: { step: 'preflight', code: /PublicModeWithFirewall/, fix: /--default-action Allow/ },
   },
@@ -115,7 +150,8 @@ const cases: FaultCase[] = [
     name: 'rotate-busy',
     procedure: 'rotate',
     faults: { '409 operation in progress': hit(0) },
-    inject: async (rules) => rules(armRule('rotate-busy', 'PUT', { kind: 'operationInProgress' }, { count: 3 })),
+    inject: async (rules) =>
+      rules(armRule('rotate-busy', 'PUT', { kind: 'operationInProgress' }, { count: 3 })),
   },
   {
     name: 'rotate-keyoff',
@@ -136,7 +172,12 @@ const cases: FaultCase[] = [
     inject: async (rules) =>
       rules(
         // A share of retire's few Key Vault calls could draw none (a nightly run met that); the first three throttled always fire.
-        { service: 'keyvault', path: '/keys/retire-vault-flaky', count: 3, action: { kind: 'throttle', retryAfterSeconds: 0 } },
+        {
+          service: 'keyvault',
+          path: '/keys/retire-vault-flaky',
+          count: 3,
+          action: { kind: 'throttle', retryAfterSeconds: 0 },
+        },
         { service: 'keyvault', path: '/keys/retire-vault-flaky', count: 2, action: { kind: 'reset' } },
       ),
   },
@@ -149,20 +190,42 @@ const cases: FaultCase[] = [
       const scope = env.vaultId('kv-rbac');
       const found: RoleAssignment[] = [];
       for await (const a of assignments.listForScope(scope)) {
-        if (a.principalId === env.sandbox.operator.objectId && a.roleDefinitionId?.endsWith(CRYPTO_OFFICER)) found.push(a);
+        if (a.principalId === env.sandbox.operator.objectId && a.roleDefinitionId?.endsWith(CRYPTO_OFFICER))
+          found.push(a);
       }
       expect(found).toHaveLength(1);
       await assignments.delete(scope, found[0]!.name!);
       return async () =>
-        void (await assignments.create(scope, randomUUID(), { roleDefinitionId: found[0]!.roleDefinitionId!, principalId: env.sandbox.operator.objectId, principalType: 'User' }));
+        void (await assignments.create(scope, randomUUID(), {
+          roleDefinitionId: found[0]!.roleDefinitionId!,
+          principalId: env.sandbox.operator.objectId,
+          principalType: 'User',
+        }));
     },
-    blocks: { step: 'new-version-2', code: /Forbidden/, message: /not authorized .+Microsoft\.KeyVault\/vaults\/keys\/read/, fix: /docs\/permissions\.md/ },
+    blocks: {
+      step: 'new-version-2',
+      code: /Forbidden/,
+      message: /not authorized .+Microsoft\.KeyVault\/vaults\/keys\/read/,
+      fix: /docs\/permissions\.md/,
+    },
   },
   {
     name: 'disable-lro-failed',
     procedure: 'disable',
     faults: { 'LRO ending Failed': hit(0) },
-    inject: async (rules) => rules(armRule('disable-lro-failed', 'PUT', { kind: 'lroFailure', code: 'InternalOperationError', message: 'The update failed in the control plane.' }, { count: 1 })),
+    inject: async (rules) =>
+      rules(
+        armRule(
+          'disable-lro-failed',
+          'PUT',
+          {
+            kind: 'lroFailure',
+            code: 'InternalOperationError',
+            message: 'The update failed in the control plane.',
+          },
+          { count: 1 },
+        ),
+      ),
     blocks: { step: 'disable-kms', code: /InternalOperationError/, fix: /retry/i },
   },
   {
@@ -172,7 +235,11 @@ const cases: FaultCase[] = [
     engine: { 'expired listings resumed': engineExpired },
     inject: async (rules) => {
       kube('disable-slow-410').expireContinueAfterPages = 2;
-      const clear = rules({ service: 'kube', cluster: 'disable-slow-410', action: { kind: 'latency', ms: 40 } });
+      const clear = rules({
+        service: 'kube',
+        cluster: 'disable-slow-410',
+        action: { kind: 'latency', ms: 40 },
+      });
       return async () => {
         delete kube('disable-slow-410').expireContinueAfterPages;
         await clear();
@@ -187,7 +254,13 @@ const cases: FaultCase[] = [
       rules(
         armRule('switch-5xx', 'PUT', { kind: 'error', status: 500 }, { count: 2 }),
         armRule('switch-5xx', 'GET', { kind: 'reset' }, { count: 3 }),
-        { service: 'arm', method: 'PATCH', path: '/vaults/kv-switch$', count: 1, action: { kind: 'error', status: 503 } },
+        {
+          service: 'arm',
+          method: 'PATCH',
+          path: '/vaults/kv-switch$',
+          count: 1,
+          action: { kind: 'error', status: 503 },
+        },
       ),
   },
   {
@@ -209,7 +282,10 @@ const cases: FaultCase[] = [
     faults: { 'slow responses': hit(0), '429 storm': hit(1) },
     inject: async (rules) =>
       // A share of a handful of PUTs may draw none; the first three throttled is a storm every run meets.
-      rules(armRule('migrate-slow-arm', 'GET', { kind: 'latency', ms: 250 }), armRule('migrate-slow-arm', 'PUT', { kind: 'throttle', retryAfterSeconds: 0 }, { count: 3 })),
+      rules(
+        armRule('migrate-slow-arm', 'GET', { kind: 'latency', ms: 250 }),
+        armRule('migrate-slow-arm', 'PUT', { kind: 'throttle', retryAfterSeconds: 0 }, { count: 3 }),
+      ),
   },
   {
     name: 'migrate-upgrade-failed',
@@ -219,8 +295,25 @@ const cases: FaultCase[] = [
     inject: async (rules) => {
       let clear: (() => Promise<void>) | undefined;
       const stop = env.sandbox.oplog.onRecord((e) => {
-        if (clear || e.method !== 'PUT' || !e.path.endsWith('/migrate-upgrade-failed') || !(e.detail ?? '').includes('kms disabled')) return;
-        clear = rules(armRule('migrate-upgrade-failed', 'PUT', { kind: 'lroFailure', code: 'UpgradeFailed', message: 'Drain of node aks-nodepool1-0 did not complete.' }, { count: 1 }));
+        if (
+          clear ||
+          e.method !== 'PUT' ||
+          !e.path.endsWith('/migrate-upgrade-failed') ||
+          !(e.detail ?? '').includes('kms disabled')
+        )
+          return;
+        clear = rules(
+          armRule(
+            'migrate-upgrade-failed',
+            'PUT',
+            {
+              kind: 'lroFailure',
+              code: 'UpgradeFailed',
+              message: 'Drain of node aks-nodepool1-0 did not complete.',
+            },
+            { count: 1 },
+          ),
+        );
       });
       return async () => {
         stop();
@@ -231,7 +324,12 @@ const cases: FaultCase[] = [
   },
 ];
 
-const kms = (key: string, vault = 'kv-faults') => ({ vault, key, version: 1, networkAccess: 'Public' as const });
+const kms = (key: string, vault = 'kv-faults') => ({
+  vault,
+  key,
+  version: 1,
+  networkAccess: 'Public' as const,
+});
 const keyOf = (c: FaultCase) => c.name;
 
 const scenario: ScenarioInput = {
@@ -242,7 +340,14 @@ const scenario: ScenarioInput = {
   operator: 'operator',
   identities: [{ name: 'id-kms' }],
   vaults: [
-    { name: 'kv-faults', keys: cases.filter((c) => !['enable-firewall', 'retire-norole', 'switch-5xx', 'switch-conflicts'].includes(c.name)).map((c) => ({ name: keyOf(c), versions: 2 })) },
+    {
+      name: 'kv-faults',
+      keys: cases
+        .filter(
+          (c) => !['enable-firewall', 'retire-norole', 'switch-5xx', 'switch-conflicts'].includes(c.name),
+        )
+        .map((c) => ({ name: keyOf(c), versions: 2 })),
+    },
     { name: 'kv-wall', keys: [{ name: 'enable-firewall', versions: 1 }] },
     { name: 'kv-rbac', keys: [{ name: 'retire-norole', versions: 1 }] },
     { name: 'kv-switch', keys: [{ name: 'switch-5xx', versions: 1 }] },
@@ -262,7 +367,11 @@ const scenario: ScenarioInput = {
       case 'migrate-v2':
         return { ...base, kubernetesVersion: '1.26', kms: kms(keyOf(c)) };
       case 'switch-mode':
-        return { ...base, apiServerVnetIntegration: true, kms: kms(keyOf(c), c.name === 'switch-5xx' ? 'kv-switch' : 'kv-switch2') };
+        return {
+          ...base,
+          apiServerVnetIntegration: true,
+          kms: kms(keyOf(c), c.name === 'switch-5xx' ? 'kv-switch' : 'kv-switch2'),
+        };
       case 'retire':
         return { ...base, kms: kms(keyOf(c), c.name === 'retire-norole' ? 'kv-rbac' : 'kv-faults') };
       default:
@@ -273,7 +382,10 @@ const scenario: ScenarioInput = {
 
 beforeAll(async () => {
   env = await startKmsflowEnv(scenario, { leakControlCluster: CONTROL_CLUSTER });
-  await seedScanSecrets(env.sandbox, cases.map((c) => c.name));
+  await seedScanSecrets(
+    env.sandbox,
+    cases.map((c) => c.name),
+  );
 }, 120_000);
 
 afterAll(async () => {
@@ -284,15 +396,25 @@ afterAll(async () => {
 async function procedureInput(c: FaultCase): Promise<readonly [string, Record<string, unknown>]> {
   const clusterId = env.clusterId(c.name);
   const base = { clusterId, autoApprove: 'all', reencrypt: FAST_REENCRYPT, requestedBy: 'faults' };
-  const vaultOf: Record<string, string> = { 'enable-firewall': 'kv-wall', 'switch-5xx': 'kv-switch', 'switch-conflicts': 'kv-switch2' };
-  const versions = c.procedure === 'enable' || c.procedure === 'rotate' ? await env.keyVersions(vaultOf[c.name] ?? 'kv-faults', keyOf(c)) : [];
+  const vaultOf: Record<string, string> = {
+    'enable-firewall': 'kv-wall',
+    'switch-5xx': 'kv-switch',
+    'switch-conflicts': 'kv-switch2',
+  };
+  const versions =
+    c.procedure === 'enable' || c.procedure === 'rotate'
+      ? await env.keyVersions(vaultOf[c.name] ?? 'kv-faults', keyOf(c))
+      : [];
   return (
     {
       enable: ['enableKms', { ...base, keyId: versions[0], networkAccess: 'Public' }],
       rotate: ['rotateKey', { ...base, keyId: versions[1] }],
       retire: ['retireKey', base],
       disable: ['disableKms', base],
-      'switch-mode': ['switchVaultMode', { ...base, to: 'Private', vaultResourceId: env.vaultId(vaultOf[c.name]!) }],
+      'switch-mode': [
+        'switchVaultMode',
+        { ...base, to: 'Private', vaultResourceId: env.vaultId(vaultOf[c.name]!) },
+      ],
       'migrate-v2': ['migrateToKmsV2', { ...base, targetVersion: '1.28' }],
     } as const
   )[c.procedure];
@@ -319,11 +441,15 @@ async function runCase(c: FaultCase): Promise<CaseOutcome> {
   });
   let blocked: CaseOutcome['blocked'];
   try {
-    const settled = await waitUntil(() => handle.query(progressQuery), (p: ProcedureProgress) => p.phase === 'blocked' || p.phase === 'completed', {
-      what: `${c.name} to complete or block`,
-      timeoutMs: 150_000,
-      intervalMs: 250,
-    });
+    const settled = await waitUntil(
+      () => handle.query(progressQuery),
+      (p: ProcedureProgress) => p.phase === 'blocked' || p.phase === 'completed',
+      {
+        what: `${c.name} to complete or block`,
+        timeoutMs: 150_000,
+        intervalMs: 250,
+      },
+    );
     if (settled.phase === 'blocked') {
       const step = settled.steps.find((s) => s.id === settled.currentStep)!;
       blocked = { ...step.blocked!, step: step.id };
@@ -333,9 +459,22 @@ async function runCase(c: FaultCase): Promise<CaseOutcome> {
   }
   if (blocked) await handle.executeUpdate(retryUpdate, { args: [{ requestedBy: 'faults' }] });
   const outcome = await resultWithin<ProcedureOutcome>(handle, 150_000);
-  const seen: Observed = { hits: rules.map((r) => r.hits), kubeHits: { ...env.sandbox.kubeCluster(c.name)!.kubeFaultHits }, outcome, blocked };
-  const measure = (of: Record<string, (o: Observed) => number> = {}) => Object.fromEntries(Object.entries(of).map(([label, count]) => [label, count(seen)]));
-  return { name: c.name, procedure: c.procedure, blocked, outcome, observed: measure(c.faults), engine: measure(c.engine) };
+  const seen: Observed = {
+    hits: rules.map((r) => r.hits),
+    kubeHits: { ...env.sandbox.kubeCluster(c.name)!.kubeFaultHits },
+    outcome,
+    blocked,
+  };
+  const measure = (of: Record<string, (o: Observed) => number> = {}) =>
+    Object.fromEntries(Object.entries(of).map(([label, count]) => [label, count(seen)]));
+  return {
+    name: c.name,
+    procedure: c.procedure,
+    blocked,
+    outcome,
+    observed: measure(c.faults),
+    engine: measure(c.engine),
+  };
 }
 
 /** The key ARM now reports for the cluster; every Secret must be readable and stored under it. */
@@ -345,14 +484,25 @@ function misplacedSecrets(cluster: string): string[] {
   return env.sandbox
     .kubeCluster(cluster)!
     .etcdView()
-    .filter((e) => !e.readable || (keyId ? e.provider.type !== 'kms-v2' || e.provider.keyId !== keyId : e.provider.type !== 'identity'))
+    .filter(
+      (e) =>
+        !e.readable ||
+        (keyId ? e.provider.type !== 'kms-v2' || e.provider.keyId !== keyId : e.provider.type !== 'identity'),
+    )
     .map((e) => `${cluster} ${e.namespace}/${e.name} ${e.provider.type}`);
 }
 
 it(
   'each procedure under each fault completes, or blocks with reason and fix and completes after retry; never proven with a stale Secret',
   async () => {
-    const scan = new LeakScan(new LeakMatcher(await seededSecretValues(env.sandbox, cases.map((c) => c.name))));
+    const scan = new LeakScan(
+      new LeakMatcher(
+        await seededSecretValues(
+          env.sandbox,
+          cases.map((c) => c.name),
+        ),
+      ),
+    );
     const started = Date.now();
     // The live views are polled while the procedures run; queries need a worker to answer.
     const { results, polls } = await env.withWorker(async () => {
@@ -380,16 +530,30 @@ it(
       expect(r.outcome.evidence.length, c.name).toBeGreaterThan(0);
       // A pass that was not proven (and blocked) must be followed by a proven one for the same key after retry.
       const evidence = r.outcome.evidence;
-      const redone = evidence.every((e, j) => e.proven || evidence.slice(j + 1).some((later) => later.proven && JSON.stringify(later.expect) === JSON.stringify(e.expect)));
+      const redone = evidence.every(
+        (e, j) =>
+          e.proven ||
+          evidence
+            .slice(j + 1)
+            .some((later) => later.proven && JSON.stringify(later.expect) === JSON.stringify(e.expect)),
+      );
       expect(redone, c.name).toBe(true);
-      expect(evidence.filter((e) => e.proven).every((e) => e.verify.counts.stale === 0 && e.verify.counts.failed === 0), c.name).toBe(true);
+      expect(
+        evidence
+          .filter((e) => e.proven)
+          .every((e) => e.verify.counts.stale === 0 && e.verify.counts.failed === 0),
+        c.name,
+      ).toBe(true);
       expect(evidence.at(-1)?.proven, c.name).toBe(true);
       expect(misplacedSecrets(c.name)).toEqual([]);
       // Every fault kind the case injects must have fired, and moved the engine counters it should.
-      for (const [label, n] of [...Object.entries(r.observed), ...Object.entries(r.engine)]) expect(n, `${c.name}: ${label}`).toBeGreaterThan(0);
+      for (const [label, n] of [...Object.entries(r.observed), ...Object.entries(r.engine)])
+        expect(n, `${c.name}: ${label}`).toBeGreaterThan(0);
     }
     expect(repeatedArmChanges(env.sandbox.oplog.entries())).toEqual([]);
-    const keyTags = Object.values(env.sandbox.context.store.vaultByName('kv-faults')!.keys).flatMap((k) => k.versions.map((v) => v.tags?.['kmsflow-operation']).filter(Boolean) as string[]);
+    const keyTags = Object.values(env.sandbox.context.store.vaultByName('kv-faults')!.keys).flatMap(
+      (k) => k.versions.map((v) => v.tags?.['kmsflow-operation']).filter(Boolean) as string[],
+    );
     expect(duplicates(keyTags)).toEqual({});
 
     // No Secret value in any channel but the planted controls, each found in its own channel.
@@ -398,13 +562,23 @@ it(
     const { found, expected, counts: scanFindings } = findingsByChannel(scan, plantedIds(CONTROL_CLUSTER));
     expect(found).toEqual(expected);
 
-    const observedKinds = [...new Set(results.flatMap((r) => Object.keys(r.observed).filter((k) => r.observed[k]! > 0)))].sort();
+    const observedKinds = [
+      ...new Set(results.flatMap((r) => Object.keys(r.observed).filter((k) => r.observed[k]! > 0))),
+    ].sort();
     recordFigure('faults', {
       runs: results.length,
       faultKindsObserved: observedKinds,
-      perRun: results.map((r) => ({ run: r.name, procedure: r.procedure, faultsMet: r.observed, engineCounters: r.engine, blocked: r.blocked ? { step: r.blocked.step, code: r.blocked.code } : null })),
+      perRun: results.map((r) => ({
+        run: r.name,
+        procedure: r.procedure,
+        faultsMet: r.observed,
+        engineCounters: r.engine,
+        blocked: r.blocked ? { step: r.blocked.step, code: r.blocked.code } : null,
+      })),
       completedWithoutBlocking: results.filter((r) => !r.blocked).map((r) => r.name),
-      blockedThenRetried: results.filter((r) => r.blocked).map((r) => ({ run: r.name, step: r.blocked!.step, code: r.blocked!.code, fix: r.blocked!.fix })),
+      blockedThenRetried: results
+        .filter((r) => r.blocked)
+        .map((r) => ({ run: r.name, step: r.blocked!.step, code: r.blocked!.code, fix: r.blocked!.fix })),
       provenWithStaleSecret: 0,
       secretsLost: 0,
       historyRunsScanned: histories.runs,

@@ -10,7 +10,9 @@ import * as path from 'node:path';
 export type FigureSection = Record<string, unknown>;
 
 export function figuresFile(): string {
-  return process.env.KMSFLOW_RELIABILITY_FIGURES ?? path.join(os.tmpdir(), 'kmsflow-reliability-figures.json');
+  return (
+    process.env.KMSFLOW_RELIABILITY_FIGURES ?? path.join(os.tmpdir(), 'kmsflow-reliability-figures.json')
+  );
 }
 
 export function readFigures(file = figuresFile()): Record<string, FigureSection> {

@@ -9,7 +9,8 @@ import type { OperationLog } from '../../sandbox/oplog';
  * Fetching a cluster's kubeconfig is a POST in ARM (`listClusterUserCredential`, what `az aks get-credentials`
  * does) but changes nothing, so it does not count as a change.
  */
-export const isCredentialListing = (e: OperationLogEntry) => /\/listCluster(User|Admin)Credential$/.test(e.path);
+export const isCredentialListing = (e: OperationLogEntry) =>
+  /\/listCluster(User|Admin)Credential$/.test(e.path);
 
 /** Mutating calls after sequence number `afterSeq`, as `METHOD path (status)`, credential listings left out. */
 export function changesSince(oplog: OperationLog, afterSeq: number): string[] {

@@ -28,7 +28,9 @@ it('finds every value in each form it can leak in', () => {
   expect(found(`${binary.toString('hex')}`)).toEqual(['binary']);
   expect(found(defaultPayloadConverter.toPayload({ nested: { blob: binary } }))).toEqual(['binary']);
   expect(found(defaultPayloadConverter.toPayload({ bytes: [...binary] }))).toEqual(['binary']);
-  expect(found({ details: [JSON.stringify({ deep: { b64: binary.toString('base64') } })] })).toEqual(['binary']);
+  expect(found({ details: [JSON.stringify({ deep: { b64: binary.toString('base64') } })] })).toEqual([
+    'binary',
+  ]);
   expect(found(defaultPayloadConverter.toPayload({ text: utf8.toString('utf8') }))).toEqual(['utf8']);
   expect(found(`token ${short.toString('latin1')} used`)).toEqual(['short']);
   expect(found(short.toString('hex'))).toEqual(['short']);
@@ -39,7 +41,9 @@ it('finds every value in each form it can leak in', () => {
 it('finds a value cut out of a larger text, truncated, or base64 of the whole text', () => {
   expect(found(binary.subarray(100, 300))).toEqual(['binary']);
   expect(found(binary.toString('base64').slice(0, 200))).toEqual(['binary']);
-  expect(found(Buffer.from(`prefix ${binary.toString('base64')} suffix`).toString('base64'))).toEqual(['binary']);
+  expect(found(Buffer.from(`prefix ${binary.toString('base64')} suffix`).toString('base64'))).toEqual([
+    'binary',
+  ]);
 });
 
 it('does not report near misses', () => {
@@ -54,6 +58,12 @@ it('refuses values too short to tell from chance', () => {
 });
 
 it('reaches a value nested as deep as a history event holds it', () => {
-  const event = { activityTaskCompletedEventAttributes: { result: { payloads: [defaultPayloadConverter.toPayload({ result: { payload: binary }, masked: [1, 2] })] } } };
+  const event = {
+    activityTaskCompletedEventAttributes: {
+      result: {
+        payloads: [defaultPayloadConverter.toPayload({ result: { payload: binary }, masked: [1, 2] })],
+      },
+    },
+  };
   expect(found({ events: [event] })).toEqual(['binary']);
 });

@@ -31,7 +31,10 @@ export interface SeededValue {
 }
 
 /** Every value of every Secret outside kmsflow's namespace, in full. */
-export async function seededSecretValues(sandbox: RunningSandbox, clusters: readonly string[]): Promise<SeededValue[]> {
+export async function seededSecretValues(
+  sandbox: RunningSandbox,
+  clusters: readonly string[],
+): Promise<SeededValue[]> {
   const values: SeededValue[] = [];
   for (const cluster of clusters) {
     const kube = kubeClient(sandbox.kubeconfig(cluster, 'admin'));
@@ -42,11 +45,19 @@ export async function seededSecretValues(sandbox: RunningSandbox, clusters: read
         if (secret.metadata?.namespace === KMSFLOW_NAMESPACE) continue;
         // A value that repeats the Secret's own metadata is public (a service-account token's `namespace` is
         // its namespace's name, which kmsflow shows as the Secret's address), not a value to keep secret.
-        const metadata = new Set([secret.metadata?.namespace, secret.metadata?.name, ...Object.values(secret.metadata?.labels ?? {}), ...Object.values(secret.metadata?.annotations ?? {})]);
+        const metadata = new Set([
+          secret.metadata?.namespace,
+          secret.metadata?.name,
+          ...Object.values(secret.metadata?.labels ?? {}),
+          ...Object.values(secret.metadata?.annotations ?? {}),
+        ]);
         for (const [key, encoded] of Object.entries(secret.data ?? {})) {
           const bytes = Buffer.from(encoded, 'base64');
           if (metadata.has(bytes.toString('utf8'))) continue;
-          values.push({ id: `${cluster} ${secret.metadata?.namespace}/${secret.metadata?.name} ${key}`, bytes });
+          values.push({
+            id: `${cluster} ${secret.metadata?.namespace}/${secret.metadata?.name} ${key}`,
+            bytes,
+          });
         }
       }
       token = page.metadata?._continue || undefined;
@@ -60,20 +71,33 @@ const UTF8_ALPHABET = 'ひらがなカタカナ漢字鍵暗号化秘密ключ�
 /** A value of each kind the estate lacks: random binary, multi-byte UTF-8 text, short (8–15 bytes) tokens. */
 function scanSeedValue(kind: 'binary' | 'utf8' | 'short'): Buffer {
   if (kind === 'binary') return randomBytes(32 + (randomBytes(2).readUInt16BE() % 2000));
-  if (kind === 'short') return Buffer.from(randomBytes(12).toString('base64url').slice(0, 8 + (randomBytes(1)[0]! % 8)));
+  if (kind === 'short')
+    return Buffer.from(
+      randomBytes(12)
+        .toString('base64url')
+        .slice(0, 8 + (randomBytes(1)[0]! % 8)),
+    );
   const chars = [...UTF8_ALPHABET];
   const length = 12 + (randomBytes(1)[0]! % 200);
   return Buffer.from(Array.from({ length }, () => chars[randomBytes(1)[0]! % chars.length]).join(''), 'utf8');
 }
 
 /** Creates `perKind` Secrets of each extra kind in every cluster (before the procedures run, so they are re-encrypted too). */
-export async function seedScanSecrets(sandbox: RunningSandbox, clusters: readonly string[], perKind = 10): Promise<void> {
+export async function seedScanSecrets(
+  sandbox: RunningSandbox,
+  clusters: readonly string[],
+  perKind = 10,
+): Promise<void> {
   for (const cluster of clusters) {
     const kube = kubeClient(sandbox.kubeconfig(cluster, 'admin'));
     await kube.createNamespace({ body: { metadata: { name: SCAN_SEED_NAMESPACE } } }).catch(() => undefined);
     for (const kind of ['binary', 'utf8', 'short'] as const) {
       for (let i = 0; i < perKind; i++) {
-        const body: V1Secret = { metadata: { name: `${kind}-${i}` }, type: 'Opaque', data: { value: scanSeedValue(kind).toString('base64') } };
+        const body: V1Secret = {
+          metadata: { name: `${kind}-${i}` },
+          type: 'Opaque',
+          data: { value: scanSeedValue(kind).toString('base64') },
+        };
         await kube.createNamespacedSecret({ namespace: SCAN_SEED_NAMESPACE, body });
       }
     }
@@ -82,7 +106,11 @@ export async function seedScanSecrets(sandbox: RunningSandbox, clusters: readonl
 
 /** The forms a value can leak in: its bytes, and its base64 and hex text. */
 function forms(bytes: Buffer): Buffer[] {
-  return [bytes, Buffer.from(bytes.toString('base64'), 'latin1'), Buffer.from(bytes.toString('hex'), 'latin1')];
+  return [
+    bytes,
+    Buffer.from(bytes.toString('base64'), 'latin1'),
+    Buffer.from(bytes.toString('hex'), 'latin1'),
+  ];
 }
 
 /** Fixed-size pieces of a form: the whole form up to CHUNK bytes, else every aligned chunk and the last CHUNK bytes. */
@@ -115,7 +143,8 @@ export class LeakMatcher {
     this.values = values.length;
     let count = 0;
     for (const v of values) {
-      if (v.bytes.length < ANCHOR) throw new Error(`${v.id}: values under ${ANCHOR} bytes cannot be told from chance`);
+      if (v.bytes.length < ANCHOR)
+        throw new Error(`${v.id}: values under ${ANCHOR} bytes cannot be told from chance`);
       for (const form of forms(v.bytes)) {
         for (const pattern of chunks(form)) {
           const h = anchorHash(pattern, 0);
@@ -140,7 +169,12 @@ export class LeakMatcher {
       const candidates = this.byAnchor.get(h);
       if (candidates) {
         for (const c of candidates) {
-          if (!found.has(c.id) && at + c.pattern.length <= text.length && Buffer.compare(c.pattern, text.subarray(at, at + c.pattern.length)) === 0) found.add(c.id);
+          if (
+            !found.has(c.id) &&
+            at + c.pattern.length <= text.length &&
+            Buffer.compare(c.pattern, text.subarray(at, at + c.pattern.length)) === 0
+          )
+            found.add(c.id);
         }
       }
       if (at + ANCHOR >= text.length) return found;
@@ -163,8 +197,14 @@ export function decodings(value: unknown, out: Buffer[] = [], depth = 0): Buffer
     if (value.length === 0) return out;
     out.push(Buffer.from(value, 'utf8'));
     // Text that only Latin-1 can hold byte for byte (a value decoded as 'latin1' somewhere).
-    if (/[\u0080-\u00ff]/.test(value) && Buffer.from(value, 'latin1').toString('latin1') === value) out.push(Buffer.from(value, 'latin1'));
-    if (BASE64ISH.test(value)) decodings(Buffer.from(value, value.includes('-') || value.includes('_') ? 'base64url' : 'base64'), out, depth + 1);
+    if (/[\u0080-\u00ff]/.test(value) && Buffer.from(value, 'latin1').toString('latin1') === value)
+      out.push(Buffer.from(value, 'latin1'));
+    if (BASE64ISH.test(value))
+      decodings(
+        Buffer.from(value, value.includes('-') || value.includes('_') ? 'base64url' : 'base64'),
+        out,
+        depth + 1,
+      );
     if (HEXISH.test(value)) decodings(Buffer.from(value, 'hex'), out, depth + 1);
     const first = value.trimStart()[0];
     if (first === '{' || first === '[' || first === '"') {
@@ -182,7 +222,8 @@ export function decodings(value: unknown, out: Buffer[] = [], depth = 0): Buffer
     return out;
   }
   if (Array.isArray(value)) {
-    if (value.length >= ANCHOR && value.every((n) => Number.isInteger(n) && n >= 0 && n <= 255)) out.push(Buffer.from(value as number[]));
+    if (value.length >= ANCHOR && value.every((n) => Number.isInteger(n) && n >= 0 && n <= 255))
+      out.push(Buffer.from(value as number[]));
     else for (const item of value) decodings(item, out, depth + 1);
     return out;
   }
@@ -221,12 +262,20 @@ export class LeakScan {
 
   /** Per channel: bytes searched and how many values were found, for the figures. */
   summary(): Record<string, { bytes: number; samples: number; found: number }> {
-    return Object.fromEntries([...this.channels].map(([channel, e]) => [channel, { bytes: e.bytes, samples: e.samples, found: e.found.size }]));
+    return Object.fromEntries(
+      [...this.channels].map(([channel, e]) => [
+        channel,
+        { bytes: e.bytes, samples: e.samples, found: e.found.size },
+      ]),
+    );
   }
 }
 
 /** Every run of every workflow (continued-as-new runs and children included), each event with its payloads. */
-export async function scanHistories(client: Client, scan: LeakScan): Promise<{ runs: number; events: number }> {
+export async function scanHistories(
+  client: Client,
+  scan: LeakScan,
+): Promise<{ runs: number; events: number }> {
   let runs = 0;
   let events = 0;
   for (const execution of await listRaw(client)) {
@@ -240,14 +289,25 @@ export async function scanHistories(client: Client, scan: LeakScan): Promise<{ r
   return { runs, events };
 }
 
-const PROCEDURE_TYPES = new Set(['enableKms', 'disableKms', 'rotateKey', 'retireKey', 'switchVaultMode', 'migrateToKmsV2']);
+const PROCEDURE_TYPES = new Set([
+  'enableKms',
+  'disableKms',
+  'rotateKey',
+  'retireKey',
+  'switchVaultMode',
+  'migrateToKmsV2',
+]);
 
 /**
  * Polls every open run once a second until stopped: its description, and the query a user or the UI
  * would read (a procedure's progress, a re-encryption's state; `extraQueries` names one per other workflow type). Failures while a server or worker is
  * down are expected; those samples are skipped.
  */
-export function pollLiveViews(client: Client, scan: LeakScan, options: { extraQueries?: Record<string, string> } = {}): { stop(): Promise<{ polls: number }> } {
+export function pollLiveViews(
+  client: Client,
+  scan: LeakScan,
+  options: { extraQueries?: Record<string, string> } = {},
+): { stop(): Promise<{ polls: number }> } {
   let stopped = false;
   let polls = 0;
   const loop = (async () => {
@@ -256,10 +316,16 @@ export function pollLiveViews(client: Client, scan: LeakScan, options: { extraQu
       const open = await listRaw(client, 'ExecutionStatus = "Running"').catch(() => []);
       await Promise.all(
         open.map(async (execution) => {
-          const described = await client.workflowService.describeWorkflowExecution({ namespace: client.options.namespace, execution }).catch(() => undefined);
+          const described = await client.workflowService
+            .describeWorkflowExecution({ namespace: client.options.namespace, execution })
+            .catch(() => undefined);
           if (described) scan.add('describe', described);
           const handle = client.workflow.getHandle(execution.workflowId, execution.runId);
-          const query = PROCEDURE_TYPES.has(execution.type) ? progressQuery.name : execution.type === 'reencryptSecrets' ? reencryptStateQuery.name : options.extraQueries?.[execution.type];
+          const query = PROCEDURE_TYPES.has(execution.type)
+            ? progressQuery.name
+            : execution.type === 'reencryptSecrets'
+              ? reencryptStateQuery.name
+              : options.extraQueries?.[execution.type];
           if (query) {
             const answer = await handle.query(query).catch(() => undefined);
             if (answer !== undefined) scan.add('query', answer);
@@ -283,12 +349,24 @@ export function pollLiveViews(client: Client, scan: LeakScan, options: { extraQu
  * Executions of the namespace (every run), read from the raw visibility API so that encrypted memos
  * (payload codec) need no key.
  */
-export async function listRaw(client: Client, query?: string): Promise<{ workflowId: string; runId: string; type: string }[]> {
+export async function listRaw(
+  client: Client,
+  query?: string,
+): Promise<{ workflowId: string; runId: string; type: string }[]> {
   const out: { workflowId: string; runId: string; type: string }[] = [];
   let nextPageToken: Uint8Array | undefined;
   do {
-    const page = await client.workflowService.listWorkflowExecutions({ namespace: client.options.namespace, nextPageToken, query });
-    for (const e of page.executions ?? []) out.push({ workflowId: e.execution!.workflowId!, runId: e.execution!.runId!, type: e.type?.name ?? '' });
+    const page = await client.workflowService.listWorkflowExecutions({
+      namespace: client.options.namespace,
+      nextPageToken,
+      query,
+    });
+    for (const e of page.executions ?? [])
+      out.push({
+        workflowId: e.execution!.workflowId!,
+        runId: e.execution!.runId!,
+        type: e.type?.name ?? '',
+      });
     nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
   } while (nextPageToken);
   return out;
@@ -297,17 +375,33 @@ export async function listRaw(client: Client, query?: string): Promise<{ workflo
 /** The id of each channel's planted control value (see test/helpers/leak-controls/) in `cluster`. */
 export function plantedIds(cluster: string): Record<Channel, string> {
   const id = (name: string) => `${cluster} ${SCAN_SEED_NAMESPACE}/${name} value`;
-  return { history: id(PLANTED.history), describe: id(PLANTED.describe), query: id(PLANTED.query), 'worker-log': id(PLANTED.workerLog) };
+  return {
+    history: id(PLANTED.history),
+    describe: id(PLANTED.describe),
+    query: id(PLANTED.query),
+    'worker-log': id(PLANTED.workerLog),
+  };
 }
 
 /** What each channel must have found (its planted control, if any) next to what it found. */
 export function findingsByChannel(
   scan: LeakScan,
   planted?: Record<Channel, string>,
-): { found: Record<Channel, string[]>; expected: Record<Channel, string[]>; counts: { planted: number; other: number } } {
+): {
+  found: Record<Channel, string[]>;
+  expected: Record<Channel, string[]>;
+  counts: { planted: number; other: number };
+} {
   const channels: Channel[] = ['history', 'describe', 'query', 'worker-log'];
   const found = Object.fromEntries(channels.map((c) => [c, scan.found(c)])) as Record<Channel, string[]>;
-  const expected = Object.fromEntries(channels.map((c) => [c, planted ? [planted[c]] : []])) as Record<Channel, string[]>;
+  const expected = Object.fromEntries(channels.map((c) => [c, planted ? [planted[c]] : []])) as Record<
+    Channel,
+    string[]
+  >;
   const inPlace = channels.flatMap((c) => found[c].filter((id) => expected[c].includes(id)));
-  return { found, expected, counts: { planted: inPlace.length, other: channels.flatMap((c) => found[c]).length - inPlace.length } };
+  return {
+    found,
+    expected,
+    counts: { planted: inPlace.length, other: channels.flatMap((c) => found[c]).length - inPlace.length },
+  };
 }

@@ -14,8 +14,8 @@ beforeAll(async () => {
 });
 afterAll(async () => sb?.close());
 
-const vaultScope = () => `/subscriptions/${sb.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.KeyVault/vaults/kv-test`;
-
+const vaultScope = () =>
+  `/subscriptions/${sb.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.KeyVault/vaults/kv-test`;
 
 describe('user-assigned identities (@azure/arm-msi)', () => {
   it('creates and reads an identity with principal and client ids', async () => {
@@ -26,7 +26,9 @@ describe('user-assigned identities (@azure/arm-msi)', () => {
     const read = await az.msi.userAssignedIdentities.get(RG, 'id-new');
     expect(read.principalId).toBe(created.principalId);
     const seeded = await az.msi.userAssignedIdentities.get(RG, 'id-kms');
-    expect(seeded.id).toBe(`/subscriptions/${sb.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-kms`);
+    expect(seeded.id).toBe(
+      `/subscriptions/${sb.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-kms`,
+    );
     const missing = await restError(az.msi.userAssignedIdentities.get(RG, 'nope'));
     expect(missing.statusCode).toBe(404);
   });
@@ -40,10 +42,15 @@ describe('role definitions and assignments (@azure/arm-authorization)', () => {
       ['Key Vault Contributor', ROLE_IDS.keyVaultContributor],
     ] as const) {
       const found = [];
-      for await (const r of az.authorization.roleDefinitions.list(vaultScope(), { filter: `roleName eq '${name}'` })) found.push(r);
+      for await (const r of az.authorization.roleDefinitions.list(vaultScope(), {
+        filter: `roleName eq '${name}'`,
+      }))
+        found.push(r);
       expect(found).toHaveLength(1);
       expect(found[0]?.name).toBe(id);
-      expect(found[0]?.id).toBe(`/subscriptions/${sb.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${id}`);
+      expect(found[0]?.id).toBe(
+        `/subscriptions/${sb.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${id}`,
+      );
     }
     const user = await az.authorization.roleDefinitions.get(vaultScope(), ROLE_IDS.keyVaultCryptoUser);
     expect(user.permissions?.[0]?.dataActions).toContain('Microsoft.KeyVault/vaults/keys/encrypt/action');
@@ -53,28 +60,44 @@ describe('role definitions and assignments (@azure/arm-authorization)', () => {
     const identity = await az.msi.userAssignedIdentities.get(RG, 'id-nokeys');
     const atScope = async () => {
       const out = [];
-      for await (const a of az.authorization.roleAssignments.listForScope(vaultScope(), { filter: 'atScope()' })) out.push(a);
+      for await (const a of az.authorization.roleAssignments.listForScope(vaultScope(), {
+        filter: 'atScope()',
+      }))
+        out.push(a);
       return out;
     };
     const before = await atScope();
     expect(before.some((a) => a.principalId === identity.principalId)).toBe(false);
 
     const roleDefinitionId = `/subscriptions/${sb.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${ROLE_IDS.keyVaultCryptoUser}`;
-    const created = await az.authorization.roleAssignments.create(vaultScope(), randomUUID(), { roleDefinitionId, principalId: identity.principalId!, principalType: 'ServicePrincipal' });
+    const created = await az.authorization.roleAssignments.create(vaultScope(), randomUUID(), {
+      roleDefinitionId,
+      principalId: identity.principalId!,
+      principalType: 'ServicePrincipal',
+    });
     expect(created.scope).toBe(vaultScope());
     expect(created.roleDefinitionId).toBe(roleDefinitionId);
 
     const after = await atScope();
     expect(after.filter((a) => a.principalId === identity.principalId)).toHaveLength(1);
 
-    const dup = await restError(az.authorization.roleAssignments.create(vaultScope(), randomUUID(), { roleDefinitionId, principalId: identity.principalId!, principalType: 'ServicePrincipal' }));
+    const dup = await restError(
+      az.authorization.roleAssignments.create(vaultScope(), randomUUID(), {
+        roleDefinitionId,
+        principalId: identity.principalId!,
+        principalType: 'ServicePrincipal',
+      }),
+    );
     expect(dup.statusCode).toBe(409);
     expect(dup.code).toBe('RoleAssignmentExists');
     expect(dup.message).toBe('The role assignment already exists.');
 
     // the new assignment makes the identity pass the KMS permission check
     const mine = [];
-    for await (const a of az.authorization.roleAssignments.listForScope(vaultScope(), { filter: `principalId eq '${identity.principalId!}'` })) mine.push(a);
+    for await (const a of az.authorization.roleAssignments.listForScope(vaultScope(), {
+      filter: `principalId eq '${identity.principalId!}'`,
+    }))
+      mine.push(a);
     expect(mine).toHaveLength(1);
   });
 
@@ -93,11 +116,15 @@ describe('role definitions and assignments (@azure/arm-authorization)', () => {
     const outsider = sb.context.store.principal('outsider')!;
     const keys = sb.clients('outsider', { retryOptions: { maxRetries: 0 } }).keys('kv-test');
     expect((await restError(keys.getKey('kms'))).statusCode).toBe(403);
-    await az.authorization.roleAssignments.create(`/subscriptions/${sb.subscriptionId}/resourceGroups/${RG}`, randomUUID(), {
-      roleDefinitionId: `/subscriptions/${sb.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${ROLE_IDS.keyVaultCryptoUser}`,
-      principalId: outsider.objectId,
-      principalType: 'User',
-    });
+    await az.authorization.roleAssignments.create(
+      `/subscriptions/${sb.subscriptionId}/resourceGroups/${RG}`,
+      randomUUID(),
+      {
+        roleDefinitionId: `/subscriptions/${sb.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${ROLE_IDS.keyVaultCryptoUser}`,
+        principalId: outsider.objectId,
+        principalType: 'User',
+      },
+    );
     expect((await keys.getKey('kms')).name).toBe('kms');
   });
 });

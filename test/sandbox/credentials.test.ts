@@ -24,7 +24,10 @@ afterAll(async () => {
 
 async function kubeconfigOf(cluster: string, kind: 'user' | 'admin'): Promise<string> {
   const cs = sb.clients(undefined, { retryOptions: { maxRetries: 0 } }).containerService;
-  const result = kind === 'user' ? await cs.managedClusters.listClusterUserCredentials(RG, cluster) : await cs.managedClusters.listClusterAdminCredentials(RG, cluster);
+  const result =
+    kind === 'user'
+      ? await cs.managedClusters.listClusterUserCredentials(RG, cluster)
+      : await cs.managedClusters.listClusterAdminCredentials(RG, cluster);
   const value = result.kubeconfigs?.[0]?.value;
   expect(value).toBeInstanceOf(Uint8Array);
   return Buffer.from(value!).toString('utf8');
@@ -35,12 +38,16 @@ describe('cluster credentials', () => {
     const user = parseYaml(await kubeconfigOf('c-legacy', 'user'));
     const adminCfg = parseYaml(await kubeconfigOf('c-legacy', 'admin'));
     expect(user.clusters[0].cluster.server).toBe(`https://127.0.0.1:${sb.port}/k8s/c-legacy`);
-    expect(Buffer.from(user.clusters[0].cluster['certificate-authority-data'], 'base64').toString()).toBe(sb.caPem);
+    expect(Buffer.from(user.clusters[0].cluster['certificate-authority-data'], 'base64').toString()).toBe(
+      sb.caPem,
+    );
     expect(user.users[0].name).toBe(`clusterUser_${RG}_c-legacy`);
     expect(adminCfg['current-context']).toBe('c-legacy-admin');
     expect(user.users[0].user.token).not.toBe(adminCfg.users[0].user.token);
     // Reading credentials is a POST in ARM but changes nothing: it is not in the log of mutations.
-    expect(sb.oplog.entries({ service: 'arm', method: 'POST', path: '/listClusterUserCredential' })).toHaveLength(0);
+    expect(
+      sb.oplog.entries({ service: 'arm', method: 'POST', path: '/listClusterUserCredential' }),
+    ).toHaveLength(0);
   });
 
   it('@kubernetes/client-node lists the seeded Secrets with the user kubeconfig; a wrong token gets 401', async () => {
@@ -53,10 +60,13 @@ describe('cluster credentials', () => {
 
     const bad = new k8s.KubeConfig();
     bad.loadFromString((await kubeconfigOf('c-legacy', 'user')).replace(/token: .*/, 'token: not-a-token'));
-    const e = await bad.makeApiClient(k8s.CoreV1Api).listSecretForAllNamespaces({ limit: 1 }).then(
-      () => undefined,
-      (err: unknown) => err as k8s.ApiException<unknown>,
-    );
+    const e = await bad
+      .makeApiClient(k8s.CoreV1Api)
+      .listSecretForAllNamespaces({ limit: 1 })
+      .then(
+        () => undefined,
+        (err: unknown) => err as k8s.ApiException<unknown>,
+      );
     expect(e?.code).toBe(401);
   });
 
@@ -64,7 +74,10 @@ describe('cluster credentials', () => {
     const file = join(dir, 'admin.kubeconfig');
     writeFileSync(file, await kubeconfigOf('c-legacy', 'admin'));
     const env = { ...process.env, KUBECONFIG: file, KUBECACHEDIR: join(dir, 'cache') };
-    const got = await run('kubectl', ['get', 'secrets', '-A', '-o', 'json'], { env, maxBuffer: 64 * 1024 * 1024 });
+    const got = await run('kubectl', ['get', 'secrets', '-A', '-o', 'json'], {
+      env,
+      maxBuffer: 64 * 1024 * 1024,
+    });
     const items = (JSON.parse(got.stdout) as { items: unknown[] }).items;
     expect(items).toHaveLength(sb.kubeCluster('c-legacy')!.etcdView().length);
 
@@ -73,7 +86,15 @@ describe('cluster credentials', () => {
     const mc = await cs.managedClusters.get(RG, 'c-legacy');
     const v2 = sb.context.store.vaultByName('kv-test')!.keys.kms!.versions[1]!.version;
     const k2 = `${sb.vaultUrl('kv-test')}/keys/kms/${v2}`;
-    await cs.managedClusters.createOrUpdate(RG, 'c-legacy', { ...mc, securityProfile: { azureKeyVaultKms: { ...mc.securityProfile!.azureKeyVaultKms, keyId: k2 } } }, { updateIntervalInMs: 30 });
+    await cs.managedClusters.createOrUpdate(
+      RG,
+      'c-legacy',
+      {
+        ...mc,
+        securityProfile: { azureKeyVaultKms: { ...mc.securityProfile!.azureKeyVaultKms, keyId: k2 } },
+      },
+      { updateIntervalInMs: 30 },
+    );
     const kube = sb.kubeCluster('c-legacy')!;
     // The 50 ms propagation delay, with room for a loaded machine (only a failure waits this long).
     await waitFor(() => kube.getEncryption().slots.current === k2, 15_000);
@@ -89,9 +110,16 @@ describe('cluster credentials', () => {
   it('refuses admin credentials when local accounts are disabled', async () => {
     const cs = sb.clients(undefined, { retryOptions: { maxRetries: 0 } }).containerService;
     const mc = await cs.managedClusters.get(RG, 'c-system');
-    await cs.managedClusters.createOrUpdate(RG, 'c-system', { ...mc, disableLocalAccounts: true }, { updateIntervalInMs: 30 });
+    await cs.managedClusters.createOrUpdate(
+      RG,
+      'c-system',
+      { ...mc, disableLocalAccounts: true },
+      { updateIntervalInMs: 30 },
+    );
     const e = await restError(cs.managedClusters.listClusterAdminCredentials(RG, 'c-system'));
     expect(e.statusCode).toBe(400);
-    expect(e.message).toBe('Getting static credential is not allowed because this cluster is set to disable local accounts.');
+    expect(e.message).toBe(
+      'Getting static credential is not allowed because this cluster is set to disable local accounts.',
+    );
   });
 });

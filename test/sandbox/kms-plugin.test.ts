@@ -22,7 +22,9 @@ beforeAll(async () => {
     scenario: {
       seed: 7,
       tenantId: '72f988bf-0000-4000-a000-00000000c0de',
-      subscriptions: [{ id: '11111111-2222-4333-8444-555555555555', resourceGroups: [{ name: RG, location: 'eastus' }] }],
+      subscriptions: [
+        { id: '11111111-2222-4333-8444-555555555555', resourceGroups: [{ name: RG, location: 'eastus' }] },
+      ],
       principals: [{ name: 'operator', type: 'User' }],
       operator: 'operator',
       identities: [{ name: 'id-kms' }, { name: 'id-off' }, { name: 'id-v1' }],
@@ -38,9 +40,27 @@ beforeAll(async () => {
         { role: 'Key Vault Crypto User', principal: 'id-v1', scope: 'vault:kv-v1' },
       ],
       clusters: [
-        { name: 'c-plugin', kubernetesVersion: '1.30', identity: 'id-kms', kms: { vault: 'kv-plugin', key: 'kms', version: 1 }, secrets: { count: 5, namespaces: 1, seed: 1, maxBytes: 512 } },
-        { name: 'c-off', kubernetesVersion: '1.30', identity: 'id-off', kms: { vault: 'kv-off', key: 'kms', version: 1 }, secrets: { count: 5, namespaces: 1, seed: 2, maxBytes: 512 } },
-        { name: 'c-v1', kubernetesVersion: '1.26', identity: 'id-v1', kms: { vault: 'kv-v1', key: 'kms', version: 1 }, secrets: { count: KMS_V1_SECRET_LIMIT - 1, namespaces: 2, seed: 3, maxBytes: 256 } },
+        {
+          name: 'c-plugin',
+          kubernetesVersion: '1.30',
+          identity: 'id-kms',
+          kms: { vault: 'kv-plugin', key: 'kms', version: 1 },
+          secrets: { count: 5, namespaces: 1, seed: 1, maxBytes: 512 },
+        },
+        {
+          name: 'c-off',
+          kubernetesVersion: '1.30',
+          identity: 'id-off',
+          kms: { vault: 'kv-off', key: 'kms', version: 1 },
+          secrets: { count: 5, namespaces: 1, seed: 2, maxBytes: 512 },
+        },
+        {
+          name: 'c-v1',
+          kubernetesVersion: '1.26',
+          identity: 'id-v1',
+          kms: { vault: 'kv-v1', key: 'kms', version: 1 },
+          secrets: { count: KMS_V1_SECRET_LIMIT - 1, namespaces: 2, seed: 3, maxBytes: 256 },
+        },
       ],
     },
     propagationDelayMs: 20,
@@ -55,22 +75,41 @@ afterAll(async () => {
 
 /** A Secret of the cluster's seeded estate, stored under its key. */
 function seededSecret(cluster: string): { name: string; namespace: string } {
-  const first = sb.kubeCluster(cluster)!.etcdView().find((e) => e.provider.type !== 'identity')!;
+  const first = sb
+    .kubeCluster(cluster)!
+    .etcdView()
+    .find((e) => e.provider.type !== 'identity')!;
   return { name: first.name, namespace: first.namespace };
 }
 
 /** What the API server does now: read a Secret, write one, and its readiness. */
-async function apiServer(cluster = 'c-plugin', secret = seeded): Promise<{ read: string; write: string; ready: string }> {
+async function apiServer(
+  cluster = 'c-plugin',
+  secret = seeded,
+): Promise<{ read: string; write: string; ready: string }> {
   const kube = kubeClient(sb.kubeconfig(cluster, 'admin'));
-  const outcome = (p: Promise<unknown>) => p.then(() => 'ok', (e: { code?: number; body?: string }) => `${e.code} ${String(e.body ?? '')}`);
+  const outcome = (p: Promise<unknown>) =>
+    p.then(
+      () => 'ok',
+      (e: { code?: number; body?: string }) => `${e.code} ${String(e.body ?? '')}`,
+    );
   const read = await outcome(kube.readNamespacedSecret(secret));
-  const write = await outcome(kube.createNamespacedSecret({ namespace: 'default', body: { metadata: { name: `probe-${randomUUID().slice(0, 8)}` }, stringData: { v: '1' } } }));
+  const write = await outcome(
+    kube.createNamespacedSecret({
+      namespace: 'default',
+      body: { metadata: { name: `probe-${randomUUID().slice(0, 8)}` }, stringData: { v: '1' } },
+    }),
+  );
   const res = await readiness(sb.kubeconfig(cluster, 'admin'));
   const ready = `${res.status} ${res.body}`;
   return { read, write, ready };
 }
 
-const healthy = { read: 'ok', write: 'ok', ready: expect.stringMatching(/^200 [\s\S]*\[\+\]kms-providers ok/) };
+const healthy = {
+  read: 'ok',
+  write: 'ok',
+  ready: expect.stringMatching(/^200 [\s\S]*\[\+\]kms-providers ok/),
+};
 /** After the API server restarts (AKS rolls it, or the seed cache expires): nothing under the key works. */
 const broken = (why: RegExp) => ({
   read: expect.stringMatching(/^500 /),
@@ -79,7 +118,11 @@ const broken = (why: RegExp) => ({
 });
 
 /** Breaks a rule, shows the API server before and after a restart, heals it and shows it healthy again after a restart. */
-async function breakAndHeal(breakRule: () => Promise<void>, heal: (() => Promise<void>) | undefined, why: RegExp): Promise<void> {
+async function breakAndHeal(
+  breakRule: () => Promise<void>,
+  heal: (() => Promise<void>) | undefined,
+  why: RegExp,
+): Promise<void> {
   expect(await apiServer()).toEqual(healthy);
   await breakRule();
   // Right after: nothing shows. The API server reuses its last good check of the plugin for a minute and
@@ -96,8 +139,18 @@ async function breakAndHeal(breakRule: () => Promise<void>, heal: (() => Promise
 it('a firewall on the vault in Public mode breaks the plugin until it is lifted', async () => {
   const vaults = sb.clients().keyVaultManagement.vaults;
   await breakAndHeal(
-    () => vaults.update(RG, 'kv-plugin', { properties: { networkAcls: { defaultAction: 'Deny', bypass: 'AzureServices' } } }).then(() => undefined),
-    () => vaults.update(RG, 'kv-plugin', { properties: { networkAcls: { defaultAction: 'Allow', bypass: 'AzureServices' } } }).then(() => undefined),
+    () =>
+      vaults
+        .update(RG, 'kv-plugin', {
+          properties: { networkAcls: { defaultAction: 'Deny', bypass: 'AzureServices' } },
+        })
+        .then(() => undefined),
+    () =>
+      vaults
+        .update(RG, 'kv-plugin', {
+          properties: { networkAcls: { defaultAction: 'Allow', bypass: 'AzureServices' } },
+        })
+        .then(() => undefined),
     /^500 .*refused the KMS plugin's address/,
   );
 });
@@ -106,13 +159,18 @@ it("the cluster identity's lost Key Vault role breaks the plugin until it is gra
   const assignments = sb.clients().authorization.roleAssignments;
   const scope = `/subscriptions/${sb.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.KeyVault/vaults/kv-plugin`;
   const found: RoleAssignment[] = [];
-  for await (const a of assignments.listForScope(scope)) if (a.roleDefinitionId?.endsWith(CRYPTO_USER)) found.push(a);
+  for await (const a of assignments.listForScope(scope))
+    if (a.roleDefinitionId?.endsWith(CRYPTO_USER)) found.push(a);
   expect(found).toHaveLength(1);
   await breakAndHeal(
     () => assignments.delete(scope, found[0]!.name!).then(() => undefined),
     () =>
       assignments
-        .create(scope, randomUUID(), { roleDefinitionId: found[0]!.roleDefinitionId!, principalId: found[0]!.principalId!, principalType: 'ServicePrincipal' })
+        .create(scope, randomUUID(), {
+          roleDefinitionId: found[0]!.roleDefinitionId!,
+          principalId: found[0]!.principalId!,
+          principalType: 'ServicePrincipal',
+        })
         .then(() => undefined),
     /^500 .*is not allowed to unwrap/,
   );
@@ -121,8 +179,17 @@ it("the cluster identity's lost Key Vault role breaks the plugin until it is gra
 it('deleting the key after KMS was disabled breaks the API server: it still needs the key for what is encrypted (L32)', async () => {
   const clusters = sb.clients().containerService.managedClusters;
   const cluster = await clusters.get(RG, 'c-off');
-  await clusters.beginCreateOrUpdateAndWait(RG, 'c-off', { ...cluster, securityProfile: { azureKeyVaultKms: { enabled: false } } } as ManagedCluster, { updateIntervalInMs: 20 });
-  await waitUntil(async () => sb.kubeCluster('c-off')!.getEncryption().write.type, (t) => t === 'identity', { what: 'the API server to write plaintext' });
+  await clusters.beginCreateOrUpdateAndWait(
+    RG,
+    'c-off',
+    { ...cluster, securityProfile: { azureKeyVaultKms: { enabled: false } } } as ManagedCluster,
+    { updateIntervalInMs: 20 },
+  );
+  await waitUntil(
+    async () => sb.kubeCluster('c-off')!.getEncryption().write.type,
+    (t) => t === 'identity',
+    { what: 'the API server to write plaintext' },
+  );
   const stillEncrypted = seededSecret('c-off');
   expect(await apiServer('c-off', stillEncrypted)).toEqual(healthy);
 
@@ -145,10 +212,22 @@ it('KMS v1 beyond 2,000 Secrets: Key Vault throttles the plugin and its health c
   expect((await apiServer('c-v1', secret)).ready).toMatch(/^200 /);
   sb.kubeCluster('c-v1')!.restartApiServer();
   // Reads and writes go on (slowly, in AKS); the plugin's health check fails.
-  expect(await apiServer('c-v1', secret)).toEqual({ read: 'ok', write: 'ok', ready: expect.stringMatching(/^500 [\s\S]*\[-\]kms-providers failed/) });
+  expect(await apiServer('c-v1', secret)).toEqual({
+    read: 'ok',
+    write: 'ok',
+    ready: expect.stringMatching(/^500 [\s\S]*\[-\]kms-providers failed/),
+  });
   expect(sb.kubeCluster('c-v1')!.kmsPluginCheck()).toMatch(/throttles the KMS v1 plugin: 2001 Secrets/);
 });
 
 it('a deleted cluster identity breaks the plugin for good', async () => {
-  await breakAndHeal(() => sb.clients().msi.userAssignedIdentities.delete(RG, 'id-kms').then(() => undefined), undefined, /^500 .*no longer exists/);
+  await breakAndHeal(
+    () =>
+      sb
+        .clients()
+        .msi.userAssignedIdentities.delete(RG, 'id-kms')
+        .then(() => undefined),
+    undefined,
+    /^500 .*no longer exists/,
+  );
 });

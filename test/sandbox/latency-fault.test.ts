@@ -82,7 +82,10 @@ const secret = (name, bytes) => JSON.stringify({ apiVersion: 'v1', kind: 'Secret
 
 function runClient(): Promise<ClientResult> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(CLIENT, { eval: true, workerData: { ...target, puts: PUTS, secrets: SECRETS } });
+    const worker = new Worker(CLIENT, {
+      eval: true,
+      workerData: { ...target, puts: PUTS, secrets: SECRETS },
+    });
     worker.once('message', (result: ClientResult) => {
       void worker.terminate();
       resolve(result);
@@ -93,8 +96,19 @@ function runClient(): Promise<ClientResult> {
 
 describe('latency fault rule', () => {
   it('delays large kube writes on one kept-alive connection without resetting it', async () => {
-    sb.faults.addRule({ service: 'kube', cluster: CLUSTER, method: 'PUT', action: { kind: 'latency', ms: 1 } });
-    sb.faults.addRule({ service: 'kube', cluster: CLUSTER, method: 'PUT', probability: 0.5, action: { kind: 'latency', ms: 9 } });
+    sb.faults.addRule({
+      service: 'kube',
+      cluster: CLUSTER,
+      method: 'PUT',
+      action: { kind: 'latency', ms: 1 },
+    });
+    sb.faults.addRule({
+      service: 'kube',
+      cluster: CLUSTER,
+      method: 'PUT',
+      probability: 0.5,
+      action: { kind: 'latency', ms: 9 },
+    });
     const result = await runClient();
     console.log(`latency fault: ${result.failures.length} of ${PUTS} PUTs got no HTTP answer`);
     expect(result.failures).toEqual([]);

@@ -14,7 +14,12 @@ const started: string[] = [];
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'kmsflow-main-'));
   envFile = join(dir, 'sandbox.env');
-  sb = await sandboxStartCommand({ scenario: 'demo', envFile, operationDurationMs: 200, print: (l) => started.push(l) });
+  sb = await sandboxStartCommand({
+    scenario: 'demo',
+    envFile,
+    operationDurationMs: 200,
+    print: (l) => started.push(l),
+  });
 }, 120_000);
 afterAll(async () => {
   await sb?.close();
@@ -63,9 +68,20 @@ describe('sandbox entry points with the built-in demo scenario', () => {
 
   it('faults command adds, lists and clears rules on the running sandbox', async () => {
     const quiet = () => undefined;
-    await sandboxFaultsCommand({ envFile, action: 'add', spec: JSON.stringify({ id: 'slow', service: 'kube', action: { kind: 'latency', ms: 5 } }), print: quiet });
+    await sandboxFaultsCommand({
+      envFile,
+      action: 'add',
+      spec: JSON.stringify({ id: 'slow', service: 'kube', action: { kind: 'latency', ms: 5 } }),
+      print: quiet,
+    });
     expect(sb.faults.list().map((r) => r.id)).toEqual(['slow']);
-    await sandboxFaultsCommand({ envFile, action: 'kube', cluster: 'aks-legacy', spec: JSON.stringify({ conflictShare: 0.1 }), print: quiet });
+    await sandboxFaultsCommand({
+      envFile,
+      action: 'kube',
+      cluster: 'aks-legacy',
+      spec: JSON.stringify({ conflictShare: 0.1 }),
+      print: quiet,
+    });
     expect(sb.kubeCluster('aks-legacy')!.kubeFaults.conflictShare).toBe(0.1);
     await sandboxFaultsCommand({ envFile, action: 'clear', print: quiet });
     expect(sb.faults.list()).toEqual([]);

@@ -14,23 +14,34 @@ let sb: RunningSandbox;
 let az: SandboxAzureClients;
 
 beforeAll(async () => {
-  sb = await startSandbox({ scenario: testScenario(), operationDurationMs: OPERATION_MS, propagationDelayMs: PROPAGATION_MS });
+  sb = await startSandbox({
+    scenario: testScenario(),
+    operationDurationMs: OPERATION_MS,
+    propagationDelayMs: PROPAGATION_MS,
+  });
   az = sb.clients(undefined, { retryOptions: { maxRetries: 0 } });
 });
 afterAll(async () => sb?.close());
 
 const poll = { updateIntervalInMs: 40 };
 const get = (name: string) => az.containerService.managedClusters.get(RG, name);
-const put = (name: string, mc: ManagedCluster, opts: { ifMatch?: string } = {}) => az.containerService.managedClusters.createOrUpdate(RG, name, mc, { ...poll, ...opts });
+const put = (name: string, mc: ManagedCluster, opts: { ifMatch?: string } = {}) =>
+  az.containerService.managedClusters.createOrUpdate(RG, name, mc, { ...poll, ...opts });
 
 async function keyId(vault: string, key: string, index: number): Promise<string> {
   const versions = sb.context.store.vaultByName(vault)!.keys[key]!.versions;
   return `${sb.vaultUrl(vault)}/keys/${key}/${versions[index]!.version}`;
 }
 
-
 function kms(keyIdValue: string, access: 'Public' | 'Private' = 'Public', resourceId = '') {
-  return { azureKeyVaultKms: { enabled: true, keyId: keyIdValue, keyVaultNetworkAccess: access, keyVaultResourceId: resourceId } };
+  return {
+    azureKeyVaultKms: {
+      enabled: true,
+      keyId: keyIdValue,
+      keyVaultNetworkAccess: access,
+      keyVaultResourceId: resourceId,
+    },
+  };
 }
 
 describe('managed cluster long-running operations', () => {
@@ -79,16 +90,27 @@ describe('managed cluster long-running operations', () => {
   });
 
   it('an injected LRO failure ends Failed: the poller error carries code and message, the cluster shows provisioningError', async () => {
-    const rule = sb.faults.addRule({ service: 'arm', method: 'PUT', path: '/managedClusters/c-system$', count: 1, action: { kind: 'lroFailure', code: 'InternalOperationError', message: 'Internal server error' } });
+    const rule = sb.faults.addRule({
+      service: 'arm',
+      method: 'PUT',
+      path: '/managedClusters/c-system$',
+      count: 1,
+      action: { kind: 'lroFailure', code: 'InternalOperationError', message: 'Internal server error' },
+    });
     const mc = await get('c-system');
     const err = await put('c-system', mc).then(
       () => undefined,
       (e: unknown) => e as Error,
     );
-    expect(err?.message).toMatch(/^The long-running operation has failed\. InternalOperationError\. Internal server error/);
+    expect(err?.message).toMatch(
+      /^The long-running operation has failed\. InternalOperationError\. Internal server error/,
+    );
     const after = await get('c-system');
     expect(after.provisioningState).toBe('Failed');
-    expect(after.status?.provisioningError).toMatchObject({ code: 'InternalOperationError', message: 'Internal server error' });
+    expect(after.status?.provisioningError).toMatchObject({
+      code: 'InternalOperationError',
+      message: 'Internal server error',
+    });
     sb.faults.removeRule(rule.id);
     const reconciled = await put('c-system', after);
     expect(reconciled.provisioningState).toBe('Succeeded');
@@ -100,7 +122,9 @@ describe('managed cluster long-running operations', () => {
     const poller = put('c-system', { ...mc, tags: { resumed: 'yes' } });
     await poller.submitted();
     const state = await poller.serialize();
-    expect(JSON.parse(state).state.config.operationLocation).toContain('/providers/Microsoft.ContainerService/locations/eastus/operations/');
+    expect(JSON.parse(state).state.config.operationLocation).toContain(
+      '/providers/Microsoft.ContainerService/locations/eastus/operations/',
+    );
     const fresh = sb.clients(undefined, { retryOptions: { maxRetries: 0 } }).containerService;
     const resumed = restorePoller(fresh, state, fresh.managedClusters.createOrUpdate, poll);
     const result = await resumed;
@@ -133,7 +157,10 @@ describe('upgrades', () => {
     });
     expect(up.currentKubernetesVersion).toBe('1.30.13');
     expect(up.agentPoolProfiles?.[0]?.currentOrchestratorVersion).toBe('1.30.13');
-    await waitFor(() => sb.kubeCluster('c-system')!.getKubernetesVersion() === '1.30.13', PICKED_UP_WITHIN_MS);
+    await waitFor(
+      () => sb.kubeCluster('c-system')!.getKubernetesVersion() === '1.30.13',
+      PICKED_UP_WITHIN_MS,
+    );
   });
 
   it('serves agent pools: list, get, upgrade profile, and a pool PUT as its own operation', async () => {
@@ -144,7 +171,13 @@ describe('upgrades', () => {
     expect(pool.currentOrchestratorVersion).toBe('1.30.13');
     const profile = await az.containerService.agentPools.getUpgradeProfile(RG, 'c-system', 'nodepool1');
     expect(profile.kubernetesVersion).toBe('1.30.13');
-    const newer = await az.containerService.agentPools.createOrUpdate(RG, 'c-system', 'nodepool1', { ...pool, count: 5 }, poll);
+    const newer = await az.containerService.agentPools.createOrUpdate(
+      RG,
+      'c-system',
+      'nodepool1',
+      { ...pool, count: 5 },
+      poll,
+    );
     expect(newer.count).toBe(5);
     expect(newer.provisioningState).toBe('Succeeded');
   });
@@ -153,15 +186,24 @@ describe('upgrades', () => {
 describe('KMS rules', () => {
   it('refuses a system-assigned identity', async () => {
     const mc = await get('c-system');
-    const e = await restError(put('c-system', { ...mc, securityProfile: kms(await keyId('kv-test', 'kms', 0)) }).submitted());
+    const e = await restError(
+      put('c-system', { ...mc, securityProfile: kms(await keyId('kv-test', 'kms', 0)) }).submitted(),
+    );
     expect(e.statusCode).toBe(400);
-    expect(e.message).toBe("AzureKeyVaultKms feature does not support cluster identity type SystemAssigned, supported value is 'UserAssigned'");
+    expect(e.message).toBe(
+      "AzureKeyVaultKms feature does not support cluster identity type SystemAssigned, supported value is 'UserAssigned'",
+    );
   });
 
   it('requires the network access', async () => {
     const mc = await get('c-modern');
     const key = await keyId('kv-test', 'kms', 0);
-    const e = await restError(put('c-modern', { ...mc, securityProfile: { azureKeyVaultKms: { enabled: true, keyId: key } } }).submitted());
+    const e = await restError(
+      put('c-modern', {
+        ...mc,
+        securityProfile: { azureKeyVaultKms: { enabled: true, keyId: key } },
+      }).submitted(),
+    );
     expect(e.code).toBe('BadRequest');
     expect(e.message).toBe('KeyVault network access is unspecified for Azure Key Vault KMS.');
   });
@@ -169,32 +211,57 @@ describe('KMS rules', () => {
   it('Private needs a vault resource id and API server VNet integration', async () => {
     const key = await keyId('kv-private', 'kms', 0);
     const modern = await get('c-modern');
-    const noId = await restError(put('c-modern', { ...modern, securityProfile: kms(key, 'Private') }).submitted());
+    const noId = await restError(
+      put('c-modern', { ...modern, securityProfile: kms(key, 'Private') }).submitted(),
+    );
     expect(noId.message).toBe('KeyVault resource ID is empty when KeyVault network access is Private.');
     const vaultId = `/subscriptions/${sb.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.KeyVault/vaults/kv-private`;
     const withoutVnet = { ...modern, apiServerAccessProfile: { enableVnetIntegration: false } };
-    const noVnet = await restError(put('c-modern', { ...withoutVnet, securityProfile: kms(key, 'Private', vaultId) }).submitted());
-    expect(noVnet.message).toBe('Vnet integration should be enabled when KeyVault network access is Private.');
+    const noVnet = await restError(
+      put('c-modern', { ...withoutVnet, securityProfile: kms(key, 'Private', vaultId) }).submitted(),
+    );
+    expect(noVnet.message).toBe(
+      'Vnet integration should be enabled when KeyVault network access is Private.',
+    );
   });
 
   it('checks the identity permission on a public vault', async () => {
     const mc = await get('c-modern');
     const identityId = `/subscriptions/${sb.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-nokeys`;
     const e = await restError(
-      put('c-modern', { ...mc, identity: { type: 'UserAssigned', userAssignedIdentities: { [identityId]: {} } }, securityProfile: kms(await keyId('kv-test', 'kms', 0)) }).submitted(),
+      put('c-modern', {
+        ...mc,
+        identity: { type: 'UserAssigned', userAssignedIdentities: { [identityId]: {} } },
+        securityProfile: kms(await keyId('kv-test', 'kms', 0)),
+      }).submitted(),
     );
     expect(e.code).toBe('AzureKeyVaultKmsValidateIdentityPermissionCustomerError');
-    expect(e.message).toBe('The identity does not have keys encrypt/decrypt permission on key vault "https://kv-test.vault.azure.net"');
+    expect(e.message).toBe(
+      'The identity does not have keys encrypt/decrypt permission on key vault "https://kv-test.vault.azure.net"',
+    );
   });
 
   it("refuses to change the attached vault's mode while KMS is on; a key of another vault may come in the other mode", async () => {
     const mc = await get('c-legacy');
     expect(mc.securityProfile?.azureKeyVaultKms?.keyVaultNetworkAccess).toBe('Public');
-    const vault = (name: string) => `/subscriptions/${sb.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.KeyVault/vaults/${name}`;
-    const same = await restError(put('c-legacy', { ...mc, securityProfile: kms(await keyId('kv-test', 'kms', 1), 'Private', vault('kv-test')) }).submitted());
-    expect(same.message).toMatch(/^Changing KeyVault network access of Azure Key Vault KMS from Public to Private is not allowed while KMS is enabled/);
+    const vault = (name: string) =>
+      `/subscriptions/${sb.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.KeyVault/vaults/${name}`;
+    const same = await restError(
+      put('c-legacy', {
+        ...mc,
+        securityProfile: kms(await keyId('kv-test', 'kms', 1), 'Private', vault('kv-test')),
+      }).submitted(),
+    );
+    expect(same.message).toMatch(
+      /^Changing KeyVault network access of Azure Key Vault KMS from Public to Private is not allowed while KMS is enabled/,
+    );
     // The article: moving to another vault in the other mode is one update; here it meets Private's own rule.
-    const other = await restError(put('c-legacy', { ...mc, securityProfile: kms(await keyId('kv-private', 'kms', 0), 'Private', vault('kv-private')) }).submitted());
+    const other = await restError(
+      put('c-legacy', {
+        ...mc,
+        securityProfile: kms(await keyId('kv-private', 'kms', 0), 'Private', vault('kv-private')),
+      }).submitted(),
+    );
     expect(other.message).toBe('Vnet integration should be enabled when KeyVault network access is Private.');
   });
 
@@ -252,12 +319,19 @@ describe('encryption hand-over to the emulated API server', () => {
     const kube = sb.kubeCluster('c-legacy')!;
     expect(kube.getEncryption().write).toEqual({ type: 'kms-v1', keyId: k1 });
     const mc = await get('c-legacy');
-    const off = await put('c-legacy', { ...mc, securityProfile: { azureKeyVaultKms: { ...mc.securityProfile!.azureKeyVaultKms, enabled: false } } });
+    const off = await put('c-legacy', {
+      ...mc,
+      securityProfile: { azureKeyVaultKms: { ...mc.securityProfile!.azureKeyVaultKms, enabled: false } },
+    });
     expect(off.securityProfile?.azureKeyVaultKms?.enabled).toBe(false);
     await waitFor(() => kube.getEncryption().write.type === 'identity', PICKED_UP_WITHIN_MS);
     expect(kube.getEncryption().slots).toEqual({ current: k1 });
     // with KMS off, the v1 -> v2 upgrade path opens
-    const up = await put('c-legacy', { ...off, kubernetesVersion: '1.27', agentPoolProfiles: off.agentPoolProfiles!.map((p) => ({ ...p, orchestratorVersion: '1.27' })) });
+    const up = await put('c-legacy', {
+      ...off,
+      kubernetesVersion: '1.27',
+      agentPoolProfiles: off.agentPoolProfiles!.map((p) => ({ ...p, orchestratorVersion: '1.27' })),
+    });
     expect(up.currentKubernetesVersion).toBe('1.27.16');
     const on = await put('c-legacy', { ...up, securityProfile: kms(k1) });
     expect(on.provisioningState).toBe('Succeeded');
@@ -268,12 +342,19 @@ describe('encryption hand-over to the emulated API server', () => {
   it('switches a cluster from a public to a private vault through disable -> enable (Private needs no permission check)', async () => {
     const kube = sb.kubeCluster('c-modern')!;
     const mc = await get('c-modern');
-    const off = await put('c-modern', { ...mc, securityProfile: { azureKeyVaultKms: { ...mc.securityProfile!.azureKeyVaultKms, enabled: false } } });
+    const off = await put('c-modern', {
+      ...mc,
+      securityProfile: { azureKeyVaultKms: { ...mc.securityProfile!.azureKeyVaultKms, enabled: false } },
+    });
     expect(off.securityProfile?.azureKeyVaultKms?.enabled).toBe(false);
     const privateKey = await keyId('kv-private', 'kms', 0);
     const vaultId = `/subscriptions/${sb.subscriptionId}/resourceGroups/${RG}/providers/Microsoft.KeyVault/vaults/kv-private`;
     const on = await put('c-modern', { ...off, securityProfile: kms(privateKey, 'Private', vaultId) });
-    expect(on.securityProfile?.azureKeyVaultKms).toMatchObject({ enabled: true, keyVaultNetworkAccess: 'Private', keyVaultResourceId: vaultId });
+    expect(on.securityProfile?.azureKeyVaultKms).toMatchObject({
+      enabled: true,
+      keyVaultNetworkAccess: 'Private',
+      keyVaultResourceId: vaultId,
+    });
     await waitFor(() => kube.getEncryption().slots.current === privateKey, PICKED_UP_WITHIN_MS);
     expect(kube.getEncryption().write).toEqual({ type: 'kms-v2', keyId: privateKey });
   });

@@ -14,8 +14,21 @@ import { readSnapshot } from '../../client/commands/support/procedure-snapshot';
 import { listProcedures } from '../../client/commands/support/visibility';
 import type { ScenarioInput } from '../../sandbox/scenario';
 import { createKmsflowWorker } from '../../worker/create-worker';
-import { currentVersion, DEPLOYMENT_NAME, promoteToCurrent, type WorkerVersion } from '../../worker/versioning';
-import { approveUpdate, ledgerWorkflowId, pauseSignal, type ProcedureProgress, procedureWorkflowId, progressQuery, resumeSignal } from '../../workflows/messages';
+import {
+  currentVersion,
+  DEPLOYMENT_NAME,
+  promoteToCurrent,
+  type WorkerVersion,
+} from '../../worker/versioning';
+import {
+  approveUpdate,
+  ledgerWorkflowId,
+  pauseSignal,
+  type ProcedureProgress,
+  procedureWorkflowId,
+  progressQuery,
+  resumeSignal,
+} from '../../workflows/messages';
 import type { ProcedureOutcome } from '../../workflows/procedures/common';
 import { V2_STEP } from '../fixtures/versioning/workflows-v2';
 import { FAST_REENCRYPT, type KmsflowTestEnv, resultWithin, startKmsflowEnv } from '../helpers/kmsflow-env';
@@ -30,7 +43,9 @@ const BUSY_REENCRYPT = { ...FAST_REENCRYPT, maxQps: 40 };
 const scenario: ScenarioInput = {
   seed: 19,
   tenantId: '72f988bf-0000-4000-a000-00000000c0de',
-  subscriptions: [{ id: '11111111-2222-4333-8444-555555555555', resourceGroups: [{ name: 'rg-ver', location: 'eastus' }] }],
+  subscriptions: [
+    { id: '11111111-2222-4333-8444-555555555555', resourceGroups: [{ name: 'rg-ver', location: 'eastus' }] },
+  ],
   principals: [{ name: 'operator', type: 'User' }],
   operator: 'operator',
   identities: [{ name: 'id-kms' }],
@@ -59,7 +74,12 @@ let v2DigestReads = 0;
 
 beforeAll(async () => {
   env = await startKmsflowEnv(scenario);
-  v2Bundle = (await bundleWorkflowCode({ workflowsPath: path.resolve(__dirname, '../fixtures/versioning/workflows-v2.ts'), logger: new DefaultLogger('WARN') })).code;
+  v2Bundle = (
+    await bundleWorkflowCode({
+      workflowsPath: path.resolve(__dirname, '../fixtures/versioning/workflows-v2.ts'),
+      logger: new DefaultLogger('WARN'),
+    })
+  ).code;
 });
 
 /** Every worker still running, stopped before the dev server goes (also when a test failed half-way). */
@@ -107,18 +127,25 @@ async function stop(w: RunningWorker): Promise<void> {
   await w.done;
 }
 
-function startDisable(cluster: string, approve: boolean, reencrypt = FAST_REENCRYPT): Promise<WorkflowHandle> {
+function startDisable(
+  cluster: string,
+  approve: boolean,
+  reencrypt = FAST_REENCRYPT,
+): Promise<WorkflowHandle> {
   return env.temporal.env.client.workflow.start('disableKms', {
     taskQueue: env.taskQueue,
     workflowId: procedureWorkflowId(env.clusterId(cluster, 'rg-ver')),
-    args: [{ clusterId: env.clusterId(cluster, 'rg-ver'), reencrypt, ...(approve ? { autoApprove: 'all' } : {}) }],
+    args: [
+      { clusterId: env.clusterId(cluster, 'rg-ver'), reencrypt, ...(approve ? { autoApprove: 'all' } : {}) },
+    ],
   });
 }
 
 const untilReencrypting = (handle: WorkflowHandle) =>
   waitUntil(
     () => handle.query(progressQuery),
-    (p: ProcedureProgress) => (p.steps.find((s) => s.id === 'reencrypt' && s.status === 'running')?.progress?.done ?? 0) > 0,
+    (p: ProcedureProgress) =>
+      (p.steps.find((s) => s.id === 'reencrypt' && s.status === 'running')?.progress?.done ?? 0) > 0,
     { what: 'aks-busy re-encrypting', timeoutMs: WAIT_MS },
   );
 
@@ -128,7 +155,11 @@ async function v1Procedures(): Promise<number> {
 }
 
 const untilWaitingApproval = (handle: WorkflowHandle) =>
-  waitUntil(() => handle.query(progressQuery), (p: ProcedureProgress) => p.phase === 'waiting-approval', { what: 'the disable-kms gate', timeoutMs: WAIT_MS });
+  waitUntil(
+    () => handle.query(progressQuery),
+    (p: ProcedureProgress) => p.phase === 'waiting-approval',
+    { what: 'the disable-kms gate', timeoutMs: WAIT_MS },
+  );
 
 async function pinnedBuildId(handle: WorkflowHandle): Promise<string | undefined> {
   const info = (await handle.describe()).raw.workflowExecutionInfo?.versioningInfo;
@@ -141,7 +172,11 @@ it(
   'finishes v1 procedures on v1 after v2 became current, runs new ones on v2, and says which version a stranded one waits for',
   async () => {
     const client = env.temporal.env.client;
-    const etcdPlain = (cluster: string) => env.sandbox.kubeCluster(cluster)!.etcdView().every((e) => e.provider.type === 'identity');
+    const etcdPlain = (cluster: string) =>
+      env.sandbox
+        .kubeCluster(cluster)!
+        .etcdView()
+        .every((e) => e.provider.type === 'identity');
 
     // v1 is current; two procedures start on it and wait at the disable gate, a third is re-encrypting.
     let v1 = await startWorker(V1);
@@ -167,9 +202,18 @@ it(
     // What the operator sees: v2 takes new procedures, v1 still serves the three pinned to it.
     const deployment = await readDeployment(client);
     expect(deployment?.current).toBe(V2.buildId);
-    expect(deployment?.versions.find((v) => v.buildId === V1.buildId)).toMatchObject({ runningProcedures: 3, workersNeeded: true });
-    const listed = (await listProcedures(client, { status: 'running' }, 10)).rows.find((r) => r.workflowId === gate.workflowId);
-    expect(listed?.workerVersion).toEqual({ deploymentName: DEPLOYMENT_NAME, buildId: V1.buildId, behavior: 'pinned' });
+    expect(deployment?.versions.find((v) => v.buildId === V1.buildId)).toMatchObject({
+      runningProcedures: 3,
+      workersNeeded: true,
+    });
+    const listed = (await listProcedures(client, { status: 'running' }, 10)).rows.find(
+      (r) => r.workflowId === gate.workflowId,
+    );
+    expect(listed?.workerVersion).toEqual({
+      deploymentName: DEPLOYMENT_NAME,
+      buildId: V1.buildId,
+      behavior: 'pinned',
+    });
     const fresh = await startDisable('aks-new', true);
     const freshOutcome = await resultWithin<ProcedureOutcome>(fresh, WAIT_MS);
     expect(freshOutcome.outcome).toBe('completed');
@@ -204,7 +248,11 @@ it(
     await stop(v1);
     const stranded = await readSnapshot(client, orphan.workflowId);
     expect(stranded.status).toBe('running');
-    expect(stranded.workerVersion).toEqual({ deploymentName: DEPLOYMENT_NAME, buildId: V1.buildId, behavior: 'pinned' });
+    expect(stranded.workerVersion).toEqual({
+      deploymentName: DEPLOYMENT_NAME,
+      buildId: V1.buildId,
+      behavior: 'pinned',
+    });
     expect(stranded.note).toContain(`No worker of version ${DEPLOYMENT_NAME}/${V1.buildId} answered`);
 
     // A v1 worker again (the operator keeps the old release until drained): the procedure goes on and completes.
@@ -216,7 +264,9 @@ it(
     expect(etcdPlain('aks-orphan')).toBe(true);
     // Drained: nothing runs on v1 any more, and `kmsflow versions` says its workers can stop.
     await waitUntil(v1Procedures, (n) => n === 0, { what: 'v1 drained', timeoutMs: WAIT_MS });
-    expect((await readDeployment(client))?.versions.find((v) => v.buildId === V1.buildId)?.workersNeeded).toBe(false);
+    expect(
+      (await readDeployment(client))?.versions.find((v) => v.buildId === V1.buildId)?.workersNeeded,
+    ).toBe(false);
 
     await stop(v1);
     await stop(v2);

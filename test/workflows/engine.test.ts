@@ -96,13 +96,20 @@ async function startProbe(input: Omit<ProbeInput, 'cluster'> & { cluster?: strin
 
 const progressOf = (handle: WorkflowHandle) => handle.query(progressQuery);
 const untilPhase = (handle: WorkflowHandle, phase: ProcedureProgress['phase']) =>
-  waitUntil(() => progressOf(handle), (p) => p.phase === phase, { what: `phase ${phase}` });
+  waitUntil(
+    () => progressOf(handle),
+    (p) => p.phase === phase,
+    { what: `phase ${phase}` },
+  );
 
 async function record(name: string, handle: WorkflowHandle): Promise<void> {
   if (!recording) return;
   const history = await handle.fetchHistory();
   fs.mkdirSync(RECORD_DIR, { recursive: true });
-  fs.writeFileSync(path.join(RECORD_DIR, `${name}.json`), JSON.stringify(JSON.parse(historyToJSON(history)), null, 1));
+  fs.writeFileSync(
+    path.join(RECORD_DIR, `${name}.json`),
+    JSON.stringify(JSON.parse(historyToJSON(history)), null, 1),
+  );
 }
 
 describe('procedure engine on a real Temporal dev server', () => {
@@ -127,7 +134,9 @@ describe('procedure engine on a real Temporal dev server', () => {
         ['verify', 'done'],
       ]);
       expect(result.progress.steps[2]?.progress).toMatchObject({ done: 30, total: 30, unit: 'items' });
-      expect(result.progress.approvals).toEqual([expect.objectContaining({ gate: 'change', auto: true, approver: 'test' })]);
+      expect(result.progress.approvals).toEqual([
+        expect.objectContaining({ gate: 'change', auto: true, approver: 'test' }),
+      ]);
       expect(result.progress.phase).toBe('completed');
       await record('probe-auto-approved', handle);
     });
@@ -141,13 +150,15 @@ describe('procedure engine on a real Temporal dev server', () => {
       expect(waiting.steps[1]?.status).toBe('waiting-approval');
       expect(calls).toEqual([`check:${waiting.cluster}`]);
 
-      await expect(handle.executeUpdate(approveUpdate, { args: [{ gate: 'other', approver: 'alice' }] })).rejects.toThrow(
+      await expect(
+        handle.executeUpdate(approveUpdate, { args: [{ gate: 'other', approver: 'alice' }] }),
+      ).rejects.toThrow(WorkflowUpdateFailedError);
+      await expect(
+        handle.executeUpdate(approveUpdate, { args: [{ gate: 'change', approver: ' ' }] }),
+      ).rejects.toThrow(WorkflowUpdateFailedError);
+      await expect(handle.executeUpdate(retryUpdate, { args: [{}] })).rejects.toThrow(
         WorkflowUpdateFailedError,
       );
-      await expect(handle.executeUpdate(approveUpdate, { args: [{ gate: 'change', approver: ' ' }] })).rejects.toThrow(
-        WorkflowUpdateFailedError,
-      );
-      await expect(handle.executeUpdate(retryUpdate, { args: [{}] })).rejects.toThrow(WorkflowUpdateFailedError);
 
       const approval = await handle.executeUpdate(approveUpdate, {
         args: [{ gate: 'change', approver: 'alice', comment: 'change window open' }],
@@ -166,7 +177,11 @@ describe('procedure engine on a real Temporal dev server', () => {
     holdBatch = { batch: 1, promise: held.promise };
     await withWorker(async () => {
       const handle = await startProbe({ batches: 4, autoApprove: ['change'] });
-      await waitUntil(async () => calls, (c) => c.includes('rewrite:1'), { what: 'batch 1 running' });
+      await waitUntil(
+        async () => calls,
+        (c) => c.includes('rewrite:1'),
+        { what: 'batch 1 running' },
+      );
       await handle.signal(pauseSignal, { requestedBy: 'bob' });
       held.release();
       const paused = await untilPhase(handle, 'paused');
@@ -179,12 +194,17 @@ describe('procedure engine on a real Temporal dev server', () => {
         () => handle.fetchHistory(),
         (h) => {
           const events = h.events ?? [];
-          const secondPause = events.reduce((last, e, i) => (e.workflowExecutionSignaledEventAttributes ? i : last), -1);
+          const secondPause = events.reduce(
+            (last, e, i) => (e.workflowExecutionSignaledEventAttributes ? i : last),
+            -1,
+          );
           return events.slice(secondPause + 1).some((e) => e.workflowTaskCompletedEventAttributes);
         },
         { what: 'a workflow task after the second pause request' },
       );
-      const scheduled = (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'rewriteBatch');
+      const scheduled = (history.events ?? []).filter(
+        (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'rewriteBatch',
+      );
       expect(scheduled).toHaveLength(2);
       expect((await progressOf(handle)).phase).toBe('paused');
       expect(calls.filter((c) => c.startsWith('rewrite'))).toEqual(['rewrite:0', 'rewrite:1']);
@@ -192,7 +212,12 @@ describe('procedure engine on a real Temporal dev server', () => {
       await handle.signal(resumeSignal, { requestedBy: 'bob' });
       const result = await handle.result();
       expect(result.outcome).toBe('completed');
-      expect(calls.filter((c) => c.startsWith('rewrite'))).toEqual(['rewrite:0', 'rewrite:1', 'rewrite:2', 'rewrite:3']);
+      expect(calls.filter((c) => c.startsWith('rewrite'))).toEqual([
+        'rewrite:0',
+        'rewrite:1',
+        'rewrite:2',
+        'rewrite:3',
+      ]);
       await record('probe-paused', handle);
     });
   });
@@ -233,11 +258,21 @@ describe('procedure engine on a real Temporal dev server', () => {
     await withWorker(async () => {
       const atGate = await startProbe({ batches: 1 });
       await untilPhase(atGate, 'waiting-approval');
-      await expect(atGate.executeUpdate(cancelUpdate, { args: [{ reason: '' }] })).rejects.toThrow(WorkflowUpdateFailedError);
-      await atGate.executeUpdate(cancelUpdate, { args: [{ reason: 'change window closed', requestedBy: 'dave' }] });
+      await expect(atGate.executeUpdate(cancelUpdate, { args: [{ reason: '' }] })).rejects.toThrow(
+        WorkflowUpdateFailedError,
+      );
+      await atGate.executeUpdate(cancelUpdate, {
+        args: [{ reason: 'change window closed', requestedBy: 'dave' }],
+      });
       const gateResult = await atGate.result();
       expect(gateResult.outcome).toBe('cancelled');
-      expect(gateResult.progress.steps.map((s) => s.status)).toEqual(['done', 'cancelled', 'pending', 'pending', 'pending']);
+      expect(gateResult.progress.steps.map((s) => s.status)).toEqual([
+        'done',
+        'cancelled',
+        'pending',
+        'pending',
+        'pending',
+      ]);
       expect(gateResult.progress.steps[1]?.detail).toBe('cancelled: change window closed');
       await expect(atGate.executeUpdate(cancelUpdate, { args: [{ reason: 'again' }] })).rejects.toThrow();
       await record('probe-cancelled-at-gate', atGate);
@@ -245,7 +280,11 @@ describe('procedure engine on a real Temporal dev server', () => {
       const held = latch();
       holdBatch = { batch: 0, promise: held.promise };
       const running = await startProbe({ batches: 2, autoApprove: 'all' });
-      await waitUntil(async () => calls, (c) => c.includes('rewrite:0'), { what: 'batch 0 running' });
+      await waitUntil(
+        async () => calls,
+        (c) => c.includes('rewrite:0'),
+        { what: 'batch 0 running' },
+      );
       await running.executeUpdate(cancelUpdate, { args: [{ reason: 'stop now' }] });
       const runningResult = await running.result();
       held.release();

@@ -22,7 +22,8 @@ function flags(command: string): Record<string, string> {
   const words = command.replace(/"/g, '').split(/\s+/).slice(3);
   const out: Record<string, string> = {};
   for (let i = 0; i < words.length; i++) {
-    const flag = ({ '-n': '--name', '-g': '--resource-group' } as Record<string, string>)[words[i]!] ?? words[i]!;
+    const flag =
+      ({ '-n': '--name', '-g': '--resource-group' } as Record<string, string>)[words[i]!] ?? words[i]!;
     const value = words[i + 1] && !words[i + 1]!.startsWith('-') ? words[++i]! : '';
     out[flag] = value;
   }
@@ -36,24 +37,38 @@ for (const mode of ['Public', 'Private'] as const) {
   it(`shows the article's ${mode} enable and rotate command`, () => {
     for (const [i, article] of ARTICLE[mode].entries()) {
       const keyVariable = flags(article)['--azure-keyvault-kms-key-id']!;
-      const ours = kmsEnableCommand('-n myAKSCluster -g MyResourceGroup', { keyId: keyVariable, networkAccess: mode, vaultResourceId: '$KEYVAULT_RESOURCE_ID' });
+      const ours = kmsEnableCommand('-n myAKSCluster -g MyResourceGroup', {
+        keyId: keyVariable,
+        networkAccess: mode,
+        vaultResourceId: '$KEYVAULT_RESOURCE_ID',
+      });
       expect(flags(ours), `${mode} command ${i + 1}`).toEqual(flags(article));
     }
   });
 
   it(`sends to ARM what the ${mode} command sets`, () => {
-    const body = desiredCluster({ location: 'eastus' }, { kind: 'enable-kms', keyId: KEY, networkAccess: mode, vaultResourceId: VAULT }, 'op');
-    const shown = flags(kmsEnableCommand('-n c -g rg', { keyId: KEY, networkAccess: mode, vaultResourceId: VAULT }));
+    const body = desiredCluster(
+      { location: 'eastus' },
+      { kind: 'enable-kms', keyId: KEY, networkAccess: mode, vaultResourceId: VAULT },
+      'op',
+    );
+    const shown = flags(
+      kmsEnableCommand('-n c -g rg', { keyId: KEY, networkAccess: mode, vaultResourceId: VAULT }),
+    );
     expect(body.securityProfile?.azureKeyVaultKms).toEqual({
       enabled: '--enable-azure-keyvault-kms' in shown,
       keyId: shown['--azure-keyvault-kms-key-id'],
       keyVaultNetworkAccess: shown['--azure-keyvault-kms-key-vault-network-access'],
-      ...(shown['--azure-keyvault-kms-key-vault-resource-id'] ? { keyVaultResourceId: shown['--azure-keyvault-kms-key-vault-resource-id'] } : {}),
+      ...(shown['--azure-keyvault-kms-key-vault-resource-id']
+        ? { keyVaultResourceId: shown['--azure-keyvault-kms-key-vault-resource-id'] }
+        : {}),
     });
   });
 
   it(`docs/procedures.md shows the ${mode} command as kmsflow builds it`, () => {
     const docs = fs.readFileSync('docs/procedures.md', 'utf8');
-    expect(docs).toContain(`\`${kmsEnableCommand('-g RG -n NAME', { keyId: '$KEY_ID', networkAccess: mode, vaultResourceId: '$VAULT_ID' })}\``);
+    expect(docs).toContain(
+      `\`${kmsEnableCommand('-g RG -n NAME', { keyId: '$KEY_ID', networkAccess: mode, vaultResourceId: '$VAULT_ID' })}\``,
+    );
   });
 }

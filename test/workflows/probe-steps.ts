@@ -14,7 +14,10 @@ export interface ProbeInput {
   autoApprove?: string[] | 'all';
 }
 
-export function runProbe(input: ProbeInput, variant: { insertStepAfterChange?: boolean } = {}): Promise<ProcedureResult> {
+export function runProbe(
+  input: ProbeInput,
+  variant: { insertStepAfterChange?: boolean } = {},
+): Promise<ProcedureResult> {
   const steps: StepDefinition[] = [
     { id: 'preflight', title: 'Preflight', run: () => activities.check(input.cluster) },
     {
@@ -39,7 +42,14 @@ export function runProbe(input: ProbeInput, variant: { insertStepAfterChange?: b
     { id: 'verify', title: 'Verify', run: () => activities.verify(input.cluster) },
   ];
   if (variant.insertStepAfterChange) {
-    steps.splice(2, 0, { id: 'inserted', title: 'A step added later', run: () => activities.verify(input.cluster) });
+    steps.splice(2, 0, {
+      id: 'inserted',
+      title: 'A step added later',
+      run: () => activities.verify(input.cluster),
+    });
   }
-  return runProcedure({ procedure: 'probe', cluster: input.cluster, autoApprove: input.autoApprove, requestedBy: 'test' }, steps);
+  return runProcedure(
+    { procedure: 'probe', cluster: input.cluster, autoApprove: input.autoApprove, requestedBy: 'test' },
+    steps,
+  );
 }

@@ -14,18 +14,34 @@ it('replays every recorded procedure history of every version with the current w
   installQuietRuntime();
   const versions = fs.readdirSync(PROCEDURE_HISTORIES).filter((d) => /^v\d/.test(d));
   expect(versions.length).toBeGreaterThanOrEqual(3);
-  const procedures = ['enable-kms', 'rotate-key', 'retire-key', 'disable-kms', 'switch-vault-mode', 'migrate-to-kms-v2'];
+  const procedures = [
+    'enable-kms',
+    'rotate-key',
+    'retire-key',
+    'disable-kms',
+    'switch-vault-mode',
+    'migrate-to-kms-v2',
+  ];
   const histories = versions.flatMap((version) => {
     const dir = path.join(PROCEDURE_HISTORIES, version);
     const files = fs.readdirSync(dir).filter((f) => f.endsWith('.json'));
-    expect({ version, missing: procedures.filter((p) => !files.includes(`${p}.json`)) }).toEqual({ version, missing: [] });
+    expect({ version, missing: procedures.filter((p) => !files.includes(`${p}.json`)) }).toEqual({
+      version,
+      missing: [],
+    });
     return files.map((file) => {
-      const fixture = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as { workflowId: string; history: unknown };
+      const fixture = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as {
+        workflowId: string;
+        history: unknown;
+      };
       return { workflowId: fixture.workflowId, history: historyFromJSON(fixture.history) };
     });
   });
   const results = [];
-  for await (const result of Worker.runReplayHistories({ workflowBundle: { code: await buildWorkflowBundle() } }, histories)) {
+  for await (const result of Worker.runReplayHistories(
+    { workflowBundle: { code: await buildWorkflowBundle() } },
+    histories,
+  )) {
     results.push([result.workflowId, result.error?.message]);
   }
   expect(results).toEqual(histories.map((h) => [h.workflowId, undefined]));

@@ -23,7 +23,8 @@ function loadHistories() {
 
 async function replayAll(bundle: WorkflowBundleWithSourceMap) {
   const results = [];
-  for await (const result of Worker.runReplayHistories({ workflowBundle: bundle }, loadHistories())) results.push(result);
+  for await (const result of Worker.runReplayHistories({ workflowBundle: bundle }, loadHistories()))
+    results.push(result);
   return results;
 }
 
@@ -42,7 +43,9 @@ describe('replay of recorded procedure histories', () => {
   it('replays every recorded history with the current engine', async () => {
     const results = await replayAll(current);
     expect(results.length).toBeGreaterThanOrEqual(5);
-    expect(results.map((r) => [r.workflowId, r.error?.message])).toEqual(results.map((r) => [r.workflowId, undefined]));
+    expect(results.map((r) => [r.workflowId, r.error?.message])).toEqual(
+      results.map((r) => [r.workflowId, undefined]),
+    );
   });
 
   it('fails when a step is inserted in the middle of a recorded procedure', async () => {
@@ -52,8 +55,13 @@ describe('replay of recorded procedure histories', () => {
     const violations = results.filter((r) => r.error instanceof DeterminismViolationError).length;
     expect(violations).toBeGreaterThanOrEqual(4);
     // The native core logs the failed workflow tasks (forwarded in batches); they are these and nothing else.
-    const nondeterminism = (e: LogEntry) => e.level === 'WARN' && /Nondeterminism error/.test(JSON.stringify(e.meta ?? {}));
-    await waitUntil(async () => logged.filter(nondeterminism).length, (n) => n >= 3, { what: 'the nondeterminism warnings', timeoutMs: 10_000 });
+    const nondeterminism = (e: LogEntry) =>
+      e.level === 'WARN' && /Nondeterminism error/.test(JSON.stringify(e.meta ?? {}));
+    await waitUntil(
+      async () => logged.filter(nondeterminism).length,
+      (n) => n >= 3,
+      { what: 'the nondeterminism warnings', timeoutMs: 10_000 },
+    );
     expect(logged.filter((e) => !nondeterminism(e)).map((e) => e.message)).toEqual([]);
   });
 });

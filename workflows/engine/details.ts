@@ -81,14 +81,22 @@ export function waitingFor(progress: ProcedureProgress, workflowId: string): Wai
 export function renderCurrentDetails(progress: ProcedureProgress, workflowId: string): string {
   const index = progress.steps.findIndex((s) => s.id === progress.currentStep);
   const current = index >= 0 ? progress.steps[index] : undefined;
-  const pausing = progress.paused && progress.phase !== 'paused' ? ' (pause requested: stops after the current unit of work)' : '';
+  const pausing =
+    progress.paused && progress.phase !== 'paused'
+      ? ' (pause requested: stops after the current unit of work)'
+      : '';
   const lines = [`**${progress.procedure}** on \`${progress.cluster}\` — **${progress.phase}**${pausing}`];
   if (current) {
     const detail = current.detail ? ` — ${current.detail}` : '';
-    lines.push(`Step ${index + 1} of ${progress.steps.length}: ${current.title} ${progressText(current)}${detail}`.trimEnd());
+    lines.push(
+      `Step ${index + 1} of ${progress.steps.length}: ${current.title} ${progressText(current)}${detail}`.trimEnd(),
+    );
   }
   const waiting = waitingFor(progress, workflowId);
-  if (waiting) lines.push(`Waiting for ${waiting.message}${waiting.fix ? ` Fix: ${waiting.fix}` : ''} Run \`${waiting.command}\`.`);
+  if (waiting)
+    lines.push(
+      `Waiting for ${waiting.message}${waiting.fix ? ` Fix: ${waiting.fix}` : ''} Run \`${waiting.command}\`.`,
+    );
   const table = ['| | Step | Status | Progress |', '|---|---|---|---|'];
   for (const step of progress.steps) {
     table.push(`| ${STEP_MARKS[step.status]} | ${step.title} | ${step.status} | ${progressText(step)} |`);

@@ -1,4 +1,9 @@
-import { ActivityFailure, ApplicationFailure, ChildWorkflowFailure, TemporalFailure } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  ChildWorkflowFailure,
+  TemporalFailure,
+} from '@temporalio/workflow';
 import type { BlockedReason, FailureDetails } from '../messages';
 
 /** True for the failures that block a step (and wait for `retry`) instead of failing the workflow. */
@@ -9,7 +14,10 @@ export function isStepFailure(err: unknown): err is TemporalFailure {
 /** The innermost ApplicationFailure of an activity or child-workflow failure, which carries the real reason. */
 function rootApplicationFailure(err: TemporalFailure): TemporalFailure {
   let current: TemporalFailure = err;
-  while ((current instanceof ActivityFailure || current instanceof ChildWorkflowFailure) && current.cause instanceof TemporalFailure) {
+  while (
+    (current instanceof ActivityFailure || current instanceof ChildWorkflowFailure) &&
+    current.cause instanceof TemporalFailure
+  ) {
     current = current.cause;
   }
   return current;

@@ -128,7 +128,10 @@ export async function runProcedure(
       { key: StepAttribute, value: step },
     ]);
     // A campaign that started this procedure learns of a block or a gate at once (a blocked procedure does not end).
-    if (parent && published.phase !== phase) getExternalWorkflowHandle(parent.workflowId).signal(procedurePhaseSignal, { workflowId, phase, step }).catch(() => undefined);
+    if (parent && published.phase !== phase)
+      getExternalWorkflowHandle(parent.workflowId)
+        .signal(procedurePhaseSignal, { workflowId, phase, step })
+        .catch(() => undefined);
     published = { phase, step };
   };
 
@@ -152,13 +155,16 @@ export async function runProcedure(
     },
     {
       validator: ({ gate, approver }) => {
-        if (typeof approver !== 'string' || approver.trim() === '') throw new Error('approver is required: say who approves.');
+        if (typeof approver !== 'string' || approver.trim() === '')
+          throw new Error('approver is required: say who approves.');
         const waiting = current();
         if (progress.phase !== 'waiting-approval' || !waiting?.gate) {
           throw new Error(`no gate is waiting for approval (phase: ${progress.phase}).`);
         }
         if (gate !== waiting.gate.id) {
-          throw new Error(`gate "${gate}" is not the one waiting; the procedure waits at gate "${waiting.gate.id}".`);
+          throw new Error(
+            `gate "${gate}" is not the one waiting; the procedure waits at gate "${waiting.gate.id}".`,
+          );
         }
       },
       description: 'Approve the gate the procedure waits at.',
@@ -173,7 +179,8 @@ export async function runProcedure(
     },
     {
       validator: (_request) => {
-        if (progress.phase !== 'blocked') throw new Error(`nothing to retry: the procedure is ${progress.phase}, not blocked.`);
+        if (progress.phase !== 'blocked')
+          throw new Error(`nothing to retry: the procedure is ${progress.phase}, not blocked.`);
       },
       description: 'Run the blocked step again after its cause was fixed.',
     },
@@ -186,13 +193,20 @@ export async function runProcedure(
       // The scope's cancel reaches a child's first run only: one that continued as new (every re-encryption
       // does, every few pages) would run on to its end. A cancel by workflow id reaches the run that is current.
       if (patched(CANCEL_CHILDREN_BY_ID_PATCH)) {
-        await Promise.all(controlTargets.map((child) => getExternalWorkflowHandle(child.workflowId).cancel().catch(() => undefined)));
+        await Promise.all(
+          controlTargets.map((child) =>
+            getExternalWorkflowHandle(child.workflowId)
+              .cancel()
+              .catch(() => undefined),
+          ),
+        );
       }
       return { cancelled: true };
     },
     {
       validator: ({ reason }) => {
-        if (typeof reason !== 'string' || reason.trim() === '') throw new Error('a reason is required to cancel.');
+        if (typeof reason !== 'string' || reason.trim() === '')
+          throw new Error('a reason is required to cancel.');
         if (progress.phase === 'completed' || progress.phase === 'cancelled') {
           throw new Error(`the procedure is already ${progress.phase}.`);
         }
@@ -210,11 +224,20 @@ export async function runProcedure(
     if (!cancelled()) publish(before === 'paused' ? 'running' : before);
   };
   const isApproved = (gate: string) =>
-    options.autoApprove === 'all' || (options.autoApprove ?? []).includes(gate) || progress.approvals.some((a) => a.gate === gate);
+    options.autoApprove === 'all' ||
+    (options.autoApprove ?? []).includes(gate) ||
+    progress.approvals.some((a) => a.gate === gate);
 
   const steps = Array.isArray(stepsOrBuilder) ? stepsOrBuilder : await stepsOrBuilder();
   assertUniqueIds(steps);
-  progress.steps = steps.map((s) => ({ id: s.id, title: s.title, status: 'pending', attempts: 0, gate: s.gate, command: s.command }));
+  progress.steps = steps.map((s) => ({
+    id: s.id,
+    title: s.title,
+    status: 'pending',
+    attempts: 0,
+    gate: s.gate,
+    command: s.command,
+  }));
 
   try {
     publish('running');
@@ -234,7 +257,12 @@ export async function runProcedure(
         await condition(() => isApproved(step.gate!.id) || cancelled());
         if (cancelled()) break;
       } else if (step.gate && !progress.approvals.some((a) => a.gate === step.gate!.id)) {
-        progress.approvals.push({ gate: step.gate.id, approver: options.requestedBy ?? 'start option', at: now(), auto: true });
+        progress.approvals.push({
+          gate: step.gate.id,
+          approver: options.requestedBy ?? 'start option',
+          at: now(),
+          auto: true,
+        });
       }
       await runStep(step, state);
       if (cancelled()) break;

@@ -27,7 +27,10 @@ export type { NetworkAccess };
  * input, its ordered steps and the keys it puts into AKS's slots. The workflow runs the steps; the CLI
  * checks flags and starts the workflow from it; `planProcedure` lists the same steps without running them.
  */
-export interface ProcedureDefinition<I extends ProcedureInputBase = ProcedureInputBase, N extends string = string> {
+export interface ProcedureDefinition<
+  I extends ProcedureInputBase = ProcedureInputBase,
+  N extends string = string,
+> {
   /** Its name in plans, search attributes and preflight (`rotate-key`). */
   name: N;
   /** `kmsflow start <command>` (`rotate`). */
@@ -46,19 +49,37 @@ export interface ProcedureDefinition<I extends ProcedureInputBase = ProcedureInp
 }
 
 /** Keeps the procedure's name as a literal type, so the list of procedures types every lookup by name. */
-export function defineProcedure<I extends ProcedureInputBase, const N extends string>(definition: ProcedureDefinition<I, N>): ProcedureDefinition<I, N> {
+export function defineProcedure<I extends ProcedureInputBase, const N extends string>(
+  definition: ProcedureDefinition<I, N>,
+): ProcedureDefinition<I, N> {
   return definition;
 }
 
 /** Every step a procedure runs: the preflight of its documented limits, then its own. */
-export function stepsOf<I extends ProcedureInputBase>(definition: ProcedureDefinition<I, ProcedureName>, run: ProcedureRun, input: I, start: ClusterDigest): StepDefinition[] {
-  return [preflightStep(run, definition.name, () => definition.preflightInput(input, run, start)), ...definition.steps(run, input, start)];
+export function stepsOf<I extends ProcedureInputBase>(
+  definition: ProcedureDefinition<I, ProcedureName>,
+  run: ProcedureRun,
+  input: I,
+  start: ClusterDigest,
+): StepDefinition[] {
+  return [
+    preflightStep(run, definition.name, () => definition.preflightInput(input, run, start)),
+    ...definition.steps(run, input, start),
+  ];
 }
 
-export async function runDefinition<I extends ProcedureInputBase>(definition: ProcedureDefinition<I, ProcedureName>, input: I): Promise<ProcedureOutcome> {
+export async function runDefinition<I extends ProcedureInputBase>(
+  definition: ProcedureDefinition<I, ProcedureName>,
+  input: I,
+): Promise<ProcedureOutcome> {
   const run = new ProcedureRun(input.clusterId, input.reencrypt);
   const result = await runProcedure(
-    { procedure: definition.name, cluster: run.name, autoApprove: input.autoApprove, requestedBy: input.requestedBy },
+    {
+      procedure: definition.name,
+      cluster: run.name,
+      autoApprove: input.autoApprove,
+      requestedBy: input.requestedBy,
+    },
     // Some step lists depend on the cluster (e.g. one step per upgrade hop): read it once, first.
     async () => stepsOf(definition, run, input, await quick.getClusterDigest(input.clusterId)),
   );

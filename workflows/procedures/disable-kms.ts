@@ -10,7 +10,9 @@ export const disableKmsProcedure = defineProcedure<DisableKmsInput, 'disable-kms
   flags: [],
   input: (_flags, base) => base,
   preflightInput: (input) => ({ clusterId: input.clusterId }),
-  steps: (run) => [...disableAndReencryptSteps(run, { canary: 'canary', reencrypt: 'reencrypt' }, 'Disable KMS')],
+  steps: (run) => [
+    ...disableAndReencryptSteps(run, { canary: 'canary', reencrypt: 'reencrypt' }, 'Disable KMS'),
+  ],
   keysSet: () => [undefined],
 });
 

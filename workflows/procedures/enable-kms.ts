@@ -1,6 +1,12 @@
 import { privateNeedsVault, required } from '../../model/procedure-flags';
 import { enableAndReencryptSteps } from '../procedure-steps';
-import { defineProcedure, type NetworkAccess, type ProcedureInputBase, type ProcedureOutcome, runDefinition } from './common';
+import {
+  defineProcedure,
+  type NetworkAccess,
+  type ProcedureInputBase,
+  type ProcedureOutcome,
+  runDefinition,
+} from './common';
 
 export interface EnableKmsInput extends ProcedureInputBase {
   keyId: string;
@@ -18,10 +24,27 @@ export const enableKmsProcedure = defineProcedure<EnableKmsInput, 'enable-kms'>(
     const networkAccess = flags.mode ?? 'Public';
     privateNeedsVault(networkAccess, flags);
     const keyId = required('enable', flags, 'keyId');
-    return { ...base, keyId, networkAccess, ...(flags.vaultResourceId ? { vaultResourceId: flags.vaultResourceId } : {}) };
+    return {
+      ...base,
+      keyId,
+      networkAccess,
+      ...(flags.vaultResourceId ? { vaultResourceId: flags.vaultResourceId } : {}),
+    };
   },
-  preflightInput: (input) => ({ clusterId: input.clusterId, keyId: input.keyId, networkAccess: input.networkAccess, vaultResourceId: input.vaultResourceId }),
-  steps: (run, input) => [...enableAndReencryptSteps(run, { canary: 'canary', reencrypt: 'reencrypt' }, `Enable KMS (${input.networkAccess})`, input)],
+  preflightInput: (input) => ({
+    clusterId: input.clusterId,
+    keyId: input.keyId,
+    networkAccess: input.networkAccess,
+    vaultResourceId: input.vaultResourceId,
+  }),
+  steps: (run, input) => [
+    ...enableAndReencryptSteps(
+      run,
+      { canary: 'canary', reencrypt: 'reencrypt' },
+      `Enable KMS (${input.networkAccess})`,
+      input,
+    ),
+  ],
   keysSet: (input) => [input.keyId],
 });
 

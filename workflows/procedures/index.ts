@@ -18,7 +18,10 @@ export interface Procedure<I extends ProcedureInputBase = ProcedureInputBase, N 
   workflow: (input: I) => Promise<ProcedureOutcome>;
 }
 
-const procedure = <I extends ProcedureInputBase, const N extends string>(definition: ProcedureDefinition<I, N>, workflow: (input: I) => Promise<ProcedureOutcome>): Procedure<I, N> => ({
+const procedure = <I extends ProcedureInputBase, const N extends string>(
+  definition: ProcedureDefinition<I, N>,
+  workflow: (input: I) => Promise<ProcedureOutcome>,
+): Procedure<I, N> => ({
   definition,
   workflow,
 });
@@ -37,7 +40,12 @@ type AnyProcedure = (typeof PROCEDURES)[number];
 export type ProcedureName = AnyProcedure['definition']['name'];
 
 /** A procedure's name with its workflow input: what `plan` and `start` carry. */
-export type ProcedureRequestOf = { [P in AnyProcedure as P['definition']['name']]: { procedure: P['definition']['name']; input: Parameters<P['workflow']>[0] } }[ProcedureName];
+export type ProcedureRequestOf = {
+  [P in AnyProcedure as P['definition']['name']]: {
+    procedure: P['definition']['name'];
+    input: Parameters<P['workflow']>[0];
+  };
+}[ProcedureName];
 
 /** The list without each procedure's own input type: for lookups by name or command. */
 const ALL = PROCEDURES as unknown as readonly Procedure<ProcedureInputBase, ProcedureName>[];
@@ -46,7 +54,9 @@ export function procedureNamed(name: string): Procedure<ProcedureInputBase, Proc
   return ALL.find((p) => p.definition.name === name);
 }
 
-export function procedureByCommand(command: string): Procedure<ProcedureInputBase, ProcedureName> | undefined {
+export function procedureByCommand(
+  command: string,
+): Procedure<ProcedureInputBase, ProcedureName> | undefined {
   return ALL.find((p) => p.definition.command === command);
 }
 

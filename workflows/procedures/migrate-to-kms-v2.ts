@@ -20,7 +20,11 @@ export const migrateToKmsV2Procedure = defineProcedure<MigrateToKmsV2Input, 'mig
   command: 'migrate-v2',
   summary: 'upgrade a KMS v1 cluster (< 1.27) to KMS v2',
   flags: ['targetVersion', 'keyId'],
-  input: (flags, base) => ({ ...base, targetVersion: required('migrate-v2', flags, 'targetVersion'), ...(flags.keyId ? { keyId: flags.keyId } : {}) }),
+  input: (flags, base) => ({
+    ...base,
+    targetVersion: required('migrate-v2', flags, 'targetVersion'),
+    ...(flags.keyId ? { keyId: flags.keyId } : {}),
+  }),
   preflightInput: (input, _run, start) => ({
     clusterId: input.clusterId,
     keyId: input.keyId ?? start.kms.keyId,
@@ -31,23 +35,32 @@ export const migrateToKmsV2Procedure = defineProcedure<MigrateToKmsV2Input, 'mig
   steps: (run, input, start) => {
     const keyId = input.keyId ?? start.kms.keyId ?? '<key in use>';
     const mode = start.kms.networkAccess ?? 'Public';
-    const upgrades: StepDefinition[] = upgradeHops(start.kubernetesVersion, input.targetVersion).map((version) =>
-      clusterChangeStep(run, {
-        id: `upgrade-${version}`,
-        title: `Upgrade control plane and node pools to ${version}`,
-        command: `az aks upgrade ${run.az} --kubernetes-version ${version}`,
-        gate: { id: `upgrade-${version}`, prompt: `The cluster (control plane and every node pool) will be upgraded to ${version}.` },
-        change: () => ({ kind: 'upgrade', version }),
-      }),
+    const upgrades: StepDefinition[] = upgradeHops(start.kubernetesVersion, input.targetVersion).map(
+      (version) =>
+        clusterChangeStep(run, {
+          id: `upgrade-${version}`,
+          title: `Upgrade control plane and node pools to ${version}`,
+          command: `az aks upgrade ${run.az} --kubernetes-version ${version}`,
+          gate: {
+            id: `upgrade-${version}`,
+            prompt: `The cluster (control plane and every node pool) will be upgraded to ${version}.`,
+          },
+          change: () => ({ kind: 'upgrade', version }),
+        }),
     );
     return [
       ...disableAndReencryptSteps(run, { canary: 'canary-1', reencrypt: 'reencrypt-1' }, 'Disable KMS v1'),
       ...upgrades,
-      ...enableAndReencryptSteps(run, { canary: 'canary-2', reencrypt: 'reencrypt-2' }, 'Enable KMS (now v2)', {
-        keyId,
-        networkAccess: mode,
-        vaultResourceId: start.kms.vaultResourceId,
-      }),
+      ...enableAndReencryptSteps(
+        run,
+        { canary: 'canary-2', reencrypt: 'reencrypt-2' },
+        'Enable KMS (now v2)',
+        {
+          keyId,
+          networkAccess: mode,
+          vaultResourceId: start.kms.vaultResourceId,
+        },
+      ),
     ];
   },
   keysSet: (input, start) => [undefined, input.keyId ?? start.kms.keyId],

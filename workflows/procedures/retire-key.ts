@@ -25,8 +25,17 @@ function rotation(run: ProcedureRun, start: ClusterDigest, n: 1 | 2, keyId: () =
     clusterChangeStep(run, {
       id: `rotate-${n}`,
       title: `Rotation ${n}: switch KMS to the next key version`,
-      command: kmsEnableCommand(run.az, { keyId: `<version ${n + 1}>`, networkAccess: start.kms.networkAccess ?? 'Public', vaultResourceId: start.kms.vaultResourceId }),
-      change: () => ({ kind: 'enable-kms', keyId: keyId(), networkAccess: start.kms.networkAccess ?? 'Public', vaultResourceId: start.kms.vaultResourceId }),
+      command: kmsEnableCommand(run.az, {
+        keyId: `<version ${n + 1}>`,
+        networkAccess: start.kms.networkAccess ?? 'Public',
+        vaultResourceId: start.kms.vaultResourceId,
+      }),
+      change: () => ({
+        kind: 'enable-kms',
+        keyId: keyId(),
+        networkAccess: start.kms.networkAccess ?? 'Public',
+        vaultResourceId: start.kms.vaultResourceId,
+      }),
       reencryptOnFailure: true,
     }),
     reencryptStep(run, `reencrypt-${n}`, () => ({ kms: 'enabled', keyId: keyId() })),
@@ -42,17 +51,40 @@ export const retireKeyProcedure = defineProcedure<RetireKeyInput, 'retire-key'>(
   command: 'retire',
   summary: 'rotate twice, then disable or expire the old key',
   flags: ['newKeyIds', 'how'],
-  input: (flags, base) => ({ ...base, ...(flags.newKeyIds ? { newKeyIds: flags.newKeyIds } : {}), ...(flags.how ? { how: flags.how } : {}) }),
-  preflightInput: (input) => ({ clusterId: input.clusterId, ...(input.newKeyIds ? { newKeyIds: input.newKeyIds } : {}) }),
+  input: (flags, base) => ({
+    ...base,
+    ...(flags.newKeyIds ? { newKeyIds: flags.newKeyIds } : {}),
+    ...(flags.how ? { how: flags.how } : {}),
+  }),
+  preflightInput: (input) => ({
+    clusterId: input.clusterId,
+    ...(input.newKeyIds ? { newKeyIds: input.newKeyIds } : {}),
+  }),
   steps: (run, input, start) => {
     const retiring = start.kms.keyId ?? '<key in use>';
     const keys = { second: input.newKeyIds?.[0], third: input.newKeyIds?.[1] };
     return [
       rotationGuardStep(run),
       baselineReencryptStep(run, () => start.kms.keyId),
-      { ...newKeyVersionStep(run, 'new-version-2', () => retiring, (id) => (keys.second = id)), when: () => keys.second === undefined },
+      {
+        ...newKeyVersionStep(
+          run,
+          'new-version-2',
+          () => retiring,
+          (id) => (keys.second = id),
+        ),
+        when: () => keys.second === undefined,
+      },
       ...rotation(run, start, 1, () => keys.second!),
-      { ...newKeyVersionStep(run, 'new-version-3', () => keys.second!, (id) => (keys.third = id)), when: () => keys.third === undefined },
+      {
+        ...newKeyVersionStep(
+          run,
+          'new-version-3',
+          () => keys.second!,
+          (id) => (keys.third = id),
+        ),
+        when: () => keys.third === undefined,
+      },
       ...rotation(run, start, 2, () => keys.third!),
       retireStep(run, () => retiring, input.how ?? 'disable'),
     ];

@@ -1,7 +1,13 @@
 import { kmsEnableCommand } from '../../model/kms-settings';
 import { parseKeyId, parseVaultId } from '../../model/ids';
 import { privateNeedsVault, ProcedureInputError, required } from '../../model/procedure-flags';
-import { baselineReencryptStep, canaryStep, clusterChangeStep, reencryptStep, rotationGuardStep } from '../procedure-steps';
+import {
+  baselineReencryptStep,
+  canaryStep,
+  clusterChangeStep,
+  reencryptStep,
+  rotationGuardStep,
+} from '../procedure-steps';
 import type { ClusterDigest, KmsState, NetworkAccess } from '../../model/cluster-model';
 import { sameKeyId, sameVault } from '../../model/ids';
 import type { KmsSettings } from '../../model/kms-settings';
@@ -17,7 +23,8 @@ export interface RotateKeyInput extends ProcedureInputBase {
 }
 
 /** True when the new key is in another vault than the key in use: the article's direct move (L218). */
-const movesVault = (input: RotateKeyInput, start: ClusterDigest) => !!start.kms.keyId && !sameVault(start.kms.keyId, input.keyId);
+const movesVault = (input: RotateKeyInput, start: ClusterDigest) =>
+  !!start.kms.keyId && !sameVault(start.kms.keyId, input.keyId);
 
 /** The KMS settings after the rotation: the new vault's mode and id when it moves, else the ones in use. */
 function target(input: RotateKeyInput, current: KmsState): KmsSettings {
@@ -41,9 +48,16 @@ export const rotateKeyProcedure = defineProcedure<RotateKeyInput, 'rotate-key'>(
     const keyId = required('rotate', flags, 'keyId');
     const vault = flags.vaultResourceId && parseVaultId(flags.vaultResourceId).name;
     if (vault && vault.toLowerCase() !== parseKeyId(keyId).vaultName.toLowerCase()) {
-      throw new ProcedureInputError(`--vault-id names vault ${vault}, but --key-id is a key of ${parseKeyId(keyId).vaultName}: give the vault that holds the key.`);
+      throw new ProcedureInputError(
+        `--vault-id names vault ${vault}, but --key-id is a key of ${parseKeyId(keyId).vaultName}: give the vault that holds the key.`,
+      );
     }
-    return { ...base, keyId, ...(flags.mode ? { networkAccess: flags.mode } : {}), ...(flags.vaultResourceId ? { vaultResourceId: flags.vaultResourceId } : {}) };
+    return {
+      ...base,
+      keyId,
+      ...(flags.mode ? { networkAccess: flags.mode } : {}),
+      ...(flags.vaultResourceId ? { vaultResourceId: flags.vaultResourceId } : {}),
+    };
   },
   preflightInput: (input, _run, start) => ({
     clusterId: input.clusterId,
@@ -59,7 +73,9 @@ export const rotateKeyProcedure = defineProcedure<RotateKeyInput, 'rotate-key'>(
     canaryStep(run),
     clusterChangeStep(run, {
       id: 'rotate',
-      title: movesVault(input, start) ? 'Rotate KMS to the key of the other vault' : 'Rotate KMS to the new key version',
+      title: movesVault(input, start)
+        ? 'Rotate KMS to the key of the other vault'
+        : 'Rotate KMS to the new key version',
       command: kmsEnableCommand(run.az, target(input, start.kms)),
       change: () => ({ kind: 'enable-kms', ...target(input, run.report?.cluster.kms ?? start.kms) }),
       reencryptOnFailure: true,

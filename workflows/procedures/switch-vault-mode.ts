@@ -1,6 +1,12 @@
 import { required } from '../../model/procedure-flags';
 import { disableAndReencryptSteps, enableAndReencryptSteps, vaultAccessStep } from '../procedure-steps';
-import { defineProcedure, type NetworkAccess, type ProcedureInputBase, type ProcedureOutcome, runDefinition } from './common';
+import {
+  defineProcedure,
+  type NetworkAccess,
+  type ProcedureInputBase,
+  type ProcedureOutcome,
+  runDefinition,
+} from './common';
 
 export interface SwitchVaultModeInput extends ProcedureInputBase {
   to: NetworkAccess;
@@ -29,13 +35,22 @@ export const switchVaultModeProcedure = defineProcedure<SwitchVaultModeInput, 's
   steps: (run, input, start) => {
     const keyId = input.keyId ?? start.kms.keyId ?? '<key in use>';
     return [
-      ...disableAndReencryptSteps(run, { canary: 'canary-1', reencrypt: 'reencrypt-1' }, 'Disable KMS (the mode cannot change while it is on)'),
+      ...disableAndReencryptSteps(
+        run,
+        { canary: 'canary-1', reencrypt: 'reencrypt-1' },
+        'Disable KMS (the mode cannot change while it is on)',
+      ),
       vaultAccessStep(run, () => input.vaultResourceId, input.to === 'Private' ? 'Disabled' : 'Enabled'),
-      ...enableAndReencryptSteps(run, { canary: 'canary-2', reencrypt: 'reencrypt-2' }, `Enable KMS in ${input.to} mode`, {
-        keyId,
-        networkAccess: input.to,
-        vaultResourceId: input.vaultResourceId,
-      }),
+      ...enableAndReencryptSteps(
+        run,
+        { canary: 'canary-2', reencrypt: 'reencrypt-2' },
+        `Enable KMS in ${input.to} mode`,
+        {
+          keyId,
+          networkAccess: input.to,
+          vaultResourceId: input.vaultResourceId,
+        },
+      ),
     ];
   },
   keysSet: (input, start) => [undefined, input.keyId ?? start.kms.keyId],

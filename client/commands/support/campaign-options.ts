@@ -20,8 +20,24 @@ import type { CampaignInput } from '../../../workflows/campaign-messages';
 import { PROCEDURE_COMMANDS, procedureByCommand, procedureNamed } from '../../../workflows/procedures';
 import { type CheckedFlags, FLAG_HELP, type ProcedureFlag } from '../../../model/procedure-flags';
 import { usageError } from './errors';
-import { addRequesterOption, addTaskQueueOption, nonEmptyText, oneOf, requesterOf, seconds, wholeNumber } from './options';
-import { addProcedureFlagOptions, addReencryptOptions, checkFlags, FLAG_OPTION, type ProcedureFlags, type ReencryptFlags, reencryptSettingsOf } from './procedure-request';
+import {
+  addRequesterOption,
+  addTaskQueueOption,
+  nonEmptyText,
+  oneOf,
+  requesterOf,
+  seconds,
+  wholeNumber,
+} from './options';
+import {
+  addProcedureFlagOptions,
+  addReencryptOptions,
+  checkFlags,
+  FLAG_OPTION,
+  type ProcedureFlags,
+  type ReencryptFlags,
+  reencryptSettingsOf,
+} from './procedure-request';
 
 /** Without --stage: one canary, then the rest five at a time after an approval. */
 export const DEFAULT_STAGES = ['canary size=1', 'rest concurrency=5 approval'];
@@ -64,12 +80,29 @@ const collect = (value: string, previous: string[]) => [...previous, value];
 
 export function addSelectionOptions(command: Command): Command {
   command
-    .option('--subscription <id>', 'a subscription whose clusters are selected (repeat for several)', collect, [])
+    .option(
+      '--subscription <id>',
+      'a subscription whose clusters are selected (repeat for several)',
+      collect,
+      [],
+    )
     .option('--resource-group <name>', 'only clusters in this resource group', nonEmptyText('resource group'))
     .option('--tag <key=value>', 'only clusters with this tag (repeat: every tag must match)', collect, [])
-    .option('--clusters-file <file>', 'only these clusters: a file with one AKS resource id per line (# comments)')
-    .option('--fleet <resourceId>', "only the member clusters of this Azure Kubernetes Fleet Manager fleet (az fleet show -g RG -n NAME --query id -o tsv)", nonEmptyText('fleet id'))
-    .option('--stage <spec>', `a stage, in order (repeat): "NAME [size=N|N%|rest|group=GROUP] [concurrency=N|N%] [soak=10m] [approval]" (default: ${DEFAULT_STAGES.map((s) => `"${s}"`).join(' ')})`, collect, []);
+    .option(
+      '--clusters-file <file>',
+      'only these clusters: a file with one AKS resource id per line (# comments)',
+    )
+    .option(
+      '--fleet <resourceId>',
+      'only the member clusters of this Azure Kubernetes Fleet Manager fleet (az fleet show -g RG -n NAME --query id -o tsv)',
+      nonEmptyText('fleet id'),
+    )
+    .option(
+      '--stage <spec>',
+      `a stage, in order (repeat): "NAME [size=N|N%|rest|group=GROUP] [concurrency=N|N%] [soak=10m] [approval]" (default: ${DEFAULT_STAGES.map((s) => `"${s}"`).join(' ')})`,
+      collect,
+      [],
+    );
   return addTaskQueueOption(command);
 }
 
@@ -77,7 +110,8 @@ export function selectionOf(opts: SelectionOptions): ClusterSelection {
   const tags: Record<string, string> = {};
   for (const tag of opts.tag) {
     const [key, value] = tag.split('=', 2);
-    if (!key || value === undefined) throw usageError(`--tag ${tag}: write it as key=value, e.g. --tag env=prod.`);
+    if (!key || value === undefined)
+      throw usageError(`--tag ${tag}: write it as key=value, e.g. --tag env=prod.`);
     tags[key] = value;
   }
   const clusterIds = opts.clustersFile ? clustersFromFile(opts.clustersFile) : undefined;
@@ -89,7 +123,9 @@ export function selectionOf(opts: SelectionOptions): ClusterSelection {
     }
   }
   if (opts.subscription.length === 0 && !clusterIds && !opts.fleet) {
-    throw usageError('Select clusters with --subscription <id> (and --resource-group, --tag to narrow), --fleet <fleet resource id> or --clusters-file <file>.');
+    throw usageError(
+      'Select clusters with --subscription <id> (and --resource-group, --tag to narrow), --fleet <fleet resource id> or --clusters-file <file>.',
+    );
   }
   return {
     subscriptions: opts.subscription,
@@ -111,7 +147,8 @@ function clustersFromFile(file: string): string[] {
     .split('\n')
     .map((line) => line.replace(/#.*/, '').trim())
     .filter(Boolean);
-  if (ids.length === 0) throw usageError(`--clusters-file ${file} names no cluster: put one AKS resource id per line.`);
+  if (ids.length === 0)
+    throw usageError(`--clusters-file ${file} names no cluster: put one AKS resource id per line.`);
   return ids.map((id, i) => {
     try {
       return clusterId(parseClusterId(id));
@@ -134,16 +171,22 @@ export function stagesOf(specs: string[]): CampaignStage[] {
 
 /** The procedure's flags for every cluster, and the mapping file of flags per cluster (plan, start, schedule). */
 export function addInputOptions(command: Command): Command {
-  return addProcedureFlagOptions(command, "for every cluster (a row of --inputs wins)").option(
+  return addProcedureFlagOptions(command, 'for every cluster (a row of --inputs wins)').option(
     '--inputs <file>',
     'per-cluster flags: CSV with a header (cluster,key-id,mode,vault-id,target-version,how) or YAML/JSON ({ <cluster>: { key-id: …, … } }); a cluster is named by resource id or name',
   );
 }
 
-export type InputOptions = Pick<ProcedureFlags, 'keyId' | 'mode' | 'vaultId' | 'targetVersion' | 'newKeyIds' | 'how'> & { inputs?: string };
+export type InputOptions = Pick<
+  ProcedureFlags,
+  'keyId' | 'mode' | 'vaultId' | 'targetVersion' | 'newKeyIds' | 'how'
+> & { inputs?: string };
 
 /** The flags for all and per cluster, checked against the procedure: what plan and start send. */
-export function campaignInputs(procedure: CampaignProcedure, opts: InputOptions): Pick<CampaignInput, 'flags' | 'clusterFlags'> {
+export function campaignInputs(
+  procedure: CampaignProcedure,
+  opts: InputOptions,
+): Pick<CampaignInput, 'flags' | 'clusterFlags'> {
   const flags = checkFlags(opts);
   const definition = procedureNamed(procedure)!.definition;
   notForProcedure(flags, definition.flags, definition.command);
@@ -154,12 +197,31 @@ export function campaignInputs(procedure: CampaignProcedure, opts: InputOptions)
 /** Budget, approvals, maintenance windows, re-encryption settings and requester, on `command`. */
 export function addCampaignRunOptions(command: Command): Command {
   command
-    .option('--max-failures <n>', 'the error budget: stop starting clusters once more than n failed, were blocked or not proven (default 0)', wholeNumber(0, 100_000), 0)
+    .option(
+      '--max-failures <n>',
+      'the error budget: stop starting clusters once more than n failed, were blocked or not proven (default 0)',
+      wholeNumber(0, 100_000),
+      0,
+    )
     .option('--approve-stages <names>', "stage approvals given now: comma-separated stage names, or 'all'")
-    .option('--auto-approve', "approve every cluster procedure's own gates at start (retire's key retirement)")
-    .option('--ignore-maintenance-windows', 'start clusters outside their AKS maintenance window too (default: a cluster waits for its window)')
-    .option('--busy <skip|wait>', 'a cluster busy with another procedure: skip it with the reason (default), or wait until that procedure ended', oneOf(['skip', 'wait'] as const))
-    .option('--recheck <seconds>', `how often a waiting cluster (maintenance window, busy) is looked at again (default ${DEFAULT_RECHECK_SECONDS})`, seconds(1, 86_400));
+    .option(
+      '--auto-approve',
+      "approve every cluster procedure's own gates at start (retire's key retirement)",
+    )
+    .option(
+      '--ignore-maintenance-windows',
+      'start clusters outside their AKS maintenance window too (default: a cluster waits for its window)',
+    )
+    .option(
+      '--busy <skip|wait>',
+      'a cluster busy with another procedure: skip it with the reason (default), or wait until that procedure ended',
+      oneOf(['skip', 'wait'] as const),
+    )
+    .option(
+      '--recheck <seconds>',
+      `how often a waiting cluster (maintenance window, busy) is looked at again (default ${DEFAULT_RECHECK_SECONDS})`,
+      seconds(1, 86_400),
+    );
   addInputOptions(command);
   addReencryptOptions(command);
   return addRequesterOption(command, 'who starts it');
@@ -167,7 +229,10 @@ export function addCampaignRunOptions(command: Command): Command {
 
 /** A mapping file's columns are the flags' names without their dashes (`key-id`): the option each one fills. */
 const FLAG_COLUMNS: Record<string, keyof ProcedureFlags> = Object.fromEntries(
-  (Object.entries(FLAG_OPTION) as [ProcedureFlag, keyof ProcedureFlags][]).map(([flag, option]) => [FLAG_HELP[flag].flag.slice(2), option]),
+  (Object.entries(FLAG_OPTION) as [ProcedureFlag, keyof ProcedureFlags][]).map(([flag, option]) => [
+    FLAG_HELP[flag].flag.slice(2),
+    option,
+  ]),
 );
 
 /** The mapping file: each cluster's flags, checked as `kmsflow start` checks them; keys are lower-case ids or names. */
@@ -180,22 +245,42 @@ function clusterFlagsFromFile(file: string, procedure: CampaignProcedure): Recor
   }
   const rows: [string, Record<string, unknown>][] = [];
   if (file.endsWith('.csv')) {
-    const [header, ...lines] = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    const [header, ...lines] = text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
     const columns = (header ?? '').split(',').map((c) => c.trim());
-    if (columns[0] !== 'cluster') throw usageError(`--inputs ${file}: the first column must be "cluster", then any of ${Object.keys(FLAG_COLUMNS).join(', ')}.`);
+    if (columns[0] !== 'cluster')
+      throw usageError(
+        `--inputs ${file}: the first column must be "cluster", then any of ${Object.keys(FLAG_COLUMNS).join(', ')}.`,
+      );
     for (const line of lines) {
       const cells = line.split(',').map((c) => c.trim());
-      rows.push([cells[0]!, Object.fromEntries(columns.slice(1).map((c, i) => [c, cells[i + 1]]).filter(([, v]) => v))]);
+      rows.push([
+        cells[0]!,
+        Object.fromEntries(
+          columns
+            .slice(1)
+            .map((c, i) => [c, cells[i + 1]])
+            .filter(([, v]) => v),
+        ),
+      ]);
     }
   } else {
     let parsed: unknown;
     try {
       parsed = parseYaml(text);
     } catch (err) {
-      throw usageError(`--inputs ${file} is neither CSV (by its .csv name) nor YAML/JSON: ${(err as Error).message}`);
+      throw usageError(
+        `--inputs ${file} is neither CSV (by its .csv name) nor YAML/JSON: ${(err as Error).message}`,
+      );
     }
-    if (!parsed || typeof parsed !== 'object') throw usageError(`--inputs ${file}: give a map of cluster to its flags, e.g. aks-prod-1: { key-id: https://… }.`);
-    for (const [cluster, flags] of Object.entries(parsed as Record<string, unknown>)) rows.push([cluster, (flags ?? {}) as Record<string, unknown>]);
+    if (!parsed || typeof parsed !== 'object')
+      throw usageError(
+        `--inputs ${file}: give a map of cluster to its flags, e.g. aks-prod-1: { key-id: https://… }.`,
+      );
+    for (const [cluster, flags] of Object.entries(parsed as Record<string, unknown>))
+      rows.push([cluster, (flags ?? {}) as Record<string, unknown>]);
   }
   const definition = procedureNamed(procedure)!.definition;
   const out: Record<string, CheckedFlags> = {};
@@ -203,7 +288,10 @@ function clusterFlagsFromFile(file: string, procedure: CampaignProcedure): Recor
     const flags: Record<string, string> = {};
     for (const [column, value] of Object.entries(values)) {
       const flag = FLAG_COLUMNS[column];
-      if (!flag) throw usageError(`--inputs ${file}, cluster ${cluster}: unknown column "${column}"; use ${Object.keys(FLAG_COLUMNS).join(', ')}.`);
+      if (!flag)
+        throw usageError(
+          `--inputs ${file}, cluster ${cluster}: unknown column "${column}"; use ${Object.keys(FLAG_COLUMNS).join(', ')}.`,
+        );
       flags[flag] = String(value);
     }
     try {
@@ -225,11 +313,26 @@ function notForProcedure(flags: CheckedFlags, takes: readonly ProcedureFlag[], c
 }
 
 /** A campaign's input from its options, checked (stages, approvals, selection); the id is the caller's. */
-export function campaignRunInput(procedure: CampaignProcedure, opts: CampaignRunOptions, env: Record<string, string | undefined>): Omit<CampaignInput, 'campaignId'> {
+export function campaignRunInput(
+  procedure: CampaignProcedure,
+  opts: CampaignRunOptions,
+  env: Record<string, string | undefined>,
+): Omit<CampaignInput, 'campaignId'> {
   const stages = stagesOf(opts.stage);
-  const approveStages = opts.approveStages === 'all' ? 'all' : opts.approveStages?.split(',').map((s) => s.trim()).filter(Boolean);
-  const unknown = Array.isArray(approveStages) ? approveStages.filter((name) => !stages.some((s) => s.name === name)) : [];
-  if (unknown.length) throw usageError(`--approve-stages names no stage ${unknown.join(', ')}: the stages are ${stages.map((s) => s.name).join(', ')}.`);
+  const approveStages =
+    opts.approveStages === 'all'
+      ? 'all'
+      : opts.approveStages
+          ?.split(',')
+          .map((s) => s.trim())
+          .filter(Boolean);
+  const unknown = Array.isArray(approveStages)
+    ? approveStages.filter((name) => !stages.some((s) => s.name === name))
+    : [];
+  if (unknown.length)
+    throw usageError(
+      `--approve-stages names no stage ${unknown.join(', ')}: the stages are ${stages.map((s) => s.name).join(', ')}.`,
+    );
   const reencrypt = reencryptSettingsOf(opts);
   return {
     procedure,
@@ -242,6 +345,9 @@ export function campaignRunInput(procedure: CampaignProcedure, opts: CampaignRun
     ...(opts.ignoreMaintenanceWindows ? { maintenanceWindows: 'ignore' as const } : {}),
     ...(opts.busy ? { busyClusters: opts.busy } : {}),
     ...(opts.recheck !== undefined ? { recheckSeconds: opts.recheck } : {}),
-    procedureOptions: { ...(opts.autoApprove ? { autoApprove: 'all' as const } : {}), ...(reencrypt ? { reencrypt } : {}) },
+    procedureOptions: {
+      ...(opts.autoApprove ? { autoApprove: 'all' as const } : {}),
+      ...(reencrypt ? { reencrypt } : {}),
+    },
   };
 }

@@ -42,7 +42,11 @@ export async function campaignReport(client: Client, progress: CampaignProgress)
       reason: c.reason ?? null,
       keyId: c.keyId ?? null,
       runId: c.runId ?? null,
-      evidence: evidence && { verdict: evidence.verdict, reencryptions: evidence.reencryptions, note: evidence.note },
+      evidence: evidence && {
+        verdict: evidence.verdict,
+        reencryptions: evidence.reencryptions,
+        note: evidence.note,
+      },
     });
   }
   const counts: Record<string, number> = {};

@@ -5,7 +5,11 @@
 import type { Client } from '@temporalio/client';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { ExitCode } from '../../exit-codes';
-import { connectClient, type TemporalTarget, temporalTargetFromEnvironment } from '../../../temporal/connection';
+import {
+  connectClient,
+  type TemporalTarget,
+  temporalTargetFromEnvironment,
+} from '../../../temporal/connection';
 import { CliError } from './errors';
 
 export interface ConnectionFlags {
@@ -33,9 +37,24 @@ function nonEmpty(what: string) {
 
 export function addConnectionOptions(program: Command): Command {
   return program
-    .addOption(new Option('--address <host:port>', 'Temporal frontend (default: $TEMPORAL_ADDRESS, the profile, or localhost:7233)').argParser(hostPort))
-    .addOption(new Option('--namespace <name>', 'Temporal namespace (default: $TEMPORAL_NAMESPACE, the profile, or default)').argParser(nonEmpty('namespace')))
-    .addOption(new Option('--profile <name>', 'profile of the Temporal config file (default: $TEMPORAL_PROFILE or default)').argParser(nonEmpty('profile')));
+    .addOption(
+      new Option(
+        '--address <host:port>',
+        'Temporal frontend (default: $TEMPORAL_ADDRESS, the profile, or localhost:7233)',
+      ).argParser(hostPort),
+    )
+    .addOption(
+      new Option(
+        '--namespace <name>',
+        'Temporal namespace (default: $TEMPORAL_NAMESPACE, the profile, or default)',
+      ).argParser(nonEmpty('namespace')),
+    )
+    .addOption(
+      new Option(
+        '--profile <name>',
+        'profile of the Temporal config file (default: $TEMPORAL_PROFILE or default)',
+      ).argParser(nonEmpty('profile')),
+    );
 }
 
 export function resolveTemporalTarget(flags: ConnectionFlags): TemporalTarget {
@@ -68,9 +87,15 @@ export class TemporalSession {
   where(): { address: string; namespace: string } {
     try {
       const target = this.resolve();
-      return { address: target.connectionOptions.address ?? DEFAULT_TEMPORAL_ADDRESS, namespace: target.namespace };
+      return {
+        address: target.connectionOptions.address ?? DEFAULT_TEMPORAL_ADDRESS,
+        namespace: target.namespace,
+      };
     } catch {
-      return { address: this.flags.address ?? DEFAULT_TEMPORAL_ADDRESS, namespace: this.flags.namespace ?? 'default' };
+      return {
+        address: this.flags.address ?? DEFAULT_TEMPORAL_ADDRESS,
+        namespace: this.flags.namespace ?? 'default',
+      };
     }
   }
 

@@ -24,10 +24,18 @@ export function runningOnVersionQuery(buildId: string, deploymentName = DEPLOYME
 }
 
 /** Null when no versioned kmsflow worker ever polled this namespace. */
-export async function readDeployment(client: Client, deploymentName = DEPLOYMENT_NAME): Promise<DeploymentView | null> {
+export async function readDeployment(
+  client: Client,
+  deploymentName = DEPLOYMENT_NAME,
+): Promise<DeploymentView | null> {
   let info: temporal.api.deployment.v1.IWorkerDeploymentInfo | null | undefined;
   try {
-    info = (await client.workflowService.describeWorkerDeployment({ namespace: client.options.namespace, deploymentName })).workerDeploymentInfo;
+    info = (
+      await client.workflowService.describeWorkerDeployment({
+        namespace: client.options.namespace,
+        deploymentName,
+      })
+    ).workerDeploymentInfo;
   } catch (err) {
     if ((err as { code?: number }).code === 5) return null; // NOT_FOUND
     throw err;

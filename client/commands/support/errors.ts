@@ -17,7 +17,10 @@ export function usageError(message: string): CliError {
   return new CliError(ExitCode.usage, message);
 }
 
-export function workflowNotFound(workflowId: string, where: { address: string; namespace: string }): CliError {
+export function workflowNotFound(
+  workflowId: string,
+  where: { address: string; namespace: string },
+): CliError {
   return new CliError(
     ExitCode.notFound,
     `No workflow "${workflowId}" in namespace ${where.namespace} at ${where.address}: check the id with \`kmsflow list\`.`,
@@ -39,7 +42,8 @@ export function toCliError(err: unknown, where: { address: string; namespace: st
       `Namespace "${err.namespace}" does not exist at ${where.address}: pass --namespace or set TEMPORAL_NAMESPACE to an existing one.`,
     );
   }
-  if (err instanceof WorkflowUpdateFailedError) return usageError(`The procedure rejected the request: ${rejectionReason(err)}`);
+  if (err instanceof WorkflowUpdateFailedError)
+    return usageError(`The procedure rejected the request: ${rejectionReason(err)}`);
   const message = err instanceof Error ? err.message : String(err);
   return new CliError(ExitCode.error, message);
 }

@@ -3,9 +3,20 @@
  * `reencryptSecrets` children (finished ones give their result, a running one its state so far).
  */
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
-import { ClusterAttribute, type Phase, PhaseAttribute, ProcedureAttribute, quoteValue } from '../../../workflows/messages';
+import {
+  ClusterAttribute,
+  type Phase,
+  PhaseAttribute,
+  ProcedureAttribute,
+  quoteValue,
+} from '../../../workflows/messages';
 import type { ProcedureOutcome } from '../../../workflows/procedures/common';
-import { type PassTotals, type ReencryptResult, type ReencryptState, reencryptStateQuery } from '../../../workflows/reencrypt';
+import {
+  type PassTotals,
+  type ReencryptResult,
+  type ReencryptState,
+  reencryptStateQuery,
+} from '../../../workflows/reencrypt';
 import { ExitCode } from '../../exit-codes';
 import type { PassView, ReencryptionView, ReportResult } from '../../output/shapes';
 import { procedureStatusOf } from './procedure-status';
@@ -28,7 +39,10 @@ function expectedOf(expect: ReencryptResult['expect']): string {
   return expect.kms === 'enabled' ? expect.keyId : 'identity';
 }
 
-export function reencryptionView(result: ReencryptResult, child?: { workflowId: string; step: string | null }): ReencryptionView {
+export function reencryptionView(
+  result: ReencryptResult,
+  child?: { workflowId: string; step: string | null },
+): ReencryptionView {
   return {
     workflowId: child?.workflowId ?? null,
     step: child?.step ?? result.step ?? null,
@@ -40,7 +54,12 @@ export function reencryptionView(result: ReencryptResult, child?: { workflowId: 
     watermark: result.watermark,
     rewrite: passView(result.rewrite),
     verify: passView(result.verify),
-    failures: result.failures.map((f) => ({ namespace: f.namespace, name: f.name, reason: f.reason, code: f.code ?? null })),
+    failures: result.failures.map((f) => ({
+      namespace: f.namespace,
+      name: f.name,
+      reason: f.reason,
+      code: f.code ?? null,
+    })),
     startedAt: result.startedAt,
     endedAt: result.endedAt,
     durationSeconds: result.durationMs / 1000,
@@ -48,7 +67,11 @@ export function reencryptionView(result: ReencryptResult, child?: { workflowId: 
   };
 }
 
-function runningView(state: ReencryptState, expected: string, child: { workflowId: string; step: string | null }): ReencryptionView {
+function runningView(
+  state: ReencryptState,
+  expected: string,
+  child: { workflowId: string; step: string | null },
+): ReencryptionView {
   return {
     workflowId: child.workflowId,
     step: child.step,
@@ -60,7 +83,12 @@ function runningView(state: ReencryptState, expected: string, child: { workflowI
     watermark: state.watermark ?? null,
     rewrite: passView(state.rewrite),
     verify: passView(state.verify),
-    failures: state.failures.map((f) => ({ namespace: f.namespace, name: f.name, reason: f.reason, code: f.code ?? null })),
+    failures: state.failures.map((f) => ({
+      namespace: f.namespace,
+      name: f.name,
+      reason: f.reason,
+      code: f.code ?? null,
+    })),
     startedAt: state.startedAt,
     endedAt: null,
     durationSeconds: null,
@@ -75,7 +103,10 @@ function stepOf(parentId: string, childId: string): string | null {
   return (parts.length >= 3 ? parts[1] : parts[0]) ?? null;
 }
 
-export async function childEvidence(client: Client, parent: { workflowId: string; runId: string }): Promise<{ views: ReencryptionView[]; failed: number }> {
+export async function childEvidence(
+  client: Client,
+  parent: { workflowId: string; runId: string },
+): Promise<{ views: ReencryptionView[]; failed: number }> {
   const query = `ParentWorkflowId = ${quoteValue(parent.workflowId)} AND ParentRunId = ${quoteValue(parent.runId)} AND WorkflowType = 'reencryptSecrets'`;
   const executions: WorkflowExecutionInfo[] = [];
   for await (const info of client.workflow.list({ query })) executions.push(info);
@@ -94,7 +125,9 @@ export async function childEvidence(client: Client, parent: { workflowId: string
     if (status === 'COMPLETED') {
       views.push(reencryptionView((await handle.result()) as ReencryptResult, child));
     } else if (status === 'RUNNING') {
-      const state = await client.connection.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(reencryptStateQuery)).catch(() => undefined);
+      const state = await client.connection
+        .withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(reencryptStateQuery))
+        .catch(() => undefined);
       if (state) views.push(runningView(state, '?', child));
     } else {
       failed += 1;
@@ -110,10 +143,18 @@ function verdictOf(views: ReencryptionView[]): ReportResult['verdict'] {
   return 'unknown';
 }
 
-const VERDICT_EXIT: Record<ReportResult['verdict'], number> = { proven: ExitCode.success, 'not-proven': ExitCode.failed, unknown: ExitCode.notFound };
+const VERDICT_EXIT: Record<ReportResult['verdict'], number> = {
+  proven: ExitCode.success,
+  'not-proven': ExitCode.failed,
+  unknown: ExitCode.notFound,
+};
 
 /** The evidence of the procedure with this workflow id (its latest run, or run `runId`); throws WorkflowNotFoundError. */
-export async function readEvidence(client: Client, workflowId: string, runId?: string): Promise<ReportResult> {
+export async function readEvidence(
+  client: Client,
+  workflowId: string,
+  runId?: string,
+): Promise<ReportResult> {
   const handle = client.workflow.getHandle(workflowId, runId);
   const description = await handle.describe();
   const attrs = description.typedSearchAttributes;
@@ -123,7 +164,10 @@ export async function readEvidence(client: Client, workflowId: string, runId?: s
   let note: string | null = null;
   let phase = attrs.get(PhaseAttribute) as Phase | undefined;
 
-  const outcome = execution === 'COMPLETED' ? ((await handle.result()) as Partial<ProcedureOutcome> | undefined) : undefined;
+  const outcome =
+    execution === 'COMPLETED'
+      ? ((await handle.result()) as Partial<ProcedureOutcome> | undefined)
+      : undefined;
   if (outcome && Array.isArray(outcome.evidence)) {
     source = 'result';
     phase = outcome.progress?.phase ?? phase;
@@ -134,14 +178,22 @@ export async function readEvidence(client: Client, workflowId: string, runId?: s
   if (source === 'children' || phase === 'cancelled') {
     const children = await childEvidence(client, { workflowId, runId: description.runId });
     if (source === 'children') views = children.views;
-    if (children.failed > 0) note = `${children.failed} re-encryption(s) failed, were cancelled or abandoned before their proof; they prove nothing.`;
+    if (children.failed > 0)
+      note = `${children.failed} re-encryption(s) failed, were cancelled or abandoned before their proof; they prove nothing.`;
   }
   const status = procedureStatusOf(execution, phase ?? null);
   const verdict = verdictOf(views);
   if (views.length === 0) {
-    note = [note, status === 'running' ? 'No re-encryption has run yet.' : 'This procedure ran no re-encryption.'].filter(Boolean).join(' ');
+    note = [
+      note,
+      status === 'running' ? 'No re-encryption has run yet.' : 'This procedure ran no re-encryption.',
+    ]
+      .filter(Boolean)
+      .join(' ');
   } else if (status !== 'completed' && status !== 'running') {
-    note = [note, `The procedure ended ${status}; the evidence covers the re-encryptions that ran.`].filter(Boolean).join(' ');
+    note = [note, `The procedure ended ${status}; the evidence covers the re-encryptions that ran.`]
+      .filter(Boolean)
+      .join(' ');
   }
   return {
     workflowId,

@@ -24,13 +24,38 @@ async function load<T>(viaRequire: () => T, viaImport: () => Promise<T>): Promis
   }
 }
 
-export const loadWorkerMain = () => load<typeof WorkerMain>(() => require('../../../worker/main'), () => import('../../../worker/main'));
+export const loadWorkerMain = () =>
+  load<typeof WorkerMain>(
+    () => require('../../../worker/main'),
+    () => import('../../../worker/main'),
+  );
 export const loadActivitiesFromEnv = () =>
-  load<typeof ActivitiesFromEnv>(() => require('../../../worker/activities-from-env'), () => import('../../../worker/activities-from-env'));
-export const loadSandboxMain = () => load<typeof SandboxMain>(() => require('../../../sandbox/main'), () => import('../../../sandbox/main'));
-export const loadSandbox = () => load<typeof Sandbox>(() => require('../../../sandbox/sandbox'), () => import('../../../sandbox/sandbox'));
+  load<typeof ActivitiesFromEnv>(
+    () => require('../../../worker/activities-from-env'),
+    () => import('../../../worker/activities-from-env'),
+  );
+export const loadSandboxMain = () =>
+  load<typeof SandboxMain>(
+    () => require('../../../sandbox/main'),
+    () => import('../../../sandbox/main'),
+  );
+export const loadSandbox = () =>
+  load<typeof Sandbox>(
+    () => require('../../../sandbox/sandbox'),
+    () => import('../../../sandbox/sandbox'),
+  );
 export const loadWorkerParts = async () => ({
-  ...(await load<typeof CreateWorker>(() => require('../../../worker/create-worker'), () => import('../../../worker/create-worker'))),
-  ...(await load<typeof Bundle>(() => require('../../../worker/bundle'), () => import('../../../worker/bundle'))),
+  ...(await load<typeof CreateWorker>(
+    () => require('../../../worker/create-worker'),
+    () => import('../../../worker/create-worker'),
+  )),
+  ...(await load<typeof Bundle>(
+    () => require('../../../worker/bundle'),
+    () => import('../../../worker/bundle'),
+  )),
 });
-export const loadWorkerSdk = () => load<typeof WorkerSdk>(() => require('@temporalio/worker'), () => import('@temporalio/worker'));
+export const loadWorkerSdk = () =>
+  load<typeof WorkerSdk>(
+    () => require('@temporalio/worker'),
+    () => import('@temporalio/worker'),
+  );

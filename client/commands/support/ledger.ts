@@ -11,13 +11,19 @@ import { CliError } from './errors';
 const QUERY_TIMEOUT_MS = 10_000;
 
 /** The ledger view of a cluster; an unknown cluster has an empty ledger. */
-export async function readLedger(client: Client, clusterId: string): Promise<{ view: LedgerView; known: boolean }> {
+export async function readLedger(
+  client: Client,
+  clusterId: string,
+): Promise<{ view: LedgerView; known: boolean }> {
   const handle = client.workflow.getHandle(ledgerWorkflowId(clusterId));
   try {
-    const view = await client.connection.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () => handle.query(ledgerQuery));
+    const view = await client.connection.withDeadline(Date.now() + QUERY_TIMEOUT_MS, () =>
+      handle.query(ledgerQuery),
+    );
     return { view, known: true };
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return { view: ledgerView(emptyLedger(parseClusterId(clusterId).name)), known: false };
+    if (err instanceof WorkflowNotFoundError)
+      return { view: ledgerView(emptyLedger(parseClusterId(clusterId).name)), known: false };
     throw new CliError(
       ExitCode.error,
       `The key ledger of ${parseClusterId(clusterId).name} did not answer (${(err as Error).message}): is a kmsflow worker running (\`kmsflow worker\`)?`,
@@ -32,7 +38,14 @@ export async function readLedger(client: Client, clusterId: string): Promise<{ v
 export async function withProofs(client: Client, rows: ProcedureRow[]): Promise<ProcedureRow[]> {
   const clusters = new Map<string, Promise<LedgerView | undefined>>();
   const ledgerOf = (clusterId: string) => {
-    if (!clusters.has(clusterId)) clusters.set(clusterId, readLedger(client, clusterId).then((l) => (l.known ? l.view : undefined), () => undefined));
+    if (!clusters.has(clusterId))
+      clusters.set(
+        clusterId,
+        readLedger(client, clusterId).then(
+          (l) => (l.known ? l.view : undefined),
+          () => undefined,
+        ),
+      );
     return clusters.get(clusterId)!;
   };
   return Promise.all(

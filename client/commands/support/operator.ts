@@ -19,14 +19,21 @@ export interface RunningProcedure {
  * The procedure, checked to be running and served by a worker: an update sent to a run without a
  * worker would wait for one indefinitely.
  */
-export async function runningProcedure(ctx: CommandContext, workflowId: string, verb: string): Promise<RunningProcedure> {
+export async function runningProcedure(
+  ctx: CommandContext,
+  workflowId: string,
+  verb: string,
+): Promise<RunningProcedure> {
   const client = await ctx.temporal();
   const snapshot = await readSnapshot(client, workflowId);
   if (snapshot.status !== 'running') {
     throw usageError(`${workflowId} has already ended (${snapshot.status}): there is nothing to ${verb}.`);
   }
   if (snapshot.source !== 'query') {
-    throw new CliError(ExitCode.error, `${workflowId} cannot ${verb} now: ${snapshot.note ?? 'no worker answered.'}`);
+    throw new CliError(
+      ExitCode.error,
+      `${workflowId} cannot ${verb} now: ${snapshot.note ?? 'no worker answered.'}`,
+    );
   }
   return { client, handle: client.workflow.getHandle(workflowId), snapshot };
 }

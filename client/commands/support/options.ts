@@ -10,7 +10,11 @@ export function addJsonOption(command: Command): Command {
 
 /** Every procedure on a cluster shares one workflow id; `--run` names one of its runs (`kmsflow list --cluster` shows them). */
 export function addRunOption(command: Command): Command {
-  return command.option('--run <runId>', 'an earlier procedure run on the same cluster (default: the latest); `kmsflow list --cluster` shows the run ids', nonEmptyText('run id'));
+  return command.option(
+    '--run <runId>',
+    'an earlier procedure run on the same cluster (default: the latest); `kmsflow list --cluster` shows the run ids',
+    nonEmptyText('run id'),
+  );
 }
 
 export function addRequesterOption(command: Command, what = 'who asks'): Command {
@@ -44,7 +48,8 @@ export function seconds(min: number, max: number) {
 export function multiple(min: number, max: number) {
   return (value: string): number => {
     const n = Number(value.trim().replace(/x$/i, ''));
-    if (!Number.isFinite(n) || n < min || n > max) throw new InvalidArgumentError(`Give a multiple from ${min} to ${max}, e.g. 3.`);
+    if (!Number.isFinite(n) || n < min || n > max)
+      throw new InvalidArgumentError(`Give a multiple from ${min} to ${max}, e.g. 3.`);
     return n;
   };
 }
@@ -65,7 +70,7 @@ export function nonEmptyText(what: string) {
 }
 
 export const WORKFLOW_ID_HELP =
-  "the procedure: its workflow id (`kmsflow list` shows them) or the AKS cluster's resource id, e.g. \"$(az aks show -g RG -n NAME --query id -o tsv)\"";
+  'the procedure: its workflow id (`kmsflow list` shows them) or the AKS cluster\'s resource id, e.g. "$(az aks show -g RG -n NAME --query id -o tsv)"';
 
 /**
  * The procedure a command names: a workflow id as typed, or an AKS cluster's resource id, which names the
@@ -73,7 +78,8 @@ export const WORKFLOW_ID_HELP =
  */
 export function workflowIdArgument(value: string | undefined, command: string): string {
   const id = value?.trim() ?? '';
-  if (id === '') throw usageError(`Name the procedure: kmsflow ${command} <workflowId> (\`kmsflow list\` shows the ids).`);
+  if (id === '')
+    throw usageError(`Name the procedure: kmsflow ${command} <workflowId> (\`kmsflow list\` shows the ids).`);
   if (id.toLowerCase().startsWith('/subscriptions/')) {
     try {
       return procedureWorkflowId(clusterId(parseClusterId(id)));
@@ -95,7 +101,11 @@ export const TASK_QUEUE_VARIABLE = 'KMSFLOW_TASK_QUEUE';
 
 /** `--task-queue`: the queue kmsflow's workers poll (default $KMSFLOW_TASK_QUEUE, else `kmsflow`). */
 export function addTaskQueueOption(command: Command): Command {
-  return command.option('--task-queue <name>', `the task queue kmsflow workers poll (default: $${TASK_QUEUE_VARIABLE} or ${TASK_QUEUE})`, nonEmptyText('task queue'));
+  return command.option(
+    '--task-queue <name>',
+    `the task queue kmsflow workers poll (default: $${TASK_QUEUE_VARIABLE} or ${TASK_QUEUE})`,
+    nonEmptyText('task queue'),
+  );
 }
 
 export function taskQueueOf(flag: string | undefined, env: Record<string, string | undefined>): string {

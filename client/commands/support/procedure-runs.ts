@@ -2,10 +2,22 @@
  * Planning and starting a procedure: the calls behind `kmsflow plan` and `kmsflow start` (and the demo).
  * A plan is a read-only workflow; a start creates the cluster's one procedure workflow.
  */
-import { ActivityFailure, ApplicationFailure, type Client, WorkflowExecutionAlreadyStartedError, WorkflowFailedError } from '@temporalio/client';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  type Client,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+} from '@temporalio/client';
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
-import { ClusterAttribute, PhaseAttribute, ProcedureAttribute, procedureWorkflowId, StepAttribute } from '../../../workflows/messages';
+import {
+  ClusterAttribute,
+  PhaseAttribute,
+  ProcedureAttribute,
+  procedureWorkflowId,
+  StepAttribute,
+} from '../../../workflows/messages';
 import type { Plan } from '../../../workflows/plan';
 import { ExitCode } from '../../exit-codes';
 import type { PlanResult, StartResult } from '../../output/shapes';
@@ -43,7 +55,11 @@ function failureOf(err: WorkflowFailedError): { message: string; notFound: boole
 }
 
 /** Runs `planProcedure` for the request and waits for the plan; nothing is changed. */
-export async function runPlan(client: Client, request: ProcedureRequest, taskQueue: string): Promise<{ plan: Plan; workflowId: string }> {
+export async function runPlan(
+  client: Client,
+  request: ProcedureRequest,
+  taskQueue: string,
+): Promise<{ plan: Plan; workflowId: string }> {
   if (!(await workerSeen(client, taskQueue))) throw noWorker(taskQueue);
   const workflowId = `kmsflow-plan:${request.clusterId.toLowerCase()}:${new Date().toISOString()}`;
   try {
@@ -58,23 +74,44 @@ export async function runPlan(client: Client, request: ProcedureRequest, taskQue
   } catch (err) {
     if (err instanceof WorkflowFailedError) {
       const failure = failureOf(err);
-      throw new CliError(failure.notFound ? ExitCode.notFound : ExitCode.error, `The plan of ${request.key} on ${request.clusterName} failed: ${failure.message}`);
+      throw new CliError(
+        failure.notFound ? ExitCode.notFound : ExitCode.error,
+        `The plan of ${request.key} on ${request.clusterName} failed: ${failure.message}`,
+      );
     }
     throw err;
   }
 }
 
 export function planResult(plan: Plan, workflowId: string): PlanResult {
-  const slot = (s: { current?: string; previous?: string }) => ({ current: s.current ?? null, previous: s.previous ?? null });
+  const slot = (s: { current?: string; previous?: string }) => ({
+    current: s.current ?? null,
+    previous: s.previous ?? null,
+  });
   return {
     procedure: plan.procedure,
     clusterId: plan.clusterId,
     cluster: plan.cluster.name,
     kubernetesVersion: plan.cluster.kubernetesVersion,
-    kms: { enabled: plan.cluster.kms.enabled, keyId: plan.cluster.kms.keyId ?? null, networkAccess: plan.cluster.kms.networkAccess ?? null },
+    kms: {
+      enabled: plan.cluster.kms.enabled,
+      keyId: plan.cluster.kms.keyId ?? null,
+      networkAccess: plan.cluster.kms.networkAccess ?? null,
+    },
     ok: plan.ok,
-    findings: plan.findings.map((f) => ({ severity: f.severity, code: f.code, message: f.message, fix: f.fix ?? null })),
-    steps: plan.steps.map((s, i) => ({ number: i + 1, id: s.id, title: s.title, gate: s.gate ?? null, command: s.command ?? null })),
+    findings: plan.findings.map((f) => ({
+      severity: f.severity,
+      code: f.code,
+      message: f.message,
+      fix: f.fix ?? null,
+    })),
+    steps: plan.steps.map((s, i) => ({
+      number: i + 1,
+      id: s.id,
+      title: s.title,
+      gate: s.gate ?? null,
+      command: s.command ?? null,
+    })),
     secretsInScope: plan.secretsInScope ?? null,
     estimatedSeconds: plan.estimatedSeconds,
     estimate: plan.estimate,
@@ -96,7 +133,11 @@ export function startDetails(request: ProcedureRequest, requestedBy: string, pla
     ...describeInputs(request).map(([name, value]) => `| ${name} | \`${value.replace(/\|/g, '\\|')}\` |`),
   ];
   if (plan) {
-    lines.push('', `**Planned steps** (preflight: ${plan.ok ? 'ok' : 'errors'}, ${plan.secretsInScope ?? '?'} Secrets in scope)`, '');
+    lines.push(
+      '',
+      `**Planned steps** (preflight: ${plan.ok ? 'ok' : 'errors'}, ${plan.secretsInScope ?? '?'} Secrets in scope)`,
+      '',
+    );
     for (const step of plan.steps) {
       const gate = step.gate ? ` — gate \`${step.gate.id}\`` : '';
       const command = step.command ? `: \`${step.command}\`` : '';
@@ -121,14 +162,24 @@ export interface StartOptions {
   uiUrl?: string;
 }
 
-async function alreadyRunning(client: Client, request: ProcedureRequest, workflowId: string): Promise<CliError> {
+async function alreadyRunning(
+  client: Client,
+  request: ProcedureRequest,
+  workflowId: string,
+): Promise<CliError> {
   const running = await client.workflow
     .getHandle(workflowId)
     .describe()
-    .then((d) => ({ what: d.typedSearchAttributes.get(ProcedureAttribute) ?? d.type, run: d.runId, step: d.typedSearchAttributes.get(StepAttribute) || undefined }))
+    .then((d) => ({
+      what: d.typedSearchAttributes.get(ProcedureAttribute) ?? d.type,
+      run: d.runId,
+      step: d.typedSearchAttributes.get(StepAttribute) || undefined,
+    }))
     .catch(() => ({ what: 'a procedure', run: undefined, step: undefined }));
   const id = shellWord(workflowId);
-  const where = [running.run ? `run ${running.run}` : '', running.step ? `at step ${running.step}` : ''].filter(Boolean).join(', ');
+  const where = [running.run ? `run ${running.run}` : '', running.step ? `at step ${running.step}` : '']
+    .filter(Boolean)
+    .join(', ');
   return usageError(
     `${request.clusterName} already runs ${running.what} as ${workflowId}${where ? ` (${where})` : ''}; one procedure per cluster at a time: follow it with \`kmsflow status ${id}\`, or stop it with \`kmsflow cancel ${id} --reason "..."\`.`,
   );
@@ -138,7 +189,11 @@ async function alreadyRunning(client: Client, request: ProcedureRequest, workflo
  * Starts the cluster's procedure workflow. A second start while one runs on the same cluster is refused
  * (the workflow id is the cluster's); after it ended, the id is reused.
  */
-export async function startProcedure(client: Client, request: ProcedureRequest, options: StartOptions): Promise<StartResult> {
+export async function startProcedure(
+  client: Client,
+  request: ProcedureRequest,
+  options: StartOptions,
+): Promise<StartResult> {
   const workflowId = procedureWorkflowId(request.clusterId);
   const seen = await workerSeen(client, options.taskQueue);
   let handle;
@@ -159,14 +214,16 @@ export async function startProcedure(client: Client, request: ProcedureRequest, 
       staticDetails: startDetails(request, options.requestedBy, options.plan),
     });
   } catch (err) {
-    if (err instanceof WorkflowExecutionAlreadyStartedError) throw await alreadyRunning(client, request, workflowId);
+    if (err instanceof WorkflowExecutionAlreadyStartedError)
+      throw await alreadyRunning(client, request, workflowId);
     throw err;
   }
   const id = shellWord(workflowId);
   const next = [`kmsflow watch ${id}`, `kmsflow status ${id}`];
   const approved = request.plan.input.autoApprove;
   for (const step of options.plan?.steps ?? []) {
-    if (step.gate && approved !== 'all' && !approved?.includes(step.gate.id)) next.push(`kmsflow approve ${id} ${shellWord(step.gate.id)}`);
+    if (step.gate && approved !== 'all' && !approved?.includes(step.gate.id))
+      next.push(`kmsflow approve ${id} ${shellWord(step.gate.id)}`);
   }
   next.push(`kmsflow report ${id}`);
   return {

@@ -3,7 +3,12 @@
  * (or, for a finished run, from its result, which needs no worker), and falls back to the search
  * attributes when no worker answers.
  */
-import { type Client, QueryNotRegisteredError, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import {
+  type Client,
+  QueryNotRegisteredError,
+  WorkflowFailedError,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import { WorkflowNotFoundError } from '@temporalio/common';
 import {
   ClusterAttribute,
@@ -47,14 +52,22 @@ function stepViews(progress: ProcedureProgress): StepView[] {
               : null,
         }
       : null,
-    blocked: s.blocked ? { message: s.blocked.message, code: s.blocked.code ?? null, fix: s.blocked.fix ?? null } : null,
+    blocked: s.blocked
+      ? { message: s.blocked.message, code: s.blocked.code ?? null, fix: s.blocked.fix ?? null }
+      : null,
     startedAt: s.startedAt ?? null,
     endedAt: s.endedAt ?? null,
   }));
 }
 
 function approvalViews(progress: ProcedureProgress): ApprovalView[] {
-  return progress.approvals.map((a) => ({ gate: a.gate, approver: a.approver, at: a.at, comment: a.comment ?? null, auto: a.auto }));
+  return progress.approvals.map((a) => ({
+    gate: a.gate,
+    approver: a.approver,
+    at: a.at,
+    comment: a.comment ?? null,
+    auto: a.auto,
+  }));
 }
 
 function isProgress(value: unknown): value is ProcedureProgress {
@@ -62,7 +75,11 @@ function isProgress(value: unknown): value is ProcedureProgress {
   return typeof v === 'object' && v !== null && Array.isArray(v.steps) && typeof v.phase === 'string';
 }
 
-async function queryProgress(client: Client, handle: WorkflowHandle, timeoutMs: number): Promise<ProcedureProgress> {
+async function queryProgress(
+  client: Client,
+  handle: WorkflowHandle,
+  timeoutMs: number,
+): Promise<ProcedureProgress> {
   return client.connection.withDeadline(Date.now() + timeoutMs, () => handle.query(progressQuery));
 }
 
@@ -74,11 +91,18 @@ interface ProgressRead {
 
 async function readProgress(client: Client, handle: WorkflowHandle, running: boolean): Promise<ProgressRead> {
   try {
-    return { progress: await queryProgress(client, handle, running ? QUERY_TIMEOUT_MS : CLOSED_QUERY_TIMEOUT_MS), source: 'query', note: null };
+    return {
+      progress: await queryProgress(client, handle, running ? QUERY_TIMEOUT_MS : CLOSED_QUERY_TIMEOUT_MS),
+      source: 'query',
+      note: null,
+    };
   } catch (err) {
     if (err instanceof WorkflowNotFoundError) throw err;
     if (err instanceof QueryNotRegisteredError) {
-      return { source: 'search-attributes', note: 'This workflow does not answer the progress query: it is not a kmsflow procedure.' };
+      return {
+        source: 'search-attributes',
+        note: 'This workflow does not answer the progress query: it is not a kmsflow procedure.',
+      };
     }
     const note = running
       ? `No worker answered the progress query within ${QUERY_TIMEOUT_MS / 1000} s; the steps are not shown. Is a kmsflow worker running (\`kmsflow worker\`)?`
@@ -90,19 +114,27 @@ async function readProgress(client: Client, handle: WorkflowHandle, running: boo
 type Description = Awaited<ReturnType<WorkflowHandle['describe']>>;
 
 const isoOf = (t: { seconds?: unknown; nanos?: number | null } | null | undefined): string | null =>
-  t?.seconds === undefined || t.seconds === null ? null : new Date(Number(t.seconds) * 1000 + Math.round((t.nanos ?? 0) / 1e6)).toISOString();
+  t?.seconds === undefined || t.seconds === null
+    ? null
+    : new Date(Number(t.seconds) * 1000 + Math.round((t.nanos ?? 0) / 1e6)).toISOString();
 
 /**
  * The procedure's pending activity, from Temporal's description: for a cluster change, the ARM state its last
  * heartbeat carried; for a retrying one, the last failure and the next attempt's time. Only those fields of a
  * heartbeat are read (kmsflow's heartbeats carry names, counts and states, never Secret data).
  */
-async function pendingActivityOf(client: Client, description: Description): Promise<PendingActivityView | null> {
+async function pendingActivityOf(
+  client: Client,
+  description: Description,
+): Promise<PendingActivityView | null> {
   const pending = description.raw.pendingActivities?.[0];
   if (!pending) return null;
   let armState: string | null = null;
   try {
-    const [beat] = await decodeArrayFromPayloads(client.options.loadedDataConverter, pending.heartbeatDetails?.payloads ?? []);
+    const [beat] = await decodeArrayFromPayloads(
+      client.options.loadedDataConverter,
+      pending.heartbeatDetails?.payloads ?? [],
+    );
     const b = beat as { provisioningState?: unknown; status?: unknown } | undefined;
     const state = b?.provisioningState ?? b?.status;
     if (typeof state === 'string') armState = state;
@@ -119,7 +151,11 @@ async function pendingActivityOf(client: Client, description: Description): Prom
 }
 
 /** The procedure's state (its latest run, or run `runId`); throws WorkflowNotFoundError for an unknown id. */
-export async function readSnapshot(client: Client, workflowId: string, runId?: string): Promise<ProcedureSnapshot> {
+export async function readSnapshot(
+  client: Client,
+  workflowId: string,
+  runId?: string,
+): Promise<ProcedureSnapshot> {
   const handle = client.workflow.getHandle(workflowId, runId);
   const description = await handle.describe();
   const execution = description.status.name;
@@ -134,7 +170,11 @@ export async function readSnapshot(client: Client, workflowId: string, runId?: s
   }
   read ??= await readProgress(client, handle, execution === 'RUNNING');
   const workerVersion = workerVersionOf(description.raw.workflowExecutionInfo?.versioningInfo);
-  if (read.source === 'search-attributes' && execution === 'RUNNING' && workerVersion?.behavior === 'pinned') {
+  if (
+    read.source === 'search-attributes' &&
+    execution === 'RUNNING' &&
+    workerVersion?.behavior === 'pinned'
+  ) {
     // A pinned run is served by workers of its own version only: name it, since other versions' workers may be running.
     const label = `${workerVersion.deploymentName}/${workerVersion.buildId}`;
     read = {
@@ -146,7 +186,8 @@ export async function readSnapshot(client: Client, workflowId: string, runId?: s
   const attrs = description.typedSearchAttributes;
   const progress = read.progress;
   const attrPhase = attrs.get(PhaseAttribute);
-  const phase: Phase | null = progress?.phase ?? (PHASES.includes(attrPhase as Phase) ? (attrPhase as Phase) : null);
+  const phase: Phase | null =
+    progress?.phase ?? (PHASES.includes(attrPhase as Phase) ? (attrPhase as Phase) : null);
   const status = procedureStatusOf(execution, phase);
   return {
     workflowId: description.workflowId,

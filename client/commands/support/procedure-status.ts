@@ -7,7 +7,10 @@ import type { ProcedureStatus } from '../../output/shapes';
 /** Phases in which the procedure waits for an operator. */
 export const WAITING_PHASES: readonly Phase[] = ['waiting-approval', 'blocked', 'paused'];
 
-export function procedureStatusOf(execution: WorkflowExecutionStatusName, phase: Phase | null): ProcedureStatus {
+export function procedureStatusOf(
+  execution: WorkflowExecutionStatusName,
+  phase: Phase | null,
+): ProcedureStatus {
   switch (execution) {
     case 'COMPLETED':
       // `kmsflow cancel` ends the workflow normally with the phase `cancelled`.
@@ -26,7 +29,8 @@ export function procedureStatusOf(execution: WorkflowExecutionStatusName, phase:
 }
 
 export function exitCodeFor(status: ProcedureStatus, phase: Phase | null): number {
-  if (status === 'running') return phase && WAITING_PHASES.includes(phase) ? ExitCode.waiting : ExitCode.success;
+  if (status === 'running')
+    return phase && WAITING_PHASES.includes(phase) ? ExitCode.waiting : ExitCode.success;
   return status === 'completed' ? ExitCode.success : ExitCode.failed;
 }
 

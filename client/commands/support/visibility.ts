@@ -25,10 +25,15 @@ export interface ProcedureFilters {
 /** Every kmsflow procedure sets KmsProcedure, so that is what separates them from other workflows. */
 export function visibilityQuery(filters: ProcedureFilters): string {
   const conditions = [`${ProcedureAttribute.name} IS NOT NULL`];
-  if (filters.procedure !== undefined) conditions.push(`${ProcedureAttribute.name} = ${quoteValue(filters.procedure)}`);
+  if (filters.procedure !== undefined)
+    conditions.push(`${ProcedureAttribute.name} = ${quoteValue(filters.procedure)}`);
   if (filters.cluster !== undefined) {
     const id = clusterResourceId(filters.cluster);
-    conditions.push(id ? `WorkflowId = ${quoteValue(procedureWorkflowId(id))}` : `${ClusterAttribute.name} = ${quoteValue(filters.cluster)}`);
+    conditions.push(
+      id
+        ? `WorkflowId = ${quoteValue(procedureWorkflowId(id))}`
+        : `${ClusterAttribute.name} = ${quoteValue(filters.cluster)}`,
+    );
   }
   if (filters.phase !== undefined) conditions.push(`${PhaseAttribute.name} = ${quoteValue(filters.phase)}`);
   if (filters.status !== undefined) conditions.push(statusCondition(filters.status));
@@ -66,7 +71,11 @@ function clusterResourceId(value: string): string | undefined {
 }
 
 /** The newest procedures first (Temporal's visibility order), at most `limit`. */
-export async function listProcedures(client: Client, filters: ProcedureFilters, limit: number): Promise<{ query: string; rows: ProcedureRow[] }> {
+export async function listProcedures(
+  client: Client,
+  filters: ProcedureFilters,
+  limit: number,
+): Promise<{ query: string; rows: ProcedureRow[] }> {
   const query = visibilityQuery(filters);
   const rows: ProcedureRow[] = [];
   for await (const info of client.workflow.list({ query, pageSize: Math.min(limit, 100) })) {

@@ -9,7 +9,11 @@ type VersioningInfo = temporal.api.workflow.v1.IWorkflowExecutionVersioningInfo 
 export function workerVersionOf(info: VersioningInfo): WorkerVersionView | null {
   const version = info?.deploymentVersion;
   if (!version?.buildId) return null;
-  return { deploymentName: version.deploymentName ?? '', buildId: version.buildId, behavior: behaviorOf(info?.behavior) };
+  return {
+    deploymentName: version.deploymentName ?? '',
+    buildId: version.buildId,
+    behavior: behaviorOf(info?.behavior),
+  };
 }
 
 /**
@@ -23,7 +27,11 @@ export function listedWorkerVersionOf(info: WorkflowExecutionInfo): WorkerVersio
   const version = attrs.TemporalWorkerDeploymentVersion?.[0];
   if (typeof version !== 'string' || !version.includes(':')) return null;
   const separator = version.indexOf(':');
-  return { deploymentName: version.slice(0, separator), buildId: version.slice(separator + 1), behavior: behaviorOf(attrs.TemporalWorkflowVersioningBehavior?.[0]) };
+  return {
+    deploymentName: version.slice(0, separator),
+    buildId: version.slice(separator + 1),
+    behavior: behaviorOf(attrs.TemporalWorkflowVersioningBehavior?.[0]),
+  };
 }
 
 // The behavior arrives as the enum's number, its name, or (search attribute) a word.

@@ -7,10 +7,12 @@ import { Context, heartbeat, log } from '@temporalio/activity';
 import { kubeClient } from '../kube';
 import { PLANTED, QUERY_MASK, SCAN_SEED_NAMESPACE } from './planted';
 
-
 export function leakControlActivities(kubeconfig: string) {
   const read = async (name: string) => {
-    const secret = await kubeClient(kubeconfig).readNamespacedSecret({ name, namespace: SCAN_SEED_NAMESPACE });
+    const secret = await kubeClient(kubeconfig).readNamespacedSecret({
+      name,
+      namespace: SCAN_SEED_NAMESPACE,
+    });
     return Buffer.from(secret.data!.value!, 'base64');
   };
   return {

@@ -10,7 +10,10 @@ export * from '../../../workflows';
 
 export const leakControlQuery = defineQuery<{ value: number[] }>(LEAK_CONTROL_QUERIES.leakControl);
 
-const { plantLeaks } = proxyActivities<ReturnType<typeof leakControlActivities>>({ startToCloseTimeout: '1 minute', heartbeatTimeout: '30 seconds' });
+const { plantLeaks } = proxyActivities<ReturnType<typeof leakControlActivities>>({
+  startToCloseTimeout: '1 minute',
+  heartbeatTimeout: '30 seconds',
+});
 
 /** Plants one value per channel, answers the query with the unmasked one, and stays open long enough to be polled. */
 export async function leakControl(): Promise<unknown> {

@@ -40,7 +40,15 @@ describe('authentication', () => {
     for (const token of [undefined, 'wrong']) {
       const res = await rawGet(`${t.url}/api/v1/secrets`, token);
       expect(res.status).toBe(401);
-      expect(JSON.parse(res.body)).toEqual({ kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 });
+      expect(JSON.parse(res.body)).toEqual({
+        kind: 'Status',
+        apiVersion: 'v1',
+        metadata: {},
+        status: 'Failure',
+        message: 'Unauthorized',
+        reason: 'Unauthorized',
+        code: 401,
+      });
     }
   });
 });
@@ -68,7 +76,10 @@ describe('paging', () => {
     let token: string | undefined;
     let listRv: string | undefined;
     do {
-      const page = await core.listSecretForAllNamespaces({ limit: 500, ...(token ? { _continue: token } : {}) });
+      const page = await core.listSecretForAllNamespaces({
+        limit: 500,
+        ...(token ? { _continue: token } : {}),
+      });
       for (const s of page.items) seen.push(`${s.metadata?.namespace}/${s.metadata?.name}`);
       remaining.push(page.metadata?.remainingItemCount);
       listRv ??= page.metadata?.resourceVersion;
@@ -81,11 +92,19 @@ describe('paging', () => {
     expect([...seen].sort()).toEqual(seen);
     expect(new Set(seen)).toEqual(new Set(t.cluster.etcdView().map((e) => `${e.namespace}/${e.name}`)));
 
-    const biggest = [...t.cluster.etcdView().reduce((m, e) => m.set(e.namespace, (m.get(e.namespace) ?? 0) + 1), new Map<string, number>())].sort((a, b) => b[1] - a[1])[0] as [string, number];
+    const biggest = [
+      ...t.cluster
+        .etcdView()
+        .reduce((m, e) => m.set(e.namespace, (m.get(e.namespace) ?? 0) + 1), new Map<string, number>()),
+    ].sort((a, b) => b[1] - a[1])[0] as [string, number];
     let inNs = 0;
     token = undefined;
     do {
-      const page = await core.listNamespacedSecret({ namespace: biggest[0], limit: 100, ...(token ? { _continue: token } : {}) });
+      const page = await core.listNamespacedSecret({
+        namespace: biggest[0],
+        limit: 100,
+        ...(token ? { _continue: token } : {}),
+      });
       for (const s of page.items) expect(s.metadata?.namespace).toBe(biggest[0]);
       inNs += page.items.length;
       token = page.metadata?._continue || undefined;
@@ -98,10 +117,14 @@ describe('paging', () => {
     const core = t.core();
     const first = await core.listSecretForAllNamespaces({ limit: 50 });
     t.clock.now += 5 * 60_000 + 1;
-    const s = await failure(core.listSecretForAllNamespaces({ limit: 50, _continue: first.metadata?._continue as string }));
+    const s = await failure(
+      core.listSecretForAllNamespaces({ limit: 50, _continue: first.metadata?._continue as string }),
+    );
     expect(s.code).toBe(410);
     expect(s.reason).toBe('Expired');
-    expect(s.message).toMatch(/^The provided continue parameter is too old to display a consistent list result\./);
+    expect(s.message).toMatch(
+      /^The provided continue parameter is too old to display a consistent list result\./,
+    );
     const offered = s.metadata?.continue;
     expect(offered).toBeTruthy();
     const names = first.items.map((x) => x.metadata?.name);
@@ -119,10 +142,18 @@ describe('paging', () => {
     t.cluster.kubeFaults.expireContinueAfterPages = 2;
     const core = t.core();
     const p1 = await core.listSecretForAllNamespaces({ limit: 10 });
-    const p2 = await core.listSecretForAllNamespaces({ limit: 10, _continue: p1.metadata?._continue as string });
-    const s = await failure(core.listSecretForAllNamespaces({ limit: 10, _continue: p2.metadata?._continue as string }));
+    const p2 = await core.listSecretForAllNamespaces({
+      limit: 10,
+      _continue: p1.metadata?._continue as string,
+    });
+    const s = await failure(
+      core.listSecretForAllNamespaces({ limit: 10, _continue: p2.metadata?._continue as string }),
+    );
     expect(s).toMatchObject({ code: 410, reason: 'Expired' });
-    const resumed = await core.listSecretForAllNamespaces({ limit: 10, _continue: s.metadata?.continue as string });
+    const resumed = await core.listSecretForAllNamespaces({
+      limit: 10,
+      _continue: s.metadata?.continue as string,
+    });
     expect(resumed.items[0]?.metadata?.name).not.toBe(p2.items[0]?.metadata?.name);
     expect(resumed.metadata?.remainingItemCount).toBe(70);
   });
@@ -131,7 +162,10 @@ describe('paging', () => {
 describe('single Secret operations', () => {
   it('creates (201), reads, replaces, patches (merge, JSON, apply) and deletes', async () => {
     const core = t.core();
-    const created = await core.createNamespacedSecretWithHttpInfo({ namespace: 'default', body: secret('app-db', { password: 'hunter2' }) });
+    const created = await core.createNamespacedSecretWithHttpInfo({
+      namespace: 'default',
+      body: secret('app-db', { password: 'hunter2' }),
+    });
     expect(created.httpStatusCode).toBe(201);
     const rv1 = created.data.metadata?.resourceVersion as string;
     expect(created.data.type).toBe('Opaque');
@@ -144,37 +178,83 @@ describe('single Secret operations', () => {
     expect(Number(replaced.metadata?.resourceVersion)).toBeGreaterThan(Number(rv1));
 
     const merged = await core.patchNamespacedSecret(
-      { name: 'app-db', namespace: 'default', body: { metadata: { labels: { tier: 'db' } }, data: { user: Buffer.from('admin').toString('base64') } } },
+      {
+        name: 'app-db',
+        namespace: 'default',
+        body: {
+          metadata: { labels: { tier: 'db' } },
+          data: { user: Buffer.from('admin').toString('base64') },
+        },
+      },
       k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
     );
     expect(merged.metadata?.labels).toEqual({ tier: 'db' });
     expect(Object.keys(merged.data ?? {}).sort()).toEqual(['password', 'user']);
 
-    const patched = await core.patchNamespacedSecret({ name: 'app-db', namespace: 'default', body: [{ op: 'remove', path: '/data/user' }] });
+    const patched = await core.patchNamespacedSecret({
+      name: 'app-db',
+      namespace: 'default',
+      body: [{ op: 'remove', path: '/data/user' }],
+    });
     expect(Object.keys(patched.data ?? {})).toEqual(['password']);
 
     const applied = await core.patchNamespacedSecret(
-      { name: 'app-db', namespace: 'default', fieldManager: 'kmsflow', body: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'app-db', namespace: 'default', uid: patched.metadata?.uid, resourceVersion: patched.metadata?.resourceVersion } } },
+      {
+        name: 'app-db',
+        namespace: 'default',
+        fieldManager: 'kmsflow',
+        body: {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: {
+            name: 'app-db',
+            namespace: 'default',
+            uid: patched.metadata?.uid,
+            resourceVersion: patched.metadata?.resourceVersion,
+          },
+        },
+      },
       k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.ServerSideApply),
     );
     expect(applied.metadata?.resourceVersion).toBe(patched.metadata?.resourceVersion);
 
     await core.deleteNamespacedSecret({ name: 'app-db', namespace: 'default' });
-    expect(await failure(core.readNamespacedSecret({ name: 'app-db', namespace: 'default' }))).toMatchObject({ code: 404, reason: 'NotFound', message: 'secrets "app-db" not found' });
-    expect(await failure(core.createNamespacedSecret({ namespace: 'nope', body: secret('x', { a: 'b' }, 'nope') }))).toMatchObject({ code: 404, message: 'namespaces "nope" not found' });
+    expect(await failure(core.readNamespacedSecret({ name: 'app-db', namespace: 'default' }))).toMatchObject({
+      code: 404,
+      reason: 'NotFound',
+      message: 'secrets "app-db" not found',
+    });
+    expect(
+      await failure(
+        core.createNamespacedSecret({ namespace: 'nope', body: secret('x', { a: 'b' }, 'nope') }),
+      ),
+    ).toMatchObject({ code: 404, message: 'namespaces "nope" not found' });
   });
 
   it('refuses an update carrying a stale resourceVersion with the real 409 Conflict message', async () => {
     const core = t.core();
     const v1 = await core.createNamespacedSecret({ namespace: 'default', body: secret('cfg', { a: '1' }) });
-    await core.replaceNamespacedSecret({ name: 'cfg', namespace: 'default', body: { ...v1, data: { a: Buffer.from('2').toString('base64') } } });
-    const s = await failure(core.replaceNamespacedSecret({ name: 'cfg', namespace: 'default', body: { ...v1, data: { a: Buffer.from('3').toString('base64') } } }));
+    await core.replaceNamespacedSecret({
+      name: 'cfg',
+      namespace: 'default',
+      body: { ...v1, data: { a: Buffer.from('2').toString('base64') } },
+    });
+    const s = await failure(
+      core.replaceNamespacedSecret({
+        name: 'cfg',
+        namespace: 'default',
+        body: { ...v1, data: { a: Buffer.from('3').toString('base64') } },
+      }),
+    );
     expect(s).toMatchObject({
       code: 409,
       reason: 'Conflict',
-      message: 'Operation cannot be fulfilled on secrets "cfg": the object has been modified; please apply your changes to the latest version and try again',
+      message:
+        'Operation cannot be fulfilled on secrets "cfg": the object has been modified; please apply your changes to the latest version and try again',
     });
-    expect(await failure(core.createNamespacedSecret({ namespace: 'default', body: secret('cfg', { a: '1' }) }))).toMatchObject({ code: 409, reason: 'AlreadyExists' });
+    expect(
+      await failure(core.createNamespacedSecret({ namespace: 'default', body: secret('cfg', { a: '1' }) })),
+    ).toMatchObject({ code: 409, reason: 'AlreadyExists' });
   });
 });
 
@@ -185,18 +265,29 @@ describe('encryption at rest', () => {
     const rv = s.metadata?.resourceVersion;
     const same = await core.replaceNamespacedSecret({ name: 'tls-a', namespace: 'default', body: s });
     expect(same.metadata?.resourceVersion).toBe(rv);
-    expect(t.records.at(-1)).toMatchObject({ method: 'PUT', status: 200, detail: 'short-circuited (already current)' });
+    expect(t.records.at(-1)).toMatchObject({
+      method: 'PUT',
+      status: 200,
+      detail: 'short-circuited (already current)',
+    });
 
     t.rotateTo(2);
     expect(t.cluster.etcdView()[0]?.provider).toEqual({ type: 'kms-v2', keyId: KEY(1) });
     const rewritten = await core.replaceNamespacedSecret({ name: 'tls-a', namespace: 'default', body: same });
     expect(Number(rewritten.metadata?.resourceVersion)).toBeGreaterThan(Number(rv));
     expect(t.cluster.etcdView()[0]?.provider).toEqual({ type: 'kms-v2', keyId: KEY(2) });
-    const again = await core.replaceNamespacedSecret({ name: 'tls-a', namespace: 'default', body: rewritten });
+    const again = await core.replaceNamespacedSecret({
+      name: 'tls-a',
+      namespace: 'default',
+      body: rewritten,
+    });
     expect(again.metadata?.resourceVersion).toBe(rewritten.metadata?.resourceVersion);
 
     t.cluster.setEncryption({ write: { type: 'identity' }, slots: { current: KEY(2) } });
-    const plain = await core.patchNamespacedSecret({ name: 'tls-a', namespace: 'default', body: {} }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+    const plain = await core.patchNamespacedSecret(
+      { name: 'tls-a', namespace: 'default', body: {} },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+    );
     expect(Number(plain.metadata?.resourceVersion)).toBeGreaterThan(Number(again.metadata?.resourceVersion));
     expect(t.cluster.etcdView()[0]?.provider).toEqual({ type: 'identity' });
   });
@@ -212,9 +303,21 @@ describe('encryption at rest', () => {
     expect(s.code).toBe(500);
     expect(s.reason).toBe('InternalError');
     expect(s.message).toMatch(/^Internal error occurred: failed to decrypt DEK, error: /);
-    expect((await failure(core.listSecretForAllNamespaces({ limit: 100 }))).message).toMatch(/^Internal error occurred: unable to transform key "\/registry\/secrets\/default\/old": failed to decrypt DEK/);
+    expect((await failure(core.listSecretForAllNamespaces({ limit: 100 }))).message).toMatch(
+      /^Internal error occurred: unable to transform key "\/registry\/secrets\/default\/old": failed to decrypt DEK/,
+    );
     expect((await failure(core.listSecretForAllNamespaces())).code).toBe(429);
-    expect((await failure(core.replaceNamespacedSecret({ name: 'old', namespace: 'default', body: secret('old', { k: 'v' }) }))).code).toBe(500);
+    expect(
+      (
+        await failure(
+          core.replaceNamespacedSecret({
+            name: 'old',
+            namespace: 'default',
+            body: secret('old', { k: 'v' }),
+          }),
+        )
+      ).code,
+    ).toBe(500);
     await expect(core.readNamespacedSecret({ name: 'newer', namespace: 'default' })).resolves.toBeTruthy();
     const view = Object.fromEntries(t.cluster.etcdView().map((e) => [e.name, e.readable]));
     expect(view).toEqual({ old: false, newer: true });
@@ -229,7 +332,9 @@ describe('encryption at rest', () => {
     // The running API server still holds the seed it decrypted; a restart forgets it.
     await expect(core.readNamespacedSecret({ name: 'kms', namespace: 'default' })).resolves.toBeTruthy();
     t.cluster.restartApiServer();
-    expect((await failure(core.readNamespacedSecret({ name: 'kms', namespace: 'default' }))).message).toMatch(/^Internal error occurred: failed to decrypt DEK, error: .*disabled, expired or no longer exists/);
+    expect((await failure(core.readNamespacedSecret({ name: 'kms', namespace: 'default' }))).message).toMatch(
+      /^Internal error occurred: failed to decrypt DEK, error: .*disabled, expired or no longer exists/,
+    );
     await expect(core.readNamespacedSecret({ name: 'plain', namespace: 'default' })).resolves.toBeTruthy();
     t.unusableKeys.clear();
     await expect(core.readNamespacedSecret({ name: 'kms', namespace: 'default' })).resolves.toBeTruthy();
@@ -242,9 +347,14 @@ describe('what the API server process holds', () => {
     await core.createNamespacedSecret({ namespace: 'default', body: secret('a', { k: 'v' }) });
     t.unusableKeys.add(KEY(1));
     await expect(core.readNamespacedSecret({ name: 'a', namespace: 'default' })).resolves.toBeTruthy();
-    await expect(core.createNamespacedSecret({ namespace: 'default', body: secret('b', { k: 'v' }) })).resolves.toBeTruthy();
+    await expect(
+      core.createNamespacedSecret({ namespace: 'default', body: secret('b', { k: 'v' }) }),
+    ).resolves.toBeTruthy();
     t.clock.now += WRITE_COAST_MS + 1;
-    expect((await failure(core.createNamespacedSecret({ namespace: 'default', body: secret('c', { k: 'v' }) }))).message).toMatch(/failed to encrypt with the KMS plugin/);
+    expect(
+      (await failure(core.createNamespacedSecret({ namespace: 'default', body: secret('c', { k: 'v' }) })))
+        .message,
+    ).toMatch(/failed to encrypt with the KMS plugin/);
     await expect(core.readNamespacedSecret({ name: 'a', namespace: 'default' })).resolves.toBeTruthy();
     t.clock.now += SEED_CACHE_TTL_MS;
     expect((await failure(core.readNamespacedSecret({ name: 'a', namespace: 'default' }))).code).toBe(500);
@@ -255,7 +365,10 @@ describe('what the API server process holds', () => {
     await expect(core.readNamespacedSecret({ name: 'a', namespace: 'default' })).resolves.toBeTruthy();
     t.cluster.restartApiServer();
     expect((await failure(core.readNamespacedSecret({ name: 'a', namespace: 'default' }))).code).toBe(500);
-    expect((await failure(core.createNamespacedSecret({ namespace: 'default', body: secret('d', { k: 'v' }) }))).code).toBe(500);
+    expect(
+      (await failure(core.createNamespacedSecret({ namespace: 'default', body: secret('d', { k: 'v' }) })))
+        .code,
+    ).toBe(500);
   });
 });
 
@@ -265,8 +378,15 @@ describe('namespaces and faults', () => {
     await core.createNamespace({ body: { metadata: { name: 'team-a' } } });
     await core.createNamespacedSecret({ namespace: 'team-a', body: secret('s1', { k: 'v' }, 'team-a') });
     t.cluster.kubeFaults.terminatingNamespaces.add('team-a');
-    const s = await failure(core.createNamespacedSecret({ namespace: 'team-a', body: secret('s2', { k: 'v' }, 'team-a') }));
-    expect(s).toMatchObject({ code: 403, reason: 'Forbidden', message: 'secrets "s2" is forbidden: unable to create new content in namespace team-a because it is being terminated' });
+    const s = await failure(
+      core.createNamespacedSecret({ namespace: 'team-a', body: secret('s2', { k: 'v' }, 'team-a') }),
+    );
+    expect(s).toMatchObject({
+      code: 403,
+      reason: 'Forbidden',
+      message:
+        'secrets "s2" is forbidden: unable to create new content in namespace team-a because it is being terminated',
+    });
     expect((await core.readNamespace({ name: 'team-a' })).status?.phase).toBe('Terminating');
     t.cluster.kubeFaults.terminatingNamespaces.clear();
 
@@ -286,7 +406,10 @@ describe('namespaces and faults', () => {
       let out = '';
       for (const e of t.cluster.etcdView().slice(0, 100)) {
         try {
-          await core.patchNamespacedSecret({ name: e.name, namespace: e.namespace, body: {} }, k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch));
+          await core.patchNamespacedSecret(
+            { name: e.name, namespace: e.namespace, body: {} },
+            k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+          );
           out += '.';
         } catch (err) {
           expect(statusOf(err)).toMatchObject({ code: 409, reason: 'Conflict' });
@@ -324,15 +447,25 @@ describe('namespaces and faults', () => {
         intercept: async (ctx, _req, res) => {
           calls++;
           if (ctx.method !== 'PUT') return false;
-          expect(ctx).toMatchObject({ service: 'kube', cluster: 'aks-test', path: '/api/v1/namespaces/default/secrets/x' });
-          res.writeHead(429, { 'Retry-After': '1', 'Content-Type': 'application/json' }).end('{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"TooManyRequests","code":429}');
+          expect(ctx).toMatchObject({
+            service: 'kube',
+            cluster: 'aks-test',
+            path: '/api/v1/namespaces/default/secrets/x',
+          });
+          res
+            .writeHead(429, { 'Retry-After': '1', 'Content-Type': 'application/json' })
+            .end(
+              '{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"TooManyRequests","code":429}',
+            );
           return true;
         },
       },
     });
     const core = t.core();
     const s = await core.createNamespacedSecret({ namespace: 'default', body: secret('x', { k: 'v' }) });
-    expect((await failure(core.replaceNamespacedSecret({ name: 'x', namespace: 'default', body: s }))).code).toBe(429);
+    expect(
+      (await failure(core.replaceNamespacedSecret({ name: 'x', namespace: 'default', body: s }))).code,
+    ).toBe(429);
     expect(calls).toBe(2);
     expect(t.records.map((r) => [r.method, r.status])).toEqual([
       ['POST', 201],
@@ -347,7 +480,9 @@ describe('operation log, snapshots and estates', () => {
     const value = 'very-secret-value-42';
     await core.createNamespacedSecret({ namespace: 'default', body: secret('logged', { k: value }) });
     await core.readNamespacedSecret({ name: 'logged', namespace: 'default' });
-    await failure(core.createNamespacedSecret({ namespace: 'default', body: secret('logged', { k: value }) }));
+    await failure(
+      core.createNamespacedSecret({ namespace: 'default', body: secret('logged', { k: value }) }),
+    );
     await core.deleteNamespacedSecret({ name: 'logged', namespace: 'default' });
     expect(t.records.map((r) => [r.service, r.method, r.path, r.status])).toEqual([
       ['kube', 'POST', '/k8s/aks-test/api/v1/namespaces/default/secrets', 201],
@@ -365,7 +500,11 @@ describe('operation log, snapshots and estates', () => {
     t.cluster.kubeFaults.terminatingNamespaces.add('default');
     const snap = JSON.parse(JSON.stringify(t.cluster.toSnapshot()));
     const { EmulatedKubeCluster } = await import('../../../sandbox/kube/cluster');
-    const copy = EmulatedKubeCluster.fromSnapshot(snap, { keys: { keyProblem: () => undefined }, recorder: { record() {} }, tokens: TOKENS });
+    const copy = EmulatedKubeCluster.fromSnapshot(snap, {
+      keys: { keyProblem: () => undefined },
+      recorder: { record() {} },
+      tokens: TOKENS,
+    });
     expect(copy.etcdView()).toEqual(t.cluster.etcdView());
     expect(copy.getEncryption()).toEqual(t.cluster.getEncryption());
     expect(copy.kubeFaults.terminatingNamespaces.has('default')).toBe(true);
@@ -378,7 +517,11 @@ describe('operation log, snapshots and estates', () => {
     expect(a.secrets).toBe(5000);
     expect(a.byKind.opaque! / 5000).toBeCloseTo(0.45, 1);
     expect(a.byKind.helm! / 5000).toBeCloseTo(0.2, 1);
-    const perNs = [...view.reduce((m, e) => m.set(e.namespace, (m.get(e.namespace) ?? 0) + 1), new Map<string, number>()).values()].sort((x, y) => y - x);
+    const perNs = [
+      ...view
+        .reduce((m, e) => m.set(e.namespace, (m.get(e.namespace) ?? 0) + 1), new Map<string, number>())
+        .values(),
+    ].sort((x, y) => y - x);
     expect(perNs[0]!).toBeGreaterThan(perNs[perNs.length - 1]! * 5);
     const helm = view.filter((e) => e.name.startsWith('sh.helm.release.v1.'));
     expect(Math.max(...helm.map((e) => e.bytes))).toBeGreaterThan(200_000);
@@ -386,7 +529,9 @@ describe('operation log, snapshots and estates', () => {
     const again = startCluster(tls).then((t2) => {
       const b = t2.cluster.seed({ secrets: 5000, namespaces: 12, seed: 77 });
       expect(b).toEqual(a);
-      expect(t2.cluster.etcdView().map((e) => [e.namespace, e.name, e.bytes])).toEqual(view.map((e) => [e.namespace, e.name, e.bytes]));
+      expect(t2.cluster.etcdView().map((e) => [e.namespace, e.name, e.bytes])).toEqual(
+        view.map((e) => [e.namespace, e.name, e.bytes]),
+      );
       return t2.close();
     });
     return again;

@@ -27,12 +27,48 @@ export async function makeTls(): Promise<TlsMaterial> {
   const dir = mkdtempSync(join(tmpdir(), 'kube-tls-'));
   try {
     const ext = join(dir, 'server.ext');
-    writeFileSync(ext, 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\n');
-    const run = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+    writeFileSync(
+      ext,
+      'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature\n',
+    );
+    const run = (args: string[]) =>
+      execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
     const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'];
-    run(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-subj', '/CN=kube emulator test CA', '-days', '2', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign']);
+    run([
+      'req',
+      '-x509',
+      ...ec,
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+      '-subj',
+      '/CN=kube emulator test CA',
+      '-days',
+      '2',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ]);
     run(['req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=127.0.0.1']);
-    run(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', ext]);
+    run([
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      'server.crt',
+      '-days',
+      '2',
+      '-extfile',
+      ext,
+    ]);
     const read = (f: string) => readFileSync(join(dir, f), 'utf8');
     return { caPem: read('ca.crt'), certPem: read('server.crt'), keyPem: read('server.key') };
   } finally {
@@ -41,7 +77,8 @@ export async function makeTls(): Promise<TlsMaterial> {
 }
 
 export const TOKENS = { user: 'user-token-0123456789', admin: 'admin-token-0123456789' };
-export const KEY = (n: number): string => `https://kv-test.vault.azure.net/keys/etcd-kek/${'0'.repeat(31)}${n}`;
+export const KEY = (n: number): string =>
+  `https://kv-test.vault.azure.net/keys/etcd-kek/${'0'.repeat(31)}${n}`;
 
 export interface TestCluster {
   cluster: EmulatedKubeCluster;
@@ -74,7 +111,12 @@ export async function startCluster(
     name,
     kubernetesVersion: '1.32.4',
     encryption: kmsEncryption(1),
-    keys: { keyProblem: (k) => (unusableKeys.has(k) ? `failed to unwrap the data encryption key with ${k}: the key version is disabled, expired or no longer exists in Key Vault` : undefined) },
+    keys: {
+      keyProblem: (k) =>
+        unusableKeys.has(k)
+          ? `failed to unwrap the data encryption key with ${k}: the key version is disabled, expired or no longer exists in Key Vault`
+          : undefined,
+    },
     recorder: { record: (e) => records.push(e) },
     tokens: TOKENS,
     now: () => clock.now,
@@ -174,7 +216,12 @@ export class KubectlEnv {
   sh(script: string, stdin?: string): Promise<ShellResult> {
     return new Promise((resolve, reject) => {
       const child = spawn('bash', ['-c', script], {
-        env: { PATH: this.path, HOME: this.dir, KUBECONFIG: join(this.dir, 'kubeconfig'), KUBECACHEDIR: join(this.dir, 'cache') },
+        env: {
+          PATH: this.path,
+          HOME: this.dir,
+          KUBECONFIG: join(this.dir, 'kubeconfig'),
+          KUBECACHEDIR: join(this.dir, 'cache'),
+        },
         cwd: this.dir,
       });
       let stdout = '';
@@ -193,8 +240,16 @@ export class KubectlEnv {
 }
 
 /** Parses the JSON body of a client-node ApiException (a raw string in 1.4.0). */
-export function statusOf(e: unknown): { code: number; reason?: string; message?: string; metadata?: { continue?: string } } {
+export function statusOf(e: unknown): {
+  code: number;
+  reason?: string;
+  message?: string;
+  metadata?: { continue?: string };
+} {
   if (!(e instanceof k8s.ApiException)) throw e;
-  const body = typeof e.body === 'string' ? (JSON.parse(e.body) as Record<string, unknown>) : (e.body as Record<string, unknown>);
+  const body =
+    typeof e.body === 'string'
+      ? (JSON.parse(e.body) as Record<string, unknown>)
+      : (e.body as Record<string, unknown>);
   return { ...(body as object), code: e.code } as ReturnType<typeof statusOf>;
 }

@@ -32,9 +32,18 @@ function onPath(name: string): string | undefined {
 /** What `kubectl version --client` says about `binary`: its client minor, or that it is a dispatcher. */
 function clientOf(binary: string): { minor?: string; gitVersion?: string; dispatcher: boolean } | undefined {
   try {
-    const out = execFileSync(binary, ['version', '--client', '-o', 'json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 60_000 });
-    const client = (JSON.parse(out) as { clientVersion?: { minor?: string; gitVersion?: string } }).clientVersion;
-    return { minor: client?.minor?.replace('+', ''), gitVersion: client?.gitVersion, dispatcher: client?.gitVersion?.includes('dispatcher') ?? false };
+    const out = execFileSync(binary, ['version', '--client', '-o', 'json'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 60_000,
+    });
+    const client = (JSON.parse(out) as { clientVersion?: { minor?: string; gitVersion?: string } })
+      .clientVersion;
+    return {
+      minor: client?.minor?.replace('+', ''),
+      gitVersion: client?.gitVersion,
+      dispatcher: client?.gitVersion?.includes('dispatcher') ?? false,
+    };
   } catch {
     return undefined;
   }
@@ -47,14 +56,20 @@ function kubectlClient(minor: string): { binary?: string; missing: string } {
   let found = pinned.get(minor);
   if (!found) {
     const kubectl = onPath('kubectl');
-    const candidates = [onPath(`kubectl.1.${minor}`), kubectl && join(dirname(realpathSync(kubectl)), `kubectl.1.${minor}`), kubectl];
+    const candidates = [
+      onPath(`kubectl.1.${minor}`),
+      kubectl && join(dirname(realpathSync(kubectl)), `kubectl.1.${minor}`),
+      kubectl,
+    ];
     const binary = candidates.find((c): c is string => {
       if (!c) return false;
       const client = clientOf(c);
       return client !== undefined && !client.dispatcher && client.minor === minor;
     });
     const own = kubectl ? clientOf(kubectl) : undefined;
-    const machine = !kubectl ? 'there is no kubectl on PATH' : `the kubectl on PATH is ${own?.gitVersion ?? 'one whose version cannot be read'}`;
+    const machine = !kubectl
+      ? 'there is no kubectl on PATH'
+      : `the kubectl on PATH is ${own?.gitVersion ?? 'one whose version cannot be read'}`;
     const missing = `needs a kubectl 1.${minor} client (kubectl.1.${minor} on PATH or next to kubectl, as gcloud's dispatcher installs them, or a kubectl 1.${minor}); ${machine}`;
     found = { binary, missing };
     pinned.set(minor, found);
@@ -76,7 +91,10 @@ afterEach(async () => {
 });
 
 /** A cluster of `kubernetesVersion` and `kubectl` pinned to a client of its minor; skips the test without one. */
-async function setup(skip: TestContext['skip'], kubernetesVersion = '1.32.4'): Promise<{ t: TestCluster; kubectl: KubectlEnv }> {
+async function setup(
+  skip: TestContext['skip'],
+  kubernetesVersion = '1.32.4',
+): Promise<{ t: TestCluster; kubectl: KubectlEnv }> {
   const client = kubectlClient(kubernetesVersion.split('.')[1]!);
   if (!client.binary) skip(client.missing);
   const t = await startCluster(tls, { kubernetesVersion });
@@ -87,14 +105,19 @@ async function setup(skip: TestContext['skip'], kubernetesVersion = '1.32.4'): P
 
 const MIGRATE = 'set -o pipefail; kubectl get secrets --all-namespaces -o json | kubectl replace -f -';
 
-const rvs = (t: TestCluster) => new Map(t.cluster.etcdView().map((e) => [`${e.namespace}/${e.name}`, e.resourceVersion]));
+const rvs = (t: TestCluster) =>
+  new Map(t.cluster.etcdView().map((e) => [`${e.namespace}/${e.name}`, e.resourceVersion]));
 
 describe.each(['1.32.4', '1.29.7'])('kubectl against a %s cluster', (version) => {
-  it('re-encrypts every Secret with the storage-migration pipeline, and a second pass rewrites nothing', async ({ skip }) => {
+  it('re-encrypts every Secret with the storage-migration pipeline, and a second pass rewrites nothing', async ({
+    skip,
+  }) => {
     const { t, kubectl } = await setup(skip, version);
     const seeded = t.cluster.seed({ secrets: 1100, namespaces: 7, seed: 21, maxBytes: 16_384 });
     t.rotateTo(2);
-    expect(t.cluster.etcdView().every((e) => e.provider.type === 'kms-v2' && e.provider.keyId === KEY(1))).toBe(true);
+    expect(
+      t.cluster.etcdView().every((e) => e.provider.type === 'kms-v2' && e.provider.keyId === KEY(1)),
+    ).toBe(true);
     const before = rvs(t);
 
     const first = await kubectl.sh(MIGRATE);
@@ -103,23 +126,34 @@ describe.each(['1.32.4', '1.29.7'])('kubectl against a %s cluster', (version) =>
     expect(first.stdout.trim().split('\n')).toHaveLength(seeded.secrets);
     const view = t.cluster.etcdView();
     expect(view.filter((e) => e.provider.type !== 'kms-v2' || e.provider.keyId !== KEY(2))).toEqual([]);
-    expect(view.every((e) => Number(e.resourceVersion) > Number(before.get(`${e.namespace}/${e.name}`)))).toBe(true);
-    expect(t.records.filter((r) => r.method === 'PUT' && r.detail?.startsWith('rewritten'))).toHaveLength(seeded.secrets);
+    expect(
+      view.every((e) => Number(e.resourceVersion) > Number(before.get(`${e.namespace}/${e.name}`))),
+    ).toBe(true);
+    expect(t.records.filter((r) => r.method === 'PUT' && r.detail?.startsWith('rewritten'))).toHaveLength(
+      seeded.secrets,
+    );
 
     const after = rvs(t);
     const second = await kubectl.sh(MIGRATE);
     expect(second.code).toBe(0);
     expect(rvs(t)).toEqual(after);
-    expect(t.records.filter((r) => r.detail === 'short-circuited (already current)')).toHaveLength(seeded.secrets);
+    expect(t.records.filter((r) => r.detail === 'short-circuited (already current)')).toHaveLength(
+      seeded.secrets,
+    );
   });
 
   it('creates, reads and deletes a Secret', async ({ skip }) => {
     const { t, kubectl } = await setup(skip, version);
     // The pinned client has the server's minor (1.29 sends JSON, 1.32 protobuf).
-    const versions = JSON.parse((await kubectl.sh('kubectl version -o json')).stdout) as Record<string, { minor: string; gitVersion: string }>;
+    const versions = JSON.parse((await kubectl.sh('kubectl version -o json')).stdout) as Record<
+      string,
+      { minor: string; gitVersion: string }
+    >;
     expect(versions.serverVersion?.gitVersion).toBe(`v${version}`);
     expect(versions.clientVersion?.minor.replace('+', '')).toBe(version.split('.')[1]);
-    const created = await kubectl.sh('kubectl create secret generic app-creds -n default --from-literal=password=s3cr3t --from-literal=user=admin');
+    const created = await kubectl.sh(
+      'kubectl create secret generic app-creds -n default --from-literal=password=s3cr3t --from-literal=user=admin',
+    );
     expect(created).toMatchObject({ code: 0, stdout: 'secret/app-creds created\n' });
     expect(t.records.at(-1)).toMatchObject({ method: 'POST', status: 201 });
     const got = await kubectl.sh('kubectl get secret app-creds -n default -o json');
@@ -151,9 +185,12 @@ describe('the pipefail trap', () => {
     expect(get.stderr).toContain('Error from server (Expired): The provided continue parameter is too old');
     expect((JSON.parse(get.stdout) as { items: unknown[] }).items).toHaveLength(500);
 
-    const withoutPipefail = await kubectl.sh('kubectl get secrets --all-namespaces -o json | kubectl replace -f -');
+    const withoutPipefail = await kubectl.sh(
+      'kubectl get secrets --all-namespaces -o json | kubectl replace -f -',
+    );
     expect(withoutPipefail.code).toBe(0);
-    const underNewKey = () => t.cluster.etcdView().filter((e) => e.provider.type === 'kms-v2' && e.provider.keyId === KEY(2)).length;
+    const underNewKey = () =>
+      t.cluster.etcdView().filter((e) => e.provider.type === 'kms-v2' && e.provider.keyId === KEY(2)).length;
     expect(underNewKey()).toBe(500);
 
     const withPipefail = await kubectl.sh(MIGRATE);

@@ -84,7 +84,14 @@ export class SecretsJsonClient implements SecretsApi {
         answer.headers,
       );
     }
-    return JSON.parse(answer.text);
+    try {
+      return JSON.parse(answer.text);
+    } catch {
+      // Not the parser's message: it quotes the start of the body, which may be a Secret's.
+      throw new Error(
+        `${method} ${url.pathname} answered ${answer.status} with a body that is not JSON (${Buffer.byteLength(answer.text)} bytes): is a proxy in front of the API server rewriting its answers?`,
+      );
+    }
   }
 }
 

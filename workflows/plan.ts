@@ -62,6 +62,8 @@ export interface DurationEstimate {
   reencryptSeconds: number;
 }
 
+// Until a cluster has its own proof: below what the re-encryption benchmark measures against a real
+// kube-apiserver with a remote round trip, so a first plan errs long rather than short.
 const DEFAULT_SECRETS_PER_SECOND = 200;
 /** AKS's typical pace when kmsflow has measured none: a KMS update, and one upgrade hop (control plane and nodes). */
 const TYPICAL_OPERATION_SECONDS: Record<OperationKind, number> = { kms: 5 * 60, upgrade: 15 * 60 };

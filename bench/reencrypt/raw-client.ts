@@ -3,7 +3,7 @@
  * no-op PUT every Secret, compare resourceVersions) with no Temporal, in its own process. Two kinds:
  *  - `pool`: keep-alive HTTPS connections and a pool of `concurrency` requests in flight per page,
  *    plain JSON: the practical limit of this API server with this concurrency;
- *  - `page-activity`: the engine's own page logic (`processPage`, @kubernetes/client-node) called in a
+ *  - `page-activity`: the engine's own page logic (`processPage` over its Secrets client) called in a
  *    loop outside Temporal, to separate the cost of Temporal from the cost of the activity code.
  */
 import { Agent, request } from 'node:https';

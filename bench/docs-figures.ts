@@ -7,6 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { formatScaling, scalingOf, type ScenarioRows } from './reencrypt/scaling';
 import { apiServerLabel, targetChecks, type ContenderRow, type Scenario } from './reencrypt/report';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -394,6 +395,25 @@ function readmePerformance(): string {
   ].join('\n');
 }
 
+/** How the cost grows with the estate: the scaling result file's table and targets, per latency. */
+function scalingResults(): string {
+  const file = 'reencrypt-scaling.json';
+  const r = readResult(file);
+  if (!r)
+    return '_No scaling result file yet: run `npm run bench -- reencrypt --sizes 10000,50000,100000 --latency-ms 0 --kubectl-max-size 50000 --json bench/results/reencrypt-scaling.json`._';
+  const results = r.results as ScenarioRows[];
+  const latencies = [...new Set(results.map((x) => x.scenario.latencyMs))];
+  return [
+    `From **\`bench/results/${file}\`** — recorded ${r.date.slice(0, 10)}, commit ${r.commit}${r.uncommittedChanges ? ' plus uncommitted changes' : ''}, ${r.machine.cpus} × ${r.machine.cpuModel}, Node ${r.machine.node}, one run, with \`npm run bench -- reencrypt ${(r.argv as string[]).join(' ')}\``,
+    ...latencies.flatMap((latencyMs) => [
+      '',
+      `${num(latencyMs)} ms added latency:`,
+      '',
+      formatScaling(scalingOf(results, latencyMs), r.machine.cpus as number),
+    ]),
+  ].join('\n');
+}
+
 /** Every generated block, per doc. */
 export function generatedBlocks(): Record<string, Record<string, string>> {
   const ci = readResult('reliability-ci.json');
@@ -407,7 +427,11 @@ export function generatedBlocks(): Record<string, Record<string, string>> {
       faults: ci ? faultRuns(ci) : '_No CI-size result file yet._',
       recovery: ci ? recovery(ci) : '_No CI-size result file yet._',
     },
-    'docs/benchmarks.md': { results: benchmarkResults(), campaign: campaignResults() },
+    'docs/benchmarks.md': {
+      results: benchmarkResults(),
+      scaling: scalingResults(),
+      campaign: campaignResults(),
+    },
     'README.md': { performance: readmePerformance() },
   };
 }

@@ -404,7 +404,7 @@ export async function main(argv: string[]): Promise<void> {
       if (targets) console.log(`\n${targets}`);
     }
     for (const latencyMs of new Set(scenarios.map((x) => x.latencyMs))) {
-      const scaling = formatScaling(scalingOf(results, latencyMs));
+      const scaling = formatScaling(scalingOf(results, latencyMs), cpus().length);
       if (scaling)
         console.log(`\nHow the cost grows with the estate, ${latencyMs} ms added latency\n\n${scaling}`);
     }

@@ -33,6 +33,8 @@ export interface ContenderScaling {
   growth: number;
   /** Least-squares slope of the largest process's peak RSS over the measured sizes, in MB per 10,000 Secrets. */
   rssSlopeMbPer10k: number;
+  /** A straight line through the measured wall times: a fixed cost per run plus a cost per Secret. */
+  wallFit: { fixedS: number; usPerSecret: number };
 }
 
 /** Least-squares line through the points: y = intercept + slope · x. */
@@ -112,6 +114,7 @@ export function scalingOf(results: ScenarioRows[], latencyMs: number): Contender
       points: [...measured, ...estimated],
       growth: last.usPerSecret / first.usPerSecret,
       rssSlopeMbPer10k: rss.slope * 10_000,
+      wallFit: { fixedS: wall.intercept / 1000, usPerSecret: wall.slope * 1000 },
     });
   }
   return out;
@@ -143,8 +146,53 @@ export function scalingChecks(scaling: ContenderScaling[]): TargetCheck[] {
 const n = (x: number, digits = 0) =>
   x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
+const list = (values: number[], unit = '') => values.map((v) => n(v)).join(' → ') + unit;
+
+/**
+ * What the measurements say about one contender, as a sentence: its cost as a line (fixed + per Secret), its
+ * CPU and the API server's against what the machine's cores can give, GC, memory per step, expired listings.
+ */
+function whereTheTimeGoes(c: ContenderScaling, cores: number): string {
+  const measured = c.points.filter((p) => !p.estimated);
+  const last = measured.at(-1)!;
+  const parts = [
+    `**${c.contender}**: wall time ≈ ${n(c.wallFit.fixedS, 1)} s + ${n(c.wallFit.usPerSecret)} µs per Secret (a line through ${measured.length} sizes), so its time per Secret goes ${list(
+      measured.map((p) => p.usPerSecret),
+      ' µs',
+    )} (${c.growth.toFixed(2)}× from the smallest to the largest size)`,
+  ];
+  if (last.cpuUsPerSecret !== undefined && last.serverCpuUsPerSecret !== undefined) {
+    const floor = (last.cpuUsPerSecret + last.serverCpuUsPerSecret) / cores;
+    parts.push(
+      `at ${n(last.size)} Secrets it and the API server spend ${n(last.cpuUsPerSecret)} + ${n(last.serverCpuUsPerSecret)} µs of CPU per Secret, at least ${n(floor)} µs of wall time on ${cores} cores kept busy: it took ${n(last.usPerSecret)} µs (${n((floor / last.usPerSecret) * 100)} % of that floor)`,
+    );
+  }
+  const gc = measured.map((p) => p.gcShare).filter((g): g is number => g !== undefined);
+  if (gc.length)
+    parts.push(
+      `garbage collection ${list(
+        gc.map((g) => g * 100),
+        ' %',
+      )} of its CPU`,
+    );
+  const steps = measured
+    .slice(1)
+    .map((p, i) => ((p.peakRssMb - measured[i]!.peakRssMb) / (p.size - measured[i]!.size)) * 10_000);
+  parts.push(
+    `peak RSS ${list(
+      measured.map((p) => p.peakRssMb),
+      ' MB',
+    )} (${steps.map((x) => `${x >= 0 ? '+' : ''}${n(x, 1)}`).join(', ')} MB per 10,000 Secrets between sizes; ${n(c.rssSlopeMbPer10k, 1)} over all)`,
+  );
+  const heaps = measured.map((p) => p.peakHeapMb).filter((h): h is number => h !== undefined);
+  if (heaps.length) parts.push(`V8 heap peaks ${list(heaps, ' MB')}`);
+  const expired = measured.reduce((a, p) => a + (p.expiredListings ?? 0), 0);
+  parts.push(`${n(expired)} listing(s) expired (410) in all`);
+  return `${parts.join('; ')}.`;
+}
+
 /** The scaling table and its targets as Markdown. */
-export function formatScaling(scaling: ContenderScaling[]): string {
+export function formatScaling(scaling: ContenderScaling[], cores: number): string {
   if (scaling.length === 0) return '';
   const rows = scaling.flatMap((c) =>
     c.points.map((p) => {
@@ -163,17 +211,14 @@ export function formatScaling(scaling: ContenderScaling[]): string {
       ];
     }),
   );
-  const growth = scaling.map(
-    (c) =>
-      `${c.contender}: time per Secret ${c.growth.toFixed(2)}× from its smallest to its largest measured size; peak RSS slope ${c.rssSlopeMbPer10k.toFixed(1)} MB per 10,000 Secrets`,
-  );
+  const findings = scaling.map((c) => `- ${whereTheTimeGoes(c, cores)}`);
   const checks = scalingChecks(scaling);
   return [
     '| contender | Secrets | wall s | µs per Secret | CPU µs per Secret (its processes) | of which GC | API server CPU µs per Secret | peak RSS MB (largest process) | peak V8 heap MB | listings expired (410) |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map((r) => `| ${r.map((x) => x.replace(/\|/g, '\\|')).join(' | ')} |`),
     '',
-    ...growth.map((g) => `- ${g}`),
+    ...findings,
     ...(checks.length
       ? [
           '',

@@ -19,6 +19,8 @@ export interface DevServerOptions {
   /** How long to wait for the frontend to answer; the SDK's own 5 s is too short on a busy 2-core machine. */
   readyTimeoutMs?: number;
   log?: (line: string) => void;
+  /** Server settings (`--dynamic-config-value KEY=VALUE`), e.g. a lower history length at which continue-as-new is suggested. */
+  dynamicConfig?: Record<string, string | number | boolean>;
 }
 
 export interface DevServer {
@@ -73,6 +75,8 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   if (options.dbFile) args.push('--db-filename', options.dbFile);
   for (const key of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${key.name}=${key.type}`);
   args.push('--dynamic-config-value', 'frontend.enableExecuteMultiOperation=true');
+  for (const [key, value] of Object.entries(options.dynamicConfig ?? {}))
+    args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
 
   if (options.dbFile) await stopStaleServer(options.dbFile, log);
   const child = spawnGuarded(cli, args, options.dbFile ? pidFileOf(options.dbFile) : undefined);

@@ -7,6 +7,7 @@
  * once and the campaign reports it.
  */
 import {
+  allHandlersFinished,
   ApplicationFailure,
   condition,
   continueAsNew,
@@ -350,6 +351,8 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
     state.status = 'done';
     publish('running');
     if (more && workflowInfo().continueAsNewSuggested && running.size === 0) {
+      // An approve or skip being handled would otherwise be lost with this run.
+      await condition(allHandlersFinished);
       await continueAsNew<typeof campaign>({ ...input, campaignId, carried: progress });
     }
   }

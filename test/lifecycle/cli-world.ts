@@ -7,7 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { startDevServer, type DevServer } from '../../client/dev-server';
+import { startDevServer, type DevServer, type DevServerOptions } from '../../client/dev-server';
 import type { ClusterInspection } from '../../sandbox/inspect';
 import type { RunningSandbox } from '../../sandbox/sandbox';
 import type { ScenarioInput } from '../../sandbox/scenario';
@@ -114,10 +114,13 @@ async function stop(child: ChildProcess | undefined, signal: NodeJS.Signals = 'S
  */
 export type SandboxSource = { scenario: ScenarioInput } | { sandbox: RunningSandbox };
 
-export async function startCliWorld(source: SandboxSource): Promise<CliWorld> {
+export async function startCliWorld(
+  source: SandboxSource,
+  options: { dynamicConfig?: DevServerOptions['dynamicConfig'] } = {},
+): Promise<CliWorld> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kmsflow-life-'));
   const envFile = path.join(dir, 'sandbox.env');
-  const server: DevServer = await startDevServer({ log: () => undefined });
+  const server: DevServer = await startDevServer({ log: () => undefined, ...options });
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,

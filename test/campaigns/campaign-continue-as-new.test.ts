@@ -1,0 +1,163 @@
+// A campaign that continues as new between its stages, through the CLI: the Temporal server suggests
+// continue-as-new after a few dozen events (a fleet's campaign reaches Temporal's suggestion after some
+// hundreds of clusters), so this rotate campaign of three stages runs as several workflow runs. Its state
+// carries over: every cluster is proven, each key gets one new version for the whole campaign (not one per
+// run), and status, report and approvals read and reach the latest run.
+import { Connection, WorkflowClient } from '@temporalio/client';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { ScenarioInput } from '../../sandbox/scenario';
+import type { CampaignProgress } from '../../workflows/campaign-messages';
+import { waitUntil } from '../helpers/wait';
+import { type CliWorld, startCliWorld } from '../lifecycle/cli-world';
+
+const SUBSCRIPTION = '11111111-2222-4333-8444-666666666666';
+const VAULT = 'kv-can';
+const secrets = (seed: number) => ({ count: 20, namespaces: 2, seed, maxBytes: 2048 });
+const kms = (key: string) => ({ vault: VAULT, key, version: 1, networkAccess: 'Public' as const });
+
+const scenario: ScenarioInput = {
+  seed: 184,
+  tenantId: '72f988bf-0000-4000-a000-00000000c0de',
+  subscriptions: [{ id: SUBSCRIPTION, resourceGroups: [{ name: 'rg-can', location: 'eastus' }] }],
+  principals: [{ name: 'operator', type: 'User' }],
+  operator: 'operator',
+  identities: [{ name: 'id-kms' }],
+  vaults: [
+    {
+      name: VAULT,
+      enablePurgeProtection: true,
+      keys: [
+        { name: 'alpha', versions: 1 },
+        { name: 'beta', versions: 1 },
+      ],
+    },
+  ],
+  roleAssignments: [
+    { role: 'Key Vault Crypto Officer', principal: 'operator', scope: `vault:${VAULT}` },
+    { role: 'Key Vault Crypto User', principal: 'id-kms', scope: `vault:${VAULT}` },
+  ],
+  clusters: [
+    { name: 'aks-1', identity: 'id-kms', kms: kms('alpha'), secrets: secrets(1) },
+    { name: 'aks-2', identity: 'id-kms', kms: kms('alpha'), secrets: secrets(2) },
+    { name: 'aks-3', identity: 'id-kms', kms: kms('beta'), secrets: secrets(3) },
+    { name: 'aks-4', identity: 'id-kms', kms: kms('alpha'), secrets: secrets(4) },
+  ],
+};
+
+const FAST = ['--page-size', '20', '--concurrency', '4', '--propagation-wait', '0', '--poll-interval', '0.2'];
+const CAMPAIGN = 'rotate-in-runs';
+
+let world: CliWorld;
+
+beforeAll(async () => {
+  world = await startCliWorld(
+    { scenario },
+    { dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 30 } },
+  );
+}, 120_000);
+
+afterAll(async () => {
+  await world?.teardown();
+});
+
+/** The campaign workflow's runs, oldest first, with how each ended. */
+async function campaignRuns(): Promise<string[]> {
+  const connection = await Connection.connect({ address: world.address });
+  try {
+    const client = new WorkflowClient({ connection });
+    const runs: { start: number; status: string }[] = [];
+    for await (const run of client.list({
+      query: `KmsCampaign = '${CAMPAIGN}' AND WorkflowType = 'campaign'`,
+    }))
+      runs.push({ start: run.startTime.getTime(), status: run.status.name });
+    return runs.sort((a, b) => a.start - b.start).map((r) => r.status);
+  } finally {
+    await connection.close();
+  }
+}
+
+it('continues as new between stages and ends with every cluster proven under one new version per key', async () => {
+  const started = await world.kmsflow([
+    'campaign',
+    'start',
+    'rotate',
+    '--subscription',
+    SUBSCRIPTION,
+    '--stage',
+    'canary size=1',
+    '--stage',
+    'second size=1 approval',
+    '--stage',
+    'rest',
+    '--id',
+    CAMPAIGN,
+    ...FAST,
+  ]);
+  expect(started.code, started.stderr).toBe(0);
+
+  // The approval reaches the run that waits for it, whichever run that is.
+  await waitUntil(
+    () => world.kmsflowJson<CampaignProgress>(['campaign', 'status', CAMPAIGN]),
+    (p) => p.phase === 'waiting-approval',
+    { what: 'the second stage to wait for approval', timeoutMs: 120_000, intervalMs: 500 },
+  );
+  const approved = await world.kmsflow(['campaign', 'approve', CAMPAIGN]);
+  expect(approved.code, approved.stderr).toBe(0);
+
+  const done = await waitUntil(
+    () => world.kmsflowJson<CampaignProgress>(['campaign', 'status', CAMPAIGN]),
+    (p) => p.phase === 'completed' || p.phase === 'halted',
+    { what: 'the campaign to end', timeoutMs: 240_000, intervalMs: 500 },
+  );
+  expect(done.phase).toBe('completed');
+  expect(done.clusters.map((c) => [c.name, c.stage, c.status])).toEqual([
+    ['aks-1', 'canary', 'proven'],
+    ['aks-2', 'second', 'proven'],
+    ['aks-3', 'rest', 'proven'],
+    ['aks-4', 'rest', 'proven'],
+  ]);
+  expect(done.stages.map((s) => [s.name, s.status])).toEqual([
+    ['canary', 'done'],
+    ['second', 'done'],
+    ['rest', 'done'],
+  ]);
+  expect(done.stages[1]!.approvedBy).toBeTruthy();
+
+  // Visibility trails the workflow by a moment.
+  const runs = await waitUntil(campaignRuns, (r) => r.at(-1) === 'COMPLETED', {
+    what: 'the last campaign run to show as completed',
+    timeoutMs: 30_000,
+    intervalMs: 500,
+  });
+  expect(runs.length).toBeGreaterThanOrEqual(2);
+  expect(runs.slice(0, -1).every((status) => status === 'CONTINUED_AS_NEW')).toBe(true);
+
+  // One new version per key for the whole campaign, whichever run rotated the cluster; every Secret under it.
+  const keyOf = async (cluster: string) => (await world.inspect(cluster)).kms!.keyId!;
+  const alpha = await keyOf('aks-1');
+  expect(alpha).toMatch(/\/keys\/alpha\//);
+  expect(await keyOf('aks-2')).toBe(alpha);
+  expect(await keyOf('aks-4')).toBe(alpha);
+  const beta = await keyOf('aks-3');
+  expect(beta).toMatch(/\/keys\/beta\//);
+  for (const [cluster, key] of [
+    ['aks-1', alpha],
+    ['aks-2', alpha],
+    ['aks-3', beta],
+    ['aks-4', alpha],
+  ] as const) {
+    const entries = (await world.inspect(cluster)).etcdEntries ?? [];
+    expect(entries.length).toBeGreaterThan(0);
+    expect(entries.filter((e) => e.provider.type !== 'kms-v2' || e.provider.keyId !== key)).toEqual([]);
+  }
+  const overview = await world.kmsflowJson<{
+    vaults: { name: string; keys: { name: string; versions: unknown[] }[] }[];
+  }>(['sandbox', 'inspect']);
+  const versions = Object.fromEntries(
+    overview.vaults.find((v) => v.name === VAULT)!.keys.map((k) => [k.name, k.versions.length]),
+  );
+  expect(versions).toEqual({ alpha: 2, beta: 2 });
+
+  const report = await world.kmsflow(['campaign', 'report', CAMPAIGN]);
+  expect(report.code, report.stdout + report.stderr).toBe(0);
+}, 420_000);

@@ -1,7 +1,7 @@
 /**
  * The figures docs/reliability.md reports, as the reliability tests measure them: each test file merges its
  * section into one JSON file (KMSFLOW_RELIABILITY_FIGURES, default in the temp directory), which
- * `bench/chaos-nightly.ts` prints and the docs quote.
+ * `npm run reliability` (bench/reliability.ts) writes into its result file, the one the docs quote.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';

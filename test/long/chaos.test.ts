@@ -14,9 +14,9 @@ import { temporal } from '@temporalio/proto';
 import { cancelUpdate, procedureWorkflowId, progressQuery, retryUpdate } from '../../workflows/messages';
 import type { ProcedureOutcome } from '../../workflows/procedures/common';
 import { FAST_REENCRYPT } from '../helpers/kmsflow-env';
-import { type ChaosEnv, outcomeOf, seededRandom, startChaosEnv } from './chaos-env';
-import { recordFigure } from './figures';
-import { duplicates, repeatedArmChanges } from './oplog-checks';
+import { type ChaosEnv, outcomeOf, seededRandom, startChaosEnv } from '../reliability/chaos-env';
+import { recordFigure } from '../reliability/figures';
+import { duplicates, repeatedArmChanges } from '../reliability/oplog-checks';
 import { LEAK_CONTROL_QUERIES } from '../helpers/leak-controls/planted';
 import {
   findingsByChannel,
@@ -27,7 +27,7 @@ import {
   scanHistories,
   seededSecretValues,
   seedScanSecrets,
-} from './secret-scan';
+} from '../reliability/secret-scan';
 
 // Unset, the CI size (what `npm test` runs).
 const ROUNDS = Number(process.env.KMSFLOW_CHAOS_ROUNDS ?? SIZES.ci.rounds);

@@ -51,6 +51,8 @@ import {
 import { CampaignAttribute, PhaseAttribute, procedurePhaseSignal, procedureWorkflowId } from './messages';
 import { procedureNamed } from './procedures';
 import type { ProcedureInputBase, ProcedureOutcome } from './procedures/common';
+import { ProcedureRun, runPreflight } from './procedure-steps';
+import type { Finding } from '../activities/preflight';
 import { followCurrentVersion } from './versioning-behavior';
 
 const now = () => new Date().toISOString();
@@ -524,20 +526,79 @@ function details(p: CampaignProgress): string {
   );
 }
 
+/** A cluster's preflight at plan time: what would refuse its procedure before it changes anything. */
+export interface PlannedPreflight {
+  ok: boolean;
+  errors: Pick<Finding, 'code' | 'message' | 'fix'>[];
+  warnings: number;
+  /** What the plan could not check yet, and why. */
+  note?: string;
+}
+
 export interface CampaignPlan {
   procedure: CampaignInput['procedure'];
-  members: CampaignMember[];
+  members: (CampaignMember & { preflight?: PlannedPreflight })[];
   stages: (CampaignStage & { clusters: number; concurrency: number })[];
 }
 
-/** What `kmsflow campaign plan` shows: the selected clusters in their stages, and the skipped ones with why. Reads only. */
+/** Preflights at once while planning: each reads ARM, Key Vault and the cluster. */
+const PLAN_PREFLIGHT_CONCURRENCY = 8;
+
+/**
+ * rotate's new version is created when the cluster's turn comes, so the plan checks the cluster against the
+ * key it uses now (same vault, same permissions and network rules) and leaves out what compares the two keys.
+ */
+const CHECKED_AT_THE_CLUSTER_TURN = ['SameKey', 'SameKeyUnproven'];
+
+async function preflightAtPlan(input: InputSource, member: CampaignMember): Promise<PlannedPreflight> {
+  const definition = procedureNamed(input.procedure)!.definition;
+  const start = await quick.getClusterDigest(member.clusterId);
+  const keyLater = derivesKey(input, member) && input.procedure === 'rotate-key';
+  const procedureInput = clusterInput(input, member) as ProcedureInputBase;
+  const checked = keyLater ? { ...procedureInput, keyId: start.kms.keyId } : procedureInput;
+  const report = await runPreflight(
+    definition.name,
+    definition.preflightInput(checked, new ProcedureRun(member.clusterId), start),
+  );
+  const findings = keyLater
+    ? report.findings.filter((f) => !CHECKED_AT_THE_CLUSTER_TURN.includes(f.code))
+    : report.findings;
+  const errors = findings
+    .filter((f) => f.severity === 'error')
+    .map(({ code, message, fix }) => ({ code, message, ...(fix ? { fix } : {}) }));
+  return {
+    ok: errors.length === 0,
+    errors,
+    warnings: findings.filter((f) => f.severity === 'warning').length,
+    ...(keyLater
+      ? { note: "the new key version is created at the cluster's turn: checked against the key in use" }
+      : {}),
+  };
+}
+
+/**
+ * What `kmsflow campaign plan` shows: the selected clusters in their stages, and the skipped ones with why;
+ * with `preflight`, each selected cluster's preflight too. Reads only.
+ */
 export async function planCampaign(
-  input: Pick<CampaignInput, 'procedure' | 'selection' | 'stages' | 'flags' | 'clusterFlags'>,
+  input: Pick<CampaignInput, 'procedure' | 'selection' | 'stages' | 'flags' | 'clusterFlags'> & {
+    preflight?: boolean;
+  },
 ): Promise<CampaignPlan> {
   const { members, stageSizes } = await formFromSelection(input);
+  const planned: CampaignPlan['members'] = members.map((m) => ({ ...m }));
+  if (input.preflight) {
+    const selected = planned.filter((m) => !m.skipReason);
+    for (let i = 0; i < selected.length; i += PLAN_PREFLIGHT_CONCURRENCY)
+      await Promise.all(
+        selected.slice(i, i + PLAN_PREFLIGHT_CONCURRENCY).map(async (m) => {
+          m.preflight = await preflightAtPlan(input, m);
+        }),
+      );
+  }
   return {
     procedure: input.procedure,
-    members,
+    members: planned,
     stages: input.stages.map((s, i) => ({
       ...s,
       clusters: stageSizes[i]!,

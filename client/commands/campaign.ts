@@ -106,31 +106,42 @@ export const campaignCommand: CommandModule = {
           ),
       ),
     );
+    plan.option(
+      '--preflight',
+      "also run each selected cluster's preflight (reads only; exit 2 when one would refuse its procedure)",
+    );
     addJsonOption(plan);
     addExamples(plan, [
       'kmsflow campaign plan rotate --subscription "$SUB" --resource-group rg-prod',
+      'kmsflow campaign plan rotate --tag env=prod --preflight',
       'kmsflow campaign plan retire --clusters-file clusters.txt --json',
     ]);
     plan.action(
-      runtime.action(async (ctx, command: string, opts: SelectionOptions & InputOptions) => {
-        const procedure = campaignProcedure(command);
-        const request = {
-          procedure,
-          selection: selectionOf(opts),
-          stages: stagesOf(opts.stage),
-          ...campaignInputs(procedure, opts),
-        };
-        const client = await ctx.temporal();
-        const result = (await client.workflow.execute('planCampaign', {
-          taskQueue: taskQueueOf(opts.taskQueue, ctx.io.env),
-          workflowId: `kmsflow-campaign-plan:${Date.now()}`,
-          args: [request],
-          workflowExecutionTimeout: '2 minutes',
-        })) as CampaignPlan;
-        if (ctx.out.json) ctx.out.printJson(result);
-        else ctx.out.lines(renderCampaignPlan(result, ctx.out.style));
-        return ExitCode.success;
-      }),
+      runtime.action(
+        async (ctx, command: string, opts: SelectionOptions & InputOptions & { preflight?: boolean }) => {
+          const procedure = campaignProcedure(command);
+          const request = {
+            procedure,
+            selection: selectionOf(opts),
+            stages: stagesOf(opts.stage),
+            ...campaignInputs(procedure, opts),
+            ...(opts.preflight ? { preflight: true } : {}),
+          };
+          const client = await ctx.temporal();
+          const result = (await client.workflow.execute('planCampaign', {
+            taskQueue: taskQueueOf(opts.taskQueue, ctx.io.env),
+            workflowId: `kmsflow-campaign-plan:${Date.now()}`,
+            args: [request],
+            // A preflight per cluster reads ARM, Key Vault and the cluster: a large fleet takes minutes.
+            workflowExecutionTimeout: opts.preflight ? '30 minutes' : '2 minutes',
+          })) as CampaignPlan;
+          if (ctx.out.json) ctx.out.printJson(result);
+          else ctx.out.lines(renderCampaignPlan(result, ctx.out.style));
+          return result.members.some((m) => m.preflight && !m.preflight.ok)
+            ? ExitCode.usage
+            : ExitCode.success;
+        },
+      ),
     );
 
     const start = addCampaignRunOptions(

@@ -1,6 +1,6 @@
 import type { CampaignProgress } from '../../workflows/campaign-messages';
 import type { CampaignReport } from '../commands/support/campaign-report';
-import type { CampaignPlan } from '../../workflows/campaign';
+import type { CampaignPlan, PlannedPreflight } from '../../workflows/campaign';
 import { formatTime, table } from './format';
 import type { Style } from './style';
 
@@ -27,13 +27,35 @@ export function renderCampaignPlan(plan: CampaignPlan, style: Style): string[] {
     ),
     '',
   );
+  const checked = plan.members.some((m) => m.preflight);
   lines.push(
     ...table(
-      ['CLUSTER', 'STAGE', 'RESOURCE ID'],
-      plan.members.map((m) => [m.name, m.stage ?? style.yellow(`skipped: ${m.skipReason}`), m.clusterId]),
+      ['CLUSTER', 'STAGE', ...(checked ? ['PREFLIGHT'] : []), 'RESOURCE ID'],
+      plan.members.map((m) => [
+        m.name,
+        m.stage ?? style.yellow(`skipped: ${m.skipReason}`),
+        ...(checked ? [preflightCell(m.preflight, style)] : []),
+        m.clusterId,
+      ]),
     ),
   );
+  const refused = plan.members.filter((m) => m.preflight && !m.preflight.ok);
+  for (const m of refused) {
+    lines.push('', style.red(`${m.name}: its preflight would refuse ${plan.procedure}:`));
+    for (const e of m.preflight!.errors)
+      lines.push(`  ${e.code}: ${e.message}${e.fix ? ` Fix: ${e.fix}` : ''}`);
+  }
+  const notes = [...new Set(plan.members.flatMap((m) => (m.preflight?.note ? [m.preflight.note] : [])))];
+  if (notes.length) lines.push('', ...notes.map((n) => `Preflight: ${n}.`));
   return lines;
+}
+
+function preflightCell(preflight: PlannedPreflight | undefined, style: Style): string {
+  if (!preflight) return '-';
+  const warnings = preflight.warnings ? `, ${preflight.warnings} warning(s)` : '';
+  return preflight.ok
+    ? style.green(`ok${warnings}`)
+    : style.red(`${preflight.errors.length} error(s): ${preflight.errors.map((e) => e.code).join(', ')}`);
 }
 
 export function renderCampaign(p: CampaignProgress, style: Style): string[] {

@@ -1,11 +1,12 @@
-// A campaign that continues as new between its stages, through the CLI: the Temporal server suggests
-// continue-as-new after a few dozen events (a fleet's campaign reaches Temporal's suggestion after some
-// hundreds of clusters), so this rotate campaign of three stages runs as several workflow runs. Its state
+// A rotate campaign through the CLI, planned with each cluster's preflight, then run as several workflow
+// runs: the Temporal server suggests continue-as-new after a few dozen events (a fleet's campaign reaches
+// Temporal's suggestion after some hundreds of clusters), so the campaign's three stages span runs. Its state
 // carries over: every cluster is proven, each key gets one new version for the whole campaign (not one per
 // run), and status, report and approvals read and reach the latest run.
 import { Connection, WorkflowClient } from '@temporalio/client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ScenarioInput } from '../../sandbox/scenario';
+import type { CampaignPlan } from '../../workflows/campaign';
 import type { CampaignProgress } from '../../workflows/campaign-messages';
 import { waitUntil } from '../helpers/wait';
 import { type CliWorld, startCliWorld } from '../lifecycle/cli-world';
@@ -18,10 +19,19 @@ const kms = (key: string) => ({ vault: VAULT, key, version: 1, networkAccess: 'P
 const scenario: ScenarioInput = {
   seed: 184,
   tenantId: '72f988bf-0000-4000-a000-00000000c0de',
-  subscriptions: [{ id: SUBSCRIPTION, resourceGroups: [{ name: 'rg-can', location: 'eastus' }] }],
+  subscriptions: [
+    {
+      id: SUBSCRIPTION,
+      resourceGroups: [
+        { name: 'rg-can', location: 'eastus' },
+        { name: 'rg-other', location: 'eastus' },
+      ],
+    },
+  ],
   principals: [{ name: 'operator', type: 'User' }],
   operator: 'operator',
-  identities: [{ name: 'id-kms' }],
+  // id-norole was never granted the vault's Crypto User role: AKS could not use the new key.
+  identities: [{ name: 'id-kms' }, { name: 'id-norole' }],
   vaults: [
     {
       name: VAULT,
@@ -41,6 +51,13 @@ const scenario: ScenarioInput = {
     { name: 'aks-2', identity: 'id-kms', kms: kms('alpha'), secrets: secrets(2) },
     { name: 'aks-3', identity: 'id-kms', kms: kms('beta'), secrets: secrets(3) },
     { name: 'aks-4', identity: 'id-kms', kms: kms('alpha'), secrets: secrets(4) },
+    {
+      name: 'aks-5',
+      resourceGroup: 'rg-other',
+      identity: 'id-norole',
+      kms: kms('alpha'),
+      secrets: secrets(5),
+    },
   ],
 };
 
@@ -76,6 +93,35 @@ async function campaignRuns(): Promise<string[]> {
   }
 }
 
+it("plans with each cluster's preflight: the cluster whose identity lacks the vault role is named with the fix", async () => {
+  const args = ['campaign', 'plan', 'rotate', '--subscription', SUBSCRIPTION, '--preflight'];
+  const plan = await world.kmsflowJson<CampaignPlan>(args, 2);
+  expect(plan.members.map((m) => [m.name, m.preflight?.ok, m.preflight?.errors.map((e) => e.code)])).toEqual([
+    ['aks-1', true, []],
+    ['aks-2', true, []],
+    ['aks-3', true, []],
+    ['aks-4', true, []],
+    ['aks-5', false, ['IdentityLacksCryptoPermission']],
+  ]);
+  expect(plan.members[4]!.preflight!.errors[0]!.fix).toMatch(/Key Vault Crypto User/);
+  expect(plan.members[0]!.preflight!.note).toMatch(/checked against the key in use/);
+
+  const shown = await world.kmsflow(args);
+  expect(shown.code).toBe(2);
+  expect(shown.stdout).toMatch(/aks-5 +rest +1 error\(s\): IdentityLacksCryptoPermission/);
+  expect(shown.stdout).toContain('aks-5: its preflight would refuse rotate-key:');
+
+  // Without --preflight the plan reads only the selection, and says nothing of preflights.
+  const quick = await world.kmsflowJson<CampaignPlan>([
+    'campaign',
+    'plan',
+    'rotate',
+    '--subscription',
+    SUBSCRIPTION,
+  ]);
+  expect(quick.members.every((m) => m.preflight === undefined)).toBe(true);
+}, 120_000);
+
 it('continues as new between stages and ends with every cluster proven under one new version per key', async () => {
   const started = await world.kmsflow([
     'campaign',
@@ -83,6 +129,8 @@ it('continues as new between stages and ends with every cluster proven under one
     'rotate',
     '--subscription',
     SUBSCRIPTION,
+    '--resource-group',
+    'rg-can',
     '--stage',
     'canary size=1',
     '--stage',

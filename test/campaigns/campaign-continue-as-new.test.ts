@@ -9,7 +9,7 @@ import type { ScenarioInput } from '../../sandbox/scenario';
 import type { CampaignPlan } from '../../workflows/campaign';
 import type { CampaignProgress } from '../../workflows/campaign-messages';
 import { waitUntil } from '../helpers/wait';
-import { type CliWorld, startCliWorld } from '../lifecycle/cli-world';
+import { type CliWorld, startCliWorld, fastReencryptFlags } from '../lifecycle/cli-world';
 
 const SUBSCRIPTION = '11111111-2222-4333-8444-666666666666';
 const VAULT = 'kv-can';
@@ -61,7 +61,7 @@ const scenario: ScenarioInput = {
   ],
 };
 
-const FAST = ['--page-size', '20', '--concurrency', '4', '--propagation-wait', '0', '--poll-interval', '0.2'];
+const FAST = fastReencryptFlags();
 const CAMPAIGN = 'rotate-in-runs';
 
 let world: CliWorld;

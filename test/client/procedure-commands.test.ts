@@ -21,6 +21,7 @@ import { createKmsflowWorker } from '../../worker/create-worker';
 import { procedureWorkflowId, TASK_QUEUE } from '../../workflows/messages';
 import { type KmsflowTestEnv, startKmsflowEnv } from '../helpers/kmsflow-env';
 import { waitUntil } from '../helpers/wait';
+import { fastReencryptFlags } from '../lifecycle/cli-world';
 import { parseJson, runCli } from './cli-harness';
 
 const scenario: ScenarioInput = {
@@ -70,19 +71,8 @@ const scenario: ScenarioInput = {
   ],
 };
 
-/** The FAST_REENCRYPT test settings, as flags. */
-const FAST = [
-  '--page-size',
-  '15',
-  '--pages-per-run',
-  '2',
-  '--concurrency',
-  '8',
-  '--propagation-wait',
-  '0',
-  '--poll-interval',
-  '0.2',
-];
+// Pages small enough that a re-encryption spans several workflow runs.
+const FAST = fastReencryptFlags({ pageSize: 15, pagesPerRun: 2, concurrency: 8 });
 
 /** `text` as a literal inside a RegExp. */
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');

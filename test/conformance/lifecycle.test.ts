@@ -14,7 +14,7 @@ import type { ClusterInspection } from '../../sandbox/inspect';
 import { type RunningSandbox, startSandbox } from '../../sandbox/sandbox';
 import type { ScenarioInput } from '../../sandbox/scenario';
 import { waitUntil } from '../helpers/wait';
-import { type CliWorld, type ProcessRun, startCliWorld } from '../lifecycle/cli-world';
+import { type CliWorld, type ProcessRun, startCliWorld, fastReencryptFlags } from '../lifecycle/cli-world';
 import { describeConformance } from './helpers';
 
 const SUBSCRIPTION = '11111111-2222-4333-8444-555555555555';
@@ -37,18 +37,7 @@ const scenario: ScenarioInput = {
   clusters: [{ name: CLUSTER, kubernetesVersion: '1.33', identity: 'id-kms' }],
 };
 
-const FAST = [
-  '--page-size',
-  '40',
-  '--pages-per-run',
-  '3',
-  '--concurrency',
-  '8',
-  '--propagation-wait',
-  '0',
-  '--poll-interval',
-  '0.5',
-];
+const FAST = fastReencryptFlags({ pageSize: 40, concurrency: 8, pollInterval: 0.5 });
 const LONG = 420_000;
 
 let sandbox: RunningSandbox;

@@ -108,6 +108,30 @@ async function stop(child: ChildProcess | undefined, signal: NodeJS.Signals = 'S
 }
 
 /**
+ * The re-encryption flags (`kmsflow start`, `campaign start`) that make procedures quick on small sandbox
+ * clusters: small pages, a continue-as-new every few pages, no propagation wait, quick polls.
+ */
+export function fastReencryptFlags({
+  pageSize = 20,
+  pagesPerRun = 3,
+  concurrency = 4,
+  pollInterval = 0.2,
+} = {}): string[] {
+  return [
+    '--page-size',
+    String(pageSize),
+    '--pages-per-run',
+    String(pagesPerRun),
+    '--concurrency',
+    String(concurrency),
+    '--propagation-wait',
+    '0',
+    '--poll-interval',
+    String(pollInterval),
+  ];
+}
+
+/**
  * `scenario`: the sandbox runs as `kmsflow sandbox start` with it. `sandbox`: a sandbox this process started
  * (the conformance tier attaches a real kube-apiserver to one in-process); the CLI reaches it through its
  * env file all the same.

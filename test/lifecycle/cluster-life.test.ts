@@ -16,7 +16,7 @@ import type {
 import type { ClusterInspection } from '../../sandbox/inspect';
 import type { ScenarioInput } from '../../sandbox/scenario';
 import { waitUntil } from '../helpers/wait';
-import { type CliWorld, type ProcessRun, startCliWorld } from './cli-world';
+import { type CliWorld, type ProcessRun, startCliWorld, fastReencryptFlags } from './cli-world';
 
 const SUBSCRIPTION = '11111111-2222-4333-8444-555555555555';
 const GROUP = 'rg-life';
@@ -75,18 +75,7 @@ const scenario: ScenarioInput = {
 };
 
 /** Re-encryption settings of every start: small pages and runs so a few hundred Secrets cross both. */
-const FAST = [
-  '--page-size',
-  '50',
-  '--pages-per-run',
-  '3',
-  '--concurrency',
-  '8',
-  '--propagation-wait',
-  '0',
-  '--poll-interval',
-  '0.2',
-];
+const FAST = fastReencryptFlags({ pageSize: 50, concurrency: 8 });
 
 /** A test runs one or more whole procedures through the CLI on a loaded 2-core machine. */
 const LONG = 300_000;

@@ -16,7 +16,7 @@ import type { CampaignPlan } from '../../workflows/campaign';
 import type { CampaignProgress } from '../../workflows/campaign-messages';
 import { readSandboxEnv } from '../../sandbox/env-file';
 import { createSandboxClients } from '../../worker/sandbox-clients';
-import { type CliWorld, startCliWorld } from '../lifecycle/cli-world';
+import { type CliWorld, startCliWorld, fastReencryptFlags } from '../lifecycle/cli-world';
 import { waitUntil } from '../helpers/wait';
 
 const SUBSCRIPTION = '11111111-2222-4333-8444-555555555555';
@@ -155,18 +155,7 @@ const scenario: ScenarioInput = {
   },
 };
 
-const FAST = [
-  '--page-size',
-  '20',
-  '--pages-per-run',
-  '3',
-  '--concurrency',
-  '4',
-  '--propagation-wait',
-  '0',
-  '--poll-interval',
-  '0.2',
-];
+const FAST = fastReencryptFlags();
 const STAGES = ['--stage', 'canary size=1 soak=2s', '--stage', 'rest concurrency=6 approval'];
 const LONG = 300_000;
 

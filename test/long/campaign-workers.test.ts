@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ScenarioInput } from '../../sandbox/scenario';
 import type { CampaignProgress } from '../../workflows/campaign-messages';
 import { waitUntil } from '../helpers/wait';
-import { type CliWorld, startCliWorld } from '../lifecycle/cli-world';
+import { type CliWorld, startCliWorld, fastReencryptFlags } from '../lifecycle/cli-world';
 
 const SUBSCRIPTION = '11111111-2222-4333-8444-555555555555';
 const CLUSTERS = ['aks-a', 'aks-b', 'aks-c', 'aks-d', 'aks-e', 'aks-f'];
@@ -31,18 +31,7 @@ const scenario: ScenarioInput = {
   })),
 };
 
-const FAST = [
-  '--page-size',
-  '20',
-  '--pages-per-run',
-  '3',
-  '--concurrency',
-  '4',
-  '--propagation-wait',
-  '0',
-  '--poll-interval',
-  '0.2',
-];
+const FAST = fastReencryptFlags();
 
 let world: CliWorld;
 let extra: ChildProcess[] = [];

@@ -227,9 +227,13 @@ export const campaignCommand: CommandModule = {
       .argument('<campaignId>')
       .option('--interval <seconds>', 'how often to look (default 5)', seconds(0.5, 600), 5)
       .description(
-        'Follow a campaign: a line whenever its phase, stage or counts change, until it ends (exit 0 completed, 4 halted or cancelled).',
+        'Follow a campaign: a line (or JSON object with --json) whenever its phase, stage or counts change, until it ends (exit 0 completed, 4 halted or cancelled).',
       );
-    addExamples(watch, ['kmsflow campaign watch rotate-20261201-090000']);
+    addJsonOption(watch);
+    addExamples(watch, [
+      'kmsflow campaign watch rotate-20261201-090000',
+      'kmsflow campaign watch rotate-20261201-090000 --json | jq -c .budget',
+    ]);
     watch.action(
       runtime.action(async (ctx, id: string, opts: { interval: number }) => {
         const client = await ctx.temporal();
@@ -237,7 +241,10 @@ export const campaignCommand: CommandModule = {
         for (;;) {
           const progress = await readCampaign(client, id.trim());
           const line = campaignLine(progress);
-          if (line !== last) ctx.out.line(`${formatTime(new Date())}  ${line}`);
+          if (line !== last) {
+            if (ctx.out.json) ctx.out.printJson(progress, { stream: true });
+            else ctx.out.line(`${formatTime(new Date())}  ${line}`);
+          }
           last = line;
           if (progress.endedAt) return progress.phase === 'completed' ? ExitCode.success : ExitCode.failed;
           await new Promise((resolve) => setTimeout(resolve, opts.interval * 1000));

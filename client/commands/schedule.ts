@@ -197,11 +197,9 @@ export const scheduleCommand: CommandModule = {
       ['trigger', "Start the schedule's campaign (or guard) now, unless its previous one still runs."],
       ['delete', 'Delete a schedule (its campaigns go on).'],
     ] as const) {
-      const command = schedule
-        .command(verb)
-        .argument('<name>')
-        .description(what)
-        .option('--note <text>', 'why, recorded on the schedule (pause, unpause)', nonEmptyText('note'));
+      const command = schedule.command(verb).argument('<name>').description(what);
+      if (verb === 'pause' || verb === 'unpause')
+        command.option('--note <text>', 'why, recorded on the schedule', nonEmptyText('note'));
       addJsonOption(command);
       addExamples(command, [`kmsflow schedule ${verb} quarterly`]);
       command.action(

@@ -208,4 +208,11 @@ it('continues as new between stages and ends with every cluster proven under one
 
   const report = await world.kmsflow(['campaign', 'report', CAMPAIGN]);
   expect(report.code, report.stdout + report.stderr).toBe(0);
+  const watched = await world.kmsflow(['campaign', 'watch', CAMPAIGN, '--json']);
+  expect(watched.code, watched.stderr).toBe(0);
+  const objects = watched.stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as CampaignProgress);
+  expect(objects.map((p) => p.phase)).toEqual(['completed']);
 }, 420_000);

@@ -77,7 +77,10 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
   /** Clusters whose procedure runs now, by the procedure's workflow id. */
   const running = new Map<string, CampaignClusterState>();
   const newVersions = new Map<string, Promise<string>>();
-  let retried: CampaignClusterState[] = [];
+  // A cluster retried after its stage ended waits for the next stage; a continued run finds it again this way.
+  let retried: CampaignClusterState[] = progress.clusters.filter(
+    (c) => c.status === 'pending' && progress.stages.find((s) => s.name === c.stage)?.status === 'done',
+  );
 
   const failures = () => progress.clusters.filter((c) => FAILURE_STATUSES.includes(c.status)).length;
   const stopping = () => cancelled || budgetSpent(input.errorBudget, failures());
@@ -353,7 +356,7 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
     state.status = 'done';
     publish('running');
     if (more && workflowInfo().continueAsNewSuggested && running.size === 0) {
-      // An approve or skip being handled would otherwise be lost with this run.
+      // Handlers are synchronous today; one that awaits must finish before this run ends.
       await condition(allHandlersFinished);
       await continueAsNew<typeof campaign>({ ...input, campaignId, carried: progress });
     }
@@ -552,28 +555,35 @@ const CHECKED_AT_THE_CLUSTER_TURN = ['SameKey', 'SameKeyUnproven'];
 
 async function preflightAtPlan(input: InputSource, member: CampaignMember): Promise<PlannedPreflight> {
   const definition = procedureNamed(input.procedure)!.definition;
-  const start = await quick.getClusterDigest(member.clusterId);
-  const keyLater = derivesKey(input, member) && input.procedure === 'rotate-key';
-  const procedureInput = clusterInput(input, member) as ProcedureInputBase;
-  const checked = keyLater ? { ...procedureInput, keyId: start.kms.keyId } : procedureInput;
-  const report = await runPreflight(
-    definition.name,
-    definition.preflightInput(checked, new ProcedureRun(member.clusterId), start),
-  );
-  const findings = keyLater
-    ? report.findings.filter((f) => !CHECKED_AT_THE_CLUSTER_TURN.includes(f.code))
-    : report.findings;
-  const errors = findings
-    .filter((f) => f.severity === 'error')
-    .map(({ code, message, fix }) => ({ code, message, ...(fix ? { fix } : {}) }));
-  return {
-    ok: errors.length === 0,
-    errors,
-    warnings: findings.filter((f) => f.severity === 'warning').length,
-    ...(keyLater
-      ? { note: "the new key version is created at the cluster's turn: checked against the key in use" }
-      : {}),
-  };
+  try {
+    const start = await quick.getClusterDigest(member.clusterId);
+    const keyLater = derivesKey(input, member) && input.procedure === 'rotate-key';
+    // rotate's other flags (--mode, --vault-id) are checked with the key in use standing in for the new version.
+    const checked = clusterInput(input, member, keyLater ? start.kms.keyId : undefined);
+    if (typeof checked === 'string')
+      return { ok: false, errors: [{ code: 'InputsDoNotFit', message: checked }], warnings: 0 };
+    const report = await runPreflight(
+      definition.name,
+      definition.preflightInput(checked, new ProcedureRun(member.clusterId), start),
+    );
+    const findings = keyLater
+      ? report.findings.filter((f) => !CHECKED_AT_THE_CLUSTER_TURN.includes(f.code))
+      : report.findings;
+    const errors = findings
+      .filter((f) => f.severity === 'error')
+      .map(({ code, message, fix }) => ({ code, message, ...(fix ? { fix } : {}) }));
+    return {
+      ok: errors.length === 0,
+      errors,
+      warnings: findings.filter((f) => f.severity === 'warning').length,
+      ...(keyLater
+        ? { note: "the new key version is created at the cluster's turn: checked against the key in use" }
+        : {}),
+    };
+  } catch (err) {
+    // One cluster that cannot be read must not cost the plan of every other.
+    return { ok: false, errors: [{ code: 'PreflightNotRun', message: messageOf(err) }], warnings: 0 };
+  }
 }
 
 /**

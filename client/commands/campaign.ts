@@ -135,6 +135,11 @@ export const campaignCommand: CommandModule = {
             // A preflight per cluster reads ARM, Key Vault and the cluster: a large fleet takes minutes.
             workflowExecutionTimeout: opts.preflight ? '30 minutes' : '2 minutes',
           })) as CampaignPlan;
+          if (opts.preflight && result.members.some((m) => !m.skipReason && !m.preflight))
+            throw new CliError(
+              ExitCode.error,
+              'The workers serving this task queue ran no preflight: they predate campaign plan --preflight. Upgrade them (kmsflow versions shows which version serves), then plan again.',
+            );
           if (ctx.out.json) ctx.out.printJson(result);
           else ctx.out.lines(renderCampaignPlan(result, ctx.out.style));
           return result.members.some((m) => m.preflight && !m.preflight.ok)
@@ -240,12 +245,13 @@ export const campaignCommand: CommandModule = {
         let last = '';
         for (;;) {
           const progress = await readCampaign(client, id.trim());
-          const line = campaignLine(progress);
-          if (line !== last) {
+          // With --json every change counts (a reason, an approver); the line shows phase, stage and counts.
+          const seen = ctx.out.json ? JSON.stringify(progress) : campaignLine(progress);
+          if (seen !== last) {
             if (ctx.out.json) ctx.out.printJson(progress, { stream: true });
-            else ctx.out.line(`${formatTime(new Date())}  ${line}`);
+            else ctx.out.line(`${formatTime(new Date())}  ${seen}`);
           }
-          last = line;
+          last = seen;
           if (progress.endedAt) return progress.phase === 'completed' ? ExitCode.success : ExitCode.failed;
           await new Promise((resolve) => setTimeout(resolve, opts.interval * 1000));
         }

@@ -2,6 +2,7 @@ import type { CampaignProgress } from '../../workflows/campaign-messages';
 import type { CampaignReport } from '../commands/support/campaign-report';
 import type { CampaignPlan, PlannedPreflight } from '../../workflows/campaign';
 import { formatTime, table } from './format';
+import { findingLine } from './plan-view';
 import type { Style } from './style';
 
 const SIZE = (s: CampaignPlan['stages'][number]) =>
@@ -43,7 +44,7 @@ export function renderCampaignPlan(plan: CampaignPlan, style: Style): string[] {
   for (const m of refused) {
     lines.push('', style.red(`${m.name}: its preflight would refuse ${plan.procedure}:`));
     for (const e of m.preflight!.errors)
-      lines.push(`  ${e.code}: ${e.message}${e.fix ? ` Fix: ${e.fix}` : ''}`);
+      lines.push(...findingLine({ severity: 'error', ...e, fix: e.fix ?? null }, style));
   }
   const notes = [...new Set(plan.members.flatMap((m) => (m.preflight?.note ? [m.preflight.note] : [])))];
   if (notes.length) lines.push('', ...notes.map((n) => `Preflight: ${n}.`));

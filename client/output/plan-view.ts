@@ -3,7 +3,7 @@ import { formatDuration } from './format';
 import type { FindingView, KeySlotsView, PlanResult, StartResult } from './shapes';
 import type { Style } from './style';
 
-function findingLine(f: FindingView, style: Style): string[] {
+export function findingLine(f: FindingView, style: Style): string[] {
   const label =
     f.severity === 'error'
       ? style.red('error  ')

@@ -1,8 +1,9 @@
 // A rotate campaign through the CLI, planned with each cluster's preflight, then run as several workflow
-// runs: the Temporal server suggests continue-as-new after a few dozen events (a fleet's campaign reaches
+// runs: the Temporal server suggests continue-as-new after ten events (a fleet's campaign reaches
 // Temporal's suggestion after some hundreds of clusters), so the campaign's three stages span runs. Its state
 // carries over: every cluster is proven, each key gets one new version for the whole campaign (not one per
-// run), and status, report and approvals read and reach the latest run.
+// run), a cluster retried while a stage soaks runs in the next run, and status, report and approvals read and
+// reach the latest run.
 import { Connection, WorkflowClient } from '@temporalio/client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ScenarioInput } from '../../sandbox/scenario';
@@ -69,7 +70,7 @@ let world: CliWorld;
 beforeAll(async () => {
   world = await startCliWorld(
     { scenario },
-    { dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 30 } },
+    { dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 10 } },
   );
 }, 120_000);
 
@@ -111,6 +112,19 @@ it("plans with each cluster's preflight: the cluster whose identity lacks the va
   expect(shown.stdout).toMatch(/aks-5 +rest +1 error\(s\): IdentityLacksCryptoPermission/);
   expect(shown.stdout).toContain('aks-5: its preflight would refuse rotate-key:');
 
+  // rotate's other flags are checked too, with the key in use standing in for the new version: the vault's
+  // mode cannot change while KMS is on.
+  const vaultId = `/subscriptions/${SUBSCRIPTION}/resourceGroups/rg-can/providers/Microsoft.KeyVault/vaults/${VAULT}`;
+  const toPrivate = await world.kmsflowJson<CampaignPlan>(
+    [...args, '--resource-group', 'rg-can', '--mode', 'Private', '--vault-id', vaultId],
+    2,
+  );
+  expect(toPrivate.members).toHaveLength(4);
+  for (const m of toPrivate.members)
+    expect(m.preflight?.errors.map((e) => e.code)).toEqual(
+      expect.arrayContaining(['ModeChangeWhileEnabled']),
+    );
+
   // Without --preflight the plan reads only the selection, and says nothing of preflights.
   const quick = await world.kmsflowJson<CampaignPlan>([
     'campaign',
@@ -134,7 +148,7 @@ it('continues as new between stages and ends with every cluster proven under one
     '--stage',
     'canary size=1',
     '--stage',
-    'second size=1 approval',
+    'second size=1 soak=15s approval',
     '--stage',
     'rest',
     '--id',
@@ -149,8 +163,19 @@ it('continues as new between stages and ends with every cluster proven under one
     (p) => p.phase === 'waiting-approval',
     { what: 'the second stage to wait for approval', timeoutMs: 120_000, intervalMs: 500 },
   );
+  // aks-2 is skipped before its stage runs, and retried while the stage soaks: it then waits for the next
+  // stage, which runs in the next workflow run.
+  const skipped = await world.kmsflow(['campaign', 'skip', CAMPAIGN, 'aks-2']);
+  expect(skipped.code, skipped.stderr).toBe(0);
   const approved = await world.kmsflow(['campaign', 'approve', CAMPAIGN]);
   expect(approved.code, approved.stderr).toBe(0);
+  await waitUntil(
+    () => world.kmsflowJson<CampaignProgress>(['campaign', 'status', CAMPAIGN]),
+    (p) => p.stages[1]!.status === 'soaking',
+    { what: 'the second stage to soak', timeoutMs: 60_000, intervalMs: 300 },
+  );
+  const retried = await world.kmsflow(['campaign', 'retry', CAMPAIGN, 'aks-2']);
+  expect(retried.code, retried.stderr).toBe(0);
 
   const done = await waitUntil(
     () => world.kmsflowJson<CampaignProgress>(['campaign', 'status', CAMPAIGN]),

@@ -4,7 +4,7 @@
  * each process reports its own peak RSS.
  */
 import { type ChildProcess, fork } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { PerformanceObserver } from 'node:perf_hooks';
 
 type Handlers = Record<string, (arg: never) => Promise<unknown>>;
@@ -28,9 +28,23 @@ export function peakRssMb(pid: number | 'self' = 'self'): number {
 
 /** User + system CPU seconds of another process so far (/proc counts in USER_HZ, 100 per second on Linux). */
 export function cpuSecondsOf(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  // After "pid (comm) ", utime and stime are the 12th and 13th fields.
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // After "pid (comm) " (comm may hold spaces and parentheses), utime and stime are the 12th and 13th fields.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** The CPU seconds of a process and all its descendants alive now (e.g. a server under a shell guard). */
+export function treeCpuSecondsOf(pid: number): number {
+  let children: number[] = [];
+  try {
+    children = readdirSync(`/proc/${pid}/task`).flatMap((task) =>
+      readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+    );
+  } catch {
+    return 0; // gone
+  }
+  return cpuSecondsOf(pid) + children.reduce((sum, child) => sum + treeCpuSecondsOf(child), 0);
 }
 
 /** What a process has spent so far; CPU and GC are cumulative, so a measurement subtracts a reading taken before it. */

@@ -33,6 +33,8 @@ export interface ContenderRow {
   serverPeakRssMb?: number;
   /** CPU seconds the API server spent while the contender ran. */
   serverCpuS?: number;
+  /** kmsflow: CPU seconds the Temporal server spent while the contender ran (it shares the machine's cores). */
+  temporalCpuS?: number;
   history?: HistoryStats;
   proof?: {
     proven: boolean;

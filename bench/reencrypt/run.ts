@@ -10,7 +10,13 @@ import { writeMarker } from '../../activities/reencrypt/markers';
 import type { Marker } from '../../activities/reencrypt/types';
 import { startDevServer, type DevServer } from '../../client/dev-server';
 import { buildWorkflowBundle } from '../../worker/bundle';
-import { startChild, statsSince, type BenchChild, type RuntimeStats } from './child-process';
+import {
+  startChild,
+  statsSince,
+  treeCpuSecondsOf,
+  type BenchChild,
+  type RuntimeStats,
+} from './child-process';
 import { connectTemporal, runEngine } from './kmsflow-engine';
 import { runKubectlPipeline } from './kubectl-pipeline';
 import { namespacesFor, parseOptions, USAGE, type BenchOptions, type Contender } from './options';
@@ -207,6 +213,7 @@ async function kmsflowContender(
       kubeconfig: info.kubeconfig,
     });
     const workerBefore = await worker.runtimeStats();
+    const temporalBefore = treeCpuSecondsOf(shared.temporal!.pid);
     const client = await connectTemporal(shared.temporal!.address, shared.temporal!.namespace);
     const run = await runEngine(
       { client, taskQueue },
@@ -224,6 +231,7 @@ async function kmsflowContender(
     await client.connection.close();
     await worker.call('stop', undefined);
     const workerStats = statsSince(workerBefore, await worker.runtimeStats());
+    const temporalCpuS = treeCpuSecondsOf(shared.temporal!.pid) - temporalBefore;
     const h = run.history;
     const rewriteMs =
       h.firstRewritePageMs !== undefined && h.firstVerifyPageMs !== undefined
@@ -239,6 +247,7 @@ async function kmsflowContender(
         secrets: size,
         bytes: info.estateBytes,
         processes: [processRow('worker', workerStats)],
+        temporalCpuS,
         history: h,
         proof: {
           proven: r.proven,

@@ -15,10 +15,10 @@ export interface ScalingPoint {
   size: number;
   wallMs: number;
   usPerSecret: number;
-  /** CPU of the contender's own processes per Secret, and of the API server. */
+  /** CPU of the contender's own processes per Secret (kmsflow: its worker and the Temporal server), and of the API server. */
   cpuUsPerSecret?: number;
   serverCpuUsPerSecret?: number;
-  /** Share of the contender's CPU spent in garbage collection. */
+  /** Main-thread GC pauses as a share of the CPU of the contender's Node processes. */
   gcShare?: number;
   peakRssMb: number;
   peakHeapMb?: number;
@@ -47,12 +47,10 @@ function fitLine(points: [number, number][]): { slope: number; intercept: number
   return { slope, intercept: my - slope * mx };
 }
 
-const kindOf = (row: ContenderRow) => row.contender.split(/[ (]/)[0]!;
-
 function pointOf(size: number, row: ContenderRow): ScalingPoint {
   const largest = row.processes.reduce((a, p) => (p.peakRssMb > a.peakRssMb ? p : a), row.processes[0]!);
   const cpuS = row.processes.every((p) => p.cpuS !== undefined)
-    ? row.processes.reduce((a, p) => a + p.cpuS!, 0)
+    ? row.processes.reduce((a, p) => a + p.cpuS!, 0) + (row.temporalCpuS ?? 0)
     : undefined;
   const gcS = row.processes.every((p) => p.gcS !== undefined)
     ? row.processes.reduce((a, p) => a + p.gcS!, 0)
@@ -64,10 +62,12 @@ function pointOf(size: number, row: ContenderRow): ScalingPoint {
     usPerSecret: (row.wallMs * 1000) / size,
     ...(cpuS !== undefined ? { cpuUsPerSecret: (cpuS * 1e6) / size } : {}),
     ...(row.serverCpuS !== undefined ? { serverCpuUsPerSecret: (row.serverCpuS * 1e6) / size } : {}),
-    ...(cpuS && gcS !== undefined ? { gcShare: gcS / cpuS } : {}),
+    // GC pauses against the CPU of the processes that collect (the Temporal server is not a Node process).
+    ...(cpuS && gcS !== undefined ? { gcShare: gcS / (cpuS - (row.temporalCpuS ?? 0)) } : {}),
     peakRssMb: largest.peakRssMb,
     ...(largest.peakHeapMb !== undefined ? { peakHeapMb: largest.peakHeapMb } : {}),
-    expiredListings: expired ? Number(expired) : 0,
+    // Only kmsflow reports its listings.
+    ...(row.proof ? { expiredListings: expired ? Number(expired) : 0 } : {}),
     estimated: false,
   };
 }
@@ -80,17 +80,18 @@ export function scalingOf(results: ScenarioRows[], latencyMs: number): Contender
   const scenarios = results.filter((r) => r.scenario.latencyMs === latencyMs);
   const sizes = [...new Set(scenarios.map((r) => r.scenario.size))].sort((a, b) => a - b);
   if (sizes.length < 2) return [];
-  const byKind = new Map<string, ScalingPoint[]>();
-  const names = new Map<string, string>();
+  // A contender's name carries its settings (concurrency, rate cap): each setting is a series of its own.
+  const byContender = new Map<string, ScalingPoint[]>();
   for (const { scenario, rows } of scenarios)
     for (const row of rows) {
       if (!row.complete || !Number.isFinite(row.wallMs) || row.processes.length === 0) continue;
-      const kind = kindOf(row);
-      names.set(kind, row.contender);
-      byKind.set(kind, [...(byKind.get(kind) ?? []), pointOf(scenario.size, row)]);
+      byContender.set(row.contender, [
+        ...(byContender.get(row.contender) ?? []),
+        pointOf(scenario.size, row),
+      ]);
     }
   const out: ContenderScaling[] = [];
-  for (const [kind, measured] of byKind) {
+  for (const [contender, measured] of byContender) {
     measured.sort((a, b) => a.size - b.size);
     if (measured.length < 2) continue;
     const first = measured[0]!;
@@ -110,7 +111,7 @@ export function scalingOf(results: ScenarioRows[], latencyMs: number): Contender
         };
       });
     out.push({
-      contender: names.get(kind)!,
+      contender,
       points: [...measured, ...estimated],
       growth: last.usPerSecret / first.usPerSecret,
       rssSlopeMbPer10k: rss.slope * 10_000,
@@ -164,16 +165,16 @@ function whereTheTimeGoes(c: ContenderScaling, cores: number): string {
   if (last.cpuUsPerSecret !== undefined && last.serverCpuUsPerSecret !== undefined) {
     const floor = (last.cpuUsPerSecret + last.serverCpuUsPerSecret) / cores;
     parts.push(
-      `at ${n(last.size)} Secrets it and the API server spend ${n(last.cpuUsPerSecret)} + ${n(last.serverCpuUsPerSecret)} µs of CPU per Secret, at least ${n(floor)} µs of wall time on ${cores} cores kept busy: it took ${n(last.usPerSecret)} µs (${n((floor / last.usPerSecret) * 100)} % of that floor)`,
+      `at ${n(last.size)} Secrets its processes and the API server spend ${n(last.cpuUsPerSecret)} + ${n(last.serverCpuUsPerSecret)} µs of CPU per Secret, at least ${n(floor)} µs of wall time on ${cores} cores kept busy: it took ${n(last.usPerSecret)} µs, ${(last.usPerSecret / floor).toFixed(2)}× that floor`,
     );
   }
   const gc = measured.map((p) => p.gcShare).filter((g): g is number => g !== undefined);
   if (gc.length)
     parts.push(
-      `garbage collection ${list(
+      `GC pauses ${list(
         gc.map((g) => g * 100),
         ' %',
-      )} of its CPU`,
+      )} of its Node processes' CPU`,
     );
   const steps = measured
     .slice(1)
@@ -186,8 +187,8 @@ function whereTheTimeGoes(c: ContenderScaling, cores: number): string {
   );
   const heaps = measured.map((p) => p.peakHeapMb).filter((h): h is number => h !== undefined);
   if (heaps.length) parts.push(`V8 heap peaks ${list(heaps, ' MB')}`);
-  const expired = measured.reduce((a, p) => a + (p.expiredListings ?? 0), 0);
-  parts.push(`${n(expired)} listing(s) expired (410) in all`);
+  const expired = measured.map((p) => p.expiredListings).filter((e): e is number => e !== undefined);
+  if (expired.length) parts.push(`${n(expired.reduce((a, e) => a + e, 0))} listing(s) expired (410) in all`);
   return `${parts.join('; ')}.`;
 }
 
@@ -207,14 +208,14 @@ export function formatScaling(scaling: ContenderScaling[], cores: number): strin
         p.serverCpuUsPerSecret !== undefined ? n(p.serverCpuUsPerSecret) : '–',
         `${n(p.peakRssMb)}${est}`,
         p.peakHeapMb !== undefined ? n(p.peakHeapMb) : '–',
-        p.estimated ? '–' : n(p.expiredListings ?? 0),
+        p.expiredListings !== undefined ? n(p.expiredListings) : '–',
       ];
     }),
   );
   const findings = scaling.map((c) => `- ${whereTheTimeGoes(c, cores)}`);
   const checks = scalingChecks(scaling);
   return [
-    '| contender | Secrets | wall s | µs per Secret | CPU µs per Secret (its processes) | of which GC | API server CPU µs per Secret | peak RSS MB (largest process) | peak V8 heap MB | listings expired (410) |',
+    '| contender | Secrets | wall s | µs per Secret | CPU µs per Secret (its processes; for kmsflow also the Temporal server) | GC pauses of its Node CPU | API server CPU µs per Secret | peak RSS MB (largest process) | peak V8 heap MB | listings expired (410) |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
     ...rows.map((r) => `| ${r.map((x) => x.replace(/\|/g, '\\|')).join(' | ')} |`),
     '',

@@ -29,7 +29,7 @@ import {
   seedScanSecrets,
 } from '../reliability/secret-scan';
 
-// Unset, the CI size (what `npm test` runs).
+// Unset, the CI size (what `npm run test:long` runs).
 const ROUNDS = Number(process.env.KMSFLOW_CHAOS_ROUNDS ?? SIZES.ci.rounds);
 const KILLS_PER_ROUND = Number(process.env.KMSFLOW_CHAOS_KILLS ?? SIZES.ci.kills);
 const SEED = Number(process.env.KMSFLOW_CHAOS_SEED ?? SIZES.ci.seed);

@@ -12,7 +12,7 @@ import {
   retryClusterUpdate,
   skipClusterUpdate,
 } from '../../workflows/campaign-messages';
-import type { CampaignPlan } from '../../workflows/campaign';
+import type { CampaignPlan, planCampaign } from '../../workflows/campaign';
 import { CampaignAttribute } from '../../workflows/messages';
 import { ExitCode } from '../exit-codes';
 import {
@@ -53,7 +53,35 @@ import type { CommandContext, CommandModule } from './support/runtime';
 
 interface StartOptions extends CampaignRunOptions {
   id?: string;
+  preflight?: boolean;
 }
+
+type PlanRequest = Parameters<typeof planCampaign>[0];
+
+/** Runs the `planCampaign` workflow; with `preflight`, refuses a plan the workers ran without it. */
+async function runCampaignPlan(
+  ctx: CommandContext,
+  request: PlanRequest,
+  taskQueue: string,
+): Promise<CampaignPlan> {
+  const client = await ctx.temporal();
+  const plan = (await client.workflow.execute('planCampaign', {
+    taskQueue,
+    workflowId: `kmsflow-campaign-plan:${Date.now()}`,
+    args: [request],
+    // A preflight per cluster reads ARM, Key Vault and the cluster: a large fleet takes minutes.
+    workflowExecutionTimeout: request.preflight ? '30 minutes' : '2 minutes',
+  })) as CampaignPlan;
+  if (request.preflight && plan.members.some((m) => !m.skipReason && !m.preflight))
+    throw new CliError(
+      ExitCode.error,
+      'The workers serving this task queue ran no preflight: they predate campaign plan --preflight. Upgrade them (kmsflow versions shows which version serves), then plan again.',
+    );
+  return plan;
+}
+
+/** The selected clusters whose preflight would refuse the procedure. */
+const refusedByPreflight = (plan: CampaignPlan) => plan.members.filter((m) => m.preflight && !m.preflight.ok);
 
 const defaultCampaignId = (command: string) =>
   `${command}-${new Date().toISOString().slice(0, 19).replace(/[-:]/g, '').replace('T', '-')}`;
@@ -120,31 +148,20 @@ export const campaignCommand: CommandModule = {
       runtime.action(
         async (ctx, command: string, opts: SelectionOptions & InputOptions & { preflight?: boolean }) => {
           const procedure = campaignProcedure(command);
-          const request = {
-            procedure,
-            selection: selectionOf(opts),
-            stages: stagesOf(opts.stage),
-            ...campaignInputs(procedure, opts),
-            ...(opts.preflight ? { preflight: true } : {}),
-          };
-          const client = await ctx.temporal();
-          const result = (await client.workflow.execute('planCampaign', {
-            taskQueue: taskQueueOf(opts.taskQueue, ctx.io.env),
-            workflowId: `kmsflow-campaign-plan:${Date.now()}`,
-            args: [request],
-            // A preflight per cluster reads ARM, Key Vault and the cluster: a large fleet takes minutes.
-            workflowExecutionTimeout: opts.preflight ? '30 minutes' : '2 minutes',
-          })) as CampaignPlan;
-          if (opts.preflight && result.members.some((m) => !m.skipReason && !m.preflight))
-            throw new CliError(
-              ExitCode.error,
-              'The workers serving this task queue ran no preflight: they predate campaign plan --preflight. Upgrade them (kmsflow versions shows which version serves), then plan again.',
-            );
+          const result = await runCampaignPlan(
+            ctx,
+            {
+              procedure,
+              selection: selectionOf(opts),
+              stages: stagesOf(opts.stage),
+              ...campaignInputs(procedure, opts),
+              ...(opts.preflight ? { preflight: true } : {}),
+            },
+            taskQueueOf(opts.taskQueue, ctx.io.env),
+          );
           if (ctx.out.json) ctx.out.printJson(result);
           else ctx.out.lines(renderCampaignPlan(result, ctx.out.style));
-          return result.members.some((m) => m.preflight && !m.preflight.ok)
-            ? ExitCode.usage
-            : ExitCode.success;
+          return refusedByPreflight(result).length > 0 ? ExitCode.usage : ExitCode.success;
         },
       ),
     );
@@ -156,11 +173,16 @@ export const campaignCommand: CommandModule = {
           .argument('<procedure>', COMMANDS.join(' | '))
           .description('Start a campaign; it runs on the workers and survives their restarts.'),
       ),
-    ).option(
-      '--id <campaignId>',
-      'the campaign id (default: <procedure>-<UTC date-time>)',
-      nonEmptyText('campaign id'),
-    );
+    )
+      .option(
+        '--id <campaignId>',
+        'the campaign id (default: <procedure>-<UTC date-time>)',
+        nonEmptyText('campaign id'),
+      )
+      .option(
+        '--preflight',
+        "first run each selected cluster's preflight, as campaign plan --preflight does; start nothing when one would refuse (exit 2)",
+      );
     addJsonOption(start);
     addExamples(start, [
       'kmsflow campaign start rotate --subscription "$SUB" --tag env=prod --max-failures 1',
@@ -175,9 +197,29 @@ export const campaignCommand: CommandModule = {
             `--id ${campaignId}: use letters, digits, '-', '_' and '.', up to 100 characters.`,
           );
         const input: CampaignInput = { campaignId, ...campaignRunInput(procedure, opts, ctx.io.env) };
+        const taskQueue = taskQueueOf(opts.taskQueue, ctx.io.env);
+        if (opts.preflight) {
+          const { selection, stages, flags, clusterFlags } = input;
+          const plan = await runCampaignPlan(
+            ctx,
+            { procedure, selection, stages, flags, clusterFlags, preflight: true },
+            taskQueue,
+          );
+          const refused = refusedByPreflight(plan);
+          if (refused.length > 0) {
+            if (ctx.out.json) ctx.out.printJson(plan);
+            else
+              ctx.out.lines([
+                ...renderCampaignPlan(plan, ctx.out.style),
+                '',
+                `Nothing started: the preflight of ${refused.map((m) => m.name).join(', ')} would refuse ${procedure}.`,
+              ]);
+            return ExitCode.usage;
+          }
+        }
         const client = await ctx.temporal();
         const handle = await client.workflow.start('campaign', {
-          taskQueue: taskQueueOf(opts.taskQueue, ctx.io.env),
+          taskQueue,
           workflowId: campaignWorkflowId(campaignId),
           args: [input],
           typedSearchAttributes: [{ key: CampaignAttribute, value: campaignId }],

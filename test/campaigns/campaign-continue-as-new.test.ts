@@ -125,6 +125,21 @@ it("plans with each cluster's preflight: the cluster whose identity lacks the va
       expect.arrayContaining(['ModeChangeWhileEnabled']),
     );
 
+  // campaign start --preflight starts nothing while one cluster would be refused.
+  const refusedStart = await world.kmsflow([
+    'campaign',
+    'start',
+    'rotate',
+    '--subscription',
+    SUBSCRIPTION,
+    '--preflight',
+    '--id',
+    'never-started',
+  ]);
+  expect(refusedStart.code, refusedStart.stderr).toBe(2);
+  expect(refusedStart.stdout).toContain('Nothing started: the preflight of aks-5 would refuse rotate-key.');
+  expect((await world.kmsflow(['campaign', 'status', 'never-started'])).code).toBe(5);
+
   // Without --preflight the plan reads only the selection, and says nothing of preflights.
   const quick = await world.kmsflowJson<CampaignPlan>([
     'campaign',
@@ -145,6 +160,7 @@ it('continues as new between stages and ends with every cluster proven under one
     SUBSCRIPTION,
     '--resource-group',
     'rg-can',
+    '--preflight',
     '--stage',
     'canary size=1',
     '--stage',

@@ -89,6 +89,8 @@ export interface CampaignProgress {
   budget: { maxFailures: number; failures: number; left: number };
   /** Why the campaign stopped starting clusters, when it did. */
   haltReason?: string;
+  /** Clusters retried by the operator and not started again yet, by cluster id: the next lane to free takes them. */
+  retried?: string[];
   startedAt: string;
   endedAt?: string;
 }

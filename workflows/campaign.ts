@@ -77,10 +77,11 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
   /** Clusters whose procedure runs now, by the procedure's workflow id. */
   const running = new Map<string, CampaignClusterState>();
   const newVersions = new Map<string, Promise<string>>();
-  // A cluster retried after its stage ended waits for the next stage; a continued run finds it again this way.
-  let retried: CampaignClusterState[] = progress.clusters.filter(
-    (c) => c.status === 'pending' && progress.stages.find((s) => s.name === c.stage)?.status === 'done',
-  );
+  // Kept in the progress, so a retry accepted just before a continue-as-new is taken by the next run.
+  progress.retried ??= [];
+  const retried = progress.retried;
+  /** Clusters a lane has taken and is starting: no other lane may take them meanwhile. */
+  const starting = new Set<string>();
 
   const failures = () => progress.clusters.filter((c) => FAILURE_STATUSES.includes(c.status)).length;
   const stopping = () => cancelled || budgetSpent(input.errorBudget, failures());
@@ -162,7 +163,7 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
       const c = clusterNamed(request.cluster)!;
       c.status = 'pending';
       delete c.reason;
-      retried.push(c);
+      retried.push(c.clusterId);
       publish();
       return { clusterId: c.clusterId };
     },
@@ -177,7 +178,11 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
             `cluster ${c.name} is ${c.status}: only a failed, not-proven, skipped or not-started cluster can be retried${hint}.`,
           );
         }
-        if (cancelled || !progress.stages.some((s) => s.status !== 'done' && s.status !== 'not-started')) {
+        if (
+          cancelled ||
+          budgetSpent(input.errorBudget, failures()) ||
+          !progress.stages.some((s) => s.status !== 'done' && s.status !== 'not-started')
+        ) {
           throw new Error('the campaign starts no more clusters: start a new campaign for it.');
         }
       },
@@ -365,13 +370,17 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
   /** The stage's pending clusters (and any retried since), `concurrencyOf` at a time, paused or not. */
   async function runStage(stage: CampaignStage, size: number): Promise<void> {
     const queue = progress.clusters.filter((c) => c.stage === stage.name && c.status === 'pending');
+    const takeable = (c: CampaignClusterState | undefined) =>
+      !!c && c.status === 'pending' && !starting.has(c.clusterId);
     const take = (): CampaignClusterState | undefined => {
       if (retried.length > 0) {
-        const next = retried.shift()!;
-        return next.status === 'pending' ? next : take();
+        const id = retried.shift();
+        const next = progress.clusters.find((c) => c.clusterId === id);
+        return takeable(next) ? next : take();
       }
+      if (queue.length === 0) return undefined;
       const next = queue.shift();
-      return next && next.status !== 'pending' ? take() : next;
+      return takeable(next) ? next : take();
     };
     /** Clusters that wait (outside their maintenance window, or busy), looked at again every recheck or when a window opens. */
     const waiting: { cluster: CampaignClusterState; until?: string }[] = [];
@@ -396,27 +405,37 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
           await recheckWaiting();
           continue;
         }
-        if (input.maintenanceWindows !== 'ignore') {
-          const window = await quick.maintenanceWindowOf(next.clusterId);
-          if (!window.open && next.status === 'pending') {
-            const until =
-              window.opensAt ?? 'a window opens (none within a year: change the configuration or skip it)';
-            wait(
-              next,
-              'waiting-window',
-              `outside its maintenance window (${window.configurations.join(', ')}): waits until ${until}`,
-              window.opensAt,
-            );
-            continue;
-          }
+        starting.add(next.clusterId);
+        try {
+          await startTaken(next);
+        } finally {
+          starting.delete(next.clusterId);
         }
-        if ((await runCluster(next)) === 'busy') {
+      }
+    };
+    /** Starts a cluster a lane took, unless it waits for its window or another procedure, or was skipped meanwhile. */
+    const startTaken = async (next: CampaignClusterState) => {
+      if (input.maintenanceWindows !== 'ignore') {
+        const window = await quick.maintenanceWindowOf(next.clusterId);
+        if (!window.open && next.status === 'pending') {
+          const until =
+            window.opensAt ?? 'a window opens (none within a year: change the configuration or skip it)';
           wait(
             next,
-            'waiting-busy',
-            `busy: another procedure runs on it (kmsflow status ${next.clusterId}); it starts once that one ended`,
+            'waiting-window',
+            `outside its maintenance window (${window.configurations.join(', ')}): waits until ${until}`,
+            window.opensAt,
           );
+          return;
         }
+      }
+      if (next.status !== 'pending') return; // skipped while its window was read
+      if ((await runCluster(next)) === 'busy') {
+        wait(
+          next,
+          'waiting-busy',
+          `busy: another procedure runs on it (kmsflow status ${next.clusterId}); it starts once that one ended`,
+        );
       }
     };
     const recheckWaiting = async () => {
@@ -435,14 +454,24 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
         queue.push(cluster);
       }
     };
-    await Promise.all(
-      Array.from({ length: Math.min(concurrencyOf(stage, size), Math.max(1, size + retried.length)) }, lane),
-    );
-    // Procedures still running but blocked stay so; those that run on are waited for.
-    await condition(() => [...running.values()].every((c) => c.status === 'blocked'));
+    for (;;) {
+      await Promise.all(
+        Array.from(
+          { length: Math.min(concurrencyOf(stage, size), Math.max(1, size + retried.length)) },
+          lane,
+        ),
+      );
+      // Procedures still running but blocked stay so; those that run on are waited for. A retry accepted
+      // meanwhile starts the lanes again: no other lane is left to take it.
+      await condition(
+        () =>
+          (retried.length > 0 && !stopping()) || [...running.values()].every((c) => c.status === 'blocked'),
+      );
+      if (retried.length === 0 || stopping()) return;
+    }
   }
 
-  retried = [];
+  retried.length = 0;
   for (const c of progress.clusters) if (c.status === 'pending') c.status = 'not-started';
   for (const s of progress.stages)
     if (s.status === 'pending' || s.status === 'waiting-approval') s.status = 'not-started';

@@ -11,8 +11,11 @@ export interface CodecServerOptions {
   codec: PayloadCodec;
   port?: number;
   host?: string;
-  /** Origins allowed to call from a browser (the Web UI's URL); empty = any origin. */
-  allowedOrigins?: readonly string[];
+  /**
+   * Origins allowed to call from a browser (the Web UI's URL). No other page may: the endpoint decrypts
+   * whatever it is sent, so any page allowed could decrypt ciphertext read from the Temporal service.
+   */
+  allowedOrigins: readonly string[];
 }
 
 export interface RunningCodecServer {
@@ -49,10 +52,10 @@ async function readBody(req: http.IncomingMessage): Promise<string> {
 }
 
 export async function startCodecServer(options: CodecServerOptions): Promise<RunningCodecServer> {
-  const allowed = options.allowedOrigins ?? [];
+  const allowed = options.allowedOrigins;
   const server = http.createServer(async (req, res) => {
     const origin = req.headers.origin;
-    if (origin && (allowed.length === 0 || allowed.includes(origin))) {
+    if (origin && allowed.includes(origin)) {
       res.setHeader('Access-Control-Allow-Origin', origin);
       res.setHeader('Access-Control-Allow-Credentials', 'true');
       res.setHeader('Access-Control-Allow-Methods', 'POST, OPTIONS');

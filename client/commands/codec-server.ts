@@ -8,6 +8,9 @@ import type { CommandModule } from './support/runtime';
 
 type CodecServerOptions = { port: number; uiOrigin?: string[] };
 
+/** The Web UI of `temporal server start-dev` and `kmsflow dev` on its default port. */
+const LOCAL_DEV_UI_ORIGINS = ['http://localhost:8233', 'http://127.0.0.1:8233'];
+
 export const codecServerCommand: CommandModule = {
   register(program: Command, runtime) {
     const command = program
@@ -19,7 +22,7 @@ export const codecServerCommand: CommandModule = {
       .option('--port <port>', 'port on 127.0.0.1 (default 8081)', wholeNumber(1, 65535), 8081)
       .option(
         '--ui-origin <url...>',
-        'the Web UI origin(s) allowed to call it from a browser (default: any)',
+        `the Web UI origin(s) allowed to call it from a browser; no other page may (default: the local dev Web UI, ${LOCAL_DEV_UI_ORIGINS.join(' and ')})`,
         nonEmptyText('origin'),
       );
     addExamples(command, [
@@ -37,7 +40,7 @@ export const codecServerCommand: CommandModule = {
         const server = await startCodecServer({
           codec,
           port: opts.port,
-          allowedOrigins: opts.uiOrigin ?? [],
+          allowedOrigins: opts.uiOrigin ?? LOCAL_DEV_UI_ORIGINS,
         });
         ctx.out.line(
           `Codec endpoint: ${server.url}  (temporal server start-dev --ui-codec-endpoint ${server.url})`,

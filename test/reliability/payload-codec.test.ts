@@ -235,6 +235,17 @@ describe('a procedure with the payload codec', () => {
         headers: { Origin: 'http://evil.example' },
       });
       expect(stranger.headers.get('access-control-allow-origin')).toBeNull();
+      // Without any origin named, no page may call it from a browser.
+      const closed = await startCodecServer({ codec, allowedOrigins: [] });
+      try {
+        const refused = await fetch(`${closed.url}/decode`, {
+          method: 'OPTIONS',
+          headers: { Origin: 'http://127.0.0.1:8233', 'Access-Control-Request-Method': 'POST' },
+        });
+        expect(refused.headers.get('access-control-allow-origin')).toBeNull();
+      } finally {
+        await closed.close();
+      }
 
       const toJson = (p: Payload) => ({
         metadata: Object.fromEntries(

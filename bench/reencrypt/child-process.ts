@@ -36,15 +36,23 @@ export function cpuSecondsOf(pid: number): number {
 
 /** The CPU seconds of a process and all its descendants alive now (e.g. a server under a shell guard). */
 export function treeCpuSecondsOf(pid: number): number {
-  let children: number[] = [];
-  try {
-    children = readdirSync(`/proc/${pid}/task`).flatMap((task) =>
-      readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
-    );
-  } catch {
-    return 0; // gone
-  }
-  return cpuSecondsOf(pid) + children.reduce((sum, child) => sum + treeCpuSecondsOf(child), 0);
+  const read = <T>(what: () => T, gone: T): T => {
+    try {
+      return what();
+    } catch (err) {
+      // A process or thread that ended meanwhile; anything else (no /proc children file) must not pass as 0.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ESRCH')
+        return gone;
+      throw err;
+    }
+  };
+  const children = read(() => readdirSync(`/proc/${pid}/task`), []).flatMap((task) =>
+    read(() => readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8'), '')
+      .split(' ')
+      .filter(Boolean)
+      .map(Number),
+  );
+  return read(() => cpuSecondsOf(pid), 0) + children.reduce((sum, child) => sum + treeCpuSecondsOf(child), 0);
 }
 
 /** What a process has spent so far; CPU and GC are cumulative, so a measurement subtracts a reading taken before it. */

@@ -155,7 +155,8 @@ export function hasDataAction(
 }
 
 export function keyDataAction(operation: KeyOperationName): string {
-  return `${KEY_DATA}/${KEY_OPERATION_RBAC[operation]}`;
+  const action = KEY_OPERATION_RBAC[operation];
+  return action.startsWith('Microsoft.') ? action : `${KEY_DATA}/${action}`;
 }
 
 /** Key Vault key operations the sandbox serves, with their RBAC data action and access-policy permission. */
@@ -170,7 +171,9 @@ export type KeyOperationName =
   | 'encrypt'
   | 'decrypt'
   | 'delete'
-  | 'recover';
+  | 'recover'
+  | 'getRotationPolicy'
+  | 'setRotationPolicy';
 
 const KEY_OPERATION_RBAC: Record<KeyOperationName, string> = {
   create: 'create/action',
@@ -184,6 +187,8 @@ const KEY_OPERATION_RBAC: Record<KeyOperationName, string> = {
   decrypt: 'decrypt/action',
   delete: 'delete',
   recover: 'recover/action',
+  getRotationPolicy: 'Microsoft.KeyVault/vaults/keyrotationpolicies/read',
+  setRotationPolicy: 'Microsoft.KeyVault/vaults/keyrotationpolicies/write',
 };
 
 /** Access-policy permission names (`az keyvault set-policy --key-permissions`). */
@@ -199,4 +204,6 @@ export const KEY_OPERATION_POLICY: Record<KeyOperationName, string> = {
   decrypt: 'decrypt',
   delete: 'delete',
   recover: 'recover',
+  getRotationPolicy: 'getrotationpolicy',
+  setRotationPolicy: 'setrotationpolicy',
 };

@@ -13,6 +13,7 @@ import { resolveVersion } from './arm/versions';
 import type { SandboxContext } from './context';
 import { faultRuleSchema } from './faults';
 import { createKeyVersion, keyId as buildKeyId } from './keyvault/keys';
+import { rotationPolicyFromBody } from './keyvault/rotation-policy';
 import { kubeFaultsSchema, applyKubeFaults } from './kube-faults';
 import { findRoleDefinition } from './rbac';
 import {
@@ -58,6 +59,8 @@ export const scenarioSchema = z
           id: guid,
           tenantId: guid.optional(),
           displayName: z.string().optional(),
+          /** Azure Policy "Key Vault keys should have an expiration date" with effect Deny on the subscription. */
+          requireKeyExpiry: z.boolean().default(false),
           resourceGroups: z
             .array(z.object({ name: z.string().min(1), location: z.string().default('eastus') }))
             .default([]),
@@ -112,12 +115,29 @@ export const scenarioSchema = z
           softDeleteRetentionInDays: z.number().int().min(7).max(90).default(90),
           enablePurgeProtection: z.boolean().default(true),
           accessPolicies: z.array(z.object({ principal: z.string(), keys: z.array(z.string()) })).default([]),
+          /** Azure Policy "Key Vault keys should have an expiration date" with effect Deny on the vault. */
+          requireKeyExpiry: z.boolean().default(false),
           keys: z
             .array(
               z.object({
                 name: z.string().regex(/^[0-9a-zA-Z-]+$/),
                 kty: z.enum(['RSA', 'EC', 'RSA-HSM', 'EC-HSM']).default('RSA'),
                 keySize: z.number().int().optional(),
+                /** The key's rotation policy (`az keyvault key rotation-policy update`); durations are ISO 8601. */
+                rotationPolicy: z
+                  .object({
+                    expiryTime: z.string().optional(),
+                    lifetimeActions: z
+                      .array(
+                        z.object({
+                          action: z.enum(['Rotate', 'Notify']),
+                          timeAfterCreate: z.string().optional(),
+                          timeBeforeExpiry: z.string().optional(),
+                        }),
+                      )
+                      .default([]),
+                  })
+                  .optional(),
                 /** A count of versions, or each version's settings (oldest first). */
                 versions: z
                   .union([
@@ -298,6 +318,7 @@ export async function applyScenario(ctx: SandboxContext, scenario: Scenario): Pr
       subscriptionId: sub.id,
       tenantId: sub.tenantId ?? defaultTenant,
       displayName: sub.displayName ?? 'kmsflow sandbox',
+      ...(sub.requireKeyExpiry ? { requireKeyExpiry: true } : {}),
       resourceGroups: Object.fromEntries(
         sub.resourceGroups.map((rg) => [rg.name, { name: rg.name, location: rg.location }]),
       ),
@@ -378,6 +399,7 @@ export async function applyScenario(ctx: SandboxContext, scenario: Scenario): Pr
         })),
       },
       keys: {},
+      ...(v.requireKeyExpiry ? { requireKeyExpiry: true } : {}),
     };
     for (const k of v.keys) {
       const specs: { version?: string; enabled: boolean; expiresOn?: string }[] =
@@ -399,6 +421,20 @@ export async function applyScenario(ctx: SandboxContext, scenario: Scenario): Pr
         );
       }
       vault.keys[k.name] = { name: k.name, versions };
+      if (k.rotationPolicy) {
+        const body = {
+          attributes: { expiryTime: k.rotationPolicy.expiryTime },
+          lifetimeActions: k.rotationPolicy.lifetimeActions.map((a) => ({
+            action: { type: a.action },
+            trigger: { timeAfterCreate: a.timeAfterCreate, timeBeforeExpiry: a.timeBeforeExpiry },
+          })),
+        };
+        try {
+          vault.keys[k.name]!.rotationPolicy = rotationPolicyFromBody(body, undefined, baseCreated);
+        } catch (e) {
+          throw new ScenarioError(`vault ${v.name}, key ${k.name}: rotationPolicy: ${(e as Error).message}`);
+        }
+      }
     }
     state.vaults.push(vault);
   }

@@ -15,6 +15,8 @@ export interface SubscriptionRecord {
   tenantId: string;
   displayName: string;
   resourceGroups: Record<string, ResourceGroupRecord>;
+  /** An Azure Policy assignment of "Key Vault keys should have an expiration date" (Deny) on the subscription. */
+  requireKeyExpiry?: boolean;
 }
 
 /** A user or service principal of the directory (role assignments and tokens name its object id). */
@@ -111,10 +113,25 @@ export interface KeyVersionRecord {
   privateKeyPem: string;
 }
 
+/** A key's rotation policy as set with PUT /keys/<name>/rotationpolicy (durations are ISO 8601). */
+export interface KeyRotationPolicyRecord {
+  lifetimeActions: {
+    trigger: { timeAfterCreate?: string; timeBeforeExpiry?: string };
+    action: { type: 'Rotate' | 'Notify' };
+  }[];
+  /** The validity of each version the rotation creates, e.g. `P90D`. */
+  expiryTime?: string;
+  /** Unix seconds. */
+  created: number;
+  updated: number;
+}
+
 export interface KeyRecord {
   name: string;
   /** Oldest first; the last one is the current version. */
   versions: KeyVersionRecord[];
+  /** Set explicitly; absent means Key Vault's default (notify 30 days before expiry, no expiry for new versions). */
+  rotationPolicy?: KeyRotationPolicyRecord;
 }
 
 export interface VaultRecord {
@@ -126,6 +143,8 @@ export interface VaultRecord {
   /** Wire `properties` (tenantId, sku, enableRbacAuthorization, publicNetworkAccess, networkAcls, ...). */
   properties: Record<string, unknown>;
   keys: Record<string, KeyRecord>;
+  /** An Azure Policy assignment of "Key Vault keys should have an expiration date" (Deny) on the vault. */
+  requireKeyExpiry?: boolean;
   /** Soft-deleted keys (`az keyvault key delete`), recoverable until purged. */
   deletedKeys?: Record<string, KeyRecord & { deletedDate: number }>;
 }

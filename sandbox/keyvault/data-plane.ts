@@ -1,7 +1,7 @@
 /**
  * The Key Vault data plane for keys, one virtual host per vault (`<vault>.vault.azure.net`): challenge
- * authentication, firewall, RBAC / access policies, keys and versions, attribute updates and the crypto
- * operations the KMS plugin uses.
+ * authentication, firewall, RBAC / access policies, keys and versions, rotation and rotation policies, attribute
+ * updates and the crypto operations the KMS plugin uses.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readBearerToken, type VerifiedCaller } from '../auth';
@@ -23,6 +23,12 @@ import {
   unusableReason,
   type KeyType,
 } from './keys';
+import {
+  assertKeyExpiryPolicy,
+  rotationExpiry,
+  rotationPolicyBundle,
+  rotationPolicyFromBody,
+} from './rotation-policy';
 
 const KEY_TYPES: readonly KeyType[] = ['RSA', 'RSA-HSM', 'EC', 'EC-HSM'];
 const CRYPTO_OPERATIONS = {
@@ -151,17 +157,46 @@ export async function handleKeyVaultRequest(
       const key = vault.keys[keyName];
       const current = key && latestVersion(key);
       if (!key || !current) throw keyNotFound(keyName);
+      // The new version keeps the key's type, size (or curve) and operations; its expiry comes from the policy.
+      const created = Math.floor(ctx.now() / 1000);
+      const exp = rotationExpiry(key, created);
+      assertKeyExpiryPolicy(ctx.store, vault, keyName, 'rotate', exp);
       const v = await createKeyVersion({
         kty: current.kty,
         keySize: current.keySize,
         crv: current.crv,
         keyOps: current.keyOps,
+        created,
+        ...(exp !== undefined ? { exp } : {}),
       });
       key.versions.push(v);
       ctx.changed();
-      setLogDetail(res, `key rotated ${keyName} version=${v.version}`);
+      setLogDetail(
+        res,
+        `key rotated ${keyName} kty=${v.kty} version=${v.version}${exp !== undefined ? ` exp=${new Date(exp * 1000).toISOString()}` : ''}`,
+      );
       sendJson(res, 200, keyBundle(base, vault, key, v));
     }
+    return;
+  }
+
+  if (third === 'rotationpolicy' && !fourth && (method === 'GET' || method === 'PUT')) {
+    const key = vault.keys[keyName];
+    if (method === 'GET') {
+      may('getRotationPolicy');
+      if (!key) throw keyNotFound(keyName);
+    } else {
+      may('setRotationPolicy');
+      if (!key) throw keyNotFound(keyName);
+      const body = await readJsonObject(req);
+      key.rotationPolicy = rotationPolicyFromBody(body, key.rotationPolicy, Math.floor(ctx.now() / 1000));
+      ctx.changed();
+      setLogDetail(
+        res,
+        `key rotation policy set ${keyName}${key.rotationPolicy.expiryTime ? ` expiryTime=${key.rotationPolicy.expiryTime}` : ''}`,
+      );
+    }
+    sendJson(res, 200, rotationPolicyBundle(base, key));
     return;
   }
 
@@ -300,6 +335,7 @@ async function createKey(
   const tags = stringRecord(body.tags);
   const nbf = unixSeconds(attrs.nbf, 'nbf');
   const exp = unixSeconds(attrs.exp, 'exp');
+  assertKeyExpiryPolicy(ctx.store, vault, keyName, 'create', exp);
   const v = await createKeyVersion({
     kty: kty as KeyType,
     ...(typeof body.key_size === 'number' ? { keySize: body.key_size } : {}),

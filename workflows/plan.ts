@@ -15,6 +15,7 @@ import {
   type OperationKind,
 } from '../model/ledger-model';
 import { DEFAULT_REENCRYPT_SETTINGS } from './reencrypt';
+import type { StepDefinition, StepEffect } from './engine/procedure';
 import { ProcedureRun, runPreflight } from './procedure-steps';
 import { procedureNamed, type ProcedureRequestOf } from './procedures';
 import { type ProcedureInputBase, stepsOf } from './procedures/common';
@@ -82,7 +83,7 @@ function plannedRate(measuredRate: number | undefined, maxQps: number): number {
 }
 
 function estimateDuration(
-  steps: PlanStep[],
+  effects: StepEffect[],
   timings: OperationTimings,
   secrets: number,
   measuredRate: number | undefined,
@@ -90,17 +91,15 @@ function estimateDuration(
   maxQps: number,
 ): DurationEstimate {
   const armOperations = {
-    kms: steps.filter((s) => /^(enable-kms|disable-kms|rotate)/.test(s.id)).length,
-    upgrade: steps.filter((s) => s.id.startsWith('upgrade-')).length,
+    kms: effects.filter((e) => e.clusterOperation === 'kms').length,
+    upgrade: effects.filter((e) => e.clusterOperation === 'upgrade').length,
   };
   const any = median([...(timings.kms ?? []), ...(timings.upgrade ?? [])]);
   const each = (kind: OperationKind) => median(timings[kind] ?? []) ?? any ?? TYPICAL_OPERATION_SECONDS[kind];
   const armSecondsEach = { kms: each('kms'), upgrade: each('upgrade') };
   // Every re-encryption after a key change waits for the key to propagate; the baseline one changes no key.
-  const reencryptions = steps.filter((s) => s.id.startsWith('reencrypt')).length;
-  const propagationWaits = steps.filter(
-    (s) => s.id.startsWith('reencrypt') && s.id !== 'reencrypt-baseline',
-  ).length;
+  const reencryptions = effects.filter((e) => e.reencrypts !== undefined).length;
+  const propagationWaits = effects.filter((e) => e.reencrypts === 'after-change').length;
   const rate = plannedRate(measuredRate, maxQps);
   return {
     armOperations,
@@ -116,19 +115,24 @@ function estimateDuration(
   };
 }
 
-function slotsAfter(
-  ledger: LedgerView,
-  start: ClusterDigest,
-  keysSet: (string | undefined)[],
-): LedgerState['slots'] {
+/** AKS's key slots after the steps' key changes, in order. */
+function slotsAfter(ledger: LedgerView, start: ClusterDigest, effects: StepEffect[]): LedgerState['slots'] {
   const state: LedgerState = JSON.parse(JSON.stringify(ledger));
   if (!state.slots.current && start.kms.keyId) state.slots.current = start.kms.keyId;
-  keysSet.forEach((keyId, i) => {
+  effects.forEach(({ keySlot }, i) => {
+    if (!keySlot) return;
     const base = { id: `plan-${i}`, at: '', workflowId: 'plan' };
-    applyLedgerEvent(state, keyId ? { ...base, kind: 'key-set', keyId } : { ...base, kind: 'kms-disabled' });
+    applyLedgerEvent(
+      state,
+      keySlot === 'kms-off'
+        ? { ...base, kind: 'kms-disabled' }
+        : { ...base, kind: 'key-set', keyId: keySlot.set },
+    );
   });
   return state.slots;
 }
+
+const effectOf = (step: StepDefinition): StepEffect => step.effect ?? {};
 
 export async function planProcedure(request: PlanRequest): Promise<Plan> {
   const procedure = procedureNamed(request.procedure);
@@ -139,12 +143,8 @@ export async function planProcedure(request: PlanRequest): Promise<Plan> {
   const start = await quick.getClusterDigest(input.clusterId);
   const report = await runPreflight(definition.name, definition.preflightInput(input, run, start));
   const ledger = await quick.readKeyLedger(input.clusterId);
-  const steps = stepsOf(definition, run, input, start).map(({ id, title, gate, command }) => ({
-    id,
-    title,
-    gate,
-    command,
-  }));
+  const definitions = stepsOf(definition, run, input, start);
+  const steps: PlanStep[] = definitions.map(({ id, title, gate, command }) => ({ id, title, gate, command }));
   let secretsInScope = report.secretCount;
   if (secretsInScope === undefined && report.ok) secretsInScope = await quick.countSecrets(input.clusterId);
   const measuredRate =
@@ -157,7 +157,9 @@ export async function planProcedure(request: PlanRequest): Promise<Plan> {
     start.kms.enabled && start.kms.keyId && !ledger.slots.current
       ? { ...ledger, slots: { ...ledger.slots, current: start.kms.keyId } }
       : ledger;
-  const willRun = steps.filter((s) => s.id !== 'reencrypt-baseline' || baselineReason(inUse) !== undefined);
+  const willRun = definitions
+    .map(effectOf)
+    .filter((e) => e.reencrypts !== 'baseline' || baselineReason(inUse) !== undefined);
   const maxQps = input.reencrypt?.maxQps ?? DEFAULT_REENCRYPT_SETTINGS.maxQps;
   const estimate = estimateDuration(
     willRun,
@@ -180,7 +182,7 @@ export async function planProcedure(request: PlanRequest): Promise<Plan> {
     estimate,
     slots: {
       before: { ...ledger.slots, ...(ledger.slots.current ? {} : { current: start.kms.keyId }) },
-      after: slotsAfter(ledger, start, definition.keysSet(input, start)),
+      after: slotsAfter(ledger, start, definitions.map(effectOf)),
     },
   };
 }

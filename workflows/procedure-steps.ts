@@ -12,7 +12,7 @@ import { preflightActivityName } from '../model/preflight-names';
 import type { ProcedureName } from './procedures';
 import type { Marker } from '../activities/reencrypt/types';
 import { longRunning, quick } from './activity-proxies';
-import type { StepContext, StepDefinition } from './engine/procedure';
+import type { StepContext, StepDefinition, StepEffect } from './engine/procedure';
 import { parseClusterId, parseKeyId } from '../model/ids';
 import type { LedgerEvent, LedgerView } from '../model/ledger-model';
 import { baselineReason, retirementBlocker } from '../model/ledger-model';
@@ -178,6 +178,8 @@ export interface ClusterChangeStepOptions {
   command: string;
   gate?: { id: string; prompt: string };
   change: () => ClusterChange;
+  /** What the change does, known before it runs (the change itself may depend on what earlier steps learnt). */
+  effect: Required<Pick<StepEffect, 'clusterOperation'>> & Pick<StepEffect, 'keySlot'>;
   /** When the change fails, re-encrypt under whatever the cluster now writes before blocking. */
   reencryptOnFailure?: boolean;
 }
@@ -188,6 +190,7 @@ export function clusterChangeStep(run: ProcedureRun, options: ClusterChangeStepO
     title: options.title,
     command: options.command,
     gate: options.gate,
+    effect: options.effect,
     run: async (ctx) => {
       const change = options.change();
       const sentAtMs = Date.now();
@@ -261,6 +264,7 @@ export function baselineReencryptStep(
     }),
     title: 'Re-encrypt under the key in use first (skipped when kmsflow holds its proof)',
     when: () => run.baselineNeeded && currentKeyId() !== undefined,
+    effect: { reencrypts: 'baseline' },
   };
 }
 
@@ -274,6 +278,7 @@ export function reencryptStep(
     id,
     title: 'Re-encrypt every Secret and verify (storage migration)',
     command: 'kubectl get secrets --all-namespaces -o json | kubectl replace -f -',
+    effect: { reencrypts: 'after-change' },
     run: async (ctx) => {
       const result = await runReencryption(
         run,
@@ -369,6 +374,7 @@ export function vaultAccessStep(
     id: `vault-public-access-${access.toLowerCase()}`,
     title: `Set the key vault's public network access to ${access}`,
     command: `az keyvault update --name <vault> --public-network-access ${access}`,
+    effect: { vaultPublicAccess: access },
     run: async (ctx) => {
       const vault = await quick.ensureVaultPublicNetworkAccess({
         vaultResourceId: vaultResourceId(),
@@ -390,6 +396,7 @@ export function newKeyVersionStep(
     id,
     title: 'Create a new key version',
     command: 'az keyvault key rotate --vault-name <vault> --name <key>',
+    effect: { createsKeyVersion: true },
     run: async (ctx) => {
       const ref = parseKeyId(fromKeyId());
       const created = await quick.createKeyVersion({
@@ -419,6 +426,7 @@ export function retireStep(
       id: 'retire-key',
       prompt: 'The old key version will be disabled/expired; kmsflow has proof that no Secret needs it.',
     },
+    effect: { retiresKey: how },
     run: async (ctx) => {
       const ledger = await quick.readKeyLedger(run.clusterId);
       const blocker = retirementBlocker(ledger, keyId());
@@ -478,6 +486,7 @@ export function disableAndReencryptSteps(
       command: `az aks update ${run.az} --disable-azure-keyvault-kms`,
       gate: DISABLE_GATE,
       change: () => ({ kind: 'disable-kms' }),
+      effect: { clusterOperation: 'kms', keySlot: 'kms-off' },
       reencryptOnFailure: true,
     }),
     reencryptStep(run, ids.reencrypt, () => ({ kms: 'disabled' })),
@@ -498,6 +507,7 @@ export function enableAndReencryptSteps(
       title,
       command: kmsEnableCommand(run.az, target),
       change: () => ({ kind: 'enable-kms', ...target }),
+      effect: { clusterOperation: 'kms', keySlot: { set: target.keyId } },
       reencryptOnFailure: true,
     }),
     reencryptStep(run, ids.reencrypt, () => ({ kms: 'enabled', keyId: target.keyId })),

@@ -37,6 +37,7 @@ import {
   StepAttribute,
 } from '../messages';
 import { CANCEL_CHILDREN_BY_ID_PATCH } from '../patches';
+import type { OperationKind } from '../../model/ledger-model';
 import { renderCurrentDetails } from './details';
 import { blockedReasonOf, isStepFailure } from './failures';
 
@@ -66,7 +67,32 @@ export interface StepDefinition {
   command?: string;
   /** Evaluated when the step's turn comes; `false` marks it skipped. */
   when?: () => boolean;
+  /** What the step does, as data known before it runs: plans read it, the engine does not. */
+  effect?: StepEffect;
   run(ctx: StepContext): Promise<void>;
+}
+
+/**
+ * A step's effect on the cluster, its keys and its vault. `planProcedure` prices and explains a procedure from
+ * these (ARM operations, re-encryptions, AKS's key slots after it), never from step ids. A step without one
+ * changes nothing a plan counts (a preflight, a guard, the canary).
+ */
+export interface StepEffect {
+  /** An ARM operation on the cluster: a KMS update or an upgrade hop, priced at the pace measured for its kind. */
+  clusterOperation?: OperationKind;
+  /** AKS's key slots: the key set as current (the current one becomes previous), or KMS off (the slots stay). */
+  keySlot?: { set: string } | 'kms-off';
+  /**
+   * Re-encrypts and verifies every Secret: after a KMS change (it first waits for the change to propagate), or
+   * under the key already in use (`baseline`: no wait, and only when kmsflow holds no proof under that key).
+   */
+  reencrypts?: 'after-change' | 'baseline';
+  /** Sets the key vault's public network access. */
+  vaultPublicAccess?: 'Enabled' | 'Disabled';
+  /** Creates a new version of the key. */
+  createsKeyVersion?: true;
+  /** Disables or expires a key version (never deletes it). */
+  retiresKey?: 'disable' | 'expire';
 }
 
 export interface ProcedureOptions {

@@ -42,10 +42,8 @@ export interface ProcedureDefinition<
   /** Its workflow input from the checked flags; throws ProcedureInputError naming the fix. */
   input(flags: CheckedFlags, base: ProcedureInputBase): I;
   preflightInput(input: I, run: ProcedureRun, start: ClusterDigest): PreflightInput;
-  /** The steps after the preflight. */
+  /** The steps after the preflight; each declares its effect (the keys it sets, …) for the plan. */
   steps(run: ProcedureRun, input: I, start: ClusterDigest): StepDefinition[];
-  /** The keys it sets, in order (undefined: KMS off), for the plan's view of AKS's key slots. */
-  keysSet(input: I, start: ClusterDigest): (string | undefined)[];
 }
 
 /** Keeps the procedure's name as a literal type, so the list of procedures types every lookup by name. */

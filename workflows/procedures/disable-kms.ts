@@ -13,7 +13,6 @@ export const disableKmsProcedure = defineProcedure<DisableKmsInput, 'disable-kms
   steps: (run) => [
     ...disableAndReencryptSteps(run, { canary: 'canary', reencrypt: 'reencrypt' }, 'Disable KMS'),
   ],
-  keysSet: () => [undefined],
 });
 
 /** Disable KMS, then re-encrypt every Secret (they are then stored unencrypted); the key stays valid. */

@@ -45,7 +45,6 @@ export const enableKmsProcedure = defineProcedure<EnableKmsInput, 'enable-kms'>(
       input,
     ),
   ],
-  keysSet: (input) => [input.keyId],
 });
 
 /** Enable KMS with a versioned key (Public, or Private with the vault id), then re-encrypt every Secret. */

@@ -46,6 +46,7 @@ export const migrateToKmsV2Procedure = defineProcedure<MigrateToKmsV2Input, 'mig
             prompt: `The cluster (control plane and every node pool) will be upgraded to ${version}.`,
           },
           change: () => ({ kind: 'upgrade', version }),
+          effect: { clusterOperation: 'upgrade' },
         }),
     );
     return [
@@ -63,7 +64,6 @@ export const migrateToKmsV2Procedure = defineProcedure<MigrateToKmsV2Input, 'mig
       ),
     ];
   },
-  keysSet: (input, start) => [undefined, input.keyId ?? start.kms.keyId],
 });
 
 export function migrateToKmsV2(input: MigrateToKmsV2Input): Promise<ProcedureOutcome> {

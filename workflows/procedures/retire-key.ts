@@ -19,7 +19,14 @@ export interface RetireKeyInput extends ProcedureInputBase {
   how?: 'disable' | 'expire';
 }
 
-function rotation(run: ProcedureRun, start: ClusterDigest, n: 1 | 2, keyId: () => string): StepDefinition[] {
+/** Rotation n to the key `keyId()` returns when it runs (`planned`: the key as a plan names it). */
+function rotation(
+  run: ProcedureRun,
+  start: ClusterDigest,
+  n: 1 | 2,
+  keyId: () => string,
+  planned: string,
+): StepDefinition[] {
   return [
     canaryStep(run, `canary-${n}`),
     clusterChangeStep(run, {
@@ -36,6 +43,7 @@ function rotation(run: ProcedureRun, start: ClusterDigest, n: 1 | 2, keyId: () =
         networkAccess: start.kms.networkAccess ?? 'Public',
         vaultResourceId: start.kms.vaultResourceId,
       }),
+      effect: { clusterOperation: 'kms', keySlot: { set: planned } },
       reencryptOnFailure: true,
     }),
     reencryptStep(run, `reencrypt-${n}`, () => ({ kms: 'enabled', keyId: keyId() })),
@@ -75,7 +83,7 @@ export const retireKeyProcedure = defineProcedure<RetireKeyInput, 'retire-key'>(
         ),
         when: () => keys.second === undefined,
       },
-      ...rotation(run, start, 1, () => keys.second!),
+      ...rotation(run, start, 1, () => keys.second!, input.newKeyIds?.[0] ?? '<new version 2>'),
       {
         ...newKeyVersionStep(
           run,
@@ -85,11 +93,10 @@ export const retireKeyProcedure = defineProcedure<RetireKeyInput, 'retire-key'>(
         ),
         when: () => keys.third === undefined,
       },
-      ...rotation(run, start, 2, () => keys.third!),
+      ...rotation(run, start, 2, () => keys.third!, input.newKeyIds?.[1] ?? '<new version 3>'),
       retireStep(run, () => retiring, input.how ?? 'disable'),
     ];
   },
-  keysSet: (input) => [input.newKeyIds?.[0] ?? '<new version 2>', input.newKeyIds?.[1] ?? '<new version 3>'],
 });
 
 export function retireKey(input: RetireKeyInput): Promise<ProcedureOutcome> {

@@ -78,11 +78,11 @@ export const rotateKeyProcedure = defineProcedure<RotateKeyInput, 'rotate-key'>(
         : 'Rotate KMS to the new key version',
       command: kmsEnableCommand(run.az, target(input, start.kms)),
       change: () => ({ kind: 'enable-kms', ...target(input, run.report?.cluster.kms ?? start.kms) }),
+      effect: { clusterOperation: 'kms', keySlot: { set: input.keyId } },
       reencryptOnFailure: true,
     }),
     reencryptStep(run, 'reencrypt', () => ({ kms: 'enabled', keyId: input.keyId })),
   ],
-  keysSet: (input) => [input.keyId],
 });
 
 /**

@@ -53,7 +53,6 @@ export const switchVaultModeProcedure = defineProcedure<SwitchVaultModeInput, 's
       ),
     ];
   },
-  keysSet: (input, start) => [undefined, input.keyId ?? start.kms.keyId],
 });
 
 /** The mode cannot change while KMS is on: disable → re-encrypt → vault access → enable in the new mode → re-encrypt. */

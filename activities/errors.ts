@@ -50,6 +50,8 @@ const FIXES: Record<string, string> = {
   AuthorizationFailed:
     "Grant the worker's identity the Azure role the message names on that scope (see docs/permissions.md), then retry.",
   KeyNotFound: 'Check the key id: that key or version does not exist in the vault.',
+  VaultNotFound:
+    'Check the vault name in the key id: no key vault of that name exists (its host name does not resolve); a deleted vault can be recovered within its retention period (az keyvault recover --name <vault>).',
   ResourceNotFound:
     'Check the resource id (subscription, resource group and name): the resource does not exist.',
   ResourceGroupNotFound: 'Check the resource group in the resource id.',
@@ -111,14 +113,50 @@ function classifyHttp(
 }
 
 function innerCode(err: RestError): string | undefined {
-  // Key Vault puts the precise reason (ForbiddenByFirewall, ForbiddenByRbac) in error.innererror.code.
-  const details = err.details as { error?: { innererror?: { code?: string } } } | undefined;
-  return details?.error?.innererror?.code;
+  // Key Vault puts the precise reason (ForbiddenByFirewall, ForbiddenByRbac) in error.innererror.code;
+  // @azure/keyvault-keys 4.10 hands it on as details.error.innerError.
+  const details = err.details as
+    { error?: { innererror?: { code?: string }; innerError?: { code?: string } } } | undefined;
+  return details?.error?.innererror?.code ?? details?.error?.innerError?.code;
+}
+
+/** Key Vault and Managed HSM host names in every Azure cloud: each vault is a DNS name of its own. */
+const VAULT_HOST =
+  /\.(vault\.azure\.net|vault\.azure\.cn|vault\.usgovcloudapi\.net|vault\.microsoftazure\.de|managedhsm\.azure\.net)\.?$/i;
+
+function hostOf(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A vault host name that does not resolve (NXDOMAIN) is a vault that does not exist: DNS answers that for sure,
+ * so retrying cannot help. Any other name that does not resolve (ARM, a cluster) stays a transient failure.
+ */
+function vaultNotFound(
+  code: string | undefined,
+  host: string | undefined,
+  message: string,
+): Classified | undefined {
+  if (code !== 'ENOTFOUND' || !host || !VAULT_HOST.test(host)) return undefined;
+  return {
+    type: ErrorType.notFound,
+    code: 'VaultNotFound',
+    message: truncate(`Key vault ${host.split('.')[0]} does not exist: ${message}`),
+    retryable: false,
+  };
 }
 
 function classifyAzure(err: RestError): Classified {
   const code = innerCode(err) ?? err.code;
   const systemCode = err.code && TRANSIENT_SYSTEM_CODES.has(err.code) ? err.code : undefined;
+  const missingVault =
+    err.statusCode === undefined ? vaultNotFound(err.code, hostOf(err.request?.url), err.message) : undefined;
+  if (missingVault) return missingVault;
   if (err.statusCode === undefined && systemCode) {
     return { type: ErrorType.transient, code: systemCode, message: truncate(err.message), retryable: true };
   }
@@ -196,6 +234,11 @@ export function classifyError(err: unknown): Classified {
     return { type: ErrorType.operationFailed, code: 'Canceled', message, retryable: false };
   }
   const systemCode = systemErrorCode(err) ?? systemErrorCode((err as { cause?: unknown }).cause);
+  const failedHost = [err, (err as { cause?: unknown }).cause]
+    .map((e) => (e as { hostname?: unknown } | undefined)?.hostname)
+    .find((h): h is string => typeof h === 'string');
+  const missingVault = vaultNotFound(systemCode, failedHost, message);
+  if (missingVault) return missingVault;
   if (systemCode)
     return { type: ErrorType.transient, code: systemCode, message: truncate(message), retryable: true };
   return { type: ErrorType.unexpected, message: truncate(message), retryable: true };

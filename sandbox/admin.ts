@@ -2,6 +2,7 @@
  * The sandbox's admin and inspection endpoints, under /_sandbox/ on any host:
  *   GET    /_sandbox/health                       {"ok":true}
  *   GET    /_sandbox/ca                           the CA certificate (PEM)
+ *   GET    /_sandbox/dns/<host name>              what the name resolves to: 127.0.0.1, or 404 when no such vault exists
  *   GET    /_sandbox/state                        overview: subscriptions, clusters, vaults/keys, identities, role assignments
  *   GET    /_sandbox/clusters/<name>[?entries=1]  cluster inspection (key slots, encryption, etcd summary[, per-Secret view], operations)
  *   GET    /_sandbox/clusters/<name>/etcd         per-Secret etcd view
@@ -16,6 +17,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ZodError } from 'zod';
+import { isSandboxHostname, VAULT_DNS_SUFFIX } from './client-options';
 import type { SandboxContext } from './context';
 import { HttpError, isObject, readJsonObject, sendJson } from './http';
 import { inspectCluster, inspectSandbox } from './inspect';
@@ -63,6 +65,17 @@ async function route(
     return;
   }
   if (section === 'state' && method === 'GET') return sendJson(res, 200, inspectSandbox(ctx));
+  if (section === 'dns' && name && method === 'GET') {
+    // A vault's host name exists in DNS only while the vault does (the clients' lookup asks here).
+    const host = name.toLowerCase();
+    const vaultName = host.endsWith(`.${VAULT_DNS_SUFFIX}`)
+      ? host.slice(0, -VAULT_DNS_SUFFIX.length - 1)
+      : '';
+    const resolves =
+      isSandboxHostname(host) && (!vaultName || ctx.store.vaultByName(vaultName) !== undefined);
+    if (!resolves) throw new HttpError(404, 'NXDOMAIN', `${host} does not resolve.`);
+    return sendJson(res, 200, { hostname: host, address: '127.0.0.1' });
+  }
   if (section === 'oplog' && method === 'GET')
     return sendJson(res, 200, { entries: ctx.oplog.entries(filterFromQuery(url.searchParams)) });
 

@@ -3,7 +3,8 @@
  * the demo all construct clients through these helpers, so this is the only place that knows the options
  * each SDK takes (modular ARM clients: `endpoint`; classic ARM clients: `endpoint` + `$host`; Key Vault:
  * the vault URL), how the sandbox CA is trusted (an `https.Agent` set on every request by a pipeline
- * policy) and how Azure host names reach 127.0.0.1 (the agent's `lookup`).
+ * policy) and how Azure host names reach 127.0.0.1 (the agent's `lookup`). As in Azure, the host name of a vault
+ * that does not exist does not resolve: the lookup asks the sandbox and fails with `getaddrinfo ENOTFOUND`.
  */
 import * as dns from 'node:dns';
 import * as https from 'node:https';
@@ -83,14 +84,76 @@ export const sandboxLookup: LookupFunction = (hostname, options, callback) => {
   }
 };
 
+/** The error `dns.lookup` gives for a name that does not exist (NXDOMAIN). */
+function hostNotFound(hostname: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), {
+    errno: -3008,
+    code: 'ENOTFOUND',
+    syscall: 'getaddrinfo',
+    hostname,
+  });
+}
+
+const dnsAgents = new Map<string, https.Agent>();
+
+/** Asks the sandbox whether `hostname` resolves (a vault's name does while the vault exists). */
+function sandboxResolves(endpoints: SandboxEndpoints, hostname: string, done: (resolves: boolean) => void) {
+  let agent = dnsAgents.get(endpoints.caPem);
+  if (!agent) {
+    agent = new https.Agent({ ca: endpoints.caPem, keepAlive: true });
+    dnsAgents.set(endpoints.caPem, agent);
+  }
+  let answered = false;
+  const answer = (resolves: boolean) => {
+    if (answered) return;
+    answered = true;
+    done(resolves);
+  };
+  const req = https.request(
+    {
+      host: '127.0.0.1',
+      port: endpoints.port,
+      method: 'GET',
+      path: `/_sandbox/dns/${encodeURIComponent(hostname)}`,
+      agent,
+      timeout: 10_000,
+    },
+    (res) => {
+      res.resume();
+      res.on('end', () => answer(res.statusCode !== 404));
+      res.on('error', () => answer(true));
+    },
+  );
+  // A sandbox that cannot answer: resolve anyway and let the connection itself fail, as before.
+  req.on('error', () => answer(true));
+  req.on('timeout', () => req.destroy());
+  req.end();
+}
+
+/** `sandboxLookup`, except that a vault's host name resolves only while the sandbox holds that vault. */
+export function sandboxLookupFor(endpoints: SandboxEndpoints): LookupFunction {
+  return (hostname, options, callback) => {
+    const host = hostname.toLowerCase();
+    if (!isSandboxHostname(host) || !host.endsWith(`.${VAULT_DNS_SUFFIX}`)) {
+      sandboxLookup(hostname, options, callback);
+      return;
+    }
+    sandboxResolves(endpoints, host, (resolves) => {
+      if (resolves) sandboxLookup(hostname, options, callback);
+      else callback(hostNotFound(hostname), options.all ? [] : '', 0);
+    });
+  };
+}
+
 const agents = new Map<string, https.Agent>();
 
-/** One keep-alive agent per CA: trusts the sandbox CA and resolves Azure host names to loopback. */
+/** One keep-alive agent per sandbox: trusts the sandbox CA and resolves Azure host names to loopback. */
 export function sandboxHttpsAgent(endpoints: SandboxEndpoints): https.Agent {
-  let agent = agents.get(endpoints.caPem);
+  const id = `${endpoints.port}\n${endpoints.caPem}`;
+  let agent = agents.get(id);
   if (!agent) {
-    agent = new https.Agent({ ca: endpoints.caPem, lookup: sandboxLookup, keepAlive: true });
-    agents.set(endpoints.caPem, agent);
+    agent = new https.Agent({ ca: endpoints.caPem, lookup: sandboxLookupFor(endpoints), keepAlive: true });
+    agents.set(id, agent);
   }
   return agent;
 }

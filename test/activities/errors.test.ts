@@ -104,6 +104,42 @@ describe('error mapping', () => {
     expect(classifyError(unreadable)).toMatchObject({ type: ErrorType.secretUnreadable, retryable: false });
   });
 
+  it("a vault's host name that does not resolve is a vault that does not exist: not found, never retried", () => {
+    const dns = (url: string) =>
+      new RestError('getaddrinfo ENOTFOUND host', {
+        code: 'ENOTFOUND',
+        request: createPipelineRequest({ url }),
+      });
+    const failure = toApplicationFailure(
+      dns('https://kv-gone.vault.azure.net/keys/kms/0123?api-version=7.6'),
+      'Read key kms',
+    );
+    expect(failure).toMatchObject({ type: ErrorType.notFound, nonRetryable: true });
+    expect(failure.message).toMatch(/^Read key kms: Key vault kv-gone does not exist/);
+    expect(failure.details?.[0]).toEqual({
+      code: 'VaultNotFound',
+      fix: expect.stringContaining('vault name'),
+    });
+    // Node's own error for the same lookup (no RestError around it)
+    const raw = Object.assign(new Error('getaddrinfo ENOTFOUND kv-gone.vault.azure.net'), {
+      code: 'ENOTFOUND',
+      hostname: 'kv-gone.vault.azure.net',
+    });
+    expect(classifyError(raw)).toMatchObject({ type: ErrorType.notFound, retryable: false });
+    // Any other name that does not resolve may come back: still transient
+    expect(classifyError(dns('https://management.azure.com/subscriptions'))).toMatchObject({
+      type: ErrorType.transient,
+      code: 'ENOTFOUND',
+      retryable: true,
+    });
+  });
+
+  it("reads Key Vault's inner error code as @azure/keyvault-keys hands it on (details.error.innerError)", () => {
+    const err = restError(403, 'Forbidden', 'Client address is not authorized');
+    err.details = { error: { code: 'Forbidden', innerError: { code: 'ForbiddenByFirewall' } } };
+    expect(classifyError(err)).toMatchObject({ type: ErrorType.permission, code: 'ForbiddenByFirewall' });
+  });
+
   it('treats connection errors as transient and passes ApplicationFailures through', () => {
     const reset = Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
     expect(classifyError(reset)).toMatchObject({ type: ErrorType.transient, retryable: true });

@@ -2,8 +2,10 @@
 // key's kind (Key Vault's rotation when the key's policy sets an expiry, else a copy of the previous version with
 // an expiry), nothing is created without an expiry where an Azure Policy requires one, and a retry returns the
 // version of its operation, adopting the one a worker rotated but died before tagging.
+import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ErrorType } from '../../activities/errors';
 import { KEY_OPERATION_TAG } from '../../activities/keyvault';
 import { type Activities, createActivities } from '../../activities';
 import { addIsoDuration } from '../../sandbox/keyvault/rotation-policy';
@@ -188,5 +190,18 @@ describe('createKeyVersion keeps the kind of the key', () => {
     const fresh = await run(activities.createKeyVersion, { vaultUrl, name: 'hsm', operationKey: 'wf/hsm/3' });
     expect(fresh.version).not.toBe(stranger.properties.version);
     expect(await versionIds('kv-kind', 'hsm')).toHaveLength(before.length + 2);
+  });
+
+  it('a vault that does not exist fails as not found at once, not as a transient error to retry', async () => {
+    const missing = 'https://kv-nowhere.vault.azure.net:' + String(sandbox.endpoints.port);
+    for (const attempt of [
+      run(activities.getKey, `${missing}/keys/kms/${'0'.repeat(32)}`),
+      run(activities.createKeyVersion, { vaultUrl: missing, name: 'kms', operationKey: 'wf/nowhere/1' }),
+    ]) {
+      const failure = (await attempt.catch((e: unknown) => e)) as ApplicationFailure;
+      expect(failure).toBeInstanceOf(ApplicationFailure);
+      expect(failure).toMatchObject({ type: ErrorType.notFound, nonRetryable: true });
+      expect(failure.message).toMatch(/getaddrinfo ENOTFOUND kv-nowhere\.vault\.azure\.net/);
+    }
   });
 });

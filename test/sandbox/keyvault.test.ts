@@ -1,6 +1,12 @@
+import type { PipelinePolicy } from '@azure/core-rest-pipeline';
 import { CryptographyClient, KeyClient } from '@azure/keyvault-keys';
+import * as https from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sandboxKeyVaultClientOptions, SandboxCredential } from '../../sandbox/client-options';
+import {
+  sandboxKeyVaultClientOptions,
+  SandboxCredential,
+  sandboxLookupFor,
+} from '../../sandbox/client-options';
 import { VaultKeyUsability } from '../../sandbox/keyvault/usability';
 import { startSandbox, type RunningSandbox } from '../../sandbox/sandbox';
 import { RG, rawRequest, testScenario, restError } from './helpers';
@@ -16,6 +22,18 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => sb?.close());
+
+/** Sends requests through a new agent (the sandbox CA and host mapping, no pooled connections). */
+function freshAgentPolicy(): PipelinePolicy {
+  const agent = new https.Agent({ ca: sb.endpoints.caPem, lookup: sandboxLookupFor(sb.endpoints) });
+  return {
+    name: 'freshAgent',
+    sendRequest(request, next) {
+      request.agent = agent;
+      return next(request);
+    },
+  };
+}
 
 describe('Key Vault data plane', () => {
   it('challenges a request without a token with 401 and WWW-Authenticate naming the tenant', async () => {
@@ -175,6 +193,32 @@ describe('Key Vault data plane', () => {
     expect((await identity.getKey('kms')).name).toBe('kms');
     const denied = await restError(identity.createRsaKey('not-allowed'));
     expect(denied.message).toMatch(/Action: 'Microsoft\.KeyVault\/vaults\/keys\/create\/action'/);
+  });
+
+  it('a vault that does not exist does not resolve, as its host name would not in Azure', async () => {
+    const missing = await restError(sb.clients(undefined, noRetry).keys('kv-missing').getKey('kms'));
+    expect(missing.statusCode).toBeUndefined();
+    expect(missing.code).toBe('ENOTFOUND');
+    expect(missing.message).toBe('getaddrinfo ENOTFOUND kv-missing.vault.azure.net');
+    // it resolves again once such a vault exists, and stops when it is gone
+    const store = sb.context.store.state;
+    store.vaults.push({ ...store.vaults.find((v) => v.name === 'kv-test')!, name: 'kv-missing', keys: {} });
+    try {
+      // the vault answers (the operator holds no role on it)
+      const e = await restError(sb.clients(undefined, noRetry).keys('kv-missing').getKey('kms'));
+      expect(e.statusCode).toBe(403);
+    } finally {
+      store.vaults = store.vaults.filter((v) => v.name !== 'kv-missing');
+    }
+    const gone = await restError(
+      new KeyClient(
+        sb.vaultUrl('kv-missing'),
+        sb.credential(),
+        // a fresh agent: the keep-alive connection of the vault that existed is not reused
+        { additionalPolicies: [{ policy: freshAgentPolicy(), position: 'perCall' }], ...noRetry },
+      ).getKey('kms'),
+    );
+    expect(gone.code).toBe('ENOTFOUND');
   });
 
   it('refuses a token from another tenant', async () => {

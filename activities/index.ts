@@ -5,12 +5,13 @@
 import type { Client } from '@temporalio/client';
 import type { ClientFactory } from './clients';
 import { createClusterActivities } from './cluster';
+import { createEstateActivities } from './estate';
 import { createFleetActivities } from './fleet';
 import { createKeyVaultActivities } from './keyvault';
 import { createKubernetesActivities } from './kubernetes';
 import { createLedgerActivities } from './ledger';
 import { createPermissionActivities } from './permissions';
-import { createPreflightActivities } from './preflight';
+import { createPreflightActivities, type PreflightOptions } from './preflight';
 import { createReencryptActivities } from './reencrypt';
 
 export interface ActivityDeps {
@@ -20,6 +21,8 @@ export interface ActivityDeps {
   /** For the key ledger, an entity workflow per cluster. */
   temporal?: Client;
   taskQueue?: string;
+  /** Which subscriptions the estate always includes, and the rules of the per-procedure preflight activities. */
+  preflight?: PreflightOptions;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -28,13 +31,14 @@ export function createActivities(deps: ActivityDeps) {
   const permissions = createPermissionActivities(deps.clients);
   const kubernetes = createKubernetesActivities(deps.clients);
   const ledger = createLedgerActivities(deps.temporal, deps.taskQueue);
-  const preflight = createPreflightActivities(deps.clients, {
-    ...cluster,
-    ...keyVault,
-    ...permissions,
-    ...kubernetes,
-    ...ledger,
+  const estate = createEstateActivities(deps.clients, ledger, {
+    subscriptions: deps.preflight?.estateSubscriptions,
   });
+  const preflight = createPreflightActivities(
+    deps.clients,
+    { ...cluster, ...keyVault, ...permissions, ...kubernetes, ...ledger, ...estate },
+    deps.preflight,
+  );
   const reencrypt = createReencryptActivities(deps.clients);
   const fleet = createFleetActivities(deps.clients);
   return {
@@ -43,6 +47,7 @@ export function createActivities(deps: ActivityDeps) {
     ...keyVault,
     ...permissions,
     ...kubernetes,
+    ...estate,
     ...preflight,
     ...reencrypt,
     ...ledger,

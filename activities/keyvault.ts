@@ -6,30 +6,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import { keyId, parseKeyId, parseVaultId } from '../model/ids';
 import type { ClientFactory } from './clients';
 import { classifyError, ErrorType, mapErrors, toApplicationFailure } from './errors';
+import type { KeyDigest, KeyVersionDigest, VaultDigest } from '../model/azure-digests';
 
-export interface VaultDigest {
-  id: string;
-  name: string;
-  tenantId: string;
-  vaultUri?: string;
-  publicNetworkAccess: 'Enabled' | 'Disabled';
-  /** `Deny` means a firewall ("selected networks"): unsupported for KMS in Public mode. */
-  firewallDefaultAction: 'Allow' | 'Deny';
-  enableRbacAuthorization: boolean;
-  enableSoftDelete: boolean;
-  enablePurgeProtection: boolean;
-  /** Object ids with both encrypt and decrypt key permissions in the access policies (non-RBAC vaults). */
-  accessPolicyCryptoPrincipals: string[];
-}
-
-export interface KeyVersionDigest {
-  id: string;
-  name: string;
-  version: string;
-  enabled: boolean;
-  expiresOn?: string;
-  createdOn?: string;
-}
+export type { KeyDigest, KeyVersionDigest, VaultDigest };
 
 /** A key version's state for `kmsflow keys`: null fields when it could not be read (`problem` says why). */
 export interface KeyState {
@@ -37,11 +16,6 @@ export interface KeyState {
   enabled: boolean | null;
   expiresOn: string | null;
   problem: string | null;
-}
-
-export interface KeyDigest extends KeyVersionDigest {
-  keyType: string;
-  keyOps: string[];
 }
 
 export function vaultDigestOf(vault: Vault): VaultDigest {

@@ -5,6 +5,7 @@
 import { parseVaultId } from '../model/ids';
 import type { ClientFactory } from './clients';
 import { mapErrors } from './errors';
+import type { PermissionReport } from '../model/azure-digests';
 
 /** Built-in role definition GUIDs (identical in every tenant). */
 export const BuiltInRoles = {
@@ -27,13 +28,7 @@ const CONTRIBUTOR_ROLES = new Set<string>([
   BuiltInRoles.contributor,
 ]);
 
-export interface PermissionReport {
-  principalId: string;
-  /** How the identity may encrypt/decrypt with the vault's keys, if at all. */
-  crypto: 'rbac-role' | 'access-policy' | 'missing';
-  /** Whether the identity holds Key Vault Contributor (or Owner/Contributor) on the vault or above. */
-  contributor: boolean;
-}
+export type { PermissionReport };
 
 function roleGuid(roleDefinitionId: string | undefined): string {
   return (roleDefinitionId ?? '').split('/').pop()?.toLowerCase() ?? '';

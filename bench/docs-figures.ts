@@ -9,6 +9,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { formatScaling, scalingOf, type ScenarioRows } from './reencrypt/scaling';
 import { apiServerLabel, targetChecks, type ContenderRow, type Scenario } from './reencrypt/report';
+import { RULES } from '../model/rules';
+import { PROCEDURES as PROCEDURE_LIST } from '../workflows/procedures';
 
 const ROOT = path.resolve(__dirname, '..');
 const RESULTS = path.join(ROOT, 'bench', 'results');
@@ -433,7 +435,25 @@ export function generatedBlocks(): Record<string, Record<string, string>> {
       campaign: campaignResults(),
     },
     'README.md': { performance: readmePerformance() },
+    'docs/procedures.md': { rules: ruleTable() },
   };
+}
+
+/** Every preflight rule from its registry: code, severity, the line it enforces, when it fires, who applies it. */
+function ruleTable(): string {
+  const rows = RULES.map((rule) => {
+    const users = PROCEDURE_LIST.filter((p) => p.definition.rules.includes(rule.code)).map(
+      (p) => p.definition.command,
+    );
+    return [
+      `\`${rule.code}\``,
+      rule.severity,
+      rule.source,
+      rule.when,
+      users.length === PROCEDURE_LIST.length ? 'all' : users.join(', ') || '—',
+    ];
+  });
+  return table(['code', 'severity', 'enforces', 'when', 'procedures'], rows);
 }
 
 /** The doc with its generated blocks replaced; throws when a block's markers are missing. */

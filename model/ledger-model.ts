@@ -36,6 +36,8 @@ export type LedgerEvent =
       secretsPerSecond?: number;
     })
   | (EventBase & { kind: 'key-retired'; keyId: string; how: 'disable' | 'expire' })
+  /** The operator went ahead where kmsflow could not verify (--assume-unused CLUSTER, --accept-unverified). */
+  | (EventBase & { kind: 'safety-override'; overrides: string[] })
   /** How long an ARM operation kmsflow sent on the cluster took, from the PUT to its end: what plans estimate from. */
   | (EventBase & { kind: 'cluster-operation'; operationKind: OperationKind; seconds: number });
 
@@ -78,6 +80,8 @@ export interface LedgerState {
   reencryptions?: ReencryptionRecord[];
   /** Measured durations of the last ARM operations kmsflow sent, in seconds, by kind (bounded). */
   operationSeconds?: Partial<Record<OperationKind, number[]>>;
+  /** What operators vouched for where kmsflow could not verify, newest last (bounded). */
+  overrides?: { at: string; workflowId: string; runId?: string; overrides: string[] }[];
   eventIds: string[];
 }
 
@@ -104,6 +108,7 @@ export interface LedgerView extends LedgerState {
 const MAX_EVENT_IDS = 500;
 const MAX_REENCRYPTIONS = 300;
 const MAX_OPERATION_TIMINGS = 10;
+const MAX_OVERRIDES = 50;
 
 export function emptyLedger(cluster: string): LedgerState {
   return { cluster, kmsEnabled: false, slots: {}, keys: [], eventIds: [] };
@@ -185,6 +190,17 @@ export function applyLedgerEvent(state: LedgerState, event: LedgerEvent): Ledger
         k.retiredAt = event.at;
         k.retiredHow = event.how;
       }
+      break;
+    }
+    case 'safety-override': {
+      const list = (state.overrides ??= []);
+      list.push({
+        at: event.at,
+        workflowId: event.workflowId,
+        runId: event.runId,
+        overrides: event.overrides,
+      });
+      if (list.length > MAX_OVERRIDES) list.splice(0, list.length - MAX_OVERRIDES);
       break;
     }
     case 'cluster-operation': {

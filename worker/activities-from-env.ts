@@ -9,6 +9,7 @@ import { type ClientFactory, createProductionClients } from '../activities/clien
 import { createSandboxClients } from './sandbox-clients';
 import { readSandboxEnv } from '../sandbox/env-file';
 import { TASK_QUEUE } from '../workflows/messages';
+import { procedureNamed } from '../workflows/procedures';
 import { ActivityConfigError, type ActivitySource } from './activity-source';
 
 export {
@@ -43,5 +44,19 @@ export function buildActivities(options: BuildActivitiesOptions): Activities {
     temporal: options.temporal,
     taskQueue: options.taskQueue ?? TASK_QUEUE,
     pollIntervalMs: options.pollIntervalMs,
+    preflight: {
+      estateSubscriptions: estateSubscriptionsFromEnv(process.env),
+      procedureRules: (name) => procedureNamed(name)?.definition.rules,
+    },
   });
+}
+
+/** `KMSFLOW_ESTATE_SUBSCRIPTIONS`: subscriptions (comma-separated) whose clusters every safety check includes. */
+export const ESTATE_SUBSCRIPTIONS_VARIABLE = 'KMSFLOW_ESTATE_SUBSCRIPTIONS';
+
+export function estateSubscriptionsFromEnv(env: NodeJS.ProcessEnv): string[] {
+  return (env[ESTATE_SUBSCRIPTIONS_VARIABLE] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
 }

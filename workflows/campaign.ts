@@ -50,9 +50,9 @@ import {
 } from './campaign-messages';
 import { CampaignAttribute, PhaseAttribute, procedurePhaseSignal, procedureWorkflowId } from './messages';
 import { procedureNamed } from './procedures';
-import type { ProcedureInputBase, ProcedureOutcome } from './procedures/common';
+import { preflightInputOf, type ProcedureInputBase, type ProcedureOutcome } from './procedures/common';
 import { ProcedureRun, runPreflight } from './procedure-steps';
-import type { Finding } from '../activities/preflight';
+import type { Finding } from '../model/preflight';
 import { followCurrentVersion } from './versioning-behavior';
 
 const now = () => new Date().toISOString();
@@ -592,8 +592,8 @@ async function preflightAtPlan(input: InputSource, member: CampaignMember): Prom
     if (typeof checked === 'string')
       return { ok: false, errors: [{ code: 'InputsDoNotFit', message: checked }], warnings: 0 };
     const report = await runPreflight(
-      definition.name,
-      definition.preflightInput(checked, new ProcedureRun(member.clusterId), start),
+      definition,
+      preflightInputOf(definition, checked, new ProcedureRun(member.clusterId), start),
     );
     const findings = keyLater
       ? report.findings.filter((f) => !CHECKED_AT_THE_CLUSTER_TURN.includes(f.code))

@@ -18,6 +18,11 @@ export const REPORT_WAITS_PATCH = 'report-waits';
 /** v0.3.0: one activity runs several pages of a pass (reencryptPages), so history grows per batch, not per page. */
 export const BATCHED_PAGES_PATCH = 'batched-pages';
 
+/** v0.4.0: one `preflight` activity judges the rules the procedure's definition lists, over one read of the facts. */
+export const PREFLIGHT_RULES_PATCH = 'preflight-rules';
+/** v0.4.0: a retirement is checked against every cluster of the estate (both key slots), not the subscription's current keys. */
+export const ESTATE_RETIREMENT_PATCH = 'estate-retirement';
+
 export const ALL_PATCHES = [
   RUN_SCOPED_IDENTITY_PATCH,
   WATERMARK_CHECK_PATCH,
@@ -25,4 +30,6 @@ export const ALL_PATCHES = [
   OPERATION_TIMING_PATCH,
   REPORT_WAITS_PATCH,
   BATCHED_PAGES_PATCH,
+  PREFLIGHT_RULES_PATCH,
+  ESTATE_RETIREMENT_PATCH,
 ] as const;

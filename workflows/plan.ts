@@ -4,7 +4,7 @@
  * slots change. It only reads: a plan never changes Azure or the cluster.
  */
 import type { ClusterDigest } from '../model/cluster-model';
-import type { Finding } from '../activities/preflight';
+import type { Finding } from '../model/preflight';
 import { quick } from './activity-proxies';
 import type { OperationTimings } from '../activities/ledger';
 import {
@@ -18,7 +18,7 @@ import { DEFAULT_REENCRYPT_SETTINGS } from './reencrypt';
 import type { StepDefinition, StepEffect } from './engine/procedure';
 import { ProcedureRun, runPreflight } from './procedure-steps';
 import { procedureNamed, type ProcedureRequestOf } from './procedures';
-import { type ProcedureInputBase, stepsOf } from './procedures/common';
+import { preflightInputOf, type ProcedureInputBase, stepsOf } from './procedures/common';
 import { followCurrentVersion } from './versioning-behavior';
 
 export type PlanRequest = ProcedureRequestOf;
@@ -141,7 +141,7 @@ export async function planProcedure(request: PlanRequest): Promise<Plan> {
   const input: ProcedureInputBase = request.input;
   const run = new ProcedureRun(input.clusterId);
   const start = await quick.getClusterDigest(input.clusterId);
-  const report = await runPreflight(definition.name, definition.preflightInput(input, run, start));
+  const report = await runPreflight(definition, preflightInputOf(definition, input, run, start));
   const ledger = await quick.readKeyLedger(input.clusterId);
   const definitions = stepsOf(definition, run, input, start);
   const steps: PlanStep[] = definitions.map(({ id, title, gate, command }) => ({ id, title, gate, command }));

@@ -7,9 +7,9 @@ import { ApplicationFailure } from '@temporalio/common';
 import { patched, setHandler, startChild, workflowInfo } from '@temporalio/workflow';
 import type { ClusterChange, ClusterDigest, NetworkAccess } from '../model/cluster-model';
 import { kmsEnableCommand } from '../model/kms-settings';
-import type { PreflightInput, PreflightReport } from '../activities/preflight';
-import { preflightActivityName } from '../model/preflight-names';
-import type { ProcedureName } from './procedures';
+import type { EstateScope, PreflightInput, PreflightReport } from '../model/preflight';
+import { type LegacyPreflightProcedure, preflightActivityName } from '../model/preflight-names';
+import { ESTATE_RETIREMENT_RULES, type RuleCode } from '../model/rules';
 import type { Marker } from '../activities/reencrypt/types';
 import { longRunning, quick } from './activity-proxies';
 import type { StepContext, StepDefinition, StepEffect } from './engine/procedure';
@@ -17,7 +17,12 @@ import { parseClusterId, parseKeyId } from '../model/ids';
 import type { LedgerEvent, LedgerView } from '../model/ledger-model';
 import { baselineReason, retirementBlocker } from '../model/ledger-model';
 import { reencryptProgressSignal } from './messages';
-import { OPERATION_TIMING_PATCH, RUN_SCOPED_IDENTITY_PATCH } from './patches';
+import {
+  ESTATE_RETIREMENT_PATCH,
+  OPERATION_TIMING_PATCH,
+  PREFLIGHT_RULES_PATCH,
+  RUN_SCOPED_IDENTITY_PATCH,
+} from './patches';
 import {
   type ExpectedEncryption,
   type ReencryptResult,
@@ -93,13 +98,22 @@ export function reencryptChildId(workflowId: string, runId: string, stepId: stri
   return `${workflowId}/${runId}/${stepId}/${attempt}`;
 }
 
-export function runPreflight(procedure: ProcedureName, input: PreflightInput): Promise<PreflightReport> {
-  return quick[preflightActivityName(procedure)](input);
+/** A procedure as preflight sees it: its name and the rules its definition lists. */
+export interface PreflightSubject {
+  name: string;
+  rules: readonly RuleCode[];
+}
+
+export function runPreflight(procedure: PreflightSubject, input: PreflightInput): Promise<PreflightReport> {
+  if (patched(PREFLIGHT_RULES_PATCH))
+    return quick.preflight({ ...input, procedure: procedure.name, rules: procedure.rules });
+  // Runs started before the rules travelled with the input called the procedure's own activity.
+  return quick[preflightActivityName(procedure.name as LegacyPreflightProcedure)](input);
 }
 
 export function preflightStep(
   run: ProcedureRun,
-  procedure: ProcedureName,
+  procedure: PreflightSubject,
   input: () => PreflightInput,
 ): StepDefinition {
   return {
@@ -135,6 +149,11 @@ export function preflightStep(
       // The ledger learns the key in use, also on clusters whose KMS was enabled before kmsflow.
       const kms = report.cluster.kms;
       if (kms.enabled && kms.keyId) await run.record('preflight', ctx, { kind: 'key-set', keyId: kms.keyId });
+      // What the operator vouched for where kmsflow could not verify (--assume-unused, --accept-unverified).
+      if (report.overridden?.length) {
+        await run.record('preflight', ctx, { kind: 'safety-override', overrides: report.overridden });
+        ctx.setDetail(`overridden by the operator: ${report.overridden.join(', ')}`);
+      }
     },
   };
 }
@@ -414,6 +433,7 @@ export function retireStep(
   run: ProcedureRun,
   keyId: () => string,
   how: 'disable' | 'expire',
+  estate?: EstateScope,
 ): StepDefinition {
   return {
     id: 'retire-key',
@@ -443,19 +463,44 @@ export function retireStep(
           ],
         });
       }
-      const users = await quick.clustersUsingKey({ clusterId: run.clusterId, keyId: keyId() });
-      if (users.length > 0) {
-        throw ApplicationFailure.create({
-          message: `Refusing to retire ${keyId()}: cluster(s) ${users.map((u) => u.split('/').pop()).join(', ')} use it for KMS now.`,
-          type: 'KeyInUseByOtherCluster',
-          nonRetryable: true,
-          details: [
-            {
-              code: 'KeyInUseByOtherCluster',
-              fix: 'Rotate those clusters off this key version first (give each cluster its own key to avoid this).',
-            },
-          ],
+      if (patched(ESTATE_RETIREMENT_PATCH)) {
+        // Checked again here, not only at preflight: other clusters (a campaign's other lanes) move meanwhile.
+        const report = await quick.preflight({
+          clusterId: run.clusterId,
+          retiresKeyId: keyId(),
+          ...(estate ? { estate } : {}),
+          procedure: 'retire-key',
+          rules: ESTATE_RETIREMENT_RULES,
         });
+        const errors = report.findings.filter((f) => f.severity === 'error');
+        if (errors.length > 0) {
+          throw ApplicationFailure.create({
+            message: `Refusing to retire ${keyId()}: ${errors.map((e) => e.message).join(' ')}`,
+            type: errors[0]!.code,
+            nonRetryable: true,
+            details: [
+              {
+                code: errors[0]!.code,
+                fix: [...new Set(errors.map((e) => e.fix).filter(Boolean))].join(' '),
+              },
+            ],
+          });
+        }
+      } else {
+        const users = await quick.clustersUsingKey({ clusterId: run.clusterId, keyId: keyId() });
+        if (users.length > 0) {
+          throw ApplicationFailure.create({
+            message: `Refusing to retire ${keyId()}: cluster(s) ${users.map((u) => u.split('/').pop()).join(', ')} use it for KMS now.`,
+            type: 'KeyInUseByOtherCluster',
+            nonRetryable: true,
+            details: [
+              {
+                code: 'KeyInUseByOtherCluster',
+                fix: 'Rotate those clusters off this key version first (give each cluster its own key to avoid this).',
+              },
+            ],
+          });
+        }
       }
       const retired = await quick.retireKeyVersion({ keyId: keyId(), how });
       await run.record('retire-key', ctx, { kind: 'key-retired', keyId: keyId(), how });

@@ -1,5 +1,6 @@
 import type { ClusterDigest, NetworkAccess } from '../../model/cluster-model';
-import type { PreflightInput } from '../../activities/preflight';
+import type { EstateScope, PreflightInput } from '../../model/preflight';
+import type { RuleCode } from '../../model/rules';
 import type { CheckedFlags, ProcedureFlag } from '../../model/procedure-flags';
 import type { ProcedureName } from '.';
 import { quick } from '../activity-proxies';
@@ -13,6 +14,8 @@ export interface ProcedureInputBase {
   autoApprove?: string[] | 'all';
   requestedBy?: string;
   reencrypt?: Partial<ReencryptSettings>;
+  /** The other clusters its safety rules look at, and what the operator vouches for (--assume-unused…). */
+  estate?: EstateScope;
 }
 
 export interface ProcedureOutcome extends ProcedureResult {
@@ -42,6 +45,8 @@ export interface ProcedureDefinition<
   /** Its workflow input from the checked flags; throws ProcedureInputError naming the fix. */
   input(flags: CheckedFlags, base: ProcedureInputBase): I;
   preflightInput(input: I, run: ProcedureRun, start: ClusterDigest): PreflightInput;
+  /** The preflight rules that apply to it (model/rules), in the order their findings are listed. */
+  rules: readonly RuleCode[];
   /** The steps after the preflight; each declares its effect (the keys it sets, …) for the plan. */
   steps(run: ProcedureRun, input: I, start: ClusterDigest): StepDefinition[];
 }
@@ -53,6 +58,19 @@ export function defineProcedure<I extends ProcedureInputBase, const N extends st
   return definition;
 }
 
+/** The procedure's preflight input, with the estate scope every procedure takes from its base input. */
+export function preflightInputOf<I extends ProcedureInputBase>(
+  definition: ProcedureDefinition<I, string>,
+  input: I,
+  run: ProcedureRun,
+  start: ClusterDigest,
+): PreflightInput {
+  return {
+    ...definition.preflightInput(input, run, start),
+    ...(input.estate ? { estate: input.estate } : {}),
+  };
+}
+
 /** Every step a procedure runs: the preflight of its documented limits, then its own. */
 export function stepsOf<I extends ProcedureInputBase>(
   definition: ProcedureDefinition<I, ProcedureName>,
@@ -61,7 +79,7 @@ export function stepsOf<I extends ProcedureInputBase>(
   start: ClusterDigest,
 ): StepDefinition[] {
   return [
-    preflightStep(run, definition.name, () => definition.preflightInput(input, run, start)),
+    preflightStep(run, definition, () => preflightInputOf(definition, input, run, start)),
     ...definition.steps(run, input, start),
   ];
 }

@@ -1,3 +1,4 @@
+import { CLUSTER_CHECKS, IDENTITY_PATH_CHECKS, NEEDED_KEY_CHECKS } from '../../model/rules';
 import { disableAndReencryptSteps } from '../procedure-steps';
 import { defineProcedure, type ProcedureInputBase, type ProcedureOutcome, runDefinition } from './common';
 
@@ -9,7 +10,15 @@ export const disableKmsProcedure = defineProcedure<DisableKmsInput, 'disable-kms
   summary: 'disable KMS (Secrets are then stored unencrypted)',
   flags: [],
   input: (_flags, base) => base,
-  preflightInput: (input) => ({ clusterId: input.clusterId }),
+  preflightInput: (input) => ({ clusterId: input.clusterId, leavesKmsV1: true }),
+  rules: [
+    ...CLUSTER_CHECKS,
+    'AlreadyDisabled',
+    'PlaintextWindow',
+    ...IDENTITY_PATH_CHECKS,
+    ...NEEDED_KEY_CHECKS,
+    'KmsV1SecretLimit',
+  ],
   steps: (run) => [
     ...disableAndReencryptSteps(run, { canary: 'canary', reencrypt: 'reencrypt' }, 'Disable KMS'),
   ],

@@ -1,3 +1,9 @@
+import {
+  CLUSTER_CHECKS,
+  NEEDED_KEY_CHECKS,
+  NEW_CONFIGURATION_CHECKS,
+  TARGET_KEY_CHECKS,
+} from '../../model/rules';
 import { privateNeedsVault, required } from '../../model/procedure-flags';
 import { enableAndReencryptSteps } from '../procedure-steps';
 import {
@@ -37,6 +43,16 @@ export const enableKmsProcedure = defineProcedure<EnableKmsInput, 'enable-kms'>(
     networkAccess: input.networkAccess,
     vaultResourceId: input.vaultResourceId,
   }),
+  rules: [
+    ...CLUSTER_CHECKS,
+    'AlreadyEnabled',
+    'ModeChangeWhileEnabled',
+    'UseRotate',
+    ...TARGET_KEY_CHECKS,
+    ...NEW_CONFIGURATION_CHECKS,
+    ...NEEDED_KEY_CHECKS,
+    'KmsV1SecretLimit',
+  ],
   steps: (run, input) => [
     ...enableAndReencryptSteps(
       run,

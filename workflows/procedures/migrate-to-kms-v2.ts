@@ -1,3 +1,9 @@
+import {
+  CLUSTER_CHECKS,
+  NEEDED_KEY_CHECKS,
+  NEW_CONFIGURATION_CHECKS,
+  TARGET_KEY_CHECKS,
+} from '../../model/rules';
 import type { StepDefinition } from '../engine/procedure';
 import { upgradeHops } from '../../model/ids';
 import { required } from '../../model/procedure-flags';
@@ -31,7 +37,22 @@ export const migrateToKmsV2Procedure = defineProcedure<MigrateToKmsV2Input, 'mig
     targetVersion: input.targetVersion,
     networkAccess: start.kms.networkAccess ?? 'Public',
     vaultResourceId: start.kms.vaultResourceId,
+    disablesKms: true,
+    leavesKmsV1: true,
   }),
+  rules: [
+    ...CLUSTER_CHECKS,
+    'AlreadyKmsV2',
+    'TargetVersionRequired',
+    'TargetBelowKmsV2',
+    'TargetVersionTooOld',
+    'UpgradePath',
+    'NoUpgradePath',
+    ...TARGET_KEY_CHECKS,
+    ...NEW_CONFIGURATION_CHECKS,
+    ...NEEDED_KEY_CHECKS,
+    'KmsV1SecretLimit',
+  ],
   steps: (run, input, start) => {
     const keyId = input.keyId ?? start.kms.keyId ?? '<key in use>';
     const mode = start.kms.networkAccess ?? 'Public';

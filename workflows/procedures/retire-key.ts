@@ -1,3 +1,9 @@
+import {
+  CLUSTER_CHECKS,
+  ESTATE_RETIREMENT_RULES,
+  IDENTITY_PATH_CHECKS,
+  NEEDED_KEY_CHECKS,
+} from '../../model/rules';
 import type { ClusterDigest } from '../../model/cluster-model';
 import { kmsEnableCommand } from '../../model/kms-settings';
 import type { StepDefinition } from '../engine/procedure';
@@ -64,10 +70,25 @@ export const retireKeyProcedure = defineProcedure<RetireKeyInput, 'retire-key'>(
     ...(flags.newKeyIds ? { newKeyIds: flags.newKeyIds } : {}),
     ...(flags.how ? { how: flags.how } : {}),
   }),
-  preflightInput: (input) => ({
+  preflightInput: (input, _run, start) => ({
     clusterId: input.clusterId,
     ...(input.newKeyIds ? { newKeyIds: input.newKeyIds } : {}),
+    ...(start.kms.keyId ? { retiresKeyId: start.kms.keyId } : {}),
   }),
+  rules: [
+    ...CLUSTER_CHECKS,
+    'KmsNotEnabled',
+    'KeyNotRsa',
+    'KeyDisabled',
+    'KeyExpired',
+    'KeyExpiringSoon',
+    'KeyNotFound',
+    'VaultUnreachable',
+    ...IDENTITY_PATH_CHECKS,
+    ...NEEDED_KEY_CHECKS,
+    'KmsV1SecretLimit',
+    ...ESTATE_RETIREMENT_RULES,
+  ],
   steps: (run, input, start) => {
     const retiring = start.kms.keyId ?? '<key in use>';
     const keys = { second: input.newKeyIds?.[0], third: input.newKeyIds?.[1] };
@@ -94,7 +115,7 @@ export const retireKeyProcedure = defineProcedure<RetireKeyInput, 'retire-key'>(
         when: () => keys.third === undefined,
       },
       ...rotation(run, start, 2, () => keys.third!, input.newKeyIds?.[1] ?? '<new version 3>'),
-      retireStep(run, () => retiring, input.how ?? 'disable'),
+      retireStep(run, () => retiring, input.how ?? 'disable', input.estate),
     ];
   },
 });

@@ -1,3 +1,9 @@
+import {
+  CLUSTER_CHECKS,
+  NEEDED_KEY_CHECKS,
+  NEW_CONFIGURATION_CHECKS,
+  TARGET_KEY_CHECKS,
+} from '../../model/rules';
 import { kmsEnableCommand } from '../../model/kms-settings';
 import { parseKeyId, parseVaultId } from '../../model/ids';
 import { privateNeedsVault, ProcedureInputError, required } from '../../model/procedure-flags';
@@ -65,6 +71,18 @@ export const rotateKeyProcedure = defineProcedure<RotateKeyInput, 'rotate-key'>(
     networkAccess: target(input, start.kms).networkAccess,
     vaultResourceId: target(input, start.kms).vaultResourceId,
   }),
+  rules: [
+    ...CLUSTER_CHECKS,
+    'KmsNotEnabled',
+    'SameKeyUnproven',
+    'SameKey',
+    'ModeChangeWhileEnabled',
+    'MovesVault',
+    ...TARGET_KEY_CHECKS,
+    ...NEW_CONFIGURATION_CHECKS,
+    ...NEEDED_KEY_CHECKS,
+    'KmsV1SecretLimit',
+  ],
   steps: (run, input, start) => [
     rotationGuardStep(run),
     // Rotating to the key already in use (finishing a rotation whose re-encryption was cancelled): the

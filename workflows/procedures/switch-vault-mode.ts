@@ -1,3 +1,9 @@
+import {
+  CLUSTER_CHECKS,
+  NEEDED_KEY_CHECKS,
+  NEW_CONFIGURATION_CHECKS,
+  TARGET_KEY_CHECKS,
+} from '../../model/rules';
 import { required } from '../../model/procedure-flags';
 import { disableAndReencryptSteps, enableAndReencryptSteps, vaultAccessStep } from '../procedure-steps';
 import {
@@ -31,7 +37,21 @@ export const switchVaultModeProcedure = defineProcedure<SwitchVaultModeInput, 's
     keyId: input.keyId ?? start.kms.keyId,
     networkAccess: input.to,
     vaultResourceId: input.vaultResourceId,
+    disablesKms: true,
+    ...(input.to === 'Public' ? { opensVaultPublicAccess: true } : { closesVaultPublicAccess: true }),
   }),
+  rules: [
+    ...CLUSTER_CHECKS,
+    'KmsNotEnabled',
+    'SameMode',
+    ...TARGET_KEY_CHECKS,
+    'VaultIdRequired',
+    ...NEW_CONFIGURATION_CHECKS,
+    ...NEEDED_KEY_CHECKS,
+    'KmsV1SecretLimit',
+    'VaultInPublicUse',
+    'EstateUnverified',
+  ],
   steps: (run, input, start) => {
     const keyId = input.keyId ?? start.kms.keyId ?? '<key in use>';
     return [

@@ -28,6 +28,7 @@ import {
   requesterOf,
   seconds,
   wholeNumber,
+  collect,
 } from './options';
 import {
   addProcedureFlagOptions,
@@ -75,8 +76,6 @@ export function campaignProcedure(command: string): CampaignProcedure {
   if (!procedure) throw usageError(`A campaign runs one of ${COMMANDS.join(', ')}, not "${command}".`);
   return procedure;
 }
-
-const collect = (value: string, previous: string[]) => [...previous, value];
 
 export function addSelectionOptions(command: Command): Command {
   command

@@ -45,6 +45,9 @@ export function seconds(min: number, max: number) {
   };
 }
 
+/** A repeatable option's values, in the order given. */
+export const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
 export function multiple(min: number, max: number) {
   return (value: string): number => {
     const n = Number(value.trim().replace(/x$/i, ''));

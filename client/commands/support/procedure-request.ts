@@ -11,6 +11,7 @@ import {
   type ProcedureFlag,
   ProcedureInputError,
 } from '../../../model/procedure-flags';
+import type { EstateScope } from '../../../model/preflight';
 import type { PlanRequest } from '../../../workflows/plan';
 import {
   PROCEDURE_COMMANDS,
@@ -30,7 +31,7 @@ import {
   usesKmsV2,
 } from '../../../model/ids';
 import { usageError } from './errors';
-import { multiple, nonEmptyText, seconds, wholeNumber } from './options';
+import { collect, multiple, nonEmptyText, seconds, wholeNumber } from './options';
 
 /** The re-encryption's tuning flags (`addReencryptOptions`). */
 export interface ReencryptFlags {
@@ -55,6 +56,9 @@ export interface ProcedureFlags extends ReencryptFlags {
   newKeyIds?: string;
   how?: string;
   approve?: string;
+  estateSubscription?: string[];
+  assumeUnused?: string[];
+  acceptUnverified?: boolean;
 }
 
 /** A checked request: the procedure, its workflow, the cluster and the workflow input. */
@@ -94,7 +98,43 @@ export function addProcedureOptions(command: Command): Command {
     'pre-approve these gates (comma-separated gate ids) or all of them ("all")',
     nonEmptyText('gate list'),
   );
+  addEstateOptions(command);
   return addReencryptOptions(command);
+}
+
+/** Which other clusters the safety rules look at, and what the operator vouches for where kmsflow cannot see. */
+export function addEstateOptions(command: Command): Command {
+  return command
+    .option(
+      '--estate-subscription <id>',
+      "a subscription whose clusters the safety checks also include (repeat for several; the cluster's own, the vault's and $KMSFLOW_ESTATE_SUBSCRIPTIONS on the worker always count)",
+      collect,
+    )
+    .option(
+      '--assume-unused <cluster>',
+      'retire: a cluster (name or resource id) whose unknown previous key slot you declare does not hold the version (repeat per cluster; recorded in the key ledger)',
+      collect,
+    )
+    .option(
+      '--accept-unverified',
+      'go ahead where a safety check cannot run (a vault or subscription kmsflow cannot read); recorded in the key ledger',
+    );
+}
+
+/** The estate scope of the flags, when any was given. */
+export function estateScopeOf(
+  flags: Pick<ProcedureFlags, 'estateSubscription' | 'assumeUnused' | 'acceptUnverified'>,
+): EstateScope | undefined {
+  const scope: EstateScope = {
+    ...(flags.estateSubscription?.length
+      ? { subscriptions: flags.estateSubscription.map((s) => parseWith(subscriptionSchema, s)) }
+      : {}),
+    ...(flags.assumeUnused?.length
+      ? { assumeUnused: flags.assumeUnused.map((c) => c.trim()).filter(Boolean) }
+      : {}),
+    ...(flags.acceptUnverified ? { acceptUnverified: true } : {}),
+  };
+  return Object.keys(scope).length > 0 ? scope : undefined;
 }
 
 /** The procedure's own flags (`--key-id`, `--mode`, …); `scope` ends each help line (campaigns: for every cluster). */
@@ -254,6 +294,14 @@ const howSchema = z.string().transform((value, ctx) => {
   return z.NEVER;
 });
 
+const subscriptionSchema = z
+  .string()
+  .trim()
+  .regex(
+    /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+    '--estate-subscription takes a subscription id (a GUID, from az account list --query [].id -o tsv).',
+  );
+
 const approveSchema = z.string().transform((value, ctx): string[] | 'all' => {
   if (value.trim().toLowerCase() === 'all') return 'all';
   const gates = value
@@ -387,11 +435,13 @@ export function procedureRequest(
   const id = clusterIdOf(flags, env);
   const checked = checkFlags(flags);
   const reencrypt = reencryptSettingsOf(flags);
+  const estate = estateScopeOf(flags);
   const base: ProcedureInputBase = {
     clusterId: id,
     ...(flags.approve !== undefined ? { autoApprove: parseWith(approveSchema, flags.approve) } : {}),
     ...(requestedBy ? { requestedBy } : {}),
     ...(reencrypt ? { reencrypt } : {}),
+    ...(estate ? { estate } : {}),
   };
   let input: ProcedureInputBase;
   try {

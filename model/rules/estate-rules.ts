@@ -5,10 +5,19 @@
  * and a slot kmsflow cannot see is treated as holding the key unless the operator vouches for it.
  */
 import { clusterLabel, type EstateCluster, holdsKey, namedIn, usesVault } from '../estate';
-import { parseVaultId } from '../ids';
+import { parseKeyId, parseVaultId } from '../ids';
 import type { PreflightFacts } from '../preflight-facts';
 import { defineRule } from './rule';
 import { subjectVaultName } from './vault-rules';
+
+/** Same vault and key name, whatever the version. */
+function sameKeyName(a: string, b: string): boolean {
+  const x = parseKeyId(a);
+  const y = parseKeyId(b);
+  return (
+    x.vaultName.toLowerCase() === y.vaultName.toLowerCase() && x.name.toLowerCase() === y.name.toLowerCase()
+  );
+}
 
 function names(f: PreflightFacts, clusters: EstateCluster[]): string {
   return clusters.map((c) => clusterLabel(c, f.input.clusterId)).join(', ');
@@ -29,7 +38,7 @@ export const keyHeldByOtherCluster = defineRule({
       return [
         {
           message: `Cluster ${clusterLabel(c, f.input.clusterId)} still depends on ${keyId}: ${how}. Disabling or expiring it would fail that cluster's KMS plugin (kms-providers) and leave its Secrets unreadable after its API server restarts.`,
-          fix: `Rotate ${c.name} off this version and prove it (kmsflow start rotate on ${c.name}, twice if it is in the previous slot), or retire the version across the estate: kmsflow campaign start retire-version --key-id ${keyId}.`,
+          fix: `Rotate ${c.name} off this version and prove it (kmsflow start rotate on ${c.name}; twice when the version is in its previous slot), then retire the version from the last cluster that holds it.`,
         },
       ];
     });
@@ -40,7 +49,7 @@ export const previousSlotUnknown = defineRule({
   code: 'PreviousSlotUnknown',
   severity: 'error',
   source: 'L212',
-  when: "Another cluster's previous key slot is unknown to kmsflow (no key ledger, or its key changed outside kmsflow), so it may hold the version being retired; a warning for clusters named with --assume-unused.",
+  when: 'Another cluster on the same key has a previous key slot kmsflow cannot know (no key ledger, or its key changed outside kmsflow), so it may hold the version being retired; a warning for a cluster on another key now, or one named with --assume-unused.',
   needs: ['estate', 'estate-slots'],
   check: (f) => {
     const keyId = f.input.retiresKeyId;
@@ -49,10 +58,18 @@ export const previousSlotUnknown = defineRule({
     const vouched = unknown.filter((c) => namedIn(f.input.estate?.assumeUnused, c));
     const open = unknown.filter((c) => !namedIn(f.input.estate?.assumeUnused, c));
     return [
-      ...open.map((c) => ({
-        message: `Cannot verify that cluster ${clusterLabel(c, f.input.clusterId)} no longer needs ${keyId}: ${c.previousUnknown}, so its previous key slot may hold this version.`,
-        fix: `Rotate ${c.name} once with kmsflow (its key ledger then knows both slots), or, if you know its previous slot does not hold this version, pass --assume-unused ${c.name} (recorded in the key ledger).`,
-      })),
+      ...open.map((c) => {
+        // A cluster on the same key now most likely had this version before its last rotation; one on another
+        // key would hold it only if it changed key names outside kmsflow: reported, not refused.
+        const sameKey = !c.slots.current || sameKeyName(c.slots.current, keyId);
+        return {
+          severity: sameKey ? ('error' as const) : ('warning' as const),
+          message: sameKey
+            ? `Cannot verify that cluster ${clusterLabel(c, f.input.clusterId)} no longer needs ${keyId}: ${c.previousUnknown}, and it uses the same key, so its previous key slot may hold this version.`
+            : `Cannot verify cluster ${clusterLabel(c, f.input.clusterId)}'s previous key slot (${c.previousUnknown}); it uses another key now (${c.slots.current}), so it holds ${keyId} only if its key changed from this one outside kmsflow.`,
+          fix: `Rotate ${c.name} once with kmsflow (its key ledger then knows both slots), or, if you know its previous slot does not hold this version, pass --assume-unused ${c.name} (recorded in the key ledger).`,
+        };
+      }),
       ...vouched.map((c) => ({
         severity: 'warning' as const,
         message: `Cluster ${clusterLabel(c, f.input.clusterId)}'s previous key slot is unknown to kmsflow (${c.previousUnknown}); the operator declared it does not hold ${keyId} (--assume-unused).`,

@@ -444,6 +444,25 @@ describe('preflight rules, each on its own', () => {
     expect(unverified.map((f) => f.severity)).toEqual(['warning']);
   });
 
+  it('an unknown previous slot refuses on a cluster of the same key, and is reported on a cluster of another key', () => {
+    const unknown = (current: string) =>
+      facts({
+        ...retiring,
+        estate: {
+          subscriptions: [SUB],
+          clusters: [
+            other('aks-y', { slots: { current }, previousUnknown: 'kmsflow holds no key ledger for it' }),
+          ],
+          unreadable: [],
+          slotsRead: true,
+        },
+      });
+    expect(evaluateRules(['PreviousSlotUnknown'], unknown(K2)).map((f) => f.severity)).toEqual(['error']);
+    const elsewhere = evaluateRules(['PreviousSlotUnknown'], unknown(key('v1', 'kv-shared', 'own')));
+    expect(elsewhere.map((f) => f.severity)).toEqual(['warning']);
+    expect(elsewhere[0]!.message).toContain('aks-y');
+  });
+
   it('a cluster holding the version is refused even when the operator vouches for it', () => {
     const f = CASES.KeyHeldByOtherCluster.fail;
     const vouched = { ...f, input: { ...f.input, estate: { assumeUnused: ['aks-b', 'aks-x'] } } };

@@ -8,7 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { derivedGuid } from './arm/cluster-view';
-import { clusterEncryption, type KeySlots } from './arm/kms-encryption';
+import { clusterEncryption, slotPathOf, type KeySlots } from './arm/kms-encryption';
 import { resolveVersion } from './arm/versions';
 import type { SandboxContext } from './context';
 import { faultRuleSchema } from './faults';
@@ -206,8 +206,13 @@ export const scenarioSchema = z
               enabled: z.boolean().default(true),
             })
             .optional(),
-          /** A key AKS still holds in its previous slot (a rotation happened before the scenario starts). */
-          previousKey: keyRefSchema.optional(),
+          /**
+           * A key AKS still holds in its previous slot (a rotation happened before the scenario starts), and the
+           * network path its plugin was configured with (default: the cluster's `kms.networkAccess`).
+           */
+          previousKey: keyRefSchema
+            .extend({ networkAccess: z.enum(['Public', 'Private']).optional() })
+            .optional(),
           secrets: estateSchema.optional(),
           kubeFaults: kubeFaultsSchema.optional(),
         }),
@@ -501,6 +506,19 @@ export async function applyScenario(ctx: SandboxContext, scenario: Scenario): Pr
       ...(kms?.keyId ? { current: kms.keyId } : {}),
       ...(c.previousKey ? { previous: keyIdOf(c.previousKey) } : {}),
     };
+    const slotPaths: ClusterRecord['slotPaths'] = {
+      ...(kms?.keyId ? { current: slotPathOf(kms) } : {}),
+      ...(c.previousKey
+        ? {
+            previous: slotPathOf({
+              keyVaultNetworkAccess: c.previousKey.networkAccess ?? c.kms?.networkAccess ?? 'Public',
+              keyVaultResourceId: vaultArmId(
+                state.vaults.find((x) => x.name.toLowerCase() === c.previousKey!.vault.toLowerCase())!,
+              ),
+            }),
+          }
+        : {}),
+    };
     const record: ClusterRecord = {
       subscriptionId: sub.subscriptionId,
       resourceGroup: rg.name,
@@ -543,6 +561,7 @@ export async function applyScenario(ctx: SandboxContext, scenario: Scenario): Pr
       ),
       ...(kms ? { appliedKms: kms } : {}),
       keySlots,
+      slotPaths,
       ...(c.stopped ? { powerState: 'Stopped' as const } : {}),
       tokens: { user: randomBytes(24).toString('hex'), admin: randomBytes(24).toString('hex') },
     };

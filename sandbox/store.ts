@@ -35,6 +35,13 @@ export interface AzureKeyVaultKms {
   keyVaultResourceId?: string;
 }
 
+/** How a key slot's plugin reaches its vault: over the internet (Public) or the vault's private link (Private). */
+export interface KmsSlotPath {
+  networkAccess: 'Public' | 'Private';
+  /** The vault the private link was made to (Private only). */
+  vaultResourceId?: string;
+}
+
 export type ProvisioningState =
   'Creating' | 'Updating' | 'Upgrading' | 'Succeeded' | 'Failed' | 'Canceled' | 'Deleting';
 
@@ -65,6 +72,11 @@ export interface ClusterRecord {
   appliedKms?: AzureKeyVaultKms;
   /** The two key slots AKS holds: the current key and the one before it. */
   keySlots: { current?: string; previous?: string };
+  /**
+   * The network path each slot's plugin was configured with when its key entered the slot (a slot keeps it
+   * until its key leaves). Absent in state saved before slots had their own path: the cluster's mode then.
+   */
+  slotPaths?: { current?: KmsSlotPath; previous?: KmsSlotPath };
   activeOperationId?: string;
   /** `az aks stop` leaves a cluster Stopped: no control plane, no nodes (default Running). */
   powerState?: 'Running' | 'Stopped';

@@ -5,7 +5,7 @@
  */
 import type { ClusterEncryption, StorageProvider } from '../contracts';
 import { sameKeyVersion } from '../keyvault/key-ids';
-import type { AzureKeyVaultKms } from '../store';
+import type { AzureKeyVaultKms, KmsSlotPath } from '../store';
 import { minorOf } from './versions';
 
 export const KMS_V2_MIN_MINOR = 27;
@@ -22,6 +22,40 @@ export type KeySlots = { current?: string; previous?: string };
 export function shiftKeySlots(slots: KeySlots, kms: AzureKeyVaultKms | undefined): KeySlots {
   if (!kms?.enabled || !kms.keyId || sameKeyVersion(kms.keyId, slots.current)) return { ...slots };
   return { current: kms.keyId, ...(slots.current ? { previous: slots.current } : {}) };
+}
+
+export type SlotPaths = { current?: KmsSlotPath; previous?: KmsSlotPath };
+
+/** The network path a plugin configured with `kms` takes to its vault. */
+export function slotPathOf(
+  kms: Pick<AzureKeyVaultKms, 'keyVaultNetworkAccess' | 'keyVaultResourceId'>,
+): KmsSlotPath {
+  return kms.keyVaultNetworkAccess === 'Private'
+    ? {
+        networkAccess: 'Private',
+        ...(kms.keyVaultResourceId ? { vaultResourceId: kms.keyVaultResourceId } : {}),
+      }
+    : { networkAccess: 'Public' };
+}
+
+/**
+ * Slot paths after an operation that leaves KMS as `kms` (the same shift as `shiftKeySlots`): a key moving to
+ * the previous slot keeps the path it was configured with; the current slot takes the new configuration's.
+ * `fallback` is the path of a slot recorded before slots had their own (the cluster's mode until now).
+ */
+export function shiftSlotPaths(
+  slots: KeySlots,
+  paths: SlotPaths | undefined,
+  kms: AzureKeyVaultKms | undefined,
+  fallback: KmsSlotPath,
+): SlotPaths {
+  const before: SlotPaths = {
+    ...(slots.current ? { current: paths?.current ?? fallback } : {}),
+    ...(slots.previous ? { previous: paths?.previous ?? fallback } : {}),
+  };
+  if (!kms?.enabled || !kms.keyId) return before;
+  if (sameKeyVersion(kms.keyId, slots.current)) return { ...before, current: slotPathOf(kms) };
+  return { current: slotPathOf(kms), ...(before.current ? { previous: before.current } : {}) };
 }
 
 export function clusterEncryption(

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { SandboxContext } from '../context';
 import { newETag, type ClusterRecord, type OperationRecord } from '../store';
-import { clusterEncryption, shiftKeySlots } from './kms-encryption';
+import { clusterEncryption, shiftKeySlots, shiftSlotPaths, slotPathOf } from './kms-encryption';
 
 const timers = new WeakMap<SandboxContext, Map<string, NodeJS.Timeout>>();
 
@@ -112,6 +112,12 @@ function applyGoalState(ctx: SandboxContext, cluster: ClusterRecord, op: Operati
   delete cluster.provisioningError;
   const kms = op.targetKms;
   const kmsChanged = JSON.stringify(kms ?? null) !== JSON.stringify(cluster.appliedKms ?? null);
+  cluster.slotPaths = shiftSlotPaths(
+    cluster.keySlots,
+    cluster.slotPaths,
+    kms,
+    slotPathOf(cluster.appliedKms ?? {}),
+  );
   cluster.keySlots = shiftKeySlots(cluster.keySlots, kms);
   if (kms) cluster.appliedKms = kms;
   else delete cluster.appliedKms;

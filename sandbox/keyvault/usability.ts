@@ -2,13 +2,16 @@
  * The Azure answer the emulated API servers need: can this cluster's KMS plugin still use this key version?
  * Like AKS's plugin, it fails when the key is gone, disabled or expired, and when its own path to the key is:
  * the vault's network rules refuse it (Public mode; Private mode goes through the private link), the cluster
- * identity it authenticates with was deleted, lost its permission, or belongs to another tenant.
+ * identity it authenticates with was deleted, lost its encrypt/decrypt permission, or belongs to another tenant.
+ * Each key slot keeps the network path it was configured with until its key leaves the slot: after a move from
+ * a private vault to a key of a public vault, the previous slot still reaches the old vault by its private link.
  */
+import { slotPathOf } from '../arm/kms-encryption';
 import { userAssignedIdentityId } from '../arm/kms-rules';
 import type { KeyUsability } from '../contracts';
-import type { AzureStore } from '../store';
+import { vaultArmId, type AzureStore, type ClusterRecord, type KmsSlotPath } from '../store';
 import { networkAllows, principalMay } from './access';
-import { parseKeyId } from './key-ids';
+import { parseKeyId, sameKeyVersion } from './key-ids';
 import { findVersion, unusableReason } from './keys';
 
 /** An address outside every vault firewall rule the scenarios write: the plugin calls from AKS's own network. */
@@ -30,9 +33,20 @@ export class VaultKeyUsability implements KeyUsability {
     const cluster = clusterName ? this.store.clusterByName(clusterName) : undefined;
     const plugin = cluster && {
       identityArmId: userAssignedIdentityId(cluster.identity),
-      privateLink: cluster.appliedKms?.keyVaultNetworkAccess === 'Private',
+      privateLink: this.viaPrivateLink(keyId, slotPathFor(cluster, keyId)),
     };
     return this.pluginProblem(keyId, plugin);
+  }
+
+  /** A Private slot reaches its key's vault through the private link made to that vault, while the vault exists. */
+  private viaPrivateLink(keyId: string, path: KmsSlotPath): boolean {
+    if (path.networkAccess !== 'Private') return false;
+    const vault = this.store.vaultByName(parseKeyId(keyId)?.vaultName ?? '');
+    if (!vault) return false;
+    return (
+      path.vaultResourceId === undefined ||
+      path.vaultResourceId.replace(/\/+$/, '').toLowerCase() === vaultArmId(vault).toLowerCase()
+    );
   }
 
   /** Can this plugin use this key version? Without a plugin, only the key version itself is judged. */
@@ -57,9 +71,21 @@ export class VaultKeyUsability implements KeyUsability {
     if (identity.tenantId.toLowerCase() !== vaultTenant.toLowerCase()) {
       return `the KMS plugin cannot authenticate to Key Vault ${parsed!.vaultName}: the vault belongs to another tenant than the cluster identity`;
     }
-    if (!principalMay(this.store, vault, identity.principalId, parsed!.keyName, 'unwrapKey')) {
-      return `Key Vault ${parsed!.vaultName} refused the KMS plugin: the cluster identity ${identity.principalId} is not allowed to unwrap with ${parsed!.keyName} (Forbidden)`;
+    // AKS's plugin encrypts and decrypts (RSA-OAEP-256) the data encryption keys: Crypto User or encrypt+decrypt.
+    const may = (op: 'encrypt' | 'decrypt') =>
+      principalMay(this.store, vault, identity.principalId, parsed!.keyName, op);
+    if (!may('encrypt') || !may('decrypt')) {
+      return `Key Vault ${parsed!.vaultName} refused the KMS plugin: the cluster identity ${identity.principalId} is not allowed to encrypt and decrypt with ${parsed!.keyName} (Forbidden)`;
     }
     return undefined;
   }
+}
+
+/** The path of the slot holding `keyId` (the current slot's for a key in neither); the cluster's mode for old state. */
+function slotPathFor(cluster: ClusterRecord, keyId: string): KmsSlotPath {
+  const slot =
+    sameKeyVersion(keyId, cluster.keySlots.previous) && !sameKeyVersion(keyId, cluster.keySlots.current)
+      ? 'previous'
+      : 'current';
+  return cluster.slotPaths?.[slot] ?? slotPathOf(cluster.appliedKms ?? {});
 }

@@ -172,7 +172,7 @@ it("the cluster identity's lost Key Vault role breaks the plugin until it is gra
           principalType: 'ServicePrincipal',
         })
         .then(() => undefined),
-    /^500 .*is not allowed to unwrap/,
+    /^500 .*is not allowed to encrypt and decrypt/,
   );
 });
 

@@ -67,7 +67,7 @@ export const ROLE_DEFINITIONS: readonly RoleDefinition[] = [
     dataActions: [],
   },
   {
-    id: 'b24988ac-6180-42ed-9ecf-d1f1d5a3b2b9',
+    id: 'b24988ac-6180-42a0-ab88-20f7382dd24c',
     roleName: 'Contributor',
     description: 'Grants full access to manage all resources, but does not allow you to assign roles.',
     actions: ['*'],
@@ -82,7 +82,7 @@ export const ROLE_IDS = {
   keyVaultCryptoServiceEncryptionUser: 'e147488a-f6f5-4113-8e2d-b22465e65bf6',
   keyVaultContributor: 'f25e0fa2-a7c8-4377-a976-54943a77a395',
   owner: '8e3af657-a8ff-443c-a75c-2fe8c4bcb635',
-  contributor: 'b24988ac-6180-42ed-9ecf-d1f1d5a3b2b9',
+  contributor: 'b24988ac-6180-42a0-ab88-20f7382dd24c',
 } as const;
 
 /** The trailing GUID of a role definition id in any of its forms (bare, subscription- or tenant-scoped). */

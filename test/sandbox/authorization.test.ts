@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BuiltInRoles } from '../../activities/permissions';
 import { ROLE_IDS } from '../../sandbox/rbac';
 import { startSandbox, type RunningSandbox } from '../../sandbox/sandbox';
 import type { SandboxAzureClients } from '../../sandbox/client-options';
@@ -54,6 +55,22 @@ describe('role definitions and assignments (@azure/arm-authorization)', () => {
     }
     const user = await az.authorization.roleDefinitions.get(vaultScope(), ROLE_IDS.keyVaultCryptoUser);
     expect(user.permissions?.[0]?.dataActions).toContain('Microsoft.KeyVault/vaults/keys/encrypt/action');
+  });
+
+  it("pins the built-in role GUIDs (identical in every tenant), the same ones kmsflow's permission check compares", () => {
+    const real = {
+      keyVaultAdministrator: '00482a5a-887f-4fb3-b363-3b7fe8e74483',
+      keyVaultCryptoOfficer: '14b46e9e-c2b7-41b4-b07b-48a6ebf60603',
+      keyVaultCryptoUser: '12338af0-0e69-4776-bea7-57ae8d297424',
+      keyVaultContributor: 'f25e0fa2-a7c8-4377-a976-54943a77a395',
+      owner: '8e3af657-a8ff-443c-a75c-2fe8c4bcb635',
+      contributor: 'b24988ac-6180-42a0-ab88-20f7382dd24c',
+    };
+    expect(ROLE_IDS).toMatchObject({
+      ...real,
+      keyVaultCryptoServiceEncryptionUser: 'e147488a-f6f5-4113-8e2d-b22465e65bf6',
+    });
+    expect(BuiltInRoles).toEqual(real);
   });
 
   it('lists assignments at or above a scope, creates one, and answers 409 RoleAssignmentExists for a duplicate', async () => {

@@ -5,10 +5,10 @@
 import { randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import type { temporal } from '@temporalio/proto';
-import type {
-  ReencryptInput,
-  ReencryptResult,
-  ReencryptSettings,
+import {
+  type ReencryptInput,
+  type ReencryptResult,
+  type ReencryptSettings,
   reencryptSecrets,
 } from '../../workflows/reencrypt';
 
@@ -89,7 +89,7 @@ export async function runEngine(
 ): Promise<EngineRun> {
   const workflowId = `bench-reencrypt-${randomUUID()}`;
   const t0 = performance.now();
-  const handle = await target.client.workflow.start<typeof reencryptSecrets>('reencryptSecrets', {
+  const handle = await target.client.workflow.start(reencryptSecrets, {
     taskQueue: target.taskQueue,
     workflowId,
     args: [{ ...input, operationKey: workflowId, settings }],

@@ -12,7 +12,7 @@ import {
   retryClusterUpdate,
   skipClusterUpdate,
 } from '../../workflows/campaign-messages';
-import type { CampaignPlan, planCampaign } from '../../workflows/campaign';
+import { campaign as campaignWorkflow, type CampaignPlan, planCampaign } from '../../workflows/campaign';
 import { CampaignAttribute } from '../../workflows/messages';
 import { ExitCode } from '../exit-codes';
 import {
@@ -65,13 +65,13 @@ async function runCampaignPlan(
   taskQueue: string,
 ): Promise<CampaignPlan> {
   const client = await ctx.temporal();
-  const plan = (await client.workflow.execute('planCampaign', {
+  const plan = await client.workflow.execute(planCampaign, {
     taskQueue,
     workflowId: `kmsflow-campaign-plan:${Date.now()}`,
     args: [request],
     // A preflight per cluster reads ARM, Key Vault and the cluster: a large fleet takes minutes.
     workflowExecutionTimeout: request.preflight ? '30 minutes' : '2 minutes',
-  })) as CampaignPlan;
+  });
   if (request.preflight && plan.members.some((m) => !m.skipReason && !m.preflight))
     throw new CliError(
       ExitCode.error,
@@ -218,7 +218,7 @@ export const campaignCommand: CommandModule = {
           }
         }
         const client = await ctx.temporal();
-        const handle = await client.workflow.start('campaign', {
+        const handle = await client.workflow.start(campaignWorkflow, {
           taskQueue,
           workflowId: campaignWorkflowId(campaignId),
           args: [input],

@@ -5,7 +5,7 @@ import { ExitCode } from '../exit-codes';
 import { renderKeys } from '../output/keys-view';
 import type { AzureKeysView, KeyRecordView, KeysResult, ProcedureRow } from '../output/shapes';
 import type { Client } from '@temporalio/client';
-import type { ClusterKeys, describeClusterKeys } from '../../workflows/cluster-keys';
+import { type ClusterKeys, describeClusterKeys } from '../../workflows/cluster-keys';
 import { readLedger } from './support/ledger';
 import {
   addExamples,
@@ -154,7 +154,7 @@ async function readAzureKeys(
       unread: `no kmsflow worker polls task queue ${taskQueue} (start one with \`kmsflow worker\`)`,
     };
   try {
-    const azure = await client.workflow.execute<typeof describeClusterKeys>('describeClusterKeys', {
+    const azure = await client.workflow.execute(describeClusterKeys, {
       taskQueue,
       workflowId: `kmsflow-keys:${clusterId.toLowerCase()}:${new Date().toISOString()}`,
       args: [{ clusterId, keyIds }],

@@ -1,4 +1,8 @@
-import { ScheduleOverlapPolicy } from '@temporalio/client';
+import {
+  type ScheduleOptionsAction,
+  type ScheduleOptionsStartWorkflowAction,
+  ScheduleOverlapPolicy,
+} from '@temporalio/client';
 import type { Command } from 'commander';
 import {
   CAMPAIGN_WORKFLOW_PREFIX,
@@ -6,6 +10,8 @@ import {
   EXPIRY_GUARD_WORKFLOW_PREFIX,
   type ExpiryGuardInput,
 } from '../../workflows/campaign-messages';
+import { campaign } from '../../workflows/campaign';
+import { expiryGuard } from '../../workflows/expiry-guard';
 import { ExitCode } from '../exit-codes';
 import { formatDuration, formatTime, table } from '../output/format';
 import {
@@ -94,10 +100,10 @@ export const scheduleCommand: CommandModule = {
         const taskQueue = taskQueueOf(opts.taskQueue, ctx.io.env);
         const guard = what.trim() === EXPIRY_GUARD;
         const run = campaignRunInput(guard ? 'rotate-key' : campaignProcedure(what), opts, ctx.io.env);
-        const action = guard
-          ? {
-              type: 'startWorkflow' as const,
-              workflowType: 'expiryGuard',
+        const action: ScheduleOptionsAction = guard
+          ? ({
+              type: 'startWorkflow',
+              workflowType: expiryGuard,
               workflowId: `${EXPIRY_GUARD_WORKFLOW_PREFIX}${name}`,
               taskQueue,
               args: [
@@ -105,17 +111,17 @@ export const scheduleCommand: CommandModule = {
                   selection: run.selection,
                   withinDays: opts.withinDays,
                   campaign: withoutSelection(run),
-                } satisfies ExpiryGuardInput,
+                },
               ],
-            }
-          : {
-              type: 'startWorkflow' as const,
-              workflowType: 'campaign',
+            } satisfies ScheduleOptionsStartWorkflowAction<typeof expiryGuard>)
+          : ({
+              type: 'startWorkflow',
+              workflowType: campaign,
               // Temporal appends each run's time: every campaign of the schedule has its own id.
               workflowId: `${CAMPAIGN_WORKFLOW_PREFIX}${name}`,
               taskQueue,
-              args: [run satisfies CampaignInput],
-            };
+              args: [run],
+            } satisfies ScheduleOptionsStartWorkflowAction<typeof campaign>);
         const client = await ctx.temporal();
         await client.schedule.create({
           scheduleId: `${SCHEDULE_PREFIX}${name}`,

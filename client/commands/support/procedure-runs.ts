@@ -18,7 +18,7 @@ import {
   procedureWorkflowId,
   StepAttribute,
 } from '../../../workflows/messages';
-import type { Plan } from '../../../workflows/plan';
+import { type Plan, planProcedure } from '../../../workflows/plan';
 import { ExitCode } from '../../exit-codes';
 import type { PlanResult, StartResult } from '../../output/shapes';
 import { CliError, usageError } from './errors';
@@ -63,14 +63,14 @@ export async function runPlan(
   if (!(await workerSeen(client, taskQueue))) throw noWorker(taskQueue);
   const workflowId = `kmsflow-plan:${request.clusterId.toLowerCase()}:${new Date().toISOString()}`;
   try {
-    const plan = await client.workflow.execute('planProcedure', {
+    const plan = await client.workflow.execute(planProcedure, {
       taskQueue,
       workflowId,
       args: [request.plan],
       workflowExecutionTimeout: PLAN_TIMEOUT,
       staticSummary: `Plan ${request.plan.procedure} on ${request.clusterName} (read-only)`,
     });
-    return { plan: plan as Plan, workflowId };
+    return { plan, workflowId };
   } catch (err) {
     if (err instanceof WorkflowFailedError) {
       const failure = failureOf(err);

@@ -1,9 +1,11 @@
-// The workflow bundle's entry point: every workflow the worker runs is exported here.
+// The workflow bundle's entry point: every workflow the worker runs, and nothing else. Each function exported
+// here is a workflow type a client can start, so definitions, lists and helpers are imported from their own
+// modules (the procedure list from ./procedures), never from here.
 export { describeClusterKeys } from './cluster-keys';
 export { keyLedger } from './ledger';
 export { planProcedure } from './plan';
-// Every procedure's workflow (and the list the CLI and plans read; the worker registers functions only).
-export * from './procedures';
+// Every procedure's workflow.
+export { disableKms, enableKms, migrateToKmsV2, retireKey, rotateKey, switchVaultMode } from './procedures';
 export { reencryptSecrets } from './reencrypt';
 export { campaign, planCampaign } from './campaign';
 export { expiryGuard } from './expiry-guard';

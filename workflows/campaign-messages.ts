@@ -140,9 +140,21 @@ export interface ExpiringKey {
   expiresOn: string;
 }
 
+/** A key in a slot the guard could not judge healthy: unreadable, disabled, or a slot kmsflow cannot see. */
+export interface UncheckedSlot {
+  clusterId: string;
+  slot: 'current' | 'previous';
+  /** Absent when the slot itself is unknown. */
+  keyId?: string;
+  /** Why, in one sentence: never counted as healthy. */
+  reason: string;
+}
+
 export interface ExpiryGuardResult {
   checked: number;
   expiring: ExpiringKey[];
+  /** Slots the guard could not verify (cannot read the key, key disabled, previous slot unknown). */
+  unchecked?: UncheckedSlot[];
   /** The campaign started for them, when any expire. */
   campaignId: string | null;
 }

@@ -14,6 +14,7 @@ import {
   type ExpiringKey,
   type ExpiryGuardInput,
   type ExpiryGuardResult,
+  type UncheckedSlot,
 } from './campaign-messages';
 import { CampaignAttribute } from './messages';
 import { followCurrentVersion } from './versioning-behavior';
@@ -21,22 +22,42 @@ import { followCurrentVersion } from './versioning-behavior';
 export async function expiryGuard(input: ExpiryGuardInput): Promise<ExpiryGuardResult> {
   const clusters = (await quick.selectClusters(input.selection)).filter((c) => c.kmsEnabled && c.keyId);
   const slots: { clusterId: string; slot: ExpiringKey['slot']; keyId: string }[] = [];
+  const unchecked: UncheckedSlot[] = [];
   for (const c of clusters) {
     slots.push({ clusterId: c.clusterId, slot: 'current', keyId: c.keyId! });
-    // AKS's previous slot is not in ARM's model: kmsflow's key ledger knows it.
-    const previous = (await quick.readKeyLedger(c.clusterId)).slots.previous;
+    // AKS's previous slot is not in ARM's model: kmsflow's key ledger knows it, when it saw the key change.
+    const ledger = await quick.readKeyLedger(c.clusterId);
+    const previous = ledger.slots.previous;
     if (previous && !sameKeyId(previous, c.keyId))
       slots.push({ clusterId: c.clusterId, slot: 'previous', keyId: previous });
+    else if (!previous || !sameKeyId(ledger.slots.current, c.keyId))
+      unchecked.push({
+        clusterId: c.clusterId,
+        slot: 'previous',
+        reason: !sameKeyId(ledger.slots.current, c.keyId)
+          ? 'kmsflow did not see the last key change of this cluster, so its previous key slot is unknown'
+          : 'kmsflow has seen one key on this cluster only, so its previous key slot is unknown',
+      });
   }
   const keyIds = [...new Set(slots.map((s) => s.keyId))];
   const states = keyIds.length > 0 ? await quick.keyStates(keyIds) : [];
   const deadline = Date.now() + input.withinDays * 86_400_000;
   const expiring: ExpiringKey[] = [];
   for (const s of slots) {
-    const expiresOn = states.find((k) => sameKeyId(k.keyId, s.keyId))?.expiresOn;
-    if (expiresOn && Date.parse(expiresOn) <= deadline) expiring.push({ ...s, expiresOn });
+    const state = states.find((k) => sameKeyId(k.keyId, s.keyId));
+    // A key that cannot be read, or is disabled, is never counted as healthy: it is reported.
+    if (!state || state.problem !== null) {
+      unchecked.push({ ...s, reason: `its key could not be read: ${state?.problem ?? 'no answer'}` });
+      continue;
+    }
+    if (state.enabled === false) {
+      unchecked.push({ ...s, reason: 'its key version is disabled: the KMS plugin fails on it' });
+      continue;
+    }
+    if (state.expiresOn && Date.parse(state.expiresOn) <= deadline)
+      expiring.push({ ...s, expiresOn: state.expiresOn });
   }
-  if (expiring.length === 0) return { checked: clusters.length, expiring, campaignId: null };
+  if (expiring.length === 0) return { checked: clusters.length, expiring, unchecked, campaignId: null };
 
   const campaignId = `expiry-${workflowInfo().workflowId.replace(EXPIRY_GUARD_WORKFLOW_PREFIX, '')}`;
   await startChild(campaign, {
@@ -52,7 +73,7 @@ export async function expiryGuard(input: ExpiryGuardInput): Promise<ExpiryGuardR
     parentClosePolicy: ParentClosePolicy.ABANDON,
     typedSearchAttributes: [{ key: CampaignAttribute, value: campaignId }],
   });
-  return { checked: clusters.length, expiring, campaignId };
+  return { checked: clusters.length, expiring, unchecked, campaignId };
 }
 
 followCurrentVersion(expiryGuard);

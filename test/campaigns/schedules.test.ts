@@ -5,7 +5,8 @@
 // has moved it to the previous slot (which only kmsflow's key ledger knows).
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ScenarioInput } from '../../sandbox/scenario';
-import type { CampaignProgress } from '../../workflows/campaign-messages';
+import { Client, Connection } from '@temporalio/client';
+import type { CampaignProgress, ExpiryGuardResult } from '../../workflows/campaign-messages';
 import { waitUntil } from '../helpers/wait';
 import { type CliWorld, startCliWorld, fastReencryptFlags } from '../lifecycle/cli-world';
 
@@ -194,6 +195,19 @@ it('runs a rotate schedule as one campaign per run, pauses it, and guards expiri
     { what: 'the guard campaign at its approval', timeoutMs: 60_000, intervalMs: 500 },
   );
   expect(waiting.clusters.map((c) => c.name)).toEqual(['aks-x']);
+  // What the guard cannot see is reported, never taken as healthy: kmsflow never saw aks-y's key change.
+  const connection = await Connection.connect({ address: world.address });
+  try {
+    const guardResult = (await new Client({ connection }).workflow
+      .getHandle(guardRun)
+      .result()) as ExpiryGuardResult;
+    expect(guardResult.unchecked?.find((u) => u.clusterId.endsWith('/aks-y'))).toMatchObject({
+      slot: 'previous',
+      reason: expect.stringContaining('previous key slot is unknown'),
+    });
+  } finally {
+    await connection.close();
+  }
   await ok(['campaign', 'approve', guarded, '--as', 'alice']);
   const guardedDone = await untilEnded(guarded);
   expect(guardedDone.clusters.map((c) => [c.name, c.status])).toEqual([['aks-x', 'proven']]);

@@ -16,7 +16,7 @@ export interface EstateReads {
 
 export interface EstateRequest {
   /** The cluster being changed: its subscription is always in scope, and it is left out of the snapshot. */
-  clusterId: string;
+  clusterId?: string;
   /** More subscriptions to list (the operator's, the vault's). */
   subscriptions?: string[];
   /** Read every cluster's key ledger for its previous slot. */
@@ -25,10 +25,13 @@ export interface EstateRequest {
 
 /** Subscriptions in scope: the cluster's own, those given, and the worker's configured list, each once. */
 export function estateSubscriptions(
-  clusterId: string,
+  clusterId: string | undefined,
   ...lists: (readonly string[] | undefined)[]
 ): string[] {
-  const all = [parseClusterId(clusterId).subscriptionId, ...lists.flatMap((l) => l ?? [])];
+  const all = [
+    ...(clusterId ? [parseClusterId(clusterId).subscriptionId] : []),
+    ...lists.flatMap((l) => l ?? []),
+  ];
   const seen = new Map<string, string>();
   for (const s of all) if (s && !seen.has(s.toLowerCase())) seen.set(s.toLowerCase(), s);
   return [...seen.values()];
@@ -81,7 +84,7 @@ export function createEstateActivities(
       try {
         for await (const mc of clients.containerService(subscriptionId).managedClusters.list()) {
           const digest = digestOf(mc);
-          if (digest.id.toLowerCase() === request.clusterId.toLowerCase()) continue;
+          if (digest.id.toLowerCase() === request.clusterId?.toLowerCase()) continue;
           snapshot.clusters.push({
             id: digest.id,
             name: digest.name,

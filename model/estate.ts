@@ -41,6 +41,31 @@ export function holdsKey(cluster: EstateCluster, keyId: string): string | undefi
   return undefined;
 }
 
+/** Same vault and key name, whatever the version. */
+export function sameKeyName(a: string, b: string): boolean {
+  const x = parseKeyId(a);
+  const y = parseKeyId(b);
+  return (
+    x.vaultName.toLowerCase() === y.vaultName.toLowerCase() && x.name.toLowerCase() === y.name.toLowerCase()
+  );
+}
+
+/**
+ * Why a cluster must be rotated before a version can be retired, or undefined when it need not: it holds the
+ * version (either slot, or Secrets may still be under it), or it is on the same key and kmsflow cannot see its
+ * previous slot (one rotation makes that slot known).
+ */
+export function mustLeaveKey(cluster: EstateCluster, keyId: string): string | undefined {
+  const holds = holdsKey(cluster, keyId);
+  if (holds) return holds;
+  if (
+    cluster.previousUnknown !== undefined &&
+    (!cluster.slots.current || sameKeyName(cluster.slots.current, keyId))
+  )
+    return `its previous key slot is unknown (${cluster.previousUnknown}) and it uses the same key`;
+  return undefined;
+}
+
 /** Whether a cluster may hold a key of this vault in a slot, and in which mode the vault is reached. */
 export function usesVault(cluster: EstateCluster, vaultName: string): boolean {
   const inVault = (k: string | undefined) =>

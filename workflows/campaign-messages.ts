@@ -24,7 +24,7 @@ export interface CampaignInput {
   /** Flags per cluster (by lower-case resource id or name), over `flags`: the mapping file. */
   clusterFlags?: Record<string, CheckedFlags>;
   /** Passed to every cluster's procedure (its own gates, re-encryption settings). */
-  procedureOptions?: Pick<ProcedureInputBase, 'autoApprove' | 'reencrypt'>;
+  procedureOptions?: Pick<ProcedureInputBase, 'autoApprove' | 'reencrypt' | 'estate'>;
   requestedBy?: string;
   /** AKS maintenance windows (default honour): a cluster outside its window waits, and the campaign says until when. */
   maintenanceWindows?: 'honour' | 'ignore';

@@ -9,3 +9,4 @@ export { disableKms, enableKms, migrateToKmsV2, retireKey, rotateKey, switchVaul
 export { reencryptSecrets } from './reencrypt';
 export { campaign, planCampaign } from './campaign';
 export { expiryGuard } from './expiry-guard';
+export { retireVersion } from './retire-version';

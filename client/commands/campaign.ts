@@ -14,6 +14,7 @@ import {
 } from '../../workflows/campaign-messages';
 import { campaign as campaignWorkflow, type CampaignPlan, planCampaign } from '../../workflows/campaign';
 import { CampaignAttribute } from '../../workflows/messages';
+import { RETIRE_STAGE, retireVersion } from '../../workflows/retire-version';
 import { ExitCode } from '../exit-codes';
 import {
   campaignLine,
@@ -35,6 +36,8 @@ import {
   campaignRunInput,
   COMMANDS,
   procedureNamedCommand,
+  RETIRE_VERSION,
+  retireVersionInput,
   type SelectionOptions,
   selectionOf,
   stagesOf,
@@ -170,8 +173,10 @@ export const campaignCommand: CommandModule = {
       addSelectionOptions(
         campaign
           .command('start')
-          .argument('<procedure>', COMMANDS.join(' | '))
-          .description('Start a campaign; it runs on the workers and survives their restarts.'),
+          .argument('<procedure>', [...COMMANDS, RETIRE_VERSION].join(' | '))
+          .description(
+            `Start a campaign; it runs on the workers and survives their restarts. ${RETIRE_VERSION} --key-id V: rotate every cluster of the subscriptions given off V (twice where it is current), prove each, then disable or expire V once after the "${RETIRE_STAGE}" approval.`,
+          ),
       ),
     )
       .option(
@@ -190,12 +195,9 @@ export const campaignCommand: CommandModule = {
     ]);
     start.action(
       runtime.action(async (ctx, command: string, opts: StartOptions) => {
+        if (command.trim() === RETIRE_VERSION) return startRetireVersion(ctx, opts);
         const procedure = campaignProcedure(command);
-        const campaignId = opts.id ?? defaultCampaignId(procedureNamedCommand(procedure));
-        if (!/^[A-Za-z0-9][-_.A-Za-z0-9]{0,99}$/.test(campaignId))
-          throw usageError(
-            `--id ${campaignId}: use letters, digits, '-', '_' and '.', up to 100 characters.`,
-          );
+        const campaignId = checkedCampaignId(opts.id ?? defaultCampaignId(procedureNamedCommand(procedure)));
         const input: CampaignInput = { campaignId, ...campaignRunInput(procedure, opts, ctx.io.env) };
         const taskQueue = taskQueueOf(opts.taskQueue, ctx.io.env);
         if (opts.preflight) {
@@ -307,7 +309,10 @@ export const campaignCommand: CommandModule = {
       runtime.action(async (ctx) => {
         const client = await ctx.temporal();
         const rows: { campaignId: string; status: string; startedAt: string }[] = [];
-        for await (const info of client.workflow.list({ query: "WorkflowType = 'campaign'", pageSize: 50 })) {
+        for await (const info of client.workflow.list({
+          query: `WorkflowType IN ('${campaignWorkflow.name}', '${retireVersion.name}')`,
+          pageSize: 50,
+        })) {
           rows.push({
             campaignId: info.typedSearchAttributes.get(CampaignAttribute) ?? info.workflowId,
             status: info.status.name.toLowerCase(),
@@ -441,6 +446,35 @@ export const campaignCommand: CommandModule = {
     );
   },
 };
+
+async function startRetireVersion(ctx: CommandContext, opts: StartOptions): Promise<number> {
+  const campaignId = checkedCampaignId(opts.id ?? defaultCampaignId(RETIRE_VERSION));
+  if (opts.preflight)
+    throw usageError(
+      `${RETIRE_VERSION} has no --preflight: it finds the clusters holding the version itself, and each round's procedures run their own.`,
+    );
+  const input = retireVersionInput(campaignId, opts, ctx.io.env);
+  const client = await ctx.temporal();
+  const handle = await client.workflow.start(retireVersion, {
+    taskQueue: taskQueueOf(opts.taskQueue, ctx.io.env),
+    workflowId: campaignWorkflowId(campaignId),
+    args: [input],
+    typedSearchAttributes: [{ key: CampaignAttribute, value: campaignId }],
+  });
+  if (ctx.out.json)
+    ctx.out.printJson({ campaignId, workflowId: handle.workflowId, runId: handle.firstExecutionRunId });
+  else
+    ctx.out.line(
+      `Started campaign ${campaignId} (${RETIRE_VERSION} ${input.keyId}); \`kmsflow campaign status ${campaignId}\` shows it, each round is campaign ${campaignId}-round-N.`,
+    );
+  return ExitCode.success;
+}
+
+function checkedCampaignId(campaignId: string): string {
+  if (!/^[A-Za-z0-9][-_.A-Za-z0-9]{0,99}$/.test(campaignId))
+    throw usageError(`--id ${campaignId}: use letters, digits, '-', '_' and '.', up to 100 characters.`);
+  return campaignId;
+}
 
 function done(ctx: CommandContext, result: Record<string, unknown>, message: string): number {
   if (ctx.out.json) ctx.out.printJson(result);

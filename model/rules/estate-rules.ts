@@ -4,20 +4,11 @@
  * AKS's key slots count (the article, L212: the previous key stays cached and needed until the next rotation),
  * and a slot kmsflow cannot see is treated as holding the key unless the operator vouches for it.
  */
-import { clusterLabel, type EstateCluster, holdsKey, namedIn, usesVault } from '../estate';
-import { parseKeyId, parseVaultId } from '../ids';
+import { clusterLabel, type EstateCluster, holdsKey, namedIn, sameKeyName, usesVault } from '../estate';
+import { parseVaultId } from '../ids';
 import type { PreflightFacts } from '../preflight-facts';
 import { defineRule } from './rule';
 import { subjectVaultName } from './vault-rules';
-
-/** Same vault and key name, whatever the version. */
-function sameKeyName(a: string, b: string): boolean {
-  const x = parseKeyId(a);
-  const y = parseKeyId(b);
-  return (
-    x.vaultName.toLowerCase() === y.vaultName.toLowerCase() && x.name.toLowerCase() === y.name.toLowerCase()
-  );
-}
 
 function names(f: PreflightFacts, clusters: EstateCluster[]): string {
   return clusters.map((c) => clusterLabel(c, f.input.clusterId)).join(', ');
@@ -38,7 +29,7 @@ export const keyHeldByOtherCluster = defineRule({
       return [
         {
           message: `Cluster ${clusterLabel(c, f.input.clusterId)} still depends on ${keyId}: ${how}. Disabling or expiring it would fail that cluster's KMS plugin (kms-providers) and leave its Secrets unreadable after its API server restarts.`,
-          fix: `Rotate ${c.name} off this version and prove it (kmsflow start rotate on ${c.name}; twice when the version is in its previous slot), then retire the version from the last cluster that holds it.`,
+          fix: `Retire the version across the estate: kmsflow campaign start retire-version --key-id ${keyId} --subscription <each subscription> (it rotates every cluster off it, proves each, then disables it once); or rotate ${c.name} off it yourself (twice when it is in the current slot).`,
         },
       ];
     });

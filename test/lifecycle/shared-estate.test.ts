@@ -21,6 +21,7 @@ import type { OperationLogEntry } from '../../sandbox/contracts';
 import type { ClusterInspection, SandboxOverview } from '../../sandbox/inspect';
 import { adminCall } from '../../sandbox/main';
 import type { ScenarioInput } from '../../sandbox/scenario';
+import type { CampaignProgress } from '../../workflows/campaign-messages';
 import { waitUntil } from '../helpers/wait';
 import { isCredentialListing } from '../reliability/oplog-checks';
 import { type CliWorld, type ProcessRun, startCliWorld, fastReencryptFlags } from './cli-world';
@@ -581,4 +582,72 @@ describe('a shared vault and key: every change is checked against every cluster 
     },
     LONG,
   );
+
+  it('campaign start retire-version: every cluster holding v1 is rotated off it and proven (aks-x, on it now, twice), then v1 is disabled once and every cluster is ready', async () => {
+    const [v1] = keyIds.shared!;
+    const before = await lastSeq();
+    const started = await world.kmsflowJson<{ campaignId: string }>([
+      'campaign',
+      'start',
+      'retire-version',
+      '--key-id',
+      v1!,
+      '--subscription',
+      SUB_A,
+      '--subscription',
+      SUB_B,
+      '--stage',
+      'all concurrency=2',
+      '--auto-approve',
+      '--id',
+      'retire-v1',
+      ...FAST,
+    ]);
+    expect(started.campaignId).toBe('retire-v1');
+    const progress = () =>
+      world.kmsflowJson<CampaignProgress>(['campaign', 'status', 'retire-v1'], [0, 3, 4]);
+    // Both rounds run; the version is retired only after the retire stage's approval, named.
+    const waiting = await waitUntil(progress, (p) => p.phase === 'waiting-approval' || !!p.endedAt, {
+      what: 'retire-v1 at its retire approval',
+      timeoutMs: 300_000,
+      intervalMs: 1000,
+    });
+    expect(waiting.phase, waiting.haltReason).toBe('waiting-approval');
+    expect(waiting.stages.map((s) => s.name)).toEqual(['retire-v1-round-1', 'retire-v1-round-2', 'retire']);
+    expect(await versionEnabled(v1!)).toBe(true);
+    // The retirement is approved by naming it: neither another stage name nor none at all passes its gate.
+    for (const args of [['all'], []]) {
+      const refused = await world.kmsflow(['campaign', 'approve', 'retire-v1', ...args, '--as', 'alice']);
+      expect(refused.code, refused.stdout).toBe(2);
+      expect(refused.stderr).toContain('Only the stage "retire" of retire-v1 waits here');
+    }
+    expect(await versionEnabled(v1!)).toBe(true);
+    expectOk(
+      await world.kmsflow(['campaign', 'approve', 'retire-v1', 'retire', '--as', 'alice']),
+      'campaign approve retire',
+    );
+    const done = await waitUntil(progress, (p) => !!p.endedAt, {
+      what: 'retire-v1 to end',
+      timeoutMs: 120_000,
+      intervalMs: 1000,
+    });
+    expect({ phase: done.phase, reason: done.haltReason }).toEqual({ phase: 'completed', reason: undefined });
+    expect(Object.fromEntries(done.clusters.map((c) => [c.name, [c.stage, c.status]]))).toEqual({
+      'aks-h': ['retire-v1-round-1', 'proven'],
+      'aks-x': ['retire-v1-round-2', 'proven'],
+    });
+    expect(done.stages.at(-1)).toMatchObject({ name: 'retire', status: 'done', approvedBy: 'alice' });
+    expect(await versionEnabled(v1!)).toBe(false);
+    // Disabled once: one Key Vault write to v1's attributes in the whole campaign.
+    const version = v1!.split('/').pop()!;
+    const writesToV1 = (await changes(before)).filter(
+      (e) => e.service === 'keyvault' && e.path.endsWith(`/keys/shared/${version}`),
+    );
+    expect(writesToV1.map((e) => `${e.method} ${e.status}`)).toEqual(['PATCH 200']);
+    const views = await expectEstateHealthy();
+    for (const name of CLUSTERS)
+      expect(lower([views[name].keySlots?.current, views[name].keySlots?.previous])).not.toContain(
+        v1!.toLowerCase(),
+      );
+  }, 420_000);
 });

@@ -10,6 +10,7 @@ import { keyLedger } from '../../workflows/ledger';
 import { planProcedure } from '../../workflows/plan';
 import { PROCEDURES } from '../../workflows/procedures';
 import { reencryptSecrets } from '../../workflows/reencrypt';
+import { retireVersion } from '../../workflows/retire-version';
 
 /** Every workflow kmsflow runs: each procedure's, and the ones around them. */
 const WORKFLOWS: ((...args: never[]) => Promise<unknown>)[] = [
@@ -21,6 +22,7 @@ const WORKFLOWS: ((...args: never[]) => Promise<unknown>)[] = [
   campaign,
   planCampaign,
   expiryGuard,
+  retireVersion,
 ];
 
 it('exports every workflow and nothing else', () => {

@@ -17,6 +17,7 @@ import {
 } from '../../../model/campaign';
 import { clusterId, parseClusterId } from '../../../model/ids';
 import type { CampaignInput } from '../../../workflows/campaign-messages';
+import { RETIRE_STAGE, type RetireVersionInput } from '../../../workflows/retire-version';
 import { PROCEDURE_COMMANDS, procedureByCommand, procedureNamed } from '../../../workflows/procedures';
 import { type CheckedFlags, FLAG_HELP, type ProcedureFlag } from '../../../model/procedure-flags';
 import { usageError } from './errors';
@@ -33,7 +34,9 @@ import {
 import {
   addProcedureFlagOptions,
   addReencryptOptions,
+  addEstateOptions,
   checkFlags,
+  estateScopeOf,
   FLAG_OPTION,
   type ProcedureFlags,
   type ReencryptFlags,
@@ -54,7 +57,12 @@ export interface SelectionOptions {
 }
 
 /** What every campaign run takes beyond its selection: budget, approvals, windows, re-encryption, requester. */
-export interface CampaignRunOptions extends SelectionOptions, ReencryptFlags, InputOptions {
+export interface CampaignRunOptions
+  extends
+    SelectionOptions,
+    ReencryptFlags,
+    InputOptions,
+    Pick<ProcedureFlags, 'estateSubscription' | 'assumeUnused' | 'acceptUnverified'> {
   maxFailures: number;
   approveStages?: string;
   autoApprove?: boolean;
@@ -223,6 +231,7 @@ export function addCampaignRunOptions(command: Command): Command {
     );
   addInputOptions(command);
   addReencryptOptions(command);
+  addEstateOptions(command);
   return addRequesterOption(command, 'who starts it');
 }
 
@@ -311,6 +320,57 @@ function notForProcedure(flags: CheckedFlags, takes: readonly ProcedureFlag[], c
   }
 }
 
+/** `campaign start retire-version`: not a procedure but rounds of rotate campaigns, then one retirement. */
+export const RETIRE_VERSION = 'retire-version';
+
+/**
+ * The input of `campaign start retire-version --key-id V`: the subscriptions to search for V (the clusters are
+ * found, not selected), the rounds' stages, budget and options, and whether the `retire` stage is pre-approved.
+ */
+export function retireVersionInput(
+  campaignId: string,
+  opts: CampaignRunOptions,
+  env: Record<string, string | undefined>,
+): RetireVersionInput {
+  const { keyId, how } = checkFlags({ keyId: opts.keyId, how: opts.how });
+  if (!keyId)
+    throw usageError(
+      `${RETIRE_VERSION} needs --key-id: the versioned key id to retire, ${FLAG_HELP.keyId.what}.`,
+    );
+  if (opts.resourceGroup || opts.tag.length || opts.clustersFile || opts.fleet)
+    throw usageError(
+      `${RETIRE_VERSION} finds every cluster that holds the version itself: give only the subscriptions to search (--subscription, repeat for several).`,
+    );
+  const others = (['mode', 'vaultId', 'targetVersion', 'newKeyIds', 'inputs'] as const).filter(
+    (o) => opts[o] !== undefined,
+  );
+  if (others.length)
+    throw usageError(`${RETIRE_VERSION} takes --key-id and --how only; --${others[0]} does not apply.`);
+  const approvals = opts.approveStages?.split(',').map((s) => s.trim());
+  const approveRetirement = opts.approveStages === 'all' || !!approvals?.includes(RETIRE_STAGE);
+  const roundApprovals = approvals?.filter((s) => s !== RETIRE_STAGE).join(',');
+  const {
+    procedure: _procedure,
+    selection,
+    flags: _flags,
+    clusterFlags: _clusterFlags,
+    ...rounds
+  } = campaignRunInput(
+    'rotate-key',
+    { ...opts, keyId: undefined, how: undefined, approveStages: roundApprovals || undefined },
+    env,
+  );
+  return {
+    campaignId,
+    keyId,
+    how: how ?? 'disable',
+    subscriptions: selection.subscriptions,
+    ...(approveRetirement ? { approveRetirement } : {}),
+    rounds,
+    ...(rounds.requestedBy ? { requestedBy: rounds.requestedBy } : {}),
+  };
+}
+
 /** A campaign's input from its options, checked (stages, approvals, selection); the id is the caller's. */
 export function campaignRunInput(
   procedure: CampaignProcedure,
@@ -333,6 +393,7 @@ export function campaignRunInput(
       `--approve-stages names no stage ${unknown.join(', ')}: the stages are ${stages.map((s) => s.name).join(', ')}.`,
     );
   const reencrypt = reencryptSettingsOf(opts);
+  const estate = estateScopeOf(opts);
   return {
     procedure,
     ...campaignInputs(procedure, opts),
@@ -346,6 +407,7 @@ export function campaignRunInput(
     ...(opts.recheck !== undefined ? { recheckSeconds: opts.recheck } : {}),
     procedureOptions: {
       ...(opts.autoApprove ? { autoApprove: 'all' as const } : {}),
+      ...(estate ? { estate } : {}),
       ...(reencrypt ? { reencrypt } : {}),
     },
   };

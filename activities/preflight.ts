@@ -140,6 +140,36 @@ export function createPreflightActivities(
     }
   }
 
+  /** The vault a rotation to another vault leaves: Secrets stay under its key until the re-encryption is proven. */
+  async function readLeavingVault(facts: PreflightFacts, subscriptions: string[]): Promise<void> {
+    const { input, cluster } = facts;
+    const from = cluster.kms.keyId;
+    if (!from || !input.keyId || sameVault(from, input.keyId)) return;
+    const { vaultName } = parseKeyId(from);
+    const id = cluster.kms.vaultResourceId ?? (await findVaultId(subscriptions, vaultName));
+    if (!id) {
+      facts.leavingVault = { vaultName };
+      return;
+    }
+    const read = await readOf(() => reads.getVaultDigest(id));
+    const principalId = cluster.identity.userAssigned[0]?.principalId;
+    facts.leavingVault = {
+      vaultName,
+      id,
+      read,
+      ...('value' in read && principalId
+        ? {
+            permissions: await reads.checkKmsPermissions({
+              vaultResourceId: id,
+              principalId,
+              enableRbacAuthorization: read.value.enableRbacAuthorization,
+              accessPolicyCryptoPrincipals: read.value.accessPolicyCryptoPrincipals,
+            }),
+          }
+        : {}),
+    };
+  }
+
   async function readFacts(request: PreflightRequest): Promise<PreflightFacts> {
     const { procedure: _procedure, rules, ...input } = request;
     const needs = needsOf(rules);
@@ -164,6 +194,7 @@ export function createPreflightActivities(
       );
     }
     if (needs.has('vault')) await readVaultFacts(facts, subscriptions);
+    if (needs.has('leaving-vault')) await readLeavingVault(facts, subscriptions);
     const v1Involved = !usesKmsV2(cluster.kubernetesVersion) && (cluster.kms.enabled || !!input.keyId);
     if (needs.has('secret-count') && (v1Involved || input.targetVersion))
       facts.secretCount = await reads.countSecrets(input.clusterId);

@@ -25,6 +25,12 @@ export interface PreflightFacts {
   keys: { keyId: string; read: Read<KeyDigest> }[];
   /** The vault of the key the procedure works with, when one is involved. */
   vault?: { id: string; read: Read<VaultDigest> };
+  /**
+   * The vault KMS leaves when a rotation moves it to another vault (the article, L218): Secrets stay under its key
+   * until the re-encryption is proven, so the plugin must keep reaching it. `read` absent: no subscription in scope
+   * holds it.
+   */
+  leavingVault?: { vaultName: string; id?: string; read?: Read<VaultDigest>; permissions?: PermissionReport };
   /** A vault the key names that no subscription in scope holds: its checks could not run. */
   vaultNotFound?: { vaultName: string; subscriptions: string[] };
   /** The tenant of the cluster's user-assigned identity (not-found: the identity was deleted). */

@@ -189,7 +189,7 @@ export const vaultUnreachable = defineRule({
   check: (f) => {
     // In Public mode a vault closed to the internet is the finding itself (PublicModeWithFirewall): it blocks
     // AKS as it blocks the worker. Elsewhere the worker needs its own path (private endpoint, allowed address).
-    if (publicModeBlocked(f)) return undefined;
+    if (publicModeBlocked(f) || opensItself(f)) return undefined;
     const mustReach = [
       ...targetKeys(f),
       ...(f.input.retiresKeyId && !f.input.newKeyIds?.length ? [f.input.retiresKeyId] : []),
@@ -203,6 +203,17 @@ export const vaultUnreachable = defineRule({
     };
   },
 });
+
+/** A switch to Public opens the vault's public access itself: until then the worker is refused like anyone. */
+function opensItself(f: PreflightFacts): boolean {
+  const vault = valueOf(f.vault?.read);
+  return (
+    !!f.input.opensVaultPublicAccess &&
+    !!vault &&
+    vault.publicNetworkAccess === 'Disabled' &&
+    vault.firewallDefaultAction === 'Allow'
+  );
+}
 
 export const keyUnreadable = defineRule({
   code: 'KeyUnreadable',

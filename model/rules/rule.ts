@@ -9,7 +9,8 @@ import type { Finding } from '../preflight';
 import type { PreflightFacts } from '../preflight-facts';
 
 /** What the facts reader gathers for a rule, beyond the cluster and its ledger (always read). */
-export type Need = 'keys' | 'vault' | 'secret-count' | 'upgrade' | 'estate' | 'estate-slots';
+export type Need =
+  'keys' | 'vault' | 'leaving-vault' | 'secret-count' | 'upgrade' | 'estate' | 'estate-slots';
 
 export interface RuleFinding {
   message: string;

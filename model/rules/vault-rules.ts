@@ -282,6 +282,55 @@ export function subjectVaultName(f: Pick<PreflightFacts, 'input' | 'cluster'>): 
   return key ? parseKeyId(key).vaultName : undefined;
 }
 
+export const leavingVaultUnreachable = defineRule({
+  code: 'LeavingVaultUnreachable',
+  severity: 'error',
+  source: 'L218',
+  when: "A rotation moves KMS to another vault while the vault it leaves, which every Secret still needs until the re-encryption is proven, is gone, closed to the plugin's path, refused to the cluster identity, or cannot be verified.",
+  needs: ['leaving-vault'],
+  check: (f) => {
+    const leaving = f.leavingVault;
+    if (!leaving || !movesVault(f)) return undefined;
+    const mode = f.cluster.kms.networkAccess ?? 'Public';
+    const why = (reason: string, fix: string, severity?: 'warning') => ({
+      ...(severity ? { severity } : {}),
+      message: `The rotation moves KMS off vault ${leaving.vaultName}, and every Secret stays under its key until the re-encryption is proven, but ${reason}: the cluster could read none of them after its next API server restart.`,
+      fix,
+    });
+    const problem = problemOf(leaving.read);
+    if (!leaving.read)
+      return why(
+        `kmsflow cannot verify it: it is in none of the subscriptions in scope`,
+        `Pass --estate-subscription with the vault's subscription so it can be checked, or --accept-unverified (recorded).`,
+        f.input.estate?.acceptUnverified ? 'warning' : undefined,
+      );
+    if (problem?.kind === 'not-found')
+      return why(
+        'it no longer exists (its private endpoint, if any, with it)',
+        `Recover it while it is soft-deleted (az keyvault recover --name ${leaving.vaultName}), then start again.`,
+      );
+    if (problem) return undefined;
+    const vault = valueOf(leaving.read)!;
+    if (
+      mode === 'Public' &&
+      (vault.firewallDefaultAction === 'Deny' || vault.publicNetworkAccess === 'Disabled')
+    )
+      return why(
+        'the cluster reaches it in Public mode and it is closed to the internet',
+        `Open it until the move is proven (az keyvault update --name ${vault.name} --public-network-access Enabled --default-action Allow).`,
+      );
+    const principal = userAssigned(f)?.principalId;
+    if (principal && leaving.permissions?.crypto === 'missing')
+      return why(
+        `the cluster identity (${principal}) may not encrypt/decrypt with its keys`,
+        vault.enableRbacAuthorization
+          ? `az role assignment create --role "Key Vault Crypto User" --assignee-object-id ${principal} --assignee-principal-type ServicePrincipal --scope ${leaving.id}`
+          : `az keyvault set-policy --name ${vault.name} --object-id ${principal} --key-permissions encrypt decrypt`,
+      );
+    return undefined;
+  },
+});
+
 export const VAULT_RULES = [
   privateNeedsVaultId,
   vaultIdRequired,
@@ -296,4 +345,5 @@ export const VAULT_RULES = [
   identityNotFound,
   identityLacksCryptoPermission,
   privateNeedsContributor,
+  leavingVaultUnreachable,
 ] as const;

@@ -81,8 +81,18 @@ export class VaultKeyUsability implements KeyUsability {
   }
 }
 
-/** The path of the slot holding `keyId` (the current slot's for a key in neither); the cluster's mode for old state. */
+/**
+ * The path of the slot holding `keyId` (the current slot's for a key in neither); the cluster's mode for old state.
+ * The plugin reaches the vault it is configured with the way it is configured now (a previous key of the same vault
+ * included: re-enabling in Private mode moves both onto the private link); only a key of another vault keeps the
+ * path it had when it was configured.
+ */
 function slotPathFor(cluster: ClusterRecord, keyId: string): KmsSlotPath {
+  const configured = cluster.appliedKms?.enabled ? cluster.appliedKms.keyId : undefined;
+  const sameVault =
+    !!configured &&
+    parseKeyId(configured)?.vaultName.toLowerCase() === parseKeyId(keyId)?.vaultName.toLowerCase();
+  if (sameVault) return slotPathOf(cluster.appliedKms!);
   const slot =
     sameKeyVersion(keyId, cluster.keySlots.previous) && !sameKeyVersion(keyId, cluster.keySlots.current)
       ? 'previous'

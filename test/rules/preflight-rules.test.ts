@@ -194,6 +194,12 @@ const CASES: Record<RuleCode, Case> = {
       vault: { id: VAULT_ID, read: vault({ firewallDefaultAction: 'Deny' }) },
     }),
     fail: facts({ input: { networkAccess: 'Private' }, keys: [{ keyId: K2, read: unreachable }] }),
+    // A switch to Public opens the vault's public access itself: the worker's refusal until then is expected.
+    vouched: facts({
+      input: { opensVaultPublicAccess: true },
+      keys: [{ keyId: K2, read: unreachable }],
+      vault: { id: VAULT_ID, read: vault({ publicNetworkAccess: 'Disabled' }) },
+    }),
   },
   KeyUnreadable: {
     pass: facts(),
@@ -294,6 +300,29 @@ const CASES: Record<RuleCode, Case> = {
         kms: { enabled: true, keyId: K1, networkAccess: 'Private' },
       }),
     }),
+  },
+  LeavingVaultUnreachable: {
+    // The article's L218 move: from kv-shared (Private) to a key of kv-other in Public mode, one update.
+    pass: facts({
+      input: { keyId: key('v1', 'kv-other') },
+      cluster: cluster({
+        kms: { enabled: true, keyId: K1, networkAccess: 'Private', vaultResourceId: VAULT_ID },
+      }),
+      leavingVault: {
+        vaultName: 'kv-shared',
+        id: VAULT_ID,
+        read: vault({ publicNetworkAccess: 'Disabled' }),
+        permissions: { principalId: 'p-1', crypto: 'rbac-role', contributor: true },
+      },
+    }),
+    fail: facts({
+      input: { keyId: key('v1', 'kv-other') },
+      cluster: cluster({
+        kms: { enabled: true, keyId: K1, networkAccess: 'Private', vaultResourceId: VAULT_ID },
+      }),
+      leavingVault: { vaultName: 'kv-shared', id: VAULT_ID, read: notFound },
+    }),
+    says: 'az keyvault recover --name kv-shared',
   },
   VaultRecoverability: {
     pass: facts(),
@@ -461,6 +490,22 @@ describe('preflight rules, each on its own', () => {
     const elsewhere = evaluateRules(['PreviousSlotUnknown'], unknown(key('v1', 'kv-shared', 'own')));
     expect(elsewhere.map((f) => f.severity)).toEqual(['warning']);
     expect(elsewhere[0]!.message).toContain('aks-y');
+  });
+
+  it('a switch to Public does not refuse a worker that only the closed public access keeps out', () => {
+    expect(evaluateRules(['VaultUnreachable'], CASES.VaultUnreachable.vouched!)).toEqual([]);
+    const walled = CASES.VaultUnreachable.vouched!;
+    const withFirewall = {
+      ...walled,
+      vault: {
+        id: VAULT_ID,
+        read: vault({ publicNetworkAccess: 'Disabled', firewallDefaultAction: 'Deny' }),
+      },
+    };
+    // With a firewall too, the switch cannot open it: PublicModeWithFirewall says so (the worker's refusal is the same wall).
+    expect(evaluateRules(['PublicModeWithFirewall'], withFirewall).map((x) => x.code)).toEqual([
+      'PublicModeWithFirewall',
+    ]);
   });
 
   it('a cluster holding the version is refused even when the operator vouches for it', () => {

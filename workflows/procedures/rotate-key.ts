@@ -78,6 +78,7 @@ export const rotateKeyProcedure = defineProcedure<RotateKeyInput, 'rotate-key'>(
     'SameKey',
     'ModeChangeWhileEnabled',
     'MovesVault',
+    'LeavingVaultUnreachable',
     ...TARGET_KEY_CHECKS,
     ...NEW_CONFIGURATION_CHECKS,
     ...NEEDED_KEY_CHECKS,

@@ -298,7 +298,9 @@ describe("rules broken behind kmsflow's back: what breaks, and what kmsflow says
     expect(found.ok).toBe(true);
     expect(found.findings.get('NodePoolAtZero')).toMatchObject({
       severity: 'warning',
-      fix: expect.stringContaining('az aks nodepool scale -g rg-back -n aks-pool --name batch'),
+      fix: expect.stringContaining(
+        'az aks nodepool scale --resource-group rg-back --cluster-name aks-pool --name batch --node-count',
+      ),
     });
   }, 120_000);
 });

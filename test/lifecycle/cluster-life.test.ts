@@ -23,6 +23,8 @@ const GROUP = 'rg-life';
 const VAULT = 'kv-life';
 /** A second vault, for a rotation that moves KMS to another vault in the other mode (the article: one update). */
 const VAULT2 = 'kv-life-b';
+/** The other clusters' vault: kv-life is aks-life's alone, so its switch to Private breaks no other cluster. */
+const VAULT3 = 'kv-life-c';
 
 const scenario: ScenarioInput = {
   seed: 12,
@@ -35,15 +37,19 @@ const scenario: ScenarioInput = {
     {
       name: VAULT,
       enablePurgeProtection: true,
+      keys: [{ name: 'life', versions: 3 }],
+    },
+    {
+      name: VAULT3,
+      enablePurgeProtection: true,
       keys: [
-        { name: 'life', versions: 3 },
         { name: 'legacy', versions: 3 },
         { name: 'move', versions: 2 },
       ],
     },
     { name: VAULT2, enablePurgeProtection: true, keys: [{ name: 'moved', versions: 1 }] },
   ],
-  roleAssignments: [VAULT, VAULT2].flatMap((vault) => [
+  roleAssignments: [VAULT, VAULT2, VAULT3].flatMap((vault) => [
     { role: 'Key Vault Crypto Officer', principal: 'operator', scope: `vault:${vault}` },
     { role: 'Key Vault Crypto User', principal: 'id-kms', scope: `vault:${vault}` },
     { role: 'Key Vault Contributor', principal: 'id-kms', scope: `vault:${vault}` },
@@ -61,14 +67,14 @@ const scenario: ScenarioInput = {
       kubernetesVersion: '1.29',
       identity: 'id-kms',
       apiServerVnetIntegration: true,
-      kms: { vault: VAULT, key: 'move', version: 1, networkAccess: 'Public' },
+      kms: { vault: VAULT3, key: 'move', version: 1, networkAccess: 'Public' },
       secrets: { count: 60, namespaces: 2, seed: 5, maxBytes: 4096 },
     },
     {
       name: 'aks-v1',
       kubernetesVersion: '1.26',
       identity: 'id-kms',
-      kms: { vault: VAULT, key: 'legacy', version: 1, networkAccess: 'Public' },
+      kms: { vault: VAULT3, key: 'legacy', version: 1, networkAccess: 'Public' },
       secrets: { count: 120, namespaces: 3, seed: 4, maxBytes: 4096 },
     },
   ],
@@ -101,7 +107,7 @@ async function loadKeyIds(): Promise<void> {
   const overview = await world.kmsflowJson<{
     vaults: { name: string; keys: { name: string; versions: { version: string }[] }[] }[];
   }>(['sandbox', 'inspect']);
-  for (const vault of [VAULT, VAULT2]) {
+  for (const vault of [VAULT, VAULT2, VAULT3]) {
     const url = keyUrl.replace(VAULT, vault);
     for (const key of overview.vaults.find((v) => v.name === vault)!.keys)
       keyIds[key.name] = key.versions.map((v) => `${url}/keys/${key.name}/${v.version}`);

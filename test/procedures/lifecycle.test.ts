@@ -331,19 +331,21 @@ describe('procedures end to end on the sandbox', () => {
   );
 
   it(
-    'refuses to retire a key version another cluster still uses',
+    'refuses, before any change, to retire a key version another cluster still uses',
     async () => {
       const clusterId = env.clusterId('aks-share-a');
       await env.withWorker(async () => {
         const handle = await start<typeof retireKey>('retireKey', { clusterId, autoApprove: 'all' });
         const blocked = await untilPhase(handle, 'blocked');
+        // Refused before any change: the version is in aks-share-b's current key slot.
         expect(blocked.currentStep, JSON.stringify(blocked.steps.find((s) => s.status === 'blocked'))).toBe(
-          'retire-key',
+          'preflight',
         );
-        expect(blocked.steps.find((s) => s.id === 'retire-key')?.blocked).toMatchObject({
-          code: 'KeyInUseByOtherCluster',
+        expect(blocked.steps.find((s) => s.id === 'preflight')?.blocked).toMatchObject({
+          code: 'KeyHeldByOtherCluster',
         });
-        expect(blocked.steps.find((s) => s.id === 'retire-key')?.blocked?.message).toContain('aks-share-b');
+        expect(blocked.steps.find((s) => s.id === 'preflight')?.blocked?.message).toContain('aks-share-b');
+        expect(blocked.steps.filter((s) => s.status === 'done').map((s) => s.id)).toEqual([]);
         await handle.executeUpdate(cancelUpdate, { args: [{ reason: 'test done' }] });
         await handle.result();
       });

@@ -219,20 +219,10 @@ export const campaignCommand: CommandModule = {
             return ExitCode.usage;
           }
         }
-        const client = await ctx.temporal();
-        const handle = await client.workflow.start(campaignWorkflow, {
-          taskQueue,
-          workflowId: campaignWorkflowId(campaignId),
-          args: [input],
-          typedSearchAttributes: [{ key: CampaignAttribute, value: campaignId }],
-        });
-        if (ctx.out.json)
-          ctx.out.printJson({ campaignId, workflowId: handle.workflowId, runId: handle.firstExecutionRunId });
-        else
-          ctx.out.line(
-            `Started campaign ${campaignId} (${procedure}); \`kmsflow campaign status ${campaignId}\` shows it.`,
-          );
-        return ExitCode.success;
+        const handle = await (
+          await ctx.temporal()
+        ).workflow.start(campaignWorkflow, startOptions(campaignId, taskQueue, input));
+        return started(ctx, handle, campaignId, `${procedure}`);
       }),
     );
 
@@ -454,18 +444,38 @@ async function startRetireVersion(ctx: CommandContext, opts: StartOptions): Prom
       `${RETIRE_VERSION} has no --preflight: it finds the clusters holding the version itself, and each round's procedures run their own.`,
     );
   const input = retireVersionInput(campaignId, opts, ctx.io.env);
-  const client = await ctx.temporal();
-  const handle = await client.workflow.start(retireVersion, {
-    taskQueue: taskQueueOf(opts.taskQueue, ctx.io.env),
+  const handle = await (
+    await ctx.temporal()
+  ).workflow.start(retireVersion, startOptions(campaignId, taskQueueOf(opts.taskQueue, ctx.io.env), input));
+  return started(
+    ctx,
+    handle,
+    campaignId,
+    `${RETIRE_VERSION} ${input.keyId}; each round is campaign ${campaignId}-round-N`,
+  );
+}
+
+/** A campaign's workflow is started under `kmsflow-campaign:<id>`, findable by its KmsCampaign attribute. */
+function startOptions<I>(campaignId: string, taskQueue: string, input: I) {
+  return {
+    taskQueue,
     workflowId: campaignWorkflowId(campaignId),
-    args: [input],
+    args: [input] as [I],
     typedSearchAttributes: [{ key: CampaignAttribute, value: campaignId }],
-  });
+  };
+}
+
+function started(
+  ctx: CommandContext,
+  handle: { workflowId: string; firstExecutionRunId: string },
+  campaignId: string,
+  what: string,
+): number {
   if (ctx.out.json)
     ctx.out.printJson({ campaignId, workflowId: handle.workflowId, runId: handle.firstExecutionRunId });
   else
     ctx.out.line(
-      `Started campaign ${campaignId} (${RETIRE_VERSION} ${input.keyId}); \`kmsflow campaign status ${campaignId}\` shows it, each round is campaign ${campaignId}-round-N.`,
+      `Started campaign ${campaignId} (${what}); \`kmsflow campaign status ${campaignId}\` shows it.`,
     );
   return ExitCode.success;
 }

@@ -70,15 +70,20 @@ export const NEEDED_KEY_CHECKS = [
   'NeededKeyExpiringSoon',
 ] as const satisfies readonly RuleCode[];
 
-/** A key the procedure switches AKS to. */
-export const TARGET_KEY_CHECKS = [
-  'KeyIdRequired',
+/** The key versions the procedure switches AKS to (given, or created by it): usable RSA keys the worker reaches. */
+export const KEY_VERSION_CHECKS = [
   'KeyNotRsa',
   'KeyDisabled',
   'KeyExpired',
   'KeyExpiringSoon',
   'KeyNotFound',
   'VaultUnreachable',
+] as const satisfies readonly RuleCode[];
+
+/** A key the procedure switches AKS to, named by the operator (or the key in use). */
+export const TARGET_KEY_CHECKS = [
+  'KeyIdRequired',
+  ...KEY_VERSION_CHECKS,
   'KeyNotInVault',
   'PrivateNeedsVaultId',
 ] as const satisfies readonly RuleCode[];

@@ -2,6 +2,7 @@ import {
   CLUSTER_CHECKS,
   ESTATE_RETIREMENT_RULES,
   IDENTITY_PATH_CHECKS,
+  KEY_VERSION_CHECKS,
   NEEDED_KEY_CHECKS,
 } from '../../model/rules';
 import type { ClusterDigest } from '../../model/cluster-model';
@@ -78,12 +79,7 @@ export const retireKeyProcedure = defineProcedure<RetireKeyInput, 'retire-key'>(
   rules: [
     ...CLUSTER_CHECKS,
     'KmsNotEnabled',
-    'KeyNotRsa',
-    'KeyDisabled',
-    'KeyExpired',
-    'KeyExpiringSoon',
-    'KeyNotFound',
-    'VaultUnreachable',
+    ...KEY_VERSION_CHECKS,
     ...IDENTITY_PATH_CHECKS,
     ...NEEDED_KEY_CHECKS,
     'KmsV1SecretLimit',

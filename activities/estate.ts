@@ -10,6 +10,9 @@ import type { LedgerView } from '../model/ledger-model';
 import type { ClientFactory } from './clients';
 import { classifyError } from './errors';
 
+/** How many key ledgers one estate read queries at once. */
+const LEDGER_READS_AT_ONCE = 16;
+
 export interface EstateReads {
   readKeyLedger(clusterId: string): Promise<LedgerView>;
 }
@@ -78,7 +81,6 @@ export function createEstateActivities(
       subscriptions,
       clusters: [],
       unreadable: [],
-      slotsRead: request.withSlots,
     };
     for (const subscriptionId of subscriptions) {
       try {
@@ -102,8 +104,10 @@ export function createEstateActivities(
       }
     }
     if (!request.withSlots) return snapshot;
-    await Promise.all(
-      snapshot.clusters.map(async (cluster) => {
+    // Each ledger is a Temporal query: a bounded number at a time, however large the estate.
+    const queue = [...snapshot.clusters];
+    const lane = async () => {
+      for (let cluster = queue.shift(); cluster; cluster = queue.shift()) {
         try {
           const ledger = await reads.readKeyLedger(cluster.id);
           Object.assign(cluster, previousSlot(ledger, cluster.kms.keyId), {
@@ -112,8 +116,9 @@ export function createEstateActivities(
         } catch (err) {
           cluster.previousUnknown = `its key ledger could not be read (${classifyError(err).message})`;
         }
-      }),
-    );
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(LEDGER_READS_AT_ONCE, queue.length) }, lane));
     return snapshot;
   }
 

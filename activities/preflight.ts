@@ -8,17 +8,23 @@ import type { ClusterDigest } from '../model/cluster-model';
 import { parseKeyId, sameVault, upgradeHops, usesKmsV2 } from '../model/ids';
 import type { LedgerView } from '../model/ledger-model';
 import type { PreflightInput, PreflightReport, PreflightRequest } from '../model/preflight';
-import type { PreflightFacts, Read, ReadProblemKind } from '../model/preflight-facts';
+import {
+  keyRead,
+  type PreflightFacts,
+  type Read,
+  type ReadProblemKind,
+  valueOf,
+} from '../model/preflight-facts';
 import {
   LEGACY_PREFLIGHT_PROCEDURES,
   preflightActivityName,
   type LegacyPreflightActivityName,
 } from '../model/preflight-names';
 import { evaluateRules, needsOf, type RuleCode } from '../model/rules';
+import { subjectKeyId } from '../model/rules/vault-rules';
 import { targetProblem } from '../model/rules/version-rules';
 import type { ClientFactory } from './clients';
-import type { EstateRequest } from './estate';
-import { estateSubscriptions } from './estate';
+import { type EstateRequest, estateSubscriptions } from './estate';
 import { classifyError, ErrorType, mapErrors } from './errors';
 import { vaultDigestOf } from './keyvault';
 import type { EstateSnapshot } from '../model/estate';
@@ -112,7 +118,7 @@ export function createPreflightActivities(
 
   async function readVaultFacts(facts: PreflightFacts, subscriptions: string[]): Promise<void> {
     const { input, cluster } = facts;
-    const subjectKey = input.keyId ?? cluster.kms.keyId;
+    const subjectKey = subjectKeyId(facts);
     const armVault =
       subjectKey && cluster.kms.keyId && sameVault(subjectKey, cluster.kms.keyId)
         ? cluster.kms.vaultResourceId
@@ -130,14 +136,18 @@ export function createPreflightActivities(
     const identity = cluster.identity.userAssigned[0];
     if (!identity || !/userassigned/i.test(cluster.identity.type)) return;
     facts.identityTenant = await readOf(() => identityTenant(identity.id));
-    if (identity.principalId) {
-      facts.permissions = await reads.checkKmsPermissions({
-        vaultResourceId: vaultId,
-        principalId: identity.principalId,
-        enableRbacAuthorization: read.value.enableRbacAuthorization,
-        accessPolicyCryptoPrincipals: read.value.accessPolicyCryptoPrincipals,
-      });
-    }
+    if (identity.principalId)
+      facts.permissions = await permissionsOn(vaultId, read.value, identity.principalId);
+  }
+
+  /** How the cluster identity may use a vault's keys (role or access policy), read once per vault involved. */
+  function permissionsOn(vaultResourceId: string, vault: VaultDigest, principalId: string) {
+    return reads.checkKmsPermissions({
+      vaultResourceId,
+      principalId,
+      enableRbacAuthorization: vault.enableRbacAuthorization,
+      accessPolicyCryptoPrincipals: vault.accessPolicyCryptoPrincipals,
+    });
   }
 
   /** The vault a rotation to another vault leaves: Secrets stay under its key until the re-encryption is proven. */
@@ -158,14 +168,7 @@ export function createPreflightActivities(
       id,
       read,
       ...('value' in read && principalId
-        ? {
-            permissions: await reads.checkKmsPermissions({
-              vaultResourceId: id,
-              principalId,
-              enableRbacAuthorization: read.value.enableRbacAuthorization,
-              accessPolicyCryptoPrincipals: read.value.accessPolicyCryptoPrincipals,
-            }),
-          }
+        ? { permissions: await permissionsOn(id, read.value, principalId) }
         : {}),
     };
   }
@@ -225,11 +228,12 @@ export function createPreflightActivities(
     const facts = await readFacts(request);
     const findings = evaluateRules(request.rules, facts);
     const overridden = overridesOf(request);
+    const key = request.keyId ? valueOf(keyRead(facts, request.keyId)) : undefined;
     return {
       procedure: request.procedure,
       cluster: facts.cluster,
       ...(facts.vault && 'value' in facts.vault.read ? { vault: facts.vault.read.value } : {}),
-      ...(request.keyId && valueOfKey(facts, request.keyId) ? { key: valueOfKey(facts, request.keyId) } : {}),
+      ...(key ? { key } : {}),
       ...(facts.permissions ? { permissions: facts.permissions } : {}),
       ...(facts.secretCount !== undefined ? { secretCount: facts.secretCount } : {}),
       findings,
@@ -251,13 +255,6 @@ export function createPreflightActivities(
   ) as Record<LegacyPreflightActivityName, (input: PreflightInput) => Promise<PreflightReport>>;
 
   return { preflight, ...legacy };
-}
-
-function valueOfKey(facts: PreflightFacts, keyId: string): KeyDigest | undefined {
-  const read = facts.keys.find(
-    (k) => k.keyId.toLowerCase() === keyId.replace(/\/+$/, '').toLowerCase(),
-  )?.read;
-  return read && 'value' in read ? read.value : undefined;
 }
 
 /** What the operator vouched for, in words for the ledger and the evidence. */

@@ -28,8 +28,6 @@ export interface EstateSnapshot {
   clusters: EstateCluster[];
   /** What could not be read: each makes a rule that depends on it say "cannot verify". */
   unreadable: { what: string; reason: string }[];
-  /** Whether the previous slots were read (the ledgers); without them every previous slot is unknown. */
-  slotsRead: boolean;
 }
 
 /** How a cluster depends on a key version, in words, or undefined when it does not. */
@@ -50,6 +48,14 @@ export function sameKeyName(a: string, b: string): boolean {
   );
 }
 
+/** Its previous slot is unknown and it uses the key now (or no key kmsflow can name): that slot may hold `keyId`. */
+export function unknownOnSameKey(cluster: EstateCluster, keyId: string): boolean {
+  return (
+    cluster.previousUnknown !== undefined &&
+    (!cluster.slots.current || sameKeyName(cluster.slots.current, keyId))
+  );
+}
+
 /**
  * Why a cluster must be rotated before a version can be retired, or undefined when it need not: it holds the
  * version (either slot, or Secrets may still be under it), or it is on the same key and kmsflow cannot see its
@@ -58,15 +64,12 @@ export function sameKeyName(a: string, b: string): boolean {
 export function mustLeaveKey(cluster: EstateCluster, keyId: string): string | undefined {
   const holds = holdsKey(cluster, keyId);
   if (holds) return holds;
-  if (
-    cluster.previousUnknown !== undefined &&
-    (!cluster.slots.current || sameKeyName(cluster.slots.current, keyId))
-  )
+  if (unknownOnSameKey(cluster, keyId))
     return `its previous key slot is unknown (${cluster.previousUnknown}) and it uses the same key`;
   return undefined;
 }
 
-/** Whether a cluster may hold a key of this vault in a slot, and in which mode the vault is reached. */
+/** Whether a cluster holds a key of this vault in a slot kmsflow knows of. */
 export function usesVault(cluster: EstateCluster, vaultName: string): boolean {
   const inVault = (k: string | undefined) =>
     !!k && parseKeyId(k).vaultName.toLowerCase() === vaultName.toLowerCase();

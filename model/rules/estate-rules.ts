@@ -4,7 +4,7 @@
  * AKS's key slots count (the article, L212: the previous key stays cached and needed until the next rotation),
  * and a slot kmsflow cannot see is treated as holding the key unless the operator vouches for it.
  */
-import { clusterLabel, type EstateCluster, holdsKey, namedIn, sameKeyName, usesVault } from '../estate';
+import { clusterLabel, type EstateCluster, holdsKey, namedIn, unknownOnSameKey, usesVault } from '../estate';
 import { parseVaultId } from '../ids';
 import type { PreflightFacts } from '../preflight-facts';
 import { defineRule } from './rule';
@@ -52,7 +52,7 @@ export const previousSlotUnknown = defineRule({
       ...open.map((c) => {
         // A cluster on the same key now most likely had this version before its last rotation; one on another
         // key would hold it only if it changed key names outside kmsflow: reported, not refused.
-        const sameKey = !c.slots.current || sameKeyName(c.slots.current, keyId);
+        const sameKey = unknownOnSameKey(c, keyId);
         return {
           severity: sameKey ? ('error' as const) : ('warning' as const),
           message: sameKey

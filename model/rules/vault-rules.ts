@@ -3,7 +3,7 @@
  * L30, L133), tenant (L28), the identity's encrypt/decrypt permission (L90, L94, L241) and, for Private mode,
  * Key Vault Contributor (L176); recoverability (L24, L38).
  */
-import { parseClusterId, parseKeyId } from '../ids';
+import { parseKeyId } from '../ids';
 import { type PreflightFacts, problemOf, valueOf } from '../preflight-facts';
 import { azCluster, clusterName, defineRule, targetMode } from './rule';
 import { movesVault } from './kms-state-rules';
@@ -267,16 +267,12 @@ export const privateNeedsContributor = defineRule({
   },
 });
 
-/** The vault's name for a key, or the key in use's when the procedure names none. */
+/** The key the procedure works with: the one it names, else the key in use. */
 export function subjectKeyId(f: Pick<PreflightFacts, 'input' | 'cluster'>): string | undefined {
   return f.input.keyId ?? f.cluster.kms.keyId;
 }
 
-/** The subscription of the cluster, for messages about scope. */
-export function clusterSubscription(f: PreflightFacts): string {
-  return parseClusterId(f.input.clusterId).subscriptionId;
-}
-
+/** The vault of that key. */
 export function subjectVaultName(f: Pick<PreflightFacts, 'input' | 'cluster'>): string | undefined {
   const key = subjectKeyId(f);
   return key ? parseKeyId(key).vaultName : undefined;

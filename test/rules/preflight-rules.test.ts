@@ -105,7 +105,7 @@ function facts(
     permissions: { principalId: 'p-1', crypto: 'rbac-role', contributor: true },
     secretCount: 100,
     upgrade: { hop: '1.30.1', hops: 1 },
-    estate: { subscriptions: [SUB], clusters: [other('aks-b')], unreadable: [], slotsRead: true },
+    estate: { subscriptions: [SUB], clusters: [other('aks-b')], unreadable: [] },
     ...rest,
   };
 }
@@ -373,7 +373,6 @@ const CASES: Record<RuleCode, Case> = {
           }),
         ],
         unreadable: [],
-        slotsRead: true,
       },
     }),
     says: 'aks-b',
@@ -386,7 +385,6 @@ const CASES: Record<RuleCode, Case> = {
         subscriptions: [SUB],
         clusters: [other('aks-x', { previousUnknown: 'kmsflow holds no key ledger for it' })],
         unreadable: [],
-        slotsRead: true,
       },
     }),
     fail: facts({
@@ -395,7 +393,6 @@ const CASES: Record<RuleCode, Case> = {
         subscriptions: [SUB],
         clusters: [other('aks-x', { previousUnknown: 'kmsflow holds no key ledger for it' })],
         unreadable: [],
-        slotsRead: true,
       },
     }),
     says: '--assume-unused aks-x',
@@ -408,7 +405,6 @@ const CASES: Record<RuleCode, Case> = {
         subscriptions: [SUB],
         clusters: [],
         unreadable: [{ what: 'the clusters of subscription S', reason: 'Forbidden' }],
-        slotsRead: true,
       },
     }),
     fail: facts({
@@ -416,7 +412,6 @@ const CASES: Record<RuleCode, Case> = {
         subscriptions: [SUB],
         clusters: [],
         unreadable: [{ what: 'the clusters of subscription S', reason: 'Forbidden' }],
-        slotsRead: true,
       },
     }),
     says: 'Cannot verify the clusters of subscription S',
@@ -428,7 +423,6 @@ const CASES: Record<RuleCode, Case> = {
         subscriptions: [SUB],
         clusters: [other('aks-b', { kms: { enabled: true, keyId: K2, networkAccess: 'Private' } })],
         unreadable: [],
-        slotsRead: false,
       },
     }),
     fail: facts({ input: { closesVaultPublicAccess: true, vaultResourceId: VAULT_ID } }),
@@ -483,7 +477,6 @@ describe('preflight rules, each on its own', () => {
             other('aks-y', { slots: { current }, previousUnknown: 'kmsflow holds no key ledger for it' }),
           ],
           unreadable: [],
-          slotsRead: true,
         },
       });
     expect(evaluateRules(['PreviousSlotUnknown'], unknown(K2)).map((f) => f.severity)).toEqual(['error']);

@@ -3,6 +3,7 @@
  * clusters a selection names, how a stage is written on the command line, how clusters fall into stages,
  * and when the error budget is spent.
  */
+import { isTerminal } from './cluster-model';
 
 /**
  * A procedure's name (`rotate-key`): a campaign runs any of them. rotate and retire need nothing per cluster
@@ -55,7 +56,7 @@ export interface SelectedCluster {
 
 export interface CampaignStage {
   name: string;
-  /** The clusters of this Fleet Manager update group (selected with --fleet), whatever their number. */
+  /** The clusters of these Fleet Manager update groups (comma-separated; selected with --fleet), in parallel. */
   group?: string;
   /** How many clusters: a count, a share of the campaign's clusters, or the rest. */
   size: number | { percent: number } | 'rest';
@@ -65,6 +66,10 @@ export interface CampaignStage {
   soakSeconds: number;
   /** The operator approves before the stage starts. */
   approval: boolean;
+  /** The operator approves after the stage's soak, before the next stage. */
+  approvalAfter?: boolean;
+  /** The stage's own error budget, on top of the campaign's. */
+  maxFailures?: ErrorBudget;
 }
 
 export class CampaignInputError extends Error {
@@ -84,7 +89,13 @@ export function parseStage(spec: string): CampaignStage {
   const stage: CampaignStage = { name, size: 'rest', maxConcurrency: 1, soakSeconds: 0, approval: false };
   for (const option of options) {
     const [key, value] = option.split('=', 2);
-    if (key === 'approval' && value === undefined) stage.approval = true;
+    if (key === 'approval' && (value === undefined || value === 'before')) stage.approval = true;
+    else if (key === 'approval' && value === 'after') stage.approvalAfter = true;
+    else if (key === 'approval' && value === 'both') {
+      stage.approval = true;
+      stage.approvalAfter = true;
+    } else if (key === 'max-failures' && value)
+      stage.maxFailures = parseBudget(value, `Stage "${spec}": max-failures=`);
     else if (key === 'size' && value)
       stage.size = value === 'rest' ? 'rest' : countOrPercent(value, spec, 'size');
     else if (key === 'group' && value) stage.group = value;
@@ -93,7 +104,7 @@ export function parseStage(spec: string): CampaignStage {
     else if (key === 'soak' && value) stage.soakSeconds = durationSeconds(value, spec);
     else
       throw new CampaignInputError(
-        `Stage "${spec}": unknown option "${option}"; use size=N|N%|rest, group=NAME, concurrency=N|N%, soak=DURATION or approval.`,
+        `Stage "${spec}": unknown option "${option}"; use size=N|N%|rest, group=NAME[,NAME], concurrency=N|N%, soak=DURATION, approval[=before|after|both] or max-failures=N|N%.`,
       );
   }
   if (stage.group && options.some((o) => o.startsWith('size=')))
@@ -157,11 +168,12 @@ export function assignStages<T>(
   stages: readonly CampaignStage[],
   groupOf: (c: T) => string | undefined = () => undefined,
 ): T[][] {
-  const inGroupStage = (c: T) => stages.some((s) => s.group !== undefined && s.group === groupOf(c));
-  const rest = clusters.filter((c) => !inGroupStage(c));
+  const inStageGroups = (stage: CampaignStage, c: T) =>
+    stage.group !== undefined && groupsOf(stage).includes(groupOf(c) ?? '');
+  const rest = clusters.filter((c) => !stages.some((s) => inStageGroups(s, c)));
   let next = 0;
   return stages.map((stage) => {
-    if (stage.group !== undefined) return clusters.filter((c) => groupOf(c) === stage.group);
+    if (stage.group !== undefined) return clusters.filter((c) => inStageGroups(stage, c));
     const size =
       stage.size === 'rest'
         ? rest.length - next
@@ -174,18 +186,47 @@ export function assignStages<T>(
   });
 }
 
+/** The Fleet Manager update groups a group stage runs together. */
+export const groupsOf = (stage: CampaignStage): string[] =>
+  (stage.group ?? '')
+    .split(',')
+    .map((g) => g.trim())
+    .filter(Boolean);
+
 /** How many of a stage's `stageSize` clusters may run at once (at least one). */
 export function concurrencyOf(stage: CampaignStage, stageSize: number): number {
   const c = stage.maxConcurrency;
   return Math.max(1, typeof c === 'number' ? c : Math.floor((stageSize * c.percent) / 100));
 }
 
-/** Stop starting clusters once more than `maxFailures` failed or were blocked. */
+/**
+ * Stop starting clusters once more than the allowance failed, were blocked or were not proven: `maxFailures`
+ * clusters, or with `percent` that share of the clusters selected (rounded down).
+ */
 export interface ErrorBudget {
   maxFailures: number;
+  percent?: number;
 }
 
-export const budgetSpent = (budget: ErrorBudget, failures: number) => failures > budget.maxFailures;
+/** How many failures a budget allows over `clusters` clusters. */
+export function allowanceOf(budget: ErrorBudget | number | { percent: number }, clusters: number): number {
+  if (typeof budget === 'number') return budget;
+  if ('maxFailures' in budget && budget.percent === undefined) return budget.maxFailures;
+  return Math.floor((clusters * (budget.percent ?? 0)) / 100);
+}
+
+/** More failures than the allowance: no new cluster starts. */
+export const budgetSpent = (allowance: number, failures: number) => failures > allowance;
+
+/** `--max-failures` and a stage's `max-failures=`: a count, or a share of the clusters (`5%`). */
+export function parseBudget(value: string, what: string): ErrorBudget {
+  const percent = /^(\d+(?:\.\d+)?)%$/.exec(value.trim());
+  if (percent && Number(percent[1]) <= 100) return { maxFailures: 0, percent: Number(percent[1]) };
+  if (/^\d+$/.test(value.trim())) return { maxFailures: Number(value.trim()) };
+  throw new CampaignInputError(
+    `${what} ${value}: give a number of clusters (2) or a share of them (5%), at most 100%.`,
+  );
+}
 
 /** Whether `cluster` is one the selection names. */
 export function selects(selection: ClusterSelection, cluster: SelectedCluster): boolean {
@@ -209,8 +250,9 @@ export function notApplicable(procedure: CampaignProcedure, cluster: SelectedClu
   } else if (procedure !== 'migrate-to-kms-v2' && (!cluster.kmsEnabled || !cluster.keyId)) {
     return `KMS is off: there is no key to ${procedure === 'rotate-key' ? 'rotate' : procedure === 'retire-key' ? 'retire' : 'change'}`;
   }
-  if (cluster.provisioningState !== 'Succeeded')
-    return `ARM reports the cluster ${cluster.provisioningState}: it takes a procedure once Succeeded`;
+  // An operation still running is a wait (busyInArm), not a reason to leave the cluster out.
+  if (isTerminal(cluster.provisioningState) && cluster.provisioningState.toLowerCase() !== 'succeeded')
+    return `ARM reports the cluster ${cluster.provisioningState}: it takes a procedure once Succeeded (az aks update reconciles it)`;
   return undefined;
 }
 
@@ -251,4 +293,36 @@ export function formCampaign(
     return inStage.length;
   });
   return { members, stageSizes };
+}
+
+/** What a campaign records of a cluster's procedure once it ended: its status there, and why when not proven. */
+export interface ClusterOutcome {
+  status: 'proven' | 'not-proven' | 'failed' | 'cancelled';
+  reason?: string;
+}
+
+/** A procedure's result as a campaign reads it (the workflow's return value; no Secret value is in it). */
+export interface ProcedureEnding {
+  outcome: 'completed' | 'cancelled';
+  evidence: { proven: boolean; notProven: string[] }[];
+}
+
+/** Proven only when the procedure re-encrypted and every re-encryption proved itself. */
+export function outcomeOfProcedure(ending: ProcedureEnding): ClusterOutcome {
+  if (ending.outcome === 'cancelled')
+    return { status: 'cancelled', reason: 'cancelled on the cluster (kmsflow cancel)' };
+  if (ending.evidence.length > 0 && ending.evidence.every((e) => e.proven)) return { status: 'proven' };
+  return {
+    status: 'not-proven',
+    reason: ending.evidence.flatMap((e) => e.notProven).join(' ') || 'the procedure proved no re-encryption',
+  };
+}
+
+/** Why a cluster cannot take a procedure now, though it may later (stopped, or an ARM operation running). */
+export function busyInArm(cluster: { provisioningState: string; powerState?: string }): string | undefined {
+  if (cluster.powerState?.toLowerCase() === 'stopped')
+    return 'stopped: its API server does not run, so no Secret can be re-encrypted (az aks start, or skip it)';
+  if (!isTerminal(cluster.provisioningState))
+    return `ARM reports the cluster ${cluster.provisioningState}: an operation runs on it`;
+  return undefined;
 }

@@ -2,10 +2,14 @@
 // are refused and why, how clusters fall into stages, and which clusters a selection names.
 import { describe, expect, it } from 'vitest';
 import {
+  allowanceOf,
   assignStages,
+  busyInArm,
   checkStages,
   concurrencyOf,
   formCampaign,
+  outcomeOfProcedure,
+  parseBudget,
   parseStage,
   selects,
   type SelectedCluster,
@@ -116,15 +120,82 @@ describe('selection', () => {
         cluster('b', { kmsEnabled: false, keyId: undefined }),
         cluster('c', { provisioningState: 'Failed' }),
         cluster('d'),
+        cluster('e', { provisioningState: 'Updating' }),
       ],
       [parseStage('canary size=1'), parseStage('rest')],
     );
     expect(members.map((m) => [m.name, m.stage, m.skipReason ?? null])).toEqual([
       ['a', 'canary', null],
       ['b', null, 'KMS is off: there is no key to rotate'],
-      ['c', null, 'ARM reports the cluster Failed: it takes a procedure once Succeeded'],
+      [
+        'c',
+        null,
+        'ARM reports the cluster Failed: it takes a procedure once Succeeded (az aks update reconciles it)',
+      ],
       ['d', 'rest', null],
+      // An operation running is a wait at the cluster's turn, not a reason to leave it out.
+      ['e', 'rest', null],
     ]);
-    expect(stageSizes).toEqual([1, 1]);
+    expect(stageSizes).toEqual([1, 2]);
+  });
+
+  it('waits for a stopped cluster and one with an ARM operation running, never for a settled one', () => {
+    expect(busyInArm({ provisioningState: 'Succeeded', powerState: 'Stopped' })).toMatch(/^stopped: /);
+    expect(busyInArm({ provisioningState: 'Updating', powerState: 'Running' })).toBe(
+      'ARM reports the cluster Updating: an operation runs on it',
+    );
+    for (const state of ['Succeeded', 'Failed', 'Canceled'])
+      expect(busyInArm({ provisioningState: state, powerState: 'Running' })).toBeUndefined();
+  });
+});
+
+describe('error budget', () => {
+  it('reads a count or a share, and refuses anything else with the fix', () => {
+    expect(parseBudget('2', '--max-failures')).toEqual({ maxFailures: 2 });
+    expect(parseBudget('5%', '--max-failures')).toEqual({ maxFailures: 0, percent: 5 });
+    for (const bad of ['-1', '5x', '101%', ''])
+      expect(() => parseBudget(bad, '--max-failures')).toThrow(
+        /a number of clusters \(2\) or a share of them \(5%\)/,
+      );
+  });
+
+  it('resolves a share against the clusters selected, rounding down', () => {
+    expect(allowanceOf({ maxFailures: 3 }, 1000)).toBe(3);
+    expect(allowanceOf({ maxFailures: 0, percent: 5 }, 5000)).toBe(250);
+    expect(allowanceOf({ maxFailures: 0, percent: 5 }, 19)).toBe(0);
+  });
+
+  it('reads the stage options of gates after the soak and a budget of its own', () => {
+    expect(parseStage('wave size=10% approval=after max-failures=1')).toMatchObject({
+      approval: false,
+      approvalAfter: true,
+      maxFailures: { maxFailures: 1 },
+    });
+    expect(parseStage('wave approval=both')).toMatchObject({ approval: true, approvalAfter: true });
+    expect(() => parseStage('wave approval=never')).toThrow(/approval\[=before\|after\|both\]/);
+  });
+
+  it('runs several Fleet Manager update groups in one stage', () => {
+    const groups: Record<string, string> = { a: 'g1', b: 'g2', c: 'g3', d: 'g1' };
+    const stages = [parseStage('first group=g1,g2'), parseStage('rest')];
+    expect(assignStages(['a', 'b', 'c', 'd'], stages, (c) => groups[c])).toEqual([['a', 'b', 'd'], ['c']]);
+  });
+});
+
+describe('procedure outcomes', () => {
+  it('is proven only when the procedure re-encrypted and every re-encryption proved itself', () => {
+    const proven = { proven: true, notProven: [] };
+    expect(outcomeOfProcedure({ outcome: 'completed', evidence: [proven] })).toEqual({ status: 'proven' });
+    expect(outcomeOfProcedure({ outcome: 'completed', evidence: [] })).toEqual({
+      status: 'not-proven',
+      reason: 'the procedure proved no re-encryption',
+    });
+    expect(
+      outcomeOfProcedure({
+        outcome: 'completed',
+        evidence: [proven, { proven: false, notProven: ['3 left.'] }],
+      }),
+    ).toEqual({ status: 'not-proven', reason: '3 left.' });
+    expect(outcomeOfProcedure({ outcome: 'cancelled', evidence: [proven] }).status).toBe('cancelled');
   });
 });

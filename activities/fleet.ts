@@ -1,6 +1,6 @@
 /** Finding a campaign's clusters in ARM: every managed cluster of the selection's subscriptions, filtered. */
 import { parseClusterId } from '../model/ids';
-import { digestOf } from '../model/cluster-model';
+import { type ClusterDigest, digestOf } from '../model/cluster-model';
 import { type ClusterSelection, parseFleetId, type SelectedCluster, selects } from '../model/campaign';
 import {
   type MaintenanceConfigurationShape,
@@ -10,7 +10,18 @@ import {
 import type { ClientFactory } from './clients';
 import { mapErrors } from './errors';
 
-export function createFleetActivities(clients: ClientFactory) {
+export interface ClusterTurn {
+  kmsEnabled: boolean;
+  keyId?: string;
+  provisioningState: string;
+  powerState: string;
+  window?: WindowState;
+}
+
+export function createFleetActivities(
+  clients: ClientFactory,
+  cluster: { getClusterDigest(clusterId: string): Promise<ClusterDigest> },
+) {
   /** The selected clusters, sorted by resource id so that stages are the same on every plan. */
   async function selectClusters(selection: ClusterSelection): Promise<SelectedCluster[]> {
     const subscriptions = new Set(selection.subscriptions.map((s) => s.toLowerCase()));
@@ -77,5 +88,20 @@ export function createFleetActivities(clients: ClientFactory) {
     return windowState(configs, new Date());
   }
 
-  return { selectClusters, maintenanceWindowOf };
+  /**
+   * What a campaign reads when a cluster's turn comes, in one activity: its KMS state, whether ARM can take a
+   * change now (stopped, an operation running), and with `windows` its maintenance window.
+   */
+  async function clusterTurn(input: { clusterId: string; windows: boolean }): Promise<ClusterTurn> {
+    const digest = await cluster.getClusterDigest(input.clusterId);
+    return {
+      kmsEnabled: digest.kms.enabled,
+      ...(digest.kms.keyId ? { keyId: digest.kms.keyId } : {}),
+      provisioningState: digest.provisioningState,
+      powerState: digest.powerState,
+      ...(input.windows ? { window: await maintenanceWindowOf(input.clusterId) } : {}),
+    };
+  }
+
+  return { selectClusters, maintenanceWindowOf, clusterTurn };
 }

@@ -11,6 +11,7 @@ import { createKeyVaultActivities } from './keyvault';
 import { createKubernetesActivities } from './kubernetes';
 import { createLedgerActivities } from './ledger';
 import { createPermissionActivities } from './permissions';
+import { createProcedureRunActivities } from './procedure-runs';
 import { createPreflightActivities, type PreflightOptions } from './preflight';
 import { createReencryptActivities } from './reencrypt';
 
@@ -40,7 +41,8 @@ export function createActivities(deps: ActivityDeps) {
     deps.preflight,
   );
   const reencrypt = createReencryptActivities(deps.clients);
-  const fleet = createFleetActivities(deps.clients);
+  const fleet = createFleetActivities(deps.clients, cluster);
+  const procedureRuns = createProcedureRunActivities(deps.temporal);
   return {
     ...cluster,
     ...fleet,
@@ -51,6 +53,7 @@ export function createActivities(deps: ActivityDeps) {
     ...preflight,
     ...reencrypt,
     ...ledger,
+    ...procedureRuns,
   };
 }
 

@@ -29,3 +29,10 @@ export const pages = proxyActivities<Activities>({
   heartbeatTimeout: '1 minute',
   retry: backoff,
 });
+
+/** Awaiting another workflow's end (a campaign's procedure): as long as it takes, a day per attempt. */
+export const awaiting = proxyActivities<Activities>({
+  startToCloseTimeout: '1 day',
+  heartbeatTimeout: '1 minute',
+  retry: backoff,
+});

@@ -30,10 +30,27 @@ export interface CampaignInput {
   maintenanceWindows?: 'honour' | 'ignore';
   /** A cluster busy with another procedure: skipped with the reason (default), or waited for. */
   busyClusters?: 'skip' | 'wait';
-  /** How often a waiting cluster (its window, or the procedure it is busy with) is looked at again (default 300 s). */
+  /** How often a busy cluster (another procedure, an ARM operation, stopped) is looked at again (default 300 s). */
   recheckSeconds?: number;
-  /** Set by the campaign itself when it continues as new. */
-  carried?: CampaignProgress;
+  /** Set by the campaign itself when it continues as new: its state, compact (`campaign-state.ts`). */
+  carried?: CarriedCampaign;
+}
+
+/**
+ * What one campaign run hands the next: the progress without its cluster list, and the clusters as rows over
+ * shared tables (their resource-id prefixes, reasons and keys), so that thousands fit well under Temporal's
+ * payload limit. Written and read by `workflows/campaign-state.ts` only.
+ */
+export interface CarriedCampaign {
+  format: 'rows-1';
+  progress: Omit<CampaignProgress, 'clusters'>;
+  prefixes: string[];
+  reasons: string[];
+  keys: string[];
+  /** One row per cluster: see `campaign-state.ts`. */
+  rows: string[];
+  /** Clusters that spent the error budget (row indexes): a retry does not give the unit back. */
+  counted: number[];
 }
 
 export type CampaignClusterStatus =
@@ -50,6 +67,13 @@ export type CampaignClusterStatus =
   | 'skipped'
   | 'not-started';
 
+/** Clusters that still wait for their turn: a pause, a cancel or a spent budget leaves them not-started. */
+export const WAITING_STATUSES: readonly CampaignClusterStatus[] = [
+  'pending',
+  'waiting-window',
+  'waiting-busy',
+];
+
 export interface CampaignClusterState {
   clusterId: string;
   name: string;
@@ -64,6 +88,8 @@ export interface CampaignClusterState {
   keyId?: string;
   startedAt?: string;
   endedAt?: string;
+  /** A waiting cluster is looked at again then (its window opens, or the busy recheck). */
+  waitUntil?: string;
 }
 
 export type CampaignPhase =
@@ -72,9 +98,17 @@ export type CampaignPhase =
 export interface CampaignStageState {
   name: string;
   clusters: number;
-  status: 'pending' | 'waiting-approval' | 'running' | 'soaking' | 'done' | 'not-started';
+  status: 'pending' | 'waiting-approval' | 'running' | 'soaking' | 'done' | 'skipped' | 'not-started';
+  /** Which gate a stage in `waiting-approval` waits at: before its clusters start, or after its soak. */
+  gate?: 'before' | 'after';
   approvedBy?: string;
+  /** Who approved the gate after the stage, when it has one. */
+  approvedAfterBy?: string;
+  /** Who skipped the stage or its soak, and why. */
+  skippedBy?: string;
   soakUntil?: string;
+  /** Failures among the stage's clusters, when the stage has its own budget (`max-failures=` in its spec). */
+  failures?: number;
 }
 
 export interface CampaignProgress {
@@ -86,16 +120,22 @@ export interface CampaignProgress {
   stage: string | null;
   stages: CampaignStageState[];
   clusters: CampaignClusterState[];
+  /**
+   * The error budget: `maxFailures` is the allowance (a percentage resolved against the clusters selected),
+   * `failures` every cluster that ever failed, was blocked or was not proven (a retry gives no unit back).
+   */
   budget: { maxFailures: number; failures: number; left: number };
   /** Why the campaign stopped starting clusters, when it did. */
   haltReason?: string;
+  /** `kmsflow campaign cancel`: kept across runs, so nothing starts after it whatever run comes next. */
+  cancel?: { requestedBy: string; reason: string; at: string };
   /** Clusters retried by the operator and not started again yet, by cluster id: the next lane to free takes them. */
   retried?: string[];
   startedAt: string;
   endedAt?: string;
 }
 
-/** Failed, blocked and not-proven clusters count against the error budget. */
+/** Failed, blocked and not-proven clusters count against the error budget, once each. */
 export const FAILURE_STATUSES: readonly CampaignClusterStatus[] = ['failed', 'blocked', 'not-proven'];
 
 export interface CampaignOperatorRequest {
@@ -103,10 +143,23 @@ export interface CampaignOperatorRequest {
 }
 
 export const campaignProgressQuery = defineQuery<CampaignProgress>('campaignProgress');
+/** Approves the gate the named stage waits at (before it, or after its soak). The stage is required. */
 export const approveStageUpdate = defineUpdate<
-  { stage: string },
-  [CampaignOperatorRequest & { stage?: string }]
+  { stage: string; gate: 'before' | 'after' },
+  [CampaignOperatorRequest & { stage: string }]
 >('approveStage');
+/** Skips a stage that has not started: its clusters are skipped with the reason. */
+export const skipStageUpdate = defineUpdate<
+  { stage: string; clusters: number },
+  [CampaignOperatorRequest & { stage: string; reason: string }]
+>('skipStage');
+/** Ends the running soak now. */
+export const skipSoakUpdate = defineUpdate<{ stage: string }, [CampaignOperatorRequest]>('skipSoak');
+/** Looks at waiting clusters again now (e.g. after a maintenance window changed): one, or all. */
+export const recheckWaitingUpdate = defineUpdate<
+  { clusters: number },
+  [CampaignOperatorRequest & { cluster?: string }]
+>('recheckWaiting');
 export const skipClusterUpdate = defineUpdate<
   { clusterId: string },
   [CampaignOperatorRequest & { cluster: string }]
@@ -157,4 +210,6 @@ export interface ExpiryGuardResult {
   unchecked?: UncheckedSlot[];
   /** The campaign started for them, when any expire. */
   campaignId: string | null;
+  /** How that campaign ended: the guard waits for it, so that a schedule never stacks two. */
+  campaignPhase?: CampaignPhase;
 }

@@ -2,9 +2,14 @@
  * The expiry guard, run by a schedule: finds the selected clusters whose key in AKS's current or previous slot
  * expires within N days (an expired key in either slot makes Secrets unreadable), and starts a rotate campaign
  * over exactly those clusters. The campaign's stages carry their approvals, so the guard's run says who must
- * approve; with none, the rotations start at once.
+ * approve; with none, the rotations start at once. The guard ends when its campaign has.
  */
-import { ParentClosePolicy, startChild, workflowInfo } from '@temporalio/workflow';
+import {
+  ChildWorkflowCancellationType,
+  executeChild,
+  ParentClosePolicy,
+  workflowInfo,
+} from '@temporalio/workflow';
 import { sameKeyId } from '../model/ids';
 import { quick } from './activity-proxies';
 import { campaign } from './campaign';
@@ -60,7 +65,9 @@ export async function expiryGuard(input: ExpiryGuardInput): Promise<ExpiryGuardR
   if (expiring.length === 0) return { checked: clusters.length, expiring, unchecked, campaignId: null };
 
   const campaignId = `expiry-${workflowInfo().workflowId.replace(EXPIRY_GUARD_WORKFLOW_PREFIX, '')}`;
-  await startChild(campaign, {
+  // The guard waits for its campaign: while it runs, the schedule's overlap policy (skip) starts no second one
+  // over the same clusters.
+  const result = await executeChild(campaign, {
     workflowId: `${CAMPAIGN_WORKFLOW_PREFIX}${campaignId}`,
     args: [
       {
@@ -71,9 +78,10 @@ export async function expiryGuard(input: ExpiryGuardInput): Promise<ExpiryGuardR
       },
     ],
     parentClosePolicy: ParentClosePolicy.ABANDON,
+    cancellationType: ChildWorkflowCancellationType.ABANDON,
     typedSearchAttributes: [{ key: CampaignAttribute, value: campaignId }],
   });
-  return { checked: clusters.length, expiring, unchecked, campaignId };
+  return { checked: clusters.length, expiring, unchecked, campaignId, campaignPhase: result.phase };
 }
 
 followCurrentVersion(expiryGuard);

@@ -7,6 +7,7 @@ export { planProcedure } from './plan';
 // Every procedure's workflow.
 export { disableKms, enableKms, migrateToKmsV2, retireKey, rotateKey, switchVaultMode } from './procedures';
 export { reencryptSecrets } from './reencrypt';
-export { campaign, planCampaign } from './campaign';
+export { campaign } from './campaign';
+export { planCampaign } from './campaign-plan';
 export { expiryGuard } from './expiry-guard';
 export { retireVersion } from './retire-version';

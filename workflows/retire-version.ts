@@ -13,6 +13,7 @@ import {
   ParentClosePolicy,
   setHandler,
 } from '@temporalio/workflow';
+import { allowanceOf } from '../model/campaign';
 import type { EstateSnapshot } from '../model/estate';
 import { mustLeaveKey } from '../model/estate';
 import { quick } from './activity-proxies';
@@ -74,7 +75,7 @@ export async function retireVersion(input: RetireVersionInput): Promise<Campaign
     approveStageUpdate,
     ({ requestedBy }) => {
       approvedBy = requestedBy ?? 'unknown';
-      return { stage: RETIRE_STAGE };
+      return { stage: RETIRE_STAGE, gate: 'before' as const };
     },
     {
       validator: ({ stage }) => {
@@ -171,6 +172,7 @@ export async function retireVersion(input: RetireVersionInput): Promise<Campaign
     for (const c of result.clusters) track({ ...c, stage: roundId });
     const failed = result.clusters.filter((c) => c.status !== 'proven');
     progress.budget.failures += failed.length;
+    progress.budget.maxFailures = allowanceOf(input.rounds.errorBudget, everHeld.size);
     progress.budget.left = Math.max(0, progress.budget.maxFailures - progress.budget.failures);
     if (result.phase !== 'completed' || failed.length > 0)
       return halt(

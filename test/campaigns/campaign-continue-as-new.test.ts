@@ -7,7 +7,7 @@
 import { Connection, WorkflowClient } from '@temporalio/client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ScenarioInput } from '../../sandbox/scenario';
-import type { CampaignPlan } from '../../workflows/campaign';
+import type { CampaignPlan } from '../../workflows/campaign-plan';
 import type { CampaignProgress } from '../../workflows/campaign-messages';
 import { waitUntil } from '../helpers/wait';
 import { type CliWorld, startCliWorld, fastReencryptFlags } from '../lifecycle/cli-world';
@@ -183,7 +183,7 @@ it('continues as new between stages and ends with every cluster proven under one
   // stage, which runs in the next workflow run.
   const skipped = await world.kmsflow(['campaign', 'skip', CAMPAIGN, 'aks-2']);
   expect(skipped.code, skipped.stderr).toBe(0);
-  const approved = await world.kmsflow(['campaign', 'approve', CAMPAIGN]);
+  const approved = await world.kmsflow(['campaign', 'approve', CAMPAIGN, 'second']);
   expect(approved.code, approved.stderr).toBe(0);
   await waitUntil(
     () => world.kmsflowJson<CampaignProgress>(['campaign', 'status', CAMPAIGN]),

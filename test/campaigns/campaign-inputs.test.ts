@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ScenarioInput } from '../../sandbox/scenario';
-import type { CampaignPlan } from '../../workflows/campaign';
+import type { CampaignPlan } from '../../workflows/campaign-plan';
 import type { CampaignProgress } from '../../workflows/campaign-messages';
 import { waitUntil } from '../helpers/wait';
 import { type CliWorld, startCliWorld, fastReencryptFlags } from '../lifecycle/cli-world';

@@ -195,12 +195,22 @@ it('runs a rotate schedule as one campaign per run, pauses it, and guards expiri
     { what: 'the guard campaign at its approval', timeoutMs: 60_000, intervalMs: 500 },
   );
   expect(waiting.clusters.map((c) => c.name)).toEqual(['aks-x']);
+  // The guard waits for its campaign: a run triggered meanwhile is dropped by the overlap policy, and said so,
+  // instead of a second campaign over the same cluster.
+  const dropped = await world.kmsflow(['schedule', 'trigger', 'guard']);
+  expect(dropped.code, dropped.stdout + dropped.stderr).toBe(3);
+  expect(dropped.stdout).toContain(`its run ${guardRun} still runs`);
+  expect((await schedules()).find((s) => s.name === 'guard')!.lastWorkflowId).toBe(guardRun);
+  await ok(['campaign', 'approve', guarded, 'all', '--as', 'alice']);
+  const guardedDone = await untilEnded(guarded);
+  expect(guardedDone.clusters.map((c) => [c.name, c.status])).toEqual([['aks-x', 'proven']]);
   // What the guard cannot see is reported, never taken as healthy: kmsflow never saw aks-y's key change.
   const connection = await Connection.connect({ address: world.address });
   try {
     const guardResult = (await new Client({ connection }).workflow
       .getHandle(guardRun)
       .result()) as ExpiryGuardResult;
+    expect(guardResult.campaignPhase).toBe('completed');
     expect(guardResult.unchecked?.find((u) => u.clusterId.endsWith('/aks-y'))).toMatchObject({
       slot: 'previous',
       reason: expect.stringContaining('previous key slot is unknown'),
@@ -208,9 +218,6 @@ it('runs a rotate schedule as one campaign per run, pauses it, and guards expiri
   } finally {
     await connection.close();
   }
-  await ok(['campaign', 'approve', guarded, '--as', 'alice']);
-  const guardedDone = await untilEnded(guarded);
-  expect(guardedDone.clusters.map((c) => [c.name, c.status])).toEqual([['aks-x', 'proven']]);
 
   // After one rotation of aks-x, its expiring key sits in the previous slot: the guard still finds it there.
   const again = await triggerAndWait('guard', guardRun);

@@ -616,10 +616,13 @@ describe('a shared vault and key: every change is checked against every cluster 
     expect(waiting.stages.map((s) => s.name)).toEqual(['retire-v1-round-1', 'retire-v1-round-2', 'retire']);
     expect(await versionEnabled(v1!)).toBe(true);
     // The retirement is approved by naming it: neither another stage name nor none at all passes its gate.
-    for (const args of [['all'], []]) {
+    for (const [args, says] of [
+      [['all'], 'Only the stage "retire" of retire-v1 waits here'],
+      [[], 'stage "retire" waits for approval before it starts'],
+    ] as const) {
       const refused = await world.kmsflow(['campaign', 'approve', 'retire-v1', ...args, '--as', 'alice']);
       expect(refused.code, refused.stdout).toBe(2);
-      expect(refused.stderr).toContain('Only the stage "retire" of retire-v1 waits here');
+      expect(refused.stderr).toContain(says);
     }
     expect(await versionEnabled(v1!)).toBe(true);
     expectOk(

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { CampaignReport } from '../../client/commands/support/campaign-report';
 import type { ProcedureSnapshot } from '../../client/output/shapes';
 import type { ScenarioInput } from '../../sandbox/scenario';
-import type { CampaignPlan } from '../../workflows/campaign';
+import type { CampaignPlan } from '../../workflows/campaign-plan';
 import type { CampaignProgress } from '../../workflows/campaign-messages';
 import { readSandboxEnv } from '../../sandbox/env-file';
 import { createSandboxClients } from '../../worker/sandbox-clients';
@@ -240,7 +240,11 @@ it(
     const skipAgain = await world.kmsflow(['campaign', 'skip', 'fleet-1', 'aks-w4']);
     expect(skipAgain.code).toBe(2);
     expect(skipAgain.stderr).toContain('only a cluster not started yet can be skipped');
-    expect((await world.kmsflow(['campaign', 'approve', 'fleet-1', '--as', 'alice'])).code).toBe(0);
+    // The gate is approved by naming it: an approve without the stage is refused, and names the stage that waits.
+    const unnamed = await world.kmsflow(['campaign', 'approve', 'fleet-1', '--as', 'alice']);
+    expect(unnamed.code).toBe(2);
+    expect(unnamed.stderr).toContain('stage "rest" waits for approval before it starts');
+    expect((await world.kmsflow(['campaign', 'approve', 'fleet-1', 'rest', '--as', 'alice'])).code).toBe(0);
 
     // aks-w5 waits for its window and says until when; once a window covers now (an ARM change through the SDK), it runs.
     const waiting = await waitUntil(

@@ -4,7 +4,8 @@
 import { expect, it } from 'vitest';
 import * as bundle from '../../workflows';
 import { describeClusterKeys } from '../../workflows/cluster-keys';
-import { campaign, planCampaign } from '../../workflows/campaign';
+import { campaign } from '../../workflows/campaign';
+import { planCampaign } from '../../workflows/campaign-plan';
 import { expiryGuard } from '../../workflows/expiry-guard';
 import { keyLedger } from '../../workflows/ledger';
 import { planProcedure } from '../../workflows/plan';

@@ -18,6 +18,7 @@ import { codecServerCommand } from './commands/codec-server';
 import { startCommand } from './commands/start';
 import { statusCommand } from './commands/status';
 import { addConnectionOptions } from './commands/support/connection';
+import { CliError } from './commands/support/errors';
 import { type CliIo, type CommandModule, CliRuntime } from './commands/support/runtime';
 import { versionsCommand } from './commands/versions';
 import { watchCommand } from './commands/watch';
@@ -100,6 +101,11 @@ export async function main(argv: string[], io: CliIo = processIo()): Promise<num
     await program.parseAsync(argv, { from: 'user' });
     return runtime.exitCode;
   } catch (err) {
+    // An option's parser may refuse a value with a sentence of its own (`--max-failures`'s budget).
+    if (err instanceof CliError) {
+      createOutput(io, { json: argv.includes('--json') }).error(err.exitCode, err.message);
+      return err.exitCode;
+    }
     if (!(err instanceof CommanderError)) throw err;
     if (
       err.code === 'commander.helpDisplayed' ||

@@ -34,6 +34,7 @@ interface CreateOptions extends CampaignRunOptions {
   name: string;
   every: number;
   withinDays: number;
+  catchup: number;
   paused?: boolean;
 }
 
@@ -88,6 +89,12 @@ export const scheduleCommand: CommandModule = {
         wholeNumber(1, 3650),
         30,
       )
+      .option(
+        '--catchup <interval>',
+        'a run missed while Temporal was unavailable still starts when it comes back within this long (default 1d)',
+        interval,
+        86_400,
+      )
       .option('--paused', 'create it paused (schedule unpause starts it)');
     addJsonOption(create);
     addExamples(create, [
@@ -127,7 +134,7 @@ export const scheduleCommand: CommandModule = {
           scheduleId: `${SCHEDULE_PREFIX}${name}`,
           spec: { intervals: [{ every: `${opts.every}s` }] },
           action,
-          policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 day' },
+          policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: `${opts.catchup}s` },
           state: { paused: opts.paused === true, note: `created by ${run.requestedBy}` },
         });
         const result = {
@@ -197,10 +204,78 @@ export const scheduleCommand: CommandModule = {
       }),
     );
 
+    const describe = schedule
+      .command('describe')
+      .argument('<name>')
+      .description(
+        'One schedule: what it starts, its last runs, the run still going (while it runs, a due run is skipped), and how many runs were skipped or missed.',
+      );
+    addJsonOption(describe);
+    addExamples(describe, ['kmsflow schedule describe guard --json']);
+    describe.action(
+      runtime.action(async (ctx, name: string) => {
+        const d = await (await scheduleHandle(ctx, name)).describe();
+        const result = {
+          name,
+          workflowType: d.action.type === 'startWorkflow' ? d.action.workflowType : '',
+          everySeconds: d.spec.intervals?.[0] ? d.spec.intervals[0].every / 1000 : null,
+          paused: d.state.paused,
+          note: d.state.note ?? null,
+          catchupWindowSeconds: d.policies.catchupWindow / 1000,
+          nextRun: d.info.nextActionTimes[0]?.toISOString() ?? null,
+          running: d.info.runningActions.map((a) => a.workflow.workflowId),
+          recentRuns: d.info.recentActions.map((a) => ({
+            at: a.takenAt.toISOString(),
+            workflowId: a.action.workflow.workflowId,
+          })),
+          skippedWhileRunning: d.info.numActionsSkippedOverlap,
+          missedCatchupWindow: d.info.numActionsMissedCatchupWindow,
+        };
+        if (ctx.out.json) ctx.out.printJson(result);
+        else
+          ctx.out.lines([
+            `schedule  ${name}: ${result.workflowType} every ${result.everySeconds ? formatDuration(result.everySeconds) : '-'}${result.paused ? ` (paused${result.note ? `: ${result.note}` : ''})` : ''}`,
+            `next run  ${formatTime(result.nextRun)}`,
+            `running   ${result.running.join(', ') || 'none'}`,
+            `skipped   ${result.skippedWhileRunning} run(s) while the previous one still ran; ${result.missedCatchupWindow} missed past the catch-up window (${formatDuration(result.catchupWindowSeconds)})`,
+            'last runs',
+            ...(result.recentRuns.length
+              ? result.recentRuns.map((r) => `  ${formatTime(r.at)}  ${r.workflowId}`)
+              : ['  none yet']),
+          ]);
+        return ExitCode.success;
+      }),
+    );
+
+    const trigger = schedule
+      .command('trigger')
+      .argument('<name>')
+      .description(
+        "Start the schedule's campaign (or guard) now; not while its previous run still runs (exit 3, naming it).",
+      );
+    addJsonOption(trigger);
+    addExamples(trigger, ['kmsflow schedule trigger quarterly']);
+    trigger.action(
+      runtime.action(async (ctx, name: string) => {
+        const handle = await scheduleHandle(ctx, name);
+        // The overlap policy drops a run triggered while another runs: say so rather than "triggered".
+        const running = (await handle.describe()).info.runningActions.map((a) => a.workflow.workflowId);
+        if (running.length === 0) await handle.trigger(ScheduleOverlapPolicy.SKIP);
+        if (ctx.out.json)
+          ctx.out.printJson({ name, action: 'trigger', triggered: running.length === 0, running });
+        else
+          ctx.out.line(
+            running.length === 0
+              ? `Schedule ${name}: triggered.`
+              : `Schedule ${name}: not triggered: its run ${running.join(', ')} still runs (overlap: skip); trigger again once it ended.`,
+          );
+        return running.length === 0 ? ExitCode.success : ExitCode.waiting;
+      }),
+    );
+
     for (const [verb, what] of [
       ['pause', 'Pause a schedule: it starts nothing until unpaused (running campaigns go on).'],
       ['unpause', 'Unpause a schedule.'],
-      ['trigger', "Start the schedule's campaign (or guard) now, unless its previous one still runs."],
       ['delete', 'Delete a schedule (its campaigns go on).'],
     ] as const) {
       const command = schedule.command(verb).argument('<name>').description(what);
@@ -213,10 +288,9 @@ export const scheduleCommand: CommandModule = {
           const handle = await scheduleHandle(ctx, name);
           if (verb === 'pause') await handle.pause(opts.note);
           else if (verb === 'unpause') await handle.unpause(opts.note);
-          else if (verb === 'trigger') await handle.trigger(ScheduleOverlapPolicy.SKIP);
           else await handle.delete();
           if (ctx.out.json) ctx.out.printJson({ name, action: verb });
-          else ctx.out.line(`Schedule ${name}: ${verb === 'trigger' ? 'triggered' : `${verb}d`}.`);
+          else ctx.out.line(`Schedule ${name}: ${verb}d.`);
           return ExitCode.success;
         }),
       );

@@ -1,6 +1,6 @@
 import type { CampaignProgress } from '../../workflows/campaign-messages';
 import type { CampaignReport } from '../commands/support/campaign-report';
-import type { CampaignPlan, PlannedPreflight } from '../../workflows/campaign';
+import type { CampaignPlan, PlannedPreflight } from '../../workflows/campaign-plan';
 import { formatTime, table } from './format';
 import { findingLine } from './plan-view';
 import type { Style } from './style';

@@ -3,7 +3,7 @@
  * clusters, which stages, and how a run behaves (budget, approvals, maintenance windows, re-encryption).
  */
 import * as fs from 'node:fs';
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
 import { parse as parseYaml } from 'yaml';
 import {
   type CampaignProcedure,
@@ -12,6 +12,8 @@ import {
   checkStages,
   type ClusterSelection,
   DEFAULT_RECHECK_SECONDS,
+  type ErrorBudget,
+  parseBudget,
   parseFleetId,
   parseStage,
 } from '../../../model/campaign';
@@ -28,7 +30,6 @@ import {
   oneOf,
   requesterOf,
   seconds,
-  wholeNumber,
   collect,
 } from './options';
 import {
@@ -63,7 +64,7 @@ export interface CampaignRunOptions
     ReencryptFlags,
     InputOptions,
     Pick<ProcedureFlags, 'estateSubscription' | 'assumeUnused' | 'acceptUnverified'> {
-  maxFailures: number;
+  maxFailures: ErrorBudget;
   approveStages?: string;
   autoApprove?: boolean;
   ignoreMaintenanceWindows?: boolean;
@@ -106,7 +107,7 @@ export function addSelectionOptions(command: Command): Command {
     )
     .option(
       '--stage <spec>',
-      `a stage, in order (repeat): "NAME [size=N|N%|rest|group=GROUP] [concurrency=N|N%] [soak=10m] [approval]" (default: ${DEFAULT_STAGES.map((s) => `"${s}"`).join(' ')})`,
+      `a stage, in order (repeat): "NAME [size=N|N%|rest|group=GROUP[,GROUP]] [concurrency=N|N%] [soak=10m] [approval[=before|after|both]] [max-failures=N|N%]" (default: ${DEFAULT_STAGES.map((s) => `"${s}"`).join(' ')})`,
       collect,
       [],
     );
@@ -204,11 +205,13 @@ export function campaignInputs(
 /** Budget, approvals, maintenance windows, re-encryption settings and requester, on `command`. */
 export function addCampaignRunOptions(command: Command): Command {
   command
-    .option(
-      '--max-failures <n>',
-      'the error budget: stop starting clusters once more than n failed, were blocked or not proven (default 0)',
-      wholeNumber(0, 100_000),
-      0,
+    .addOption(
+      new Option(
+        '--max-failures <n>',
+        'the error budget: stop starting clusters once more than n (or n% of the selected) clusters failed, were blocked or were not proven; a retried failure still counts (default 0)',
+      )
+        .argParser(budgetOf)
+        .default({ maxFailures: 0 } satisfies ErrorBudget, '0'),
     )
     .option('--approve-stages <names>', "stage approvals given now: comma-separated stage names, or 'all'")
     .option(
@@ -233,6 +236,15 @@ export function addCampaignRunOptions(command: Command): Command {
   addReencryptOptions(command);
   addEstateOptions(command);
   return addRequesterOption(command, 'who starts it');
+}
+
+function budgetOf(value: string): ErrorBudget {
+  try {
+    return parseBudget(value, '--max-failures');
+  } catch (err) {
+    if (err instanceof CampaignInputError) throw usageError(err.message);
+    throw err;
+  }
 }
 
 /** A mapping file's columns are the flags' names without their dashes (`key-id`): the option each one fills. */
@@ -399,7 +411,7 @@ export function campaignRunInput(
     ...campaignInputs(procedure, opts),
     selection: selectionOf(opts),
     stages,
-    errorBudget: { maxFailures: opts.maxFailures },
+    errorBudget: opts.maxFailures,
     requestedBy: requesterOf(opts.as, env),
     ...(approveStages ? { autoApprove: approveStages } : {}),
     ...(opts.ignoreMaintenanceWindows ? { maintenanceWindows: 'ignore' as const } : {}),

@@ -17,8 +17,12 @@ export function addRunOption(command: Command): Command {
   );
 }
 
-export function addRequesterOption(command: Command, what = 'who asks'): Command {
-  return command.option('--as <name>', `${what}, recorded in the procedure (default: $USER)`);
+export function addRequesterOption(
+  command: Command,
+  what = 'who asks',
+  recordedIn = 'the procedure',
+): Command {
+  return command.option('--as <name>', `${what}, recorded in ${recordedIn} (default: $USER)`);
 }
 
 export function addExamples(command: Command, examples: string[]): Command {

@@ -1,12 +1,13 @@
-// Campaigns as operators steer them, through real kmsflow processes, with continue-as-new forced (the dev
-// server suggests it after ten events, so every campaign here spans many runs): a campaign cancelled through
-// Temporal itself leaves its procedures running to their end; `campaign cancel` during a soak holds across
+// Campaigns as operators steer them, through real kmsflow processes: a campaign cancelled through Temporal
+// itself leaves its procedures running to their end; then, with continue-as-new forced (the dev server suggests
+// it after ten events, so every campaign spans many runs): `campaign cancel` during a soak holds across
 // runs and starts nothing after; a gate is passed only by naming its stage and a retry never jumps one; a
 // retried failure keeps its unit of the budget; a stopped cluster is skipped without spending it.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Connection, WorkflowClient } from '@temporalio/client';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { temporal } from '@temporalio/proto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findOrBuildTemporalCli } from '../../client/temporal-cli';
 import type { ProcedureSnapshot } from '../../client/output/shapes';
 import type { ScenarioInput } from '../../sandbox/scenario';
@@ -47,7 +48,7 @@ const scenario: ScenarioInput = {
   clusters: [
     member('aks-d1', 'disable'),
     member('aks-d2', 'disable'),
-    member('aks-c1', 'cancel'),
+    member('aks-c1', 'cancel', { identity: 'id-norole' }),
     member('aks-c2', 'cancel'),
     member('aks-g1', 'gates'),
     member('aks-g2', 'gates'),
@@ -60,16 +61,21 @@ const scenario: ScenarioInput = {
 const FAST = fastReencryptFlags();
 let world: CliWorld;
 
-beforeAll(async () => {
-  world = await startCliWorld(
-    { scenario },
-    { dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 10 } },
-  );
-}, 120_000);
-
-afterAll(async () => {
-  await world?.teardown();
-});
+/** Tests in `body` run against a world of their own: with continue-as-new forced every ten events, or not. */
+function inWorld(name: string, forceContinueAsNew: boolean, body: () => void) {
+  describe(name, () => {
+    beforeAll(async () => {
+      world = await startCliWorld(
+        { scenario },
+        forceContinueAsNew ? { dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 10 } } : {},
+      );
+    }, 120_000);
+    afterAll(async () => {
+      await world?.teardown();
+    });
+    body();
+  });
+}
 
 const ok = async (args: string[]) => {
   const r = await world.kmsflow(args);
@@ -108,166 +114,206 @@ async function withClient<T>(use: (client: WorkflowClient) => Promise<T>): Promi
   }
 }
 
-/** The campaign workflow's runs, oldest first, as Temporal lists them. */
-const campaignRuns = (id: string) =>
+/** When each run of the campaign workflow started, oldest first, as Temporal lists them. */
+const campaignRunStarts = (id: string) =>
   withClient(async (client) => {
-    const runs: { start: number; status: string }[] = [];
+    const starts: number[] = [];
     for await (const run of client.list({ query: `KmsCampaign = '${id}' AND WorkflowType = 'campaign'` }))
-      runs.push({ start: run.startTime.getTime(), status: run.status.name });
-    return runs.sort((a, b) => a.start - b.start).map((r) => r.status);
+      starts.push(run.startTime.getTime());
+    return starts.sort((a, b) => a - b);
   });
 
-it('a campaign cancelled with `temporal workflow cancel` leaves its procedures running to their end', async () => {
-  await startCampaign('disable-ops', 'disable', 'disable', '--stage', 'all concurrency=2');
-  // disable-kms waits at its own gate: both procedures run, waiting for their operator.
-  await until(
-    'disable-ops',
-    (p) => p.clusters.every((c) => c.status === 'waiting-approval'),
-    'both procedures at their gate',
-  );
-  const temporal = await findOrBuildTemporalCli();
-  await promisify(execFile)(temporal, [
-    'workflow',
-    'cancel',
-    '--address',
-    world.address,
-    '--workflow-id',
-    campaignWorkflowId('disable-ops'),
-  ]);
-  await waitUntil(
-    () => withClient((c) => c.getHandle(campaignWorkflowId('disable-ops')).describe()),
-    (d) => d.status.name === 'CANCELLED',
-    { what: 'the campaign to end cancelled', timeoutMs: 30_000, intervalMs: 300 },
-  );
-  // Neither procedure received a cancel: each still waits at its gate, and goes on to its end once approved.
-  for (const cluster of ['aks-d1', 'aks-d2']) {
-    const snapshot = await procedure(cluster);
-    expect([snapshot.status, snapshot.phase], cluster).toEqual(['running', 'waiting-approval']);
-  }
-  await ok(['approve', clusterId('aks-d1'), '--as', 'alice']);
-  const ended = await waitUntil(
-    () => procedure('aks-d1'),
-    (s) => s.status !== 'running',
-    { what: 'aks-d1 to end', timeoutMs: 120_000, intervalMs: 500 },
-  );
-  expect(ended.status).toBe('completed');
-  const entries = (await world.inspect('aks-d1')).etcdEntries ?? [];
-  expect(entries.length).toBeGreaterThan(0);
-  expect(entries.filter((e) => e.provider.type !== 'identity')).toEqual([]);
-  await ok(['cancel', clusterId('aks-d2'), '--reason', 'test over', '--as', 'alice']);
-}, 300_000);
+inWorld('a campaign whose runs are long', false, () => {
+  // One run starts the procedures and receives the cancel: the child options alone keep it from them.
+  it('a campaign cancelled with `temporal workflow cancel` leaves its procedures running to their end', async () => {
+    await startCampaign('disable-ops', 'disable', 'disable', '--stage', 'all concurrency=2');
+    // disable-kms waits at its own gate: both procedures run, waiting for their operator.
+    await until(
+      'disable-ops',
+      (p) => p.clusters.every((c) => c.status === 'waiting-approval'),
+      'both procedures at their gate',
+    );
+    const temporalCli = await findOrBuildTemporalCli();
+    await promisify(execFile)(temporalCli, [
+      'workflow',
+      'cancel',
+      '--address',
+      world.address,
+      '--workflow-id',
+      campaignWorkflowId('disable-ops'),
+    ]);
+    await waitUntil(
+      () => withClient((c) => c.getHandle(campaignWorkflowId('disable-ops')).describe()),
+      (d) => d.status.name === 'CANCELLED',
+      { what: 'the campaign to end cancelled', timeoutMs: 30_000, intervalMs: 300 },
+    );
+    // The campaign never asked Temporal to cancel a procedure (without the abandon cancellation type it would, and
+    // only the server's dropping of requests from a closed workflow would spare them).
+    const history = await withClient((c) => c.getHandle(campaignWorkflowId('disable-ops')).fetchHistory());
+    const cancelRequests = history.events!.filter(
+      (e) =>
+        e.eventType ===
+        temporal.api.enums.v1.EventType.EVENT_TYPE_REQUEST_CANCEL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED,
+    );
+    expect(cancelRequests).toEqual([]);
+    // Neither procedure received a cancel: each still waits at its gate, and goes on to its end once approved.
+    for (const cluster of ['aks-d1', 'aks-d2']) {
+      const snapshot = await procedure(cluster);
+      expect([snapshot.status, snapshot.phase], cluster).toEqual(['running', 'waiting-approval']);
+    }
+    await ok(['approve', clusterId('aks-d1'), '--as', 'alice']);
+    const ended = await waitUntil(
+      () => procedure('aks-d1'),
+      (s) => s.status !== 'running',
+      { what: 'aks-d1 to end', timeoutMs: 120_000, intervalMs: 500 },
+    );
+    expect(ended.status).toBe('completed');
+    const entries = (await world.inspect('aks-d1')).etcdEntries ?? [];
+    expect(entries.length).toBeGreaterThan(0);
+    expect(entries.filter((e) => e.provider.type !== 'identity')).toEqual([]);
+    await ok(['cancel', clusterId('aks-d2'), '--reason', 'test over', '--as', 'alice']);
+  }, 300_000);
+});
 
-it('`campaign cancel` during a soak holds across continue-as-new: nothing starts after it', async () => {
-  const keyBefore = (await world.inspect('aks-c2')).kms!.keyId;
-  await startCampaign(
-    'cancel-ops',
-    'rotate',
-    'cancel',
-    '--stage',
-    'first size=1 soak=30s',
-    '--stage',
-    'rest',
-  );
-  await until('cancel-ops', (p) => p.stages[0]!.status === 'soaking', 'the first stage to soak');
-  await ok(['campaign', 'cancel', 'cancel-ops', '--reason', 'change freeze', '--as', 'alice']);
-  const done = await until('cancel-ops', (p) => !!p.endedAt, 'the campaign to end', 90_000);
-  expect(done.phase).toBe('cancelled');
-  expect(done.cancel).toMatchObject({ requestedBy: 'alice', reason: 'change freeze' });
-  expect(byName(done)['aks-c1']!.status).toBe('proven');
-  expect(byName(done)['aks-c2']).toMatchObject({
-    status: 'not-started',
-    reason: 'the campaign was cancelled before its turn',
-  });
-  expect(done.stages.map((s) => s.status)).toEqual(['soaking', 'not-started']);
-  // The cancel outlived the runs it was made in (each run hands over after ten events), and aks-c2 was never touched.
-  const runs = await campaignRuns('cancel-ops');
-  expect(runs.length).toBeGreaterThan(2);
-  expect((await world.inspect('aks-c2')).kms!.keyId).toBe(keyBefore);
-  expect((await world.kmsflow(['status', clusterId('aks-c2')])).code).toBe(5);
-  const again = await world.kmsflow(['campaign', 'cancel', 'cancel-ops', '--reason', 'twice']);
-  expect(again.code).toBe(2);
-  expect(again.stderr).toContain(
-    'Campaign cancel-ops has already ended (cancelled): there is nothing to cancel.',
-  );
-}, 300_000);
+inWorld('campaigns that continue as new every ten events', true, () => {
+  it('`campaign cancel` during a soak holds across continue-as-new: nothing starts after it', async () => {
+    const keyBefore = (await world.inspect('aks-c2')).kms!.keyId;
+    await startCampaign(
+      'cancel-ops',
+      'rotate',
+      'cancel',
+      '--stage',
+      'first size=1 soak=30s',
+      '--stage',
+      'rest',
+      '--max-failures',
+      '1',
+    );
+    const soaking = await until(
+      'cancel-ops',
+      (p) => p.stages[0]!.status === 'soaking',
+      'the first stage to soak',
+    );
+    // aks-c1's identity lacks the vault role: its procedure is blocked, so the cancelled campaign waits for it, and
+    // hands over to new runs meanwhile.
+    expect(byName(soaking)['aks-c1']!.status).toBe('blocked');
+    await ok(['campaign', 'cancel', 'cancel-ops', '--reason', 'change freeze', '--as', 'alice']);
+    const cancelledAt = Date.now();
+    // A quiet run has no reason to hand over: operator requests grow its history until the server suggests it.
+    const handedOver = await waitUntil(
+      async () => {
+        await ok(['campaign', 'recheck', 'cancel-ops']);
+        return campaignRunStarts('cancel-ops');
+      },
+      (starts) => starts.some((t) => t > cancelledAt),
+      { what: 'a run of the campaign after the cancel', timeoutMs: 30_000, intervalMs: 500 },
+    );
+    expect(handedOver.length).toBeGreaterThan(2);
+    // Past the soak's end, the next stage has still not started: the cancel held in the new runs.
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.max(0, Date.parse(soaking.stages[0]!.soakUntil!) + 3_000 - Date.now())),
+    );
+    const waiting = await status('cancel-ops');
+    expect(waiting.endedAt).toBeUndefined();
+    expect(waiting.cancel).toMatchObject({ requestedBy: 'alice', reason: 'change freeze' });
+    expect(byName(waiting)['aks-c2']!.status).toBe('pending');
+    await ok(['cancel', clusterId('aks-c1'), '--reason', 'campaign cancelled', '--as', 'alice']);
 
-it('passes a gate only by its stage name, and never runs a retry in a stage that has not started', async () => {
-  await startCampaign('gates-ops', 'rotate', 'gates', '--stage', 'one size=1', '--stage', 'two approval');
-  const waiting = await until('gates-ops', (p) => p.phase === 'waiting-approval', 'stage two at its gate');
-  expect(byName(waiting)['aks-g1']!.status).toBe('proven');
+    const done = await until('cancel-ops', (p) => !!p.endedAt, 'the campaign to end', 90_000);
+    expect(done.phase).toBe('cancelled');
+    expect(byName(done)['aks-c1']!.status).toBe('cancelled');
+    expect(byName(done)['aks-c2']).toMatchObject({
+      status: 'not-started',
+      reason: 'the campaign was cancelled before its turn',
+    });
+    expect(done.stages.map((s) => s.status)).toEqual(['soaking', 'not-started']);
+    expect((await world.inspect('aks-c2')).kms!.keyId).toBe(keyBefore);
+    expect((await world.kmsflow(['status', clusterId('aks-c2')])).code).toBe(5);
+    const again = await world.kmsflow(['campaign', 'cancel', 'cancel-ops', '--reason', 'twice']);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain(
+      'Campaign cancel-ops has already ended (cancelled): there is nothing to cancel.',
+    );
+  }, 300_000);
 
-  const unnamed = await world.kmsflow(['campaign', 'approve', 'gates-ops']);
-  expect(unnamed.code).toBe(2);
-  expect(unnamed.stderr).toContain('stage "two" waits for approval before it starts');
-  const wrong = await world.kmsflow(['campaign', 'approve', 'gates-ops', 'one']);
-  expect(wrong.code).toBe(2);
-  expect(wrong.stderr).toContain('stage one does not wait');
+  it('passes a gate only by its stage name, and never runs a retry in a stage that has not started', async () => {
+    await startCampaign('gates-ops', 'rotate', 'gates', '--stage', 'one size=1', '--stage', 'two approval');
+    const waiting = await until('gates-ops', (p) => p.phase === 'waiting-approval', 'stage two at its gate');
+    expect(byName(waiting)['aks-g1']!.status).toBe('proven');
 
-  // aks-g2 is skipped in stage two, which waits at its gate: a retry would run it past the gate, so it is refused.
-  await ok(['campaign', 'skip', 'gates-ops', 'aks-g2', '--as', 'alice']);
-  const retry = await world.kmsflow(['campaign', 'retry', 'gates-ops', 'aks-g2']);
-  expect(retry.code, retry.stdout + retry.stderr).toBe(2);
-  expect(retry.stderr).toContain('is in stage two, which has not started');
-  await new Promise((r) => setTimeout(r, 2_000));
-  expect(byName(await status('gates-ops'))['aks-g2']!.status).toBe('skipped');
-  expect((await world.kmsflow(['status', clusterId('aks-g2')])).code).toBe(5);
+    const unnamed = await world.kmsflow(['campaign', 'approve', 'gates-ops']);
+    expect(unnamed.code).toBe(2);
+    expect(unnamed.stderr).toContain('stage "two" waits for approval before it starts');
+    const wrong = await world.kmsflow(['campaign', 'approve', 'gates-ops', 'one']);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('stage one does not wait');
 
-  await ok(['campaign', 'approve', 'gates-ops', 'two', '--as', 'bob']);
-  const done = await until('gates-ops', (p) => !!p.endedAt, 'the campaign to end');
-  expect(done.phase).toBe('completed');
-  expect(done.stages[1]!.approvedBy).toBe('bob');
-  expect(byName(done)['aks-g2']!.reason).toBe('skipped by alice');
-  // A cluster skipped in its stage is owed a proof: the report says the campaign did not prove every cluster.
-  expect((await world.kmsflow(['campaign', 'report', 'gates-ops'])).code).toBe(4);
-}, 300_000);
+    // aks-g2 is skipped in stage two, which waits at its gate: a retry would run it past the gate, so it is refused.
+    await ok(['campaign', 'skip', 'gates-ops', 'aks-g2', '--as', 'alice']);
+    const retry = await world.kmsflow(['campaign', 'retry', 'gates-ops', 'aks-g2']);
+    expect(retry.code, retry.stdout + retry.stderr).toBe(2);
+    expect(retry.stderr).toContain('is in stage two, which has not started');
+    await new Promise((r) => setTimeout(r, 2_000));
+    expect(byName(await status('gates-ops'))['aks-g2']!.status).toBe('skipped');
+    expect((await world.kmsflow(['status', clusterId('aks-g2')])).code).toBe(5);
 
-it('keeps the unit a retried failure spent, and skips a stopped cluster without spending one', async () => {
-  // Stage first: aks-f1 (its identity lacks the vault role: its preflight blocks) and aks-ok; then aks-s1 (stopped).
-  await startCampaign(
-    'budget-ops',
-    'rotate',
-    'budget',
-    '--stage',
-    'first size=2 concurrency=2 soak=10m',
-    '--stage',
-    'rest',
-    '--max-failures',
-    '1',
-  );
-  const soaking = await until(
-    'budget-ops',
-    (p) => p.stages[0]!.status === 'soaking',
-    'stage first to soak with aks-f1 blocked and aks-ok proven',
-  );
-  expect(byName(soaking)['aks-f1']!.status).toBe('blocked');
-  expect(byName(soaking)['aks-ok']!.status).toBe('proven');
-  expect(soaking.budget).toEqual({ maxFailures: 1, failures: 1, left: 0 });
+    await ok(['campaign', 'approve', 'gates-ops', 'two', '--as', 'bob']);
+    const done = await until('gates-ops', (p) => !!p.endedAt, 'the campaign to end');
+    expect(done.phase).toBe('completed');
+    expect(done.stages[1]!.approvedBy).toBe('bob');
+    expect(byName(done)['aks-g2']!.reason).toBe('skipped by alice');
+    // A cluster skipped in its stage is owed a proof: the report says the campaign did not prove every cluster.
+    expect((await world.kmsflow(['campaign', 'report', 'gates-ops'])).code).toBe(4);
+  }, 300_000);
 
-  // The operator gives up on this attempt and retries it in the campaign: the unit stays spent.
-  await ok(['cancel', clusterId('aks-f1'), '--reason', 'try again', '--as', 'alice']);
-  await until('budget-ops', (p) => byName(p)['aks-f1']?.status === 'cancelled', 'aks-f1 cancelled');
-  await ok(['campaign', 'retry', 'budget-ops', 'aks-f1', '--as', 'alice']);
-  expect((await status('budget-ops')).budget).toEqual({ maxFailures: 1, failures: 1, left: 0 });
-  // The retry runs in the next stage: the operator ends the soak rather than wait ten minutes.
-  await ok(['campaign', 'skip-soak', 'budget-ops', '--as', 'alice']);
-  const again = await until(
-    'budget-ops',
-    (p) => byName(p)['aks-f1']?.status === 'blocked' && byName(p)['aks-s1']?.status !== 'pending',
-    'aks-f1 blocked again, aks-s1 looked at',
-  );
-  expect(again.stages[0]!.skippedBy).toBe('soak ended early by alice');
-  expect(byName(again)['aks-s1']).toMatchObject({
-    status: 'skipped',
-    reason: expect.stringContaining('busy: stopped'),
-  });
-  expect(again.budget.failures).toBe(1);
-  // The campaign ends only once the procedures it started have: aks-f1 waits for its operator.
-  expect(again.endedAt).toBeUndefined();
-  await ok(['cancel', clusterId('aks-f1'), '--reason', 'no role yet', '--as', 'alice']);
+  it('keeps the unit a retried failure spent, and skips a stopped cluster without spending one', async () => {
+    // Stage first: aks-f1 (its identity lacks the vault role: its preflight blocks) and aks-ok; then aks-s1 (stopped).
+    await startCampaign(
+      'budget-ops',
+      'rotate',
+      'budget',
+      '--stage',
+      'first size=2 concurrency=2 soak=10m',
+      '--stage',
+      'rest',
+      '--max-failures',
+      '1',
+    );
+    const soaking = await until(
+      'budget-ops',
+      (p) => p.stages[0]!.status === 'soaking',
+      'stage first to soak with aks-f1 blocked and aks-ok proven',
+    );
+    expect(byName(soaking)['aks-f1']!.status).toBe('blocked');
+    expect(byName(soaking)['aks-ok']!.status).toBe('proven');
+    expect(soaking.budget).toEqual({ maxFailures: 1, failures: 1, left: 0 });
 
-  const done = await until('budget-ops', (p) => !!p.endedAt, 'the campaign to end');
-  expect(done.phase).toBe('completed');
-  expect(done.budget.failures).toBe(1);
-  expect(byName(done)['aks-f1']!.status).toBe('cancelled');
-  expect((await world.kmsflow(['campaign', 'report', 'budget-ops'])).code).toBe(4);
-}, 300_000);
+    // The operator gives up on this attempt and retries it in the campaign: the unit stays spent.
+    await ok(['cancel', clusterId('aks-f1'), '--reason', 'try again', '--as', 'alice']);
+    await until('budget-ops', (p) => byName(p)['aks-f1']?.status === 'cancelled', 'aks-f1 cancelled');
+    await ok(['campaign', 'retry', 'budget-ops', 'aks-f1', '--as', 'alice']);
+    expect((await status('budget-ops')).budget).toEqual({ maxFailures: 1, failures: 1, left: 0 });
+    // The retry runs in the next stage: the operator ends the soak rather than wait ten minutes.
+    await ok(['campaign', 'skip-soak', 'budget-ops', '--as', 'alice']);
+    const again = await until(
+      'budget-ops',
+      (p) => byName(p)['aks-f1']?.status === 'blocked' && byName(p)['aks-s1']?.status !== 'pending',
+      'aks-f1 blocked again, aks-s1 looked at',
+    );
+    expect(again.stages[0]!.skippedBy).toBe('soak ended early by alice');
+    expect(byName(again)['aks-s1']).toMatchObject({
+      status: 'skipped',
+      reason: expect.stringContaining('busy: stopped'),
+    });
+    expect(again.budget.failures).toBe(1);
+    // The campaign ends only once the procedures it started have: aks-f1 waits for its operator.
+    expect(again.endedAt).toBeUndefined();
+    await ok(['cancel', clusterId('aks-f1'), '--reason', 'no role yet', '--as', 'alice']);
+
+    const done = await until('budget-ops', (p) => !!p.endedAt, 'the campaign to end');
+    expect(done.phase).toBe('completed');
+    expect(done.budget.failures).toBe(1);
+    expect(byName(done)['aks-f1']!.status).toBe('cancelled');
+    expect((await world.kmsflow(['campaign', 'report', 'budget-ops'])).code).toBe(4);
+  }, 300_000);
+});

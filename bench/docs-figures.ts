@@ -210,28 +210,37 @@ function campaignResults(): string {
     const r = readResult(file)!;
     const c = r.result as Json;
     const events = c.history.eventsPerRun as number[];
+    const shape = [
+      `${num(c.stages ?? 1)} stage(s)`,
+      ...(c.windows ? [`${num(c.windows)} waiting for a window`] : []),
+      ...(c.blocked ? [`${num(c.blocked)} blocked`] : []),
+    ].join(', ');
     return [
       `${num(c.clusters)} × ${num(c.secretsPerCluster)}`,
+      shape,
       num(c.workers),
       num(c.concurrency),
       `${num(c.wallSeconds)} s`,
       num(c.clustersPerMinute),
       `${num(c.proven)} of ${num(c.clusters)}`,
       `${(c.workerPeakRssMb as number[]).map(num).join(' / ')} MB`,
-      `${events.map(num).join(' + ')} in ${num(c.history.runs)} run(s)`,
+      `${num(c.history.runs)} run(s), at most ${num(Math.max(...events))} events`,
+      c.maxCarriedBytes === undefined ? '–' : `${num(Math.round(c.maxCarriedBytes / 1024))} KB`,
       `${r.date.slice(0, 10)}, commit ${r.commit}${r.uncommittedChanges ? ' plus uncommitted changes' : ''}, ${r.machine.cpus} × ${r.machine.cpuModel} (\`bench/results/${file}\`)`,
     ];
   });
   return table(
     [
       'clusters × Secrets',
+      'campaign',
       'workers',
       'at once',
-      'campaign wall time',
+      'wall time',
       'clusters / min',
       'proven',
       'worker peak RSS',
       'campaign history',
+      'largest carried state',
       'run',
     ],
     rows,

@@ -22,6 +22,8 @@ export interface KubernetesClients {
   /** The re-encryption's hot path: Secrets as plain JSON over the same credentials and connections. */
   secrets: SecretsApi;
   version: VersionApi;
+  /** For what has no typed client (the API server's health endpoints). */
+  config: KubeConfig;
   /** The API server URL, for messages. */
   server: string;
 }
@@ -124,6 +126,7 @@ export function kubernetesClientsFor(config: KubeConfig): KubernetesClients {
     core: config.makeApiClient(CoreV1Api),
     secrets: new SecretsJsonClient(config),
     version: config.makeApiClient(VersionApi),
+    config,
     server: config.getCurrentCluster()?.server ?? 'unknown',
   };
 }

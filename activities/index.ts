@@ -7,6 +7,7 @@ import type { ClientFactory } from './clients';
 import { createClusterActivities } from './cluster';
 import { createEstateActivities } from './estate';
 import { createFleetActivities } from './fleet';
+import { createHealthActivities } from './health';
 import { createKeyVaultActivities } from './keyvault';
 import { createKubernetesActivities } from './kubernetes';
 import { createLedgerActivities } from './ledger';
@@ -43,6 +44,7 @@ export function createActivities(deps: ActivityDeps) {
   const reencrypt = createReencryptActivities(deps.clients);
   const fleet = createFleetActivities(deps.clients, cluster);
   const procedureRuns = createProcedureRunActivities(deps.temporal);
+  const health = createHealthActivities(deps.clients, { ...cluster, ...keyVault });
   return {
     ...cluster,
     ...fleet,
@@ -54,6 +56,7 @@ export function createActivities(deps: ActivityDeps) {
     ...reencrypt,
     ...ledger,
     ...procedureRuns,
+    ...health,
   };
 }
 

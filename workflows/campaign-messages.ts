@@ -30,6 +30,8 @@ export interface CampaignInput {
   maintenanceWindows?: 'honour' | 'ignore';
   /** A cluster busy with another procedure: skipped with the reason (default), or waited for. */
   busyClusters?: 'skip' | 'wait';
+  /** Check each proven cluster's health after its stage's soak, before the next stage (default true). */
+  healthChecks?: boolean;
   /** How often a busy cluster (another procedure, an ARM operation, stopped) is looked at again (default 300 s). */
   recheckSeconds?: number;
   /** Set by the campaign itself when it continues as new: its state, compact (`campaign-state.ts`). */
@@ -65,7 +67,9 @@ export type CampaignClusterStatus =
   | 'failed'
   | 'cancelled'
   | 'skipped'
-  | 'not-started';
+  | 'not-started'
+  /** Proven, then failed its health check after its stage's soak. */
+  | 'unhealthy';
 
 /** Clusters that still wait for their turn: a pause, a cancel or a spent budget leaves them not-started. */
 export const WAITING_STATUSES: readonly CampaignClusterStatus[] = [
@@ -98,7 +102,8 @@ export type CampaignPhase =
 export interface CampaignStageState {
   name: string;
   clusters: number;
-  status: 'pending' | 'waiting-approval' | 'running' | 'soaking' | 'done' | 'skipped' | 'not-started';
+  status:
+    'pending' | 'waiting-approval' | 'running' | 'soaking' | 'checking' | 'done' | 'skipped' | 'not-started';
   /** Which gate a stage in `waiting-approval` waits at: before its clusters start, or after its soak. */
   gate?: 'before' | 'after';
   approvedBy?: string;
@@ -109,6 +114,8 @@ export interface CampaignStageState {
   soakUntil?: string;
   /** Failures among the stage's clusters, when the stage has its own budget (`max-failures=` in its spec). */
   failures?: number;
+  /** Its proven clusters health-checked so far, in order (the health check after the soak). */
+  checked?: number;
 }
 
 export interface CampaignProgress {
@@ -136,7 +143,12 @@ export interface CampaignProgress {
 }
 
 /** Failed, blocked and not-proven clusters count against the error budget, once each. */
-export const FAILURE_STATUSES: readonly CampaignClusterStatus[] = ['failed', 'blocked', 'not-proven'];
+export const FAILURE_STATUSES: readonly CampaignClusterStatus[] = [
+  'failed',
+  'blocked',
+  'not-proven',
+  'unhealthy',
+];
 
 export interface CampaignOperatorRequest {
   requestedBy?: string;

@@ -24,7 +24,7 @@ import { procedurePhaseSignal } from './messages';
 
 const RETRYABLE = ['failed', 'not-proven', 'skipped', 'not-started', 'cancelled'];
 /** A stage whose clusters have had their turn, or have it now. */
-const STARTED: readonly CampaignStageState['status'][] = ['running', 'soaking', 'done'];
+const STARTED: readonly CampaignStageState['status'][] = ['running', 'soaking', 'checking', 'done'];
 
 const who = (request: { requestedBy?: string }) => request.requestedBy ?? 'an operator';
 

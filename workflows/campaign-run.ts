@@ -148,6 +148,11 @@ export class CampaignRun {
     return met;
   }
 
+  /** Hands over to a new run now when due: for long work made of many steps, between two of them. */
+  async handOverIfDue(): Promise<void> {
+    if (this.dueForNewRun()) await this.handOver();
+  }
+
   /** Waits for any change, or `timeoutMs`. */
   async waitForChange(timeoutMs?: number): Promise<void> {
     const seen = this.changes;

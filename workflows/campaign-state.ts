@@ -27,6 +27,7 @@ const STATUSES: readonly CampaignClusterStatus[] = [
   'cancelled',
   'skipped',
   'not-started',
+  'unhealthy',
 ];
 
 /** Procedures the campaign still awaits: their run ids are carried. */

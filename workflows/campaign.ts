@@ -7,8 +7,11 @@
  * waits for its operator, and the campaign with it). The campaign continues as new whenever its history grows
  * long, whatever it waits for, carrying its state compactly (campaign-state.ts).
  *
+ * After a stage's soak, each of its proven clusters is checked again before the next stage (campaign-health.ts).
+ *
  * Modules: campaign-run.ts (state, budget, hand-over), campaign-operators.ts (updates and signals),
- * campaign-stage.ts (a stage's clusters, concurrency, waits), campaign-turn.ts (one cluster's turn).
+ * campaign-stage.ts (a stage's clusters, concurrency, waits), campaign-turn.ts (one cluster's turn),
+ * campaign-health.ts (the check after a stage).
  */
 import { ApplicationFailure, workflowInfo } from '@temporalio/workflow';
 import type { CampaignStage } from '../model/campaign';
@@ -23,6 +26,7 @@ import {
 import { handleOperators } from './campaign-operators';
 import { CampaignRun, now } from './campaign-run';
 import { GOING_STATUSES } from './campaign-state';
+import { checkStageHealth } from './campaign-health';
 import { runStage } from './campaign-stage';
 import { ClusterTurns } from './campaign-turn';
 import { procedureNamed } from './procedures';
@@ -92,6 +96,14 @@ export async function campaign(input: CampaignInput): Promise<CampaignProgress> 
           () => soakOver() || run.stopping(),
           Math.max(0, Date.parse(state.soakUntil!) - Date.now()),
         );
+      if (run.stopping()) break;
+    }
+    if (state.status === 'soaking' || state.status === 'running') {
+      state.status = 'checking';
+      run.publish('running');
+    }
+    if (state.status === 'checking' && !last && input.healthChecks !== false) {
+      await checkStageHealth(run, stage, state);
       if (run.stopping()) break;
     }
     if (stage.approvalAfter && !last && !autoApproved(input, stage) && !state.approvedAfterBy)

@@ -1,4 +1,8 @@
-import type { CampaignProgress } from '../../workflows/campaign-messages';
+import {
+  type CampaignClusterStatus,
+  type CampaignProgress,
+  FAILURE_STATUSES,
+} from '../../workflows/campaign-messages';
 import type { CampaignReport } from '../commands/support/campaign-report';
 import type { CampaignPlan, PlannedPreflight } from '../../workflows/campaign-plan';
 import { formatTime, table } from './format';
@@ -77,8 +81,14 @@ export function renderCampaign(p: CampaignProgress, style: Style): string[] {
         s.name,
         String(s.clusters),
         s.status +
+          (s.status === 'waiting-approval'
+            ? ` ${s.gate === 'after' ? 'after its soak' : 'before it starts'}`
+            : '') +
           (s.soakUntil && s.status === 'soaking' ? ` until ${formatTime(s.soakUntil)}` : '') +
-          (s.approvedBy ? ` (approved by ${s.approvedBy})` : ''),
+          (s.status === 'checking' ? ` (${s.checked ?? 0} health-checked)` : '') +
+          (s.approvedBy ? ` (approved by ${s.approvedBy})` : '') +
+          (s.approvedAfterBy ? ` (approved after its soak by ${s.approvedAfterBy})` : '') +
+          (s.skippedBy ? ` (${s.status === 'skipped' ? 'skipped by ' : ''}${s.skippedBy})` : ''),
       ]),
     ),
     '',
@@ -91,7 +101,10 @@ export function renderCampaign(p: CampaignProgress, style: Style): string[] {
   );
   const waiting = p.stages.find((s) => s.status === 'waiting-approval');
   if (waiting)
-    lines.push('', `Stage ${waiting.name} waits for approval: kmsflow campaign approve ${p.campaignId}`);
+    lines.push(
+      '',
+      `Stage ${waiting.name} waits for approval ${waiting.gate === 'after' ? 'after its soak' : 'before it starts'}: kmsflow campaign approve ${p.campaignId} ${waiting.name}`,
+    );
   return lines;
 }
 
@@ -141,6 +154,6 @@ export function renderCampaignReport(r: CampaignReport, style: Style): string[] 
 
 function colour(status: string, style: Style): string {
   if (status === 'proven') return style.green(status);
-  if (status === 'failed' || status === 'blocked' || status === 'not-proven') return style.red(status);
+  if (FAILURE_STATUSES.includes(status as CampaignClusterStatus)) return style.red(status);
   return status;
 }

@@ -70,6 +70,7 @@ export interface CampaignRunOptions
   ignoreMaintenanceWindows?: boolean;
   busy?: 'skip' | 'wait';
   recheck?: number;
+  healthChecks?: boolean;
   as?: string;
 }
 
@@ -228,8 +229,12 @@ export function addCampaignRunOptions(command: Command): Command {
       oneOf(['skip', 'wait'] as const),
     )
     .option(
+      '--no-health-checks',
+      "skip the health check after each stage's soak (ARM's KMS state, the key version, /readyz, a sample of Secrets read back)",
+    )
+    .option(
       '--recheck <seconds>',
-      `how often a waiting cluster (maintenance window, busy) is looked at again (default ${DEFAULT_RECHECK_SECONDS})`,
+      `how often a busy cluster (another procedure, an ARM operation, stopped) is looked at again with --busy wait (default ${DEFAULT_RECHECK_SECONDS}); one outside its maintenance window waits until the window opens`,
       seconds(1, 86_400),
     );
   addInputOptions(command);
@@ -417,6 +422,7 @@ export function campaignRunInput(
     ...(opts.ignoreMaintenanceWindows ? { maintenanceWindows: 'ignore' as const } : {}),
     ...(opts.busy ? { busyClusters: opts.busy } : {}),
     ...(opts.recheck !== undefined ? { recheckSeconds: opts.recheck } : {}),
+    ...(opts.healthChecks === false ? { healthChecks: false } : {}),
     procedureOptions: {
       ...(opts.autoApprove ? { autoApprove: 'all' as const } : {}),
       ...(estate ? { estate } : {}),

@@ -138,13 +138,14 @@ export class CampaignRun {
   }
 
   /**
-   * Waits until `done` holds (or `timeoutMs` passed: false); continues as new meanwhile when due, once the
-   * turns being taken finished. Only the campaign's main flow calls it.
+   * Waits until `done` holds (or `timeoutMs` passed: false); continues as new when due, once the turns being
+   * taken finished, even when `done` holds too. Only the campaign's main flow calls it.
    */
   async waitFor(done: () => boolean, timeoutMs?: number): Promise<boolean> {
     const ready = () => done() || this.dueForNewRun();
     const met = timeoutMs === undefined ? (await condition(ready), true) : await condition(ready, timeoutMs);
-    if (!done() && this.dueForNewRun()) await this.handOver();
+    // Due wins over done: whatever was awaited is in the progress, and the next run takes it from there.
+    await this.handOverIfDue();
     return met;
   }
 

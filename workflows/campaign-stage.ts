@@ -29,6 +29,7 @@ export async function runStage(
   const waitingHere = () => [...members, ...retried()].some((c) => WAITING_STATUSES.includes(c.status));
 
   for (;;) {
+    await run.handOverIfDue();
     wakeDue([...members, ...retried()]);
     if (!run.stopping() && !progress.paused && !run.handingOver)
       for (let c = next(); c && inFlight() < capacity; c = next()) turns.take(c);

@@ -268,11 +268,19 @@ it(
         utcOffset: '+00:00',
       },
     });
+    // The campaign sleeps until the window it read opens: told that the configuration changed, it reads it again now.
+    expect((await world.kmsflow(['campaign', 'recheck', 'fleet-1', 'aks-w5', '--as', 'alice'])).code).toBe(0);
 
-    progress = await untilPhase('fleet-1', ['completed', 'halted']);
-    const clusters = byName(progress);
-    expect(progress.phase).toBe('completed');
-    expect(Object.fromEntries(Object.entries(clusters).map(([name, c]) => [name, c.status]))).toEqual({
+    // Every cluster settles but aks-e3 and aks-w2, blocked: the campaign ends only once their procedures have.
+    const settled = await waitUntil(
+      () => campaignStatus('fleet-1'),
+      (p) =>
+        p.clusters.every((c) => !['pending', 'running', 'waiting-window', 'waiting-busy'].includes(c.status)),
+      { what: 'every cluster of fleet-1 settled', timeoutMs: 180_000, intervalMs: 500 },
+    );
+    expect(settled.endedAt).toBeUndefined();
+    const statusOf = (p: CampaignProgress) => Object.fromEntries(p.clusters.map((c) => [c.name, c.status]));
+    const expected = {
       'aks-e1': 'proven',
       'aks-e2': 'proven',
       'aks-e3': 'blocked',
@@ -282,9 +290,30 @@ it(
       'aks-w4': 'skipped',
       'aks-w5': 'proven',
       ...Object.fromEntries(FILLERS.map((name) => [name, 'proven'])),
-    });
+    };
+    expect(statusOf(settled)).toEqual(expected);
+    expect(byName(settled)['aks-w2']?.reason).toContain(`kmsflow retry ${clusterId('rg-west', 'aks-w2')}`);
+    // Each cluster's procedure is its own, under its own workflow id: status shows the blocked one and why.
+    const blocked = await world.kmsflowJson<ProcedureSnapshot>(
+      ['status', clusterId('rg-west', 'aks-w2')],
+      [0, 3, 4],
+    );
+    expect(blocked.phase).toBe('blocked');
+    expect(JSON.stringify(blocked.steps)).toContain('IdentityLacksCryptoPermission');
+    for (const [group, name] of [
+      ['rg-east', 'aks-e3'],
+      ['rg-west', 'aks-w2'],
+    ] as const)
+      expect(
+        (await world.kmsflow(['cancel', clusterId(group, name), '--reason', 'after the campaign'])).code,
+      ).toBe(0);
+
+    progress = await untilPhase('fleet-1', ['completed', 'halted']);
+    const clusters = byName(progress);
+    expect(progress.phase).toBe('completed');
+    expect(statusOf(progress)).toEqual({ ...expected, 'aks-e3': 'cancelled', 'aks-w2': 'cancelled' });
     expect(clusters['aks-w4']?.reason).toBe('skipped by operator');
-    expect(clusters['aks-w2']?.reason).toContain(`kmsflow retry ${clusterId('rg-west', 'aks-w2')}`);
+    // Each failure spent its unit for good: cancelling the blocked procedures gives none back.
     expect(progress.budget).toEqual({ maxFailures: 2, failures: 2, left: 0 });
     expect(progress.stages.find((s) => s.name === 'rest')?.approvedBy).toBe('alice');
 
@@ -308,33 +337,11 @@ it(
     expect(reported['aks-w4']?.evidence).toBeNull();
     const watched = await world.kmsflow(['campaign', 'watch', 'fleet-1']);
     expect(watched.code).toBe(0);
-    expect(watched.stdout).toMatch(/completed: proven 25, blocked 2, skipped 2; budget 2\/2/);
-
-    // Each cluster's procedure is its own, under its own workflow id: status shows the blocked one and why.
-    const blocked = await world.kmsflowJson<ProcedureSnapshot>(
-      ['status', clusterId('rg-west', 'aks-w2')],
-      [0, 3, 4],
-    );
-    expect(blocked.phase).toBe('blocked');
-    expect(JSON.stringify(blocked.steps)).toContain('IdentityLacksCryptoPermission');
+    for (const part of ['completed:', 'proven 25', 'cancelled 2', 'skipped 2', 'budget 2/2'])
+      expect(watched.stdout).toContain(part);
 
     // A campaign with no error budget over three clusters, one at a time: it halts at aks-w2 (still without its
     // permission) and starts nothing after it. aks-e3, whose last update failed, is not a candidate until fixed.
-    expect(
-      (
-        await world.kmsflow([
-          'cancel',
-          clusterId('rg-west', 'aks-w2'),
-          '--reason',
-          'tried again by a campaign',
-        ])
-      ).code,
-    ).toBe(0);
-    await waitUntil(
-      () => world.kmsflowJson<ProcedureSnapshot>(['status', clusterId('rg-west', 'aks-w2')], [0, 3, 4]),
-      (s) => s.status !== 'running',
-      { what: 'aks-w2 cancelled', timeoutMs: 60_000 },
-    );
     const file = path.join(world.dir, 'clusters.txt');
     fs.writeFileSync(
       file,
@@ -359,12 +366,20 @@ it(
       ...FAST,
     ]);
     expect(second.code, second.stderr).toBe(0);
+    await waitUntil(
+      () => campaignStatus('fleet-2'),
+      (p) => byName(p)['aks-w2']?.status === 'blocked',
+      { what: 'aks-w2 blocked in fleet-2', timeoutMs: 120_000, intervalMs: 500 },
+    );
+    expect(
+      (await world.kmsflow(['cancel', clusterId('rg-west', 'aks-w2'), '--reason', 'no role'])).code,
+    ).toBe(0);
     progress = await untilPhase('fleet-2', ['completed', 'halted']);
     expect(progress.phase).toBe('halted');
     expect(progress.haltReason).toContain('more than the error budget of 0');
     expect(progress.clusters.map((c) => [c.name, c.status])).toEqual([
       ['aks-e3', 'skipped'],
-      ['aks-w2', 'blocked'],
+      ['aks-w2', 'cancelled'],
       ['aks-w3', 'not-started'],
       ['aks-w4', 'not-started'],
     ]);

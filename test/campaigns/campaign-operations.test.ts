@@ -54,6 +54,7 @@ const scenario: ScenarioInput = {
     member('aks-c2', 'cancel'),
     member('aks-g1', 'gates'),
     member('aks-g2', 'gates'),
+    member('aks-g3', 'gates'),
     member('aks-f1', 'budget', { identity: 'id-norole' }),
     member('aks-s1', 'budget', { stopped: true }),
     member('aks-ok', 'budget'),
@@ -240,14 +241,37 @@ inWorld('campaigns that continue as new every ten events', true, () => {
     );
   }, 300_000);
 
-  it('passes a gate only by its stage name, and never runs a retry in a stage that has not started', async () => {
-    await startCampaign('gates-ops', 'rotate', 'gates', '--stage', 'one size=1', '--stage', 'two approval');
-    const waiting = await until('gates-ops', (p) => p.phase === 'waiting-approval', 'stage two at its gate');
-    expect(byName(waiting)['aks-g1']!.status).toBe('proven');
-
+  it('passes a gate only by its stage name, before or after a stage, and never runs a retry in a stage that has not started', async () => {
+    await startCampaign(
+      'gates-ops',
+      'rotate',
+      'gates',
+      '--stage',
+      'one size=1 approval=after',
+      '--stage',
+      'two size=1 approval',
+      '--stage',
+      'three approval',
+    );
+    // Stage one ran, was health-checked, and waits for its approval after the stage.
+    const after = await until(
+      'gates-ops',
+      (p) => p.phase === 'waiting-approval',
+      'stage one at its gate after',
+    );
+    expect(byName(after)['aks-g1']!.status).toBe('proven');
+    expect(after.stages[0]).toMatchObject({ status: 'waiting-approval', gate: 'after', checked: 1 });
     const unnamed = await world.kmsflow(['campaign', 'approve', 'gates-ops']);
     expect(unnamed.code).toBe(2);
-    expect(unnamed.stderr).toContain('stage "two" waits for approval before it starts');
+    expect(unnamed.stderr).toContain('stage "one" waits for approval after its soak');
+    await ok(['campaign', 'approve', 'gates-ops', 'one', '--as', 'carol']);
+
+    const waiting = await until(
+      'gates-ops',
+      (p) => p.phase === 'waiting-approval' && p.stages[1]!.status === 'waiting-approval',
+      'stage two at its gate',
+    );
+    expect(waiting.stages[0]).toMatchObject({ status: 'done', approvedAfterBy: 'carol' });
     const wrong = await world.kmsflow(['campaign', 'approve', 'gates-ops', 'one']);
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toContain('stage one does not wait');
@@ -262,10 +286,26 @@ inWorld('campaigns that continue as new every ten events', true, () => {
     expect((await world.kmsflow(['status', clusterId('aks-g2')])).code).toBe(5);
 
     await ok(['campaign', 'approve', 'gates-ops', 'two', '--as', 'bob']);
+    // Stage three waits at its gate; the operator skips it whole, with the reason.
+    await until('gates-ops', (p) => p.stages[2]!.status === 'waiting-approval', 'stage three at its gate');
+    const skipped = await world.kmsflowJson<{ stage: string; clusters: number }>([
+      'campaign',
+      'skip-stage',
+      'gates-ops',
+      'three',
+      '--reason',
+      'done by hand',
+      '--as',
+      'alice',
+    ]);
+    expect(skipped).toMatchObject({ stage: 'three', clusters: 1 });
     const done = await until('gates-ops', (p) => !!p.endedAt, 'the campaign to end');
     expect(done.phase).toBe('completed');
+    expect(done.stages.map((s) => s.status)).toEqual(['done', 'done', 'skipped']);
     expect(done.stages[1]!.approvedBy).toBe('bob');
     expect(byName(done)['aks-g2']!.reason).toBe('skipped by alice');
+    expect(byName(done)['aks-g3']!.reason).toBe('stage three skipped by alice: done by hand');
+    expect((await world.kmsflow(['status', clusterId('aks-g3')])).code).toBe(5);
     // A cluster skipped in its stage is owed a proof: the report says the campaign did not prove every cluster.
     expect((await world.kmsflow(['campaign', 'report', 'gates-ops'])).code).toBe(4);
   }, 300_000);

@@ -180,6 +180,8 @@ it('runs a rotate schedule as one campaign per run, pauses it, and guards expiri
     '1d',
     '--within-days',
     '30',
+    '--catchup',
+    '2h',
     '--subscription',
     SUBSCRIPTION,
     '--stage',
@@ -201,6 +203,13 @@ it('runs a rotate schedule as one campaign per run, pauses it, and guards expiri
   expect(dropped.code, dropped.stdout + dropped.stderr).toBe(3);
   expect(dropped.stdout).toContain(`its run ${guardRun} still runs`);
   expect((await schedules()).find((s) => s.name === 'guard')!.lastWorkflowId).toBe(guardRun);
+  const described = await world.kmsflowJson<{
+    running: string[];
+    recentRuns: { workflowId: string }[];
+    catchupWindowSeconds: number;
+  }>(['schedule', 'describe', 'guard']);
+  expect(described).toMatchObject({ running: [guardRun], catchupWindowSeconds: 7200 });
+  expect(described.recentRuns.map((r) => r.workflowId)).toEqual([guardRun]);
   await ok(['campaign', 'approve', guarded, 'all', '--as', 'alice']);
   const guardedDone = await untilEnded(guarded);
   expect(guardedDone.clusters.map((c) => [c.name, c.status])).toEqual([['aks-x', 'proven']]);

@@ -78,6 +78,10 @@ export const WAITING_STATUSES: readonly CampaignClusterStatus[] = [
   'waiting-busy',
 ];
 
+/** Waiting clusters that sleep until their `waitUntil` (or an operator's recheck). */
+export const isSleeping = (c: { status: CampaignClusterStatus }) =>
+  c.status === 'waiting-window' || c.status === 'waiting-busy';
+
 export interface CampaignClusterState {
   clusterId: string;
   name: string;

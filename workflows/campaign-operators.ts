@@ -10,6 +10,7 @@ import {
   type CampaignStageState,
   campaignProgressQuery,
   cancelCampaignUpdate,
+  isSleeping,
   pauseCampaignSignal,
   recheckWaitingUpdate,
   resumeCampaignSignal,
@@ -128,9 +129,7 @@ export function handleOperators(run: CampaignRun): void {
     (request) => {
       const at = now();
       const waiting = progress.clusters.filter(
-        (c) =>
-          (c.status === 'waiting-window' || c.status === 'waiting-busy') &&
-          (!request.cluster || c === run.clusterNamed(request.cluster)),
+        (c) => isSleeping(c) && (!request.cluster || c === run.clusterNamed(request.cluster)),
       );
       for (const c of waiting) c.waitUntil = at;
       run.publish();
@@ -140,8 +139,7 @@ export function handleOperators(run: CampaignRun): void {
       validator: (request) => {
         if (!request.cluster) return;
         const c = clusterIn(request.cluster);
-        if (c.status !== 'waiting-window' && c.status !== 'waiting-busy')
-          throw new Error(`cluster ${c.name} is ${c.status}: it does not wait.`);
+        if (!isSleeping(c)) throw new Error(`cluster ${c.name} is ${c.status}: it does not wait.`);
       },
     },
   );

@@ -5,7 +5,12 @@
  * The stage ends when none of its clusters waits and no procedure runs (blocked ones stay blocked).
  */
 import { type CampaignStage, concurrencyOf } from '../model/campaign';
-import { type CampaignClusterState, type CampaignStageState, WAITING_STATUSES } from './campaign-messages';
+import {
+  type CampaignClusterState,
+  type CampaignStageState,
+  isSleeping,
+  WAITING_STATUSES,
+} from './campaign-messages';
 import type { CampaignRun } from './campaign-run';
 import type { ClusterTurns } from './campaign-turn';
 
@@ -42,11 +47,7 @@ export async function runStage(
 function wakeDue(clusters: CampaignClusterState[]): void {
   const at = Date.now();
   for (const c of clusters)
-    if (
-      (c.status === 'waiting-window' || c.status === 'waiting-busy') &&
-      c.waitUntil &&
-      Date.parse(c.waitUntil) <= at
-    ) {
+    if (isSleeping(c) && c.waitUntil && Date.parse(c.waitUntil) <= at) {
       c.status = 'pending';
       delete c.reason;
       delete c.waitUntil;
@@ -55,10 +56,6 @@ function wakeDue(clusters: CampaignClusterState[]): void {
 
 /** Until the first waiting cluster's time; undefined when none has one (it waits for an operator). */
 function msUntilWake(clusters: CampaignClusterState[]): number | undefined {
-  const times = clusters.flatMap((c) =>
-    (c.status === 'waiting-window' || c.status === 'waiting-busy') && c.waitUntil
-      ? [Date.parse(c.waitUntil)]
-      : [],
-  );
+  const times = clusters.flatMap((c) => (isSleeping(c) && c.waitUntil ? [Date.parse(c.waitUntil)] : []));
   return times.length ? Math.max(1_000, Math.min(...times) - Date.now()) : undefined;
 }
